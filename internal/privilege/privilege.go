@@ -1,0 +1,60 @@
+package privilege
+
+import "slices"
+
+// Ownership is the privilege that implies all others on its object.
+const Ownership = "OWNERSHIP"
+
+// Usage is the privilege containers must grant for their contents to be reachable,
+// and the privilege that, on a role, means inheritance.
+const Usage = "USAGE"
+
+// implied lists, per GRANTED_ON word, what OWNERSHIP adds (SNOWFLAKE.md). Types not
+// listed gain nothing beyond OWNERSHIP itself. No other privilege implies another.
+var implied = map[string][]string{
+	"DATABASE": {"USAGE", "MONITOR", "MODIFY", "CREATE SCHEMA", "CREATE DATABASE ROLE", "APPLYBUDGET"},
+	"SCHEMA": {"USAGE", "MONITOR", "MODIFY", "ADD SEARCH OPTIMIZATION", "CREATE TABLE", "CREATE VIEW",
+		"CREATE MATERIALIZED VIEW", "CREATE DYNAMIC TABLE", "CREATE STAGE", "CREATE FILE FORMAT",
+		"CREATE SEQUENCE", "CREATE FUNCTION", "CREATE PROCEDURE", "CREATE PIPE", "CREATE STREAM",
+		"CREATE TASK", "CREATE EXTERNAL TABLE", "CREATE TAG", "CREATE MASKING POLICY",
+		"CREATE ROW ACCESS POLICY"},
+	"TABLE":             {"SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE", "REFERENCES", "REBUILD", "EVOLVE SCHEMA", "APPLYBUDGET"},
+	"VIEW":              {"SELECT", "REFERENCES"},
+	"EXTERNAL_TABLE":    {"SELECT", "REFERENCES"},
+	"MATERIALIZED_VIEW": {"SELECT", "REFERENCES", "APPLYBUDGET"},
+	"DYNAMIC_TABLE":     {"SELECT", "OPERATE", "MONITOR"},
+	"WAREHOUSE":         {"USAGE", "OPERATE", "MONITOR", "MODIFY", "APPLYBUDGET"},
+	"STAGE":             {"USAGE", "READ", "WRITE"},
+	"FUNCTION":          {"USAGE"},
+	"PROCEDURE":         {"USAGE"},
+	"SEQUENCE":          {"USAGE"},
+	"FILE_FORMAT":       {"USAGE"},
+	"INTEGRATION":       {"USAGE"},
+	"STREAM":            {"SELECT"},
+	"TASK":              {"MONITOR", "OPERATE"},
+	"PIPE":              {"MONITOR", "OPERATE"},
+}
+
+// Implied returns the privileges OWNERSHIP of an object of this type adds, not
+// including OWNERSHIP itself. The slice must not be modified.
+func Implied(objectType string) []string {
+	return implied[objectType]
+}
+
+// Implies reports whether holding held on an object of objectType gives want.
+func Implies(objectType, held, want string) bool {
+	return held == want || held == Ownership && slices.Contains(implied[objectType], want)
+}
+
+// roleTypes are the GRANTED_ON words whose USAGE grant means the grantee inherits
+// the named role.
+var roleTypes = map[string]bool{"ROLE": true, "DATABASE_ROLE": true, "APPLICATION_ROLE": true}
+
+// IsInheritance reports whether a grant row nests roles rather than granting a
+// privilege on an object. OWNERSHIP of a role is not inheritance.
+func IsInheritance(privilege, grantedOn string) bool {
+	return privilege == Usage && roleTypes[grantedOn]
+}
+
+// IsRoleType reports whether a GRANTED_ON word names a kind of role.
+func IsRoleType(grantedOn string) bool { return roleTypes[grantedOn] }
