@@ -49,7 +49,14 @@ func Join(parts ...string) string {
 // Split parses a dotted name as a person types it into its raw parts. Unquoted parts
 // are folded to upper case, as Snowflake resolves them; quoted parts are kept exactly,
 // with doubled quotes undone. So `sales.public."lines"` gives SALES, PUBLIC, lines.
-func Split(name string) ([]string, error) {
+func Split(name string) ([]string, error) { return split(name, true) }
+
+// SplitStored parses a qualified name as Snowflake stores it in ACCOUNT_USAGE
+// (`SALES.READER` for a database role): unquoted parts keep their case, because the
+// views hold identifiers already resolved.
+func SplitStored(name string) ([]string, error) { return split(name, false) }
+
+func split(name string, fold bool) ([]string, error) {
 	var parts []string
 	i := 0
 	for {
@@ -89,7 +96,10 @@ func Split(name string) ([]string, error) {
 			if raw == "" {
 				return nil, fmt.Errorf("name %q: empty part", name)
 			}
-			part.WriteString(strings.ToUpper(raw))
+			if fold {
+				raw = strings.ToUpper(raw)
+			}
+			part.WriteString(raw)
 			i = j
 		}
 		parts = append(parts, part.String())

@@ -1,0 +1,58 @@
+package pipeline_test
+
+import (
+	"bytes"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/internal/report"
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+// caseConfig is the part of a conformance case's config.yaml that flatten reads.
+type caseConfig struct {
+	Email struct {
+		DomainAliases map[string]string `yaml:"domain_aliases"`
+		Overrides     map[string]string `yaml:"overrides"`
+	} `yaml:"email"`
+}
+
+func loadCase(t *testing.T, dir string) (*pipeline.Snapshot, pipeline.Options) {
+	t.Helper()
+	snap, err := pipeline.ReadSnapshot(dir)
+	require.NoError(t, err)
+	var cfg caseConfig
+	if b, err := os.ReadFile(filepath.Join(dir, "config.yaml")); err == nil {
+		require.NoError(t, yaml.Unmarshal(b, &cfg))
+	}
+	return snap, pipeline.Options{Aliases: ident.Aliases{Domains: cfg.Email.DomainAliases, Users: cfg.Email.Overrides}}
+}
+
+func TestConformance(t *testing.T) {
+	t.Parallel()
+	cases, err := filepath.Glob("../testdata/conformance/*/expected-effective.csv")
+	require.NoError(t, err)
+	require.NotEmpty(t, cases)
+	for _, c := range cases {
+		dir := filepath.Dir(c)
+		for _, mode := range []pipeline.Mode{pipeline.Effective, pipeline.Granted} {
+			t.Run(filepath.Base(dir)+"/"+string(mode), func(t *testing.T) {
+				t.Parallel()
+				snap, opts := loadCase(t, dir)
+				opts.Mode = mode
+				m, err := pipeline.Flatten(snap, opts)
+				require.NoError(t, err)
+				var got bytes.Buffer
+				require.NoError(t, report.AccessCSV(&got, m.Access))
+				want, err := os.ReadFile(filepath.Join(dir, "expected-"+string(mode)+".csv"))
+				require.NoError(t, err)
+				require.Equal(t, string(want), got.String())
+			})
+		}
+	}
+}

@@ -1,0 +1,3 @@
+// Package pipeline is grantmirror's ETL: it reads a snapshot of an account's grant graph,
+// flattens it into email × object × privilege rows with their role paths, and publishes them.
+package pipeline

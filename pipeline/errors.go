@@ -1,0 +1,24 @@
+package pipeline
+
+import "errors"
+
+// Sentinel errors callers test with errors.Is.
+var (
+	// ErrInput marks a snapshot that cannot be read as written: a missing file or
+	// column, an unparsable value. The wrapped message names the file and line.
+	ErrInput = errors.New("invalid snapshot")
+	// ErrEmptyExtract marks a snapshot with no users: an extract that returned
+	// nothing must never be published as "nobody can see anything".
+	ErrEmptyExtract = errors.New("empty extract")
+	// ErrNoGeneration is returned when a target has never been published to.
+	ErrNoGeneration = errors.New("no generation published yet")
+	// ErrUnknownGeneration is returned for a generation number the target does not keep.
+	ErrUnknownGeneration = errors.New("unknown generation")
+	// ErrRevokeGuard is returned when a new generation would remove more rows than
+	// the revocation guard allows; nothing is published.
+	ErrRevokeGuard = errors.New("revocation guard refused to publish")
+	// ErrLocked is returned when another sync holds the target's publish lock.
+	ErrLocked = errors.New("another sync is publishing to this target")
+	// ErrTarget marks a malformed --target or --source value.
+	ErrTarget = errors.New("invalid target")
+)

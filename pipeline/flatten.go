@@ -1,0 +1,570 @@
+package pipeline
+
+import (
+	"fmt"
+	"slices"
+	"sort"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/internal/privilege"
+)
+
+// Options are the semantic choices of a flatten.
+type Options struct {
+	Mode    Mode
+	Roles   RoleMode
+	Aliases ident.Aliases
+	// PIITags names the tags (TAG_NAME, or DB.SCHEMA.TAG) that mark a column as PII,
+	// compared case-insensitively. Columns with a masking policy are always masked.
+	PIITags []string
+	// Now stamps the generation; zero means time.Now.
+	Now time.Time
+}
+
+// DefaultPIITags are Snowflake's classification tag and the conventional PII tag.
+var DefaultPIITags = []string{"PRIVACY_CATEGORY", "SEMANTIC_CATEGORY", "PII"}
+
+// Validate checks the options, filling defaults.
+func (o *Options) Validate() error {
+	switch o.Mode {
+	case "":
+		o.Mode = Effective
+	case Effective, Granted:
+	default:
+		return fmt.Errorf("mode %q: want effective or granted", o.Mode)
+	}
+	switch o.Roles {
+	case "":
+		o.Roles = AllRoles
+	case AllRoles, PrimaryRole:
+	default:
+		return fmt.Errorf("roles %q: want all or primary", o.Roles)
+	}
+	if o.PIITags == nil {
+		o.PIITags = DefaultPIITags
+	}
+	return nil
+}
+
+// PublicRole is held by every user.
+const PublicRole = "PUBLIC"
+
+// Flatten computes the mirror of a snapshot. It is deterministic: the same snapshot
+// gives the same mirror whatever the order of its rows.
+func Flatten(snap *Snapshot, opts Options) (*Mirror, error) {
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	now := opts.Now
+	if now.IsZero() {
+		now = time.Now()
+	}
+	m := &Mirror{
+		Meta:     Meta{PublishedAt: now.UTC(), Mode: opts.Mode, Roles: opts.Roles},
+		Access:   &Access{},
+		Snapshot: snap,
+	}
+	norm := ident.NewNormalizer(opts.Aliases)
+	for _, a := range snap.Accounts {
+		m.Meta.Accounts = append(m.Meta.Accounts, AccountMeta{Name: a.Name, ExtractedAt: a.ExtractedAt, Source: a.Source})
+		if err := flattenAccount(m, a, norm, opts); err != nil {
+			return nil, fmt.Errorf("account %s: %w", a.Name, err)
+		}
+	}
+	m.Meta.Rows = m.Access.Len()
+	return m, nil
+}
+
+// graph is one account's role graph with interned names.
+type graph struct {
+	roles   []string         // id → canonical role name
+	roleID  map[string]int32 // canonical name → id
+	gone    map[string]bool  // roles dropped per roles.csv
+	inherit [][]int32        // role → roles it inherits, sorted by name after build
+	grants  [][]int32        // role → object-privilege ids it holds
+	objects []object         // object-privilege id → key
+	objID   map[object]int32
+	// needs holds, per object-privilege id, the USAGE ids (on database, on schema)
+	// that effective mode requires; -1 when none.
+	needs [][2]int32
+}
+
+func (g *graph) role(name string) int32 {
+	if id, ok := g.roleID[name]; ok {
+		return id
+	}
+	id := int32(len(g.roles))
+	g.roles = append(g.roles, name)
+	g.roleID[name] = id
+	g.inherit = append(g.inherit, nil)
+	g.grants = append(g.grants, nil)
+	return id
+}
+
+func (g *graph) object(o object) int32 {
+	if id, ok := g.objID[o]; ok {
+		return id
+	}
+	id := int32(len(g.objects))
+	g.objects = append(g.objects, o)
+	g.objID[o] = id
+	g.needs = append(g.needs, [2]int32{-1, -1})
+	return id
+}
+
+// roleName canonicalizes a role: account roles are one part, database and
+// application roles are DB.ROLE. A name that arrives already qualified is kept.
+func roleName(name, database string) string {
+	if database == "" {
+		return ident.Part(name)
+	}
+	if strings.Contains(name, ".") {
+		if parts, err := ident.SplitStored(name); err == nil && len(parts) == 2 {
+			return ident.Join(parts...)
+		}
+	}
+	return ident.Join(database, name)
+}
+
+// userRole is the pseudo-role holding privileges granted straight to a user
+// (GRANTED_TO = USER). Its name cannot collide with a canonical role name: those
+// are bare words or start with a quote.
+func userRole(user string) string { return "USER " + ident.Part(user) }
+
+// grantee returns the canonical role a grant row is granted to, or "" when no user
+// can reach that grantee (applications, shares, instance roles).
+func grantee(g *RoleGrant) string {
+	switch g.GrantedTo {
+	case "ROLE":
+		return ident.Part(g.Grantee)
+	case "DATABASE_ROLE", "APPLICATION_ROLE":
+		db := g.Catalog
+		if g.GrantedOn == "DATABASE" {
+			db = g.Name
+		}
+		if db == "" {
+			if parts, err := ident.SplitStored(g.Grantee); err == nil && len(parts) == 2 {
+				return ident.Join(parts...)
+			}
+			return ""
+		}
+		return roleName(g.Grantee, db)
+	case "USER":
+		return userRole(g.Grantee)
+	}
+	return ""
+}
+
+// objectName canonicalizes the object of a grant row (SNOWFLAKE.md's container rule)
+// and returns the USAGE objects effective mode requires of it.
+func objectName(g *RoleGrant) (name string, db, schema string) {
+	switch {
+	case g.GrantedOn == "DATABASE":
+		return ident.Part(g.Name), "", ""
+	case g.GrantedOn == "SCHEMA":
+		return ident.Join(g.Catalog, g.Name), ident.Part(g.Catalog), ""
+	case g.GrantedOn == "DATABASE_ROLE" || g.GrantedOn == "APPLICATION_ROLE":
+		return roleName(g.Name, g.Catalog), "", ""
+	case g.Schema != "":
+		return ident.Join(g.Catalog, g.Schema, g.Name), ident.Part(g.Catalog), ident.Join(g.Catalog, g.Schema)
+	}
+	return ident.Part(g.Name), "", ""
+}
+
+func buildGraph(a *Account) *graph {
+	g := &graph{roleID: map[string]int32{}, objID: map[object]int32{}, gone: map[string]bool{}}
+	// A role is gone when roles.csv lists it only as dropped. A role missing from
+	// roles.csv altogether is kept: the view lags and may not show a new role yet.
+	if a.HasRoles {
+		live := map[string]bool{}
+		for i := range a.Roles {
+			r := &a.Roles[i]
+			db := ""
+			if r.Type == "DATABASE_ROLE" || r.Database != "" {
+				db = r.Database
+			}
+			n := roleName(r.Name, db)
+			if r.DeletedOn.IsZero() {
+				live[n] = true
+			} else {
+				g.gone[n] = true
+			}
+		}
+		for n := range live {
+			delete(g.gone, n)
+		}
+	}
+	g.role(PublicRole)
+	for i := range a.RoleGrants {
+		rg := &a.RoleGrants[i]
+		if !rg.DeletedOn.IsZero() {
+			continue
+		}
+		to := grantee(rg)
+		if to == "" || g.gone[to] {
+			continue
+		}
+		if privilege.IsInheritance(rg.Privilege, rg.GrantedOn) {
+			from := roleName(rg.Name, rg.Catalog)
+			if rg.GrantedOn == "ROLE" {
+				from = ident.Part(rg.Name)
+			}
+			if g.gone[from] {
+				continue
+			}
+			r := g.role(to)
+			g.inherit[r] = append(g.inherit[r], g.role(from))
+			continue
+		}
+		name, db, schema := objectName(rg)
+		r := g.role(to)
+		add := func(priv string) {
+			id := g.object(object{rg.GrantedOn, name, priv})
+			g.grants[r] = append(g.grants[r], id)
+			if db != "" {
+				g.needs[id][0] = g.object(object{"DATABASE", db, privilege.Usage})
+			}
+			if schema != "" {
+				g.needs[id][1] = g.object(object{"SCHEMA", schema, privilege.Usage})
+			}
+		}
+		add(rg.Privilege)
+		if rg.Privilege == privilege.Ownership {
+			for _, p := range privilege.Implied(rg.GrantedOn) {
+				add(p)
+			}
+		}
+	}
+	g.sortObjects()
+	for r := range g.inherit {
+		l := g.inherit[r]
+		slices.SortFunc(l, func(x, y int32) int { return strings.Compare(g.roles[x], g.roles[y]) })
+		g.inherit[r] = slices.Compact(l)
+		slices.Sort(g.grants[r])
+		g.grants[r] = slices.Compact(g.grants[r])
+	}
+	return g
+}
+
+// sortObjects renumbers object-privilege ids in sort order, so that a sorted list of
+// ids is a sorted list of rows and no string comparison is needed per person.
+func (g *graph) sortObjects() {
+	order := make([]int32, len(g.objects))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	sort.Slice(order, func(i, j int) bool { return g.objects[order[i]].compare(g.objects[order[j]]) < 0 })
+	rank := make([]int32, len(order))
+	objects := make([]object, len(order))
+	needs := make([][2]int32, len(order))
+	for r, o := range order {
+		rank[o] = int32(r)
+		objects[r] = g.objects[o]
+	}
+	for r, o := range order {
+		n := g.needs[o]
+		for k := range n {
+			if n[k] >= 0 {
+				n[k] = rank[n[k]]
+			}
+		}
+		needs[r] = n
+	}
+	for _, l := range g.grants {
+		for i, o := range l {
+			l[i] = rank[o]
+		}
+	}
+	for r, ob := range objects {
+		g.objID[ob] = int32(r)
+	}
+	g.objects, g.needs = objects, needs
+}
+
+// walker does breadth-first walks over the role graph, reusing its marks between
+// walks so a walk costs what it visits, not the size of the graph.
+type walker struct {
+	g      *graph
+	stamp  int32
+	seen   []int32 // role → stamp of the walk that reached it
+	parent []int32 // role → role it was reached from in the current walk, -1 at a root
+	queue  []int32
+	ostamp []int32 // object-privilege → stamp of the walk that collected it
+	found  []int32
+}
+
+func newWalker(g *graph) *walker {
+	return &walker{g: g, seen: make([]int32, len(g.roles)), parent: make([]int32, len(g.roles)), ostamp: make([]int32, len(g.objects))}
+}
+
+// walk visits every role reachable from roots (which must be sorted by name for
+// stable paths) and returns them in visiting order.
+func (w *walker) walk(roots []int32) []int32 {
+	w.stamp++
+	w.queue = w.queue[:0]
+	for _, r := range roots {
+		if w.seen[r] != w.stamp {
+			w.seen[r] = w.stamp
+			w.parent[r] = -1
+			w.queue = append(w.queue, r)
+		}
+	}
+	for i := 0; i < len(w.queue); i++ {
+		r := w.queue[i]
+		for _, s := range w.g.inherit[r] {
+			if w.seen[s] != w.stamp {
+				w.seen[s] = w.stamp
+				w.parent[s] = r
+				w.queue = append(w.queue, s)
+			}
+		}
+	}
+	return w.queue
+}
+
+// collect returns the sorted object-privileges held by the roles of the last walk,
+// keeping in effective mode only those whose containers are usable.
+func (w *walker) collect(roles []int32, effective bool) []int32 {
+	w.found = w.found[:0]
+	for _, r := range roles {
+		for _, o := range w.g.grants[r] {
+			if w.ostamp[o] != w.stamp {
+				w.ostamp[o] = w.stamp
+				w.found = append(w.found, o)
+			}
+		}
+	}
+	out := make([]int32, 0, len(w.found))
+	for _, o := range w.found {
+		if effective {
+			n := w.g.needs[o]
+			if n[0] >= 0 && w.ostamp[n[0]] != w.stamp || n[1] >= 0 && w.ostamp[n[1]] != w.stamp {
+				continue
+			}
+		}
+		out = append(out, o)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// path returns the chain from a root of the last walk to r.
+func (w *walker) path(r int32) []string {
+	var p []string
+	for ; r >= 0; r = w.parent[r] {
+		p = append(p, w.g.roles[r])
+	}
+	slices.Reverse(p)
+	return p
+}
+
+type person struct {
+	email string
+	users []*User
+	roots []int32
+}
+
+func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options) error {
+	g := buildGraph(a)
+
+	// Active users by name; two active users of one name is a broken extract.
+	byName := map[string]*User{}
+	for i := range a.Users {
+		u := &a.Users[i]
+		if !u.Active() {
+			continue
+		}
+		if prev, ok := byName[u.Name]; ok {
+			return fmt.Errorf("%w: users.csv:%d: NAME %s is an active user already at line %d", ErrInput, u.Line, u.Name, prev.Line)
+		}
+		byName[u.Name] = u
+	}
+	granted := map[string][]int32{}
+	for i := range a.UserGrants {
+		ug := &a.UserGrants[i]
+		if !ug.DeletedOn.IsZero() || byName[ug.Grantee] == nil {
+			continue
+		}
+		name := ident.Part(ug.Role)
+		if g.gone[name] {
+			continue
+		}
+		granted[ug.Grantee] = append(granted[ug.Grantee], g.role(name))
+	}
+
+	people := map[string]*person{}
+	userRoots := map[*User][]int32{}
+	for _, u := range byName {
+		email, _ := norm.User(u.Name, u.Email)
+		if !ident.ValidEmail(email) {
+			reason := "no valid email"
+			if strings.TrimSpace(u.Email) == "" {
+				reason = "no email"
+			}
+			m.Excluded = append(m.Excluded, Exclusion{Account: a.Name, User: u.Name, Email: u.Email, Reason: reason})
+			continue
+		}
+		roots := []int32{g.roleID[PublicRole]}
+		if id, ok := g.roleID[userRole(u.Name)]; ok {
+			roots = append(roots, id)
+		}
+		for _, r := range granted[u.Name] {
+			if opts.Roles == AllRoles || g.roles[r] == ident.Part(u.DefaultRole) {
+				roots = append(roots, r)
+			}
+		}
+		roots = sortRoles(g, roots)
+		userRoots[u] = roots
+		p := people[email]
+		if p == nil {
+			p = &person{email: email}
+			people[email] = p
+		}
+		p.users = append(p.users, u)
+		p.roots = append(p.roots, roots...)
+	}
+	slices.SortFunc(m.Excluded, func(x, y Exclusion) int { return strings.Compare(x.Account+"\x00"+x.User, y.Account+"\x00"+y.User) })
+
+	emails := make([]string, 0, len(people))
+	for e := range people {
+		emails = append(emails, e)
+	}
+	slices.Sort(emails)
+
+	w := newWalker(g)
+	part := accessPart{account: a.Name, objects: g.objects}
+	// People who hold the same set of roles share one list: in a real account most
+	// people inherit their access through a handful of team roles.
+	lists := map[string][]int32{}
+	type pathSet struct {
+		roles []int32
+		paths [][]string
+	}
+	paths := map[string]*pathSet{}
+	for _, e := range emails {
+		p := people[e]
+		p.roots = sortRoles(g, p.roots)
+		key := rolesKey(p.roots)
+		l, ok := lists[key]
+		if !ok {
+			l = w.collect(w.walk(p.roots), opts.Mode == Effective)
+			lists[key] = l
+		}
+		if len(l) > 0 {
+			part.emails = append(part.emails, e)
+			part.lists = append(part.lists, l)
+			m.Access.n += len(l)
+		}
+		slices.SortFunc(p.users, func(x, y *User) int { return strings.Compare(x.Name, y.Name) })
+		for _, u := range p.users {
+			roots := userRoots[u]
+			k := rolesKey(roots)
+			ps, ok := paths[k]
+			if !ok {
+				visited := sortRoles(g, slices.Clone(w.walk(roots)))
+				ps = &pathSet{roles: visited}
+				for _, r := range visited {
+					ps.paths = append(ps.paths, w.path(r))
+				}
+				paths[k] = ps
+			}
+			for i, r := range ps.roles {
+				m.Memberships = append(m.Memberships, Membership{Account: a.Name, Email: e, User: u.Name, Role: g.roles[r], Path: ps.paths[i]})
+			}
+		}
+	}
+	if len(part.emails) > 0 {
+		m.Access.parts = append(m.Access.parts, part)
+	}
+	// A privilege is "via OWNERSHIP" when the role holds it only because it owns the
+	// object; one pass over the grant rows finds the ones granted as is.
+	asIs := map[[2]int32]bool{}
+	for i := range a.RoleGrants {
+		rg := &a.RoleGrants[i]
+		if !rg.DeletedOn.IsZero() || privilege.IsInheritance(rg.Privilege, rg.GrantedOn) {
+			continue
+		}
+		r, ok := g.roleID[grantee(rg)]
+		if !ok {
+			continue
+		}
+		name, _, _ := objectName(rg)
+		asIs[[2]int32{r, g.objID[object{rg.GrantedOn, name, rg.Privilege}]}] = true
+	}
+	start := len(m.Grants)
+	for r, objs := range g.grants {
+		for _, o := range objs {
+			ob := g.objects[o]
+			via := ""
+			if !asIs[[2]int32{int32(r), o}] {
+				via = privilege.Ownership
+			}
+			m.Grants = append(m.Grants, Grant{Account: a.Name, Role: g.roles[r], ObjectType: ob.typ, ObjectName: ob.name, Privilege: ob.priv, Via: via})
+		}
+	}
+	slices.SortFunc(m.Grants[start:], func(x, y Grant) int {
+		if x.Role != y.Role {
+			return strings.Compare(x.Role, y.Role)
+		}
+		return object{x.ObjectType, x.ObjectName, x.Privilege}.compare(object{y.ObjectType, y.ObjectName, y.Privilege})
+	})
+	m.Masked = append(m.Masked, maskedColumns(a, opts.PIITags)...)
+	return nil
+}
+
+func sortRoles(g *graph, roles []int32) []int32 {
+	slices.SortFunc(roles, func(x, y int32) int { return strings.Compare(g.roles[x], g.roles[y]) })
+	return slices.Compact(roles)
+}
+
+// rolesKey turns a role set into a map key without copying it twice.
+func rolesKey(roles []int32) string {
+	if len(roles) == 0 {
+		return ""
+	}
+	return string(unsafe.Slice((*byte)(unsafe.Pointer(&roles[0])), len(roles)*4))
+}
+
+// maskedColumns lists the columns of an account that carry a masking policy or one
+// of the PII tags.
+func maskedColumns(a *Account, tags []string) []MaskedColumn {
+	want := map[string]bool{}
+	for _, t := range tags {
+		want[strings.ToUpper(t)] = true
+	}
+	seen := map[MaskedColumn]bool{}
+	var out []MaskedColumn
+	add := func(c MaskedColumn) {
+		if !seen[c] {
+			seen[c] = true
+			out = append(out, c)
+		}
+	}
+	for _, p := range a.Policies {
+		if p.Column == "" || p.PolicyKind != "MASKING_POLICY" {
+			continue
+		}
+		add(MaskedColumn{Account: a.Name, ObjectName: ident.Join(p.Database, p.Schema, p.Entity), Column: p.Column, Reason: "masking policy " + p.PolicyName})
+	}
+	for _, t := range a.Tags {
+		if t.Column == "" || t.ObjectDatabase == "" || t.ObjectSchema == "" {
+			continue
+		}
+		full := strings.ToUpper(t.TagDatabase + "." + t.TagSchema + "." + t.TagName)
+		if !want[strings.ToUpper(t.TagName)] && !want[full] {
+			continue
+		}
+		reason := "tag " + ident.Join(t.TagDatabase, t.TagSchema, t.TagName)
+		if t.TagValue != "" {
+			reason += "=" + t.TagValue
+		}
+		add(MaskedColumn{Account: a.Name, ObjectName: ident.Join(t.ObjectDatabase, t.ObjectSchema, t.ObjectName), Column: t.Column, Reason: reason})
+	}
+	slices.SortFunc(out, func(x, y MaskedColumn) int {
+		return strings.Compare(x.ObjectName+"\x00"+x.Column+"\x00"+x.Reason, y.ObjectName+"\x00"+y.Column+"\x00"+y.Reason)
+	})
+	return out
+}

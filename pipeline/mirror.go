@@ -1,0 +1,317 @@
+package pipeline
+
+import (
+	"cmp"
+	"iter"
+	"slices"
+	"sort"
+	"time"
+)
+
+// Mode chooses which grants count.
+type Mode string
+
+// The modes of DESIGN.md's semantics.
+const (
+	// Effective counts a privilege on an object only when the person also holds
+	// USAGE on its database and schema, as a Snowflake session needs.
+	Effective Mode = "effective"
+	// Granted counts every grant as it stands, containers or not.
+	Granted Mode = "granted"
+)
+
+// RoleMode chooses which of a user's roles a session activates.
+type RoleMode string
+
+// The role modes.
+const (
+	// AllRoles is Snowflake's default since 2024: secondary roles ALL, so a session
+	// holds every granted role at once.
+	AllRoles RoleMode = "all"
+	// PrimaryRole counts only the user's DEFAULT_ROLE (and PUBLIC), as a session with
+	// secondary roles off would.
+	PrimaryRole RoleMode = "primary"
+)
+
+// Row is one published row: a person may use privilege on an object.
+type Row struct {
+	Account    string `json:"account"`
+	Email      string `json:"email"`
+	ObjectType string `json:"object_type"`
+	ObjectName string `json:"object_name"`
+	Privilege  string `json:"privilege"`
+}
+
+// Compare orders rows by account, email, object type, object name, privilege: the
+// order of every published table and report.
+func (r Row) Compare(o Row) int {
+	if c := cmp.Compare(r.Account, o.Account); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(r.Email, o.Email); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(r.ObjectType, o.ObjectType); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(r.ObjectName, o.ObjectName); c != 0 {
+		return c
+	}
+	return cmp.Compare(r.Privilege, o.Privilege)
+}
+
+// Membership says that a person, through one of their Snowflake users, holds a role.
+// Path runs from a role granted to the user to Role itself; it is the shortest such
+// chain, ties broken by role name, so it is stable from run to run.
+type Membership struct {
+	Account string   `json:"account"`
+	Email   string   `json:"email"`
+	User    string   `json:"user"`
+	Role    string   `json:"role"`
+	Path    []string `json:"path"`
+}
+
+// Grant is a privilege a role holds on an object, after OWNERSHIP expansion. Via is
+// OWNERSHIP when the privilege is implied by ownership, empty when granted as is.
+// Rows are exactly the grants reachable from a person's memberships (and, in
+// effective mode, whose containers they can use): Grants and Memberships together
+// are the provenance of every row.
+type Grant struct {
+	Account    string `json:"account"`
+	Role       string `json:"role"`
+	ObjectType string `json:"object_type"`
+	ObjectName string `json:"object_name"`
+	Privilege  string `json:"privilege"`
+	Via        string `json:"via,omitempty"`
+}
+
+// Exclusion is a Snowflake user whose access is not mirrored, and why.
+type Exclusion struct {
+	Account string `json:"account"`
+	User    string `json:"user"`
+	Email   string `json:"email"`
+	Reason  string `json:"reason"`
+}
+
+// MaskedColumn is a column Snowflake masks (a masking policy) or tags as PII; data
+// APIs mask it by default.
+type MaskedColumn struct {
+	Account    string `json:"account"`
+	ObjectName string `json:"object_name"`
+	Column     string `json:"column_name"`
+	Reason     string `json:"reason"`
+}
+
+// AccountMeta describes where one account's data came from.
+type AccountMeta struct {
+	Name        string    `json:"name"`
+	ExtractedAt time.Time `json:"extracted_at"`
+	Source      string    `json:"source"`
+}
+
+// Meta describes a generation.
+type Meta struct {
+	Generation  int           `json:"generation,omitempty"`
+	PublishedAt time.Time     `json:"published_at"`
+	Accounts    []AccountMeta `json:"accounts"`
+	Mode        Mode          `json:"mode"`
+	Roles       RoleMode      `json:"roles"`
+	Rows        int           `json:"rows"`
+}
+
+// SnapshotAt is when the oldest account of the generation was extracted: the age
+// every answer must admit to. Zero when no account recorded it.
+func (m Meta) SnapshotAt() time.Time {
+	var t time.Time
+	for _, a := range m.Accounts {
+		if !a.ExtractedAt.IsZero() && (t.IsZero() || a.ExtractedAt.Before(t)) {
+			t = a.ExtractedAt
+		}
+	}
+	return t
+}
+
+// Mirror is one complete generation: the access table with its provenance and the
+// snapshot it was computed from.
+type Mirror struct {
+	Meta        Meta
+	Access      *Access
+	Memberships []Membership
+	Grants      []Grant
+	Excluded    []Exclusion
+	Masked      []MaskedColumn
+	Snapshot    *Snapshot
+}
+
+// Access is the published table, sorted and distinct. Flatten builds it compactly:
+// people who hold the same roles share one list of object privileges, so memory
+// grows with distinct role sets, not with rows.
+type Access struct {
+	parts []accessPart
+	n     int
+}
+
+type accessPart struct {
+	account string
+	objects []object  // sorted; a list holds indexes into it
+	emails  []string  // sorted
+	lists   [][]int32 // per email, ascending
+}
+
+type object struct{ typ, name, priv string }
+
+func (o object) compare(p object) int {
+	if c := cmp.Compare(o.typ, p.typ); c != 0 {
+		return c
+	}
+	if c := cmp.Compare(o.name, p.name); c != 0 {
+		return c
+	}
+	return cmp.Compare(o.priv, p.priv)
+}
+
+// Len is the number of rows.
+func (a *Access) Len() int {
+	if a == nil {
+		return 0
+	}
+	return a.n
+}
+
+// All yields every row in order.
+func (a *Access) All() iter.Seq[Row] {
+	return func(yield func(Row) bool) {
+		if a == nil {
+			return
+		}
+		for _, p := range a.parts {
+			for i, e := range p.emails {
+				for _, o := range p.lists[i] {
+					ob := p.objects[o]
+					if !yield(Row{p.account, e, ob.typ, ob.name, ob.priv}) {
+						return
+					}
+				}
+			}
+		}
+	}
+}
+
+// Emails yields each (account, email) that has at least one row, in order.
+func (a *Access) Emails() iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		if a == nil {
+			return
+		}
+		for _, p := range a.parts {
+			for _, e := range p.emails {
+				if !yield(p.account, e) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// Has reports whether the table holds the row.
+func (a *Access) Has(r Row) bool {
+	if a == nil {
+		return false
+	}
+	for _, p := range a.parts {
+		if p.account != r.Account {
+			continue
+		}
+		i, ok := slices.BinarySearch(p.emails, r.Email)
+		if !ok {
+			return false
+		}
+		want := object{r.ObjectType, r.ObjectName, r.Privilege}
+		_, found := slices.BinarySearchFunc(p.lists[i], want, func(o int32, w object) int { return p.objects[o].compare(w) })
+		return found
+	}
+	return false
+}
+
+// For yields the rows of one person in one account (every account when account is
+// empty).
+func (a *Access) For(account, email string) iter.Seq[Row] {
+	return func(yield func(Row) bool) {
+		if a == nil {
+			return
+		}
+		for _, p := range a.parts {
+			if account != "" && p.account != account {
+				continue
+			}
+			i, ok := slices.BinarySearch(p.emails, email)
+			if !ok {
+				continue
+			}
+			for _, o := range p.lists[i] {
+				ob := p.objects[o]
+				if !yield(Row{p.account, email, ob.typ, ob.name, ob.priv}) {
+					return
+				}
+			}
+		}
+	}
+}
+
+// NewAccess builds an access table from rows in any order, dropping duplicates. Stores
+// use it to read a generation back.
+func NewAccess(rows []Row) *Access {
+	slices.SortFunc(rows, Row.Compare)
+	rows = slices.Compact(rows)
+	a := &Access{n: len(rows)}
+	var p *accessPart
+	objIndex := map[object]int32{}
+	for _, r := range rows {
+		if p == nil || p.account != r.Account {
+			if p != nil {
+				finishPart(p)
+			}
+			a.parts = append(a.parts, accessPart{account: r.Account})
+			p = &a.parts[len(a.parts)-1]
+			clear(objIndex)
+		}
+		if n := len(p.emails); n == 0 || p.emails[n-1] != r.Email {
+			p.emails = append(p.emails, r.Email)
+			p.lists = append(p.lists, nil)
+		}
+		o := object{r.ObjectType, r.ObjectName, r.Privilege}
+		id, ok := objIndex[o]
+		if !ok {
+			id = int32(len(p.objects))
+			objIndex[o] = id
+			p.objects = append(p.objects, o)
+		}
+		p.lists[len(p.lists)-1] = append(p.lists[len(p.lists)-1], id)
+	}
+	if p != nil {
+		finishPart(p)
+	}
+	return a
+}
+
+// finishPart renumbers objects so that index order is sort order, which keeps every
+// list ascending and lets Has binary-search.
+func finishPart(p *accessPart) {
+	order := make([]int32, len(p.objects))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	sort.Slice(order, func(i, j int) bool { return p.objects[order[i]].compare(p.objects[order[j]]) < 0 })
+	rank := make([]int32, len(order))
+	sorted := make([]object, len(order))
+	for r, o := range order {
+		rank[o] = int32(r)
+		sorted[r] = p.objects[o]
+	}
+	p.objects = sorted
+	for _, l := range p.lists {
+		for i, o := range l {
+			l[i] = rank[o]
+		}
+	}
+}

@@ -1,0 +1,561 @@
+package pipeline
+
+import (
+	"encoding/csv"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/grantmirror/grantmirror/internal/ident"
+)
+
+// Snapshot is the grant graph of one or more accounts, as read from ACCOUNT_USAGE.
+type Snapshot struct {
+	Accounts []*Account
+}
+
+// Account holds one account's views, one slice per snapshot file. Values are
+// normalized on read (keywords upper-cased, DISABLED parsed) but names are kept raw,
+// as Snowflake stores them, so explain can quote the source faithfully.
+type Account struct {
+	Name        string
+	ExtractedAt time.Time
+	Source      string
+
+	Users      []User
+	Roles      []Role // nil when roles.csv is absent
+	UserGrants []UserGrant
+	RoleGrants []RoleGrant
+	Tags       []TagRef
+	Policies   []PolicyRef
+	History    []AccessEvent
+	HasRoles   bool // roles.csv was present, so an unlisted role is unknown rather than unseen
+	HasHistory bool // access_history.csv was present
+}
+
+// User is a row of users.csv.
+type User struct {
+	Line        int
+	Name        string
+	Email       string
+	Disabled    bool
+	DeletedOn   time.Time
+	Type        string
+	LoginName   string
+	DisplayName string
+	DefaultRole string
+}
+
+// Active reports whether the user can sign in: not dropped and not disabled.
+func (u *User) Active() bool { return u.DeletedOn.IsZero() && !u.Disabled }
+
+// Role is a row of roles.csv.
+type Role struct {
+	Line      int
+	Name      string
+	Type      string // ROLE, DATABASE_ROLE, …
+	Database  string // for database roles
+	DeletedOn time.Time
+}
+
+// UserGrant is a row of grants_to_users.csv: Role granted to the user Grantee.
+type UserGrant struct {
+	Line      int
+	Role      string
+	Grantee   string
+	DeletedOn time.Time
+}
+
+// RoleGrant is a row of grants_to_roles.csv.
+type RoleGrant struct {
+	Line        int
+	Privilege   string
+	GrantedOn   string
+	Name        string
+	Catalog     string
+	Schema      string
+	GrantedTo   string
+	Grantee     string
+	GrantOption bool
+	DeletedOn   time.Time
+}
+
+// TagRef is a row of tag_references.csv.
+type TagRef struct {
+	TagDatabase, TagSchema, TagName, TagValue string
+	ObjectDatabase, ObjectSchema, ObjectName  string
+	Column, Domain                            string
+}
+
+// PolicyRef is a row of policy_references.csv.
+type PolicyRef struct {
+	PolicyName, PolicyKind           string
+	Database, Schema, Entity, Column string
+}
+
+// AccessEvent is a row of access_history.csv, an aggregate of ACCESS_HISTORY.
+type AccessEvent struct {
+	User         string
+	ObjectDomain string
+	ObjectName   string
+	LastAccessed time.Time
+	QueryCount   int64
+}
+
+// manifest is the optional manifest.json of a snapshot.
+type manifest struct {
+	Account     string `json:"account"`
+	ExtractedAt string `json:"extracted_at"`
+	Source      string `json:"source"`
+}
+
+// ReadSnapshot reads a snapshot directory: one account when it holds users.csv,
+// otherwise one account per subdirectory that does. Errors name the file and line.
+func ReadSnapshot(dir string) (*Snapshot, error) {
+	if _, err := os.Stat(filepath.Join(dir, "users.csv")); err == nil {
+		a, err := readAccount(dir)
+		if err != nil {
+			return nil, err
+		}
+		return &Snapshot{Accounts: []*Account{a}}, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, fmt.Errorf("%w: %v", ErrInput, err)
+	}
+	snap := &Snapshot{}
+	for _, e := range entries {
+		if !e.IsDir() {
+			continue
+		}
+		sub := filepath.Join(dir, e.Name())
+		if _, err := os.Stat(filepath.Join(sub, "users.csv")); err != nil {
+			continue
+		}
+		a, err := readAccount(sub)
+		if err != nil {
+			return nil, err
+		}
+		snap.Accounts = append(snap.Accounts, a)
+	}
+	if len(snap.Accounts) == 0 {
+		return nil, fmt.Errorf("%w: %s: no users.csv here or in any subdirectory (a snapshot needs users.csv, grants_to_users.csv and grants_to_roles.csv)", ErrInput, dir)
+	}
+	seen := map[string]string{}
+	for _, a := range snap.Accounts {
+		if prev, ok := seen[a.Name]; ok {
+			return nil, fmt.Errorf("%w: account %s appears twice (%s and %s): give each manifest.json its own account", ErrInput, a.Name, prev, a.Source)
+		}
+		seen[a.Name] = a.Source
+	}
+	sort.Slice(snap.Accounts, func(i, j int) bool { return snap.Accounts[i].Name < snap.Accounts[j].Name })
+	return snap, nil
+}
+
+func readAccount(dir string) (*Account, error) {
+	abs, err := filepath.Abs(dir)
+	if err != nil {
+		return nil, err
+	}
+	a := &Account{Name: strings.ToUpper(filepath.Base(abs)), Source: "dir:" + dir}
+	if err := readManifest(dir, a); err != nil {
+		return nil, err
+	}
+	steps := []struct {
+		file     string
+		required bool
+		read     func(*table) error
+		present  *bool
+	}{
+		{"users.csv", true, a.readUsers, nil},
+		{"grants_to_users.csv", true, a.readUserGrants, nil},
+		{"grants_to_roles.csv", true, a.readRoleGrants, nil},
+		{"roles.csv", false, a.readRoles, &a.HasRoles},
+		{"tag_references.csv", false, a.readTags, nil},
+		{"policy_references.csv", false, a.readPolicies, nil},
+		{"access_history.csv", false, a.readHistory, &a.HasHistory},
+	}
+	for _, s := range steps {
+		path := filepath.Join(dir, s.file)
+		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) && !s.required {
+			continue
+		}
+		if err != nil {
+			if errors.Is(err, fs.ErrNotExist) {
+				return nil, fmt.Errorf("%w: %s: required file is missing", ErrInput, path)
+			}
+			return nil, fmt.Errorf("%w: %v", ErrInput, err)
+		}
+		t, err := newTable(path, f)
+		if err == nil {
+			err = s.read(t)
+		}
+		f.Close()
+		if err != nil {
+			return nil, err
+		}
+		if s.present != nil {
+			*s.present = true
+		}
+	}
+	if len(a.Users) == 0 {
+		return nil, fmt.Errorf("%w: %s: users.csv has no rows; refusing to mirror an account with no users", ErrEmptyExtract, dir)
+	}
+	return a, nil
+}
+
+func readManifest(dir string, a *Account) error {
+	path := filepath.Join(dir, "manifest.json")
+	b, err := os.ReadFile(path)
+	if errors.Is(err, fs.ErrNotExist) {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("%w: %v", ErrInput, err)
+	}
+	var m manifest
+	if err := json.Unmarshal(b, &m); err != nil {
+		return fmt.Errorf("%w: %s: %v", ErrInput, path, err)
+	}
+	if m.Account != "" {
+		a.Name = strings.ToUpper(strings.TrimSpace(m.Account))
+	}
+	if m.Source != "" {
+		a.Source = m.Source
+	}
+	if m.ExtractedAt != "" {
+		t, err := time.Parse(time.RFC3339, m.ExtractedAt)
+		if err != nil {
+			return fmt.Errorf("%w: %s: extracted_at %q is not RFC3339", ErrInput, path, m.ExtractedAt)
+		}
+		a.ExtractedAt = t.UTC()
+	}
+	return nil
+}
+
+// table reads one CSV file by column name. Header names are matched
+// case-insensitively; extra columns are ignored, as the views grow new ones.
+type table struct {
+	path string
+	r    *csv.Reader
+	cols map[string]int
+	rec  []string
+	line int
+}
+
+func newTable(path string, f io.Reader) (*table, error) {
+	r := csv.NewReader(f)
+	r.FieldsPerRecord = -1
+	r.ReuseRecord = true
+	head, err := r.Read()
+	if err == io.EOF {
+		return nil, fmt.Errorf("%w: %s: file is empty (no header line)", ErrInput, path)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("%w: %s: %v", ErrInput, path, csvErr(err))
+	}
+	t := &table{path: path, r: r, cols: map[string]int{}}
+	for i, h := range head {
+		h = strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		if _, dup := t.cols[h]; !dup {
+			t.cols[h] = i
+		}
+	}
+	return t, nil
+}
+
+func csvErr(err error) error {
+	var pe *csv.ParseError
+	if errors.As(err, &pe) {
+		return fmt.Errorf("line %d: %v", pe.Line, pe.Err)
+	}
+	return err
+}
+
+// require checks the header has every named column and returns their indexes.
+func (t *table) require(names ...string) ([]int, error) {
+	idx := make([]int, len(names))
+	for i, n := range names {
+		j, ok := t.cols[n]
+		if !ok {
+			return nil, fmt.Errorf("%w: %s:1: missing column %s", ErrInput, t.path, n)
+		}
+		idx[i] = j
+	}
+	return idx, nil
+}
+
+// optional returns the index of a column, or -1 when absent.
+func (t *table) optional(name string) int {
+	if j, ok := t.cols[name]; ok {
+		return j
+	}
+	return -1
+}
+
+// next advances to the next record; it returns false at the end or on error.
+func (t *table) next() (bool, error) {
+	rec, err := t.r.Read()
+	if err == io.EOF {
+		return false, nil
+	}
+	if err != nil {
+		return false, fmt.Errorf("%w: %s: %v", ErrInput, t.path, csvErr(err))
+	}
+	t.rec = rec
+	t.line, _ = t.r.FieldPos(0)
+	return true, nil
+}
+
+// get returns the trimmed field at index i ("" when the column is absent or the row short).
+func (t *table) get(i int) string {
+	if i < 0 || i >= len(t.rec) {
+		return ""
+	}
+	return strings.TrimSpace(t.rec[i])
+}
+
+func (t *table) errf(col, format string, args ...any) error {
+	return fmt.Errorf("%w: %s:%d: %s %s", ErrInput, t.path, t.line, col, fmt.Sprintf(format, args...))
+}
+
+func (t *table) boolean(i int, col string) (bool, error) {
+	v := t.get(i)
+	switch strings.ToLower(v) {
+	case "", "false", "0", "no", "n", "f":
+		return false, nil
+	case "true", "1", "yes", "y", "t":
+		return true, nil
+	}
+	return false, t.errf(col, "%q is not a boolean (want true or false)", v)
+}
+
+// timestampLayouts are the ways ACCOUNT_USAGE timestamps reach a CSV: Snowflake's
+// default TIMESTAMP_LTZ output, ISO 8601 and plain dates. Fractional seconds are
+// accepted after the seconds by time.Parse without being in the layout.
+var timestampLayouts = []string{
+	"2006-01-02 15:04:05 -0700",
+	"2006-01-02 15:04:05 -07:00",
+	"2006-01-02 15:04:05Z07:00",
+	time.RFC3339,
+	"2006-01-02 15:04:05",
+	"2006-01-02T15:04:05",
+	"2006-01-02",
+}
+
+func (t *table) timestamp(i int, col string) (time.Time, error) {
+	v := t.get(i)
+	if v == "" {
+		return time.Time{}, nil
+	}
+	for _, l := range timestampLayouts {
+		if ts, err := time.Parse(l, v); err == nil {
+			return ts.UTC(), nil
+		}
+	}
+	return time.Time{}, t.errf(col, "%q is not a timestamp (want e.g. 2026-01-31 12:00:00.000 -0700)", v)
+}
+
+func (a *Account) readUsers(t *table) error {
+	idx, err := t.require("NAME", "EMAIL", "DISABLED", "DELETED_ON")
+	if err != nil {
+		return err
+	}
+	typ, login, display, role := t.optional("TYPE"), t.optional("LOGIN_NAME"), t.optional("DISPLAY_NAME"), t.optional("DEFAULT_ROLE")
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		u := User{Line: t.line, Name: t.get(idx[0]), Email: t.get(idx[1]), Type: ident.Word(t.get(typ)),
+			LoginName: t.get(login), DisplayName: t.get(display), DefaultRole: t.get(role)}
+		if u.Name == "" {
+			return t.errf("NAME", "is empty")
+		}
+		if u.Disabled, err = t.boolean(idx[2], "DISABLED"); err != nil {
+			return err
+		}
+		if u.DeletedOn, err = t.timestamp(idx[3], "DELETED_ON"); err != nil {
+			return err
+		}
+		a.Users = append(a.Users, u)
+	}
+}
+
+func (a *Account) readRoles(t *table) error {
+	idx, err := t.require("NAME", "DELETED_ON")
+	if err != nil {
+		return err
+	}
+	typ, db := t.optional("ROLE_TYPE"), t.optional("ROLE_DATABASE_NAME")
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		r := Role{Line: t.line, Name: t.get(idx[0]), Type: ident.Word(t.get(typ)), Database: t.get(db)}
+		if r.Name == "" {
+			return t.errf("NAME", "is empty")
+		}
+		if r.DeletedOn, err = t.timestamp(idx[1], "DELETED_ON"); err != nil {
+			return err
+		}
+		a.Roles = append(a.Roles, r)
+	}
+}
+
+func (a *Account) readUserGrants(t *table) error {
+	idx, err := t.require("ROLE", "GRANTEE_NAME", "GRANTED_TO", "DELETED_ON")
+	if err != nil {
+		return err
+	}
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		g := UserGrant{Line: t.line, Role: t.get(idx[0]), Grantee: t.get(idx[1])}
+		if g.Role == "" {
+			return t.errf("ROLE", "is empty")
+		}
+		if g.Grantee == "" {
+			return t.errf("GRANTEE_NAME", "is empty")
+		}
+		if to := ident.Word(t.get(idx[2])); to != "USER" {
+			return t.errf("GRANTED_TO", "is %q; grants_to_users.csv holds grants to USER only", to)
+		}
+		if g.DeletedOn, err = t.timestamp(idx[3], "DELETED_ON"); err != nil {
+			return err
+		}
+		a.UserGrants = append(a.UserGrants, g)
+	}
+}
+
+// grantees are the GRANTED_TO values of GRANTS_TO_ROLES; "ACCOUNT ROLE" is the
+// newer spelling of ROLE.
+var grantees = map[string]string{
+	"ROLE": "ROLE", "ACCOUNT_ROLE": "ROLE", "DATABASE_ROLE": "DATABASE_ROLE",
+	"APPLICATION_ROLE": "APPLICATION_ROLE", "INSTANCE_ROLE": "INSTANCE_ROLE",
+	"APPLICATION": "APPLICATION", "USER": "USER", "SHARE": "SHARE",
+}
+
+func (a *Account) readRoleGrants(t *table) error {
+	idx, err := t.require("PRIVILEGE", "GRANTED_ON", "NAME", "TABLE_CATALOG", "TABLE_SCHEMA", "GRANTED_TO", "GRANTEE_NAME", "DELETED_ON")
+	if err != nil {
+		return err
+	}
+	opt := t.optional("GRANT_OPTION")
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		g := RoleGrant{Line: t.line, Privilege: ident.Privilege(t.get(idx[0])), GrantedOn: ident.Word(t.get(idx[1])),
+			Name: t.get(idx[2]), Catalog: t.get(idx[3]), Schema: t.get(idx[4]), Grantee: t.get(idx[6])}
+		switch {
+		case g.Privilege == "":
+			return t.errf("PRIVILEGE", "is empty")
+		case g.GrantedOn == "":
+			return t.errf("GRANTED_ON", "is empty")
+		case g.Name == "":
+			return t.errf("NAME", "is empty")
+		case g.Grantee == "":
+			return t.errf("GRANTEE_NAME", "is empty")
+		}
+		to := ident.Word(t.get(idx[5]))
+		if g.GrantedTo = grantees[to]; g.GrantedTo == "" {
+			return t.errf("GRANTED_TO", "%q is not a grantee kind (want ROLE, DATABASE_ROLE, APPLICATION_ROLE, INSTANCE_ROLE, APPLICATION, SHARE or USER)", t.get(idx[5]))
+		}
+		if err := checkContainer(t, &g); err != nil {
+			return err
+		}
+		if g.GrantOption, err = t.boolean(opt, "GRANT_OPTION"); err != nil {
+			return err
+		}
+		if g.DeletedOn, err = t.timestamp(idx[7], "DELETED_ON"); err != nil {
+			return err
+		}
+		a.RoleGrants = append(a.RoleGrants, g)
+	}
+}
+
+func (a *Account) readTags(t *table) error {
+	idx, err := t.require("TAG_DATABASE", "TAG_SCHEMA", "TAG_NAME", "TAG_VALUE", "OBJECT_DATABASE", "OBJECT_SCHEMA", "OBJECT_NAME", "COLUMN_NAME", "DOMAIN")
+	if err != nil {
+		return err
+	}
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		a.Tags = append(a.Tags, TagRef{TagDatabase: t.get(idx[0]), TagSchema: t.get(idx[1]), TagName: t.get(idx[2]), TagValue: t.get(idx[3]),
+			ObjectDatabase: t.get(idx[4]), ObjectSchema: t.get(idx[5]), ObjectName: t.get(idx[6]), Column: t.get(idx[7]), Domain: ident.Word(t.get(idx[8]))})
+	}
+}
+
+func (a *Account) readPolicies(t *table) error {
+	idx, err := t.require("POLICY_NAME", "POLICY_KIND", "REF_DATABASE_NAME", "REF_SCHEMA_NAME", "REF_ENTITY_NAME", "REF_COLUMN_NAME")
+	if err != nil {
+		return err
+	}
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		a.Policies = append(a.Policies, PolicyRef{PolicyName: t.get(idx[0]), PolicyKind: ident.Word(t.get(idx[1])),
+			Database: t.get(idx[2]), Schema: t.get(idx[3]), Entity: t.get(idx[4]), Column: t.get(idx[5])})
+	}
+}
+
+func (a *Account) readHistory(t *table) error {
+	idx, err := t.require("USER_NAME", "OBJECT_DOMAIN", "OBJECT_NAME", "LAST_ACCESSED", "QUERY_COUNT")
+	if err != nil {
+		return err
+	}
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		e := AccessEvent{User: t.get(idx[0]), ObjectDomain: ident.Word(t.get(idx[1])), ObjectName: t.get(idx[2])}
+		if e.LastAccessed, err = t.timestamp(idx[3], "LAST_ACCESSED"); err != nil {
+			return err
+		}
+		if v := t.get(idx[4]); v != "" {
+			if e.QueryCount, err = strconv.ParseInt(v, 10, 64); err != nil {
+				return t.errf("QUERY_COUNT", "%q is not a whole number", v)
+			}
+		}
+		a.History = append(a.History, e)
+	}
+}
+
+// checkContainer rejects rows whose object cannot be named: a schema, a database
+// role or an object inside a schema without its database.
+func checkContainer(t *table, g *RoleGrant) error {
+	if g.Catalog != "" {
+		return nil
+	}
+	switch {
+	case g.Schema != "" && g.GrantedOn != "DATABASE":
+		return t.errf("TABLE_CATALOG", "is empty but TABLE_SCHEMA is %q; an object in a schema needs its database", g.Schema)
+	case g.GrantedOn == "SCHEMA":
+		return t.errf("TABLE_CATALOG", "is empty for a SCHEMA grant; a schema needs its database")
+	case g.GrantedOn == "DATABASE_ROLE" && !strings.Contains(g.Name, "."):
+		return t.errf("TABLE_CATALOG", "is empty for a DATABASE_ROLE grant on %q; a database role needs its database", g.Name)
+	case g.GrantedTo == "DATABASE_ROLE" && g.GrantedOn != "DATABASE" && !strings.Contains(g.Grantee, "."):
+		return t.errf("TABLE_CATALOG", "is empty but the grantee %q is a database role; its database cannot be known", g.Grantee)
+	}
+	return nil
+}
