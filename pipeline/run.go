@@ -1,0 +1,162 @@
+package pipeline
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"time"
+)
+
+// Source yields a snapshot: a directory replayed, or a live account extracted.
+type Source interface {
+	Load(ctx context.Context) (*Snapshot, error)
+	// String names the source for logs and run history, without secrets.
+	String() string
+}
+
+// DirSource reads a snapshot directory.
+type DirSource struct{ Dir string }
+
+// Load reads the directory.
+func (d DirSource) Load(ctx context.Context) (*Snapshot, error) { return ReadSnapshot(d.Dir) }
+
+func (d DirSource) String() string { return "dir:" + d.Dir }
+
+// Config is everything one sync needs. The CLI, the daemon and the CronJob all build
+// one and call Run.
+type Config struct {
+	Source  Source
+	Store   Store
+	Flatten Options
+	Publish PublishOptions
+	// DryRun computes the mirror and what would change, and publishes nothing.
+	DryRun bool
+	Logger *slog.Logger
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+}
+
+// Phase is the duration of one step of a run.
+type Phase struct {
+	Name     string
+	Duration time.Duration
+}
+
+// Result is what a run did.
+type Result struct {
+	Mirror     *Mirror
+	Generation *Generation // nil on a dry run
+	Added      int
+	Removed    int
+	Refused    bool // the revocation guard refused (a dry run reports it too)
+	Phases     []Phase
+}
+
+// Run extracts, flattens and publishes once, and records the run in the target's
+// history whatever happens. It never publishes part of a mirror: the store either
+// makes the whole new generation current or leaves the old one.
+func Run(ctx context.Context, cfg Config) (*Result, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	clock := cfg.Now
+	if clock == nil {
+		clock = time.Now
+	}
+	res := &Result{}
+	rec := RunRecord{StartedAt: clock().UTC(), Source: cfg.Source.String(), Status: RunFailed}
+	phase := func(name string, start time.Time) {
+		d := clock().Sub(start)
+		res.Phases = append(res.Phases, Phase{name, d})
+		log.Debug("phase done", "phase", name, "duration", d)
+	}
+	err := run(ctx, cfg, log, clock, res, &rec, phase)
+	rec.FinishedAt = clock().UTC()
+	switch {
+	case err == nil && cfg.DryRun:
+		rec.Status = RunDryRun
+	case err == nil:
+		rec.Status = RunPublished
+	case errors.Is(err, ErrRevokeGuard):
+		rec.Status, res.Refused = RunRefused, true
+	}
+	if err != nil {
+		rec.Error = err.Error()
+	}
+	// A run that could not take the lock did not run: recording it would race the
+	// history of the sync that holds it.
+	if !errors.Is(err, ErrLocked) && cfg.Store != nil {
+		if rerr := cfg.Store.RecordRun(context.WithoutCancel(ctx), rec); rerr != nil {
+			log.Warn("record run", "error", rerr)
+		}
+	}
+	return res, err
+}
+
+func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Time, res *Result, rec *RunRecord, phase func(string, time.Time)) error {
+	if cfg.Source == nil || cfg.Store == nil {
+		return errors.New("run: a source and a target are required")
+	}
+	start := clock()
+	snap, err := cfg.Source.Load(ctx)
+	if err != nil {
+		return fmt.Errorf("read %s: %w", cfg.Source, err)
+	}
+	phase("extract", start)
+
+	start = clock()
+	opts := cfg.Flatten
+	if opts.Now.IsZero() {
+		opts.Now = clock()
+	}
+	m, err := Flatten(snap, opts)
+	if err != nil {
+		return err
+	}
+	res.Mirror = m
+	rec.SnapshotAt, rec.Rows = m.Meta.SnapshotAt(), m.Access.Len()
+	phase("flatten", start)
+	log.Info("flattened", "accounts", len(snap.Accounts), "rows", m.Access.Len(), "people", countPeople(m), "excluded_users", len(m.Excluded))
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+
+	start = clock()
+	if cfg.DryRun {
+		old, err := cfg.Store.Open(ctx, 0)
+		cur := &Access{}
+		switch {
+		case err == nil:
+			cur = old.Access
+		case !errors.Is(err, ErrNoGeneration):
+			return err
+		}
+		res.Added, res.Removed = DiffCounts(cur, m.Access)
+		rec.Added, rec.Removed = res.Added, res.Removed
+		if gerr := CheckRevocation(cur.Len(), res.Removed, m.Access.Len(), cfg.Publish); gerr != nil {
+			res.Refused = true
+			log.Warn("a real run would be refused", "reason", gerr)
+		}
+		phase("diff", start)
+		return nil
+	}
+	g, err := cfg.Store.Publish(ctx, m, cfg.Publish)
+	if err != nil {
+		return err
+	}
+	phase("publish", start)
+	res.Generation, res.Added, res.Removed = g, g.Added, g.Removed
+	rec.Generation, rec.Added, rec.Removed = g.Number, g.Added, g.Removed
+	log.Info("published", "generation", g.Number, "rows", g.Rows, "added", g.Added, "removed", g.Removed)
+	return nil
+}
+
+func countPeople(m *Mirror) int {
+	n := 0
+	for range m.Access.Emails() {
+		n++
+	}
+	return n
+}

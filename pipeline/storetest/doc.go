@@ -1,0 +1,3 @@
+// Package storetest is the conformance suite every pipeline.Store passes: the
+// directory target and the Postgres target must behave the same.
+package storetest
