@@ -1,0 +1,215 @@
+package cli
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"runtime/debug"
+	"strings"
+
+	"github.com/urfave/cli/v2"
+	"golang.org/x/term"
+
+	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/dirstore"
+)
+
+// Version is set at build time with -ldflags "-X …/internal/cli.Version=v1.2.3".
+var Version = ""
+
+// Exit codes, the same for every command so scripts can rely on them.
+const (
+	ExitOK       = 0
+	ExitFindings = 1 // denied, lint findings, a refused publish
+	ExitError    = 2 // bad usage, bad input, or a failure to do the job
+)
+
+// env is what a command runs with: its streams and the parsed config.
+type env struct {
+	ctx    context.Context
+	stdin  io.Reader
+	stdout io.Writer
+	stderr io.Writer
+	cfg    *Config
+	log    *slog.Logger
+}
+
+// Run runs grantmirror with args (args[0] is the program name) and returns the exit
+// code. main is one line around it; tests call it with buffers.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	app := newApp(stdin, stdout, stderr)
+	err := app.RunContext(ctx, interspersed(app, args))
+	return exitCode(err, stderr)
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return ExitOK
+	}
+	var ec cli.ExitCoder
+	if errors.As(err, &ec) {
+		if msg := err.Error(); msg != "" {
+			fmt.Fprintln(stderr, "grantmirror:", msg)
+		}
+		return ec.ExitCode()
+	}
+	fmt.Fprintln(stderr, "grantmirror:", err)
+	if errors.Is(err, pipeline.ErrRevokeGuard) {
+		return ExitFindings
+	}
+	return ExitError
+}
+
+// findings is an exit with code 1 and no extra message: the command already
+// printed what it found.
+var findings = cli.Exit("", ExitFindings)
+
+func newApp(stdin io.Reader, stdout, stderr io.Writer) *cli.App {
+	e := &env{stdin: stdin, stdout: stdout, stderr: stderr}
+	app := &cli.App{
+		Name:  "grantmirror",
+		Usage: "mirror Snowflake permissions into your product's database",
+		Description: `grantmirror copies who-can-see-what out of Snowflake (users, nested account and
+database roles, object grants, masking policies) and flattens it into one table of
+email × object × privilege, published atomically into a local directory or Postgres.
+Data APIs filter every read with it; people ask it why someone can or cannot see a thing.
+
+Exit codes: 0 success, 1 denied or findings (check, lint, a refused publish), 2 error.`,
+		Version:         version(),
+		Reader:          stdin,
+		Writer:          stdout,
+		ErrWriter:       stderr,
+		HideHelpCommand: true,
+		Commands: []*cli.Command{
+			syncCommand(e),
+			reportCommand(e),
+			explainCommand(e),
+			generationsCommand(e),
+			diffCommand(e),
+			rollbackCommand(e),
+			versionCommand(e),
+		},
+		// urfave/cli would print usage errors and call os.Exit; return them instead
+		// so Run maps them to exit code 2.
+		ExitErrHandler: func(*cli.Context, error) {},
+		OnUsageError: func(c *cli.Context, err error, _ bool) error {
+			return usageErr("%v (see %s --help)", err, c.Command.FullName())
+		},
+	}
+	return app
+}
+
+// setup loads the config and logger before a command's action runs.
+func (e *env) setup(c *cli.Context) error {
+	cfg, err := loadConfig(c)
+	if err != nil {
+		return err
+	}
+	e.ctx, e.cfg = c.Context, cfg
+	e.log, err = newLogger(e.stderr, cfg.LogLevel, cfg.LogFormat)
+	return err
+}
+
+// action wraps a command body with setup.
+func (e *env) action(fn func(c *cli.Context) error) cli.ActionFunc {
+	return func(c *cli.Context) error {
+		if err := e.setup(c); err != nil {
+			return err
+		}
+		return fn(c)
+	}
+}
+
+func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
+	var lv slog.Level
+	if err := lv.UnmarshalText([]byte(level)); err != nil {
+		return nil, usageErr("log-level %q: want debug, info, warn or error", level)
+	}
+	opts := &slog.HandlerOptions{Level: lv}
+	switch format {
+	case "json":
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	case "text":
+		return slog.New(slog.NewTextHandler(w, opts)), nil
+	case "auto", "":
+		if isTerminal(w) {
+			return slog.New(slog.NewTextHandler(w, opts)), nil
+		}
+		return slog.New(slog.NewJSONHandler(w, opts)), nil
+	}
+	return nil, usageErr("log-format %q: want json, text or auto", format)
+}
+
+func isTerminal(w io.Writer) bool {
+	f, ok := w.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// Flags shared by commands.
+var (
+	configFlag = &cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config file", EnvVars: []string{EnvPrefix + "_CONFIG"}}
+	targetFlag = &cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "where the mirror lives: dir:PATH or postgres://… (default dir:./grantmirror-data)"}
+	schemaFlag = &cli.StringFlag{Name: "schema", Usage: "Postgres schema of the mirror (default grantmirror)"}
+	logFlags   = []cli.Flag{
+		&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error (default info)"},
+		&cli.StringFlag{Name: "log-format", Usage: "json, text, or auto: text on a terminal, JSON otherwise (default auto)"},
+	}
+	formatFlag = func(def string, formats ...string) *cli.StringFlag {
+		return &cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: def, Usage: strings.Join(formats, ", ")}
+	}
+)
+
+// targetFlags are the flags of every command that reads a target.
+func targetFlags(extra ...cli.Flag) []cli.Flag {
+	return append(append([]cli.Flag{configFlag, targetFlag, schemaFlag}, logFlags...), extra...)
+}
+
+// openStore opens the target named in the config.
+func (e *env) openStore() (pipeline.Store, error) {
+	t := e.cfg.Target
+	switch {
+	case strings.HasPrefix(t, "dir:"):
+		return dirstore.Open(strings.TrimPrefix(t, "dir:"))
+	case strings.HasPrefix(t, "postgres://"), strings.HasPrefix(t, "postgresql://"):
+		return openPostgres(e, t)
+	}
+	return nil, usageErr("target %q: want dir:PATH or postgres://user@host/db", RedactDSN(t))
+}
+
+// openMirror reads a generation (0: current) of the target.
+func (e *env) openMirror(n int) (*pipeline.Mirror, error) {
+	s, err := e.openStore()
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	m, err := s.Open(e.ctx, n)
+	if errors.Is(err, pipeline.ErrNoGeneration) {
+		return nil, fmt.Errorf("%s: %w; run grantmirror sync first", RedactDSN(e.cfg.Target), err)
+	}
+	return m, err
+}
+
+func version() string {
+	if Version != "" {
+		return Version
+	}
+	if bi, ok := debug.ReadBuildInfo(); ok && bi.Main.Version != "" {
+		return bi.Main.Version
+	}
+	return "dev"
+}
+
+func versionCommand(e *env) *cli.Command {
+	return &cli.Command{
+		Name:  "version",
+		Usage: "print the version",
+		Action: func(c *cli.Context) error {
+			fmt.Fprintln(e.stdout, "grantmirror", version())
+			return nil
+		},
+	}
+}

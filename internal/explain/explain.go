@@ -1,0 +1,166 @@
+package explain
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/grantmirror/grantmirror/internal/privilege"
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+// Query asks about one person and one object; Privilege empty means every privilege
+// the person holds on it.
+type Query struct {
+	Email     string `json:"email"`     // normalized, aliases applied
+	Object    string `json:"object"`    // canonical object name
+	Privilege string `json:"privilege"` // normalized, or empty
+	Account   string `json:"account,omitempty"`
+}
+
+// Path is one chain from a person's Snowflake user to a grant.
+type Path struct {
+	User  string         `json:"user"`
+	Roles []string       `json:"roles"` // the role granted to User first, the grantee of Grant last
+	Grant pipeline.Grant `json:"grant"`
+}
+
+// Reason explains one row of the access table.
+type Reason struct {
+	pipeline.Row
+	Paths []Path `json:"paths"`
+	// Usage holds, in effective mode, the USAGE rows on the object's database and
+	// schema that made it reachable, each with its own paths.
+	Usage []Reason `json:"usage,omitempty"`
+}
+
+// Answer is the result of Explain.
+type Answer struct {
+	Query   Query         `json:"query"`
+	Allowed bool          `json:"allowed"`
+	Meta    pipeline.Meta `json:"generation"`
+	Reasons []Reason      `json:"reasons,omitempty"`
+	Misses  []Miss        `json:"misses,omitempty"`
+	Known   bool          `json:"known_email"`
+}
+
+// index is the provenance of one generation arranged for lookups.
+type index struct {
+	m *pipeline.Mirror
+	// grants by account and object-privilege
+	grants map[grantKey][]pipeline.Grant
+}
+
+type grantKey struct{ account, typ, name, priv string }
+
+func newIndex(m *pipeline.Mirror) *index {
+	ix := &index{m: m, grants: map[grantKey][]pipeline.Grant{}}
+	for _, g := range m.Grants {
+		k := grantKey{g.Account, g.ObjectType, g.ObjectName, g.Privilege}
+		ix.grants[k] = append(ix.grants[k], g)
+	}
+	return ix
+}
+
+// memberships returns the person's memberships in an account, by role.
+func (ix *index) memberships(account, email string) map[string][]pipeline.Membership {
+	out := map[string][]pipeline.Membership{}
+	for _, ms := range ix.m.Memberships {
+		if ms.Account == account && ms.Email == email {
+			out[ms.Role] = append(out[ms.Role], ms)
+		}
+	}
+	return out
+}
+
+// paths lists every (user, role path) that brings a grant of row r to the person.
+func (ix *index) paths(r pipeline.Row, roles map[string][]pipeline.Membership) []Path {
+	var out []Path
+	for _, g := range ix.grants[grantKey{r.Account, r.ObjectType, r.ObjectName, r.Privilege}] {
+		for _, ms := range roles[g.Role] {
+			out = append(out, Path{User: ms.User, Roles: ms.Path, Grant: g})
+		}
+	}
+	slices.SortFunc(out, func(a, b Path) int {
+		if c := len(a.Roles) - len(b.Roles); c != 0 {
+			return c
+		}
+		if c := strings.Compare(a.User, b.User); c != 0 {
+			return c
+		}
+		return slices.Compare(a.Roles, b.Roles)
+	})
+	return out
+}
+
+// Explain answers q from generation m.
+func Explain(m *pipeline.Mirror, q Query) *Answer {
+	ix := newIndex(m)
+	ans := &Answer{Query: q, Meta: m.Meta}
+	for account, email := range m.Access.Emails() {
+		if email == q.Email && (q.Account == "" || q.Account == account) {
+			ans.Known = true
+		}
+	}
+	for _, a := range m.Meta.Accounts {
+		if q.Account != "" && a.Name != q.Account {
+			continue
+		}
+		roles := ix.memberships(a.Name, q.Email)
+		if len(roles) > 0 {
+			ans.Known = true
+		}
+		for r := range m.Access.For(a.Name, q.Email) {
+			if r.ObjectName != q.Object || q.Privilege != "" && r.Privilege != q.Privilege {
+				continue
+			}
+			reason := Reason{Row: r, Paths: ix.paths(r, roles)}
+			if m.Meta.Mode == pipeline.Effective {
+				for _, u := range containers(r) {
+					if m.Access.Has(u) {
+						reason.Usage = append(reason.Usage, Reason{Row: u, Paths: ix.paths(u, roles)})
+					}
+				}
+			}
+			ans.Reasons = append(ans.Reasons, reason)
+		}
+	}
+	ans.Allowed = len(ans.Reasons) > 0
+	if !ans.Allowed {
+		ans.Misses = whyNot(m, ix, q)
+	}
+	return ans
+}
+
+// containers returns the USAGE rows effective mode requires for r.
+func containers(r pipeline.Row) []pipeline.Row {
+	parts := splitName(r.ObjectName)
+	usage := func(typ string, n int) pipeline.Row {
+		return pipeline.Row{Account: r.Account, Email: r.Email, ObjectType: typ, ObjectName: strings.Join(parts[:n], "."), Privilege: privilege.Usage}
+	}
+	switch {
+	case r.ObjectType == "SCHEMA" && len(parts) == 2:
+		return []pipeline.Row{usage("DATABASE", 1)}
+	case len(parts) == 3 && r.ObjectType != "DATABASE_ROLE" && r.ObjectType != "APPLICATION_ROLE":
+		return []pipeline.Row{usage("DATABASE", 1), usage("SCHEMA", 2)}
+	}
+	return nil
+}
+
+// splitName splits a canonical name at the dots between parts, keeping each part in
+// its canonical (possibly quoted) spelling.
+func splitName(name string) []string {
+	var parts []string
+	start, quoted := 0, false
+	for i := 0; i < len(name); i++ {
+		switch name[i] {
+		case '"':
+			quoted = !quoted
+		case '.':
+			if !quoted {
+				parts = append(parts, name[start:i])
+				start = i + 1
+			}
+		}
+	}
+	return append(parts, name[start:])
+}
