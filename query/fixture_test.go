@@ -1,0 +1,156 @@
+package query
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+)
+
+// defaultTestURL is the server every Postgres test uses unless
+// GRANTMIRROR_TEST_DATABASE_URL says otherwise.
+const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// fixture is one test's private schema holding the published mirror contract:
+// access (a view over a generation table with the unique index), memberships,
+// current and masked_columns, shaped as the sync publishes them.
+type fixture struct {
+	t      testing.TB
+	ctx    context.Context
+	db     *pgx.Conn
+	schema string
+	// published is when the fixture's generation was published; builders' clocks
+	// are set relative to it.
+	published time.Time
+}
+
+// grant is one row of the access table.
+type grant struct {
+	account, email, objectType, objectName, privilege string
+}
+
+// connect opens a connection, failing under CI=true and skipping otherwise when the
+// server cannot be reached.
+func connect(t testing.TB) *pgx.Conn {
+	t.Helper()
+	url := os.Getenv("GRANTMIRROR_TEST_DATABASE_URL")
+	if url == "" {
+		url = defaultTestURL
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	db, err := pgx.Connect(ctx, url)
+	if err == nil {
+		err = db.Ping(ctx)
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("connect to test database: %v", err)
+		}
+		t.Skipf("test database unreachable: %v", err)
+	}
+	t.Cleanup(func() { _ = db.Close(context.Background()) })
+	return db
+}
+
+// setup creates a fresh schema with the mirror tables and a publish record, and drops
+// the schema when the test ends.
+func setup(t testing.TB) *fixture {
+	t.Helper()
+	db := connect(t)
+	ctx := context.Background()
+	var b [6]byte
+	_, err := rand.Read(b[:])
+	require.NoError(t, err)
+	f := &fixture{t: t, ctx: ctx, db: db, schema: "query_test_" + hex.EncodeToString(b[:]),
+		published: time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)}
+	t.Cleanup(func() {
+		_, _ = db.Exec(context.Background(), "DROP SCHEMA "+f.schema+" CASCADE")
+	})
+	f.exec(`CREATE SCHEMA ` + f.schema)
+	f.exec(`SET search_path TO ` + f.schema)
+	f.exec(`CREATE TABLE access_1 (account text NOT NULL, email text NOT NULL, object_type text NOT NULL,
+		object_name text NOT NULL, privilege text NOT NULL)`)
+	f.exec(`CREATE UNIQUE INDEX access_1_key ON access_1 (email, object_type, object_name, privilege, account)`)
+	f.exec(`CREATE VIEW access AS SELECT account, email, object_type, object_name, privilege FROM access_1`)
+	f.exec(`CREATE TABLE memberships (account text NOT NULL, email text NOT NULL, role text NOT NULL)`)
+	f.exec(`CREATE INDEX memberships_email ON memberships (email, role, account)`)
+	f.exec(`CREATE TABLE current (generation bigint NOT NULL, published_at timestamptz NOT NULL, snapshot_at timestamptz NOT NULL)`)
+	f.exec(`CREATE TABLE masked_columns (account text NOT NULL, object_name text NOT NULL, column_name text NOT NULL, reason text NOT NULL)`)
+	f.exec(`INSERT INTO current VALUES (1, $1, $2)`, f.published, f.published.Add(-time.Hour))
+	return f
+}
+
+func (f *fixture) exec(sql string, args ...any) {
+	f.t.Helper()
+	_, err := f.db.Exec(f.ctx, sql, args...)
+	require.NoError(f.t, err, sql)
+}
+
+// options returns Options pointing at the fixture's schema, with a clock one hour
+// after the publish.
+func (f *fixture) options() Options {
+	return Options{
+		Schema:       f.schema,
+		AccessTable:  f.schema + ".access",
+		MaxStaleness: 3 * time.Hour,
+		Now:          func() time.Time { return f.published.Add(time.Hour) },
+	}
+}
+
+func (f *fixture) builder(o Options) *Builder {
+	f.t.Helper()
+	b, err := New(o)
+	require.NoError(f.t, err)
+	return b
+}
+
+func (f *fixture) grant(gs ...grant) {
+	f.t.Helper()
+	rows := make([][]any, len(gs))
+	for i, g := range gs {
+		rows[i] = []any{g.account, g.email, g.objectType, g.objectName, g.privilege}
+	}
+	_, err := f.db.CopyFrom(f.ctx, pgx.Identifier{f.schema, "access_1"},
+		[]string{"account", "email", "object_type", "object_name", "privilege"}, pgx.CopyFromRows(rows))
+	require.NoError(f.t, err)
+}
+
+func (f *fixture) member(account, email string, roles ...string) {
+	f.t.Helper()
+	for _, r := range roles {
+		f.exec(`INSERT INTO memberships VALUES ($1, $2, $3)`, account, email, r)
+	}
+}
+
+// ids runs a statement whose first column is an integer id and returns the ids.
+func (f *fixture) ids(s *Stmt) []int64 {
+	f.t.Helper()
+	rows, err := s.Query(f.ctx, f.db)
+	require.NoError(f.t, err)
+	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (int64, error) {
+		var id int64
+		err := r.Scan(&id)
+		return id, err
+	})
+	require.NoError(f.t, err)
+	if out == nil {
+		out = []int64{}
+	}
+	return out
+}
+
+// maps runs a statement and returns every row as column name → value.
+func (f *fixture) maps(s *Stmt) []map[string]any {
+	f.t.Helper()
+	rows, err := s.Query(f.ctx, f.db)
+	require.NoError(f.t, err)
+	out, err := pgx.CollectRows(rows, pgx.RowToMap)
+	require.NoError(f.t, err)
+	return out
+}
