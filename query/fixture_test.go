@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
+	"fmt"
 	"os"
 	"testing"
 	"time"
@@ -134,9 +135,17 @@ func (f *fixture) ids(s *Stmt) []int64 {
 	rows, err := s.Query(f.ctx, f.db)
 	require.NoError(f.t, err)
 	out, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (int64, error) {
-		var id int64
-		err := r.Scan(&id)
-		return id, err
+		v, err := r.Values()
+		if err != nil {
+			return 0, err
+		}
+		switch id := v[0].(type) {
+		case int64:
+			return id, nil
+		case int32:
+			return int64(id), nil
+		}
+		return 0, fmt.Errorf("first column is %T, not an integer id", v[0])
 	})
 	require.NoError(f.t, err)
 	if out == nil {
