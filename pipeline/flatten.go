@@ -1,9 +1,9 @@
 package pipeline
 
 import (
+	"cmp"
 	"fmt"
 	"slices"
-	"sort"
 	"strings"
 	"time"
 	"unsafe"
@@ -78,18 +78,58 @@ func Flatten(snap *Snapshot, opts Options) (*Mirror, error) {
 	return m, nil
 }
 
-// graph is one account's role graph with interned names.
+// graph is one account's role graph with interned names. Object privileges are
+// interned as three small integers (type, name, privilege) so the millions of
+// lookups a large account needs hash one machine word, not three strings.
 type graph struct {
 	roles   []string         // id → canonical role name
 	roleID  map[string]int32 // canonical name → id
 	gone    map[string]bool  // roles dropped per roles.csv
 	inherit [][]int32        // role → roles it inherits, sorted by name after build
-	grants  [][]int32        // role → object-privilege ids it holds
-	objects []object         // object-privilege id → key
-	objID   map[object]int32
+	// grants holds, per role, the object-privileges it holds as id<<1 | implied,
+	// where implied marks a privilege held only through OWNERSHIP.
+	grants [][]int32
+
+	types, names, privs intern
+	objID               map[uint64]int32 // packed (name, type, privilege) → id
+	keys                []uint64         // id → packed key
+	objects             []object         // id → strings, filled by sortObjects
 	// needs holds, per object-privilege id, the USAGE ids (on database, on schema)
 	// that effective mode requires; -1 when none.
 	needs [][2]int32
+}
+
+// intern numbers distinct strings.
+type intern struct {
+	ids  map[string]int32
+	strs []string
+}
+
+func (in *intern) id(s string) int32 {
+	if id, ok := in.ids[s]; ok {
+		return id
+	}
+	if in.ids == nil {
+		in.ids = map[string]int32{}
+	}
+	id := int32(len(in.strs))
+	in.strs = append(in.strs, s)
+	in.ids[s] = id
+	return id
+}
+
+// ranks returns, per id, the position of its string in sorted order.
+func (in *intern) ranks() []uint64 {
+	order := make([]int32, len(in.strs))
+	for i := range order {
+		order[i] = int32(i)
+	}
+	slices.SortFunc(order, func(x, y int32) int { return strings.Compare(in.strs[x], in.strs[y]) })
+	rank := make([]uint64, len(order))
+	for r, id := range order {
+		rank[id] = uint64(r)
+	}
+	return rank
 }
 
 func (g *graph) role(name string) int32 {
@@ -104,13 +144,19 @@ func (g *graph) role(name string) int32 {
 	return id
 }
 
-func (g *graph) object(o object) int32 {
-	if id, ok := g.objID[o]; ok {
+func pack(typ, name, priv int32) uint64 {
+	return uint64(name)<<32 | uint64(typ)<<16 | uint64(priv)
+}
+
+// object interns an object-privilege given the ids of its parts.
+func (g *graph) object(typ, name, priv int32) int32 {
+	k := pack(typ, name, priv)
+	if id, ok := g.objID[k]; ok {
 		return id
 	}
-	id := int32(len(g.objects))
-	g.objects = append(g.objects, o)
-	g.objID[o] = id
+	id := int32(len(g.keys))
+	g.keys = append(g.keys, k)
+	g.objID[k] = id
 	g.needs = append(g.needs, [2]int32{-1, -1})
 	return id
 }
@@ -175,7 +221,7 @@ func objectName(g *RoleGrant) (name string, db, schema string) {
 }
 
 func buildGraph(a *Account) *graph {
-	g := &graph{roleID: map[string]int32{}, objID: map[object]int32{}, gone: map[string]bool{}}
+	g := &graph{roleID: map[string]int32{}, objID: map[uint64]int32{}, gone: map[string]bool{}}
 	// A role is gone when roles.csv lists it only as dropped. A role missing from
 	// roles.csv altogether is kept: the view lags and may not show a new role yet.
 	if a.HasRoles {
@@ -198,6 +244,8 @@ func buildGraph(a *Account) *graph {
 		}
 	}
 	g.role(PublicRole)
+	usage := g.privs.id(privilege.Usage)
+	database, schemaType := g.types.id("DATABASE"), g.types.id("SCHEMA")
 	for i := range a.RoleGrants {
 		rg := &a.RoleGrants[i]
 		if !rg.DeletedOn.IsZero() {
@@ -221,20 +269,23 @@ func buildGraph(a *Account) *graph {
 		}
 		name, db, schema := objectName(rg)
 		r := g.role(to)
-		add := func(priv string) {
-			id := g.object(object{rg.GrantedOn, name, priv})
-			g.grants[r] = append(g.grants[r], id)
-			if db != "" {
-				g.needs[id][0] = g.object(object{"DATABASE", db, privilege.Usage})
-			}
-			if schema != "" {
-				g.needs[id][1] = g.object(object{"SCHEMA", schema, privilege.Usage})
-			}
+		typ, nameID := g.types.id(rg.GrantedOn), g.names.id(name)
+		needs := [2]int32{-1, -1}
+		if db != "" {
+			needs[0] = g.object(database, g.names.id(db), usage)
 		}
-		add(rg.Privilege)
+		if schema != "" {
+			needs[1] = g.object(schemaType, g.names.id(schema), usage)
+		}
+		add := func(priv string, implied int32) {
+			id := g.object(typ, nameID, g.privs.id(priv))
+			g.grants[r] = append(g.grants[r], id<<1|implied)
+			g.needs[id] = needs
+		}
+		add(rg.Privilege, 0)
 		if rg.Privilege == privilege.Ownership {
 			for _, p := range privilege.Implied(rg.GrantedOn) {
-				add(p)
+				add(p, 1)
 			}
 		}
 	}
@@ -243,26 +294,37 @@ func buildGraph(a *Account) *graph {
 		l := g.inherit[r]
 		slices.SortFunc(l, func(x, y int32) int { return strings.Compare(g.roles[x], g.roles[y]) })
 		g.inherit[r] = slices.Compact(l)
-		slices.Sort(g.grants[r])
-		g.grants[r] = slices.Compact(g.grants[r])
+		// Sorting puts a privilege granted as is (flag 0) before the same one implied
+		// by OWNERSHIP; keeping the first of each id keeps "as is".
+		l = g.grants[r]
+		slices.Sort(l)
+		g.grants[r] = slices.CompactFunc(l, func(x, y int32) bool { return x>>1 == y>>1 })
 	}
 	return g
 }
 
-// sortObjects renumbers object-privilege ids in sort order, so that a sorted list of
-// ids is a sorted list of rows and no string comparison is needed per person.
+// sortObjects renumbers object-privilege ids in sort order (type, name, privilege),
+// so that a sorted list of ids is a sorted list of rows and no string comparison
+// is needed per person. Each part is ranked once among its distinct values.
 func (g *graph) sortObjects() {
-	order := make([]int32, len(g.objects))
-	for i := range order {
-		order[i] = int32(i)
+	tr, nr, pr := g.types.ranks(), g.names.ranks(), g.privs.ranks()
+	sortKey := func(k uint64) uint64 {
+		return tr[k>>16&0xffff]<<48 | nr[k>>32]<<16 | pr[k&0xffff]
 	}
-	sort.Slice(order, func(i, j int) bool { return g.objects[order[i]].compare(g.objects[order[j]]) < 0 })
+	order := make([]int32, len(g.keys))
+	sk := make([]uint64, len(g.keys))
+	for i, k := range g.keys {
+		order[i] = int32(i)
+		sk[i] = sortKey(k)
+	}
+	slices.SortFunc(order, func(x, y int32) int { return cmp.Compare(sk[x], sk[y]) })
 	rank := make([]int32, len(order))
 	objects := make([]object, len(order))
 	needs := make([][2]int32, len(order))
 	for r, o := range order {
 		rank[o] = int32(r)
-		objects[r] = g.objects[o]
+		k := g.keys[o]
+		objects[r] = object{g.types.strs[k>>16&0xffff], g.names.strs[k>>32], g.privs.strs[k&0xffff]}
 	}
 	for r, o := range order {
 		n := g.needs[o]
@@ -274,14 +336,12 @@ func (g *graph) sortObjects() {
 		needs[r] = n
 	}
 	for _, l := range g.grants {
-		for i, o := range l {
-			l[i] = rank[o]
+		for i, v := range l {
+			l[i] = rank[v>>1]<<1 | v&1
 		}
 	}
-	for r, ob := range objects {
-		g.objID[ob] = int32(r)
-	}
 	g.objects, g.needs = objects, needs
+	g.objID, g.keys = nil, nil
 }
 
 // walker does breadth-first walks over the role graph, reusing its marks between
@@ -330,8 +390,8 @@ func (w *walker) walk(roots []int32) []int32 {
 func (w *walker) collect(roles []int32, effective bool) []int32 {
 	w.found = w.found[:0]
 	for _, r := range roles {
-		for _, o := range w.g.grants[r] {
-			if w.ostamp[o] != w.stamp {
+		for _, v := range w.g.grants[r] {
+			if o := v >> 1; w.ostamp[o] != w.stamp {
 				w.ostamp[o] = w.stamp
 				w.found = append(w.found, o)
 			}
@@ -479,38 +539,26 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 	if len(part.emails) > 0 {
 		m.Access.parts = append(m.Access.parts, part)
 	}
-	// A privilege is "via OWNERSHIP" when the role holds it only because it owns the
-	// object; one pass over the grant rows finds the ones granted as is.
-	asIs := map[[2]int32]bool{}
-	for i := range a.RoleGrants {
-		rg := &a.RoleGrants[i]
-		if !rg.DeletedOn.IsZero() || privilege.IsInheritance(rg.Privilege, rg.GrantedOn) {
-			continue
-		}
-		r, ok := g.roleID[grantee(rg)]
-		if !ok {
-			continue
-		}
-		name, _, _ := objectName(rg)
-		asIs[[2]int32{r, g.objID[object{rg.GrantedOn, name, rg.Privilege}]}] = true
+	// Roles in name order, each with its privileges in object order: the grants come
+	// out sorted without a sort over all of them.
+	roleOrder := make([]int32, len(g.roles))
+	total := 0
+	for i := range roleOrder {
+		roleOrder[i] = int32(i)
+		total += len(g.grants[i])
 	}
-	start := len(m.Grants)
-	for r, objs := range g.grants {
-		for _, o := range objs {
-			ob := g.objects[o]
+	roleOrder = sortRoles(g, roleOrder)
+	m.Grants = slices.Grow(m.Grants, total)
+	for _, r := range roleOrder {
+		for _, v := range g.grants[r] {
+			ob := g.objects[v>>1]
 			via := ""
-			if !asIs[[2]int32{int32(r), o}] {
+			if v&1 == 1 {
 				via = privilege.Ownership
 			}
 			m.Grants = append(m.Grants, Grant{Account: a.Name, Role: g.roles[r], ObjectType: ob.typ, ObjectName: ob.name, Privilege: ob.priv, Via: via})
 		}
 	}
-	slices.SortFunc(m.Grants[start:], func(x, y Grant) int {
-		if x.Role != y.Role {
-			return strings.Compare(x.Role, y.Role)
-		}
-		return object{x.ObjectType, x.ObjectName, x.Privilege}.compare(object{y.ObjectType, y.ObjectName, y.Privilege})
-	})
 	m.Masked = append(m.Masked, maskedColumns(a, opts.PIITags)...)
 	return nil
 }
