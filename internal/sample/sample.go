@@ -220,12 +220,11 @@ func (g *gen) grants(o Options) {
 		}
 		g.grant("OWNERSHIP", "DATABASE", db, "", "", "ROLE", g.admins[d%len(g.admins)])
 	}
-	left := o.Grants - len(g.a.RoleGrants)
 	var deep []string
 	for _, roles := range g.levels[1:] {
 		deep = append(deep, roles...)
 	}
-	for i := 0; i < left; i++ {
+	for len(g.a.RoleGrants) < o.Grants {
 		ob := g.objs[g.r.IntN(len(g.objs))]
 		priv := "SELECT"
 		switch ob.typ {
@@ -254,7 +253,7 @@ func (g *gen) grants(o Options) {
 				r = deep[g.r.IntN(len(deep))]
 			}
 			g.grant(priv, ob.typ, ob.name, ob.db, ob.schema, "ROLE", r)
-			if g.r.IntN(3) == 0 {
+			if g.r.IntN(3) == 0 && len(g.a.RoleGrants)+2 <= o.Grants {
 				g.grant("USAGE", "SCHEMA", ob.schema, ob.db, "", "ROLE", r)
 				g.grant("USAGE", "DATABASE", ob.db, "", "", "ROLE", r)
 			}
