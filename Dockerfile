@@ -11,10 +11,10 @@ RUN --mount=type=cache,target=/go/pkg/mod go mod download
 
 COPY . .
 
-# VERSION and COMMIT are stamped into the binary for `grantmirror version`, e.g.
+# VERSION is stamped into the binary for `grantmirror version` and COMMIT into the image
+# labels, e.g.
 #   docker build --build-arg VERSION=$(git describe --tags) --build-arg COMMIT=$(git rev-parse HEAD) .
 ARG VERSION=dev
-ARG COMMIT=unknown
 ARG TARGETOS=linux
 ARG TARGETARCH=amd64
 
@@ -24,17 +24,19 @@ RUN --mount=type=cache,target=/go/pkg/mod \
     --mount=type=cache,target=/root/.cache/go-build \
     CGO_ENABLED=0 GOOS=$TARGETOS GOARCH=$TARGETARCH \
     go build -trimpath -buildvcs=false \
-      -ldflags "-s -w -X main.version=${VERSION} -X main.commit=${COMMIT}" \
+      -ldflags "-s -w -X github.com/grantmirror/grantmirror/internal/cli.Version=${VERSION}" \
       -o /out/grantmirror ./cmd/grantmirror
 
 # Final stage: no shell, no package manager, CA certificates and tzdata included, and the
 # nonroot user (65532) the Helm chart's securityContext expects.
 FROM gcr.io/distroless/static-debian12:nonroot
 ARG VERSION=dev
+ARG COMMIT=unknown
 LABEL org.opencontainers.image.title="grantmirror" \
       org.opencontainers.image.description="Mirror Snowflake grants into Postgres for row-level access checks" \
       org.opencontainers.image.source="https://github.com/grantmirror/grantmirror" \
-      org.opencontainers.image.version="${VERSION}"
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${COMMIT}"
 COPY --from=build /out/grantmirror /grantmirror
 USER 65532:65532
 ENTRYPOINT ["/grantmirror"]
