@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -129,8 +130,9 @@ type cronJob struct {
 		FailedJobsHistoryLimit     int    `yaml:"failedJobsHistoryLimit"`
 		JobTemplate                struct {
 			Spec struct {
-				BackoffLimit          int `yaml:"backoffLimit"`
-				ActiveDeadlineSeconds int `yaml:"activeDeadlineSeconds"`
+				BackoffLimit          int              `yaml:"backoffLimit"`
+				ActiveDeadlineSeconds int              `yaml:"activeDeadlineSeconds"`
+				PodFailurePolicy      podFailurePolicy `yaml:"podFailurePolicy"`
 				Template              struct {
 					Metadata meta    `yaml:"metadata"`
 					Spec     podSpec `yaml:"spec"`
@@ -138,6 +140,20 @@ type cronJob struct {
 			} `yaml:"spec"`
 		} `yaml:"jobTemplate"`
 	} `yaml:"spec"`
+}
+
+type podFailurePolicy struct {
+	Rules []struct {
+		Action      string `yaml:"action"`
+		OnExitCodes *struct {
+			ContainerName string `yaml:"containerName"`
+			Operator      string `yaml:"operator"`
+			Values        []int  `yaml:"values"`
+		} `yaml:"onExitCodes"`
+		OnPodConditions []struct {
+			Type string `yaml:"type"`
+		} `yaml:"onPodConditions"`
+	} `yaml:"rules"`
 }
 
 type podSpec struct {
@@ -340,7 +356,7 @@ func TestCronJob(t *testing.T) {
 				dsnSecret: "grantmirror-prod-db", dsnKey: "url", tmpSize: "2Gi",
 				nodeSelector: map[string]string{"kubernetes.io/os": "linux", "workload": "batch"},
 				tolerations:  1, pullSecrets: 1,
-				extraEnv: []string{"GOMEMLIMIT", "GRANTMIRROR_SNOWFLAKE_QUERY_TIMEOUT"},
+				extraEnv: []string{"GOMEMLIMIT", "HTTPS_PROXY"},
 			},
 		},
 	}
@@ -365,6 +381,20 @@ func TestCronJob(t *testing.T) {
 			require.Equal(t, w.backoff, job.BackoffLimit)
 			require.Equal(t, w.activeDeadline, job.ActiveDeadlineSeconds)
 			require.Equal(t, "Never", pod.RestartPolicy)
+
+			// A refused publish (exit code 1) fails the Job without retries; an eviction does
+			// not count as a failure.
+			rules := job.PodFailurePolicy.Rules
+			require.Len(t, rules, 2)
+			require.Equal(t, "FailJob", rules[0].Action)
+			require.NotNil(t, rules[0].OnExitCodes)
+			require.Equal(t, "grantmirror", rules[0].OnExitCodes.ContainerName)
+			require.Equal(t, "In", rules[0].OnExitCodes.Operator)
+			require.Equal(t, []int{1}, rules[0].OnExitCodes.Values)
+			require.Equal(t, "Ignore", rules[1].Action)
+			require.Len(t, rules[1].OnPodConditions, 1)
+			require.Equal(t, "DisruptionTarget", rules[1].OnPodConditions[0].Type)
+			require.Equal(t, "grantmirror", c.Name)
 
 			for _, labels := range []map[string]string{cj.Metadata.Labels, job.Template.Metadata.Labels} {
 				require.Equal(t, "grantmirror", labels["app.kubernetes.io/name"])
@@ -472,7 +502,7 @@ email: {domain_aliases: {}, overrides: {}}
 postgres: {schema: grantmirror}
 snowflake:
   history_days: 90
-  query_timeout: 10m
+  query_timeout: 15m
   allow_partial: []
   accounts: []
 `,
@@ -486,14 +516,15 @@ mode: granted
 roles: primary
 max_revoke_ratio: 0.05
 keep: 7
+pii_tags: [PII, GOVERNANCE.TAGS.SENSITIVITY]
 email:
   domain_aliases: {corp-sub.example: example.com}
   overrides: {LOADER: data-platform@example.com}
 postgres: {schema: access_mirror}
 snowflake:
   history_days: 30
-  query_timeout: 15m
-  allow_partial: [ACCESS_HISTORY]
+  query_timeout: 20m
+  allow_partial: [Subsidiary]
   accounts:
     - name: ACME
       account: xy12345.eu-west-1
@@ -523,7 +554,7 @@ email: {domain_aliases: {a.example: b.example}, overrides: {}}
 postgres: {schema: grantmirror}
 snowflake:
   history_days: 90
-  query_timeout: 10m
+  query_timeout: 15m
   allow_partial: []
   accounts: []
 `,
@@ -539,17 +570,33 @@ snowflake:
 
 			// The rendered file keeps the documented key order, so people reading the
 			// ConfigMap find keys where grantmirror.example.yaml has them.
-			var doc yaml.Node
-			require.NoError(t, yaml.Unmarshal([]byte(r.configMap.Data["config.yaml"]), &doc))
-			var keys []string
-			for i, n := range doc.Content[0].Content {
-				if i%2 == 0 {
-					keys = append(keys, n.Value)
+			got := topKeys(t, []byte(r.configMap.Data["config.yaml"]))
+			example, err := os.ReadFile(exampleConfig)
+			require.NoError(t, err)
+			var order []string
+			for _, k := range topKeys(t, example) {
+				if slices.Contains(got, k) {
+					order = append(order, k)
 				}
 			}
-			require.Equal(t, []string{"source", "mode", "roles", "max_revoke_ratio", "keep", "email", "postgres", "snowflake"}, keys)
+			require.Equal(t, order, got)
 		})
 	}
+}
+
+// topKeys returns the top-level keys of a YAML mapping in file order.
+func topKeys(t *testing.T, doc []byte) []string {
+	t.Helper()
+	var n yaml.Node
+	require.NoError(t, yaml.Unmarshal(doc, &n))
+	require.Len(t, n.Content, 1)
+	var keys []string
+	for i, k := range n.Content[0].Content {
+		if i%2 == 0 {
+			keys = append(keys, k.Value)
+		}
+	}
+	return keys
 }
 
 // TestConfigKeysDocumented checks that every key the chart writes into the config file is a
@@ -794,6 +841,9 @@ func TestRejected(t *testing.T) {
 		{"privilege escalation", []string{"--set", "securityContext.allowPrivilegeEscalation=true"}, "/securityContext/allowPrivilegeEscalation"},
 		{"bad pull policy", []string{"--set", "image.pullPolicy=Sometimes"}, "/image/pullPolicy"},
 		{"suspend not a bool", []string{"--set-string", "suspend=yes"}, "/suspend"},
+		{"bad PII tag", []string{"--set-json", `config.piiTags=["PII; DROP"]`}, "/config/piiTags/0"},
+		{"allow partial of unknown account", []string{"-f", fullValues, "--set-json", `config.snowflake.allowPartial=["Nope"]`},
+			`allowPartial: "Nope" is not the name of an account`},
 		{"duplicate account names", []string{"--set-json", `config.snowflake.accounts=[` +
 			`{"name":"ACME","account":"a","user":"U","keySecret":{"name":"k1"}},` +
 			`{"name":"acme","account":"b","user":"U","keySecret":{"name":"k2"}}]`}, `account name "acme" appears twice`},

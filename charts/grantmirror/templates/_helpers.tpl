@@ -98,12 +98,24 @@ container only as GRANTMIRROR_TARGET from a Secret.
 {{- if $a.keySecret.passphrase }}{{ $_ := set $acc "private_key_passphrase_file" (printf "%s/passphrase" $dir) }}{{ end }}
 {{- $accounts = append $accounts $acc }}
 {{- end }}
+{{- range $n := $c.snowflake.allowPartial }}
+{{- if not (hasKey $seen (lower $n)) }}
+{{- fail (printf "config.snowflake.allowPartial: %q is not the name of an account in config.snowflake.accounts" $n) }}
+{{- end }}
+{{- end }}
 {{- $snowflake := dict "history_days" $c.snowflake.historyDays "query_timeout" $c.snowflake.queryTimeout "allow_partial" $c.snowflake.allowPartial "accounts" $accounts }}
 {{- $email := dict "domain_aliases" $c.email.domainAliases "overrides" $c.email.overrides }}
 {{- $cfg := dict "source" $c.source "mode" $c.mode "roles" $c.roles "max_revoke_ratio" $c.maxRevokeRatio "keep" $c.keep "email" $email "postgres" (dict "schema" $c.postgres.schema) "snowflake" $snowflake }}
 {{- /* toYaml sorts keys; emitting one key at a time keeps the order of the documented config file. */}}
 {{- $out := list }}
-{{- range $k := list "source" "mode" "roles" "max_revoke_ratio" "keep" "email" "postgres" }}
+{{- range $k := list "source" "mode" "roles" "max_revoke_ratio" "keep" }}
+{{- $out = append $out (toYaml (dict $k (get $cfg $k))) }}
+{{- end }}
+{{- /* An empty pii_tags list would switch tag-based masking off; leaving the key out keeps the default. */}}
+{{- with $c.piiTags }}
+{{- $out = append $out (toYaml (dict "pii_tags" .)) }}
+{{- end }}
+{{- range $k := list "email" "postgres" }}
 {{- $out = append $out (toYaml (dict $k (get $cfg $k))) }}
 {{- end }}
 {{- $out = append $out "snowflake:" }}
