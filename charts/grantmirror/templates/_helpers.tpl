@@ -111,7 +111,7 @@ container only as GRANTMIRROR_TARGET from a Secret.
 {{- range $k := list "source" "mode" "roles" "max_revoke_ratio" "keep" }}
 {{- $out = append $out (toYaml (dict $k (get $cfg $k))) }}
 {{- end }}
-{{- /* An empty pii_tags list would switch tag-based masking off; leaving the key out keeps the default. */}}
+{{- /* pii_tags is written only when set: leaving the key out is what keeps grantmirror's default tags. */}}
 {{- with $c.piiTags }}
 {{- $out = append $out (toYaml (dict "pii_tags" .)) }}
 {{- end }}
