@@ -1,0 +1,101 @@
+package pgstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+)
+
+// Sentinel errors callers test with errors.Is. Driver errors are translated into
+// them at the package boundary, so that the CLI can say what to fix.
+var (
+	// ErrSchemaTooNew is returned when the schema was migrated by a newer
+	// grantmirror than this binary: writing to it could corrupt what the newer
+	// version relies on.
+	ErrSchemaTooNew = errors.New("schema was migrated by a newer grantmirror")
+	// ErrUnreachable is returned when no connection to the server can be opened.
+	ErrUnreachable = errors.New("database unreachable")
+	// ErrAuth is returned when the server rejects the user or its password.
+	ErrAuth = errors.New("database rejected the login")
+	// ErrNoDatabase is returned when the database named in the DSN does not exist.
+	ErrNoDatabase = errors.New("database does not exist")
+	// ErrPermission is returned when the database user lacks a privilege the
+	// operation needs: typically a read-only user asked to publish, or a server
+	// that is a read-only replica.
+	ErrPermission = errors.New("database user lacks a privilege on the schema")
+)
+
+// Postgres error codes the boundary translates.
+const (
+	codeInvalidPassword      = "28P01"
+	codeInvalidAuthorization = "28000"
+	codeInvalidCatalog       = "3D000"
+	codeInsufficientPriv     = "42501"
+	codeReadOnlyTransaction  = "25006"
+	codeUndefinedTable       = "42P01"
+	codeInvalidSchema        = "3F000"
+	codeLockNotAvailable     = "55P03"
+)
+
+func pgCode(err error) string {
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		return pe.Code
+	}
+	return ""
+}
+
+// translate maps a driver error to one of the sentinels, keeping the original in
+// the chain, and scrubs password from the message.
+func translate(err error, password string) error {
+	if err == nil {
+		return nil
+	}
+	var sentinel error
+	switch code := pgCode(err); {
+	case code == codeInvalidPassword || code == codeInvalidAuthorization:
+		sentinel = ErrAuth
+	case code == codeInvalidCatalog:
+		sentinel = ErrNoDatabase
+	case code == codeInsufficientPriv || code == codeReadOnlyTransaction:
+		sentinel = ErrPermission
+	case code == "" && unreachable(err):
+		sentinel = ErrUnreachable
+	}
+	if sentinel != nil && !errors.Is(err, sentinel) {
+		err = fmt.Errorf("%w: %w", sentinel, err)
+	}
+	return scrub(err, password)
+}
+
+// unreachable reports whether err is a failure to open a connection at all, as
+// opposed to one the server answered.
+func unreachable(err error) bool {
+	if errors.Is(err, context.Canceled) {
+		return false
+	}
+	var ce *pgconn.ConnectError
+	var ne net.Error
+	return errors.As(err, &ce) || errors.As(err, &ne)
+}
+
+// scrubbed is an error whose message has a secret removed; errors.Is and
+// errors.As still see the original chain.
+type scrubbed struct {
+	msg string
+	err error
+}
+
+func (e *scrubbed) Error() string { return e.msg }
+func (e *scrubbed) Unwrap() error { return e.err }
+
+func scrub(err error, password string) error {
+	if err == nil || password == "" || !strings.Contains(err.Error(), password) {
+		return err
+	}
+	return &scrubbed{msg: strings.ReplaceAll(err.Error(), password, redacted), err: err}
+}

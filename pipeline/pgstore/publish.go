@@ -1,0 +1,368 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io/fs"
+	"iter"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+// Column lists of the per-generation tables, in the order of create_generation.sql.
+var (
+	accessColumns     = []string{"account", "email", "object_type", "object_name", "privilege"}
+	membershipColumns = []string{"ord", "account", "email", "user_name", "role", "path"}
+	grantColumns      = []string{"ord", "account", "role", "object_type", "object_name", "privilege", "via"}
+	maskedColumns     = []string{"ord", "account", "object_name", "column_name", "reason"}
+	snapshotColumns   = []string{"generation", "path", "content"}
+)
+
+func genTable(prefix string, n int) string { return fmt.Sprintf("%s_%d", prefix, n) }
+
+// Publish loads m into fresh tables of the next generation, indexes and analyzes
+// them, weighs the rows it would revoke, and makes it current in one short
+// transaction. All of it happens under the publish lock; a second sync gets
+// pipeline.ErrLocked at once. If anything fails before the final transaction
+// commits, the old generation stays current; tables a killed sync leaves behind
+// are dropped by the next publish.
+func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.PublishOptions) (_ *pipeline.Generation, err error) {
+	defer s.boundary(&err)
+	if err := opts.Validate(); err != nil {
+		return nil, err
+	}
+	if m == nil || m.Access == nil {
+		return nil, fmt.Errorf("publish: the mirror has no access table")
+	}
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	conn, unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	if err := s.dropLeftovers(ctx, conn); err != nil {
+		return nil, err
+	}
+
+	// The guard compares against what readers see now, under the lock, so two
+	// syncs cannot both pass it against the same old generation.
+	prev, err := s.current(ctx, conn)
+	if err != nil && !errNoGeneration(err) {
+		return nil, err
+	}
+	var next int
+	if err := conn.QueryRow(ctx, s.stmt("next_generation", nil)).Scan(&next); err != nil {
+		return nil, fmt.Errorf("number the next generation: %w", err)
+	}
+	log := s.log.With("generation", next)
+
+	start := time.Now()
+	if err := s.load(ctx, conn, next, m); err != nil {
+		return nil, fmt.Errorf("load generation %d: %w", next, err)
+	}
+	loaded := time.Now()
+	log.Debug("loaded", "rows", m.Access.Len(), "duration", loaded.Sub(start))
+	if err := s.step(ctx, "loaded"); err != nil {
+		return nil, err
+	}
+	if _, err := conn.Exec(ctx, s.stmt("index_generation", vars{"gen": next})); err != nil {
+		return nil, fmt.Errorf("index generation %d: %w", next, err)
+	}
+	indexed := time.Now()
+	log.Debug("indexed", "duration", indexed.Sub(loaded))
+	if err := s.step(ctx, "indexed"); err != nil {
+		return nil, err
+	}
+
+	rows := m.Access.Len()
+	oldRows, removed := 0, 0
+	if prev != nil {
+		oldRows = prev.Rows
+		if err := conn.QueryRow(ctx, s.stmt("count_removed", vars{"gen": next, "prev": prev.Number})).Scan(&removed); err != nil {
+			return nil, fmt.Errorf("compare generation %d with %d: %w", next, prev.Number, err)
+		}
+	}
+	// Both tables are distinct, so the rows kept are the old ones not removed.
+	added := rows - (oldRows - removed)
+	if err := pipeline.CheckRevocation(oldRows, removed, rows, opts); err != nil {
+		if derr := s.dropGeneration(context.WithoutCancel(ctx), conn, next); derr != nil {
+			log.Warn("drop refused generation; the next publish drops it", "error", derr)
+		}
+		return nil, err
+	}
+	if err := s.step(ctx, "guarded"); err != nil {
+		return nil, err
+	}
+
+	meta := m.Meta
+	meta.Generation, meta.Rows = next, rows
+	if meta.PublishedAt.IsZero() {
+		meta.PublishedAt = time.Now()
+	}
+	meta.PublishedAt = meta.PublishedAt.UTC().Truncate(time.Microsecond)
+	g := &pipeline.Generation{Number: next, PublishedAt: meta.PublishedAt, SnapshotAt: meta.SnapshotAt(),
+		Rows: rows, Added: added, Removed: removed, Mode: meta.Mode, Current: true, Accounts: []string{}}
+	for _, a := range meta.Accounts {
+		g.Accounts = append(g.Accounts, a.Name)
+	}
+	metaJSON, err := json.Marshal(meta)
+	if err != nil {
+		return nil, err
+	}
+	excludedJSON, err := json.Marshal(m.Excluded)
+	if err != nil {
+		return nil, err
+	}
+	err = s.inTx(ctx, conn, fmt.Sprintf("publish generation %d", next), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, s.stmt("insert_generation", nil), next, g.PublishedAt, nullTime(g.SnapshotAt),
+			rows, added, removed, string(g.Mode), g.Accounts, json.RawMessage(metaJSON), json.RawMessage(excludedJSON)); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, s.stmt("make_current", vars{"gen": next}))
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	published := time.Now()
+	log.Info("published", "rows", rows, "added", added, "removed", removed,
+		"load", loaded.Sub(start), "index", indexed.Sub(loaded), "publish", published.Sub(indexed))
+	s.prune(ctx, conn, next, opts.Keep)
+	return g, nil
+}
+
+// load creates the tables of generation n and fills them with COPY.
+func (s *Store) load(ctx context.Context, conn *pgxpool.Conn, n int, m *pipeline.Mirror) error {
+	if _, err := conn.Exec(ctx, s.stmt("create_generation", vars{"gen": n})); err != nil {
+		return fmt.Errorf("create tables: %w", err)
+	}
+	src := newRowSource(m.Access.All())
+	copied, err := conn.CopyFrom(ctx, pgx.Identifier{s.schema, genTable("access", n)}, accessColumns, src)
+	src.stop()
+	if err != nil {
+		return fmt.Errorf("copy access rows: %w", err)
+	}
+	if int(copied) != m.Access.Len() {
+		return fmt.Errorf("copy access rows: copied %d of %d", copied, m.Access.Len())
+	}
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{s.schema, genTable("memberships", n)}, membershipColumns,
+		pgx.CopyFromSlice(len(m.Memberships), func(i int) ([]any, error) {
+			ms := &m.Memberships[i]
+			return []any{i, ms.Account, ms.Email, ms.User, ms.Role, ms.Path}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy memberships: %w", err)
+	}
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{s.schema, genTable("grants", n)}, grantColumns,
+		pgx.CopyFromSlice(len(m.Grants), func(i int) ([]any, error) {
+			g := &m.Grants[i]
+			return []any{i, g.Account, g.Role, g.ObjectType, g.ObjectName, g.Privilege, g.Via}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy grants: %w", err)
+	}
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{s.schema, genTable("masked", n)}, maskedColumns,
+		pgx.CopyFromSlice(len(m.Masked), func(i int) ([]any, error) {
+			c := &m.Masked[i]
+			return []any{i, c.Account, c.ObjectName, c.Column, c.Reason}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy masked columns: %w", err)
+	}
+	if m.Snapshot != nil {
+		if err := s.loadSnapshot(ctx, conn, n, m.Snapshot); err != nil {
+			return fmt.Errorf("store snapshot: %w", err)
+		}
+	}
+	return nil
+}
+
+// loadSnapshot stores the snapshot as the files pipeline.WriteSnapshot produces,
+// so that reading it back is the same code path as replaying a snapshot directory.
+func (s *Store) loadSnapshot(ctx context.Context, conn *pgxpool.Conn, n int, snap *pipeline.Snapshot) error {
+	dir, err := os.MkdirTemp("", "grantmirror-snapshot-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	if err := pipeline.WriteSnapshot(dir, snap); err != nil {
+		return err
+	}
+	var files [][]any
+	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(dir, p)
+		if err != nil {
+			return err
+		}
+		files = append(files, []any{n, filepath.ToSlash(rel), b})
+		return nil
+	})
+	if err != nil {
+		return err
+	}
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{s.schema, "snapshot_files"}, snapshotColumns, pgx.CopyFromRows(files))
+	return err
+}
+
+// dropLeftovers drops the generations a killed or interrupted sync left loaded
+// but never published.
+func (s *Store) dropLeftovers(ctx context.Context, conn *pgxpool.Conn) error {
+	rows, err := conn.Query(ctx, s.stmt("leftovers", nil), s.schema)
+	if err != nil {
+		return fmt.Errorf("find leftover generations: %w", err)
+	}
+	ns, err := pgx.CollectRows(rows, pgx.RowTo[int])
+	if err != nil {
+		return fmt.Errorf("find leftover generations: %w", err)
+	}
+	for _, n := range ns {
+		s.log.Info("dropping a generation an interrupted sync left behind", "generation", n)
+		if err := s.dropGeneration(ctx, conn, n); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (s *Store) dropGeneration(ctx context.Context, conn *pgxpool.Conn, n int) error {
+	return s.inTx(ctx, conn, fmt.Sprintf("drop generation %d", n), func(tx pgx.Tx) error {
+		_, err := tx.Exec(ctx, s.stmt("drop_generation", vars{"gen": n}))
+		return err
+	})
+}
+
+// prune keeps the current generation and the keep newest others. It runs after
+// the publish committed, so a failure only delays the cleanup to the next publish.
+func (s *Store) prune(ctx context.Context, conn *pgxpool.Conn, current, keep int) {
+	gens, err := s.generations(ctx, conn)
+	if err != nil {
+		s.log.Warn("list generations to prune; the next publish retries", "error", err)
+		return
+	}
+	kept := 0
+	for _, g := range gens {
+		if g.Number == current {
+			continue
+		}
+		if kept < keep {
+			kept++
+			continue
+		}
+		if err := s.dropGeneration(ctx, conn, g.Number); err != nil {
+			s.log.Warn("prune old generation; the next publish retries", "generation", g.Number, "error", err)
+			continue
+		}
+		s.log.Debug("pruned", "generation", g.Number)
+	}
+}
+
+// Rollback makes a kept generation current again (0: the newest one before the
+// current one), under the publish lock, in one transaction like a publish.
+func (s *Store) Rollback(ctx context.Context, n int) (_ *pipeline.Generation, err error) {
+	defer s.boundary(&err)
+	if err := s.ready(ctx); err != nil {
+		return nil, err
+	}
+	conn, unlock, err := s.lock(ctx)
+	if err != nil {
+		return nil, err
+	}
+	defer unlock()
+	cur, err := s.current(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	gens, err := s.generations(ctx, conn)
+	if err != nil {
+		return nil, err
+	}
+	if n == 0 {
+		for _, g := range gens {
+			if g.Number < cur.Number && g.Number > n {
+				n = g.Number
+			}
+		}
+		if n == 0 {
+			return nil, fmt.Errorf("%w: no generation kept before %d", pipeline.ErrUnknownGeneration, cur.Number)
+		}
+	}
+	for _, g := range gens {
+		if g.Number != n {
+			continue
+		}
+		err := s.inTx(ctx, conn, fmt.Sprintf("roll back to generation %d", n), func(tx pgx.Tx) error {
+			_, err := tx.Exec(ctx, s.stmt("make_current", vars{"gen": n}))
+			return err
+		})
+		if err != nil {
+			return nil, err
+		}
+		s.log.Info("rolled back", "from", cur.Number, "to", n)
+		g.Current = true
+		return &g, nil
+	}
+	return nil, fmt.Errorf("%w: %d (kept: %s)", pipeline.ErrUnknownGeneration, n, numbers(gens))
+}
+
+func numbers(gens []pipeline.Generation) string {
+	out := ""
+	for i, g := range gens {
+		if i > 0 {
+			out += ", "
+		}
+		out += fmt.Sprint(g.Number)
+	}
+	if out == "" {
+		return "none"
+	}
+	return out
+}
+
+// rowSource feeds access rows to COPY straight from the mirror's iterator. Values
+// points at the fields of one reused row, so copying allocates nothing per row.
+type rowSource struct {
+	next func() (pipeline.Row, bool)
+	stop func()
+	row  pipeline.Row
+	vals []any
+}
+
+func newRowSource(rows iter.Seq[pipeline.Row]) *rowSource {
+	next, stop := iter.Pull(rows)
+	s := &rowSource{next: next, stop: stop}
+	s.vals = []any{&s.row.Account, &s.row.Email, &s.row.ObjectType, &s.row.ObjectName, &s.row.Privilege}
+	return s
+}
+
+func (s *rowSource) Next() bool {
+	var ok bool
+	s.row, ok = s.next()
+	return ok
+}
+
+func (s *rowSource) Values() ([]any, error) { return s.vals, nil }
+func (s *rowSource) Err() error             { return nil }
+
+// nullTime stores a zero time as NULL.
+func nullTime(t time.Time) *time.Time {
+	if t.IsZero() {
+		return nil
+	}
+	return &t
+}

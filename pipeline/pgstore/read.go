@@ -1,0 +1,278 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+func errNoGeneration(err error) bool { return errors.Is(err, pipeline.ErrNoGeneration) }
+
+// scanGeneration reads the columns current.sql and generations.sql select.
+func scanGeneration(row pgx.Row) (pipeline.Generation, error) {
+	var g pipeline.Generation
+	var snapshotAt *time.Time
+	var mode string
+	err := row.Scan(&g.Number, &g.PublishedAt, &snapshotAt, &g.Rows, &g.Added, &g.Removed, &mode, &g.Accounts, &g.Current)
+	g.PublishedAt = g.PublishedAt.UTC()
+	if snapshotAt != nil {
+		g.SnapshotAt = snapshotAt.UTC()
+	}
+	g.Mode = pipeline.Mode(mode)
+	return g, err
+}
+
+func (s *Store) current(ctx context.Context, q querier) (*pipeline.Generation, error) {
+	g, err := scanGeneration(q.QueryRow(ctx, s.stmt("current", nil)))
+	if errNoRows(err) || notMigrated(err) {
+		return nil, fmt.Errorf("%w in schema %s", pipeline.ErrNoGeneration, s.schema)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read current generation: %w", err)
+	}
+	return &g, nil
+}
+
+func (s *Store) generations(ctx context.Context, q querier) ([]pipeline.Generation, error) {
+	rows, err := q.Query(ctx, s.stmt("generations", nil))
+	if err == nil {
+		var gens []pipeline.Generation
+		gens, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (pipeline.Generation, error) { return scanGeneration(r) })
+		if err == nil {
+			return gens, nil
+		}
+	}
+	if notMigrated(err) {
+		return nil, nil
+	}
+	return nil, fmt.Errorf("list generations: %w", err)
+}
+
+// Current describes the published generation, or returns pipeline.ErrNoGeneration.
+func (s *Store) Current(ctx context.Context) (_ *pipeline.Generation, err error) {
+	defer s.boundary(&err)
+	return s.current(ctx, s.pool)
+}
+
+// Generations lists the kept generations, newest first.
+func (s *Store) Generations(ctx context.Context) (_ []pipeline.Generation, err error) {
+	defer s.boundary(&err)
+	return s.generations(ctx, s.pool)
+}
+
+// Open reads generation n back (0: the current one), rows in order, with its
+// provenance and the snapshot it was computed from. It reads in one repeatable-read
+// transaction, so a publish or prune running meanwhile cannot mix generations.
+func (s *Store) Open(ctx context.Context, n int) (_ *pipeline.Mirror, err error) {
+	defer s.boundary(&err)
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return nil, err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if n == 0 {
+		cur, err := s.current(ctx, tx)
+		if err != nil {
+			return nil, err
+		}
+		n = cur.Number
+	}
+	m, err := s.read(ctx, tx, n)
+	if notMigrated(err) {
+		return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read generation %d: %w", n, err)
+	}
+	return m, nil
+}
+
+func (s *Store) read(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirror, error) {
+	var metaJSON, excludedJSON []byte
+	err := tx.QueryRow(ctx, s.stmt("generation_meta", nil), n).Scan(&metaJSON, &excludedJSON)
+	if errNoRows(err) {
+		return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := &pipeline.Mirror{}
+	if err := json.Unmarshal(metaJSON, &m.Meta); err != nil {
+		return nil, fmt.Errorf("meta: %w", err)
+	}
+	if err := json.Unmarshal(excludedJSON, &m.Excluded); err != nil {
+		return nil, fmt.Errorf("excluded users: %w", err)
+	}
+	gen := vars{"gen": n}
+
+	rows, err := tx.Query(ctx, s.stmt("read_access", gen))
+	if err != nil {
+		return nil, err
+	}
+	access := make([]pipeline.Row, 0, m.Meta.Rows)
+	var r pipeline.Row
+	_, err = pgx.ForEachRow(rows, []any{&r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege}, func() error {
+		access = append(access, r)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("access rows: %w", err)
+	}
+	m.Access = pipeline.NewAccess(access)
+
+	rows, err = tx.Query(ctx, s.stmt("read_memberships", gen))
+	if err != nil {
+		return nil, err
+	}
+	var ms pipeline.Membership
+	_, err = pgx.ForEachRow(rows, []any{&ms.Account, &ms.Email, &ms.User, &ms.Role, &ms.Path}, func() error {
+		m.Memberships = append(m.Memberships, ms)
+		ms.Path = nil // the next row scans into a fresh slice
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("memberships: %w", err)
+	}
+
+	rows, err = tx.Query(ctx, s.stmt("read_grants", gen))
+	if err != nil {
+		return nil, err
+	}
+	var g pipeline.Grant
+	_, err = pgx.ForEachRow(rows, []any{&g.Account, &g.Role, &g.ObjectType, &g.ObjectName, &g.Privilege, &g.Via}, func() error {
+		m.Grants = append(m.Grants, g)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("grants: %w", err)
+	}
+
+	rows, err = tx.Query(ctx, s.stmt("read_masked", gen))
+	if err != nil {
+		return nil, err
+	}
+	var c pipeline.MaskedColumn
+	_, err = pgx.ForEachRow(rows, []any{&c.Account, &c.ObjectName, &c.Column, &c.Reason}, func() error {
+		m.Masked = append(m.Masked, c)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("masked columns: %w", err)
+	}
+
+	if m.Snapshot, err = s.readSnapshot(ctx, tx, n); err != nil {
+		return nil, fmt.Errorf("snapshot: %w", err)
+	}
+	return m, nil
+}
+
+// readSnapshot writes the stored snapshot files into a temporary directory and
+// reads them with pipeline.ReadSnapshot; nil when none were stored.
+func (s *Store) readSnapshot(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Snapshot, error) {
+	rows, err := tx.Query(ctx, s.stmt("read_snapshot", nil), n)
+	if err != nil {
+		return nil, err
+	}
+	type file struct {
+		path    string
+		content []byte
+	}
+	files, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (file, error) {
+		var f file
+		err := r.Scan(&f.path, &f.content)
+		return f, err
+	})
+	if err != nil || len(files) == 0 {
+		return nil, err
+	}
+	dir, err := os.MkdirTemp("", "grantmirror-snapshot-")
+	if err != nil {
+		return nil, err
+	}
+	defer os.RemoveAll(dir)
+	for _, f := range files {
+		if !fs.ValidPath(f.path) {
+			return nil, fmt.Errorf("stored file %q: not a relative path", f.path)
+		}
+		p := filepath.Join(dir, filepath.FromSlash(f.path))
+		if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+			return nil, err
+		}
+		if err := os.WriteFile(p, f.content, 0o644); err != nil {
+			return nil, err
+		}
+	}
+	return pipeline.ReadSnapshot(dir)
+}
+
+// RecordRun appends a run to the runs table.
+func (s *Store) RecordRun(ctx context.Context, r pipeline.RunRecord) (err error) {
+	defer s.boundary(&err)
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	var gen *int
+	if r.Generation != 0 {
+		gen = &r.Generation
+	}
+	var msg *string
+	if r.Error != "" {
+		msg = &r.Error
+	}
+	_, err = s.pool.Exec(ctx, s.stmt("record_run", nil), r.StartedAt, r.FinishedAt, r.Status, r.Source,
+		nullTime(r.SnapshotAt), gen, r.Rows, r.Added, r.Removed, msg)
+	if err != nil {
+		return fmt.Errorf("record run: %w", err)
+	}
+	return nil
+}
+
+// Runs returns the most recent runs, newest first; limit <= 0 returns all.
+func (s *Store) Runs(ctx context.Context, limit int) (_ []pipeline.RunRecord, err error) {
+	defer s.boundary(&err)
+	var lim *int
+	if limit > 0 {
+		lim = &limit
+	}
+	rows, err := s.pool.Query(ctx, s.stmt("runs", nil), lim)
+	if err != nil {
+		if notMigrated(err) {
+			return nil, nil
+		}
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	runs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pipeline.RunRecord, error) {
+		var r pipeline.RunRecord
+		var snapshotAt *time.Time
+		var gen *int
+		var msg *string
+		err := row.Scan(&r.StartedAt, &r.FinishedAt, &r.Status, &r.Source, &snapshotAt, &gen, &r.Rows, &r.Added, &r.Removed, &msg)
+		r.StartedAt, r.FinishedAt = r.StartedAt.UTC(), r.FinishedAt.UTC()
+		if snapshotAt != nil {
+			r.SnapshotAt = snapshotAt.UTC()
+		}
+		if gen != nil {
+			r.Generation = *gen
+		}
+		if msg != nil {
+			r.Error = *msg
+		}
+		return r, err
+	})
+	if notMigrated(err) {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("list runs: %w", err)
+	}
+	return runs, nil
+}

@@ -1,0 +1,35 @@
+package pgstore
+
+import (
+	"net/url"
+	"regexp"
+)
+
+// redacted replaces a password wherever one would be printed.
+const redacted = "xxxxx"
+
+var (
+	// keywordPassword matches password=... in a keyword/value connection string,
+	// quoted or not.
+	keywordPassword = regexp.MustCompile(`(?i)(\bpassword\s*=\s*)('(?:[^'\\]|\\.)*'|[^\s&]+)`)
+	// urlPassword matches the password of a URL that net/url cannot parse.
+	urlPassword = regexp.MustCompile(`(://[^:/@\s]*:)[^@\s]*@`)
+)
+
+// Redact returns dsn with its password replaced, whether it is a URL
+// (postgres://user:secret@host/db, or ?password=secret) or a keyword/value string
+// (host=db password=secret). Use it for every DSN printed in a log or an error.
+func Redact(dsn string) string {
+	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" && u.Host != "" {
+		if _, ok := u.User.Password(); ok {
+			u.User = url.UserPassword(u.User.Username(), redacted)
+		}
+		if q := u.Query(); q.Has("password") {
+			q.Set("password", redacted)
+			u.RawQuery = q.Encode()
+		}
+		return u.String()
+	}
+	dsn = urlPassword.ReplaceAllString(dsn, "${1}"+redacted+"@")
+	return keywordPassword.ReplaceAllString(dsn, "${1}"+redacted)
+}

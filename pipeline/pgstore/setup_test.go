@@ -1,0 +1,180 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"fmt"
+	"net/url"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+
+// testURL is the database tests run against.
+func testURL() string {
+	if u := os.Getenv("GRANTMIRROR_TEST_DATABASE_URL"); u != "" {
+		return u
+	}
+	return defaultTestURL
+}
+
+// requireDB returns a pool on the test database, or skips the test when there is
+// none (fails under CI=true, where a missing database is a broken setup).
+func requireDB(t testing.TB) *pgxpool.Pool {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	pool, err := pgxpool.New(ctx, testURL())
+	if err == nil {
+		err = pool.Ping(ctx)
+		if err != nil {
+			pool.Close()
+		}
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("test database %s unreachable: %v", Redact(testURL()), err)
+		}
+		t.Skipf("test database %s unreachable (set GRANTMIRROR_TEST_DATABASE_URL): %v", Redact(testURL()), err)
+	}
+	t.Cleanup(pool.Close)
+	return pool
+}
+
+func randomName(prefix string) string {
+	b := make([]byte, 6)
+	rand.Read(b)
+	return prefix + hex.EncodeToString(b)
+}
+
+// fixture is a fresh schema on the test database.
+type fixture struct {
+	admin  *pgxpool.Pool // a superuser connection for setting up and checking
+	schema string
+}
+
+// setup opens a store on a fresh, migrated schema that is dropped when the test
+// ends.
+func setup(t testing.TB) (*Store, *fixture) {
+	t.Helper()
+	f := newFixture(t)
+	s := f.open(t, testURL())
+	require.NoError(t, s.Migrate(context.Background()))
+	return s, f
+}
+
+// newFixture names a fresh schema and drops it at cleanup, without creating it.
+func newFixture(t testing.TB) *fixture {
+	t.Helper()
+	f := &fixture{admin: requireDB(t), schema: randomName("gm_test_")}
+	t.Cleanup(func() {
+		_, err := f.admin.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{f.schema}.Sanitize()+" CASCADE")
+		require.NoError(t, err)
+	})
+	return f
+}
+
+// open opens a store on the fixture's schema, closed at cleanup.
+func (f *fixture) open(t testing.TB, dsn string) *Store {
+	t.Helper()
+	s, err := Open(context.Background(), dsn, Options{Schema: f.schema})
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// exec runs a statement with the schema's name filled in for %s.
+func (f *fixture) exec(t testing.TB, format string, args ...any) {
+	t.Helper()
+	_, err := f.admin.Exec(context.Background(), fmt.Sprintf(format, pgx.Identifier{f.schema}.Sanitize()), args...)
+	require.NoError(t, err)
+}
+
+// count runs a query returning one number, with the schema's name filled in for %s.
+func (f *fixture) count(t testing.TB, format string, args ...any) int {
+	t.Helper()
+	var n int
+	require.NoError(t, f.admin.QueryRow(context.Background(), fmt.Sprintf(format, pgx.Identifier{f.schema}.Sanitize()), args...).Scan(&n))
+	return n
+}
+
+// generationTables lists the per-generation tables of the schema.
+func (f *fixture) generationTables(t testing.TB) []string {
+	t.Helper()
+	rows, err := f.admin.Query(context.Background(), `
+		SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+		WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname ~ '_[0-9]+$' ORDER BY 1`, f.schema)
+	require.NoError(t, err)
+	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
+	require.NoError(t, err)
+	return names
+}
+
+// role creates a login role with password, dropped at cleanup, and returns a DSN
+// for it on the test database.
+func (f *fixture) role(t testing.TB, password string) (name, dsn string) {
+	t.Helper()
+	name = randomName("gm_test_role_")
+	ident := pgx.Identifier{name}.Sanitize()
+	_, err := f.admin.Exec(context.Background(), fmt.Sprintf("CREATE ROLE %s LOGIN PASSWORD '%s'", ident, password))
+	require.NoError(t, err)
+	t.Cleanup(func() {
+		ctx := context.Background()
+		_, err := f.admin.Exec(ctx, "DROP OWNED BY "+ident)
+		require.NoError(t, err)
+		_, err = f.admin.Exec(ctx, "DROP ROLE "+ident)
+		require.NoError(t, err)
+	})
+	return name, withUser(t, testURL(), name, password)
+}
+
+// withUser returns dsn logging in as user with password.
+func withUser(t testing.TB, dsn, user, password string) string {
+	t.Helper()
+	u, err := url.Parse(dsn)
+	require.NoError(t, err)
+	u.User = url.UserPassword(user, password)
+	return u.String()
+}
+
+// generated builds a mirror of people × perPerson rows over a pool of objects,
+// with three roles per person and the grants behind every row, as a large account
+// would flatten to.
+func generated(people, perPerson int) *pipeline.Mirror {
+	const objects, roles = 20000, 300
+	rows := make([]pipeline.Row, 0, people*perPerson)
+	m := &pipeline.Mirror{Meta: pipeline.Meta{
+		Accounts: []pipeline.AccountMeta{{Name: "ACME", ExtractedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Source: "generated"}},
+		Mode:     pipeline.Effective, Roles: pipeline.AllRoles, PublishedAt: time.Now(),
+	}}
+	object := func(o int) (typ, name string) {
+		return "TABLE", fmt.Sprintf("DB%d.SCHEMA%d.TABLE_%d", o%7, o%61, o)
+	}
+	for p := 0; p < people; p++ {
+		email := fmt.Sprintf("person%06d@example.com", p)
+		for k := 0; k < perPerson; k++ {
+			typ, name := object((p*31 + k*17) % objects)
+			rows = append(rows, pipeline.Row{Account: "ACME", Email: email, ObjectType: typ, ObjectName: name, Privilege: "SELECT"})
+		}
+		for r := 0; r < 3; r++ {
+			role := fmt.Sprintf("ROLE_%d", (p+r*101)%roles)
+			m.Memberships = append(m.Memberships, pipeline.Membership{Account: "ACME", Email: email, User: fmt.Sprintf("P%06d", p), Role: role, Path: []string{role}})
+		}
+	}
+	for o := 0; o < objects; o++ {
+		typ, name := object(o)
+		m.Grants = append(m.Grants, pipeline.Grant{Account: "ACME", Role: fmt.Sprintf("ROLE_%d", o%roles), ObjectType: typ, ObjectName: name, Privilege: "SELECT"})
+	}
+	m.Access = pipeline.NewAccess(rows)
+	m.Meta.Rows = m.Access.Len()
+	return m
+}

@@ -1,0 +1,1 @@
+SELECT meta, excluded FROM {{schema}}.generations WHERE number = $1;

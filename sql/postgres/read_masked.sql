@@ -1,0 +1,1 @@
+SELECT account, object_name, column_name, reason FROM {{schema}}.masked_{{gen}} ORDER BY ord;

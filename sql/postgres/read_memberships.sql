@@ -1,0 +1,1 @@
+SELECT account, email, user_name, role, path FROM {{schema}}.memberships_{{gen}} ORDER BY ord;

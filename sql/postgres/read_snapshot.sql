@@ -1,0 +1,1 @@
+SELECT path, content FROM {{schema}}.snapshot_files WHERE generation = $1 ORDER BY path;
