@@ -90,6 +90,7 @@ Exit codes: 0 success, 1 denied or findings (check, lint, a refused publish), 2 
 			generationsCommand(e),
 			diffCommand(e),
 			rollbackCommand(e),
+			sampleCommand(e),
 			versionCommand(e),
 		},
 		// urfave/cli would print usage errors and call os.Exit; return them instead
