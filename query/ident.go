@@ -3,6 +3,7 @@ package query
 import (
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // maxIdent is Postgres's identifier limit (NAMEDATALEN-1). Longer names are silently
@@ -109,6 +110,9 @@ func parseName(s string, minParts, maxParts int) (name, string, error) {
 			part = b.String()
 			if part == "" {
 				return nil, "", fmt.Errorf("%w: %q: empty quoted identifier", ErrIdentifier, s)
+			}
+			if !utf8.ValidString(part) {
+				return nil, "", fmt.Errorf("%w: %q: not valid UTF-8", ErrIdentifier, s)
 			}
 			i = j
 		} else {
@@ -225,7 +229,7 @@ func parseTable(s string) (tableRef, error) {
 	if len(w) == 3 && strings.EqualFold(w[1], "AS") {
 		w = []string{w[0], w[2]}
 	}
-	if len(w) < 1 || len(w) > 2 {
+	if len(w) < 1 || len(w) > 2 || len(w) == 2 && strings.EqualFold(w[1], "AS") {
 		return tableRef{}, fmt.Errorf("%w: %q: want TABLE [AS] ALIAS", ErrIdentifier, s)
 	}
 	t, err := fullName(w[0], 1, 2)

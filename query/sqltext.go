@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 )
 
 // Format chooses how placeholders are written when a statement is rendered.
@@ -104,8 +105,8 @@ func escapeQuestion(s string) string {
 // literals, quoted identifiers, dollar-quoted strings and comments are text. Every
 // argument must be used, and no placeholder may point past the arguments.
 func (t *text) fragment(s string, args []any) error {
-	if strings.IndexByte(s, 0) >= 0 {
-		return fmt.Errorf("%w: NUL byte in SQL", ErrPlaceholder)
+	if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
+		return fmt.Errorf("%w: SQL text is not valid UTF-8 without NUL", ErrPlaceholder)
 	}
 	toks, err := lex(s)
 	if err != nil {
