@@ -19,7 +19,7 @@ import (
 func FuzzGuard(f *testing.F) {
 	seeds := []struct {
 		table, column, guardCol, maskCol, order, objectType, privilege, viewer, value string
-		strategy                                                                     uint8
+		strategy                                                                      uint8
 	}{
 		{"t", "t.id", "t.name", "t.note", "t.id DESC", "TABLE", "SELECT", "alice@example.com", "x", 0},
 		{"t AS x", "x.id AS ident", "name", "note", "id", "VIEW", "select", "Bob@Example.COM", "' OR 1=1 --", 1},
