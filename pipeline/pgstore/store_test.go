@@ -1,7 +1,17 @@
 package pgstore
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"slices"
+	"strings"
+	"sync"
 	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/storetest"
@@ -13,4 +23,393 @@ func TestConformance(t *testing.T) {
 		s, _ := setup(t)
 		return s
 	})
+}
+
+// TestPublishedContract checks the tables and views importers read, on the
+// conformance account.
+func TestPublishedContract(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, f := setup(t)
+	m := storetest.Sample(t, pipeline.Effective)
+	m.Masked = append(m.Masked,
+		pipeline.MaskedColumn{Account: "ACME", ObjectName: "SALES.CRM.CUSTOMERS", Column: "EMAIL", Reason: "tag PII"},
+		pipeline.MaskedColumn{Account: "ACME", ObjectName: "SALES.CRM.CUSTOMERS", Column: "PHONE", Reason: "masking policy MASK_PHONE"})
+	g, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	require.NoError(t, err)
+
+	rows, err := f.admin.Query(ctx, fmt.Sprintf(`SELECT account, email, object_type, object_name, privilege FROM %s.access`, pgx.Identifier{f.schema}.Sanitize()))
+	require.NoError(t, err)
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[pipeline.Row])
+	require.NoError(t, err)
+	slices.SortFunc(got, pipeline.Row.Compare)
+	require.Equal(t, slices.Collect(m.Access.All()), got)
+
+	type want struct {
+		name, query string
+		n           int
+	}
+	roles := map[[3]string]bool{}
+	for _, ms := range m.Memberships {
+		roles[[3]string{ms.Account, ms.Email, ms.Role}] = true
+	}
+	for _, c := range []want{
+		{"memberships are distinct roles per person", `SELECT count(*) FROM %s.memberships`, len(roles)},
+		{"masked columns", `SELECT count(*) FROM %s.masked_columns`, len(m.Masked)},
+		{"one current row", `SELECT count(*) FROM %s.current WHERE generation = 1`, 1},
+		{"generation row", `SELECT count(*) FROM %s.generations WHERE number = 1 AND rows = ` + fmt.Sprint(g.Rows), 1},
+		{"every access row has a role path", `SELECT count(DISTINCT (account, email, object_type, object_name, privilege)) FROM %s.provenance`, m.Access.Len()},
+		{"role paths are arrays ending at a role the person holds", `SELECT count(*) FROM %[1]s.provenance p WHERE NOT EXISTS (
+			SELECT 1 FROM %[1]s.memberships m WHERE m.email = p.email AND m.role = p.role_path[cardinality(p.role_path)])`, 0},
+		{"snapshot files kept", `SELECT count(*) FROM %s.snapshot_files WHERE generation = 1 AND path = 'grants_to_roles.csv'`, 1},
+		{"unique index on the current table, in key order", `SELECT count(*) FROM pg_indexes WHERE schemaname = '` + f.schema +
+			`' AND tablename = 'access_1' AND indexdef LIKE 'CREATE UNIQUE INDEX % (email, object_type, object_name, privilege, account)'`, 1},
+		{"analyzed", `SELECT count(*) FROM pg_stat_user_tables WHERE schemaname = '` + f.schema + `' AND relname = 'access_1' AND last_analyze IS NOT NULL`, 1},
+		{"every view column is text", `SELECT count(*) FROM information_schema.columns WHERE table_schema = '` + f.schema +
+			`' AND table_name IN ('access', 'memberships', 'masked_columns') AND data_type <> 'text'`, 0},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			require.Equal(t, c.n, f.count(t, c.query))
+		})
+	}
+}
+
+// TestUnmigratedSchema reads a schema nothing was published to, then publishes,
+// which migrates it.
+func TestUnmigratedSchema(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	s := f.open(t, testURL())
+	_, err := s.Current(ctx)
+	require.ErrorIs(t, err, pipeline.ErrNoGeneration)
+	_, err = s.Open(ctx, 0)
+	require.ErrorIs(t, err, pipeline.ErrNoGeneration)
+	_, err = s.Open(ctx, 3)
+	require.ErrorIs(t, err, pipeline.ErrUnknownGeneration)
+	gens, err := s.Generations(ctx)
+	require.NoError(t, err)
+	require.Empty(t, gens)
+	runs, err := s.Runs(ctx, 10)
+	require.NoError(t, err)
+	require.Empty(t, runs)
+
+	g, err := s.Publish(ctx, storetest.Sample(t, pipeline.Granted), pipeline.DefaultPublishOptions())
+	require.NoError(t, err)
+	require.Equal(t, 1, g.Number)
+	require.Equal(t, int(latestVersion), f.count(t, `SELECT max(version_id) FROM %s.goose_db_version`))
+	require.NoError(t, s.Migrate(ctx), "migrating an up-to-date schema is a no-op")
+}
+
+func TestInvalidSchema(t *testing.T) {
+	t.Parallel()
+	for _, schema := range []string{"Grantmirror", "grant-mirror", "1st", "pg_mirror", `a"b`, strings.Repeat("x", 64)} {
+		t.Run(schema, func(t *testing.T) {
+			t.Parallel()
+			_, err := Open(context.Background(), testURL(), Options{Schema: schema})
+			require.ErrorIs(t, err, pipeline.ErrTarget)
+		})
+	}
+}
+
+// TestConnectionErrors checks that failures to connect say what is wrong and
+// never print the password.
+func TestConnectionErrors(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t)
+	const password = "pw-s3cret-4711"
+	name, dsn := f.role(t, password)
+
+	// A port nothing listens on: bind one, then free it.
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	require.NoError(t, err)
+	closedPort := l.Addr().(*net.TCPAddr).Port
+	require.NoError(t, l.Close())
+
+	wrong := withUser(t, testURL(), name, "wrong-"+password)
+	if c, err := pgx.Connect(context.Background(), wrong); err == nil {
+		// Trust authentication (pg_hba) admits any password: a wrong password
+		// cannot fail here, so the login failure is checked with a role that
+		// does not exist, which the server refuses the same way.
+		c.Close(context.Background())
+		t.Logf("the server accepts any password for %s (trust auth); checking a nonexistent role instead", Redact(wrong))
+		wrong = withUser(t, testURL(), randomName("gm_test_nobody_"), password)
+	}
+
+	for _, c := range []struct {
+		name string
+		dsn  string
+		want error
+	}{
+		{"unreachable", strings.Replace(dsn, "127.0.0.1:5432", fmt.Sprintf("127.0.0.1:%d", closedPort), 1), ErrUnreachable},
+		{"login refused", wrong, ErrAuth},
+		{"no database", strings.Replace(dsn, "/test?", "/gm_test_no_such_db?", 1), ErrNoDatabase},
+		{"keyword form, unreachable", fmt.Sprintf("host=127.0.0.1 port=%d user=%s password=%s dbname=test sslmode=disable", closedPort, name, password), ErrUnreachable},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			require.NotEqual(t, c.dsn, dsn, "the case must change the DSN")
+			_, err := Open(context.Background(), c.dsn, Options{Schema: f.schema})
+			require.ErrorIs(t, err, c.want)
+			require.NotContains(t, err.Error(), password)
+		})
+	}
+}
+
+// TestReadOnlyUser publishes as a user who may only read: the publish fails
+// clearly and nothing changes.
+func TestReadOnlyUser(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, f := setup(t)
+	m := storetest.Sample(t, pipeline.Effective)
+	_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	require.NoError(t, err)
+	const password = "ro-s3cret-0815"
+	name, dsn := f.role(t, password)
+	role := pgx.Identifier{name}.Sanitize()
+	f.exec(t, "GRANT USAGE ON SCHEMA %s TO "+role)
+	f.exec(t, "GRANT SELECT ON ALL TABLES IN SCHEMA %s TO "+role)
+
+	ro := f.open(t, dsn)
+	back, err := ro.Open(ctx, 0)
+	require.NoError(t, err, "a read-only user can read")
+	require.Equal(t, m.Access.Len(), back.Access.Len())
+	tables := f.generationTables(t)
+
+	_, err = ro.Publish(ctx, storetest.Sample(t, pipeline.Granted), pipeline.DefaultPublishOptions())
+	require.ErrorIs(t, err, ErrPermission)
+	require.Contains(t, err.Error(), "permission denied")
+	require.NotContains(t, err.Error(), password)
+	_, err = ro.Rollback(ctx, 1)
+	require.Error(t, err)
+	err = ro.RecordRun(ctx, pipeline.RunRecord{Status: pipeline.RunFailed, Source: "dir:x"})
+	require.ErrorIs(t, err, ErrPermission)
+
+	cur, err := s.Current(ctx)
+	require.NoError(t, err)
+	require.Equal(t, 1, cur.Number)
+	require.Equal(t, tables, f.generationTables(t), "no table created or dropped")
+	require.Equal(t, m.Access.Len(), f.count(t, `SELECT count(*) FROM %s.access`))
+	runs, err := s.Runs(ctx, 0)
+	require.NoError(t, err)
+	require.Empty(t, runs)
+}
+
+// TestSchemaTooNew refuses a schema migrated by a newer grantmirror.
+func TestSchemaTooNew(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, f := setup(t)
+	f.exec(t, `INSERT INTO %s.goose_db_version (version_id, is_applied) VALUES ($1, true)`, latestVersion+1)
+
+	_, err := Open(ctx, testURL(), Options{Schema: f.schema})
+	require.ErrorIs(t, err, ErrSchemaTooNew)
+	require.Contains(t, err.Error(), "upgrade grantmirror")
+	require.ErrorIs(t, s.Migrate(ctx), ErrSchemaTooNew)
+	_, err = s.Publish(ctx, storetest.Sample(t, pipeline.Effective), pipeline.DefaultPublishOptions())
+	require.ErrorIs(t, err, ErrSchemaTooNew)
+	require.Empty(t, f.generationTables(t))
+}
+
+// TestKilledBeforePublish interrupts a publish after each step before the final
+// transaction, as a killed sync would be, and checks that readers still get the
+// old generation and that the next publish drops what was left and succeeds.
+func TestKilledBeforePublish(t *testing.T) {
+	t.Parallel()
+	for _, step := range []string{"loaded", "indexed", "guarded"} {
+		t.Run(step, func(t *testing.T) {
+			t.Parallel()
+			s, f := setup(t)
+			m := storetest.Sample(t, pipeline.Effective)
+			_, err := s.Publish(context.Background(), m, pipeline.DefaultPublishOptions())
+			require.NoError(t, err)
+
+			ctx, kill := context.WithCancel(context.Background())
+			s.failpoint = func(_ context.Context, at string) error {
+				if at == step {
+					kill()
+				}
+				return nil
+			}
+			granted := storetest.Sample(t, pipeline.Granted)
+			require.NotEqual(t, m.Access.Len(), granted.Access.Len())
+			_, err = s.Publish(ctx, granted, pipeline.DefaultPublishOptions())
+			require.ErrorIs(t, err, context.Canceled)
+			s.failpoint = nil
+
+			cur, err := s.Current(context.Background())
+			require.NoError(t, err)
+			require.Equal(t, 1, cur.Number)
+			require.Equal(t, m.Access.Len(), f.count(t, `SELECT count(*) FROM %s.access`))
+			require.Contains(t, f.generationTables(t), "access_2", "the killed sync leaves its tables")
+
+			g, err := s.Publish(context.Background(), granted, pipeline.DefaultPublishOptions())
+			require.NoError(t, err, "the leftover tables are dropped, and the lock was released")
+			require.Equal(t, 2, g.Number)
+			require.Equal(t, granted.Access.Len(), f.count(t, `SELECT count(*) FROM %s.access`))
+			require.Equal(t, 1, f.count(t, `SELECT count(*) FROM %s.snapshot_files WHERE generation = 2 AND path = 'users.csv'`))
+		})
+	}
+}
+
+// TestRefusedPublishLeavesNothing checks that the revocation guard drops the
+// tables it loaded.
+func TestRefusedPublishLeavesNothing(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, f := setup(t)
+	m := storetest.Sample(t, pipeline.Effective)
+	_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	require.NoError(t, err)
+	tables := f.generationTables(t)
+	_, err = s.Publish(ctx, storetest.Truncated(m, 1), pipeline.DefaultPublishOptions())
+	require.ErrorIs(t, err, pipeline.ErrRevokeGuard)
+	require.Equal(t, tables, f.generationTables(t))
+	require.Zero(t, f.count(t, `SELECT count(*) FROM %s.snapshot_files WHERE generation <> 1`))
+}
+
+// TestRetentionDropsTables checks that pruned generations take their tables and
+// snapshot files with them.
+func TestRetentionDropsTables(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, f := setup(t)
+	m := storetest.Sample(t, pipeline.Effective)
+	opts := pipeline.DefaultPublishOptions()
+	opts.Keep = 1
+	for range 4 {
+		_, err := s.Publish(ctx, m, opts)
+		require.NoError(t, err)
+	}
+	require.Equal(t, []string{"access_3", "access_4", "grants_3", "grants_4", "masked_3", "masked_4", "memberships_3", "memberships_4"}, f.generationTables(t))
+	require.Equal(t, 2, f.count(t, `SELECT count(DISTINCT generation) FROM %s.snapshot_files`))
+}
+
+// TestLocked holds the publish lock as another sync would, from a separate
+// connection or another store, and checks that publish and rollback give up at
+// once without changing anything.
+func TestLocked(t *testing.T) {
+	t.Parallel()
+	for _, holder := range []string{"connection", "store"} {
+		t.Run(holder, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s, f := setup(t)
+			m := storetest.Sample(t, pipeline.Effective)
+			_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+			require.NoError(t, err)
+			_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+			require.NoError(t, err)
+
+			switch holder {
+			case "connection":
+				conn, err := f.admin.Acquire(ctx)
+				require.NoError(t, err)
+				defer conn.Release()
+				_, err = conn.Exec(ctx, `SELECT pg_advisory_lock($1)`, s.publishKey)
+				require.NoError(t, err)
+				defer conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, s.publishKey)
+			case "store":
+				other := f.open(t, testURL())
+				_, unlock, err := other.lock(ctx)
+				require.NoError(t, err)
+				defer unlock()
+			}
+			_, err = s.Publish(ctx, storetest.Sample(t, pipeline.Granted), pipeline.DefaultPublishOptions())
+			require.ErrorIs(t, err, pipeline.ErrLocked)
+			_, err = s.Rollback(ctx, 0)
+			require.ErrorIs(t, err, pipeline.ErrLocked)
+			cur, err := s.Current(ctx)
+			require.NoError(t, err)
+			require.Equal(t, 2, cur.Number)
+			require.Len(t, f.generationTables(t), 8)
+		})
+	}
+}
+
+// TestReadersNeverSeeAMix counts the access view from another connection, in a
+// loop, while a publish replaces a large generation with one of another size:
+// every count is the old total or the new one, and matches the generation the
+// same statement sees as current.
+func TestReadersNeverSeeAMix(t *testing.T) {
+	t.Parallel()
+	if testing.Short() {
+		t.Skip("loads 300k rows")
+	}
+	ctx := context.Background()
+	s, f := setup(t)
+	old, next := generated(2000, 100), generated(1500, 80)
+	_, err := s.Publish(ctx, old, pipeline.DefaultPublishOptions())
+	require.NoError(t, err)
+	totals := map[int]int{1: old.Access.Len(), 2: next.Access.Len()}
+
+	q := fmt.Sprintf(`SELECT (SELECT generation FROM %[1]s.current), (SELECT count(*) FROM %[1]s.access)`, pgx.Identifier{f.schema}.Sanitize())
+	read := func() (gen, n int) {
+		require.NoError(t, f.admin.QueryRow(ctx, q).Scan(&gen, &n))
+		return gen, n
+	}
+	var (
+		wg    sync.WaitGroup
+		done  = make(chan struct{})
+		seen  = map[int]int{}
+		reads int
+		bad   []string
+	)
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			gen, n := read()
+			reads++
+			seen[gen]++
+			if totals[gen] != n {
+				bad = append(bad, fmt.Sprintf("generation %d with %d rows", gen, n))
+			}
+		}
+	}()
+	forced := pipeline.DefaultPublishOptions()
+	forced.Force = true
+	_, err = s.Publish(ctx, next, forced)
+	close(done)
+	wg.Wait()
+	require.NoError(t, err)
+	require.Empty(t, bad)
+	require.Positive(t, seen[1], "the reader ran during the publish")
+	gen, n := read()
+	require.Equal(t, 2, gen)
+	require.Equal(t, next.Access.Len(), n)
+	t.Logf("%d reads during the publish: %v", reads, seen)
+}
+
+func TestRedact(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct{ dsn, want string }{
+		{"postgres://gm:s3cret@db:5432/app?sslmode=require", "postgres://gm:xxxxx@db:5432/app?sslmode=require"},
+		{"postgresql://gm@db/app", "postgresql://gm@db/app"},
+		{"postgres://db/app?user=gm&password=s3cret", "postgres://db/app?password=xxxxx&user=gm"},
+		{"postgres://gm:p%40ss@db/app", "postgres://gm:xxxxx@db/app"},
+		{"host=db user=gm password=s3cret dbname=app", "host=db user=gm password=xxxxx dbname=app"},
+		{`host=db password = 'it\'s s3cret' dbname=app`, "host=db password = xxxxx dbname=app"},
+		{"postgres://gm:s3cret@db:5432:6543/app", "postgres://gm:xxxxx@db:5432:6543/app"},
+	} {
+		t.Run(c.dsn, func(t *testing.T) {
+			t.Parallel()
+			require.Equal(t, c.want, Redact(c.dsn))
+		})
+	}
+}
+
+// TestErrorsNeverShowThePassword checks the boundary scrubs a password from any
+// error, whatever produced it.
+func TestErrorsNeverShowThePassword(t *testing.T) {
+	t.Parallel()
+	err := translate(fmt.Errorf("copy: %w", errors.New("connect to postgres://gm:s3cret@db failed")), "s3cret")
+	require.NotContains(t, err.Error(), "s3cret")
+	require.Nil(t, translate(nil, "s3cret"))
 }

@@ -1,0 +1,138 @@
+package pipeline_test
+
+import (
+	"errors"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+// validSnapshot writes a small valid account and returns its directory.
+func validSnapshot(t *testing.T) string {
+	t.Helper()
+	dir := t.TempDir()
+	files := map[string]string{
+		"users.csv":           "NAME,EMAIL,DISABLED,DELETED_ON\nANNA,anna@x.example,false,\n",
+		"grants_to_users.csv": "ROLE,GRANTED_TO,GRANTEE_NAME,DELETED_ON\nR,USER,ANNA,\n",
+		"grants_to_roles.csv": "PRIVILEGE,GRANTED_ON,NAME,TABLE_CATALOG,TABLE_SCHEMA,GRANTED_TO,GRANTEE_NAME,DELETED_ON\nUSAGE,WAREHOUSE,WH,,,ROLE,R,\n",
+	}
+	for name, body := range files {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
+	}
+	return dir
+}
+
+func TestReadSnapshotErrors(t *testing.T) {
+	t.Parallel()
+	const roleHead = "PRIVILEGE,GRANTED_ON,NAME,TABLE_CATALOG,TABLE_SCHEMA,GRANTED_TO,GRANTEE_NAME,DELETED_ON\n"
+	for _, tc := range []struct {
+		name  string
+		file  string
+		body  string // "" removes the file
+		want  string
+		sents []error
+	}{
+		{"missing required file", "grants_to_roles.csv", "", "grants_to_roles.csv: required file is missing", nil},
+		{"empty file", "grants_to_users.csv", "\x00", "grants_to_users.csv: file is empty (no header line)", nil},
+		{"missing column", "users.csv", "NAME,EMAIL,DELETED_ON\nA,a@x.example,\n", "users.csv:1: missing column DISABLED", nil},
+		{"bad boolean", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\nA,a@x.example,maybe,\n", `users.csv:2: DISABLED "maybe" is not a boolean`, nil},
+		{"bad timestamp", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\nA,a@x.example,false,yesterday\n", `users.csv:2: DELETED_ON "yesterday" is not a timestamp`, nil},
+		{"empty GRANTED_ON", "grants_to_roles.csv", roleHead + "USAGE,WAREHOUSE,WH,,,ROLE,R,\nSELECT,,T,DB,S,ROLE,R,\n", "grants_to_roles.csv:3: GRANTED_ON is empty", nil},
+		{"unknown GRANTED_TO", "grants_to_roles.csv", roleHead + "SELECT,TABLE,T,DB,S,GROUP,R,\n", `grants_to_roles.csv:2: GRANTED_TO "GROUP" is not a grantee kind`, nil},
+		{"schema without database", "grants_to_roles.csv", roleHead + "SELECT,TABLE,T,,S,ROLE,R,\n", "grants_to_roles.csv:2: TABLE_CATALOG is empty", nil},
+		{"broken csv quoting", "grants_to_roles.csv", roleHead + "SELECT,TABLE,\"T,DB,S,ROLE,R,\n", "grants_to_roles.csv: line 2", nil},
+		{"grant to a non-user", "grants_to_users.csv", "ROLE,GRANTED_TO,GRANTEE_NAME,DELETED_ON\nR,ROLE,X,\n", `grants_to_users.csv:2: GRANTED_TO is "ROLE"`, nil},
+		{"empty extract", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\n", "users.csv has no rows", []error{pipeline.ErrEmptyExtract}},
+		{"bad manifest", "manifest.json", `{"extracted_at": "last tuesday"}`, `extracted_at "last tuesday" is not RFC3339`, nil},
+		{"bad history count", "access_history.csv", "USER_NAME,OBJECT_DOMAIN,OBJECT_NAME,LAST_ACCESSED,QUERY_COUNT\nA,TABLE,X,2026-01-01,lots\n", `access_history.csv:2: QUERY_COUNT "lots"`, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := validSnapshot(t)
+			path := filepath.Join(dir, tc.file)
+			switch tc.body {
+			case "":
+				require.NoError(t, os.Remove(path))
+			case "\x00":
+				require.NoError(t, os.WriteFile(path, nil, 0o644))
+			default:
+				require.NoError(t, os.WriteFile(path, []byte(tc.body), 0o644))
+			}
+			_, err := pipeline.ReadSnapshot(dir)
+			require.Error(t, err)
+			require.Contains(t, err.Error(), tc.want)
+			sents := tc.sents
+			if sents == nil {
+				sents = []error{pipeline.ErrInput}
+			}
+			for _, s := range sents {
+				require.True(t, errors.Is(err, s), "%v is not %v", err, s)
+			}
+		})
+	}
+}
+
+func TestReadSnapshotAccepts(t *testing.T) {
+	t.Parallel()
+	dir := validSnapshot(t)
+	// Extra columns, any column order, lower-case headers, a BOM, keywords with spaces,
+	// Snowflake's timestamp format and an unknown privilege are all fine.
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "grants_to_roles.csv"), []byte("\ufeffgrantee_name,privilege,granted_on,name,table_catalog,table_schema,granted_to,deleted_on,created_on\n"+
+		"R,SELECT,materialized view,MV,DB,S,ACCOUNT ROLE,,2020-01-01\n"+
+		"R,IMAGINE,HOLOGRAM,H,,,ROLE,2026-01-01 00:00:00.000 -0700,\n"), 0o644))
+	snap, err := pipeline.ReadSnapshot(dir)
+	require.NoError(t, err)
+	a := snap.Accounts[0]
+	require.Equal(t, strings.ToUpper(filepath.Base(dir)), a.Name, "account defaults to the directory name")
+	require.Len(t, a.RoleGrants, 2)
+	require.Equal(t, "MATERIALIZED_VIEW", a.RoleGrants[0].GrantedOn)
+	require.Equal(t, "ROLE", a.RoleGrants[0].GrantedTo)
+	require.Equal(t, time.Date(2026, 1, 1, 7, 0, 0, 0, time.UTC), a.RoleGrants[1].DeletedOn)
+	require.Equal(t, "IMAGINE", a.RoleGrants[1].Privilege)
+}
+
+func TestMultiAccountSnapshot(t *testing.T) {
+	t.Parallel()
+	parent := t.TempDir()
+	for _, name := range []string{"zeta", "alpha"} {
+		require.NoError(t, os.CopyFS(filepath.Join(parent, name), os.DirFS(validSnapshot(t))))
+	}
+	snap, err := pipeline.ReadSnapshot(parent)
+	require.NoError(t, err)
+	require.Equal(t, []string{"ALPHA", "ZETA"}, []string{snap.Accounts[0].Name, snap.Accounts[1].Name})
+	m, err := pipeline.Flatten(snap, pipeline.Options{})
+	require.NoError(t, err)
+	var accounts []string
+	for r := range m.Access.All() {
+		accounts = append(accounts, r.Account)
+	}
+	require.Equal(t, []string{"ALPHA", "ZETA"}, slices.Compact(accounts))
+
+	// Written back, the snapshot reads the same.
+	out := t.TempDir()
+	require.NoError(t, pipeline.WriteSnapshot(out, snap))
+	again, err := pipeline.ReadSnapshot(out)
+	require.NoError(t, err)
+	for i := range snap.Accounts {
+		require.Equal(t, snap.Accounts[i].Name, again.Accounts[i].Name)
+		require.Equal(t, len(snap.Accounts[i].RoleGrants), len(again.Accounts[i].RoleGrants))
+	}
+}
+
+func TestDuplicateActiveUser(t *testing.T) {
+	t.Parallel()
+	dir := validSnapshot(t)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "users.csv"), []byte("NAME,EMAIL,DISABLED,DELETED_ON\nANNA,a@x.example,false,\nANNA,b@x.example,false,\n"), 0o644))
+	snap, err := pipeline.ReadSnapshot(dir)
+	require.NoError(t, err)
+	_, err = pipeline.Flatten(snap, pipeline.Options{})
+	require.ErrorIs(t, err, pipeline.ErrInput)
+	require.Contains(t, err.Error(), "users.csv:3: NAME ANNA is an active user already at line 2")
+}
