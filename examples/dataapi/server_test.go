@@ -1,0 +1,192 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"encoding/json"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"strconv"
+	"testing"
+	"time"
+
+	"github.com/jackc/pgx/v5/pgxpool"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantmirror/grantmirror/query"
+)
+
+// published is when the fixture's mirror generation was published.
+var published = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
+
+// setup creates a schema holding the published mirror contract and a copy of query
+// history, and returns a pool and the schema name. The schema is dropped at cleanup;
+// without a database the test fails under CI=true and is skipped otherwise.
+func setup(t *testing.T) (*pgxpool.Pool, string) {
+	t.Helper()
+	url := os.Getenv("GRANTMIRROR_TEST_DATABASE_URL")
+	if url == "" {
+		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, url)
+	if err == nil {
+		err = pool.Ping(ctx)
+	}
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("connect to test database: %v", err)
+		}
+		t.Skipf("test database unreachable: %v", err)
+	}
+	t.Cleanup(pool.Close)
+	var b [6]byte
+	_, err = rand.Read(b[:])
+	require.NoError(t, err)
+	schema := "dataapi_test_" + hex.EncodeToString(b[:])
+	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
+	for _, sql := range []string{
+		`CREATE SCHEMA ` + schema,
+		`CREATE TABLE ` + schema + `.access_7 (account text NOT NULL, email text NOT NULL, object_type text NOT NULL,
+			object_name text NOT NULL, privilege text NOT NULL)`,
+		`CREATE UNIQUE INDEX ON ` + schema + `.access_7 (email, object_type, object_name, privilege, account)`,
+		`CREATE VIEW ` + schema + `.access AS SELECT * FROM ` + schema + `.access_7`,
+		`CREATE TABLE ` + schema + `.memberships (account text NOT NULL, email text NOT NULL, role text NOT NULL)`,
+		`CREATE TABLE ` + schema + `.current (generation bigint NOT NULL, published_at timestamptz NOT NULL, snapshot_at timestamptz NOT NULL)`,
+		`CREATE TABLE ` + schema + `.masked_columns (account text NOT NULL, object_name text NOT NULL, column_name text NOT NULL, reason text NOT NULL)`,
+		`CREATE TABLE ` + schema + `.query_history (id bigint PRIMARY KEY, warehouse_name text NOT NULL,
+			user_email text, query_text text, started_at timestamptz NOT NULL)`,
+	} {
+		_, err := pool.Exec(ctx, sql)
+		require.NoError(t, err, sql)
+	}
+	_, err = pool.Exec(ctx, `INSERT INTO `+schema+`.current VALUES (7, $1, $1)`, published)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO `+schema+`.access_7 VALUES
+		('ACME', 'alice@example.com', 'WAREHOUSE', 'ANALYTICS_WH', 'USAGE'),
+		('ACME', 'alice@example.com', 'WAREHOUSE', 'LOADING_WH', 'MONITOR'),
+		('ACME', 'bob@example.com', 'WAREHOUSE', 'LOADING_WH', 'USAGE'),
+		('ACME', 'bob@example.com', 'WAREHOUSE', 'ANALYTICS_WH', 'MONITOR')`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO `+schema+`.memberships VALUES
+		('ACME', 'alice@example.com', 'PUBLIC'), ('ACME', 'alice@example.com', 'PII_READER'),
+		('ACME', 'bob@example.com', 'PUBLIC'), ('ACME', 'bob@example.com', 'LOADER')`)
+	require.NoError(t, err)
+	_, err = pool.Exec(ctx, `INSERT INTO `+schema+`.query_history
+		SELECT g, CASE WHEN g % 3 = 0 THEN 'LOADING_WH' WHEN g % 3 = 1 THEN 'ANALYTICS_WH' ELSE 'ADMIN_WH' END,
+			'user' || g || '@corp.example', 'select secret_' || g, $1::timestamptz - g * interval '1 minute'
+		FROM generate_series(1, 30) g`, published)
+	require.NoError(t, err)
+	return pool, schema
+}
+
+func server(t *testing.T, pool *pgxpool.Pool, schema string, now time.Time) *Server {
+	t.Helper()
+	g, err := query.New(query.Options{Schema: schema, MaxStaleness: 3 * time.Hour,
+		Now: func() time.Time { return now }})
+	require.NoError(t, err)
+	return NewServer(pool, g, schema+".query_history", slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
+}
+
+func get(t *testing.T, h http.Handler, viewer, target string) (int, Page) {
+	t.Helper()
+	req := httptest.NewRequest(http.MethodGet, target, nil)
+	if viewer != "" {
+		req.Header.Set(ViewerHeader, viewer)
+	}
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	var p Page
+	if rec.Code == http.StatusOK {
+		require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &p))
+	}
+	return rec.Code, p
+}
+
+func TestViewersSeeDifferentMaskedRows(t *testing.T) {
+	t.Parallel()
+	pool, schema := setup(t)
+	h := server(t, pool, schema, published.Add(time.Hour))
+
+	// Alice uses ANALYTICS_WH (ids 1, 4, 7 …) and is a PII reader: clear values.
+	code, alice := get(t, h, "Alice@Example.com", "/query-history?limit=100")
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, alice.Rows, 10)
+	for _, r := range alice.Rows {
+		require.Equal(t, int64(1), r.ID%3)
+		require.Equal(t, "ANALYTICS_WH", r.Warehouse)
+		require.Equal(t, "select secret_"+itoa(r.ID), *r.QueryText)
+		require.Equal(t, "user"+itoa(r.ID)+"@corp.example", *r.UserEmail)
+	}
+
+	// Bob uses LOADING_WH only (MONITOR on ANALYTICS_WH is not USAGE) and holds no
+	// PII role: his rows are masked.
+	code, bob := get(t, h, "bob@example.com", "/query-history?limit=100")
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, bob.Rows, 10)
+	for _, r := range bob.Rows {
+		require.Equal(t, int64(0), r.ID%3)
+		require.Equal(t, "LOADING_WH", r.Warehouse)
+		require.Equal(t, query.RedactedText, *r.QueryText)
+		require.Equal(t, "***@corp.example", *r.UserEmail)
+	}
+	// Newest first.
+	require.Equal(t, int64(3), bob.Rows[0].ID)
+
+	// Paging walks Bob's rows without repeating or skipping any.
+	var paged []int64
+	target := "/query-history?limit=4"
+	for {
+		code, p := get(t, h, "bob@example.com", target)
+		require.Equal(t, http.StatusOK, code)
+		for _, r := range p.Rows {
+			paged = append(paged, r.ID)
+		}
+		if p.NextOffset == nil {
+			break
+		}
+		target = "/query-history?limit=4&offset=" + itoa(*p.NextOffset)
+	}
+	var want []int64
+	for _, r := range bob.Rows {
+		want = append(want, r.ID)
+	}
+	require.Equal(t, want, paged)
+
+	// Someone the mirror does not know sees nothing.
+	code, eve := get(t, h, "eve@example.com", "/query-history")
+	require.Equal(t, http.StatusOK, code)
+	require.Empty(t, eve.Rows)
+}
+
+func TestRequestErrors(t *testing.T) {
+	t.Parallel()
+	pool, schema := setup(t)
+	fresh := server(t, pool, schema, published.Add(time.Hour))
+	stale := server(t, pool, schema, published.Add(4*time.Hour))
+	tests := []struct {
+		name   string
+		h      http.Handler
+		viewer string
+		target string
+		want   int
+	}{
+		{"no viewer", fresh, "", "/query-history", http.StatusUnauthorized},
+		{"not an email", fresh, "12345", "/query-history", http.StatusBadRequest},
+		{"bad limit", fresh, "bob@example.com", "/query-history?limit=0", http.StatusBadRequest},
+		{"huge limit", fresh, "bob@example.com", "/query-history?limit=100000", http.StatusBadRequest},
+		{"bad offset", fresh, "bob@example.com", "/query-history?offset=-1", http.StatusBadRequest},
+		{"unknown path", fresh, "bob@example.com", "/other", http.StatusNotFound},
+		{"stale mirror", stale, "bob@example.com", "/query-history", http.StatusServiceUnavailable},
+	}
+	for _, tt := range tests {
+		code, _ := get(t, tt.h, tt.viewer, tt.target)
+		require.Equal(t, tt.want, code, tt.name)
+	}
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
