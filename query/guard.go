@@ -74,11 +74,6 @@ func newEnv(b *Builder, t *text, viewer string, from *tableRef) *env {
 	return &env{b: b, t: t, viewer: viewer, from: from, viewerAt: -1, account: -1, cutoff: -1}
 }
 
-// retarget writes further SQL into another text (binding shared values anew there).
-func (e *env) retarget(t *text) {
-	e.t, e.viewerAt, e.account, e.cutoff = t, -1, -1, -1
-}
-
 func (e *env) viewerRef() {
 	if e.viewerAt < 0 {
 		e.viewerAt = e.t.bind(e.viewer)

@@ -98,7 +98,9 @@ func (m mask) apply(s *spec) { s.masks = append(s.masks, m) }
 // Mask masks a column for viewers who meet none of the unless conditions. A masked
 // column that Columns does not list is added to the select list under its own name.
 // Masks apply in Enforce mode; Shadow and Off show the value in the clear, with the
-// same column type.
+// same column type. A mask changes what is returned, not what Where and OrderBy see:
+// filtering or sorting on a masked column still uses the clear value, so an API should
+// not let a viewer choose such a filter, or it answers questions about hidden values.
 func Mask(column string, s Strategy, unless ...Unmask) Part {
 	return mask{column: column, strategy: s, unless: unless}
 }
