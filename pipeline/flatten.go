@@ -222,26 +222,8 @@ func objectName(g *RoleGrant) (name string, db, schema string) {
 
 func buildGraph(a *Account) *graph {
 	g := &graph{roleID: map[string]int32{}, objID: map[uint64]int32{}, gone: map[string]bool{}}
-	// A role is gone when roles.csv lists it only as dropped. A role missing from
-	// roles.csv altogether is kept: the view lags and may not show a new role yet.
-	if a.HasRoles {
-		live := map[string]bool{}
-		for i := range a.Roles {
-			r := &a.Roles[i]
-			db := ""
-			if r.Type == "DATABASE_ROLE" || r.Database != "" {
-				db = r.Database
-			}
-			n := roleName(r.Name, db)
-			if r.DeletedOn.IsZero() {
-				live[n] = true
-			} else {
-				g.gone[n] = true
-			}
-		}
-		for n := range live {
-			delete(g.gone, n)
-		}
+	for n := range DroppedRoles(a) {
+		g.gone[n] = true
 	}
 	g.role(PublicRole)
 	usage := g.privs.id(privilege.Usage)
@@ -256,10 +238,7 @@ func buildGraph(a *Account) *graph {
 			continue
 		}
 		if privilege.IsInheritance(rg.Privilege, rg.GrantedOn) {
-			from := roleName(rg.Name, rg.Catalog)
-			if rg.GrantedOn == "ROLE" {
-				from = ident.Part(rg.Name)
-			}
+			from := inheritedRole(rg)
 			if g.gone[from] {
 				continue
 			}

@@ -38,7 +38,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			ans := explain.Explain(m, q)
+			ans := explain.Explain(m, q, e.cfg.normalizer())
 			if format == "json" {
 				err = explain.WriteJSON(e.stdout, ans)
 			} else {

@@ -4,6 +4,7 @@ import (
 	"slices"
 	"strings"
 
+	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/privilege"
 	"github.com/grantmirror/grantmirror/pipeline"
 )
@@ -45,18 +46,23 @@ type Answer struct {
 
 // index is the provenance of one generation arranged for lookups.
 type index struct {
-	m *pipeline.Mirror
-	// grants by account and object-privilege
+	m      *pipeline.Mirror
 	grants map[grantKey][]pipeline.Grant
+	// members holds each person's memberships, by account and email.
+	members map[[2]string][]pipeline.Membership
 }
 
 type grantKey struct{ account, typ, name, priv string }
 
 func newIndex(m *pipeline.Mirror) *index {
-	ix := &index{m: m, grants: map[grantKey][]pipeline.Grant{}}
+	ix := &index{m: m, grants: map[grantKey][]pipeline.Grant{}, members: map[[2]string][]pipeline.Membership{}}
 	for _, g := range m.Grants {
 		k := grantKey{g.Account, g.ObjectType, g.ObjectName, g.Privilege}
 		ix.grants[k] = append(ix.grants[k], g)
+	}
+	for _, ms := range m.Memberships {
+		k := [2]string{ms.Account, ms.Email}
+		ix.members[k] = append(ix.members[k], ms)
 	}
 	return ix
 }
@@ -64,10 +70,8 @@ func newIndex(m *pipeline.Mirror) *index {
 // memberships returns the person's memberships in an account, by role.
 func (ix *index) memberships(account, email string) map[string][]pipeline.Membership {
 	out := map[string][]pipeline.Membership{}
-	for _, ms := range ix.m.Memberships {
-		if ms.Account == account && ms.Email == email {
-			out[ms.Role] = append(out[ms.Role], ms)
-		}
+	for _, ms := range ix.members[[2]string{account, email}] {
+		out[ms.Role] = append(out[ms.Role], ms)
 	}
 	return out
 }
@@ -92,9 +96,13 @@ func (ix *index) paths(r pipeline.Row, roles map[string][]pipeline.Membership) [
 	return out
 }
 
-// Explain answers q from generation m.
-func Explain(m *pipeline.Mirror, q Query) *Answer {
-	ix := newIndex(m)
+// Explain answers q from generation m; norm maps Snowflake users to addresses the
+// way the sync did, so the people behind q.Email can be found in the snapshot.
+func Explain(m *pipeline.Mirror, q Query, norm *ident.Normalizer) *Answer {
+	return explain(newIndex(m), m, q, norm)
+}
+
+func explain(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer) *Answer {
 	ans := &Answer{Query: q, Meta: m.Meta}
 	for account, email := range m.Access.Emails() {
 		if email == q.Email && (q.Account == "" || q.Account == account) {
@@ -126,7 +134,7 @@ func Explain(m *pipeline.Mirror, q Query) *Answer {
 	}
 	ans.Allowed = len(ans.Reasons) > 0
 	if !ans.Allowed {
-		ans.Misses = whyNot(m, ix, q)
+		ans.Misses = whyNot(m, ix, q, norm)
 	}
 	return ans
 }

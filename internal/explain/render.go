@@ -18,10 +18,7 @@ func WriteJSON(w io.Writer, a *Answer) error {
 // WriteText writes the answer for a person to read.
 func WriteText(w io.Writer, a *Answer) error {
 	q := a.Query
-	what := q.Privilege
-	if what == "" {
-		what = "any privilege"
-	}
+	what := orAny(q.Privilege)
 	age := ""
 	if t := a.Meta.SnapshotAt(); !t.IsZero() {
 		age = fmt.Sprintf(", snapshot %s", t.UTC().Format(time.RFC3339))
@@ -31,6 +28,11 @@ func WriteText(w io.Writer, a *Answer) error {
 		fmt.Fprintf(w, "DENIED: %s cannot use %s on %s\n", q.Email, what, q.Object)
 		for _, m := range a.Misses {
 			fmt.Fprintf(w, "  - %s: %s\n", m.Kind, m.Detail)
+			for _, f := range m.Fixes {
+				if f.SQL != "" {
+					fmt.Fprintf(w, "    fix: %s\n", f.SQL)
+				}
+			}
 		}
 		if len(a.Misses) == 0 {
 			fmt.Fprintln(w, "  - no grant on this object reaches any of this person's roles")
@@ -74,4 +76,95 @@ func PathString(email string, p Path) string {
 		fmt.Fprintf(&b, " (via %s)", g.Via)
 	}
 	return b.String()
+}
+
+// graphEdges lists the edges of every path of an answer, once each, in order:
+// person → user → roles → grant.
+func graphEdges(a *Answer) [][2]string {
+	var edges [][2]string
+	seen := map[[2]string]bool{}
+	add := func(from, to string) {
+		if e := [2]string{from, to}; !seen[e] {
+			seen[e] = true
+			edges = append(edges, e)
+		}
+	}
+	var walk func(r Reason)
+	walk = func(r Reason) {
+		for _, p := range r.Paths {
+			prev := r.Email
+			next := "user " + p.User
+			add(prev, next)
+			prev = next
+			for _, role := range p.Roles {
+				if strings.HasPrefix(role, "USER ") {
+					continue
+				}
+				add(prev, "role "+role)
+				prev = "role " + role
+			}
+			g := p.Grant
+			grant := fmt.Sprintf("%s on %s %s", g.Privilege, g.ObjectType, g.ObjectName)
+			if g.Via != "" {
+				grant += " (via " + g.Via + ")"
+			}
+			add(prev, grant)
+		}
+		for _, u := range r.Usage {
+			walk(u)
+		}
+	}
+	for _, r := range a.Reasons {
+		walk(r)
+	}
+	return edges
+}
+
+// WriteDot draws the paths as a Graphviz digraph (render with `dot -Tsvg`).
+func WriteDot(w io.Writer, a *Answer) error {
+	fmt.Fprintln(w, "digraph explain {")
+	fmt.Fprintln(w, "  rankdir=LR;")
+	fmt.Fprintln(w, "  node [shape=box, fontname=\"Helvetica\"];")
+	if !a.Allowed {
+		fmt.Fprintf(w, "  %s [color=red];\n", dotID(a.Query.Email+" cannot use "+orAny(a.Query.Privilege)+" on "+a.Query.Object))
+	}
+	for _, e := range graphEdges(a) {
+		fmt.Fprintf(w, "  %s -> %s;\n", dotID(e[0]), dotID(e[1]))
+	}
+	_, err := fmt.Fprintln(w, "}")
+	return err
+}
+
+func dotID(s string) string {
+	return `"` + strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(s) + `"`
+}
+
+// WriteMermaid draws the paths as a Mermaid flowchart, for Markdown that renders it.
+func WriteMermaid(w io.Writer, a *Answer) error {
+	fmt.Fprintln(w, "flowchart LR")
+	ids := map[string]string{}
+	id := func(label string) string {
+		if v, ok := ids[label]; ok {
+			return v
+		}
+		v := fmt.Sprintf("n%d", len(ids))
+		ids[label] = v
+		fmt.Fprintf(w, "  %s[\"%s\"]\n", v, strings.NewReplacer(`"`, "#quot;").Replace(label))
+		return v
+	}
+	if !a.Allowed {
+		id(a.Query.Email + " cannot use " + orAny(a.Query.Privilege) + " on " + a.Query.Object)
+	}
+	for _, e := range graphEdges(a) {
+		from, to := id(e[0]), id(e[1])
+		fmt.Fprintf(w, "  %s --> %s\n", from, to)
+	}
+	return nil
+}
+
+func orAny(priv string) string {
+	if priv == "" {
+		return "any privilege"
+	}
+	return priv
 }

@@ -1,0 +1,243 @@
+package explain
+
+import (
+	"bytes"
+	"flag"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/internal/privilege"
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+var update = flag.Bool("update", false, "rewrite golden files")
+
+var acmeAliases = ident.Aliases{
+	Domains: map[string]string{"acme-emea.example": "acme.example"},
+	Users:   map[string]string{"AIRFLOW": "data-platform@acme.example"},
+}
+
+func load(t testing.TB, name string, aliases ident.Aliases) (*pipeline.Snapshot, *pipeline.Mirror) {
+	t.Helper()
+	snap, err := pipeline.ReadSnapshot(filepath.Join("..", "..", "testdata", "sample", name))
+	require.NoError(t, err)
+	m, err := pipeline.Flatten(snap, pipeline.Options{Aliases: aliases, Now: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	return snap, m
+}
+
+// TestEveryRowHasRealPaths: for every published row explain shows at least one path,
+// and every step of every path is a grant that exists in the snapshot.
+func TestEveryRowHasRealPaths(t *testing.T) {
+	t.Parallel()
+	for _, name := range []string{"acme", "adversarial"} {
+		t.Run(name, func(t *testing.T) {
+			t.Parallel()
+			snap, m := load(t, name, acmeAliases)
+			a := snap.Accounts[0]
+			graph := pipeline.NewRoleGraph(a)
+			norm := ident.NewNormalizer(acmeAliases)
+			direct := map[[2]string]bool{}
+			for _, ug := range a.UserGrants {
+				if ug.DeletedOn.IsZero() {
+					direct[[2]string{ug.Grantee, ident.Part(ug.Role)}] = true
+				}
+			}
+			users := map[string]*pipeline.User{}
+			for i := range a.Users {
+				if a.Users[i].Active() {
+					users[a.Users[i].Name] = &a.Users[i]
+				}
+			}
+			held := map[[4]string]bool{} // role, type, name, privilege from the raw rows
+			for i := range a.RoleGrants {
+				rg := &a.RoleGrants[i]
+				if !rg.DeletedOn.IsZero() {
+					continue
+				}
+				k := [4]string{pipeline.GranteeRole(rg), rg.GrantedOn, pipeline.ObjectName(rg), rg.Privilege}
+				held[k] = true
+				if rg.Privilege == privilege.Ownership {
+					for _, p := range privilege.Implied(rg.GrantedOn) {
+						k[3] = p
+						held[k] = true
+					}
+				}
+			}
+			ix := newIndex(m)
+			for r := range m.Access.All() {
+				ans := explainWith(ix, m, Query{Email: r.Email, Object: r.ObjectName, Privilege: r.Privilege}, norm)
+				require.True(t, ans.Allowed, "%+v", r)
+				require.Len(t, ans.Reasons, 1, "%+v", r)
+				require.NotEmpty(t, ans.Reasons[0].Paths, "%+v", r)
+				for _, p := range ans.Reasons[0].Paths {
+					u := users[p.User]
+					require.NotNil(t, u, "path through inactive or unknown user %s", p.User)
+					e, _ := norm.User(u.Name, u.Email)
+					require.Equal(t, r.Email, e)
+					first := p.Roles[0]
+					require.True(t, first == pipeline.PublicRole || first == "USER "+ident.Part(u.Name) || direct[[2]string{u.Name, first}],
+						"%s is not granted to %s", first, u.Name)
+					for i := 1; i < len(p.Roles); i++ {
+						require.True(t, graph.Has(p.Roles[i-1], p.Roles[i]), "%s does not inherit %s", p.Roles[i-1], p.Roles[i])
+					}
+					last := p.Roles[len(p.Roles)-1]
+					require.Equal(t, last, p.Grant.Role)
+					require.True(t, held[[4]string{last, r.ObjectType, r.ObjectName, r.Privilege}], "%s does not hold %+v", last, r)
+				}
+			}
+		})
+	}
+}
+
+// explainWith reuses an index across many questions; Explain builds its own.
+func explainWith(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer) *Answer {
+	return explain(ix, m, q, norm)
+}
+
+// TestFixesGrantAccess: for denied questions, applying the fixes of the most useful
+// reason to the snapshot makes the access appear.
+func TestFixesGrantAccess(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		sample, email, object, priv string
+		kind                        string
+	}{
+		{"acme", "carol.smith@acme.example", "SALES.PUBLIC.ORDERS", "SELECT", MissUsage},
+		{"acme", "erin.kowalski@acme.example", "HR.PEOPLE.EMPLOYEES", "SELECT", MissUserDisabled},
+		{"acme", "bob.nguyen@acme.example", "FINANCE.PAYROLL.BONUSES", "SELECT", MissGrantRevoked},
+		{"acme", "bob.nguyen@acme.example", "FINANCE.PAYROLL.SALARIES", "SELECT", MissRoleNotHeld},
+		{"acme", "bob.nguyen@acme.example", "SALES.PUBLIC.ORDERS", "INSERT", MissRoleNotHeld},
+		{"acme", "carol.smith@acme.example", "SALES.PUBLIC.ORDERS", "TRUNCATE", MissPrivilege},
+		{"acme", "alice.martin@acme.example", "FINANCE.PAYROLL.SALARIES", "SELECT", MissRoleNotHeld},
+		{"adversarial", "nousage@adv.example", "ADV_DB.S.T1", "SELECT", MissUsage},
+		{"adversarial", "delrole@adv.example", "ADV_DB.S.T1", "SELECT", MissRoleNotHeld},
+		{"adversarial", "off@adv.example", "ADV_DB", "USAGE", MissUserDisabled},
+		{"adversarial", "cycle@adv.example", "ADV_DB.S.T3", "SELECT", MissRoleNotHeld},
+		{"tiny", "anna@tiny.example", "SHOP.HIDDEN.SECRETS", "SELECT", MissRoleNotHeld},
+		{"tiny", "anna@tiny.example", "SHOP.PUBLIC.ITEMS", "INSERT", MissRoleNotHeld},
+	} {
+		t.Run(tc.sample+"/"+tc.email+"/"+tc.object+"/"+tc.priv, func(t *testing.T) {
+			t.Parallel()
+			snap, m := load(t, tc.sample, acmeAliases)
+			norm := ident.NewNormalizer(acmeAliases)
+			q := Query{Email: tc.email, Object: tc.object, Privilege: tc.priv}
+			ans := Explain(m, q, norm)
+			require.False(t, ans.Allowed)
+			require.NotEmpty(t, ans.Misses)
+			require.Equal(t, tc.kind, ans.Misses[0].Kind, "%+v", ans.Misses)
+			for _, miss := range ans.Misses {
+				if miss.Kind != ans.Misses[0].Kind {
+					break
+				}
+				require.NotEmpty(t, miss.Fixes, "%+v", miss)
+				for _, f := range miss.Fixes {
+					applyFix(t, snap.Accounts[0], f)
+				}
+			}
+			fixed, err := pipeline.Flatten(snap, pipeline.Options{Aliases: acmeAliases})
+			require.NoError(t, err)
+			after := Explain(fixed, q, norm)
+			require.True(t, after.Allowed, "still denied after %+v: %+v", ans.Misses, after.Misses)
+		})
+	}
+}
+
+// applyFix changes a snapshot the way the fix's SQL would change Snowflake.
+func applyFix(t *testing.T, a *pipeline.Account, f Fix) {
+	t.Helper()
+	role := func(name string) (kind, db, role string) {
+		parts, err := ident.Split(name)
+		require.NoError(t, err)
+		if len(parts) == 2 {
+			return "DATABASE_ROLE", parts[0], parts[1]
+		}
+		return "ROLE", "", parts[0]
+	}
+	switch f.Action {
+	case "grant_privilege":
+		parts, err := ident.Split(f.Object)
+		require.NoError(t, err)
+		g := pipeline.RoleGrant{Privilege: f.Privilege, GrantedOn: f.ObjectType}
+		switch {
+		case f.ObjectType == "SCHEMA":
+			g.Catalog, g.Name = parts[0], parts[1]
+		case len(parts) == 3:
+			g.Catalog, g.Schema, g.Name = parts[0], parts[1], parts[2]
+		default:
+			g.Name = parts[0]
+		}
+		kind, db, r := role(f.Role)
+		g.GrantedTo, g.Grantee = kind, r
+		if db != "" && g.Catalog == "" {
+			g.Catalog = db
+		}
+		a.RoleGrants = append(a.RoleGrants, g)
+	case "grant_role":
+		kind, db, r := role(f.Role)
+		if f.User != "" {
+			a.UserGrants = append(a.UserGrants, pipeline.UserGrant{Role: r, Grantee: f.User})
+			return
+		}
+		_, _, to := role(f.ToRole)
+		a.RoleGrants = append(a.RoleGrants, pipeline.RoleGrant{Privilege: "USAGE", GrantedOn: kind, Name: r, Catalog: db, GrantedTo: "ROLE", Grantee: to})
+	case "enable_user":
+		for i := range a.Users {
+			if a.Users[i].Name == f.User {
+				a.Users[i].Disabled = false
+			}
+		}
+	default:
+		t.Fatalf("no way to apply %+v", f)
+	}
+}
+
+func TestExplainGolden(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		name, sample, email, object, priv string
+		aliases                           ident.Aliases
+	}{
+		{"allowed", "acme", "alice.martin@acme.example", "SALES.PUBLIC.ORDERS", "SELECT", acmeAliases},
+		{"all-privileges", "tiny", "ben@tiny.example", "SHOP.PUBLIC.V_STOCK", "", ident.Aliases{}},
+		{"missing-usage", "acme", "carol.smith@acme.example", "SALES.PUBLIC.ORDERS", "SELECT", acmeAliases},
+		{"revoked", "acme", "bob.nguyen@acme.example", "FINANCE.PAYROLL.BONUSES", "SELECT", acmeAliases},
+		{"disabled", "acme", "erin.kowalski@acme.example", "HR.PEOPLE.EMPLOYEES", "SELECT", acmeAliases},
+		{"unaliased", "acme", "alice.martin@acme-emea.example", "SALES.PUBLIC.ORDERS", "SELECT", ident.Aliases{}},
+		{"near-miss", "acme", "alice.martim@acme.example", "SALES.PUBLIC.ORDERS", "SELECT", acmeAliases},
+		{"no-grant", "tiny", "anna@tiny.example", "SHOP.PUBLIC.ITEM", "SELECT", ident.Aliases{}},
+		{"cycle", "adversarial", "cycle@adv.example", "ADV_DB.S.T1", "SELECT", ident.Aliases{}},
+		{"dropped-role", "adversarial", "delrole@adv.example", "ADV_DB.S.T1", "SELECT", ident.Aliases{}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			_, m := load(t, tc.sample, tc.aliases)
+			ans := Explain(m, Query{Email: tc.email, Object: tc.object, Privilege: tc.priv}, ident.NewNormalizer(tc.aliases))
+			for _, f := range []struct {
+				ext   string
+				write func(*bytes.Buffer) error
+			}{
+				{"txt", func(b *bytes.Buffer) error { return WriteText(b, ans) }},
+				{"json", func(b *bytes.Buffer) error { return WriteJSON(b, ans) }},
+				{"dot", func(b *bytes.Buffer) error { return WriteDot(b, ans) }},
+				{"mmd", func(b *bytes.Buffer) error { return WriteMermaid(b, ans) }},
+			} {
+				var got bytes.Buffer
+				require.NoError(t, f.write(&got))
+				path := filepath.Join("testdata", tc.name+"."+f.ext)
+				if *update {
+					require.NoError(t, os.MkdirAll("testdata", 0o755))
+					require.NoError(t, os.WriteFile(path, got.Bytes(), 0o644))
+				}
+				want, err := os.ReadFile(path)
+				require.NoError(t, err)
+				require.Equal(t, string(want), got.String())
+			}
+		})
+	}
+}

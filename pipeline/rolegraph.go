@@ -1,0 +1,111 @@
+package pipeline
+
+import (
+	"slices"
+	"time"
+
+	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/internal/privilege"
+)
+
+// DroppedRoles returns the canonical roles that roles.csv lists only as dropped, with
+// when. A role missing from roles.csv altogether is not dropped: the view lags and
+// may not show a role created in the last hours.
+func DroppedRoles(a *Account) map[string]time.Time {
+	dropped := map[string]time.Time{}
+	if !a.HasRoles {
+		return dropped
+	}
+	live := map[string]bool{}
+	for i := range a.Roles {
+		r := &a.Roles[i]
+		db := ""
+		if r.Type == "DATABASE_ROLE" || r.Database != "" {
+			db = r.Database
+		}
+		n := roleName(r.Name, db)
+		if r.DeletedOn.IsZero() {
+			live[n] = true
+		} else if r.DeletedOn.After(dropped[n]) {
+			dropped[n] = r.DeletedOn
+		}
+	}
+	for n := range live {
+		delete(dropped, n)
+	}
+	return dropped
+}
+
+// inheritedRole is the canonical role an inheritance row grants.
+func inheritedRole(rg *RoleGrant) string {
+	if rg.GrantedOn == "ROLE" {
+		return ident.Part(rg.Name)
+	}
+	return roleName(rg.Name, rg.Catalog)
+}
+
+// GranteeRole is the canonical role (or "USER name" for a grant straight to a user)
+// a grants_to_roles row is granted to, or "" for grantees no user can reach.
+func GranteeRole(rg *RoleGrant) string { return grantee(rg) }
+
+// ObjectName is the canonical name of the object a grants_to_roles row is on.
+func ObjectName(rg *RoleGrant) string {
+	n, _, _ := objectName(rg)
+	return n
+}
+
+// RoleGraph is an account's role inheritance as flatten sees it, for explaining
+// paths after the fact: canonical names, revoked grants and dropped roles left out.
+type RoleGraph struct {
+	// Inherits maps a role to the roles granted to it, sorted.
+	Inherits map[string][]string
+	// Dropped maps roles dropped per roles.csv to when.
+	Dropped map[string]time.Time
+}
+
+// NewRoleGraph builds the role graph of an account.
+func NewRoleGraph(a *Account) *RoleGraph {
+	rg := &RoleGraph{Inherits: map[string][]string{}, Dropped: DroppedRoles(a)}
+	for i := range a.RoleGrants {
+		g := &a.RoleGrants[i]
+		if !g.DeletedOn.IsZero() || !privilege.IsInheritance(g.Privilege, g.GrantedOn) {
+			continue
+		}
+		to, from := grantee(g), inheritedRole(g)
+		if to == "" || !rg.Dropped[to].IsZero() || !rg.Dropped[from].IsZero() {
+			continue
+		}
+		rg.Inherits[to] = append(rg.Inherits[to], from)
+	}
+	for r, l := range rg.Inherits {
+		slices.Sort(l)
+		rg.Inherits[r] = slices.Compact(l)
+	}
+	return rg
+}
+
+// Reaches reports whether holding role from gives role to.
+func (g *RoleGraph) Reaches(from, to string) bool {
+	seen := map[string]bool{from: true}
+	queue := []string{from}
+	for len(queue) > 0 {
+		r := queue[0]
+		queue = queue[1:]
+		if r == to {
+			return true
+		}
+		for _, s := range g.Inherits[r] {
+			if !seen[s] {
+				seen[s] = true
+				queue = append(queue, s)
+			}
+		}
+	}
+	return false
+}
+
+// Has reports whether role inherits parent directly.
+func (g *RoleGraph) Has(role, parent string) bool {
+	_, ok := slices.BinarySearch(g.Inherits[role], parent)
+	return ok
+}
