@@ -18,8 +18,8 @@ import (
 const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
 
 // fixture is one test's private schema holding the published mirror contract:
-// access (a view over a generation table with the unique index), memberships,
-// current and masked_columns, shaped as the sync publishes them.
+// access, memberships and masked_columns (views over generation tables, access_1 with
+// the unique index) and current, shaped as the sync publishes them.
 type fixture struct {
 	t      testing.TB
 	ctx    context.Context
@@ -75,14 +75,19 @@ func setup(t testing.TB) *fixture {
 	})
 	f.exec(`CREATE SCHEMA ` + f.schema)
 	f.exec(`SET search_path TO ` + f.schema)
-	f.exec(`CREATE TABLE access_1 (account text NOT NULL, email text NOT NULL, object_type text NOT NULL,
-		object_name text NOT NULL, privilege text NOT NULL)`)
+	// The shapes follow the sync's Postgres target: per-generation tables with "C"
+	// collation, indexed after load, behind views.
+	f.exec(`CREATE TABLE access_1 (account text COLLATE "C" NOT NULL, email text COLLATE "C" NOT NULL,
+		object_type text COLLATE "C" NOT NULL, object_name text COLLATE "C" NOT NULL, privilege text COLLATE "C" NOT NULL)`)
 	f.exec(`CREATE UNIQUE INDEX access_1_key ON access_1 (email, object_type, object_name, privilege, account)`)
 	f.exec(`CREATE VIEW access AS SELECT account, email, object_type, object_name, privilege FROM access_1`)
-	f.exec(`CREATE TABLE memberships (account text NOT NULL, email text NOT NULL, role text NOT NULL)`)
-	f.exec(`CREATE INDEX memberships_email ON memberships (email, role, account)`)
+	f.exec(`CREATE TABLE memberships_1 (account text COLLATE "C" NOT NULL, email text COLLATE "C" NOT NULL, role text COLLATE "C" NOT NULL)`)
+	f.exec(`CREATE INDEX memberships_1_email ON memberships_1 (email, role, account)`)
+	f.exec(`CREATE VIEW memberships AS SELECT DISTINCT account, email, role FROM memberships_1`)
 	f.exec(`CREATE TABLE current (generation bigint NOT NULL, published_at timestamptz NOT NULL, snapshot_at timestamptz NOT NULL)`)
-	f.exec(`CREATE TABLE masked_columns (account text NOT NULL, object_name text NOT NULL, column_name text NOT NULL, reason text NOT NULL)`)
+	f.exec(`CREATE TABLE masked_1 (account text COLLATE "C" NOT NULL, object_name text COLLATE "C" NOT NULL,
+		column_name text COLLATE "C" NOT NULL, reason text COLLATE "C" NOT NULL)`)
+	f.exec(`CREATE VIEW masked_columns AS SELECT account, object_name, column_name, reason FROM masked_1`)
 	f.exec(`INSERT INTO current VALUES (1, $1, $2)`, f.published, f.published.Add(-time.Hour))
 	return f
 }
@@ -125,7 +130,7 @@ func (f *fixture) grant(gs ...grant) {
 func (f *fixture) member(account, email string, roles ...string) {
 	f.t.Helper()
 	for _, r := range roles {
-		f.exec(`INSERT INTO memberships VALUES ($1, $2, $3)`, account, email, r)
+		f.exec(`INSERT INTO memberships_1 VALUES ($1, $2, $3)`, account, email, r)
 	}
 }
 

@@ -130,7 +130,11 @@ func (e *env) column(s string) (string, error) {
 
 // check writes one check. Every guard is an inline EXISTS on the mirror with all four
 // leading columns of its unique index bound by equality, never a function call, so the
-// planner can probe the index (or turn the EXISTS into a join driven by it).
+// planner can probe the index (or turn the EXISTS into a join driven by it). The data
+// side is compared under COLLATE "C", the collation the sync gives the mirror's
+// columns: equality means the same bytes under any deterministic collation, and a
+// data column with its own explicit collation would otherwise clash with the mirror's
+// and fail the statement.
 func (e *env) check(c Check) error {
 	switch c.kind {
 	case checkAny:
@@ -197,14 +201,16 @@ func (e *env) check(c Check) error {
 	e.t.sql(" AND " + a + ".object_name = ")
 	switch c.kind {
 	case checkColumn:
-		e.t.sql(objectCols[0])
+		e.t.sql(objectCols[0] + ` COLLATE "C"`)
 	case checkParts:
+		e.t.sql("(")
 		for i, col := range objectCols {
 			if i > 0 {
 				e.t.sql(" || '.' || ")
 			}
 			e.t.sql(canonicalPart(col))
 		}
+		e.t.sql(`) COLLATE "C"`)
 	case checkObject:
 		e.t.val(object)
 	}

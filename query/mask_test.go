@@ -158,7 +158,7 @@ func TestLoadMasks(t *testing.T) {
 	people(f)
 	f.exec(`ALTER TABLE people ADD COLUMN "Mixed Case" text`)
 	f.exec(`UPDATE people SET "Mixed Case" = 'secret ' || id`)
-	f.exec(`INSERT INTO masked_columns VALUES
+	f.exec(`INSERT INTO masked_1 VALUES
 		('ACME', 'HR.CORE.PEOPLE', 'EMAIL', 'masking policy HR.GOV.EMAIL_MASK'),
 		('ACME', 'HR.CORE.PEOPLE', 'EMAIL', 'tag HR.GOV.PII=email'),
 		('ACME', 'HR.CORE.PEOPLE', 'Mixed Case', 'tag HR.GOV.PII=name'),

@@ -51,11 +51,13 @@ func setup(t *testing.T) (*pgxpool.Pool, string) {
 	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })
 	for _, sql := range []string{
 		`CREATE SCHEMA ` + schema,
-		`CREATE TABLE ` + schema + `.access_7 (account text NOT NULL, email text NOT NULL, object_type text NOT NULL,
-			object_name text NOT NULL, privilege text NOT NULL)`,
+		`CREATE TABLE ` + schema + `.access_7 (account text COLLATE "C" NOT NULL, email text COLLATE "C" NOT NULL,
+			object_type text COLLATE "C" NOT NULL, object_name text COLLATE "C" NOT NULL, privilege text COLLATE "C" NOT NULL)`,
 		`CREATE UNIQUE INDEX ON ` + schema + `.access_7 (email, object_type, object_name, privilege, account)`,
 		`CREATE VIEW ` + schema + `.access AS SELECT * FROM ` + schema + `.access_7`,
-		`CREATE TABLE ` + schema + `.memberships (account text NOT NULL, email text NOT NULL, role text NOT NULL)`,
+		`CREATE TABLE ` + schema + `.memberships_7 (account text COLLATE "C" NOT NULL, email text COLLATE "C" NOT NULL,
+			role text COLLATE "C" NOT NULL)`,
+		`CREATE VIEW ` + schema + `.memberships AS SELECT DISTINCT * FROM ` + schema + `.memberships_7`,
 		`CREATE TABLE ` + schema + `.current (generation bigint NOT NULL, published_at timestamptz NOT NULL, snapshot_at timestamptz NOT NULL)`,
 		`CREATE TABLE ` + schema + `.masked_columns (account text NOT NULL, object_name text NOT NULL, column_name text NOT NULL, reason text NOT NULL)`,
 		`CREATE TABLE ` + schema + `.query_history (id bigint PRIMARY KEY, warehouse_name text NOT NULL,
@@ -72,7 +74,7 @@ func setup(t *testing.T) (*pgxpool.Pool, string) {
 		('ACME', 'bob@example.com', 'WAREHOUSE', 'LOADING_WH', 'USAGE'),
 		('ACME', 'bob@example.com', 'WAREHOUSE', 'ANALYTICS_WH', 'MONITOR')`)
 	require.NoError(t, err)
-	_, err = pool.Exec(ctx, `INSERT INTO `+schema+`.memberships VALUES
+	_, err = pool.Exec(ctx, `INSERT INTO `+schema+`.memberships_7 VALUES
 		('ACME', 'alice@example.com', 'PUBLIC'), ('ACME', 'alice@example.com', 'PII_READER'),
 		('ACME', 'bob@example.com', 'PUBLIC'), ('ACME', 'bob@example.com', 'LOADER')`)
 	require.NoError(t, err)
