@@ -87,6 +87,8 @@ Exit codes: 0 success, 1 denied or findings (check, lint, a refused publish), 2 
 			syncCommand(e),
 			reportCommand(e),
 			explainCommand(e),
+			checkCommand(e),
+			lintCommand(e),
 			generationsCommand(e),
 			diffCommand(e),
 			rollbackCommand(e),

@@ -19,9 +19,10 @@ case-insensitive, "quoted" parts exact. Exit 0 when allowed, 1 when denied.
 
 Examples:
    grantmirror explain alice@example.com sales.public.orders SELECT
-   grantmirror explain alice@example.com 'SALES."My Schema".MV' --format json`,
+   grantmirror explain alice@example.com 'SALES."My Schema".MV' --format json
+   grantmirror explain bob@example.com SALES.PUBLIC.ORDERS --format dot | dot -Tsvg > why.svg`,
 		Flags: targetFlags(
-			formatFlag("text", "text", "json"),
+			formatFlag("text", "text", "json", "dot", "mermaid"),
 			&cli.StringFlag{Name: "account", Usage: "only this account"},
 			&cli.IntFlag{Name: "generation", Usage: "read this kept generation instead of the current one"},
 		),
@@ -30,21 +31,16 @@ Examples:
 			if err != nil {
 				return err
 			}
-			format := c.String("format")
-			if format != "text" && format != "json" {
-				return usageErr("format %q: want text or json", format)
+			write := explainWriters[c.String("format")]
+			if write == nil {
+				return usageErr("format %q: want text, json, dot or mermaid", c.String("format"))
 			}
 			m, err := e.openMirror(c.Int("generation"))
 			if err != nil {
 				return err
 			}
 			ans := explain.Explain(m, q, e.cfg.normalizer())
-			if format == "json" {
-				err = explain.WriteJSON(e.stdout, ans)
-			} else {
-				err = explain.WriteText(e.stdout, ans)
-			}
-			if err != nil {
+			if err := write(e, ans); err != nil {
 				return err
 			}
 			if !ans.Allowed {
