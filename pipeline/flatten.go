@@ -91,9 +91,12 @@ type graph struct {
 	grants [][]int32
 
 	types, names, privs intern
-	objID               map[uint64]int32 // packed (name, type, privilege) → id
-	keys                []uint64         // id → packed key
-	objects             []object         // id → strings, filled by sortObjects
+	// objID finds the object-privileges of one object, keyed by packed (name,
+	// type): a grant row and its OWNERSHIP expansion look up the object once and
+	// its few privileges in a short list.
+	objID   map[uint64][]privID
+	keys    []uint64 // id → packed key
+	objects []object // id → strings, filled by sortObjects
 	// needs holds, per object-privilege id, the USAGE ids (on database, on schema)
 	// that effective mode requires; -1 when none.
 	needs [][2]int32
@@ -144,19 +147,33 @@ func (g *graph) role(name string) int32 {
 	return id
 }
 
+type privID struct{ priv, id int32 }
+
 func pack(typ, name, priv int32) uint64 {
 	return uint64(name)<<32 | uint64(typ)<<16 | uint64(priv)
 }
 
-// object interns an object-privilege given the ids of its parts.
+// privileges returns the object-privileges interned so far for an object.
+func (g *graph) privileges(typ, name int32) []privID {
+	return g.objID[pack(typ, name, 0)]
+}
+
+// object interns an object-privilege given the ids of its parts; known, when not
+// nil, is what privileges returned for the object, saving the map lookup.
 func (g *graph) object(typ, name, priv int32) int32 {
-	k := pack(typ, name, priv)
-	if id, ok := g.objID[k]; ok {
-		return id
+	return g.objectIn(g.privileges(typ, name), typ, name, priv)
+}
+
+func (g *graph) objectIn(known []privID, typ, name, priv int32) int32 {
+	for _, p := range known {
+		if p.priv == priv {
+			return p.id
+		}
 	}
 	id := int32(len(g.keys))
-	g.keys = append(g.keys, k)
-	g.objID[k] = id
+	g.keys = append(g.keys, pack(typ, name, priv))
+	k := pack(typ, name, 0)
+	g.objID[k] = append(g.objID[k], privID{priv, id})
 	g.needs = append(g.needs, [2]int32{-1, -1})
 	return id
 }
@@ -220,14 +237,41 @@ func objectName(g *RoleGrant) (name string, db, schema string) {
 	return ident.Part(g.Name), "", ""
 }
 
+// rawObject identifies an object by its grant row's columns; kind is the branch of
+// objectName that applies, since the same columns name different objects in each.
+type rawObject struct {
+	kind                  byte
+	catalog, schema, name string
+}
+
+type cachedObject struct {
+	name  int32
+	needs [2]int32
+}
+
+func objectKind(g *RoleGrant) byte {
+	switch {
+	case g.GrantedOn == "DATABASE":
+		return 'd'
+	case g.GrantedOn == "SCHEMA":
+		return 's'
+	case g.GrantedOn == "DATABASE_ROLE" || g.GrantedOn == "APPLICATION_ROLE":
+		return 'r'
+	case g.Schema != "":
+		return 'o'
+	}
+	return 'a'
+}
+
 func buildGraph(a *Account) *graph {
-	g := &graph{roleID: map[string]int32{}, objID: map[uint64]int32{}, gone: map[string]bool{}}
+	g := &graph{roleID: map[string]int32{}, objID: map[uint64][]privID{}, gone: map[string]bool{}}
 	for n := range DroppedRoles(a) {
 		g.gone[n] = true
 	}
 	g.role(PublicRole)
 	usage := g.privs.id(privilege.Usage)
 	database, schemaType := g.types.id("DATABASE"), g.types.id("SCHEMA")
+	cache := map[rawObject]cachedObject{}
 	for i := range a.RoleGrants {
 		rg := &a.RoleGrants[i]
 		if !rg.DeletedOn.IsZero() {
@@ -246,18 +290,26 @@ func buildGraph(a *Account) *graph {
 			g.inherit[r] = append(g.inherit[r], g.role(from))
 			continue
 		}
-		name, db, schema := objectName(rg)
 		r := g.role(to)
-		typ, nameID := g.types.id(rg.GrantedOn), g.names.id(name)
-		needs := [2]int32{-1, -1}
-		if db != "" {
-			needs[0] = g.object(database, g.names.id(db), usage)
+		typ := g.types.id(rg.GrantedOn)
+		// Most objects appear in several rows (several privileges, several roles):
+		// canonicalize each one once.
+		key := rawObject{objectKind(rg), rg.Catalog, rg.Schema, rg.Name}
+		ob, seen := cache[key]
+		if !seen {
+			name, db, schema := objectName(rg)
+			ob = cachedObject{name: g.names.id(name), needs: [2]int32{-1, -1}}
+			if db != "" {
+				ob.needs[0] = g.object(database, g.names.id(db), usage)
+			}
+			if schema != "" {
+				ob.needs[1] = g.object(schemaType, g.names.id(schema), usage)
+			}
+			cache[key] = ob
 		}
-		if schema != "" {
-			needs[1] = g.object(schemaType, g.names.id(schema), usage)
-		}
+		needs := ob.needs
 		add := func(priv string, implied int32) {
-			id := g.object(typ, nameID, g.privs.id(priv))
+			id := g.objectIn(g.privileges(typ, ob.name), typ, ob.name, g.privs.id(priv))
 			g.grants[r] = append(g.grants[r], id<<1|implied)
 			g.needs[id] = needs
 		}
