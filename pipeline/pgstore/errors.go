@@ -39,6 +39,7 @@ const (
 	codeUndefinedTable       = "42P01"
 	codeInvalidSchema        = "3F000"
 	codeLockNotAvailable     = "55P03"
+	codeDeadlock             = "40P01"
 )
 
 func pgCode(err error) string {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io/fs"
 	"iter"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"time"
@@ -66,33 +67,20 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	log := s.log.With("generation", next)
 
 	start := time.Now()
-	if err := s.load(ctx, conn, next, m); err != nil {
-		return nil, fmt.Errorf("load generation %d: %w", next, err)
-	}
-	loaded := time.Now()
-	log.Debug("loaded", "rows", m.Access.Len(), "duration", loaded.Sub(start))
-	if err := s.step(ctx, "loaded"); err != nil {
+	if err := s.build(ctx, conn, next, m, log); err != nil {
 		return nil, err
 	}
-	if _, err := conn.Exec(ctx, s.stmt("index_generation", vars{"gen": next})); err != nil {
-		return nil, fmt.Errorf("index generation %d: %w", next, err)
-	}
-	indexed := time.Now()
-	log.Debug("indexed", "duration", indexed.Sub(loaded))
-	if err := s.step(ctx, "indexed"); err != nil {
-		return nil, err
-	}
-
+	built := time.Now()
 	rows := m.Access.Len()
 	oldRows, removed := 0, 0
 	if prev != nil {
 		oldRows = prev.Rows
-		if err := conn.QueryRow(ctx, s.stmt("count_removed", vars{"gen": next, "prev": prev.Number})).Scan(&removed); err != nil {
-			return nil, fmt.Errorf("compare generation %d with %d: %w", next, prev.Number, err)
+		if removed, err = s.countRemoved(ctx, conn, prev.Number, next); err != nil {
+			return nil, err
 		}
 	}
-	// Both tables are distinct, so the rows kept are the old ones not removed.
-	added := rows - (oldRows - removed)
+	compared := time.Now()
+	log.Debug("compared", "removed", removed, "duration", compared.Sub(built))
 	if err := pipeline.CheckRevocation(oldRows, removed, rows, opts); err != nil {
 		if derr := s.dropGeneration(context.WithoutCancel(ctx), conn, next); derr != nil {
 			log.Warn("drop refused generation; the next publish drops it", "error", derr)
@@ -103,14 +91,70 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 		return nil, err
 	}
 
+	// Both tables are distinct, so the rows kept are the old ones not removed.
+	added := rows - (oldRows - removed)
+	g, err := s.swap(ctx, conn, next, m, added, removed)
+	if err != nil {
+		return nil, err
+	}
+	published := time.Now()
+	log.Info("published", "rows", rows, "added", added, "removed", removed, "build", built.Sub(start),
+		"compare", compared.Sub(built), "swap", published.Sub(compared))
+	s.prune(ctx, conn, next, opts.Keep)
+	log.Debug("pruned", "duration", time.Since(published))
+	return g, nil
+}
+
+// build loads generation n into its tables, then indexes, vacuums and analyzes
+// them, with a failpoint after each step.
+func (s *Store) build(ctx context.Context, conn *pgxpool.Conn, n int, m *pipeline.Mirror, log *slog.Logger) error {
+	start := time.Now()
+	if err := s.load(ctx, conn, n, m); err != nil {
+		return fmt.Errorf("load generation %d: %w", n, err)
+	}
+	loaded := time.Now()
+	log.Debug("loaded", "rows", m.Access.Len(), "duration", loaded.Sub(start))
+	if err := s.step(ctx, "loaded"); err != nil {
+		return err
+	}
+	if _, err := conn.Exec(ctx, s.stmt("index_generation", vars{"gen": n})); err != nil {
+		return fmt.Errorf("index generation %d: %w", n, err)
+	}
+	indexed := time.Now()
+	log.Debug("indexed", "duration", indexed.Sub(loaded))
+	if _, err := conn.Exec(ctx, s.stmt("vacuum_generation", vars{"gen": n})); err != nil {
+		return fmt.Errorf("vacuum generation %d: %w", n, err)
+	}
+	log.Debug("vacuumed and analyzed", "duration", time.Since(indexed))
+	return s.step(ctx, "indexed")
+}
+
+// countRemoved counts the rows of generation prev missing from generation n, in
+// SQL, for the revocation guard.
+func (s *Store) countRemoved(ctx context.Context, conn *pgxpool.Conn, prev, n int) (int, error) {
+	var removed int
+	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, s.stmt("guard_settings", nil)); err != nil {
+			return err
+		}
+		return tx.QueryRow(ctx, s.stmt("count_removed", vars{"gen": n, "prev": prev})).Scan(&removed)
+	})
+	if err != nil {
+		return 0, fmt.Errorf("compare generation %d with %d: %w", n, prev, err)
+	}
+	return removed, nil
+}
+
+// swap records generation n and makes it current in one transaction.
+func (s *Store) swap(ctx context.Context, conn *pgxpool.Conn, n int, m *pipeline.Mirror, added, removed int) (*pipeline.Generation, error) {
 	meta := m.Meta
-	meta.Generation, meta.Rows = next, rows
+	meta.Generation, meta.Rows = n, m.Access.Len()
 	if meta.PublishedAt.IsZero() {
 		meta.PublishedAt = time.Now()
 	}
 	meta.PublishedAt = meta.PublishedAt.UTC().Truncate(time.Microsecond)
-	g := &pipeline.Generation{Number: next, PublishedAt: meta.PublishedAt, SnapshotAt: meta.SnapshotAt(),
-		Rows: rows, Added: added, Removed: removed, Mode: meta.Mode, Current: true, Accounts: []string{}}
+	g := &pipeline.Generation{Number: n, PublishedAt: meta.PublishedAt, SnapshotAt: meta.SnapshotAt(),
+		Rows: meta.Rows, Added: added, Removed: removed, Mode: meta.Mode, Current: true, Accounts: []string{}}
 	for _, a := range meta.Accounts {
 		g.Accounts = append(g.Accounts, a.Name)
 	}
@@ -122,21 +166,17 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	if err != nil {
 		return nil, err
 	}
-	err = s.inTx(ctx, conn, fmt.Sprintf("publish generation %d", next), func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, s.stmt("insert_generation", nil), next, g.PublishedAt, nullTime(g.SnapshotAt),
-			rows, added, removed, string(g.Mode), g.Accounts, json.RawMessage(metaJSON), json.RawMessage(excludedJSON)); err != nil {
+	err = s.inTx(ctx, conn, fmt.Sprintf("publish generation %d", n), func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, s.stmt("insert_generation", nil), n, g.PublishedAt, nullTime(g.SnapshotAt),
+			g.Rows, added, removed, string(g.Mode), g.Accounts, json.RawMessage(metaJSON), json.RawMessage(excludedJSON)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, s.stmt("make_current", vars{"gen": next}))
+		_, err := tx.Exec(ctx, s.stmt("make_current", vars{"gen": n}))
 		return err
 	})
 	if err != nil {
 		return nil, err
 	}
-	published := time.Now()
-	log.Info("published", "rows", rows, "added", added, "removed", removed,
-		"load", loaded.Sub(start), "index", indexed.Sub(loaded), "publish", published.Sub(indexed))
-	s.prune(ctx, conn, next, opts.Keep)
 	return g, nil
 }
 
@@ -268,7 +308,6 @@ func (s *Store) prune(ctx context.Context, conn *pgxpool.Conn, current, keep int
 			s.log.Warn("prune old generation; the next publish retries", "generation", g.Number, "error", err)
 			continue
 		}
-		s.log.Debug("pruned", "generation", g.Number)
 	}
 }
 

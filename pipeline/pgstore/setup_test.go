@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net/url"
 	"os"
+	"strings"
 	"testing"
 	"time"
 
@@ -92,18 +93,24 @@ func (f *fixture) open(t testing.TB, dsn string) *Store {
 	return s
 }
 
+// sql fills the schema's quoted name in for %s (or %[1]s) in query.
+func (f *fixture) sql(query string) string {
+	quoted := pgx.Identifier{f.schema}.Sanitize()
+	return strings.NewReplacer("%[1]s", quoted, "%s", quoted).Replace(query)
+}
+
 // exec runs a statement with the schema's name filled in for %s.
-func (f *fixture) exec(t testing.TB, format string, args ...any) {
+func (f *fixture) exec(t testing.TB, query string, args ...any) {
 	t.Helper()
-	_, err := f.admin.Exec(context.Background(), fmt.Sprintf(format, pgx.Identifier{f.schema}.Sanitize()), args...)
+	_, err := f.admin.Exec(context.Background(), f.sql(query), args...)
 	require.NoError(t, err)
 }
 
 // count runs a query returning one number, with the schema's name filled in for %s.
-func (f *fixture) count(t testing.TB, format string, args ...any) int {
+func (f *fixture) count(t testing.TB, query string, args ...any) int {
 	t.Helper()
 	var n int
-	require.NoError(t, f.admin.QueryRow(context.Background(), fmt.Sprintf(format, pgx.Identifier{f.schema}.Sanitize()), args...).Scan(&n))
+	require.NoError(t, f.admin.QueryRow(context.Background(), f.sql(query), args...).Scan(&n))
 	return n
 }
 

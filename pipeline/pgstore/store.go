@@ -259,9 +259,11 @@ func (s *Store) ready(ctx context.Context) error {
 	return nil
 }
 
-// inTx runs fn in a transaction on q whose lock waits are bounded by the store's
-// lock timeout, retrying twice when the timeout expires: a reader holding the
-// views for long must not block the other readers, who queue behind the publish.
+// inTx runs fn in a transaction on conn whose lock waits are bounded by the
+// store's lock timeout: a reader holding the views for long must not block the
+// other readers, who queue behind the publish. It retries twice when the timeout
+// expires, or when the transaction lost a deadlock against a reader that locked
+// the views in another order.
 func (s *Store) inTx(ctx context.Context, conn *pgxpool.Conn, what string, fn func(pgx.Tx) error) error {
 	const attempts = 3
 	var err error
@@ -272,7 +274,7 @@ func (s *Store) inTx(ctx context.Context, conn *pgxpool.Conn, what string, fn fu
 			}
 			return fn(tx)
 		})
-		if pgCode(err) != codeLockNotAvailable {
+		if c := pgCode(err); c != codeLockNotAvailable && c != codeDeadlock {
 			break
 		}
 		s.log.Warn("readers hold the views; retrying", "step", what, "attempt", i, "lock_timeout", s.lockTimeout)

@@ -1,6 +1,5 @@
 -- Rows of the current generation {{prev}} missing from the new generation {{gen}}:
--- what the revocation guard weighs. Both tables have the same unique index, so
--- the anti-join can merge them in index order.
+-- what the revocation guard weighs. It runs after guard_settings.sql.
 SELECT count(*)
 FROM {{schema}}.access_{{prev}} o
 WHERE NOT EXISTS (

@@ -12,5 +12,3 @@ CREATE INDEX grants_{{gen}}_role
     ON {{schema}}.grants_{{gen}} (account, role, object_type, object_name, privilege);
 CREATE INDEX masked_{{gen}}_object
     ON {{schema}}.masked_{{gen}} (object_name, account);
-
-ANALYZE {{schema}}.access_{{gen}}, {{schema}}.memberships_{{gen}}, {{schema}}.grants_{{gen}}, {{schema}}.masked_{{gen}};
