@@ -245,26 +245,24 @@ func TestPrimaryRoleMode(t *testing.T) {
 	require.Equal(t, []string{"H1 IMAGINE", "WH_P1 USAGE", "WH_PUBLIC MONITOR", "WH_PUBLIC USAGE"}, got)
 }
 
-// BenchmarkFlatten measures flatten at the sizes of the performance budget. Run with
-// -benchtime=1x for the largest.
+// BenchmarkFlatten measures flatten at the sizes of the performance budget, in both
+// modes; granted mode is the one BenchmarkRecursiveCTE computes in SQL.
 func BenchmarkFlatten(b *testing.B) {
-	for _, size := range []sample.Options{
-		{Users: 5000, Roles: 1000, Grants: 100_000, Seed: 1},
-		{Users: 50_000, Roles: 10_000, Grants: 1_000_000, Seed: 1},
-	} {
-		b.Run(fmt.Sprintf("users=%d/roles=%d/grants=%d", size.Users, size.Roles, size.Grants), func(b *testing.B) {
-			a, err := sample.Generate(size)
-			require.NoError(b, err)
-			snap := &pipeline.Snapshot{Accounts: []*pipeline.Account{a}}
-			runtime.GC()
-			var rows int
-			for b.Loop() {
-				m, err := pipeline.Flatten(snap, pipeline.Options{Now: time.Unix(0, 0)})
-				require.NoError(b, err)
-				rows = m.Access.Len()
-			}
-			b.ReportMetric(float64(rows), "rows")
-			b.ReportMetric(float64(rows)/b.Elapsed().Seconds()*float64(b.N), "rows/s")
-		})
+	for _, size := range benchSizes {
+		a, err := sample.Generate(size)
+		require.NoError(b, err)
+		snap := &pipeline.Snapshot{Accounts: []*pipeline.Account{a}}
+		for _, mode := range []pipeline.Mode{pipeline.Effective, pipeline.Granted} {
+			b.Run(sizeName(size)+"/"+string(mode), func(b *testing.B) {
+				runtime.GC()
+				var rows int
+				for b.Loop() {
+					m, err := pipeline.Flatten(snap, pipeline.Options{Mode: mode, Now: time.Unix(0, 0)})
+					require.NoError(b, err)
+					rows = m.Access.Len()
+				}
+				b.ReportMetric(float64(rows), "rows")
+			})
+		}
 	}
 }
