@@ -15,7 +15,7 @@ import (
 )
 
 // BenchmarkPublish measures a whole Publish of a 1M-row generation (COPY of the
-// access rows and their provenance, index build, VACUUM ANALYZE, the revocation
+// access rows and their provenance, index build, ANALYZE, the revocation
 // anti-join against the previous generation, the view swap and the drop of the
 // generation it retires) next to a raw COPY of the same rows into an unindexed
 // table. Each iteration does both, one after the other, so that both see the same

@@ -105,8 +105,8 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	return g, nil
 }
 
-// build loads generation n into its tables, then indexes, vacuums and analyzes
-// them, with a failpoint after each step.
+// build loads generation n into its tables, then indexes and analyzes them, with
+// a failpoint after each step.
 func (s *Store) build(ctx context.Context, conn *pgxpool.Conn, n int, m *pipeline.Mirror, log *slog.Logger) error {
 	start := time.Now()
 	if err := s.load(ctx, conn, n, m); err != nil {
@@ -120,12 +120,7 @@ func (s *Store) build(ctx context.Context, conn *pgxpool.Conn, n int, m *pipelin
 	if _, err := conn.Exec(ctx, s.stmt("index_generation", vars{"gen": n})); err != nil {
 		return fmt.Errorf("index generation %d: %w", n, err)
 	}
-	indexed := time.Now()
-	log.Debug("indexed", "duration", indexed.Sub(loaded))
-	if _, err := conn.Exec(ctx, s.stmt("vacuum_generation", vars{"gen": n})); err != nil {
-		return fmt.Errorf("vacuum generation %d: %w", n, err)
-	}
-	log.Debug("vacuumed and analyzed", "duration", time.Since(indexed))
+	log.Debug("indexed and analyzed", "duration", time.Since(loaded))
 	return s.step(ctx, "indexed")
 }
 
