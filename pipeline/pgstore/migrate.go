@@ -34,8 +34,14 @@ func (s *Store) migrate(ctx context.Context) error {
 		// Up to date: nothing to do, and nothing that needs more than read access.
 		return nil
 	}
-	if _, err := s.pool.Exec(ctx, s.stmt("create_schema", nil)); err != nil {
-		return fmt.Errorf("create schema %s: %w", s.schema, err)
+	var exists bool
+	if err := s.pool.QueryRow(ctx, s.stmt("schema_exists", nil), s.schema).Scan(&exists); err != nil {
+		return fmt.Errorf("look up schema %s: %w", s.schema, err)
+	}
+	if !exists {
+		if _, err := s.pool.Exec(ctx, s.stmt("create_schema", nil)); err != nil {
+			return fmt.Errorf("create schema %s: %w", s.schema, err)
+		}
 	}
 	migrations, err := fs.Sub(gmsql.Postgres, "postgres/migrations")
 	if err != nil {

@@ -463,3 +463,30 @@ func TestReaderHoldingTheViews(t *testing.T) {
 	require.Equal(t, 2, g.Number)
 	require.Equal(t, granted.Access.Len(), f.count(t, `SELECT count(*) FROM %s.access`))
 }
+
+// TestLeastPrivilege publishes as a user who owns a schema a DBA created for it
+// and holds no other privilege: enough for every operation.
+func TestLeastPrivilege(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	name, dsn := f.role(t, "owner-pw")
+	f.exec(t, "CREATE SCHEMA %s AUTHORIZATION "+pgx.Identifier{name}.Sanitize())
+	require.Zero(t, f.count(t, `SELECT has_database_privilege($1, current_database(), 'CREATE')::int`, name),
+		"the role must not be able to create schemas")
+
+	s := f.open(t, dsn)
+	require.NoError(t, s.Migrate(ctx))
+	m := storetest.Sample(t, pipeline.Effective)
+	for range 3 {
+		_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+		require.NoError(t, err)
+	}
+	g, err := s.Rollback(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, 2, g.Number)
+	require.NoError(t, s.RecordRun(ctx, pipeline.RunRecord{Status: pipeline.RunPublished, Source: "dir:x", Generation: 3}))
+	back, err := s.Open(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, m.Access.Len(), back.Access.Len())
+}
