@@ -237,30 +237,10 @@ func objectName(g *RoleGrant) (name string, db, schema string) {
 	return ident.Part(g.Name), "", ""
 }
 
-// rawObject identifies an object by its grant row's columns; kind is the branch of
-// objectName that applies, since the same columns name different objects in each.
-type rawObject struct {
-	kind                  byte
-	catalog, schema, name string
-}
-
+// cachedObject is an object of a grant row, interned.
 type cachedObject struct {
 	name  int32
 	needs [2]int32
-}
-
-func objectKind(g *RoleGrant) byte {
-	switch {
-	case g.GrantedOn == "DATABASE":
-		return 'd'
-	case g.GrantedOn == "SCHEMA":
-		return 's'
-	case g.GrantedOn == "DATABASE_ROLE" || g.GrantedOn == "APPLICATION_ROLE":
-		return 'r'
-	case g.Schema != "":
-		return 'o'
-	}
-	return 'a'
 }
 
 func buildGraph(a *Account) *graph {
@@ -271,7 +251,8 @@ func buildGraph(a *Account) *graph {
 	g.role(PublicRole)
 	usage := g.privs.id(privilege.Usage)
 	database, schemaType := g.types.id("DATABASE"), g.types.id("SCHEMA")
-	cache := map[rawObject]cachedObject{}
+	containers := map[[2]string][2]int32{}
+	implied := map[string][]int32{} // GrantedOn → ids of what OWNERSHIP implies
 	for i := range a.RoleGrants {
 		rg := &a.RoleGrants[i]
 		if !rg.DeletedOn.IsZero() {
@@ -292,30 +273,39 @@ func buildGraph(a *Account) *graph {
 		}
 		r := g.role(to)
 		typ := g.types.id(rg.GrantedOn)
-		// Most objects appear in several rows (several privileges, several roles):
-		// canonicalize each one once.
-		key := rawObject{objectKind(rg), rg.Catalog, rg.Schema, rg.Name}
-		ob, seen := cache[key]
-		if !seen {
-			name, db, schema := objectName(rg)
-			ob = cachedObject{name: g.names.id(name), needs: [2]int32{-1, -1}}
-			if db != "" {
-				ob.needs[0] = g.object(database, g.names.id(db), usage)
+		name, db, schema := objectName(rg)
+		ob := cachedObject{name: g.names.id(name), needs: [2]int32{-1, -1}}
+		if db != "" {
+			// Containers are few and shared by many rows: resolve each once.
+			k := [2]string{db, schema}
+			needs, ok := containers[k]
+			if !ok {
+				needs = [2]int32{g.object(database, g.names.id(db), usage), -1}
+				if schema != "" {
+					needs[1] = g.object(schemaType, g.names.id(schema), usage)
+				}
+				containers[k] = needs
 			}
-			if schema != "" {
-				ob.needs[1] = g.object(schemaType, g.names.id(schema), usage)
-			}
-			cache[key] = ob
+			ob.needs = needs
 		}
-		needs := ob.needs
-		add := func(priv string, implied int32) {
-			id := g.objectIn(g.privileges(typ, ob.name), typ, ob.name, g.privs.id(priv))
+		// The privileges of one row are distinct, so the list looked up once stays
+		// valid for all of them even as new ones are added.
+		known := g.privileges(typ, ob.name)
+		add := func(priv, implied int32) {
+			id := g.objectIn(known, typ, ob.name, priv)
 			g.grants[r] = append(g.grants[r], id<<1|implied)
-			g.needs[id] = needs
+			g.needs[id] = ob.needs
 		}
-		add(rg.Privilege, 0)
+		add(g.privs.id(rg.Privilege), 0)
 		if rg.Privilege == privilege.Ownership {
-			for _, p := range privilege.Implied(rg.GrantedOn) {
+			im, ok := implied[rg.GrantedOn]
+			if !ok {
+				for _, p := range privilege.Implied(rg.GrantedOn) {
+					im = append(im, g.privs.id(p))
+				}
+				implied[rg.GrantedOn] = im
+			}
+			for _, p := range im {
 				add(p, 1)
 			}
 		}
