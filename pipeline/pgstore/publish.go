@@ -3,6 +3,7 @@ package pgstore
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"io/fs"
 	"iter"
@@ -40,7 +41,7 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 		return nil, err
 	}
 	if m == nil || m.Access == nil {
-		return nil, fmt.Errorf("publish: the mirror has no access table")
+		return nil, errors.New("publish: the mirror has no access table")
 	}
 	if err := s.ready(ctx); err != nil {
 		return nil, err
