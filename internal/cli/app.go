@@ -92,8 +92,10 @@ Exit codes: 0 success, 1 denied or findings (check, lint, a refused publish), 2 
 			generationsCommand(e),
 			diffCommand(e),
 			rollbackCommand(e),
+			migrateCommand(e),
 			sampleCommand(e),
 			versionCommand(e),
+			configCommand(e),
 		},
 		// urfave/cli would print usage errors and call os.Exit; return them instead
 		// so Run maps them to exit code 2.
@@ -176,7 +178,7 @@ func (e *env) openStore() (pipeline.Store, error) {
 	switch {
 	case strings.HasPrefix(t, "dir:"):
 		return dirstore.Open(strings.TrimPrefix(t, "dir:"))
-	case strings.HasPrefix(t, "postgres://"), strings.HasPrefix(t, "postgresql://"):
+	case isPostgres(t):
 		return openPostgres(e, t)
 	}
 	return nil, usageErr("target %q: want dir:PATH or postgres://user@host/db", RedactDSN(t))
