@@ -35,7 +35,30 @@ type Config struct {
 	Logger *slog.Logger
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
+	// Observer, when set, follows the run phase by phase, e.g. to draw progress
+	// on a terminal.
+	Observer Observer
 }
+
+// Observer follows a run as it goes. Run calls it from its own goroutine, in
+// order: Phase(name, false) when a phase starts, then, if the phase succeeds,
+// Rows(name, n) and Phase(name, true). A failing phase is never reported done,
+// so an observer must stop whatever it draws when Run returns.
+type Observer interface {
+	// Phase reports that the phase extract, flatten, publish or diff (the
+	// publish of a dry run) starts (done false) or has finished (done true).
+	Phase(name string, done bool)
+	// Rows reports what a finished phase handled: the records read by extract,
+	// the rows of the mirror for flatten, the rows published for publish and the
+	// rows that would be published for diff.
+	Rows(phase string, n int)
+}
+
+// nopObserver is the observer of a run that has none.
+type nopObserver struct{}
+
+func (nopObserver) Phase(string, bool) {}
+func (nopObserver) Rows(string, int)   {}
 
 // Phase is the duration of one step of a run.
 type Phase struct {
@@ -65,14 +88,24 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	if clock == nil {
 		clock = time.Now
 	}
+	obs := cfg.Observer
+	if obs == nil {
+		obs = nopObserver{}
+	}
 	res := &Result{}
 	rec := RunRecord{StartedAt: clock().UTC(), Source: cfg.Source.String(), Status: RunFailed}
-	phase := func(name string, start time.Time) {
+	begin := func(name string) time.Time {
+		obs.Phase(name, false)
+		return clock()
+	}
+	phase := func(name string, start time.Time, rows int) {
 		d := clock().Sub(start)
 		res.Phases = append(res.Phases, Phase{name, d})
 		log.Debug("phase done", "phase", name, "duration", d)
+		obs.Rows(name, rows)
+		obs.Phase(name, true)
 	}
-	err := run(ctx, cfg, log, clock, res, &rec, phase)
+	err := run(ctx, cfg, log, clock, res, &rec, begin, phase)
 	rec.FinishedAt = clock().UTC()
 	switch {
 	case err == nil && cfg.DryRun:
@@ -95,18 +128,19 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, err
 }
 
-func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Time, res *Result, rec *RunRecord, phase func(string, time.Time)) error {
+func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Time, res *Result, rec *RunRecord,
+	begin func(string) time.Time, phase func(string, time.Time, int)) error {
 	if cfg.Source == nil || cfg.Store == nil {
 		return errors.New("run: a source and a target are required")
 	}
-	start := clock()
+	start := begin("extract")
 	snap, err := cfg.Source.Load(ctx)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", cfg.Source, err)
 	}
-	phase("extract", start)
+	phase("extract", start, records(snap))
 
-	start = clock()
+	start = begin("flatten")
 	opts := cfg.Flatten
 	if opts.Now.IsZero() {
 		opts.Now = clock()
@@ -117,14 +151,14 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 	}
 	res.Mirror = m
 	rec.SnapshotAt, rec.Rows = m.Meta.SnapshotAt(), m.Access.Len()
-	phase("flatten", start)
+	phase("flatten", start, m.Access.Len())
 	log.Info("flattened", "accounts", len(snap.Accounts), "rows", m.Access.Len(), "people", countPeople(m), "excluded_users", len(m.Excluded))
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 
-	start = clock()
 	if cfg.DryRun {
+		start = begin("diff")
 		old, err := cfg.Store.Open(ctx, 0)
 		cur := &Access{}
 		switch {
@@ -139,18 +173,28 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 			res.Refused = true
 			log.Warn("a real run would be refused", "reason", gerr)
 		}
-		phase("diff", start)
+		phase("diff", start, m.Access.Len())
 		return nil
 	}
+	start = begin("publish")
 	g, err := cfg.Store.Publish(ctx, m, cfg.Publish)
 	if err != nil {
 		return err
 	}
-	phase("publish", start)
+	phase("publish", start, g.Rows)
 	res.Generation, res.Added, res.Removed = g, g.Added, g.Removed
 	rec.Generation, rec.Added, rec.Removed = g.Number, g.Added, g.Removed
 	log.Info("published", "generation", g.Number, "rows", g.Rows, "added", g.Added, "removed", g.Removed)
 	return nil
+}
+
+// records counts the rows of every view read into a snapshot, across accounts.
+func records(s *Snapshot) int {
+	n := 0
+	for _, a := range s.Accounts {
+		n += len(a.Users) + len(a.Roles) + len(a.UserGrants) + len(a.RoleGrants) + len(a.Tags) + len(a.Policies) + len(a.History)
+	}
+	return n
 }
 
 func countPeople(m *Mirror) int {
