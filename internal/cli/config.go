@@ -36,6 +36,9 @@ type Config struct {
 	Postgres       PostgresConfig `mapstructure:"postgres"`
 	LogLevel       string         `mapstructure:"log_level"`
 	LogFormat      string         `mapstructure:"log_format"`
+	// Pushgateway is the URL of a Prometheus Pushgateway that receives the
+	// metrics of a one-shot sync when it ends; empty pushes nothing.
+	Pushgateway string `mapstructure:"pushgateway"`
 
 	// v keeps the merged settings so sections owned by other packages (the
 	// Snowflake accounts) can be decoded into their own types.
@@ -63,13 +66,17 @@ var defaults = map[string]any{
 	"postgres::schema": "grantmirror",
 	"log_level":        "info",
 	"log_format":       "auto",
+	"pii_tags":         pipeline.DefaultPIITags,
 }
 
 // envKeys are bound explicitly, so an environment variable works even when the
 // config file does not mention the key.
 var envKeys = []string{
 	"source", "target", "mode", "roles", "max_revoke_ratio", "force", "keep", "pii_tags",
-	"postgres::schema", "log_level", "log_format",
+	"postgres::schema", "log_level", "log_format", "pushgateway",
+	// Snowflake secrets for the accounts that name no file for them (see
+	// snowflakeConfig), meant to come from the environment, not from a file.
+	"snowflake::private_key", "snowflake::private_key_passphrase", "snowflake::password", "snowflake::token",
 }
 
 // flagKeys maps flag names to config keys; a flag set on the command line wins.
@@ -77,6 +84,7 @@ var flagKeys = map[string]string{
 	"source": "source", "target": "target", "mode": "mode", "roles": "roles",
 	"max-revoke-ratio": "max_revoke_ratio", "force": "force", "keep": "keep",
 	"schema": "postgres::schema", "log-level": "log_level", "log-format": "log_format",
+	"pushgateway": "pushgateway",
 }
 
 // loadConfig builds the Config of one command invocation.
