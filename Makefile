@@ -19,10 +19,12 @@ build: ## build bin/grantmirror
 test: ## run every test (needs PostgreSQL at 127.0.0.1:5432, see README)
 	$(GO) test -race -count=1 ./...
 
-demo: ## mirror the bundled sample account into ./grantmirror-data and ask it questions
-	$(GO) run ./cmd/grantmirror sync --config $(DEMO_DATA)/config.yaml --source dir:$(DEMO_DATA) --target dir:$(DEMO_OUT) --log-level warn
-	$(GO) run ./cmd/grantmirror report --target dir:$(DEMO_OUT) --by access --format csv | head -n 8
-	$(GO) run ./cmd/grantmirror explain --config $(DEMO_DATA)/config.yaml --target dir:$(DEMO_OUT) alice.martin@acme.example SALES.PUBLIC.ORDERS SELECT
+demo: build ## mirror the bundled sample account into ./grantmirror-data and ask it questions
+	$(BIN) sync --config $(DEMO_DATA)/config.yaml --source dir:$(DEMO_DATA) --target dir:$(DEMO_OUT) --log-level warn
+	$(BIN) report --target dir:$(DEMO_OUT) --by access --format csv --out $(DEMO_OUT)/access.csv
+	@echo "first rows of $(DEMO_OUT)/access.csv:" && head -n 6 $(DEMO_OUT)/access.csv
+	$(BIN) explain --config $(DEMO_DATA)/config.yaml --target dir:$(DEMO_OUT) alice.martin@acme.example SALES.PUBLIC.ORDERS SELECT
+	@$(BIN) explain --config $(DEMO_DATA)/config.yaml --target dir:$(DEMO_OUT) carol.smith@acme.example SALES.PUBLIC.ORDERS SELECT || echo "(exit code 1: denied, with the reasons above)"
 
 lint: ## gofmt, go vet, and staticcheck when installed
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (gofmt -l $$(git ls-files '*.go'); exit 1)
