@@ -1,44 +1,126 @@
 package cli
 
 import (
+	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"time"
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/report"
 )
 
 func reportCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "report",
-		Usage: "export who can see what",
-		Description: `Writes the published access table. --by access --format csv is a stable contract:
-the header account,email,object_type,object_name,privilege and one sorted row per
-published row.
+		Usage: "export who can see what, for people (html, xlsx, md) and scripts (csv, json)",
+		Description: `Writes a report of the published mirror. Every report states the accounts, when the
+snapshot was taken and how old it is, the generation and the mode.
+
+  --by access   the access table; --format csv is a stable contract: the header
+                account,email,object_type,object_name,privilege and one sorted row
+                per published row
+  --by user     per person: Snowflake users, roles (direct or inherited, with the
+                path), objects by database and schema with privileges as columns
+  --by object   per object: who can use it, with which privileges, through which roles
+  --by role     per role: members, privileges, and the role hierarchy as a diagram
+  --by all      user, object, role and access in one file (not csv)
+
+With access_history.csv in the snapshot, objects are marked used or unused in the
+last --days days, and --by user --unused lists only what was not used.
+HTML is one self-contained file (sortable, filterable, printable); XLSX has one
+sheet per table with a frozen header and filter buttons.
 
 Examples:
    grantmirror report --by access --format csv > access.csv
-   grantmirror report --target postgres://grantmirror@db/app --out access.csv`,
+   grantmirror report --by all --format html --out access.html
+   grantmirror report --by object --object sales.public.orders --format md
+   grantmirror report --by user --email alice.martin@acme.example --format html -o alice.html
+   grantmirror report --by user --unused --days 90 --format xlsx --out unused.xlsx
+   grantmirror report --by role --role SALES_ANALYST --format json`,
 		Flags: targetFlags(
-			&cli.StringFlag{Name: "by", Value: "access", Usage: "access"},
-			formatFlag("csv", "csv"),
+			&cli.StringFlag{Name: "by", Value: "access", Usage: "access, user, object, role or all"},
+			formatFlag("csv", "csv", "json", "md", "html", "xlsx"),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write to this file instead of standard output"},
 			&cli.IntFlag{Name: "generation", Usage: "read this kept generation instead of the current one"},
+			&cli.StringSliceFlag{Name: "email", Usage: "only this person (repeatable); aliases apply"},
+			&cli.StringSliceFlag{Name: "object", Usage: "only this object, or everything in this database or schema (repeatable)"},
+			&cli.StringSliceFlag{Name: "role", Usage: "only people holding this role, and only the access it gives (repeatable)"},
+			&cli.StringSliceFlag{Name: "account", Usage: "only this account (repeatable)"},
+			&cli.BoolFlag{Name: "unused", Usage: "with --by user: list only access not used in --days days (needs access history)"},
+			&cli.IntFlag{Name: "days", Value: report.DefaultDays, Usage: "usage window in days"},
+			&cli.IntFlag{Name: "max-rows", Value: report.DefaultMaxRows, Usage: "HTML: summarize tables longer than this"},
 		),
 		Action: e.action(func(c *cli.Context) error {
-			if by, f := c.String("by"), c.String("format"); by != "access" || f != "csv" {
-				return usageErr("report --by %s --format %s: only --by access --format csv is available", by, f)
+			o, err := e.reportOptions(c)
+			if err != nil {
+				return err
+			}
+			if o.Format == report.XLSX && c.String("out") == "" && isTerminal(e.stdout) {
+				return usageErr("report --format xlsx writes a binary workbook: give --out FILE or redirect the output")
 			}
 			m, err := e.openMirror(c.Int("generation"))
 			if err != nil {
 				return err
 			}
-			return e.writeOut(c.String("out"), func(w io.Writer) error { return report.AccessCSV(w, m.Access) })
+			return e.writeOut(c.String("out"), func(w io.Writer) error {
+				if err := report.Write(w, m, o); err != nil {
+					if errors.Is(err, report.ErrOptions) {
+						return usageErr("%v", err)
+					}
+					return err
+				}
+				return nil
+			})
 		}),
 	}
+}
+
+// reportOptions turns the flags into report options, spelling filters the way the
+// mirror stores them: emails normalized and aliased, names canonical.
+func (e *env) reportOptions(c *cli.Context) (report.Options, error) {
+	o := report.Options{
+		By:       report.View(c.String("by")),
+		Format:   report.Format(c.String("format")),
+		Accounts: c.StringSlice("account"),
+		Unused:   c.Bool("unused"),
+		Days:     c.Int("days"),
+		MaxRows:  c.Int("max-rows"),
+		Now:      time.Now(),
+	}
+	if c.Int("days") <= 0 {
+		return o, usageErr("--days %d: want a positive number of days", c.Int("days"))
+	}
+	if c.Int("max-rows") <= 0 {
+		return o, usageErr("--max-rows %d: want a positive number", c.Int("max-rows"))
+	}
+	norm := e.cfg.normalizer()
+	for _, s := range c.StringSlice("email") {
+		email, _ := norm.Email(s)
+		o.Emails = append(o.Emails, email)
+	}
+	for _, s := range c.StringSlice("object") {
+		name, err := ident.Canonical(s)
+		if err != nil {
+			return o, usageErr("--object %q: %v", s, err)
+		}
+		o.Objects = append(o.Objects, name)
+	}
+	for _, s := range c.StringSlice("role") {
+		name, err := ident.Canonical(s)
+		if err != nil {
+			return o, usageErr("--role %q: %v", s, err)
+		}
+		o.Roles = append(o.Roles, name)
+	}
+	if err := o.Validate(); err != nil {
+		return o, usageErr("%v", err)
+	}
+	return o, nil
 }
 
 // writeOut writes to stdout, or to path through a temporary file renamed into place,

@@ -1,0 +1,218 @@
+package report
+
+import (
+	"bufio"
+	_ "embed"
+	"fmt"
+	"html/template"
+	"io"
+	"slices"
+	"strings"
+)
+
+// The page's template, style and script are embedded, so the report is one file
+// that opens offline and leaks nothing to a network.
+var (
+	//go:embed assets/report.html.tmpl
+	pageTemplate string
+	//go:embed assets/report.css
+	pageCSS string
+	//go:embed assets/report.js
+	pageJS string
+
+	page = template.Must(template.New("page").Parse(pageTemplate))
+)
+
+// maxHTMLSections is the most sections one view shows in HTML; beyond it the view
+// shows only its index, and the note says how to narrow it down.
+const maxHTMLSections = 2000
+
+// htmlTable is a table ready for the page: kinds folded into cell classes, long
+// tables cut with a note.
+type htmlTable struct {
+	Title   string
+	Columns []column
+	Rows    [][]cell
+	Note    string
+	Total   int
+}
+
+type htmlSection struct {
+	ID     string
+	Title  string
+	Badge  string
+	Facts  []fact
+	Tables []htmlTable
+	Open   bool
+}
+
+type htmlView struct {
+	ID       string
+	Title    string
+	Intro    []string
+	Index    *htmlTable
+	Diagrams []*diagram
+	Note     string
+	Items    bool // sections are people, objects or roles (collapsible)
+}
+
+type htmlHead struct {
+	Header Header
+	Facts  [][2]string
+	Views  []*viewDoc
+	CSS    template.CSS
+}
+
+// writeHTML writes one self-contained page. Sections stream through the template
+// one at a time; only the per-view index is held in memory.
+func writeHTML(w io.Writer, md *model) error {
+	b := bufio.NewWriterSize(w, 64<<10)
+	h := md.header()
+	views := md.viewDocs()
+	if err := page.ExecuteTemplate(b, "head", htmlHead{Header: h, Facts: h.facts(), Views: views, CSS: template.CSS(pageCSS)}); err != nil {
+		return fmt.Errorf("html: %w", err)
+	}
+	maxRows := md.o.MaxRows
+	for _, v := range views {
+		hv := htmlView{ID: v.ID, Title: v.Title, Intro: v.Intro, Diagrams: v.Diagrams, Items: v.View != ByAccess}
+		if v.Index != nil {
+			t := cutTable(v.Index, maxRows, md.fullReportHint(v.View))
+			hv.Index = &t
+		}
+		tooMany := v.Count > maxHTMLSections
+		if tooMany {
+			hv.Note = fmt.Sprintf("%d sections are too many for one page: only the index is shown. Narrow the report with --email, --object, --role or --account, or %s.",
+				v.Count, md.fullReportHint(v.View))
+		}
+		if err := page.ExecuteTemplate(b, "viewStart", hv); err != nil {
+			return fmt.Errorf("html: %w", err)
+		}
+		if !tooMany {
+			n := 0
+			for s := range v.Sections() {
+				n++
+				hs := htmlSection{ID: s.ID, Title: s.Title, Badge: s.Badge, Facts: s.Facts, Open: v.View == ByAccess || v.Count == 1}
+				for _, t := range s.Tables {
+					if v.View == ByAccess {
+						hs.Tables = append(hs.Tables, md.accessHTML(t, maxRows))
+					} else {
+						hs.Tables = append(hs.Tables, cutTable(t, maxRows, md.fullReportHint(v.View)))
+					}
+				}
+				if err := page.ExecuteTemplate(b, "section", hs); err != nil {
+					return fmt.Errorf("html: %w", err)
+				}
+			}
+			if n == 0 {
+				fmt.Fprint(b, `<p class="empty">Nothing matches the filters.</p>`)
+			}
+		}
+		if err := page.ExecuteTemplate(b, "viewEnd", hv); err != nil {
+			return fmt.Errorf("html: %w", err)
+		}
+	}
+	if err := page.ExecuteTemplate(b, "foot", template.JS(pageJS)); err != nil {
+		return fmt.Errorf("html: %w", err)
+	}
+	return b.Flush()
+}
+
+// cellClasses folds a column's kind into its cells' classes.
+func cellClasses(cols []column, row []cell) []cell {
+	out := make([]cell, len(row))
+	for i, c := range row {
+		if i < len(cols) && cols[i].Kind != kindText {
+			c.Class = strings.TrimSpace(cols[i].Kind + " " + c.Class)
+		}
+		out[i] = c
+	}
+	return out
+}
+
+// cutTable keeps the first max rows of a table and says so when it cuts.
+func cutTable(t *table, maxRows int, hint string) htmlTable {
+	ht := htmlTable{Title: t.Title, Columns: t.Columns}
+	for row := range t.all() {
+		ht.Total++
+		if len(ht.Rows) < maxRows {
+			ht.Rows = append(ht.Rows, cellClasses(t.Columns, row))
+		}
+	}
+	if ht.Total > maxRows {
+		ht.Note = fmt.Sprintf("Showing the first %d of %d rows: a page this long would not open. %s.", maxRows, ht.Total, capitalize(hint))
+	}
+	return ht
+}
+
+// accessHTML shows the access table when it fits, and otherwise a summary by
+// object type and privilege with the way to get every row.
+func (md *model) accessHTML(t *table, maxRows int) htmlTable {
+	type key struct{ typ, priv string }
+	type agg struct {
+		rows            int
+		people, objects map[string]bool
+	}
+	ht := htmlTable{Columns: t.Columns}
+	var order []key
+	groups := map[key]*agg{}
+	for r := range md.accessRows() {
+		ht.Total++
+		k := key{r.ObjectType, r.Privilege}
+		g := groups[k]
+		if g == nil {
+			g = &agg{people: map[string]bool{}, objects: map[string]bool{}}
+			groups[k] = g
+			order = append(order, k)
+		}
+		g.rows++
+		g.people[r.Account+"\x00"+r.Email] = true
+		g.objects[r.Account+"\x00"+r.ObjectName] = true
+	}
+	if ht.Total <= maxRows {
+		return cutTable(t, maxRows, "")
+	}
+	slices.SortFunc(order, func(x, y key) int {
+		if c := strings.Compare(x.typ, y.typ); c != 0 {
+			return c
+		}
+		return comparePrivileges(x.priv, y.priv)
+	})
+	ht.Title = "Summary by object type and privilege"
+	ht.Columns = []column{{"Object type", kindText}, {"Privilege", kindText}, {"Rows", kindNum}, {"People", kindNum}, {"Objects", kindNum}}
+	for _, k := range order {
+		g := groups[k]
+		ht.Rows = append(ht.Rows, cellClasses(ht.Columns, []cell{text(k.typ), text(k.priv), text(fmt.Sprint(g.rows)), text(fmt.Sprint(len(g.people))), text(fmt.Sprint(len(g.objects)))}))
+	}
+	ht.Note = fmt.Sprintf("The access table has %d rows, more than the %d one page shows, so it is summarized here; the user and object views show every row in smaller tables. %s.",
+		ht.Total, maxRows, capitalize(md.fullReportHint(ByAccess)))
+	return ht
+}
+
+// fullReportHint tells how to get a view whole.
+func (md *model) fullReportHint(v View) string {
+	args := []string{"grantmirror report --by " + string(v)}
+	if md.o.Unused {
+		args = append(args, fmt.Sprintf("--unused --days %d", md.o.Days))
+	}
+	for _, a := range md.o.Accounts {
+		args = append(args, "--account "+a)
+	}
+	for _, e := range md.o.Emails {
+		args = append(args, "--email "+e)
+	}
+	for _, o := range md.o.Objects {
+		args = append(args, "--object '"+o+"'")
+	}
+	for _, r := range md.o.Roles {
+		args = append(args, "--role '"+r+"'")
+	}
+	cmd := strings.Join(args, " ")
+	return "get every row with: " + cmd + " --format csv (or --format xlsx --out report.xlsx)"
+}
+
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
+}

@@ -1,0 +1,318 @@
+package report
+
+import (
+	"cmp"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+// model indexes a generation once so that every view can answer "through which
+// role" without scanning the whole grant list per row.
+type model struct {
+	m        *pipeline.Mirror
+	o        Options
+	accounts []*account
+	// missing lists the filtered emails that no account of the generation knows.
+	missing []string
+}
+
+// objKey names an object within one account.
+type objKey struct{ typ, name string }
+
+func (k objKey) compare(o objKey) int {
+	if c := cmp.Compare(k.name, o.name); c != 0 {
+		return c
+	}
+	return cmp.Compare(k.typ, o.typ)
+}
+
+// account is the index of one account of the generation.
+type account struct {
+	meta pipeline.AccountMeta
+	snap *pipeline.Account // nil when the store kept no snapshot
+
+	users       map[string]*pipeline.User // active users by name, from the snapshot
+	people      map[string]*person        // by email
+	emails      []string                  // sorted, after the email filter
+	roleMembers map[string][]*pipeline.Membership
+	byRole      map[string][]pipeline.Grant  // a role's own grants, in object order
+	byObject    map[objKey][]*pipeline.Grant // the grants on an object, in role order
+	objects     []objKey                     // every granted object, sorted by name
+	inherits    map[string][]string          // role → roles granted to it
+	inheritedBy map[string][]string          // role → roles it is granted to
+	roles       []string                     // every known role, sorted
+	through     map[string]bool              // roles the role filter lets through; nil: all
+	usage       *usage                       // nil without access history
+	cutoff      time.Time                    // access before this is not recent
+	snapshotAt  time.Time                    // the account's extraction time, or the report's
+}
+
+// person is one email's memberships in one account.
+type person struct {
+	email       string
+	memberships []*pipeline.Membership
+	roles       map[string]bool
+	users       []string // sorted
+}
+
+func newModel(m *pipeline.Mirror, o Options) *model {
+	md := &model{m: m, o: o}
+	snaps := map[string]*pipeline.Account{}
+	if m.Snapshot != nil {
+		for _, a := range m.Snapshot.Accounts {
+			snaps[a.Name] = a
+		}
+	}
+	for _, meta := range m.Meta.Accounts {
+		if len(o.Accounts) > 0 && !slices.Contains(o.Accounts, meta.Name) {
+			continue
+		}
+		md.accounts = append(md.accounts, newAccount(m, meta, snaps[meta.Name], o))
+	}
+	for _, e := range o.Emails {
+		known := false
+		for _, a := range md.accounts {
+			if a.people[e] != nil {
+				known = true
+			}
+		}
+		if !known {
+			md.missing = append(md.missing, e)
+		}
+	}
+	return md
+}
+
+func newAccount(m *pipeline.Mirror, meta pipeline.AccountMeta, snap *pipeline.Account, o Options) *account {
+	a := &account{
+		meta: meta, snap: snap,
+		users: map[string]*pipeline.User{}, people: map[string]*person{},
+		roleMembers: map[string][]*pipeline.Membership{}, byRole: map[string][]pipeline.Grant{},
+		byObject: map[objKey][]*pipeline.Grant{}, inherits: map[string][]string{}, inheritedBy: map[string][]string{},
+	}
+	if snap != nil {
+		for i := range snap.Users {
+			if u := &snap.Users[i]; u.Active() {
+				a.users[u.Name] = u
+			}
+		}
+	}
+	roles := map[string]bool{}
+	for i := range m.Memberships {
+		ms := &m.Memberships[i]
+		if ms.Account != meta.Name {
+			continue
+		}
+		p := a.people[ms.Email]
+		if p == nil {
+			p = &person{email: ms.Email, roles: map[string]bool{}}
+			a.people[ms.Email] = p
+		}
+		p.memberships = append(p.memberships, ms)
+		p.roles[ms.Role] = true
+		if !slices.Contains(p.users, ms.User) {
+			p.users = append(p.users, ms.User)
+		}
+		a.roleMembers[ms.Role] = append(a.roleMembers[ms.Role], ms)
+		roles[ms.Role] = true
+	}
+	// People with rows but no recorded memberships happen only in a generation read
+	// back without provenance; they still belong in every view.
+	for acct, e := range m.Access.Emails() {
+		if acct == meta.Name && a.people[e] == nil {
+			a.people[e] = &person{email: e, roles: map[string]bool{}}
+		}
+	}
+	for _, p := range a.people {
+		slices.Sort(p.users)
+	}
+	for i := range m.Grants {
+		g := &m.Grants[i]
+		if g.Account != meta.Name {
+			continue
+		}
+		a.byRole[g.Role] = append(a.byRole[g.Role], *g)
+		k := objKey{g.ObjectType, g.ObjectName}
+		if a.byObject[k] == nil {
+			a.objects = append(a.objects, k)
+		}
+		a.byObject[k] = append(a.byObject[k], g)
+		roles[g.Role] = true
+	}
+	slices.SortFunc(a.objects, objKey.compare)
+	a.buildHierarchy(m)
+	for r, l := range a.inherits {
+		roles[r] = true
+		for _, s := range l {
+			roles[s] = true
+		}
+	}
+	for r := range roles {
+		a.roles = append(a.roles, r)
+	}
+	slices.Sort(a.roles)
+
+	if len(o.Roles) > 0 {
+		a.through = map[string]bool{}
+		for _, r := range o.Roles {
+			for _, s := range a.closure(r) {
+				a.through[s] = true
+			}
+		}
+	}
+	for e, p := range a.people {
+		if len(o.Emails) > 0 && !slices.Contains(o.Emails, e) {
+			continue
+		}
+		if len(o.Roles) > 0 && !slices.ContainsFunc(o.Roles, func(r string) bool { return p.roles[r] }) {
+			continue
+		}
+		a.emails = append(a.emails, e)
+	}
+	slices.Sort(a.emails)
+	a.snapshotAt = meta.ExtractedAt
+	if a.snapshotAt.IsZero() {
+		a.snapshotAt = o.Now
+	}
+	a.cutoff = a.snapshotAt.AddDate(0, 0, -o.Days)
+	if snap != nil && snap.HasHistory {
+		a.usage = newUsage(a, snap)
+	}
+	return a
+}
+
+// buildHierarchy reads role inheritance from the snapshot when the generation kept
+// it, which has every edge; otherwise it falls back to the edges of the recorded
+// role paths, which are the ones that give somebody a role.
+func (a *account) buildHierarchy(m *pipeline.Mirror) {
+	if a.snap != nil {
+		g := pipeline.NewRoleGraph(a.snap)
+		for r, l := range g.Inherits {
+			a.inherits[r] = slices.Clone(l)
+		}
+	} else {
+		for i := range m.Memberships {
+			ms := &m.Memberships[i]
+			if ms.Account != a.meta.Name {
+				continue
+			}
+			for j := 1; j < len(ms.Path); j++ {
+				if !slices.Contains(a.inherits[ms.Path[j-1]], ms.Path[j]) {
+					a.inherits[ms.Path[j-1]] = append(a.inherits[ms.Path[j-1]], ms.Path[j])
+				}
+			}
+		}
+	}
+	for r, l := range a.inherits {
+		slices.Sort(l)
+		for _, s := range l {
+			a.inheritedBy[s] = append(a.inheritedBy[s], r)
+		}
+	}
+	for _, l := range a.inheritedBy {
+		slices.Sort(l)
+	}
+}
+
+// closure is a role with every role it inherits, transitively and across cycles.
+func (a *account) closure(role string) []string {
+	seen := map[string]bool{role: true}
+	out := []string{role}
+	for i := 0; i < len(out); i++ {
+		for _, s := range a.inherits[out[i]] {
+			if !seen[s] {
+				seen[s] = true
+				out = append(out, s)
+			}
+		}
+	}
+	return out
+}
+
+// roleAllowed reports whether access through role passes the role filter.
+func (a *account) roleAllowed(role string) bool {
+	return a.through == nil || a.through[role]
+}
+
+// objectAllowed reports whether an object passes the object filter: equal to a
+// filter name or inside the database or schema it names.
+func (md *model) objectAllowed(name string) bool {
+	if len(md.o.Objects) == 0 {
+		return true
+	}
+	for _, f := range md.o.Objects {
+		if name == f || strings.HasPrefix(name, f+".") {
+			return true
+		}
+	}
+	return false
+}
+
+// grantingRoles returns the roles p holds that grant priv on the object, in name
+// order, after the role filter.
+func (a *account) grantingRoles(p *person, k objKey, priv string) []string {
+	var out []string
+	for _, g := range a.byObject[k] {
+		if g.Privilege == priv && p.roles[g.Role] && a.roleAllowed(g.Role) {
+			out = append(out, g.Role)
+		}
+	}
+	return out
+}
+
+// rowAllowed reports whether one access row passes the object and role filters.
+func (md *model) rowAllowed(a *account, p *person, r pipeline.Row) bool {
+	if !md.objectAllowed(r.ObjectName) {
+		return false
+	}
+	if a.through == nil {
+		return true
+	}
+	return len(a.grantingRoles(p, objKey{r.ObjectType, r.ObjectName}, r.Privilege)) > 0
+}
+
+// container splits an object into the database and schema it lives in, for grouping.
+// Account objects (warehouses, integrations, roles) have neither.
+func container(typ, name string) (db, schema string) {
+	parts, err := ident.Split(name)
+	if err != nil {
+		return "", ""
+	}
+	switch {
+	case len(parts) == 1 && typ == "DATABASE":
+		return ident.Part(parts[0]), ""
+	case len(parts) == 2:
+		return ident.Part(parts[0]), ""
+	case len(parts) >= 3:
+		return ident.Part(parts[0]), ident.Join(parts[0], parts[1])
+	}
+	return "", ""
+}
+
+// privilegeOrder puts the privileges people ask about first, in a fixed order, so
+// privilege columns line up from one table to the next.
+var privilegeOrder = []string{"OWNERSHIP", "USAGE", "SELECT", "INSERT", "UPDATE", "DELETE", "TRUNCATE",
+	"REFERENCES", "READ", "WRITE", "OPERATE", "MONITOR", "MODIFY"}
+
+func comparePrivileges(x, y string) int {
+	i, j := slices.Index(privilegeOrder, x), slices.Index(privilegeOrder, y)
+	switch {
+	case i >= 0 && j >= 0:
+		return cmp.Compare(i, j)
+	case i >= 0:
+		return -1
+	case j >= 0:
+		return 1
+	}
+	return cmp.Compare(x, y)
+}
+
+// sortPrivileges orders privileges by privilegeOrder, then by name.
+func sortPrivileges(p []string) []string {
+	slices.SortFunc(p, comparePrivileges)
+	return slices.Compact(p)
+}

@@ -1,0 +1,150 @@
+package report
+
+import (
+	"fmt"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/xuri/excelize/v2"
+)
+
+// maxSheetRows is what one worksheet holds, header included.
+const maxSheetRows = 1048576
+
+// numericColumns hold counts, written as numbers so that a spreadsheet sorts them.
+var numericColumns = map[string]bool{"query_count": true, "roles": true, "objects": true, "unused_objects": true}
+
+// writeXLSX writes a workbook: an About sheet with the header, then one sheet per
+// table of the view, each with a frozen header row, filter buttons and set column
+// widths. Sheets are streamed to a temporary file by excelize, not held in memory.
+func writeXLSX(w io.Writer, md *model) error {
+	f := excelize.NewFile()
+	defer f.Close()
+	const about = "About"
+	if err := f.SetSheetName("Sheet1", about); err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	bold, err := f.NewStyle(&excelize.Style{Font: &excelize.Font{Bold: true}})
+	if err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	head, err := f.NewStyle(&excelize.Style{
+		Font: &excelize.Font{Bold: true, Color: "FFFFFF"},
+		Fill: excelize.Fill{Type: "pattern", Pattern: 1, Color: []string{"305496"}},
+	})
+	if err != nil {
+		return fmt.Errorf("xlsx: %w", err)
+	}
+	if err := writeAbout(f, about, md, bold); err != nil {
+		return err
+	}
+	for i, t := range md.sheets() {
+		if err := writeSheet(f, t, i, head); err != nil {
+			return fmt.Errorf("xlsx sheet %s: %w", t.Sheet, err)
+		}
+	}
+	f.SetActiveSheet(0)
+	_, err = f.WriteTo(w)
+	return err
+}
+
+func writeAbout(f *excelize.File, sheet string, md *model, bold int) error {
+	h := md.header()
+	rows := [][]any{{h.Title}, {}}
+	for _, kv := range h.facts() {
+		rows = append(rows, []any{kv[0], kv[1]})
+	}
+	if len(h.Notes) > 0 {
+		rows = append(rows, []any{})
+		for _, n := range h.Notes {
+			rows = append(rows, []any{"Note", n})
+		}
+	}
+	rows = append(rows, []any{}, []any{"Sheets", "each sheet is one table with filter buttons on its header row; lists inside a cell are separated by \"; \" and role paths by \" > \""})
+	for i, r := range rows {
+		if len(r) == 0 {
+			continue
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, i+1)
+		if err := f.SetSheetRow(sheet, cell, &r); err != nil {
+			return fmt.Errorf("xlsx about: %w", err)
+		}
+		if err := f.SetCellStyle(sheet, cell, cell, bold); err != nil {
+			return fmt.Errorf("xlsx about: %w", err)
+		}
+	}
+	if err := f.SetColWidth(sheet, "A", "A", 28); err != nil {
+		return err
+	}
+	return f.SetColWidth(sheet, "B", "B", 110)
+}
+
+func writeSheet(f *excelize.File, t flatTable, n int, head int) error {
+	if _, err := f.NewSheet(t.Sheet); err != nil {
+		return err
+	}
+	sw, err := f.NewStreamWriter(t.Sheet)
+	if err != nil {
+		return err
+	}
+	for i := range t.Columns {
+		width := 16.0
+		if i < len(t.Widths) {
+			width = t.Widths[i]
+		}
+		if err := sw.SetColWidth(i+1, i+1, width); err != nil {
+			return err
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft",
+		Selection: []excelize.Selection{{SQRef: "A2", ActiveCell: "A2", Pane: "bottomLeft"}}}); err != nil {
+		return err
+	}
+	header := make([]any, len(t.Columns))
+	for i, c := range t.Columns {
+		header[i] = excelize.Cell{StyleID: head, Value: c}
+	}
+	if err := sw.SetRow("A1", header); err != nil {
+		return err
+	}
+	numeric := make([]bool, len(t.Columns))
+	for i, c := range t.Columns {
+		numeric[i] = numericColumns[c]
+	}
+	row := 1
+	values := make([]any, len(t.Columns))
+	for rec := range t.Rows() {
+		row++
+		if row > maxSheetRows {
+			return fmt.Errorf("%w: more than %d rows; use --format csv, or filter with --account, --email, --object or --role", ErrTooLarge, maxSheetRows-1)
+		}
+		for i, v := range rec {
+			values[i] = v
+			if numeric[i] {
+				if x, err := strconv.ParseInt(v, 10, 64); err == nil {
+					values[i] = x
+				}
+			}
+		}
+		cell, _ := excelize.CoordinatesToCellName(1, row)
+		if err := sw.SetRow(cell, values); err != nil {
+			return err
+		}
+	}
+	last, _ := excelize.CoordinatesToCellName(len(t.Columns), max(row, 2))
+	// A table gives the header its filter buttons and survives sorting; its name
+	// must be unique in the workbook and a valid identifier.
+	name := "T" + strconv.Itoa(n+1) + "_" + strings.Map(func(r rune) rune {
+		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
+			return r
+		}
+		return '_'
+	}, t.Sheet)
+	if err := sw.AddTable(&excelize.Table{Range: "A1:" + last, Name: name, StyleName: "TableStyleLight9", ShowRowStripes: ptr(true)}); err != nil {
+		return err
+	}
+	return sw.Flush()
+}
+
+func ptr[T any](v T) *T { return &v }
