@@ -134,7 +134,7 @@ func reference(a *pipeline.Account, opts pipeline.Options) []pipeline.Row {
 		usage := func(typ, name string) bool { return set[held{typ, name, "USAGE"}] }
 		for h := range set {
 			if opts.Mode != pipeline.Granted {
-				parts := splitCanonical(h.name)
+				parts := ident.Parts(h.name)
 				switch {
 				case h.typ == "SCHEMA" && !usage("DATABASE", parts[0]):
 					continue
@@ -147,22 +147,6 @@ func reference(a *pipeline.Account, opts pipeline.Options) []pipeline.Row {
 	}
 	slices.SortFunc(rows, pipeline.Row.Compare)
 	return rows
-}
-
-// splitCanonical splits a canonical name at the dots outside quotes.
-func splitCanonical(name string) []string {
-	var parts []string
-	start, quoted := 0, false
-	for i := 0; i < len(name); i++ {
-		switch {
-		case name[i] == '"':
-			quoted = !quoted
-		case name[i] == '.' && !quoted:
-			parts = append(parts, name[start:i])
-			start = i + 1
-		}
-	}
-	return append(parts, name[start:])
 }
 
 func TestFlattenAgreesWithReference(t *testing.T) {

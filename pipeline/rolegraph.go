@@ -84,16 +84,13 @@ func NewRoleGraph(a *Account) *RoleGraph {
 	return rg
 }
 
-// Reaches reports whether holding role from gives role to.
-func (g *RoleGraph) Reaches(from, to string) bool {
-	seen := map[string]bool{from: true}
-	queue := []string{from}
+// Closure is every role that holding role gives, role included.
+func (g *RoleGraph) Closure(role string) map[string]bool {
+	seen := map[string]bool{role: true}
+	queue := []string{role}
 	for len(queue) > 0 {
 		r := queue[0]
 		queue = queue[1:]
-		if r == to {
-			return true
-		}
 		for _, s := range g.Inherits[r] {
 			if !seen[s] {
 				seen[s] = true
@@ -101,8 +98,11 @@ func (g *RoleGraph) Reaches(from, to string) bool {
 			}
 		}
 	}
-	return false
+	return seen
 }
+
+// Reaches reports whether holding role from gives role to.
+func (g *RoleGraph) Reaches(from, to string) bool { return g.Closure(from)[to] }
 
 // Has reports whether role inherits parent directly.
 func (g *RoleGraph) Has(role, parent string) bool {

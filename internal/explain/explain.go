@@ -141,7 +141,7 @@ func explain(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer) *An
 
 // containers returns the USAGE rows effective mode requires for r.
 func containers(r pipeline.Row) []pipeline.Row {
-	parts := splitName(r.ObjectName)
+	parts := ident.Parts(r.ObjectName)
 	usage := func(typ string, n int) pipeline.Row {
 		return pipeline.Row{Account: r.Account, Email: r.Email, ObjectType: typ, ObjectName: strings.Join(parts[:n], "."), Privilege: privilege.Usage}
 	}
@@ -152,23 +152,4 @@ func containers(r pipeline.Row) []pipeline.Row {
 		return []pipeline.Row{usage("DATABASE", 1), usage("SCHEMA", 2)}
 	}
 	return nil
-}
-
-// splitName splits a canonical name at the dots between parts, keeping each part in
-// its canonical (possibly quoted) spelling.
-func splitName(name string) []string {
-	var parts []string
-	start, quoted := 0, false
-	for i := 0; i < len(name); i++ {
-		switch name[i] {
-		case '"':
-			quoted = !quoted
-		case '.':
-			if !quoted {
-				parts = append(parts, name[start:i])
-				start = i + 1
-			}
-		}
-	}
-	return append(parts, name[start:])
 }

@@ -298,29 +298,12 @@ func (f *fixer) holds(extra map[string]bool, r pipeline.Row) bool {
 	return false
 }
 
-// closure is every role holding role gives.
-func (f *fixer) closure(role string) map[string]bool {
-	seen := map[string]bool{role: true}
-	queue := []string{role}
-	for len(queue) > 0 {
-		r := queue[0]
-		queue = queue[1:]
-		for _, s := range f.graph.Inherits[r] {
-			if !seen[s] {
-				seen[s] = true
-				queue = append(queue, s)
-			}
-		}
-	}
-	return seen
-}
-
 // withUsage completes first, which makes the person hold the privilege through role
 // receiver (held already, or granted by first), with USAGE grants to receiver on
 // each container the person could not otherwise use.
 func (f *fixer) withUsage(first Fix, receiver, typ, name, priv string) []Fix {
 	fixes := []Fix{first}
-	extra := f.closure(receiver)
+	extra := f.graph.Closure(receiver)
 	for _, u := range containers(f.row(typ, name, priv)) {
 		if !f.holds(extra, u) {
 			fixes = append(fixes, grantPrivilege(f.account, privilege.Usage, u.ObjectType, u.ObjectName, receiver))
@@ -423,7 +406,7 @@ func receivingRole(p *person) string {
 }
 
 // isDatabaseRole reports whether a canonical role name has two parts (DB.ROLE).
-func isDatabaseRole(role string) bool { return len(splitName(role)) == 2 }
+func isDatabaseRole(role string) bool { return len(ident.Parts(role)) == 2 }
 
 // holders names the roles that do hold a USAGE, for the person to ask for.
 func holders(ix *index, r pipeline.Row) string {
@@ -448,7 +431,7 @@ func distinctRoles(gs []pipeline.Grant) []string {
 }
 
 func similar(m *pipeline.Mirror, account, object string) string {
-	parts := splitName(object)
+	parts := ident.Parts(object)
 	last := parts[len(parts)-1]
 	var names []string
 	seen := map[string]bool{}
@@ -456,7 +439,7 @@ func similar(m *pipeline.Mirror, account, object string) string {
 		if g.Account != account || seen[g.ObjectName] {
 			continue
 		}
-		p := splitName(g.ObjectName)
+		p := ident.Parts(g.ObjectName)
 		if strings.EqualFold(strings.Trim(p[len(p)-1], `"`), strings.Trim(last, `"`)) || distance(g.ObjectName, object) <= 2 {
 			seen[g.ObjectName] = true
 			names = append(names, g.ObjectName)

@@ -136,3 +136,20 @@ func Word(s string) string {
 func Privilege(s string) string {
 	return strings.Join(strings.Fields(strings.ToUpper(s)), " ")
 }
+
+// Parts splits a canonical name at the dots between its parts, keeping each part in
+// its canonical spelling (quoted where it was): `SALES."a.b".T` gives SALES, "a.b", T.
+func Parts(canonical string) []string {
+	var parts []string
+	start, quoted := 0, false
+	for i := 0; i < len(canonical); i++ {
+		switch {
+		case canonical[i] == '"':
+			quoted = !quoted
+		case canonical[i] == '.' && !quoted:
+			parts = append(parts, canonical[start:i])
+			start = i + 1
+		}
+	}
+	return append(parts, canonical[start:])
+}

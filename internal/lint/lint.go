@@ -84,15 +84,15 @@ func lintAccount(a *pipeline.Account, m *pipeline.Mirror, norm *ident.Normalizer
 		}
 	}
 	byEmail := map[string][]*pipeline.User{}
-	aliased := map[string][]string{} // domain → users matched only through its alias
-	held := closure(graph, pipeline.PublicRole) // every user holds PUBLIC and what it inherits
+	aliased := map[string][]string{}           // domain → users matched only through its alias
+	held := graph.Closure(pipeline.PublicRole) // every user holds PUBLIC and what it inherits
 	for i := range a.Users {
 		u := &a.Users[i]
 		if !u.Active() {
 			continue
 		}
 		for _, r := range direct[u.Name] {
-			for s := range closure(graph, r) {
+			for s := range graph.Closure(r) {
 				held[s] = true
 			}
 		}
@@ -220,7 +220,7 @@ func lintAccount(a *pipeline.Account, m *pipeline.Mirror, norm *ident.Normalizer
 		if g.Account != a.Name || g.Via != "" {
 			continue
 		}
-		parts := splitName(g.ObjectName)
+		parts := ident.Parts(g.ObjectName)
 		var need [][2]string
 		switch {
 		case g.ObjectType == "SCHEMA" && len(parts) == 2:
@@ -253,22 +253,6 @@ func orNone(t string) string {
 	return t
 }
 
-func closure(g *pipeline.RoleGraph, role string) map[string]bool {
-	seen := map[string]bool{role: true}
-	queue := []string{role}
-	for len(queue) > 0 {
-		r := queue[0]
-		queue = queue[1:]
-		for _, s := range g.Inherits[r] {
-			if !seen[s] {
-				seen[s] = true
-				queue = append(queue, s)
-			}
-		}
-	}
-	return seen
-}
-
 func roleName(name, db string) string {
 	if db == "" {
 		return ident.Part(name)
@@ -276,23 +260,7 @@ func roleName(name, db string) string {
 	return ident.Join(db, name)
 }
 
-// splitName splits a canonical name at the dots outside quotes.
-func splitName(name string) []string {
-	var parts []string
-	start, quoted := 0, false
-	for i := 0; i < len(name); i++ {
-		switch {
-		case name[i] == '"':
-			quoted = !quoted
-		case name[i] == '.' && !quoted:
-			parts = append(parts, name[start:i])
-			start = i + 1
-		}
-	}
-	return append(parts, name[start:])
-}
-
-func isDatabaseRole(role string) bool { return len(splitName(role)) == 2 }
+func isDatabaseRole(role string) bool { return len(ident.Parts(role)) == 2 }
 
 func sortedKeys[V any](m map[string]V) []string {
 	return slices.Sorted(func(yield func(string) bool) {
