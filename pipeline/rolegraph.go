@@ -109,3 +109,20 @@ func (g *RoleGraph) Has(role, parent string) bool {
 	_, ok := slices.BinarySearch(g.Inherits[role], parent)
 	return ok
 }
+
+// Container is an object whose USAGE effective mode requires.
+type Container struct{ Type, Name string }
+
+// Containers returns what effective mode requires USAGE on for a privilege on an
+// object named canonically: its database and schema for an object in a schema, its
+// database for a schema, nothing otherwise.
+func Containers(objectType, name string) []Container {
+	parts := ident.Parts(name)
+	switch {
+	case objectType == "SCHEMA" && len(parts) == 2:
+		return []Container{{"DATABASE", parts[0]}}
+	case len(parts) == 3 && objectType != "DATABASE_ROLE" && objectType != "APPLICATION_ROLE":
+		return []Container{{"DATABASE", parts[0]}, {"SCHEMA", parts[0] + "." + parts[1]}}
+	}
+	return nil
+}

@@ -141,15 +141,9 @@ func explain(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer) *An
 
 // containers returns the USAGE rows effective mode requires for r.
 func containers(r pipeline.Row) []pipeline.Row {
-	parts := ident.Parts(r.ObjectName)
-	usage := func(typ string, n int) pipeline.Row {
-		return pipeline.Row{Account: r.Account, Email: r.Email, ObjectType: typ, ObjectName: strings.Join(parts[:n], "."), Privilege: privilege.Usage}
+	var out []pipeline.Row
+	for _, c := range pipeline.Containers(r.ObjectType, r.ObjectName) {
+		out = append(out, pipeline.Row{Account: r.Account, Email: r.Email, ObjectType: c.Type, ObjectName: c.Name, Privilege: privilege.Usage})
 	}
-	switch {
-	case r.ObjectType == "SCHEMA" && len(parts) == 2:
-		return []pipeline.Row{usage("DATABASE", 1)}
-	case len(parts) == 3 && r.ObjectType != "DATABASE_ROLE" && r.ObjectType != "APPLICATION_ROLE":
-		return []pipeline.Row{usage("DATABASE", 1), usage("SCHEMA", 2)}
-	}
-	return nil
+	return out
 }

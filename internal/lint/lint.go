@@ -220,16 +220,8 @@ func lintAccount(a *pipeline.Account, m *pipeline.Mirror, norm *ident.Normalizer
 		if g.Account != a.Name || g.Via != "" {
 			continue
 		}
-		parts := ident.Parts(g.ObjectName)
-		var need [][2]string
-		switch {
-		case g.ObjectType == "SCHEMA" && len(parts) == 2:
-			need = [][2]string{{"DATABASE", parts[0]}}
-		case len(parts) == 3 && g.ObjectType != "DATABASE_ROLE":
-			need = [][2]string{{"DATABASE", parts[0]}, {"SCHEMA", parts[0] + "." + parts[1]}}
-		}
-		for _, n := range need {
-			if !usage[n] {
+		for _, c := range pipeline.Containers(g.ObjectType, g.ObjectName) {
+			if n := [2]string{c.Type, c.Name}; !usage[n] {
 				stuck[n] = append(stuck[n], g.Privilege+" on "+g.ObjectType+" "+g.ObjectName)
 			}
 		}
