@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
@@ -227,7 +228,11 @@ func (p *progress) Phase(name string, done bool) {
 	defer p.mu.Unlock()
 	p.clear()
 	if done {
-		fmt.Fprintf(p.w, "%-8s %d rows in %s\n", name, p.rows, time.Since(p.start).Round(time.Millisecond))
+		what := "rows"
+		if name == "extract" {
+			what = "records"
+		}
+		fmt.Fprintf(p.w, "%-8s %s %s in %s\n", name, thousands(p.rows), what, time.Since(p.start).Round(time.Millisecond))
 		return
 	}
 	p.start, p.rows = time.Now(), 0
@@ -291,6 +296,19 @@ func (p *progress) clear() {
 	close(p.stop)
 	_ = p.bar.Finish()
 	p.bar = nil
+}
+
+// thousands writes n with commas between groups of three digits.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	start := 0
+	if n < 0 {
+		start = 1
+	}
+	for i := len(s) - 3; i > start; i -= 3 {
+		s = s[:i] + "," + s[i:]
+	}
+	return s
 }
 
 // Write writes a log line on a line of its own; the spinner comes back at its
