@@ -58,7 +58,7 @@ func (md *model) diagram() []*diagram {
 		scope := map[string]bool{}
 		filtered := false
 		for _, role := range a.roles {
-			if md.roleReport(a, role) != nil {
+			if md.roleShown(a, role) {
 				scope[role] = true
 			} else {
 				filtered = true

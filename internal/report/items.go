@@ -155,6 +155,13 @@ func (md *model) person(a *account, p *person, unused bool) *Person {
 		if cur == nil {
 			return
 		}
+		// One pass over the object's grants finds the roles behind all of the
+		// person's privileges on it.
+		for _, g := range a.byObject[curKey] {
+			if p.roles[g.Role] && a.roleAllowed(g.Role) && slices.Contains(cur.Privileges, g.Privilege) {
+				cur.Roles = append(cur.Roles, g.Role)
+			}
+		}
 		cur.Privileges = sortPrivileges(cur.Privileges)
 		slices.Sort(cur.Roles)
 		cur.Roles = slices.Compact(cur.Roles)
@@ -175,15 +182,9 @@ func (md *model) person(a *account, p *person, unused bool) *Person {
 		k := objKey{r.ObjectType, r.ObjectName}
 		if cur == nil || k != curKey {
 			flush()
-			db, schema := container(k.typ, k.name)
-			group := schema
-			if group == "" {
-				group = db
-			}
-			cur, curKey = &ReachObject{Group: group, ObjectType: k.typ, ObjectName: k.name}, k
+			cur, curKey = &ReachObject{Group: a.group(k), ObjectType: k.typ, ObjectName: k.name}, k
 		}
 		cur.Privileges = append(cur.Privileges, r.Privilege)
-		cur.Roles = append(cur.Roles, a.grantingRoles(p, k, r.Privilege)...)
 	}
 	flush()
 	// Rows come in type order; a stable sort by group keeps the database before its
@@ -285,10 +286,6 @@ func (md *model) allObjectReports() iter.Seq[*ObjectReport] {
 
 func (md *model) objectReport(a *account, k objKey) *ObjectReport {
 	out := &ObjectReport{Account: a.meta.Name, ObjectType: k.typ, ObjectName: k.name, Grants: []ObjectGrant{}, People: []Viewer{}}
-	selected := map[string]bool{}
-	for _, e := range a.emails {
-		selected[e] = true
-	}
 	viewers := map[string]*Viewer{}
 	for _, g := range a.byObject[k] {
 		if !a.roleAllowed(g.Role) {
@@ -296,7 +293,7 @@ func (md *model) objectReport(a *account, k objKey) *ObjectReport {
 		}
 		members := map[string]bool{}
 		for _, ms := range a.roleMembers[g.Role] {
-			if !selected[ms.Email] {
+			if !a.selected[ms.Email] {
 				continue
 			}
 			row := pipeline.Row{Account: a.meta.Name, Email: ms.Email, ObjectType: k.typ, ObjectName: k.name, Privilege: g.Privilege}
@@ -382,19 +379,29 @@ func (md *model) roleReports() iter.Seq[*RoleReport] {
 	}
 }
 
-func (md *model) roleReport(a *account, role string) *RoleReport {
+// roleShown reports whether the role view shows a role, without building it.
+func (md *model) roleShown(a *account, role string) bool {
 	if len(md.o.Roles) > 0 && !slices.Contains(md.o.Roles, role) {
+		return false
+	}
+	if len(md.o.Emails) > 0 && !slices.ContainsFunc(a.roleMembers[role], func(ms *pipeline.Membership) bool { return a.selected[ms.Email] }) {
+		return false
+	}
+	if len(md.o.Objects) > 0 && !slices.ContainsFunc(a.byRole[role], func(g pipeline.Grant) bool { return md.objectAllowed(g.ObjectName) }) {
+		return false
+	}
+	return true
+}
+
+func (md *model) roleReport(a *account, role string) *RoleReport {
+	if !md.roleShown(a, role) {
 		return nil
 	}
 	out := &RoleReport{Account: a.meta.Name, Role: role, Inherits: nonNil(a.inherits[role]), InheritedBy: nonNil(a.inheritedBy[role]),
 		Members: []Member{}, Privileges: []RolePrivilege{}}
-	selected := map[string]bool{}
-	for _, e := range a.emails {
-		selected[e] = true
-	}
 	index := map[string]int{}
 	for _, ms := range a.roleMembers[role] {
-		if !selected[ms.Email] {
+		if !a.selected[ms.Email] {
 			continue
 		}
 		key := ms.Email + "\x00" + strings.Join(ms.Path, "\x00")
@@ -409,12 +416,6 @@ func (md *model) roleReport(a *account, role string) *RoleReport {
 		if md.objectAllowed(g.ObjectName) {
 			out.Privileges = append(out.Privileges, RolePrivilege{ObjectType: g.ObjectType, ObjectName: g.ObjectName, Privilege: g.Privilege, Via: g.Via})
 		}
-	}
-	if len(md.o.Emails) > 0 && len(out.Members) == 0 {
-		return nil
-	}
-	if len(md.o.Objects) > 0 && len(out.Privileges) == 0 {
-		return nil
 	}
 	slices.SortStableFunc(out.Members, func(x, y Member) int {
 		if x.Direct != y.Direct {

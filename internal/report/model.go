@@ -38,6 +38,8 @@ type account struct {
 	users       map[string]*pipeline.User // active users by name, from the snapshot
 	people      map[string]*person        // by email
 	emails      []string                  // sorted, after the email filter
+	selected    map[string]bool           // the same emails, as a set
+	groups      map[objKey]string         // object → database or schema it is grouped under
 	roleMembers map[string][]*pipeline.Membership
 	byRole      map[string][]pipeline.Grant  // a role's own grants, in object order
 	byObject    map[objKey][]*pipeline.Grant // the grants on an object, in role order
@@ -93,6 +95,7 @@ func newAccount(m *pipeline.Mirror, meta pipeline.AccountMeta, snap *pipeline.Ac
 		users: map[string]*pipeline.User{}, people: map[string]*person{},
 		roleMembers: map[string][]*pipeline.Membership{}, byRole: map[string][]pipeline.Grant{},
 		byObject: map[objKey][]*pipeline.Grant{}, inherits: map[string][]string{}, inheritedBy: map[string][]string{},
+		groups: map[objKey]string{},
 	}
 	if snap != nil {
 		for i := range snap.Users {
@@ -174,6 +177,10 @@ func newAccount(m *pipeline.Mirror, meta pipeline.AccountMeta, snap *pipeline.Ac
 		a.emails = append(a.emails, e)
 	}
 	slices.Sort(a.emails)
+	a.selected = make(map[string]bool, len(a.emails))
+	for _, e := range a.emails {
+		a.selected[e] = true
+	}
 	a.snapshotAt = meta.ExtractedAt
 	if a.snapshotAt.IsZero() {
 		a.snapshotAt = o.Now
@@ -273,6 +280,21 @@ func (md *model) rowAllowed(a *account, p *person, r pipeline.Row) bool {
 		return true
 	}
 	return len(a.grantingRoles(p, objKey{r.ObjectType, r.ObjectName}, r.Privilege)) > 0
+}
+
+// group is the schema an object lives in, or its database, or "" for account
+// objects; objects repeat across people, so it is worked out once per object.
+func (a *account) group(k objKey) string {
+	g, ok := a.groups[k]
+	if !ok {
+		db, schema := container(k.typ, k.name)
+		g = schema
+		if g == "" {
+			g = db
+		}
+		a.groups[k] = g
+	}
+	return g
 }
 
 // container splits an object into the database and schema it lives in, for grouping.

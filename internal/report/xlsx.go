@@ -44,7 +44,8 @@ func writeXLSX(w io.Writer, md *model) error {
 			return fmt.Errorf("xlsx sheet %s: %w", t.Sheet, err)
 		}
 	}
-	f.SetActiveSheet(0)
+	// About was the workbook's first sheet and stays the active one. Calling
+	// SetActiveSheet would read every streamed sheet back into memory.
 	_, err = f.WriteTo(w)
 	return err
 }
