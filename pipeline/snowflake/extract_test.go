@@ -588,12 +588,14 @@ func TestExtractRetriesFailedChunk(t *testing.T) {
 func TestExtractGivesUpAfterRetries(t *testing.T) {
 	t.Parallel()
 	f := setup(t, fakesnowflake.Options{ChunkRows: 2, FailChunks: 100})
+	f.opts = append(f.opts, WithPrefetch(1))
 	_, err := f.extract(t.Context())
 	require.ErrorIs(t, err, ErrUnavailable)
 	var se *Error
 	require.ErrorAs(t, err, &se)
 	require.Equal(t, 262000, se.Code)
 	require.Equal(t, 3, f.srv.Stats().ChunkFailures, "three attempts, then the error")
+	require.Equal(t, 2, strings.Count(f.logs.String(), "transient failure, retrying"))
 	requireNothingAt(t, f.out)
 }
 

@@ -27,9 +27,9 @@ type resultMeta struct {
 // transport sits under the driver's HTTP client for one account. It does two
 // things the driver does not expose:
 //
-//   - It binds requests the driver sends without a context (the login, which
-//     gosnowflake runs under context.Background) to the account's context, so a
-//     cancelled extract or a stalled login does not hang the job.
+//   - It binds every request to the account's context, as the driver sends its
+//     login under context.Background: a cancelled extract or a stalled login
+//     must not hang the job.
 //   - It reads each query response's result metadata (format, row total), so
 //     the extractor can tell an Arrow result from a JSON one. With
 //     WithArrowBatches a JSON answer otherwise yields no batches and no error,
@@ -58,35 +58,27 @@ func (t *transport) take(queryID string) (resultMeta, bool) {
 
 // RoundTrip implements http.RoundTripper.
 func (t *transport) RoundTrip(req *http.Request) (*http.Response, error) {
-	var release func()
-	if req.Context().Done() == nil {
-		ctx, cancel := t.requestContext(req)
-		req = req.WithContext(ctx)
-		release = cancel
-	}
-	resp, err := t.base.RoundTrip(req)
+	ctx, release := t.requestContext(req)
+	resp, err := t.base.RoundTrip(req.WithContext(ctx))
 	if err != nil {
-		if release != nil {
-			release()
-		}
+		release()
 		return nil, err
 	}
 	if isResultRequest(req) && resp.StatusCode == http.StatusOK {
 		if err := t.inspect(resp); err != nil {
-			if release != nil {
-				release()
-			}
+			release()
 			return nil, err
 		}
 	}
-	if release != nil {
-		resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
-	}
+	resp.Body = &releasingBody{ReadCloser: resp.Body, release: release}
 	return resp, nil
 }
 
-// requestContext gives a context-less request a deadline or the account's
-// cancellation.
+// requestContext bounds a request. Cleanup requests (abort a query, close the
+// session) get a deadline of their own, as they must outlive a cancelled
+// extract; every other request is cancelled with the account's context, and
+// login requests also time out. Requests under a query's context are bound
+// twice, harmlessly: that context derives from the account's.
 func (t *transport) requestContext(req *http.Request) (context.Context, context.CancelFunc) {
 	path := req.URL.Path
 	if path == "/queries/v1/abort-request" || (path == "/session" && req.URL.Query().Get("delete") == "true") {
