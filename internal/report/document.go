@@ -64,6 +64,9 @@ type cell struct {
 	Text  string
 	Href  string
 	Class string
+	// Parts, when set, are links shown in place of Text (which still holds their
+	// joined text for the plain formats).
+	Parts []cell
 }
 
 func text(s string) cell { return cell{Text: s} }
@@ -376,13 +379,16 @@ func objectGroupTable(account string, objs []ReachObject, usage bool, l linker) 
 	return t
 }
 
-// roleCells joins roles into one cell. Markdown and HTML cannot hold several links
-// in one cell of this model, so it links the cell only when there is one role.
+// roleCells joins roles into one cell, each linking to its section.
 func roleCells(account string, roles []string, l linker) cell {
 	if len(roles) == 1 {
 		return l.role(account, roles[0])
 	}
-	return text(strings.Join(roles, ", "))
+	c := text(strings.Join(roles, ", "))
+	for _, r := range roles {
+		c.Parts = append(c.Parts, l.role(account, r))
+	}
+	return c
 }
 
 func (md *model) unusedDoc() *viewDoc {

@@ -3,6 +3,7 @@ package report
 import (
 	"fmt"
 	"io"
+	"strings"
 
 	"github.com/grantmirror/grantmirror/pipeline"
 )
@@ -20,7 +21,7 @@ func Write(w io.Writer, m *pipeline.Mirror, o Options) error {
 		for _, a := range md.accounts {
 			names = append(names, a.meta.Name)
 		}
-		return fmt.Errorf("%w for %v: the snapshot has no access_history.csv (ACCOUNT_USAGE.ACCESS_HISTORY, Enterprise edition), so unused access cannot be told from used", ErrNoHistory, names)
+		return fmt.Errorf("%w for %s: the snapshot has no access_history.csv (ACCOUNT_USAGE.ACCESS_HISTORY, Enterprise edition), so unused access cannot be told from used", ErrNoHistory, strings.Join(names, ", "))
 	}
 	switch o.Format {
 	case CSV:

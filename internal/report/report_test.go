@@ -335,6 +335,13 @@ func TestWithoutHistory(t *testing.T) {
 	require.Contains(t, out, "Usage is unknown for TINY")
 	require.Contains(t, out, "| Usage | unknown (no access_history.csv) |")
 	require.NotContains(t, out, "| Used |")
+	// The same holds for acme once its history is taken away.
+	acme := setup(t, "acme")
+	acme.Snapshot.Accounts[0].HasHistory, acme.Snapshot.Accounts[0].History = false, nil
+	out = render(t, acme, Options{By: ByObject, Format: Markdown, Objects: []string{"SALES.PUBLIC.ORDERS"}})
+	require.Contains(t, out, "Usage is unknown for ACME")
+	require.NotContains(t, out, "used 2026")
+	require.NotContains(t, out, "| Used |")
 	for _, f := range Formats {
 		err := Write(&bytes.Buffer{}, m, Options{By: ByUser, Unused: true, Format: f, Now: reportNow})
 		require.ErrorIs(t, err, ErrNoHistory, f)
