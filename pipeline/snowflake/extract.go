@@ -36,7 +36,8 @@ func defaultOptions() options {
 }
 
 // WithLogger sends progress and warnings (skipped views and accounts, retries)
-// to l. Nothing secret is ever logged.
+// to l, and the driver's own log lines at debug level. Nothing secret is ever
+// logged.
 func WithLogger(l *slog.Logger) Option {
 	return func(o *options) {
 		if l != nil {
@@ -161,6 +162,7 @@ func Extract(ctx context.Context, cfg Config, outDir string, opts ...Option) (Re
 	if err := cfg.Validate(); err != nil {
 		return Result{}, err
 	}
+	routeDriverLog(o.log)
 	if outDir == "" {
 		return Result{}, fmt.Errorf("%w: no output directory given", ErrConfig)
 	}

@@ -665,3 +665,14 @@ func TestExtractInvalidConfig(t *testing.T) {
 	require.ErrorContains(t, err, "the private key passphrase is wrong")
 	require.Zero(t, f.srv.Stats().Logins)
 }
+
+// TestDriverLogRouted is not parallel: the driver's logger is global and
+// follows the latest Extract, so no other extract may run meanwhile.
+func TestDriverLogRouted(t *testing.T) {
+	f := setup(t, fakesnowflake.Options{})
+	_, err := f.extract(t.Context())
+	require.NoError(t, err)
+	// The driver logs the 002003 of TAG_REFERENCES as an error of its own.
+	require.Contains(t, f.logs.String(), `"level":"DEBUG","msg":"gosnowflake","line":"time=`)
+	require.Contains(t, f.logs.String(), `TAG_REFERENCES' does not exist or not authorized`)
+}
