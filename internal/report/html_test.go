@@ -83,6 +83,8 @@ func TestHTMLSelfContained(t *testing.T) {
 	}
 	require.Contains(t, page, "@media print")
 	require.Contains(t, page, `<svg xmlns="http://www.w3.org/2000/svg"`)
+	// A cell naming several granting roles links each of them.
+	require.Regexp(t, `<td><a href="#role-[^"]+">[^<]+</a>, <a href="#role-[^"]+">[^<]+</a>`, page)
 }
 
 // TestHTMLInChromium renders acme, the realistic sample, and opens it in a real
