@@ -122,7 +122,7 @@ func extractAccount(ctx context.Context, cfg Config, a Account, dir string, o op
 		vr, err := x.extractView(ctx, v, filepath.Join(dir, v.file))
 		if err != nil {
 			if v.required || !errors.Is(err, ErrPermission) {
-				return ar, fmt.Errorf("read SNOWFLAKE.ACCOUNT_USAGE.%s%s: %w", v.name, hint(v, err), err)
+				return ar, fmt.Errorf("read SNOWFLAKE.ACCOUNT_USAGE.%s%s: %w", v.name, hint(err), err)
 			}
 			vr = ViewResult{View: v.name, File: v.file, Missing: true, Reason: err.Error(), Attempts: vr.Attempts}
 			log.Warn("optional view not readable; its file is left out of the snapshot",
@@ -137,7 +137,7 @@ func extractAccount(ctx context.Context, cfg Config, a Account, dir string, o op
 }
 
 // hint adds what to do about a permission error on a required view.
-func hint(v view, err error) string {
+func hint(err error) string {
 	if !errors.Is(err, ErrPermission) {
 		return ""
 	}

@@ -166,10 +166,15 @@ func Extract(ctx context.Context, cfg Config, outDir string, opts ...Option) (Re
 	if outDir == "" {
 		return Result{}, fmt.Errorf("%w: no output directory given", ErrConfig)
 	}
+	res := Result{Dir: outDir}
+	outDir, err := filepath.Abs(outDir)
+	if err != nil {
+		return Result{}, err
+	}
 	if err := checkOutDir(outDir, o.overwrite); err != nil {
 		return Result{}, err
 	}
-	parent := filepath.Dir(filepath.Clean(outDir))
+	parent := filepath.Dir(outDir)
 	if err := os.MkdirAll(parent, 0o755); err != nil {
 		return Result{}, fmt.Errorf("create %s: %w", parent, err)
 	}
@@ -187,12 +192,11 @@ func Extract(ctx context.Context, cfg Config, outDir string, opts ...Option) (Re
 		return Result{}, err
 	}
 
-	res := Result{Dir: outDir}
 	multi := len(cfg.Accounts) > 1
 	for _, a := range cfg.Accounts {
-		dir, final := tmp, outDir
+		dir, final := tmp, res.Dir
 		if multi {
-			dir, final = filepath.Join(tmp, a.Name), filepath.Join(outDir, a.Name)
+			dir, final = filepath.Join(tmp, a.Name), filepath.Join(res.Dir, a.Name)
 			if err := os.Mkdir(dir, 0o755); err != nil {
 				return Result{}, err
 			}
@@ -226,7 +230,7 @@ func Extract(ctx context.Context, cfg Config, outDir string, opts ...Option) (Re
 		return Result{}, err
 	}
 	published = true
-	o.log.Info("snapshot written", "dir", outDir, "accounts", len(res.Accounts), "skipped", len(res.Skipped), "rows", res.Rows())
+	o.log.Info("snapshot written", "dir", res.Dir, "accounts", len(res.Accounts), "skipped", len(res.Skipped), "rows", res.Rows())
 	return res, nil
 }
 
@@ -313,8 +317,11 @@ func writeFileSync(path string, b []byte) error {
 func retry(ctx context.Context, o options, what string, fn func(attempt int) error) error {
 	for attempt := 1; ; attempt++ {
 		err := fn(attempt)
-		if err == nil || attempt >= o.attempts || !errors.Is(err, ErrUnavailable) || ctx.Err() != nil {
+		if err == nil || attempt >= o.attempts || !errors.Is(err, ErrUnavailable) {
 			return err
+		}
+		if ctx.Err() != nil {
+			return translate(ctx, ctx.Err())
 		}
 		wait := o.backoff << (attempt - 1)
 		if wait > 0 {

@@ -333,6 +333,7 @@ func TestExtractMultiAccount(t *testing.T) {
 	require.NoFileExists(t, filepath.Join(acme.out, "users.csv"), "several accounts go in subdirectories")
 	require.True(t, viewResult(t, res.Accounts[1], "ACCESS_HISTORY").Missing)
 	require.False(t, viewResult(t, res.Accounts[1], "TAG_REFERENCES").Missing)
+	require.Zero(t, viewResult(t, res.Accounts[1], "POLICY_REFERENCES").Rows, "an empty view still gets its header")
 	require.Equal(t, 1, globex.Stats().Logins)
 }
 
@@ -675,4 +676,51 @@ func TestDriverLogRouted(t *testing.T) {
 	// The driver logs the 002003 of TAG_REFERENCES as an error of its own.
 	require.Contains(t, f.logs.String(), `"level":"DEBUG","msg":"gosnowflake","line":"time=`)
 	require.Contains(t, f.logs.String(), `TAG_REFERENCES' does not exist or not authorized`)
+}
+
+func TestRetry(t *testing.T) {
+	t.Parallel()
+	o := defaultOptions()
+	o.backoff = time.Millisecond
+	transientErr := &Error{Code: 262000, Kind: ErrUnavailable}
+	tests := []struct {
+		name     string
+		errs     []error // returned by successive attempts
+		attempts int
+		want     error
+	}{
+		{name: "first try", errs: []error{nil}, attempts: 1},
+		{name: "transient then ok", errs: []error{transientErr, transientErr, nil}, attempts: 3},
+		{name: "transient to the end", errs: []error{transientErr, transientErr, transientErr, nil}, attempts: 3, want: ErrUnavailable},
+		{name: "permanent", errs: []error{&Error{Code: 2003, Kind: ErrPermission}, nil}, attempts: 1, want: ErrPermission},
+		{name: "timeout", errs: []error{ErrTimeout, nil}, attempts: 1, want: ErrTimeout},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			t.Parallel()
+			calls := 0
+			err := retry(t.Context(), o, "test", func(attempt int) error {
+				calls++
+				require.Equal(t, calls, attempt)
+				return tt.errs[attempt-1]
+			})
+			require.Equal(t, tt.attempts, calls)
+			if tt.want == nil {
+				require.NoError(t, err)
+			} else {
+				require.ErrorIs(t, err, tt.want)
+			}
+		})
+	}
+	t.Run("cancelled during back-off", func(t *testing.T) {
+		t.Parallel()
+		ctx, cancel := context.WithCancel(t.Context())
+		slow := o
+		slow.backoff = time.Hour
+		err := retry(ctx, slow, "test", func(int) error {
+			cancel()
+			return transientErr
+		})
+		require.ErrorIs(t, err, context.Canceled)
+	})
 }

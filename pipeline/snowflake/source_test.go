@@ -42,6 +42,10 @@ func TestSourceLoad(t *testing.T) {
 	require.False(t, globexAcct.HasHistory)
 
 	require.Len(t, got.Accounts, 2)
+	empty := viewResult(t, got.Accounts[1], "POLICY_REFERENCES")
+	require.Equal(t, "arrow", empty.Format)
+	require.Zero(t, empty.Rows)
+	require.Zero(t, empty.Batches, "Snowflake sends no Arrow data for an empty result")
 	entries, err := os.ReadDir(tmp)
 	require.NoError(t, err)
 	require.Empty(t, entries, "the temporary snapshot is removed after reading")
