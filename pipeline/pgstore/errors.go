@@ -27,6 +27,18 @@ var (
 	// operation needs: typically a read-only user asked to publish, or a server
 	// that is a read-only replica.
 	ErrPermission = errors.New("database user lacks a privilege on the schema")
+	// ErrHistoryExpired is returned for a moment older than the access history
+	// kept: retention deleted rows that were present then, or history began later.
+	ErrHistoryExpired = errors.New("access history does not reach back that far")
+	// ErrGrantRefused is returned when a local grant falls outside the allowed
+	// object types, privileges or duration, or is incomplete (no reason, no
+	// approver, the person approving their own access).
+	ErrGrantRefused = errors.New("local grant refused")
+	// ErrUnknownGrant is returned for a local grant number the schema does not have.
+	ErrUnknownGrant = errors.New("unknown local grant")
+	// ErrGrantEnded is returned when revoking a local grant that was already
+	// revoked or has expired.
+	ErrGrantEnded = errors.New("local grant already ended")
 )
 
 // Postgres error codes the boundary translates.

@@ -43,23 +43,11 @@ func (s *Store) migrate(ctx context.Context) error {
 			return fmt.Errorf("create schema %s: %w", s.schema, err)
 		}
 	}
-	migrations, err := fs.Sub(gmsql.Postgres, "postgres/migrations")
-	if err != nil {
-		return err
-	}
-	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(s.migrateKey))
-	if err != nil {
-		return err
-	}
-	db := stdlib.OpenDBFromPool(s.pool)
-	defer db.Close()
-	p, err := goose.NewProvider(goose.DialectPostgres, db, schemaFS{fsys: migrations, quoted: []byte(s.quoted)},
-		goose.WithTableName(s.schema+".goose_db_version"),
-		goose.WithSessionLocker(locker),
-		goose.WithDisableGlobalRegistry(true))
+	p, closeDB, err := s.provider()
 	if err != nil {
 		return fmt.Errorf("migrate schema %s: %w", s.schema, err)
 	}
+	defer closeDB()
 	results, err := p.Up(ctx)
 	for _, r := range results {
 		s.log.Info("migrated", "migration", r.Source.Path, "duration", r.Duration)
@@ -68,6 +56,29 @@ func (s *Store) migrate(ctx context.Context) error {
 		return fmt.Errorf("migrate schema %s: %w", s.schema, err)
 	}
 	return nil
+}
+
+// provider is a goose provider for the schema's migrations, on a database/sql
+// handle over the store's pool that the returned function closes.
+func (s *Store) provider() (*goose.Provider, func(), error) {
+	migrations, err := fs.Sub(gmsql.Postgres, "postgres/migrations")
+	if err != nil {
+		return nil, nil, err
+	}
+	locker, err := lock.NewPostgresSessionLocker(lock.WithLockID(s.migrateKey))
+	if err != nil {
+		return nil, nil, err
+	}
+	db := stdlib.OpenDBFromPool(s.pool)
+	p, err := goose.NewProvider(goose.DialectPostgres, db, schemaFS{fsys: migrations, quoted: []byte(s.quoted)},
+		goose.WithTableName(s.schema+".goose_db_version"),
+		goose.WithSessionLocker(locker),
+		goose.WithDisableGlobalRegistry(true))
+	if err != nil {
+		db.Close()
+		return nil, nil, err
+	}
+	return p, func() { db.Close() }, nil
 }
 
 // schemaFS serves the embedded migrations with {{schema}} replaced by the quoted

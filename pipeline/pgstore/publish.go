@@ -54,6 +54,11 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	if err := s.dropLeftovers(ctx, conn); err != nil {
 		return nil, err
 	}
+	// Expired local grants stopped counting at their until already; the sweep
+	// only records it, so a failure here must not stop the sync.
+	if _, err := s.sweep(ctx, conn); err != nil {
+		s.log.Warn("record expired local grants; the next sync retries", "error", err)
+	}
 
 	// The guard compares against what readers see now, under the lock, so two
 	// syncs cannot both pass it against the same old generation.
@@ -94,7 +99,12 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 
 	// Both tables are distinct, so the rows kept are the old ones not removed.
 	added := rows - (oldRows - removed)
-	g, err := s.swap(ctx, conn, next, m, added, removed)
+	var prevNumber int
+	if prev != nil {
+		prevNumber = prev.Number
+	}
+	forced := opts.Force && pipeline.CheckRevocation(oldRows, removed, rows, pipeline.PublishOptions{MaxRevokeRatio: opts.MaxRevokeRatio}) != nil
+	g, err := s.swap(ctx, conn, next, prevNumber, m, added, removed, forced)
 	if err != nil {
 		return nil, err
 	}
@@ -102,6 +112,7 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	log.Info("published", "rows", rows, "added", added, "removed", removed, "build", built.Sub(start),
 		"compare", compared.Sub(built), "swap", published.Sub(compared))
 	s.prune(ctx, conn, next, opts.Keep)
+	s.retain(ctx, conn)
 	log.Debug("pruned", "duration", time.Since(published))
 	return g, nil
 }
@@ -141,8 +152,10 @@ func (s *Store) countRemoved(ctx context.Context, conn *pgxpool.Conn, prev, n in
 	return removed, nil
 }
 
-// swap records generation n and makes it current in one transaction.
-func (s *Store) swap(ctx context.Context, conn *pgxpool.Conn, n int, m *pipeline.Mirror, added, removed int) (*pipeline.Generation, error) {
+// swap records generation n, writes its changes against generation prev (0: none)
+// into the access history and makes it current, in one transaction, with an
+// audit entry. forced says the revocation guard would have refused it.
+func (s *Store) swap(ctx context.Context, conn *pgxpool.Conn, n, prev int, m *pipeline.Mirror, added, removed int, forced bool) (*pipeline.Generation, error) {
 	meta := m.Meta
 	meta.Generation, meta.Rows = n, m.Access.Len()
 	if meta.PublishedAt.IsZero() {
@@ -162,13 +175,27 @@ func (s *Store) swap(ctx context.Context, conn *pgxpool.Conn, n int, m *pipeline
 	if err != nil {
 		return nil, err
 	}
+	reason := "sync"
+	if forced {
+		reason = "sync, forced past the revocation guard"
+	}
+	details := map[string]any{"generation": n, "rows": g.Rows, "added": added, "removed": removed,
+		"accounts": g.Accounts, "snapshot_at": nullTime(g.SnapshotAt), "published_at": g.PublishedAt, "forced": forced}
+	if prev != 0 {
+		details["previous"] = prev
+	}
 	err = s.inTx(ctx, conn, fmt.Sprintf("publish generation %d", n), func(tx pgx.Tx) error {
 		if _, err := tx.Exec(ctx, s.stmt("insert_generation", nil), n, g.PublishedAt, nullTime(g.SnapshotAt),
 			g.Rows, added, removed, string(g.Mode), g.Accounts, json.RawMessage(metaJSON), json.RawMessage(excludedJSON)); err != nil {
 			return err
 		}
-		_, err := tx.Exec(ctx, s.stmt("make_current", vars{"gen": n}))
-		return err
+		if _, err := s.becomeCurrent(ctx, tx, n, prev, g.PublishedAt, kindPublish); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, s.stmt("make_current", vars{"gen": n})); err != nil {
+			return err
+		}
+		return s.audit(ctx, tx, s.clock(), s.actor, actionPublish, fmt.Sprintf("generation %d", n), reason, details)
 	})
 	if err != nil {
 		return nil, err
@@ -341,9 +368,18 @@ func (s *Store) Rollback(ctx context.Context, n int) (_ *pipeline.Generation, er
 		if g.Number != n {
 			continue
 		}
+		now := s.clock()
 		err := s.inTx(ctx, conn, fmt.Sprintf("roll back to generation %d", n), func(tx pgx.Tx) error {
-			_, err := tx.Exec(ctx, s.stmt("make_current", vars{"gen": n}))
-			return err
+			at, err := s.becomeCurrent(ctx, tx, n, cur.Number, now, kindRollback)
+			if err != nil {
+				return err
+			}
+			if _, err := tx.Exec(ctx, s.stmt("make_current", vars{"gen": n})); err != nil {
+				return err
+			}
+			return s.audit(ctx, tx, now, s.actor, actionRollback, fmt.Sprintf("generation %d", n),
+				fmt.Sprintf("roll back from generation %d", cur.Number),
+				map[string]any{"from": cur.Number, "to": n, "current_from": at})
 		})
 		if err != nil {
 			return nil, err

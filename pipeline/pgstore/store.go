@@ -28,6 +28,9 @@ const DefaultSchema = "grantmirror"
 const (
 	defaultLockTimeout    = 5 * time.Second
 	defaultConnectTimeout = 10 * time.Second
+	// DefaultHistoryDays is how long the access history keeps a row after it was
+	// removed, when Options leave HistoryDays zero.
+	DefaultHistoryDays = 365
 )
 
 // Options configure a Postgres target.
@@ -42,6 +45,17 @@ type Options struct {
 	// hold the views (every new reader queues behind it meanwhile); default 5s.
 	// A publish that times out is retried twice, then fails.
 	LockTimeout time.Duration
+	// HistoryDays is how many days the access history keeps a row after it was
+	// removed; older rows are deleted at publish, and moments before them can no
+	// longer be answered. Zero means DefaultHistoryDays.
+	HistoryDays int
+	// Actor names who publishes and rolls back in the audit log (a person, or the
+	// job); empty records the database user.
+	Actor string
+	// Now is the clock of history, audit and local-grant bookkeeping; nil means
+	// time.Now. The access view judges expiry by the database's clock (see
+	// sql/postgres/migrations/00002_history_and_local_grants.sql).
+	Now func() time.Time
 }
 
 // Store is a Postgres target. It is safe for concurrent use; concurrent publishes
@@ -56,6 +70,10 @@ type Store struct {
 	lockTimeout time.Duration
 	publishKey  int64
 	migrateKey  int64
+	grantKey    int64
+	historyDays int
+	actor       string
+	now         func() time.Time
 	queries     map[string]string
 
 	// failpoint, when set, is called at each step of Publish; an error aborts the
@@ -116,6 +134,15 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.LockTimeout <= 0 {
 		opts.LockTimeout = defaultLockTimeout
 	}
+	if opts.HistoryDays < 0 {
+		return nil, fmt.Errorf("%w: history days %d: want 0 (the default, %d) or more", pipeline.ErrTarget, opts.HistoryDays, DefaultHistoryDays)
+	}
+	if opts.HistoryDays == 0 {
+		opts.HistoryDays = DefaultHistoryDays
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	target := Redact(dsn)
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
@@ -137,6 +164,10 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		lockTimeout: opts.LockTimeout,
 		publishKey:  lockKey("publish", opts.Schema),
 		migrateKey:  lockKey("migrate", opts.Schema),
+		grantKey:    lockKey("grants", opts.Schema),
+		historyDays: opts.HistoryDays,
+		actor:       opts.Actor,
+		now:         opts.Now,
 	}
 	if s.queries, err = loadQueries(s.quoted); err != nil {
 		return nil, err

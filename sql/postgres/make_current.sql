@@ -2,9 +2,17 @@
 -- the publish (or rollback) transaction: readers see the old generation until it
 -- commits and the new one after, never a mix. The column lists match the views
 -- of the first migration exactly, as CREATE OR REPLACE VIEW requires.
+--
+-- access adds the local grants in force (second migration): a guard's equality
+-- conditions reach both branches, so each probes its own index, and a grant
+-- stops counting the second its until passes, with no sync.
 CREATE OR REPLACE VIEW {{schema}}.access AS
 SELECT account, email, object_type, object_name, privilege
-FROM {{schema}}.access_{{gen}};
+FROM {{schema}}.access_{{gen}}
+UNION ALL
+SELECT account, email, object_type, object_name, privilege
+FROM {{schema}}.local_grants
+WHERE revoked_at IS NULL AND until > {{schema}}.clock();
 
 CREATE OR REPLACE VIEW {{schema}}.memberships AS
 SELECT DISTINCT account, email, role
