@@ -53,7 +53,9 @@ func driverConfig(cfg Config, a Account, creds credentials, tr http.RoundTripper
 		// security tool keeps its failures to itself.
 		DisableTelemetry: true,
 		Transporter:      tr,
-		// ClientConfigFile stays empty: Easy Logging is never enabled from here.
+		// ClientConfigFile stays empty: grantmirror never points the driver at
+		// an Easy Logging file (GO-2025-3650). The driver itself still reads
+		// SF_CLIENT_CONFIG_FILE or a sf_client_config.json in the home directory.
 	}
 	switch a.Authenticator {
 	case AuthJWT:
@@ -76,7 +78,6 @@ func driverConfig(cfg Config, a Account, creds credentials, tr http.RoundTripper
 // accountExtractor reads the views of one account over one session.
 type accountExtractor struct {
 	cfg  Config
-	acct Account
 	o    options
 	log  *slog.Logger
 	tr   *transport
@@ -103,7 +104,7 @@ func extractAccount(ctx context.Context, cfg Config, a Account, dir string, o op
 	db.SetMaxOpenConns(1)
 
 	log.Info("connecting", "config", a)
-	x := &accountExtractor{cfg: cfg, acct: a, o: o, log: log, tr: tr}
+	x := &accountExtractor{cfg: cfg, o: o, log: log, tr: tr}
 	err = retry(ctx, o, "login to "+a.Name, func(int) error {
 		conn, err := db.Conn(ctx)
 		if err != nil {
