@@ -3,6 +3,7 @@ package cli
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"log/slog"
@@ -93,6 +94,7 @@ Exit codes: 0 success, 1 denied or findings (check, lint, a refused publish), 2 
 			diffCommand(e),
 			rollbackCommand(e),
 			migrateCommand(e),
+			extractCommand(e),
 			sampleCommand(e),
 			versionCommand(e),
 			configCommand(e),
@@ -104,7 +106,17 @@ Exit codes: 0 success, 1 denied or findings (check, lint, a refused publish), 2 
 			return usageErr("%v (see %s --help)", err, c.Command.FullName())
 		},
 	}
+	hideHelpCommands(app.Commands)
 	return app
+}
+
+// hideHelpCommands drops urfave/cli's `help` subcommand: it is one shared object
+// that every command would write to while running; --help does the same job.
+func hideHelpCommands(cmds []*cli.Command) {
+	for _, c := range cmds {
+		c.HideHelpCommand = true
+		hideHelpCommands(c.Subcommands)
+	}
 }
 
 // setup loads the config and logger before a command's action runs.
@@ -153,23 +165,49 @@ func isTerminal(w io.Writer) bool {
 	return ok && term.IsTerminal(int(f.Fd()))
 }
 
-// Flags shared by commands.
-var (
-	configFlag = &cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config file", EnvVars: []string{EnvPrefix + "_CONFIG"}}
-	targetFlag = &cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "where the mirror lives: dir:PATH or postgres://… (default dir:./grantmirror-data)"}
-	schemaFlag = &cli.StringFlag{Name: "schema", Usage: "Postgres schema of the mirror (default grantmirror)"}
-	logFlags   = []cli.Flag{
+// Flags shared by commands. urfave/cli writes into a flag while parsing, so every
+// invocation builds its own: Run may be called concurrently (tests, a daemon).
+func configFlag() cli.Flag {
+	return &cli.StringFlag{Name: "config", Aliases: []string{"c"}, Usage: "YAML config file", EnvVars: []string{EnvPrefix + "_CONFIG"}}
+}
+
+func logFlags() []cli.Flag {
+	return []cli.Flag{
 		&cli.StringFlag{Name: "log-level", Usage: "debug, info, warn or error (default info)"},
 		&cli.StringFlag{Name: "log-format", Usage: "json, text, or auto: text on a terminal, JSON otherwise (default auto)"},
 	}
-	formatFlag = func(def string, formats ...string) *cli.StringFlag {
-		return &cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: def, Usage: strings.Join(formats, ", ")}
-	}
-)
+}
+
+func formatFlag(def string, formats ...string) *cli.StringFlag {
+	return &cli.StringFlag{Name: "format", Aliases: []string{"f"}, Value: def, Usage: strings.Join(formats, ", ")}
+}
 
 // targetFlags are the flags of every command that reads a target.
 func targetFlags(extra ...cli.Flag) []cli.Flag {
-	return append(append([]cli.Flag{configFlag, targetFlag, schemaFlag}, logFlags...), extra...)
+	flags := []cli.Flag{
+		configFlag(),
+		&cli.StringFlag{Name: "target", Aliases: []string{"t"}, Usage: "where the mirror lives: dir:PATH or postgres://… (default dir:./grantmirror-data)"},
+		&cli.StringFlag{Name: "schema", Usage: "Postgres schema of the mirror (default grantmirror)"},
+	}
+	return append(append(flags, logFlags()...), extra...)
+}
+
+// perParse gives each parse its own copy of urfave/cli's package-level help and
+// version flags, which it would otherwise write to from every invocation at once.
+type perParse struct{ *cli.BoolFlag }
+
+func (f perParse) Apply(set *flag.FlagSet) error {
+	c := *f.BoolFlag
+	return c.Apply(set)
+}
+
+func init() {
+	if f, ok := cli.HelpFlag.(*cli.BoolFlag); ok {
+		cli.HelpFlag = perParse{f}
+	}
+	if f, ok := cli.VersionFlag.(*cli.BoolFlag); ok {
+		cli.VersionFlag = perParse{f}
+	}
 }
 
 // openStore opens the target named in the config.

@@ -46,7 +46,3 @@ Example:
 		}),
 	}
 }
-
-func openSnowflake(e *env) (pipeline.Source, error) {
-	return nil, usageErr("source snowflake: not built into this binary")
-}
