@@ -43,12 +43,13 @@ type LocalGrant struct {
 	InForce bool `json:"in_force"`
 }
 
-// Status is GrantActive, GrantExpired or GrantRevoked.
+// Status is GrantActive, GrantExpired or GrantRevoked. An expiry a sync recorded
+// is final, even read by a clock that has not reached until.
 func (g LocalGrant) Status() string {
 	switch {
 	case !g.RevokedAt.IsZero():
 		return GrantRevoked
-	case g.InForce:
+	case g.InForce && g.ExpiredAt.IsZero():
 		return GrantActive
 	}
 	return GrantExpired
