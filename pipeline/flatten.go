@@ -3,8 +3,10 @@ package pipeline
 import (
 	"cmp"
 	"fmt"
+	"runtime"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 	"unsafe"
 
@@ -515,8 +517,65 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 	}
 	slices.Sort(emails)
 
-	w := newWalker(g)
+	// The grants are independent of people: build them while the people are walked.
+	grantsDone := make(chan []Grant, 1)
+	go func() { grantsDone <- grantTable(a.Name, g) }()
+
+	// People are split into contiguous ranges walked in parallel, each worker with its
+	// own marks and caches, so the result is the same as one walk in email order.
+	workers := max(1, min(runtime.GOMAXPROCS(0), len(emails)/1000))
+	results := make([]personRange, workers)
+	var wg sync.WaitGroup
+	for i := range workers {
+		lo, hi := i*len(emails)/workers, (i+1)*len(emails)/workers
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			results[i] = walkPeople(a.Name, g, emails[lo:hi], people, userRoots, opts.Mode == Effective)
+		}()
+	}
+	wg.Wait()
 	part := accessPart{account: a.Name, objects: g.objects}
+	members := 0
+	for _, r := range results {
+		members += len(r.memberships)
+	}
+	m.Memberships = slices.Grow(m.Memberships, members)
+	for _, r := range results {
+		part.emails = append(part.emails, r.emails...)
+		part.lists = append(part.lists, r.lists...)
+		m.Access.n += r.rows
+		m.Memberships = append(m.Memberships, r.memberships...)
+	}
+	if len(part.emails) > 0 {
+		m.Access.parts = append(m.Access.parts, part)
+	}
+	if grants := <-grantsDone; len(m.Grants) == 0 {
+		m.Grants = grants // the only (or first) account: no copy
+	} else {
+		m.Grants = append(m.Grants, grants...)
+	}
+	m.Masked = append(m.Masked, maskedColumns(a, opts.PIITags)...)
+	return nil
+}
+
+func sortRoles(g *graph, roles []int32) []int32 {
+	slices.SortFunc(roles, func(x, y int32) int { return strings.Compare(g.roles[x], g.roles[y]) })
+	return slices.Compact(roles)
+}
+
+// personRange is what one worker found for a contiguous range of people.
+type personRange struct {
+	emails      []string
+	lists       [][]int32
+	rows        int
+	memberships []Membership
+}
+
+// walkPeople computes the rows and memberships of people, in the order given.
+func walkPeople(account string, g *graph, emails []string, people map[string]*person, userRoots map[*User][]int32, effective bool) personRange {
+	var out personRange
+	w := newWalker(g)
 	// People who hold the same set of roles share one list: in a real account most
 	// people inherit their access through a handful of team roles.
 	lists := map[string][]int32{}
@@ -531,13 +590,13 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 		key := rolesKey(p.roots)
 		l, ok := lists[key]
 		if !ok {
-			l = w.collect(w.walk(p.roots), opts.Mode == Effective)
+			l = w.collect(w.walk(p.roots), effective)
 			lists[key] = l
 		}
 		if len(l) > 0 {
-			part.emails = append(part.emails, e)
-			part.lists = append(part.lists, l)
-			m.Access.n += len(l)
+			out.emails = append(out.emails, e)
+			out.lists = append(out.lists, l)
+			out.rows += len(l)
 		}
 		slices.SortFunc(p.users, func(x, y *User) int { return strings.Compare(x.Name, y.Name) })
 		for _, u := range p.users {
@@ -553,13 +612,15 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 				paths[k] = ps
 			}
 			for i, r := range ps.roles {
-				m.Memberships = append(m.Memberships, Membership{Account: a.Name, Email: e, User: u.Name, Role: g.roles[r], Path: ps.paths[i]})
+				out.memberships = append(out.memberships, Membership{Account: account, Email: e, User: u.Name, Role: g.roles[r], Path: ps.paths[i]})
 			}
 		}
 	}
-	if len(part.emails) > 0 {
-		m.Access.parts = append(m.Access.parts, part)
-	}
+	return out
+}
+
+// grantTable lists every grant of the account after OWNERSHIP expansion.
+func grantTable(account string, g *graph) []Grant {
 	// Roles in name order, each with its privileges in object order: the grants come
 	// out sorted without a sort over all of them.
 	roleOrder := make([]int32, len(g.roles))
@@ -569,7 +630,7 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 		total += len(g.grants[i])
 	}
 	roleOrder = sortRoles(g, roleOrder)
-	m.Grants = slices.Grow(m.Grants, total)
+	out := make([]Grant, 0, total)
 	for _, r := range roleOrder {
 		for _, v := range g.grants[r] {
 			ob := g.objects[v>>1]
@@ -577,16 +638,10 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 			if v&1 == 1 {
 				via = privilege.Ownership
 			}
-			m.Grants = append(m.Grants, Grant{Account: a.Name, Role: g.roles[r], ObjectType: ob.typ, ObjectName: ob.name, Privilege: ob.priv, Via: via})
+			out = append(out, Grant{Account: account, Role: g.roles[r], ObjectType: ob.typ, ObjectName: ob.name, Privilege: ob.priv, Via: via})
 		}
 	}
-	m.Masked = append(m.Masked, maskedColumns(a, opts.PIITags)...)
-	return nil
-}
-
-func sortRoles(g *graph, roles []int32) []int32 {
-	slices.SortFunc(roles, func(x, y int32) int { return strings.Compare(g.roles[x], g.roles[y]) })
-	return slices.Compact(roles)
+	return out
 }
 
 // rolesKey turns a role set into a map key without copying it twice.
