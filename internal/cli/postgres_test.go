@@ -79,3 +79,21 @@ func TestBadTargets(t *testing.T) {
 	require.Equal(t, ExitError, r.code)
 	require.Contains(t, r.stderr, "schema")
 }
+
+// TestHostileNamesInPostgres: identifiers that look like SQL are data. The
+// adversarial sample names a table `Robert"); DROP TABLE access; --`; it must be
+// published verbatim and the mirror must stay whole.
+func TestHostileNamesInPostgres(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	schema := pgtest.Schema(t, pool)
+	dir := filepath.Join(repo, "testdata/sample/adversarial")
+	pg := []string{"--target", pgtest.URL(), "--schema", schema}
+	r := run(t, append([]string{"sync", "--source", "dir:" + dir, "--log-level", "error"}, pg...)...)
+	require.Equal(t, 0, r.code, r.stderr)
+	report := run(t, append([]string{"report"}, pg...)...)
+	require.Equal(t, mirror(t, dir), report.stdout)
+	require.Contains(t, report.stdout, `"ADV_DB.S.""Robert""""); DROP TABLE access; --""",SELECT`, "the name, CSV-quoted")
+	r = run(t, append([]string{"check", "cycle@adv.example", `adv_db.s."Robert""); DROP TABLE access; --"`, "SELECT"}, pg...)...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+}
