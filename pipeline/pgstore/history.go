@@ -27,9 +27,11 @@ func (s *Store) clock() time.Time {
 // becomeCurrent records, inside the transaction that makes generation gen
 // current in place of prev (0: none), that it does so at at: the history rows
 // gen adds are opened and those it drops closed, and the publication is logged.
-// at never goes back before the last publication, so history stays ordered when
-// clocks disagree; the time used is returned.
-func (s *Store) becomeCurrent(ctx context.Context, tx pgx.Tx, gen, prev int, at time.Time, kind string) (time.Time, error) {
+// compared says the publish already compared the two generations
+// (compare_generations.sql); a rollback compares them here. at never goes back
+// before the last publication, so history stays ordered when clocks disagree;
+// the time used is returned.
+func (s *Store) becomeCurrent(ctx context.Context, tx pgx.Tx, gen, prev int, at time.Time, kind string, compared bool) (time.Time, error) {
 	at = at.UTC().Truncate(time.Microsecond)
 	var last *time.Time
 	if err := tx.QueryRow(ctx, s.stmt("last_publication", nil)).Scan(&last); err != nil {
@@ -39,25 +41,36 @@ func (s *Store) becomeCurrent(ctx context.Context, tx pgx.Tx, gen, prev int, at 
 		s.log.Warn("publication time is before the last one; history uses the last one", "generation", gen, "at", at, "last", *last)
 		at = last.UTC()
 	}
-	if _, err := tx.Exec(ctx, s.stmt("guard_settings", nil)); err != nil {
-		return at, err
-	}
+	start := time.Now()
 	v := vars{"gen": gen, "prev": prev}
 	if prev == 0 {
 		if _, err := tx.Exec(ctx, s.stmt("history_add_all", v), at); err != nil {
 			return at, fmt.Errorf("record history of generation %d: %w", gen, err)
 		}
 	} else {
+		if !compared {
+			var added, removed int
+			if err := s.compareIn(ctx, tx, prev, gen, &added, &removed); err != nil {
+				return at, fmt.Errorf("compare generation %d with %d: %w", gen, prev, err)
+			}
+		}
+		if _, err := tx.Exec(ctx, s.stmt("history_settings", nil)); err != nil {
+			return at, err
+		}
 		if _, err := tx.Exec(ctx, s.stmt("history_add", v), at); err != nil {
 			return at, fmt.Errorf("record rows generation %d adds to %d: %w", gen, prev, err)
 		}
 		if _, err := tx.Exec(ctx, s.stmt("history_remove", v), at); err != nil {
 			return at, fmt.Errorf("record rows generation %d removes from %d: %w", gen, prev, err)
 		}
+		if _, err := tx.Exec(ctx, s.stmt("drop_changes", v)); err != nil {
+			return at, err
+		}
 	}
 	if _, err := tx.Exec(ctx, s.stmt("record_publication", v), at, kind); err != nil {
 		return at, fmt.Errorf("record publication of generation %d: %w", gen, err)
 	}
+	s.log.Debug("recorded history", "generation", gen, "previous", prev, "duration", time.Since(start))
 	return at, nil
 }
 

@@ -78,10 +78,10 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	}
 	built := time.Now()
 	rows := m.Access.Len()
-	oldRows, removed := 0, 0
+	oldRows, added, removed := 0, rows, 0
 	if prev != nil {
 		oldRows = prev.Rows
-		if removed, err = s.countRemoved(ctx, conn, prev.Number, next); err != nil {
+		if added, removed, err = s.compare(ctx, conn, prev.Number, next); err != nil {
 			return nil, err
 		}
 	}
@@ -97,8 +97,6 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 		return nil, err
 	}
 
-	// Both tables are distinct, so the rows kept are the old ones not removed.
-	added := rows - (oldRows - removed)
 	var prevNumber int
 	if prev != nil {
 		prevNumber = prev.Number
@@ -136,20 +134,28 @@ func (s *Store) build(ctx context.Context, conn *pgxpool.Conn, n int, m *pipelin
 	return s.step(ctx, "indexed")
 }
 
-// countRemoved counts the rows of generation prev missing from generation n, in
-// SQL, for the revocation guard.
-func (s *Store) countRemoved(ctx context.Context, conn *pgxpool.Conn, prev, n int) (int, error) {
-	var removed int
-	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, s.stmt("guard_settings", nil)); err != nil {
-			return err
-		}
-		return tx.QueryRow(ctx, s.stmt("count_removed", vars{"gen": n, "prev": prev})).Scan(&removed)
+// compare finds, in SQL, the rows generation n adds to generation prev and the
+// rows it removes, for the revocation guard to weigh and the access history to
+// record (compare_generations.sql), and counts them.
+func (s *Store) compare(ctx context.Context, conn *pgxpool.Conn, prev, n int) (added, removed int, err error) {
+	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
+		return s.compareIn(ctx, tx, prev, n, &added, &removed)
 	})
 	if err != nil {
-		return 0, fmt.Errorf("compare generation %d with %d: %w", n, prev, err)
+		return 0, 0, fmt.Errorf("compare generation %d with %d: %w", n, prev, err)
 	}
-	return removed, nil
+	return added, removed, nil
+}
+
+func (s *Store) compareIn(ctx context.Context, tx pgx.Tx, prev, n int, added, removed *int) error {
+	if _, err := tx.Exec(ctx, s.stmt("guard_settings", nil)); err != nil {
+		return err
+	}
+	v := vars{"gen": n, "prev": prev}
+	if _, err := tx.Exec(ctx, s.stmt("compare_generations", v)); err != nil {
+		return err
+	}
+	return tx.QueryRow(ctx, s.stmt("count_changes", v)).Scan(added, removed)
 }
 
 // swap records generation n, writes its changes against generation prev (0: none)
@@ -189,7 +195,7 @@ func (s *Store) swap(ctx context.Context, conn *pgxpool.Conn, n, prev int, m *pi
 			g.Rows, added, removed, string(g.Mode), g.Accounts, json.RawMessage(metaJSON), json.RawMessage(excludedJSON)); err != nil {
 			return err
 		}
-		if _, err := s.becomeCurrent(ctx, tx, n, prev, g.PublishedAt, kindPublish); err != nil {
+		if _, err := s.becomeCurrent(ctx, tx, n, prev, g.PublishedAt, kindPublish, true); err != nil {
 			return err
 		}
 		if _, err := tx.Exec(ctx, s.stmt("make_current", vars{"gen": n})); err != nil {
@@ -370,7 +376,7 @@ func (s *Store) Rollback(ctx context.Context, n int) (_ *pipeline.Generation, er
 		}
 		now := s.clock()
 		err := s.inTx(ctx, conn, fmt.Sprintf("roll back to generation %d", n), func(tx pgx.Tx) error {
-			at, err := s.becomeCurrent(ctx, tx, n, cur.Number, now, kindRollback)
+			at, err := s.becomeCurrent(ctx, tx, n, cur.Number, now, kindRollback, false)
 			if err != nil {
 				return err
 			}

@@ -6,4 +6,5 @@ DROP TABLE IF EXISTS
     {{schema}}.access_{{gen}},
     {{schema}}.memberships_{{gen}},
     {{schema}}.grants_{{gen}},
-    {{schema}}.masked_{{gen}};
+    {{schema}}.masked_{{gen}},
+    {{schema}}.changes_{{gen}};
