@@ -1,8 +1,10 @@
 package explain
 
 import (
+	"fmt"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/privilege"
@@ -32,6 +34,30 @@ type Reason struct {
 	// Usage holds, in effective mode, the USAGE rows on the object's database and
 	// schema that made it reachable, each with its own paths.
 	Usage []Reason `json:"usage,omitempty"`
+	// Local is set when the row comes from a local grant rather than from
+	// Snowflake; Paths is then empty.
+	Local *LocalGrant `json:"local_grant,omitempty"`
+}
+
+// LocalGrant is access someone granted by hand on top of the mirror, for a while
+// (grantmirror grant add). Row says what it gives; it is left out of JSON, where
+// the enclosing Reason carries it.
+type LocalGrant struct {
+	pipeline.Row `json:"-"`
+	ID           int64     `json:"id"`
+	GrantedBy    string    `json:"granted_by"`
+	Approver     string    `json:"approver"`
+	Reason       string    `json:"reason"`
+	CreatedAt    time.Time `json:"created_at"`
+	Until        time.Time `json:"until"`
+}
+
+// String describes the grant as explain prints it: local grant #12 by
+// carol@example.com approved by dave@example.com, until 2026-11-26T12:00:00Z,
+// reason covers for alice.
+func (g LocalGrant) String() string {
+	return fmt.Sprintf("local grant #%d by %s approved by %s, until %s, reason %s",
+		g.ID, g.GrantedBy, g.Approver, g.Until.UTC().Format(time.RFC3339), g.Reason)
 }
 
 // Answer is the result of Explain.
@@ -42,6 +68,27 @@ type Answer struct {
 	Reasons []Reason      `json:"reasons,omitempty"`
 	Misses  []Miss        `json:"misses,omitempty"`
 	Known   bool          `json:"known_email"`
+	// At is the moment a point-in-time answer is about (explain --at); zero for
+	// the current generation.
+	At time.Time `json:"at,omitzero"`
+	// NoPaths says the generation current at At is no longer kept: its rows come
+	// from the access history, without the role paths behind them.
+	NoPaths bool `json:"paths_unavailable,omitempty"`
+}
+
+// AddLocalGrants adds the grants that answer the question as reasons of their
+// own, after Snowflake's. A question Snowflake denies becomes allowed and keeps
+// its misses, which say what Snowflake alone lacks.
+func (a *Answer) AddLocalGrants(grants []LocalGrant) {
+	q := a.Query
+	for _, g := range grants {
+		if g.Email != q.Email || g.ObjectName != q.Object ||
+			q.Privilege != "" && g.Privilege != q.Privilege || q.Account != "" && g.Account != q.Account {
+			continue
+		}
+		a.Reasons = append(a.Reasons, Reason{Row: g.Row, Paths: []Path{}, Local: &g})
+		a.Allowed = true
+	}
 }
 
 // index is the provenance of one generation arranged for lookups.

@@ -197,27 +197,50 @@ func applyFix(t *testing.T, a *pipeline.Account, f Fix) {
 	}
 }
 
+// coverGrant is a local grant as grantmirror grant add records it.
+func coverGrant(email, object string) []LocalGrant {
+	return []LocalGrant{{
+		Row: pipeline.Row{Account: "TINY", Email: email, ObjectType: "TABLE", ObjectName: object, Privilege: "SELECT"},
+		ID:  12, GrantedBy: "carol@tiny.example", Approver: "dave@tiny.example", Reason: "covers for ben during the audit",
+		CreatedAt: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC), Until: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
+	}}
+}
+
 func TestExplainGolden(t *testing.T) {
 	t.Parallel()
+	moment := time.Date(2026, 11, 3, 8, 30, 0, 0, time.UTC)
 	for _, tc := range []struct {
 		name, sample, email, object, priv string
 		aliases                           ident.Aliases
+		local                             []LocalGrant
+		at                                time.Time // an answer from history, without provenance
 	}{
-		{"allowed", "acme", "alice.martin@acme.example", "SALES.PUBLIC.ORDERS", "SELECT", acmeAliases},
-		{"all-privileges", "tiny", "ben@tiny.example", "SHOP.PUBLIC.V_STOCK", "", ident.Aliases{}},
-		{"missing-usage", "acme", "carol.smith@acme.example", "SALES.PUBLIC.ORDERS", "SELECT", acmeAliases},
-		{"revoked", "acme", "bob.nguyen@acme.example", "FINANCE.PAYROLL.BONUSES", "SELECT", acmeAliases},
-		{"disabled", "acme", "erin.kowalski@acme.example", "HR.PEOPLE.EMPLOYEES", "SELECT", acmeAliases},
-		{"unaliased", "acme", "alice.martin@acme-emea.example", "SALES.PUBLIC.ORDERS", "SELECT", ident.Aliases{}},
-		{"near-miss", "acme", "alice.martim@acme.example", "SALES.PUBLIC.ORDERS", "SELECT", acmeAliases},
-		{"no-grant", "tiny", "anna@tiny.example", "SHOP.PUBLIC.ITEM", "SELECT", ident.Aliases{}},
-		{"cycle", "adversarial", "cycle@adv.example", "ADV_DB.S.T1", "SELECT", ident.Aliases{}},
-		{"dropped-role", "adversarial", "delrole@adv.example", "ADV_DB.S.T1", "SELECT", ident.Aliases{}},
+		{"allowed", "acme", "alice.martin@acme.example", "SALES.PUBLIC.ORDERS", "SELECT", acmeAliases, nil, time.Time{}},
+		{"all-privileges", "tiny", "ben@tiny.example", "SHOP.PUBLIC.V_STOCK", "", ident.Aliases{}, nil, time.Time{}},
+		{"missing-usage", "acme", "carol.smith@acme.example", "SALES.PUBLIC.ORDERS", "SELECT", acmeAliases, nil, time.Time{}},
+		{"revoked", "acme", "bob.nguyen@acme.example", "FINANCE.PAYROLL.BONUSES", "SELECT", acmeAliases, nil, time.Time{}},
+		{"disabled", "acme", "erin.kowalski@acme.example", "HR.PEOPLE.EMPLOYEES", "SELECT", acmeAliases, nil, time.Time{}},
+		{"unaliased", "acme", "alice.martin@acme-emea.example", "SALES.PUBLIC.ORDERS", "SELECT", ident.Aliases{}, nil, time.Time{}},
+		{"near-miss", "acme", "alice.martim@acme.example", "SALES.PUBLIC.ORDERS", "SELECT", acmeAliases, nil, time.Time{}},
+		{"no-grant", "tiny", "anna@tiny.example", "SHOP.PUBLIC.ITEM", "SELECT", ident.Aliases{}, nil, time.Time{}},
+		{"cycle", "adversarial", "cycle@adv.example", "ADV_DB.S.T1", "SELECT", ident.Aliases{}, nil, time.Time{}},
+		{"dropped-role", "adversarial", "delrole@adv.example", "ADV_DB.S.T1", "SELECT", ident.Aliases{}, nil, time.Time{}},
+		{"local-grant", "tiny", "zoe@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", ident.Aliases{}, coverGrant("zoe@tiny.example", "SHOP.PUBLIC.ITEMS"), time.Time{}},
+		{"local-grant-beyond-roles", "tiny", "anna@tiny.example", "SHOP.HIDDEN.SECRETS", "", ident.Aliases{}, coverGrant("anna@tiny.example", "SHOP.HIDDEN.SECRETS"), time.Time{}},
+		{"history", "tiny", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "", ident.Aliases{}, nil, moment},
+		{"history-denied", "tiny", "anna@tiny.example", "SHOP.HIDDEN.SECRETS", "SELECT", ident.Aliases{}, nil, moment},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
 			_, m := load(t, tc.sample, tc.aliases)
+			if !tc.at.IsZero() {
+				// What a store answers once the generation is pruned: its rows
+				// and metadata, no provenance, no snapshot.
+				m = &pipeline.Mirror{Meta: m.Meta, Access: m.Access}
+			}
 			ans := Explain(m, Query{Email: tc.email, Object: tc.object, Privilege: tc.priv}, ident.NewNormalizer(tc.aliases))
+			ans.AddLocalGrants(tc.local)
+			ans.At, ans.NoPaths = tc.at, !tc.at.IsZero()
 			for _, f := range []struct {
 				ext   string
 				write func(*bytes.Buffer) error
@@ -238,6 +261,37 @@ func TestExplainGolden(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, string(want), got.String())
 			}
+		})
+	}
+}
+
+// TestLocalGrantsAnswerOnlyTheirQuestion adds local grants that differ from the
+// question in one way each: none of them answers it.
+func TestLocalGrantsAnswerOnlyTheirQuestion(t *testing.T) {
+	t.Parallel()
+	_, m := load(t, "tiny", ident.Aliases{})
+	q := Query{Email: "zoe@tiny.example", Object: "SHOP.PUBLIC.ITEMS", Privilege: "SELECT", Account: "TINY"}
+	for _, c := range []struct {
+		name string
+		edit func(g *LocalGrant)
+		want bool
+	}{
+		{"the same row", func(g *LocalGrant) {}, true},
+		{"another person", func(g *LocalGrant) { g.Email = "yuri@tiny.example" }, false},
+		{"another object", func(g *LocalGrant) { g.ObjectName = "SHOP.PUBLIC.V_STOCK" }, false},
+		{"another privilege", func(g *LocalGrant) { g.Privilege = "INSERT" }, false},
+		{"another account", func(g *LocalGrant) { g.Account = "OTHER" }, false},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			t.Parallel()
+			grants := coverGrant(q.Email, q.Object)
+			c.edit(&grants[0])
+			ans := Explain(m, q, ident.NewNormalizer(ident.Aliases{}))
+			require.False(t, ans.Allowed)
+			ans.AddLocalGrants(grants)
+			require.Equal(t, c.want, ans.Allowed)
+			require.Len(t, ans.Reasons, map[bool]int{true: 1, false: 0}[c.want])
+			require.NotEmpty(t, ans.Misses, "Snowflake's misses stay")
 		})
 	}
 }

@@ -23,7 +23,13 @@ func WriteText(w io.Writer, a *Answer) error {
 	if t := a.Meta.SnapshotAt(); !t.IsZero() {
 		age = fmt.Sprintf(", snapshot %s", t.UTC().Format(time.RFC3339))
 	}
+	if !a.At.IsZero() {
+		fmt.Fprintf(w, "as of %s: ", a.At.UTC().Format(time.RFC3339))
+	}
 	fmt.Fprintf(w, "generation %d, mode %s%s\n", a.Meta.Generation, a.Meta.Mode, age)
+	if a.NoPaths {
+		fmt.Fprintf(w, "role paths unavailable: generation %d is no longer kept, so its rows come from the access history without the roles behind them\n", a.Meta.Generation)
+	}
 	if !a.Allowed {
 		fmt.Fprintf(w, "DENIED: %s cannot use %s on %s\n", q.Email, what, q.Object)
 		for _, m := range a.Misses {
@@ -34,17 +40,35 @@ func WriteText(w io.Writer, a *Answer) error {
 				}
 			}
 		}
-		if len(a.Misses) == 0 {
+		switch {
+		case len(a.Misses) > 0:
+		case a.NoPaths:
+			fmt.Fprintln(w, "  - no row of the access history gives it")
+		default:
 			fmt.Fprintln(w, "  - no grant on this object reaches any of this person's roles")
 		}
 		return nil
 	}
 	for _, r := range a.Reasons {
 		fmt.Fprintf(w, "ALLOWED: %s has %s on %s %s (account %s)\n", r.Email, r.Privilege, r.ObjectType, r.ObjectName, r.Account)
+		if r.Local != nil {
+			fmt.Fprintf(w, "  %s\n", r.Local)
+		}
 		writePaths(w, "  ", r)
 		for _, u := range r.Usage {
-			fmt.Fprintf(w, "  reachable because of %s on %s %s:\n", u.Privilege, u.ObjectType, u.ObjectName)
+			colon := ":"
+			if len(u.Paths) == 0 {
+				colon = "" // an answer from history, without paths to list
+			}
+			fmt.Fprintf(w, "  reachable because of %s on %s %s%s\n", u.Privilege, u.ObjectType, u.ObjectName, colon)
 			writePaths(w, "    ", u)
+		}
+	}
+	// Only local grants allow what Snowflake denies; say what Snowflake lacks.
+	if len(a.Misses) > 0 {
+		fmt.Fprintln(w, "without local grants, Snowflake denies it:")
+		for _, m := range a.Misses {
+			fmt.Fprintf(w, "  - %s: %s\n", m.Kind, m.Detail)
 		}
 	}
 	return nil
@@ -91,6 +115,11 @@ func graphEdges(a *Answer) [][2]string {
 	}
 	var walk func(r Reason)
 	walk = func(r Reason) {
+		if g := r.Local; g != nil {
+			local := fmt.Sprintf("local grant #%d until %s", g.ID, g.Until.UTC().Format(time.RFC3339))
+			add(r.Email, local)
+			add(local, fmt.Sprintf("%s on %s %s", r.Privilege, r.ObjectType, r.ObjectName))
+		}
 		for _, p := range r.Paths {
 			prev := r.Email
 			next := "user " + p.User
