@@ -98,6 +98,7 @@ Exit codes: 0 success, 1 denied or findings (check, lint, a refused publish), 2 
 			sampleCommand(e),
 			versionCommand(e),
 			configCommand(e),
+			grantCommand(e),
 		},
 		// urfave/cli would print usage errors and call os.Exit; return them instead
 		// so Run maps them to exit code 2.

@@ -1,10 +1,18 @@
 package cli
 
 import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/grantmirror/grantmirror/internal/explain"
 	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
 func explainCommand(e *env) *cli.Command {
@@ -17,14 +25,24 @@ with the USAGE on its database and schema that made it reachable; when denied, t
 nearest misses. OBJECT is matched like Snowflake resolves names: unquoted parts are
 case-insensitive, "quoted" parts exact. Exit 0 when allowed, 1 when denied.
 
+On a Postgres target, local grants in force count too, each shown with who granted
+and approved it, until when and why (see grantmirror grant).
+
+--at answers as of a past moment. A Postgres target answers from its access history
+for as long as it keeps it (history_days), with role paths while the generation then
+current is still kept and without them after; a directory target answers only from
+the generations it keeps.
+
 Examples:
    grantmirror explain alice@example.com sales.public.orders SELECT
    grantmirror explain alice@example.com 'SALES."My Schema".MV' --format json
-   grantmirror explain bob@example.com SALES.PUBLIC.ORDERS --format dot | dot -Tsvg > why.svg`,
+   grantmirror explain bob@example.com SALES.PUBLIC.ORDERS --format dot | dot -Tsvg > why.svg
+   grantmirror explain bob@example.com SALES.PUBLIC.ORDERS SELECT --at 2026-03-03T12:00:00Z`,
 		Flags: targetFlags(
 			formatFlag("text", "text", "json", "dot", "mermaid"),
 			&cli.StringFlag{Name: "account", Usage: "only this account"},
 			&cli.IntFlag{Name: "generation", Usage: "read this kept generation instead of the current one"},
+			atFlag,
 		),
 		Action: e.action(func(c *cli.Context) error {
 			q, err := e.query(c)
@@ -35,11 +53,37 @@ Examples:
 			if write == nil {
 				return usageErr("format %q: want text, json, dot or mermaid", c.String("format"))
 			}
-			m, err := e.openMirror(c.Int("generation"))
+			at, err := atTime(c)
+			if err != nil {
+				return err
+			}
+			if !at.IsZero() && c.IsSet("generation") {
+				return usageErr("--at and --generation each choose a generation: give one of them")
+			}
+			s, err := e.openStore()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			var m *pipeline.Mirror
+			withPaths := true
+			if at.IsZero() {
+				m, err = e.open(s, c.Int("generation"))
+			} else {
+				m, withPaths, err = e.mirrorAt(s, at)
+			}
 			if err != nil {
 				return err
 			}
 			ans := explain.Explain(m, q, e.cfg.normalizer())
+			ans.At, ans.NoPaths = at, !withPaths
+			if ps, ok := s.(*pgstore.Store); ok && !c.IsSet("generation") {
+				grants, err := ps.GrantsFor(e.ctx, q.Email, at)
+				if err != nil {
+					return err
+				}
+				ans.AddLocalGrants(explainGrants(grants))
+			}
 			if err := write(e, ans); err != nil {
 				return err
 			}
@@ -67,4 +111,104 @@ func (e *env) query(c *cli.Context) (explain.Query, error) {
 		q.Privilege = ident.Privilege(args[2])
 	}
 	return q, nil
+}
+
+// atFlag asks for an answer as of a past moment.
+var atFlag = &cli.StringFlag{Name: "at", Usage: "answer as of this moment: RFC 3339 (2026-03-03T12:00:00Z), a date (midnight UTC), or a duration ago (72h, 7d)"}
+
+// atTime reads --at; zero when it is not given.
+func atTime(c *cli.Context) (time.Time, error) {
+	if !c.IsSet("at") {
+		return time.Time{}, nil
+	}
+	t, err := parseMoment(c.String("at"), time.Now())
+	if err != nil {
+		return time.Time{}, usageErr("--at %v", err)
+	}
+	return t, nil
+}
+
+// timeLayouts are the absolute times people type, most precise first; those
+// without a zone are UTC.
+var timeLayouts = []string{time.RFC3339Nano, "2006-01-02T15:04:05", "2006-01-02 15:04:05", "2006-01-02T15:04", "2006-01-02 15:04", "2006-01-02"}
+
+// parseTime reads an absolute moment.
+func parseTime(s string) (time.Time, error) {
+	s = strings.TrimSpace(s)
+	for _, layout := range timeLayouts {
+		if t, err := time.Parse(layout, s); err == nil {
+			return t.UTC(), nil
+		}
+	}
+	return time.Time{}, fmt.Errorf("%q: want RFC 3339 (2026-03-03T12:00:00Z) or a date (2026-03-03)", s)
+}
+
+// parseMoment reads an absolute moment, or a duration before now (72h, 7d).
+func parseMoment(s string, now time.Time) (time.Time, error) {
+	t, err := parseTime(s)
+	if err == nil {
+		return t, nil
+	}
+	if d, derr := parseDuration(s); derr == nil && d > 0 {
+		return now.Add(-d).UTC(), nil
+	}
+	return time.Time{}, fmt.Errorf("%q: want RFC 3339 (2026-03-03T12:00:00Z), a date (2026-03-03) or a duration ago (72h, 7d)", s)
+}
+
+// open reads a kept generation (0: the current one) of an open store.
+func (e *env) open(s pipeline.Store, n int) (*pipeline.Mirror, error) {
+	m, err := s.Open(e.ctx, n)
+	if errors.Is(err, pipeline.ErrNoGeneration) {
+		return nil, fmt.Errorf("%s: %w; run grantmirror sync first", RedactDSN(e.cfg.Target), err)
+	}
+	return m, err
+}
+
+// historian is a target that keeps the access history: Postgres.
+type historian interface {
+	MirrorAt(ctx context.Context, t time.Time) (*pipeline.Mirror, bool, error)
+}
+
+// mirrorAt reads the mirror as it stood at t. A target with an access history
+// answers from it; any other answers with the kept generation published last at
+// or before t, and refuses a moment before the oldest one it keeps. withPaths is
+// false when the rows come without their role paths.
+func (e *env) mirrorAt(s pipeline.Store, t time.Time) (m *pipeline.Mirror, withPaths bool, err error) {
+	if h, ok := s.(historian); ok {
+		return h.MirrorAt(e.ctx, t)
+	}
+	gens, err := s.Generations(e.ctx)
+	if err != nil {
+		return nil, false, err
+	}
+	var best, oldest *pipeline.Generation
+	for i := range gens {
+		g := &gens[i]
+		if !g.PublishedAt.After(t) && (best == nil || g.PublishedAt.After(best.PublishedAt) ||
+			g.PublishedAt.Equal(best.PublishedAt) && g.Number > best.Number) {
+			best = g
+		}
+		if oldest == nil || g.PublishedAt.Before(oldest.PublishedAt) {
+			oldest = g
+		}
+	}
+	switch {
+	case oldest == nil:
+		return nil, false, fmt.Errorf("%s: %w; run grantmirror sync first", RedactDSN(e.cfg.Target), pipeline.ErrNoGeneration)
+	case best == nil:
+		return nil, false, fmt.Errorf("%w: %s is before %s, when generation %d, the oldest %s keeps, was published; a directory target answers only for the generations it keeps (--keep)",
+			pipeline.ErrUnknownGeneration, stamp(t), stamp(oldest.PublishedAt), oldest.Number, RedactDSN(e.cfg.Target))
+	}
+	m, err = s.Open(e.ctx, best.Number)
+	return m, true, err
+}
+
+// explainGrants passes local grants to explain.
+func explainGrants(gs []pgstore.LocalGrant) []explain.LocalGrant {
+	out := make([]explain.LocalGrant, len(gs))
+	for i, g := range gs {
+		out[i] = explain.LocalGrant{Row: g.Row, ID: g.ID, GrantedBy: g.GrantedBy, Approver: g.Approver,
+			Reason: g.Reason, CreatedAt: g.CreatedAt, Until: g.Until}
+	}
+	return out
 }

@@ -78,18 +78,36 @@ func diffCommand(e *env) *cli.Command {
 		Description: `Compares two kept generations (default: the one before current, and current).
 Exit 0 when they are identical, 1 when anything changed.
 
+--since compares the rows as they stood at a past moment with the current ones: who
+gained and who lost access since then. A Postgres target answers from its access
+history, a directory target from the generations it keeps.
+
 Examples:
    grantmirror diff
-   grantmirror diff --from 3 --to 5 --format csv`,
+   grantmirror diff --from 3 --to 5 --format csv
+   grantmirror diff --since 24h
+   grantmirror diff --since 2026-03-01 --format csv`,
 		Flags: targetFlags(
 			&cli.IntFlag{Name: "from", Usage: "older generation (default: the newest before --to)"},
 			&cli.IntFlag{Name: "to", Usage: "newer generation (default: current)"},
+			&cli.StringFlag{Name: "since", Usage: "compare the rows at this moment with the current ones: RFC 3339, a date (midnight UTC) or a duration ago (24h, 7d)"},
 			formatFlag("text", "text", "json", "csv"),
 		),
 		Action: e.action(func(c *cli.Context) error {
 			format := c.String("format")
 			if format != "text" && format != "json" && format != "csv" {
 				return usageErr("format %q: want text, json or csv", format)
+			}
+			var since time.Time
+			if c.IsSet("since") {
+				if c.IsSet("from") || c.IsSet("to") {
+					return usageErr("--since compares with the current generation: give it without --from and --to")
+				}
+				t, err := parseMoment(c.String("since"), time.Now())
+				if err != nil {
+					return usageErr("--since %v", err)
+				}
+				since = t
 			}
 			s, err := e.openStore()
 			if err != nil {
@@ -99,6 +117,20 @@ Examples:
 			to, err := s.Open(e.ctx, c.Int("to"))
 			if err != nil {
 				return err
+			}
+			if !since.IsZero() {
+				old, _, err := e.mirrorAt(s, since)
+				if err != nil {
+					return err
+				}
+				changed, err := writeDiff(e, format, old, to, since)
+				if err != nil {
+					return err
+				}
+				if changed {
+					return findings
+				}
+				return nil
 			}
 			from := c.Int("from")
 			if from == 0 {
@@ -119,7 +151,7 @@ Examples:
 			if err != nil {
 				return err
 			}
-			changed, err := writeDiff(e, format, old, to)
+			changed, err := writeDiff(e, format, old, to, time.Time{})
 			if err != nil {
 				return err
 			}
@@ -131,7 +163,9 @@ Examples:
 	}
 }
 
-func writeDiff(e *env, format string, old, cur *pipeline.Mirror) (bool, error) {
+// writeDiff writes the changes from old to cur; since, when set, is the moment old
+// stood at.
+func writeDiff(e *env, format string, old, cur *pipeline.Mirror, since time.Time) (bool, error) {
 	changed := false
 	switch format {
 	case "csv":
@@ -145,11 +179,12 @@ func writeDiff(e *env, format string, old, cur *pipeline.Mirror) (bool, error) {
 		return changed, w.Error()
 	case "json":
 		var out struct {
+			Since   time.Time         `json:"since,omitzero"`
 			From    int               `json:"from"`
 			To      int               `json:"to"`
 			Changes []pipeline.Change `json:"changes"`
 		}
-		out.From, out.To, out.Changes = old.Meta.Generation, cur.Meta.Generation, []pipeline.Change{}
+		out.Since, out.From, out.To, out.Changes = since, old.Meta.Generation, cur.Meta.Generation, []pipeline.Change{}
 		for ch := range pipeline.Diff(old.Access, cur.Access) {
 			out.Changes = append(out.Changes, ch)
 		}
@@ -159,6 +194,9 @@ func writeDiff(e *env, format string, old, cur *pipeline.Mirror) (bool, error) {
 	}
 	// Text groups changes by person, then object, which is how people read them:
 	// "who lost access yesterday?"
+	if !since.IsZero() {
+		fmt.Fprintf(e.stdout, "since %s: ", stamp(since))
+	}
 	fmt.Fprintf(e.stdout, "generation %d → %d\n", old.Meta.Generation, cur.Meta.Generation)
 	lastPerson, lastObject := "", ""
 	added, removed := 0, 0

@@ -233,10 +233,23 @@ func (r *GrantRequest) check(p GrantPolicy, now time.Time) error {
 	case !r.Until.After(now):
 		return refuse("until %s is not in the future", stampUTC(r.Until))
 	case r.Until.Sub(now) > p.MaxDuration:
-		return refuse("until %s is %s away, more than local_grants.max_duration %s", stampUTC(r.Until),
-			r.Until.Sub(now).Round(time.Minute), p.MaxDuration)
+		return refuse("until %s is %s away, more than local_grants.max_duration (%s)", stampUTC(r.Until),
+			span(r.Until.Sub(now)), span(p.MaxDuration))
 	}
 	return nil
+}
+
+// span writes a duration as people say it: in days when it is two days or more,
+// to the minute otherwise.
+func span(d time.Duration) string {
+	const day = 24 * time.Hour
+	if d >= 2*day {
+		if d%day == 0 {
+			return fmt.Sprintf("%d days", d/day)
+		}
+		return fmt.Sprintf("%.1f days", d.Hours()/24)
+	}
+	return d.Round(time.Minute).String()
 }
 
 // AddGrant gives r's person r's privilege until r.Until, within the policy: the
