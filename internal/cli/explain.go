@@ -212,3 +212,34 @@ func explainGrants(gs []pgstore.LocalGrant) []explain.LocalGrant {
 	}
 	return out
 }
+
+// mirrorFor reads the mirror a report asks for: as of --at, or generation
+// --generation (0: the current one).
+func (e *env) mirrorFor(c *cli.Context) (*pipeline.Mirror, error) {
+	at, err := atTime(c)
+	if err != nil || at.IsZero() {
+		if err != nil {
+			return nil, err
+		}
+		return e.openMirror(c.Int("generation"))
+	}
+	if c.IsSet("generation") {
+		return nil, usageErr("--at and --generation each choose a generation: give one of them")
+	}
+	s, err := e.openStore()
+	if err != nil {
+		return nil, err
+	}
+	defer s.Close()
+	m, withPaths, err := e.mirrorAt(s, at)
+	if err != nil {
+		return nil, err
+	}
+	// The object and role views are built from the role paths; without them
+	// they would come out empty rather than say what is missing.
+	if by := c.String("by"); !withPaths && (by == "object" || by == "role" || by == "all") {
+		return nil, fmt.Errorf("report --by %s --at %s: generation %d, current then, is no longer kept, and the access history has no role paths; use --by access or --by user",
+			by, stamp(at), m.Meta.Generation)
+	}
+	return m, nil
+}

@@ -99,9 +99,29 @@ func TestLocalGrantsAndHistory(t *testing.T) {
 	require.Contains(t, r.stdout, "reason covers for ben during the audit")
 	require.Contains(t, r.stdout, "unknown_email")
 
+	first := run(t, with("report")...)
+	require.Equal(t, ExitOK, first.code, first.stderr)
+
 	// BEN loses his role; the next sync publishes it and keeps no old generation.
 	r = run(t, with("sync", "--source", "dir:"+tinyWithoutBen(t), "--force", "--keep", "0")...)
 	require.Equal(t, ExitOK, r.code, r.stderr)
+
+	// The report as of a moment between the syncs is the first sync's report,
+	// from the history alone; the local grants are not part of it.
+	r = run(t, with("report", "--at", between.Format(time.RFC3339Nano))...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	require.Equal(t, first.stdout, r.stdout)
+	require.NotEqual(t, first.stdout, run(t, with("report")...).stdout)
+	r = run(t, with("report", "--at", between.Format(time.RFC3339Nano), "--by", "user", "--format", "json")...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "ben@tiny.example")
+	for _, by := range []string{"object", "role", "all"} {
+		r = run(t, with("report", "--at", between.Format(time.RFC3339Nano), "--by", by, "--format", "json")...)
+		require.Equal(t, ExitError, r.code, "report --by %s needs role paths", by)
+		require.Contains(t, r.stderr, "no role paths; use --by access or --by user")
+	}
+	r = run(t, with("report", "--at", "1h", "--generation", "1")...)
+	require.Equal(t, ExitError, r.code)
 
 	r = run(t, with("explain", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT")...)
 	require.Equal(t, ExitFindings, r.code, r.stderr)
@@ -156,8 +176,13 @@ func TestHistoryOnDirectoryTargets(t *testing.T) {
 	r := run(t, with("sync", "--source", "dir:"+filepath.Join(repo, "testdata/sample/tiny"))...)
 	require.Equal(t, ExitOK, r.code, r.stderr)
 	between := time.Now().UTC().Format(time.RFC3339Nano)
+	first := run(t, with("report", "--by", "object", "--format", "md")...)
+	require.Equal(t, ExitOK, first.code, first.stderr)
 	r = run(t, with("sync", "--source", "dir:"+tinyWithoutBen(t), "--force")...)
 	require.Equal(t, ExitOK, r.code, r.stderr)
+	r = run(t, with("report", "--by", "object", "--format", "md", "--at", between)...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	require.Equal(t, stripMade(first.stdout), stripMade(r.stdout), "the kept generation current then, role paths and all")
 
 	r = run(t, with("explain", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--at", between)...)
 	require.Equal(t, ExitOK, r.code, r.stderr)
@@ -201,4 +226,16 @@ func TestParseMoment(t *testing.T) {
 		_, err := parseMoment(bad, now)
 		require.Error(t, err, bad)
 	}
+}
+
+// stripMade drops the line saying when a report was made, the one line two runs
+// of the same report differ in.
+func stripMade(report string) string {
+	var keep []string
+	for _, l := range strings.Split(report, "\n") {
+		if !strings.HasPrefix(l, "| Report made |") {
+			keep = append(keep, l)
+		}
+	}
+	return strings.Join(keep, "\n")
 }

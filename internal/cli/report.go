@@ -54,6 +54,7 @@ Examples:
 			&cli.BoolFlag{Name: "unused", Usage: "with --by user: list only access not used in --days days (needs access history)"},
 			&cli.IntFlag{Name: "days", Value: report.DefaultDays, Usage: "usage window in days"},
 			&cli.IntFlag{Name: "max-rows", Value: report.DefaultMaxRows, Usage: "HTML: summarize tables longer than this"},
+			atFlag,
 		),
 		Action: e.action(func(c *cli.Context) error {
 			o, err := e.reportOptions(c)
@@ -63,7 +64,7 @@ Examples:
 			if o.Format == report.XLSX && c.String("out") == "" && isTerminal(e.stdout) {
 				return usageErr("report --format xlsx writes a binary workbook: give --out FILE or redirect the output")
 			}
-			m, err := e.openMirror(c.Int("generation"))
+			m, err := e.mirrorFor(c)
 			if err != nil {
 				return err
 			}
