@@ -55,15 +55,6 @@ func (g LocalGrant) Status() string {
 	return GrantExpired
 }
 
-// Ended is when the grant stopped counting: revoked or run out, whichever came
-// first. It is Until for a grant still active.
-func (g LocalGrant) Ended() time.Time {
-	if !g.RevokedAt.IsZero() && g.RevokedAt.Before(g.Until) {
-		return g.RevokedAt
-	}
-	return g.Until
-}
-
 // scanGrant reads the columns every local-grant statement returns.
 func scanGrant(row pgx.Row) (LocalGrant, error) {
 	var g LocalGrant
