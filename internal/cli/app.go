@@ -230,11 +230,7 @@ func (e *env) openMirror(n int) (*pipeline.Mirror, error) {
 		return nil, err
 	}
 	defer s.Close()
-	m, err := s.Open(e.ctx, n)
-	if errors.Is(err, pipeline.ErrNoGeneration) {
-		return nil, fmt.Errorf("%s: %w; run grantmirror sync first", RedactDSN(e.cfg.Target), err)
-	}
-	return m, err
+	return e.open(s, n)
 }
 
 func version() string {

@@ -1,11 +1,14 @@
 package cli
 
 import (
+	"time"
+
 	"github.com/urfave/cli/v2"
 
 	"github.com/grantmirror/grantmirror/internal/explain"
 	"github.com/grantmirror/grantmirror/internal/lint"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
 func checkCommand(e *env) *cli.Command {
@@ -27,13 +30,30 @@ Example:
 			if err != nil {
 				return err
 			}
-			m, err := e.openMirror(0)
+			s, err := e.openStore()
+			if err != nil {
+				return err
+			}
+			defer s.Close()
+			m, err := e.open(s, 0)
 			if err != nil {
 				return err
 			}
 			for r := range m.Access.For(q.Account, q.Email) {
 				if r.ObjectName == q.Object && r.Privilege == q.Privilege {
 					return nil
+				}
+			}
+			// A local grant in force counts too, as it does for guarded reads.
+			if ps, ok := s.(*pgstore.Store); ok {
+				grants, err := ps.GrantsFor(e.ctx, q.Email, time.Time{})
+				if err != nil {
+					return err
+				}
+				for _, g := range grants {
+					if g.ObjectName == q.Object && g.Privilege == q.Privilege && (q.Account == "" || g.Account == q.Account) {
+						return nil
+					}
 				}
 			}
 			return findings

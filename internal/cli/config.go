@@ -31,6 +31,7 @@ type Config struct {
 	MaxRevokeRatio float64        `mapstructure:"max_revoke_ratio"`
 	Force          bool           `mapstructure:"force"`
 	Keep           int            `mapstructure:"keep"`
+	HistoryDays    int            `mapstructure:"history_days"`
 	PIITags        []string       `mapstructure:"pii_tags"`
 	Email          EmailConfig    `mapstructure:"email"`
 	Postgres       PostgresConfig `mapstructure:"postgres"`
@@ -63,6 +64,7 @@ var defaults = map[string]any{
 	"roles":            string(pipeline.AllRoles),
 	"max_revoke_ratio": 0.2,
 	"keep":             3,
+	"history_days":     365,
 	"postgres::schema": "grantmirror",
 	"log_level":        "info",
 	"log_format":       "auto",
@@ -72,7 +74,7 @@ var defaults = map[string]any{
 // envKeys are bound explicitly, so an environment variable works even when the
 // config file does not mention the key.
 var envKeys = []string{
-	"source", "target", "mode", "roles", "max_revoke_ratio", "force", "keep", "pii_tags",
+	"source", "target", "mode", "roles", "max_revoke_ratio", "force", "keep", "history_days", "pii_tags",
 	"postgres::schema", "log_level", "log_format", "pushgateway",
 	// Snowflake secrets for the accounts that name no file for them (see
 	// snowflakeConfig), meant to come from the environment, not from a file.
@@ -82,7 +84,7 @@ var envKeys = []string{
 // flagKeys maps flag names to config keys; a flag set on the command line wins.
 var flagKeys = map[string]string{
 	"source": "source", "target": "target", "mode": "mode", "roles": "roles",
-	"max-revoke-ratio": "max_revoke_ratio", "force": "force", "keep": "keep",
+	"max-revoke-ratio": "max_revoke_ratio", "force": "force", "keep": "keep", "history-days": "history_days",
 	"schema": "postgres::schema", "log-level": "log_level", "log-format": "log_format",
 	"pushgateway": "pushgateway",
 }

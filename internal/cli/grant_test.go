@@ -98,6 +98,11 @@ func TestLocalGrantsAndHistory(t *testing.T) {
 	require.Contains(t, r.stdout, "local grant #1 by carol@tiny.example approved by dave@tiny.example, until ")
 	require.Contains(t, r.stdout, "reason covers for ben during the audit")
 	require.Contains(t, r.stdout, "unknown_email")
+	// check counts it too, as guarded reads do.
+	r = run(t, with("check", "zoe@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT")...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	r = run(t, with("check", "zoe@tiny.example", "SHOP.PUBLIC.ITEMS", "DELETE")...)
+	require.Equal(t, ExitFindings, r.code, r.stderr)
 
 	first := run(t, with("report")...)
 	require.Equal(t, ExitOK, first.code, first.stderr)

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"os"
 	"strings"
 
 	"github.com/urfave/cli/v2"
@@ -11,7 +12,8 @@ import (
 )
 
 func openPostgres(e *env, dsn string) (pipeline.Store, error) {
-	return pgstore.Open(e.ctx, dsn, pgstore.Options{Schema: e.cfg.Postgres.Schema, Logger: e.log})
+	return pgstore.Open(e.ctx, dsn, pgstore.Options{Schema: e.cfg.Postgres.Schema, Logger: e.log,
+		HistoryDays: e.cfg.HistoryDays, Actor: os.Getenv("USER")})
 }
 
 func isPostgres(target string) bool {

@@ -75,6 +75,7 @@ func configFlags() []cli.Flag {
 		&cli.Float64Flag{Name: "max-revoke-ratio", Usage: "largest share of current rows one sync may remove (default 0.2)"},
 		&cli.BoolFlag{Name: "force", Usage: "publish even when the revocation guard would refuse"},
 		&cli.IntFlag{Name: "keep", Usage: "generations kept for rollback besides the current one (default 3)"},
+		&cli.IntFlag{Name: "history-days", Usage: "days the Postgres access history keeps a removed row, for --at answers (default 365)"},
 		&cli.StringFlag{Name: "pushgateway", Usage: "Prometheus Pushgateway URL to push the metrics of a one-shot sync to"},
 	)
 }
