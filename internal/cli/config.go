@@ -12,6 +12,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
 // EnvPrefix prefixes every environment variable grantmirror reads.
@@ -35,6 +36,7 @@ type Config struct {
 	PIITags        []string       `mapstructure:"pii_tags"`
 	Email          EmailConfig    `mapstructure:"email"`
 	Postgres       PostgresConfig `mapstructure:"postgres"`
+	LocalGrants    LocalGrants    `mapstructure:"local_grants"`
 	LogLevel       string         `mapstructure:"log_level"`
 	LogFormat      string         `mapstructure:"log_format"`
 	// Pushgateway is the URL of a Prometheus Pushgateway that receives the
@@ -50,6 +52,13 @@ type Config struct {
 type EmailConfig struct {
 	DomainAliases map[string]string `mapstructure:"domain_aliases"`
 	Overrides     map[string]string `mapstructure:"overrides"`
+}
+
+// LocalGrants is the policy of `grantmirror grant add`: what local grants may give
+// and for how long. Empty fields mean pgstore.DefaultGrantPolicy's.
+type LocalGrants struct {
+	Allow       []pgstore.GrantAllow `mapstructure:"allow"`
+	MaxDuration string               `mapstructure:"max_duration"`
 }
 
 // PostgresConfig tunes the Postgres target.
@@ -117,6 +126,12 @@ func loadConfig(c *cli.Context) (*Config, error) {
 		return nil, usageErr("config: %v", err)
 	}
 	cfg.v = v
+	if def := pgstore.DefaultGrantPolicy(); cfg.LocalGrants.Allow == nil {
+		cfg.LocalGrants.Allow = def.Allow
+	}
+	if cfg.LocalGrants.MaxDuration == "" {
+		cfg.LocalGrants.MaxDuration = fmt.Sprintf("%gd", pgstore.DefaultGrantMaxDuration.Hours()/24)
+	}
 	return &cfg, nil
 }
 

@@ -18,12 +18,6 @@ import (
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
-// Config keys of the local-grant policy, in viper's key syntax.
-const (
-	keyGrantAllow       = "local_grants" + keyDelim + "allow"
-	keyGrantMaxDuration = "local_grants" + keyDelim + "max_duration"
-)
-
 // grantCommand is grant add|list|revoke|report. The flags of every subcommand
 // belong to grant itself: the command line moves flags ahead of positional
 // arguments (see interspersed), so they arrive before the subcommand's name, and
@@ -119,28 +113,14 @@ func (e *env) actor(c *cli.Context) (string, error) {
 	return a, nil
 }
 
-// grantPolicy reads local_grants.allow and local_grants.max_duration from the
-// config, over the defaults.
+// grantPolicy is the config's local_grants section (defaults filled in by
+// loadConfig), checked.
 func (e *env) grantPolicy() (pgstore.GrantPolicy, error) {
-	p := pgstore.DefaultGrantPolicy()
-	v := e.cfg.v
-	if v == nil {
-		return p, nil
+	d, err := parseDuration(e.cfg.LocalGrants.MaxDuration)
+	if err != nil {
+		return pgstore.GrantPolicy{}, usageErr("config local_grants.max_duration: %v", err)
 	}
-	if v.IsSet(keyGrantAllow) {
-		var allow []pgstore.GrantAllow
-		if err := v.UnmarshalKey(keyGrantAllow, &allow); err != nil {
-			return p, usageErr("config local_grants.allow: %v", err)
-		}
-		p.Allow = allow
-	}
-	if v.IsSet(keyGrantMaxDuration) {
-		d, err := parseDuration(v.GetString(keyGrantMaxDuration))
-		if err != nil {
-			return p, usageErr("config local_grants.max_duration: %v", err)
-		}
-		p.MaxDuration = d
-	}
+	p := pgstore.GrantPolicy{Allow: e.cfg.LocalGrants.Allow, MaxDuration: d}
 	if err := p.Validate(); err != nil {
 		return p, usageErr("config: %v", err)
 	}
