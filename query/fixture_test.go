@@ -5,17 +5,14 @@ import (
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
-)
 
-// defaultTestURL is the server every Postgres test uses unless
-// GRANTMIRROR_TEST_DATABASE_URL says otherwise.
-const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
+	"github.com/grantmirror/grantmirror/internal/pgtest"
+)
 
 // fixture is one test's private schema holding the published mirror contract:
 // access, memberships and masked_columns (views over generation tables, access_1 with
@@ -35,35 +32,11 @@ type grant struct {
 	account, email, objectType, objectName, privilege string
 }
 
-// connect opens a connection, failing under CI=true and skipping otherwise when the
-// server cannot be reached.
-func connect(t testing.TB) *pgx.Conn {
-	t.Helper()
-	url := os.Getenv("GRANTMIRROR_TEST_DATABASE_URL")
-	if url == "" {
-		url = defaultTestURL
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	db, err := pgx.Connect(ctx, url)
-	if err == nil {
-		err = db.Ping(ctx)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("connect to test database: %v", err)
-		}
-		t.Skipf("test database unreachable: %v", err)
-	}
-	t.Cleanup(func() { _ = db.Close(context.Background()) })
-	return db
-}
-
 // setup creates a fresh schema with the mirror tables and a publish record, and drops
 // the schema when the test ends.
 func setup(t testing.TB) *fixture {
 	t.Helper()
-	db := connect(t)
+	db := pgtest.Conn(t)
 	ctx := context.Background()
 	var b [6]byte
 	_, err := rand.Read(b[:])

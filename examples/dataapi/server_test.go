@@ -9,7 +9,6 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
-	"os"
 	"strconv"
 	"testing"
 	"time"
@@ -17,6 +16,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/query"
 )
 
@@ -28,24 +28,10 @@ var published = time.Date(2025, 6, 1, 12, 0, 0, 0, time.UTC)
 // without a database the test fails under CI=true and is skipped otherwise.
 func setup(t *testing.T) (*pgxpool.Pool, string) {
 	t.Helper()
-	url := os.Getenv("GRANTMIRROR_TEST_DATABASE_URL")
-	if url == "" {
-		url = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-	}
+	pool := pgtest.Pool(t)
 	ctx := context.Background()
-	pool, err := pgxpool.New(ctx, url)
-	if err == nil {
-		err = pool.Ping(ctx)
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("connect to test database: %v", err)
-		}
-		t.Skipf("test database unreachable: %v", err)
-	}
-	t.Cleanup(pool.Close)
 	var b [6]byte
-	_, err = rand.Read(b[:])
+	_, err := rand.Read(b[:])
 	require.NoError(t, err)
 	schema := "dataapi_test_" + hex.EncodeToString(b[:])
 	t.Cleanup(func() { _, _ = pool.Exec(context.Background(), "DROP SCHEMA "+schema+" CASCADE") })

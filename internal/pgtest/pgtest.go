@@ -39,14 +39,38 @@ func Pool(t testing.TB) *pgxpool.Pool {
 		}
 	}
 	if err != nil {
-		msg := "test database " + redact(URL()) + " unreachable (set GRANTMIRROR_TEST_DATABASE_URL): " + err.Error()
-		if os.Getenv("CI") == "true" {
-			t.Fatal(msg)
-		}
-		t.Skip(msg)
+		unreachable(t, err)
 	}
 	t.Cleanup(pool.Close)
 	return pool
+}
+
+// Conn is a single connection to the test database, closed at cleanup, with the
+// same failure rules as Pool.
+func Conn(t testing.TB) *pgx.Conn {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	conn, err := pgx.Connect(ctx, URL())
+	if err == nil {
+		if err = conn.Ping(ctx); err != nil {
+			conn.Close(ctx)
+		}
+	}
+	if err != nil {
+		unreachable(t, err)
+	}
+	t.Cleanup(func() { conn.Close(context.Background()) })
+	return conn
+}
+
+func unreachable(t testing.TB, err error) {
+	t.Helper()
+	msg := "test database " + redact(URL()) + " unreachable (set GRANTMIRROR_TEST_DATABASE_URL): " + err.Error()
+	if os.Getenv("CI") == "true" {
+		t.Fatal(msg)
+	}
+	t.Skip(msg)
 }
 
 // Schema creates a fresh schema, dropped with everything in it when the test ends,

@@ -6,7 +6,6 @@ import (
 	"encoding/hex"
 	"fmt"
 	"net/url"
-	"os"
 	"strings"
 	"testing"
 	"time"
@@ -15,41 +14,9 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/pipeline"
 )
-
-const defaultTestURL = "postgres://postgres@127.0.0.1:5432/test?sslmode=disable"
-
-// testURL is the database tests run against.
-func testURL() string {
-	if u := os.Getenv("GRANTMIRROR_TEST_DATABASE_URL"); u != "" {
-		return u
-	}
-	return defaultTestURL
-}
-
-// requireDB returns a pool on the test database, or skips the test when there is
-// none (fails under CI=true, where a missing database is a broken setup).
-func requireDB(t testing.TB) *pgxpool.Pool {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	pool, err := pgxpool.New(ctx, testURL())
-	if err == nil {
-		err = pool.Ping(ctx)
-		if err != nil {
-			pool.Close()
-		}
-	}
-	if err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("test database %s unreachable: %v", Redact(testURL()), err)
-		}
-		t.Skipf("test database %s unreachable (set GRANTMIRROR_TEST_DATABASE_URL): %v", Redact(testURL()), err)
-	}
-	t.Cleanup(pool.Close)
-	return pool
-}
 
 func randomName(prefix string) string {
 	b := make([]byte, 6)
@@ -68,7 +35,7 @@ type fixture struct {
 func setup(t testing.TB) (*Store, *fixture) {
 	t.Helper()
 	f := newFixture(t)
-	s := f.open(t, testURL())
+	s := f.open(t, pgtest.URL())
 	require.NoError(t, s.Migrate(context.Background()))
 	return s, f
 }
@@ -76,7 +43,7 @@ func setup(t testing.TB) (*Store, *fixture) {
 // newFixture names a fresh schema and drops it at cleanup, without creating it.
 func newFixture(t testing.TB) *fixture {
 	t.Helper()
-	f := &fixture{admin: requireDB(t), schema: randomName("gm_test_")}
+	f := &fixture{admin: pgtest.Pool(t), schema: randomName("gm_test_")}
 	t.Cleanup(func() {
 		_, err := f.admin.Exec(context.Background(), "DROP SCHEMA IF EXISTS "+pgx.Identifier{f.schema}.Sanitize()+" CASCADE")
 		require.NoError(t, err)
@@ -141,7 +108,7 @@ func (f *fixture) role(t testing.TB, password string) (name, dsn string) {
 		_, err = f.admin.Exec(ctx, "DROP ROLE "+ident)
 		require.NoError(t, err)
 	})
-	return name, withUser(t, testURL(), name, password)
+	return name, withUser(t, pgtest.URL(), name, password)
 }
 
 // withUser returns dsn logging in as user with password.

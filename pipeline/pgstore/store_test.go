@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/storetest"
 )
@@ -85,7 +86,7 @@ func TestUnmigratedSchema(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	s := f.open(t, testURL())
+	s := f.open(t, pgtest.URL())
 	_, err := s.Current(ctx)
 	require.ErrorIs(t, err, pipeline.ErrNoGeneration)
 	_, err = s.Open(ctx, 0)
@@ -111,7 +112,7 @@ func TestInvalidSchema(t *testing.T) {
 	for _, schema := range []string{"Grantmirror", "grant-mirror", "1st", "pg_mirror", `a"b`, strings.Repeat("x", 64)} {
 		t.Run(schema, func(t *testing.T) {
 			t.Parallel()
-			_, err := Open(context.Background(), testURL(), Options{Schema: schema})
+			_, err := Open(context.Background(), pgtest.URL(), Options{Schema: schema})
 			require.ErrorIs(t, err, pipeline.ErrTarget)
 		})
 	}
@@ -131,14 +132,14 @@ func TestConnectionErrors(t *testing.T) {
 	closedPort := l.Addr().(*net.TCPAddr).Port
 	require.NoError(t, l.Close())
 
-	wrong := withUser(t, testURL(), name, "wrong-"+password)
+	wrong := withUser(t, pgtest.URL(), name, "wrong-"+password)
 	if c, err := pgx.Connect(context.Background(), wrong); err == nil {
 		// Trust authentication (pg_hba) admits any password: a wrong password
 		// cannot fail here, so the login failure is checked with a role that
 		// does not exist, which the server refuses the same way.
 		c.Close(context.Background())
 		t.Logf("the server accepts any password for %s (trust auth); checking a nonexistent role instead", Redact(wrong))
-		wrong = withUser(t, testURL(), randomName("gm_test_nobody_"), password)
+		wrong = withUser(t, pgtest.URL(), randomName("gm_test_nobody_"), password)
 	}
 
 	for _, c := range []struct {
@@ -210,7 +211,7 @@ func TestSchemaTooNew(t *testing.T) {
 	s, f := setup(t)
 	f.exec(t, `INSERT INTO %s.goose_db_version (version_id, is_applied) VALUES ($1, true)`, latestVersion+1)
 
-	_, err := Open(ctx, testURL(), Options{Schema: f.schema})
+	_, err := Open(ctx, pgtest.URL(), Options{Schema: f.schema})
 	require.ErrorIs(t, err, ErrSchemaTooNew)
 	require.Contains(t, err.Error(), "upgrade grantmirror")
 	require.ErrorIs(t, s.Migrate(ctx), ErrSchemaTooNew)
@@ -318,7 +319,7 @@ func TestLocked(t *testing.T) {
 				require.NoError(t, err)
 				defer conn.Exec(ctx, `SELECT pg_advisory_unlock($1)`, s.publishKey)
 			case "store":
-				other := f.open(t, testURL())
+				other := f.open(t, pgtest.URL())
 				_, unlock, err := other.lock(ctx)
 				require.NoError(t, err)
 				defer unlock()
@@ -435,7 +436,7 @@ func TestReaderHoldingTheViews(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	f := newFixture(t)
-	s, err := Open(ctx, testURL(), Options{Schema: f.schema, LockTimeout: 50 * time.Millisecond})
+	s, err := Open(ctx, pgtest.URL(), Options{Schema: f.schema, LockTimeout: 50 * time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
 	m := storetest.Sample(t, pipeline.Effective)
