@@ -3,7 +3,6 @@ package cli
 import (
 	"errors"
 	"fmt"
-	"net/url"
 	"os"
 	"strings"
 
@@ -159,26 +158,6 @@ func (c *Config) publishOptions() (pipeline.PublishOptions, error) {
 
 func (c *Config) normalizer() *ident.Normalizer {
 	return ident.NewNormalizer(ident.Aliases{Domains: c.Email.DomainAliases, Users: c.Email.Overrides})
-}
-
-// RedactDSN hides the password of a URL-shaped DSN, for every place a target is
-// printed.
-func RedactDSN(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, has := u.User.Password(); has {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
-	q := u.Query()
-	for k := range q {
-		if strings.EqualFold(k, "password") {
-			q.Set(k, "xxxxx")
-		}
-	}
-	u.RawQuery = q.Encode()
-	return u.String()
 }
 
 // usageError is bad input from the person: flags, config, arguments. Exit code 2.

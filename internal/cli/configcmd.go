@@ -12,16 +12,16 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
 
+	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/snowflake"
 )
 
-// redacted replaces every secret the config command prints.
-const redacted = "xxxxx"
+// pipeline.Redacted replaces every secret the config command prints.
 
 func configCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "config",
-		Usage: "print the effective configuration as YAML, secrets redacted",
+		Usage: "print the effective configuration as YAML, secrets pipeline.Redacted",
 		Description: `Prints every setting grantmirror would run with, as YAML: each key merged from flags,
 the environment (GRANTMIRROR_*), the config file and the built-in defaults, in that order
 of precedence, with the Snowflake defaults applied to each account. Secrets never
@@ -158,9 +158,9 @@ func configNode(v reflect.Value, key string) *yaml.Node {
 	case v.Kind() == reflect.String:
 		s := v.String()
 		if s != "" && isSecretKey(key) {
-			return scalar("!!str", redacted)
+			return scalar("!!str", pipeline.Redacted)
 		}
-		return scalar("!!str", RedactDSN(s))
+		return scalar("!!str", pipeline.RedactDSN(s))
 	case v.Kind() == reflect.Bool:
 		return scalar("!!bool", strconv.FormatBool(v.Bool()))
 	case v.CanInt():

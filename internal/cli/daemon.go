@@ -113,7 +113,7 @@ func newDaemon(o daemonOptions, sync func(context.Context) (*pipeline.Result, er
 // SIGINT), so a stopped daemon exits 0.
 func (e *env) runDaemon(opts pipeline.Config, o daemonOptions, prog *progress) error {
 	if e.cfg.Pushgateway != "" {
-		e.log.Warn("pushgateway is ignored in daemon mode: Prometheus scrapes /metrics instead", "pushgateway", RedactDSN(e.cfg.Pushgateway))
+		e.log.Warn("pushgateway is ignored in daemon mode: Prometheus scrapes /metrics instead", "pushgateway", pipeline.RedactDSN(e.cfg.Pushgateway))
 	}
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
@@ -126,7 +126,7 @@ func (e *env) runDaemon(opts pipeline.Config, o daemonOptions, prog *progress) e
 	}
 	d := newDaemon(o, run, e.log)
 	e.log.Info("daemon started", "every", o.Every, "jitter", o.Jitter, "listen", ln.Addr().String(),
-		"source", opts.Source.String(), "target", RedactDSN(e.cfg.Target), "dry_run", opts.DryRun)
+		"source", opts.Source.String(), "target", pipeline.RedactDSN(e.cfg.Target), "dry_run", opts.DryRun)
 	return d.serve(e.ctx, ln)
 }
 

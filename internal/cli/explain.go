@@ -159,7 +159,7 @@ func parseMoment(s string, now time.Time) (time.Time, error) {
 func (e *env) open(s pipeline.Store, n int) (*pipeline.Mirror, error) {
 	m, err := s.Open(e.ctx, n)
 	if errors.Is(err, pipeline.ErrNoGeneration) {
-		return nil, fmt.Errorf("%s: %w; run grantmirror sync first", RedactDSN(e.cfg.Target), err)
+		return nil, fmt.Errorf("%s: %w; run grantmirror sync first", pipeline.RedactDSN(e.cfg.Target), err)
 	}
 	return m, err
 }
@@ -194,10 +194,10 @@ func (e *env) mirrorAt(s pipeline.Store, t time.Time) (m *pipeline.Mirror, withP
 	}
 	switch {
 	case oldest == nil:
-		return nil, false, fmt.Errorf("%s: %w; run grantmirror sync first", RedactDSN(e.cfg.Target), pipeline.ErrNoGeneration)
+		return nil, false, fmt.Errorf("%s: %w; run grantmirror sync first", pipeline.RedactDSN(e.cfg.Target), pipeline.ErrNoGeneration)
 	case best == nil:
 		return nil, false, fmt.Errorf("%w: %s is before %s, when generation %d, the oldest %s keeps, was published; a directory target answers only for the generations it keeps (--keep)",
-			pipeline.ErrUnknownGeneration, stamp(t), stamp(oldest.PublishedAt), oldest.Number, RedactDSN(e.cfg.Target))
+			pipeline.ErrUnknownGeneration, stamp(t), stamp(oldest.PublishedAt), oldest.Number, pipeline.RedactDSN(e.cfg.Target))
 	}
 	m, err = s.Open(e.ctx, best.Number)
 	return m, true, err

@@ -96,7 +96,7 @@ func (e *env) grantStore() (*pgstore.Store, error) {
 	ps, ok := s.(*pgstore.Store)
 	if !ok {
 		s.Close()
-		return nil, usageErr("local grants need a postgres:// target, not %s", RedactDSN(e.cfg.Target))
+		return nil, usageErr("local grants need a postgres:// target, not %s", pipeline.RedactDSN(e.cfg.Target))
 	}
 	return ps, nil
 }

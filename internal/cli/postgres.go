@@ -33,7 +33,7 @@ Example:
 		Flags: targetFlags(),
 		Action: e.action(func(c *cli.Context) error {
 			if !isPostgres(e.cfg.Target) {
-				return usageErr("migrate needs a postgres:// target, not %s", RedactDSN(e.cfg.Target))
+				return usageErr("migrate needs a postgres:// target, not %s", pipeline.RedactDSN(e.cfg.Target))
 			}
 			s, err := pgstore.Open(e.ctx, e.cfg.Target, pgstore.Options{Schema: e.cfg.Postgres.Schema, Logger: e.log})
 			if err != nil {
@@ -43,7 +43,7 @@ Example:
 			if err := s.Migrate(e.ctx); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "schema %s of %s is up to date\n", e.cfg.Postgres.Schema, RedactDSN(e.cfg.Target))
+			fmt.Fprintf(e.stdout, "schema %s of %s is up to date\n", e.cfg.Postgres.Schema, pipeline.RedactDSN(e.cfg.Target))
 			return nil
 		}),
 	}

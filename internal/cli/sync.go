@@ -109,10 +109,10 @@ func (e *env) push(m *metrics.Sync) {
 	// The run's context may be cancelled by SIGTERM; the push of an
 	// interrupted run is still worth its few seconds.
 	if err := m.Push(context.WithoutCancel(e.ctx), gw); err != nil {
-		e.log.Warn("metrics not pushed", "pushgateway", RedactDSN(gw), "error", err)
+		e.log.Warn("metrics not pushed", "pushgateway", pipeline.RedactDSN(gw), "error", err)
 		return
 	}
-	e.log.Debug("metrics pushed", "pushgateway", RedactDSN(gw))
+	e.log.Debug("metrics pushed", "pushgateway", pipeline.RedactDSN(gw))
 }
 
 // runConfig builds the pipeline config of a sync from the loaded settings; prog,
@@ -159,7 +159,7 @@ func (e *env) printSync(res *pipeline.Result, cfg pipeline.Config) {
 	w := e.stdout
 	if cfg.DryRun {
 		fmt.Fprintf(w, "dry run: would publish %d rows (+%d −%d) from %s to %s; nothing was written\n",
-			m.Access.Len(), res.Added, res.Removed, cfg.Source, RedactDSN(e.cfg.Target))
+			m.Access.Len(), res.Added, res.Removed, cfg.Source, pipeline.RedactDSN(e.cfg.Target))
 		if res.Refused {
 			fmt.Fprintf(w, "the revocation guard would refuse it: more than %.0f%% of the current rows removed\n", 100*cfg.Publish.MaxRevokeRatio)
 		}
@@ -181,7 +181,7 @@ func (e *env) printSync(res *pipeline.Result, cfg pipeline.Config) {
 	} else {
 		g := res.Generation
 		fmt.Fprintf(w, "published generation %d to %s: %d rows (+%d −%d), mode %s\n",
-			g.Number, RedactDSN(e.cfg.Target), g.Rows, g.Added, g.Removed, m.Meta.Mode)
+			g.Number, pipeline.RedactDSN(e.cfg.Target), g.Rows, g.Added, g.Removed, m.Meta.Mode)
 	}
 	if n := len(m.Excluded); n > 0 {
 		fmt.Fprintf(w, "%d Snowflake users left out (no valid email); run grantmirror lint to list them\n", n)

@@ -13,6 +13,8 @@ import (
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
+
+	"github.com/grantmirror/grantmirror/pipeline"
 )
 
 // DefaultURL is the database tests use when GRANTMIRROR_TEST_DATABASE_URL is unset.
@@ -66,7 +68,7 @@ func Conn(t testing.TB) *pgx.Conn {
 
 func unreachable(t testing.TB, err error) {
 	t.Helper()
-	msg := "test database " + redact(URL()) + " unreachable (set GRANTMIRROR_TEST_DATABASE_URL): " + err.Error()
+	msg := "test database " + pipeline.RedactDSN(URL()) + " unreachable (set GRANTMIRROR_TEST_DATABASE_URL): " + err.Error()
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}
@@ -102,16 +104,5 @@ func SchemaURL(schema string) string {
 	q := u.Query()
 	q.Set("search_path", schema)
 	u.RawQuery = q.Encode()
-	return u.String()
-}
-
-func redact(dsn string) string {
-	u, err := url.Parse(dsn)
-	if err != nil || u.User == nil {
-		return dsn
-	}
-	if _, ok := u.User.Password(); ok {
-		u.User = url.UserPassword(u.User.Username(), "xxxxx")
-	}
 	return u.String()
 }

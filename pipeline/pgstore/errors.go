@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/jackc/pgx/v5/pgconn"
+
+	"github.com/grantmirror/grantmirror/pipeline"
 )
 
 // Sentinel errors callers test with errors.Is. Driver errors are translated into
@@ -110,5 +112,5 @@ func scrub(err error, password string) error {
 	if err == nil || password == "" || !strings.Contains(err.Error(), password) {
 		return err
 	}
-	return &scrubbed{msg: strings.ReplaceAll(err.Error(), password, redacted), err: err}
+	return &scrubbed{msg: strings.ReplaceAll(err.Error(), password, pipeline.Redacted), err: err}
 }

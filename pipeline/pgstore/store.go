@@ -143,7 +143,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	target := Redact(dsn)
+	target := pipeline.RedactDSN(dsn)
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		msg := strings.ReplaceAll(err.Error(), dsn, target)

@@ -1,12 +1,12 @@
-package pgstore
+package pipeline
 
 import (
 	"net/url"
 	"regexp"
 )
 
-// redacted replaces a password wherever one would be printed.
-const redacted = "xxxxx"
+// Redacted replaces a secret wherever one would be printed.
+const Redacted = "xxxxx"
 
 var (
 	// keywordPassword matches password=... in a keyword/value connection string,
@@ -16,20 +16,20 @@ var (
 	urlPassword = regexp.MustCompile(`(://[^:/@\s]*:)[^@\s]*@`)
 )
 
-// Redact returns dsn with its password replaced, whether it is a URL
+// RedactDSN returns dsn with its password replaced, whether it is a URL
 // (postgres://user:secret@host/db, or ?password=secret) or a keyword/value string
 // (host=db password=secret). Use it for every DSN printed in a log or an error.
-func Redact(dsn string) string {
+func RedactDSN(dsn string) string {
 	if u, err := url.Parse(dsn); err == nil && u.Scheme != "" && u.Host != "" {
 		if _, ok := u.User.Password(); ok {
-			u.User = url.UserPassword(u.User.Username(), redacted)
+			u.User = url.UserPassword(u.User.Username(), Redacted)
 		}
 		if q := u.Query(); q.Has("password") {
-			q.Set("password", redacted)
+			q.Set("password", Redacted)
 			u.RawQuery = q.Encode()
 		}
 		return u.String()
 	}
-	dsn = urlPassword.ReplaceAllString(dsn, "${1}"+redacted+"@")
-	return keywordPassword.ReplaceAllString(dsn, "${1}"+redacted)
+	dsn = urlPassword.ReplaceAllString(dsn, "${1}"+Redacted+"@")
+	return keywordPassword.ReplaceAllString(dsn, "${1}"+Redacted)
 }
