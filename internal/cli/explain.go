@@ -42,7 +42,7 @@ Examples:
 			formatFlag("text", "text", "json", "dot", "mermaid"),
 			&cli.StringFlag{Name: "account", Usage: "only this account"},
 			&cli.IntFlag{Name: "generation", Usage: "read this kept generation instead of the current one"},
-			atFlag,
+			atFlag(),
 		),
 		Action: e.action(func(c *cli.Context) error {
 			q, err := e.query(c)
@@ -114,7 +114,9 @@ func (e *env) query(c *cli.Context) (explain.Query, error) {
 }
 
 // atFlag asks for an answer as of a past moment.
-var atFlag = &cli.StringFlag{Name: "at", Usage: "answer as of this moment: RFC 3339 (2026-03-03T12:00:00Z), a date (midnight UTC), or a duration ago (72h, 7d)"}
+func atFlag() cli.Flag {
+	return &cli.StringFlag{Name: "at", Usage: "answer as of this moment: RFC 3339 (2026-03-03T12:00:00Z), a date (midnight UTC), or a duration ago (72h, 7d)"}
+}
 
 // atTime reads --at; zero when it is not given.
 func atTime(c *cli.Context) (time.Time, error) {

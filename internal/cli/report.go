@@ -54,7 +54,7 @@ Examples:
 			&cli.BoolFlag{Name: "unused", Usage: "with --by user: list only access not used in --days days (needs access history)"},
 			&cli.IntFlag{Name: "days", Value: report.DefaultDays, Usage: "usage window in days"},
 			&cli.IntFlag{Name: "max-rows", Value: report.DefaultMaxRows, Usage: "HTML: summarize tables longer than this"},
-			atFlag,
+			atFlag(),
 		),
 		Action: e.action(func(c *cli.Context) error {
 			o, err := e.reportOptions(c)
