@@ -55,6 +55,3 @@ var roleTypes = map[string]bool{"ROLE": true, "DATABASE_ROLE": true, "APPLICATIO
 func IsInheritance(privilege, grantedOn string) bool {
 	return privilege == Usage && roleTypes[grantedOn]
 }
-
-// IsRoleType reports whether a GRANTED_ON word names a kind of role.
-func IsRoleType(grantedOn string) bool { return roleTypes[grantedOn] }
