@@ -223,20 +223,56 @@ func grantee(g *RoleGrant) string {
 	return ""
 }
 
+// objectKind says which of SNOWFLAKE.md's container rules names the object of a
+// grant row: 'd' a database, 's' a schema, 'r' a database or application role,
+// 'o' an object in a schema, 'a' an account object.
+func objectKind(g *RoleGrant) byte {
+	switch {
+	case g.GrantedOn == "DATABASE":
+		return 'd'
+	case g.GrantedOn == "SCHEMA":
+		return 's'
+	case g.GrantedOn == "DATABASE_ROLE" || g.GrantedOn == "APPLICATION_ROLE":
+		return 'r'
+	case g.Schema != "":
+		return 'o'
+	}
+	return 'a'
+}
+
 // objectName canonicalizes the object of a grant row (SNOWFLAKE.md's container rule)
 // and returns the USAGE objects effective mode requires of it.
 func objectName(g *RoleGrant) (name string, db, schema string) {
-	switch {
-	case g.GrantedOn == "DATABASE":
-		return ident.Part(g.Name), "", ""
-	case g.GrantedOn == "SCHEMA":
+	switch objectKind(g) {
+	case 's':
 		return ident.Join(g.Catalog, g.Name), ident.Part(g.Catalog), ""
-	case g.GrantedOn == "DATABASE_ROLE" || g.GrantedOn == "APPLICATION_ROLE":
+	case 'r':
 		return roleName(g.Name, g.Catalog), "", ""
-	case g.Schema != "":
+	case 'o':
 		return ident.Join(g.Catalog, g.Schema, g.Name), ident.Part(g.Catalog), ident.Join(g.Catalog, g.Schema)
 	}
 	return ident.Part(g.Name), "", ""
+}
+
+// placeKey identifies where a grant row's object lives: its objectKind and, for
+// schemas and objects in schemas, the database and schema columns.
+type placeKey struct {
+	kind            byte
+	catalog, schema string
+}
+
+// place is a placeKey resolved: the canonical prefix of names in it and the USAGE
+// effective mode requires there.
+type place struct {
+	id     int32
+	prefix string
+	needs  [2]int32
+}
+
+// nameKey is an object's raw name within a place.
+type nameKey struct {
+	place int32
+	name  string
 }
 
 // cachedObject is an object of a grant row, interned.
@@ -253,7 +289,8 @@ func buildGraph(a *Account) *graph {
 	g.role(PublicRole)
 	usage := g.privs.id(privilege.Usage)
 	database, schemaType := g.types.id("DATABASE"), g.types.id("SCHEMA")
-	containers := map[[2]string][2]int32{}
+	places := map[placeKey]place{}
+	names := map[nameKey]int32{}
 	implied := map[string][]int32{} // GrantedOn → ids of what OWNERSHIP implies
 	for i := range a.RoleGrants {
 		rg := &a.RoleGrants[i]
@@ -275,20 +312,41 @@ func buildGraph(a *Account) *graph {
 		}
 		r := g.role(to)
 		typ := g.types.id(rg.GrantedOn)
-		name, db, schema := objectName(rg)
-		ob := cachedObject{name: g.names.id(name), needs: [2]int32{-1, -1}}
-		if db != "" {
-			// Containers are few and shared by many rows: resolve each once.
-			k := [2]string{db, schema}
-			needs, ok := containers[k]
-			if !ok {
-				needs = [2]int32{g.object(database, g.names.id(db), usage), -1}
-				if schema != "" {
-					needs[1] = g.object(schemaType, g.names.id(schema), usage)
-				}
-				containers[k] = needs
+		ob := cachedObject{needs: [2]int32{-1, -1}}
+		if kind := objectKind(rg); kind == 'r' {
+			ob.name = g.names.id(roleName(rg.Name, rg.Catalog))
+		} else {
+			// Rows share a few places (a database, a schema): canonicalize each place
+			// once, then each object name once within it, without building the full
+			// dotted name for every row.
+			pk := placeKey{kind: kind}
+			if kind == 's' || kind == 'o' {
+				pk.catalog = rg.Catalog
 			}
-			ob.needs = needs
+			if kind == 'o' {
+				pk.schema = rg.Schema
+			}
+			pl, ok := places[pk]
+			if !ok {
+				pl = place{id: int32(len(places)), needs: [2]int32{-1, -1}}
+				switch kind {
+				case 's':
+					pl.prefix = ident.Part(rg.Catalog) + "."
+					pl.needs[0] = g.object(database, g.names.id(ident.Part(rg.Catalog)), usage)
+				case 'o':
+					pl.prefix = ident.Join(rg.Catalog, rg.Schema) + "."
+					pl.needs[0] = g.object(database, g.names.id(ident.Part(rg.Catalog)), usage)
+					pl.needs[1] = g.object(schemaType, g.names.id(ident.Join(rg.Catalog, rg.Schema)), usage)
+				}
+				places[pk] = pl
+			}
+			nk := nameKey{pl.id, rg.Name}
+			id, ok := names[nk]
+			if !ok {
+				id = g.names.id(pl.prefix + ident.Part(rg.Name))
+				names[nk] = id
+			}
+			ob.name, ob.needs = id, pl.needs
 		}
 		// The privileges of one row are distinct, so the list looked up once stays
 		// valid for all of them even as new ones are added.
