@@ -93,10 +93,10 @@ type graph struct {
 	grants [][]int32
 
 	types, names, privs intern
-	// objID finds the object-privileges of one object, keyed by packed (name,
-	// type): a grant row and its OWNERSHIP expansion look up the object once and
+	// byName lists, per interned name, the object-privileges on objects of that
+	// name: a grant row and its OWNERSHIP expansion find the object by index, and
 	// its few privileges in a short list.
-	objID   map[uint64][]privID
+	byName  [][]privID
 	keys    []uint64 // id → packed key
 	objects []object // id → strings, filled by sortObjects
 	// needs holds, per object-privilege id, the USAGE ids (on database, on schema)
@@ -149,33 +149,38 @@ func (g *graph) role(name string) int32 {
 	return id
 }
 
-type privID struct{ priv, id int32 }
+type privID struct{ typ, priv, id int32 }
 
 func pack(typ, name, priv int32) uint64 {
 	return uint64(name)<<32 | uint64(typ)<<16 | uint64(priv)
 }
 
-// privileges returns the object-privileges interned so far for an object.
-func (g *graph) privileges(typ, name int32) []privID {
-	return g.objID[pack(typ, name, 0)]
+// privileges returns the object-privileges interned so far on objects of a name.
+func (g *graph) privileges(name int32) []privID {
+	if int(name) < len(g.byName) {
+		return g.byName[name]
+	}
+	return nil
 }
 
 // object interns an object-privilege given the ids of its parts; known, when not
 // nil, is what privileges returned for the object, saving the map lookup.
 func (g *graph) object(typ, name, priv int32) int32 {
-	return g.objectIn(g.privileges(typ, name), typ, name, priv)
+	return g.objectIn(g.privileges(name), typ, name, priv)
 }
 
 func (g *graph) objectIn(known []privID, typ, name, priv int32) int32 {
 	for _, p := range known {
-		if p.priv == priv {
+		if p.priv == priv && p.typ == typ {
 			return p.id
 		}
 	}
 	id := int32(len(g.keys))
 	g.keys = append(g.keys, pack(typ, name, priv))
-	k := pack(typ, name, 0)
-	g.objID[k] = append(g.objID[k], privID{priv, id})
+	for int(name) >= len(g.byName) {
+		g.byName = append(g.byName, nil)
+	}
+	g.byName[name] = append(g.byName[name], privID{typ, priv, id})
 	g.needs = append(g.needs, [2]int32{-1, -1})
 	return id
 }
@@ -282,7 +287,7 @@ type cachedObject struct {
 }
 
 func buildGraph(a *Account) *graph {
-	g := &graph{roleID: map[string]int32{}, objID: map[uint64][]privID{}, gone: map[string]bool{}}
+	g := &graph{roleID: map[string]int32{}, gone: map[string]bool{}}
 	for n := range DroppedRoles(a) {
 		g.gone[n] = true
 	}
@@ -350,7 +355,7 @@ func buildGraph(a *Account) *graph {
 		}
 		// The privileges of one row are distinct, so the list looked up once stays
 		// valid for all of them even as new ones are added.
-		known := g.privileges(typ, ob.name)
+		known := g.privileges(ob.name)
 		add := func(priv, implied int32) {
 			id := g.objectIn(known, typ, ob.name, priv)
 			g.grants[r] = append(g.grants[r], id<<1|implied)
@@ -422,7 +427,7 @@ func (g *graph) sortObjects() {
 		}
 	}
 	g.objects, g.needs = objects, needs
-	g.objID, g.keys = nil, nil
+	g.byName, g.keys = nil, nil
 }
 
 // walker does breadth-first walks over the role graph, reusing its marks between
