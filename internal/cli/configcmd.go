@@ -21,7 +21,7 @@ import (
 func configCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "config",
-		Usage: "print the effective configuration as YAML, secrets pipeline.Redacted",
+		Usage: "print the effective configuration as YAML, secrets redacted",
 		Description: `Prints every setting grantmirror would run with, as YAML: each key merged from flags,
 the environment (GRANTMIRROR_*), the config file and the built-in defaults, in that order
 of precedence, with the Snowflake defaults applied to each account. Secrets never

@@ -42,8 +42,8 @@ Examples:
    grantmirror sync --config grantmirror.yaml --every 1h --listen :9090`,
 		Flags: append(configFlags(),
 			&cli.BoolFlag{Name: "dry-run", Usage: "compute and print what would change; publish nothing"},
-			&cli.DurationFlag{Name: "every", Usage: "run as a daemon, syncing at this interval (e.g. 1h)"},
-			&cli.DurationFlag{Name: "jitter", Usage: "with --every: add up to this much random delay to each interval (default 10% of it)"},
+			&cli.DurationFlag{Name: "every", Usage: "run as a daemon, syncing at this interval (e.g. 1h)", DefaultText: "off: sync once"},
+			&cli.DurationFlag{Name: "jitter", Usage: "with --every: add up to this much random delay to each interval", DefaultText: "10% of it"},
 			&cli.StringFlag{Name: "listen", Usage: "with --every: address of /metrics and /healthz (default :9090)"},
 		),
 		Action: e.action(func(c *cli.Context) error {
@@ -72,10 +72,10 @@ func configFlags() []cli.Flag {
 		&cli.StringFlag{Name: "source", Aliases: []string{"s"}, Usage: "dir:PATH (a snapshot) or snowflake (the accounts in the config)"},
 		&cli.StringFlag{Name: "mode", Usage: "effective (USAGE on containers required) or granted (default effective)"},
 		&cli.StringFlag{Name: "roles", Usage: "all (secondary roles ALL, Snowflake's default) or primary (default all)"},
-		&cli.Float64Flag{Name: "max-revoke-ratio", Usage: "largest share of current rows one sync may remove (default 0.2)"},
+		&cli.Float64Flag{Name: "max-revoke-ratio", Usage: "largest share of current rows one sync may remove", DefaultText: "0.2"},
 		&cli.BoolFlag{Name: "force", Usage: "publish even when the revocation guard would refuse"},
-		&cli.IntFlag{Name: "keep", Usage: "generations kept for rollback besides the current one (default 3)"},
-		&cli.IntFlag{Name: "history-days", Usage: "days the Postgres access history keeps a removed row, for --at answers (default 365)"},
+		&cli.IntFlag{Name: "keep", Usage: "generations kept for rollback besides the current one", DefaultText: "3"},
+		&cli.IntFlag{Name: "history-days", Usage: "days the Postgres access history keeps a removed row, for --at answers", DefaultText: "365"},
 		&cli.StringFlag{Name: "pushgateway", Usage: "Prometheus Pushgateway URL to push the metrics of a one-shot sync to"},
 	)
 }
