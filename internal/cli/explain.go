@@ -41,7 +41,7 @@ Examples:
 		Flags: targetFlags(
 			formatFlag("text", "text", "json", "dot", "mermaid"),
 			&cli.StringFlag{Name: "account", Usage: "only this account"},
-			&cli.IntFlag{Name: "generation", Usage: "read this kept generation instead of the current one"},
+			&cli.IntFlag{Name: "generation", Usage: "read this kept generation instead of the current one", DefaultText: "current"},
 			atFlag(),
 		),
 		Action: e.action(func(c *cli.Context) error {

@@ -88,8 +88,8 @@ Examples:
    grantmirror diff --since 24h
    grantmirror diff --since 2026-03-01 --format csv`,
 		Flags: targetFlags(
-			&cli.IntFlag{Name: "from", Usage: "older generation (default: the newest before --to)"},
-			&cli.IntFlag{Name: "to", Usage: "newer generation (default: current)"},
+			&cli.IntFlag{Name: "from", Usage: "older generation", DefaultText: "the newest before --to"},
+			&cli.IntFlag{Name: "to", Usage: "newer generation", DefaultText: "current"},
 			&cli.StringFlag{Name: "since", Usage: "compare the rows at this moment with the current ones: RFC 3339, a date (midnight UTC) or a duration ago (24h, 7d)"},
 			formatFlag("text", "text", "json", "csv"),
 		),

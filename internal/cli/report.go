@@ -46,7 +46,7 @@ Examples:
 			&cli.StringFlag{Name: "by", Value: "access", Usage: "access, user, object, role or all"},
 			formatFlag("csv", "csv", "json", "md", "html", "xlsx"),
 			&cli.StringFlag{Name: "out", Aliases: []string{"o"}, Usage: "write to this file instead of standard output"},
-			&cli.IntFlag{Name: "generation", Usage: "read this kept generation instead of the current one"},
+			&cli.IntFlag{Name: "generation", Usage: "read this kept generation instead of the current one", DefaultText: "current"},
 			&cli.StringSliceFlag{Name: "email", Usage: "only this person (repeatable); aliases apply"},
 			&cli.StringSliceFlag{Name: "object", Usage: "only this object, or everything in this database or schema (repeatable)"},
 			&cli.StringSliceFlag{Name: "role", Usage: "only people holding this role, and only the access it gives (repeatable)"},
