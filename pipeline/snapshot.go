@@ -302,6 +302,19 @@ func (t *table) optional(name string) int {
 	return -1
 }
 
+// each calls fn for every record, stopping at the first error.
+func (t *table) each(fn func() error) error {
+	for {
+		ok, err := t.next()
+		if !ok || err != nil {
+			return err
+		}
+		if err := fn(); err != nil {
+			return err
+		}
+	}
+}
+
 // next advances to the next record; it returns false at the end or on error.
 func (t *table) next() (bool, error) {
 	rec, err := t.r.Read()
@@ -371,11 +384,7 @@ func (a *Account) readUsers(t *table) error {
 		return err
 	}
 	typ, login, display, role := t.optional("TYPE"), t.optional("LOGIN_NAME"), t.optional("DISPLAY_NAME"), t.optional("DEFAULT_ROLE")
-	for {
-		ok, err := t.next()
-		if !ok || err != nil {
-			return err
-		}
+	return t.each(func() error {
 		u := User{Line: t.line, Name: t.get(idx[0]), Email: t.get(idx[1]), Type: ident.Word(t.get(typ)),
 			LoginName: t.get(login), DisplayName: t.get(display), DefaultRole: t.get(role)}
 		if u.Name == "" {
@@ -388,7 +397,8 @@ func (a *Account) readUsers(t *table) error {
 			return err
 		}
 		a.Users = append(a.Users, u)
-	}
+		return nil
+	})
 }
 
 func (a *Account) readRoles(t *table) error {
@@ -397,11 +407,7 @@ func (a *Account) readRoles(t *table) error {
 		return err
 	}
 	typ, db := t.optional("ROLE_TYPE"), t.optional("ROLE_DATABASE_NAME")
-	for {
-		ok, err := t.next()
-		if !ok || err != nil {
-			return err
-		}
+	return t.each(func() error {
 		r := Role{Line: t.line, Name: t.get(idx[0]), Type: ident.Word(t.get(typ)), Database: t.get(db)}
 		if r.Name == "" {
 			return t.errf("NAME", "is empty")
@@ -410,7 +416,8 @@ func (a *Account) readRoles(t *table) error {
 			return err
 		}
 		a.Roles = append(a.Roles, r)
-	}
+		return nil
+	})
 }
 
 func (a *Account) readUserGrants(t *table) error {
@@ -418,11 +425,7 @@ func (a *Account) readUserGrants(t *table) error {
 	if err != nil {
 		return err
 	}
-	for {
-		ok, err := t.next()
-		if !ok || err != nil {
-			return err
-		}
+	return t.each(func() error {
 		g := UserGrant{Line: t.line, Role: t.get(idx[0]), Grantee: t.get(idx[1])}
 		if g.Role == "" {
 			return t.errf("ROLE", "is empty")
@@ -437,7 +440,8 @@ func (a *Account) readUserGrants(t *table) error {
 			return err
 		}
 		a.UserGrants = append(a.UserGrants, g)
-	}
+		return nil
+	})
 }
 
 // grantees are the GRANTED_TO values of GRANTS_TO_ROLES; "ACCOUNT ROLE" is the
@@ -454,11 +458,7 @@ func (a *Account) readRoleGrants(t *table) error {
 		return err
 	}
 	opt := t.optional("GRANT_OPTION")
-	for {
-		ok, err := t.next()
-		if !ok || err != nil {
-			return err
-		}
+	return t.each(func() error {
 		g := RoleGrant{Line: t.line, Privilege: ident.Privilege(t.get(idx[0])), GrantedOn: ident.Word(t.get(idx[1])),
 			Name: t.get(idx[2]), Catalog: t.get(idx[3]), Schema: t.get(idx[4]), Grantee: t.get(idx[6])}
 		switch {
@@ -485,7 +485,8 @@ func (a *Account) readRoleGrants(t *table) error {
 			return err
 		}
 		a.RoleGrants = append(a.RoleGrants, g)
-	}
+		return nil
+	})
 }
 
 func (a *Account) readTags(t *table) error {
@@ -493,14 +494,11 @@ func (a *Account) readTags(t *table) error {
 	if err != nil {
 		return err
 	}
-	for {
-		ok, err := t.next()
-		if !ok || err != nil {
-			return err
-		}
+	return t.each(func() error {
 		a.Tags = append(a.Tags, TagRef{TagDatabase: t.get(idx[0]), TagSchema: t.get(idx[1]), TagName: t.get(idx[2]), TagValue: t.get(idx[3]),
 			ObjectDatabase: t.get(idx[4]), ObjectSchema: t.get(idx[5]), ObjectName: t.get(idx[6]), Column: t.get(idx[7]), Domain: ident.Word(t.get(idx[8]))})
-	}
+		return nil
+	})
 }
 
 func (a *Account) readPolicies(t *table) error {
@@ -508,14 +506,11 @@ func (a *Account) readPolicies(t *table) error {
 	if err != nil {
 		return err
 	}
-	for {
-		ok, err := t.next()
-		if !ok || err != nil {
-			return err
-		}
+	return t.each(func() error {
 		a.Policies = append(a.Policies, PolicyRef{PolicyName: t.get(idx[0]), PolicyKind: ident.Word(t.get(idx[1])),
 			Database: t.get(idx[2]), Schema: t.get(idx[3]), Entity: t.get(idx[4]), Column: t.get(idx[5])})
-	}
+		return nil
+	})
 }
 
 func (a *Account) readHistory(t *table) error {
@@ -523,11 +518,7 @@ func (a *Account) readHistory(t *table) error {
 	if err != nil {
 		return err
 	}
-	for {
-		ok, err := t.next()
-		if !ok || err != nil {
-			return err
-		}
+	return t.each(func() error {
 		e := AccessEvent{User: t.get(idx[0]), ObjectDomain: ident.Word(t.get(idx[1])), ObjectName: t.get(idx[2])}
 		if e.LastAccessed, err = t.timestamp(idx[3], "LAST_ACCESSED"); err != nil {
 			return err
@@ -538,7 +529,8 @@ func (a *Account) readHistory(t *table) error {
 			}
 		}
 		a.History = append(a.History, e)
-	}
+		return nil
+	})
 }
 
 // checkContainer rejects rows whose object cannot be named: a schema, a database
