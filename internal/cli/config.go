@@ -1,7 +1,6 @@
 package cli
 
 import (
-	"errors"
 	"fmt"
 	"os"
 	"strings"
@@ -167,9 +166,4 @@ func (e *usageError) Error() string { return e.msg }
 
 func usageErr(format string, args ...any) error {
 	return &usageError{msg: fmt.Sprintf(format, args...)}
-}
-
-func isUsage(err error) bool {
-	var u *usageError
-	return errors.As(err, &u)
 }

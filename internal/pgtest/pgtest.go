@@ -6,7 +6,6 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/hex"
-	"net/url"
 	"os"
 	"testing"
 	"time"
@@ -92,17 +91,4 @@ func Schema(t testing.TB, pool *pgxpool.Pool) string {
 		}
 	})
 	return name
-}
-
-// SchemaURL is the test database URL with search_path set to schema, for code under
-// test that opens its own connections.
-func SchemaURL(schema string) string {
-	u, err := url.Parse(URL())
-	if err != nil {
-		return URL()
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
 }
