@@ -357,9 +357,10 @@ func (t *table) boolean(i int, col string) (bool, error) {
 // accepted after the seconds by time.Parse without being in the layout.
 var timestampLayouts = []string{
 	"2006-01-02 15:04:05 -0700",
-	"2006-01-02 15:04:05 -07:00",
+	"2006-01-02 15:04:05 Z07:00",
 	"2006-01-02 15:04:05Z07:00",
 	time.RFC3339,
+	"2006-01-02T15:04:05-0700",
 	"2006-01-02 15:04:05",
 	"2006-01-02T15:04:05",
 	"2006-01-02",

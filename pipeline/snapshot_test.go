@@ -96,6 +96,16 @@ func TestReadSnapshotAccepts(t *testing.T) {
 	require.Equal(t, "ROLE", a.RoleGrants[0].GrantedTo)
 	require.Equal(t, time.Date(2026, 1, 1, 7, 0, 0, 0, time.UTC), a.RoleGrants[1].DeletedOn)
 	require.Equal(t, "IMAGINE", a.RoleGrants[1].Privilege)
+
+	// Every way a timestamp reaches a CSV reads as the same instant.
+	want := time.Date(2026, 1, 1, 7, 0, 0, 0, time.UTC)
+	for _, ts := range []string{"2026-01-01 00:00:00.000 -0700", "2026-01-01 00:00:00 -07:00", "2026-01-01 07:00:00.000 Z",
+		"2026-01-01 07:00:00Z", "2026-01-01T00:00:00-07:00", "2026-01-01T00:00:00.123456-0700", "2026-01-01 07:00:00"} {
+		require.NoError(t, os.WriteFile(filepath.Join(dir, "users.csv"), []byte("NAME,EMAIL,DISABLED,DELETED_ON\nA,a@x.example,false,"+ts+"\n"), 0o644))
+		snap, err := pipeline.ReadSnapshot(dir)
+		require.NoError(t, err, ts)
+		require.WithinDuration(t, want, snap.Accounts[0].Users[0].DeletedOn, time.Second, ts)
+	}
 }
 
 func TestMultiAccountSnapshot(t *testing.T) {
