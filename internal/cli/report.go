@@ -139,8 +139,8 @@ func (e *env) writeOut(path string, write func(io.Writer) error) error {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
 	}
-	// A temporary file is private; the report is an ordinary file, readable as
-	// the umask allows any other.
+	// A temporary file is created private (0600); a report is meant to be shared,
+	// so it gets the mode a shell redirect would usually give it.
 	if err := f.Chmod(0o644); err != nil {
 		f.Close()
 		return fmt.Errorf("write %s: %w", path, err)
