@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -204,18 +205,17 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 
 	// The guard compares against what readers see now, under the lock, so two
 	// syncs cannot both pass it against the same old generation.
-	old := &pipeline.Access{}
+	oldRows, added, removed := 0, m.Access.Len(), 0
 	cur, err := s.currentNumber()
 	switch {
 	case err == nil:
-		if old, err = s.readAccess(ctx, cur); err != nil {
+		if oldRows, added, removed, err = s.compare(ctx, cur, m.Access); err != nil {
 			return nil, fmt.Errorf("read current generation %d: %w", cur, err)
 		}
 	case !errors.Is(err, pipeline.ErrNoGeneration):
 		return nil, err
 	}
-	added, removed := pipeline.DiffCounts(old, m.Access)
-	if err := pipeline.CheckRevocation(old.Len(), removed, m.Access.Len(), opts); err != nil {
+	if err := pipeline.CheckRevocation(oldRows, removed, m.Access.Len(), opts); err != nil {
 		return nil, err
 	}
 
@@ -391,6 +391,33 @@ func (s *Store) write(ctx context.Context, dir string, m *pipeline.Mirror, st *s
 		return err
 	}
 	return syncDir(dir)
+}
+
+// compare merges generation n's access file, sorted as it was written, with next:
+// the old generation streams from disk, so a large one is never held in memory
+// next to the new one.
+func (s *Store) compare(ctx context.Context, n int, next *pipeline.Access) (oldRows, added, removed int, err error) {
+	pull, stop := iter.Pull(next.All())
+	defer stop()
+	nr, ok := pull()
+	err = readTable(ctx, filepath.Join(s.dir, genDir(n), "access.parquet"), func(v, _ []string) error {
+		old := pipeline.Row{Account: v[0], Email: v[1], ObjectType: v[2], ObjectName: v[3], Privilege: v[4]}
+		oldRows++
+		for ok && nr.Compare(old) < 0 {
+			added++
+			nr, ok = pull()
+		}
+		if ok && nr.Compare(old) == 0 {
+			nr, ok = pull()
+		} else {
+			removed++
+		}
+		return nil
+	})
+	for ; ok; nr, ok = pull() {
+		added++
+	}
+	return oldRows, added, removed, err
 }
 
 func (s *Store) readAccess(ctx context.Context, n int) (*pipeline.Access, error) {

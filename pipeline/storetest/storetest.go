@@ -120,6 +120,29 @@ func Run(t *testing.T, open func(t *testing.T) pipeline.Store) {
 		require.Equal(t, one.Memberships, two.Memberships)
 	})
 
+	t.Run("counts what a generation adds and removes", func(t *testing.T) {
+		s := open(t)
+		m := Sample(t, pipeline.Effective)
+		_, err := s.Publish(ctx, m, opts)
+		require.NoError(t, err)
+		next := rows(m.Access)
+		gone := next[len(next)/2]
+		next = slices.Delete(next, len(next)/2, len(next)/2+1)
+		next = append(next,
+			pipeline.Row{Account: "ACME", Email: "aaa@example.com", ObjectType: "WAREHOUSE", ObjectName: "WH", Privilege: "USAGE"},
+			pipeline.Row{Account: "ACME", Email: "zzz@example.com", ObjectType: "WAREHOUSE", ObjectName: "WH", Privilege: "USAGE"})
+		c := *m
+		c.Access = pipeline.NewAccess(next)
+		g, err := s.Publish(ctx, &c, opts)
+		require.NoError(t, err)
+		require.Equal(t, 2, g.Added)
+		require.Equal(t, 1, g.Removed)
+		back, err := s.Open(ctx, 0)
+		require.NoError(t, err)
+		require.False(t, back.Access.Has(gone))
+		require.Equal(t, m.Access.Len()+1, back.Access.Len())
+	})
+
 	t.Run("revocation guard", func(t *testing.T) {
 		s := open(t)
 		m := Sample(t, pipeline.Effective)
