@@ -2,9 +2,11 @@ package pgstore
 
 import (
 	"context"
+	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash"
 	"io/fs"
 	"iter"
 	"log/slog"
@@ -24,6 +26,7 @@ var (
 	membershipColumns = []string{"ord", "account", "email", "user_name", "role", "path"}
 	grantColumns      = []string{"ord", "account", "role", "object_type", "object_name", "privilege", "via"}
 	maskedColumns     = []string{"ord", "account", "object_name", "column_name", "reason"}
+	peopleColumns     = []string{"account", "email", "digest", "rows"}
 	snapshotColumns   = []string{"generation", "path", "content"}
 )
 
@@ -152,7 +155,22 @@ func (s *Store) compareIn(ctx context.Context, tx pgx.Tx, prev, n int, added, re
 		return err
 	}
 	v := vars{"gen": n, "prev": prev}
-	if _, err := tx.Exec(ctx, s.stmt("compare_generations", v)); err != nil {
+	// Generations that both carry per-person digests are compared only where a
+	// person's digest differs; older ones row by row.
+	stmt := "compare_generations"
+	var both bool
+	if err := tx.QueryRow(ctx, s.stmt("has_people", vars{"gen": prev})).Scan(&both); err != nil {
+		return err
+	}
+	if both {
+		if err := tx.QueryRow(ctx, s.stmt("has_people", vars{"gen": n})).Scan(&both); err != nil {
+			return err
+		}
+	}
+	if both {
+		stmt = "compare_changed_people"
+	}
+	if _, err := tx.Exec(ctx, s.stmt(stmt, v)); err != nil {
 		return err
 	}
 	return tx.QueryRow(ctx, s.stmt("count_changes", v)).Scan(added, removed)
@@ -215,6 +233,7 @@ func (s *Store) load(ctx context.Context, conn *pgxpool.Conn, n int, m *pipeline
 		return fmt.Errorf("create tables: %w", err)
 	}
 	src := newRowSource(m.Access.All())
+	src.people = newDigester()
 	copied, err := conn.CopyFrom(ctx, pgx.Identifier{s.schema, genTable("access", n)}, accessColumns, src)
 	src.stop()
 	if err != nil {
@@ -222,6 +241,15 @@ func (s *Store) load(ctx context.Context, conn *pgxpool.Conn, n int, m *pipeline
 	}
 	if int(copied) != m.Access.Len() {
 		return fmt.Errorf("copy access rows: copied %d of %d", copied, m.Access.Len())
+	}
+	people := src.people.done()
+	_, err = conn.CopyFrom(ctx, pgx.Identifier{s.schema, genTable("people", n)}, peopleColumns,
+		pgx.CopyFromSlice(len(people), func(i int) ([]any, error) {
+			p := &people[i]
+			return []any{p.account, p.email, p.digest, p.rows}, nil
+		}))
+	if err != nil {
+		return fmt.Errorf("copy people: %w", err)
 	}
 	_, err = conn.CopyFrom(ctx, pgx.Identifier{s.schema, genTable("memberships", n)}, membershipColumns,
 		pgx.CopyFromSlice(len(m.Memberships), func(i int) ([]any, error) {
@@ -413,11 +441,13 @@ func numbers(gens []pipeline.Generation) string {
 
 // rowSource feeds access rows to COPY straight from the mirror's iterator. Values
 // points at the fields of one reused row, so copying allocates nothing per row.
+// With people set, it also digests each person's rows on the way.
 type rowSource struct {
-	next func() (pipeline.Row, bool)
-	stop func()
-	row  pipeline.Row
-	vals []any
+	next   func() (pipeline.Row, bool)
+	stop   func()
+	row    pipeline.Row
+	vals   []any
+	people *digester
 }
 
 func newRowSource(rows iter.Seq[pipeline.Row]) *rowSource {
@@ -430,7 +460,57 @@ func newRowSource(rows iter.Seq[pipeline.Row]) *rowSource {
 func (s *rowSource) Next() bool {
 	var ok bool
 	s.row, ok = s.next()
+	if ok && s.people != nil {
+		s.people.add(s.row)
+	}
 	return ok
+}
+
+// personDigest is a row of people_N: a SHA-256 of one person's rows, in order.
+type personDigest struct {
+	account, email string
+	digest         []byte
+	rows           int
+}
+
+// digester digests the rows of each person as they stream past, in the table's
+// order (by account, then email), so two generations can be compared person by
+// person: equal digests mean equal rows.
+type digester struct {
+	out            []personDigest
+	h              hash.Hash
+	buf            []byte
+	account, email string
+	rows           int
+}
+
+func newDigester() *digester { return &digester{h: sha256.New()} }
+
+func (d *digester) add(r pipeline.Row) {
+	if d.rows > 0 && (r.Account != d.account || r.Email != d.email) {
+		d.flush()
+	}
+	if d.rows == 0 {
+		d.account, d.email = r.Account, r.Email
+		d.h.Reset()
+	}
+	// NUL cannot occur in the text Postgres stores, so it separates fields safely.
+	d.buf = append(append(append(append(append(append(d.buf[:0], r.ObjectType...), 0), r.ObjectName...), 0), r.Privilege...), 0)
+	d.h.Write(d.buf)
+	d.rows++
+}
+
+func (d *digester) flush() {
+	if d.rows > 0 {
+		d.out = append(d.out, personDigest{d.account, d.email, d.h.Sum(nil), d.rows})
+		d.rows = 0
+	}
+}
+
+// done returns the digests of everyone seen.
+func (d *digester) done() []personDigest {
+	d.flush()
+	return d.out
 }
 
 func (s *rowSource) Values() ([]any, error) { return s.vals, nil }

@@ -290,7 +290,7 @@ func TestRetentionDropsTables(t *testing.T) {
 		_, err := s.Publish(ctx, m, opts)
 		require.NoError(t, err)
 	}
-	require.Equal(t, []string{"access_3", "access_4", "grants_3", "grants_4", "masked_3", "masked_4", "memberships_3", "memberships_4"}, f.generationTables(t))
+	require.Equal(t, []string{"access_3", "access_4", "grants_3", "grants_4", "masked_3", "masked_4", "memberships_3", "memberships_4", "people_3", "people_4"}, f.generationTables(t))
 	require.Equal(t, 2, f.count(t, `SELECT count(DISTINCT generation) FROM %s.snapshot_files`))
 }
 
@@ -331,7 +331,7 @@ func TestLocked(t *testing.T) {
 			cur, err := s.Current(ctx)
 			require.NoError(t, err)
 			require.Equal(t, 2, cur.Number)
-			require.Len(t, f.generationTables(t), 8)
+			require.Len(t, f.generationTables(t), 10)
 		})
 	}
 }
@@ -472,4 +472,43 @@ func TestLeastPrivilege(t *testing.T) {
 	back, err := s.Open(ctx, 0)
 	require.NoError(t, err)
 	require.Equal(t, m.Access.Len(), back.Access.Len())
+}
+
+// TestCompareByPeople: generations with per-person digests are compared only
+// where a person changed, and must count exactly what the row-by-row comparison
+// of older generations (no people table) counts.
+func TestCompareByPeople(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	for _, digests := range []bool{true, false} {
+		s, f := setup(t)
+		m := storetest.Sample(t, pipeline.Effective)
+		_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+		require.NoError(t, err)
+		if !digests {
+			f.exec(t, `DROP TABLE %s.people_1`)
+		}
+		rows := slices.Collect(m.Access.All())
+		alice := 0
+		for _, r := range rows {
+			if r.Email == "alice@example.com" {
+				alice++
+			}
+		}
+		// Everyone but alice is unchanged; alice loses one row; a new person arrives.
+		next := slices.DeleteFunc(slices.Clone(rows), func(r pipeline.Row) bool {
+			return r.Email == "alice@example.com" && r.ObjectType == "WAREHOUSE"
+		})
+		next = append(next, pipeline.Row{Account: "ACME", Email: "new@example.com", ObjectType: "WAREHOUSE", ObjectName: "WH", Privilege: "USAGE"})
+		c := *m
+		c.Access = pipeline.NewAccess(next)
+		g, err := s.Publish(ctx, &c, pipeline.DefaultPublishOptions())
+		require.NoError(t, err)
+		require.Equal(t, 1, g.Added, "digests %v", digests)
+		require.Equal(t, 1, g.Removed, "digests %v", digests)
+		require.Positive(t, alice)
+		var changes int
+		require.NoError(t, f.admin.QueryRow(ctx, "SELECT count(*) FROM "+f.schema+".access_history WHERE removed_gen = 2 OR added_gen = 2").Scan(&changes))
+		require.Equal(t, 2, changes, "the history records both changes")
+	}
 }

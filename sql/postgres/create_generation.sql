@@ -28,6 +28,15 @@ CREATE TABLE {{schema}}.grants_{{gen}} (
     via         text COLLATE "C" NOT NULL
 );
 
+-- One row per person: a digest of their rows, so that comparing two generations
+-- visits only the people whose access changed (compare_changed_people.sql).
+CREATE TABLE {{schema}}.people_{{gen}} (
+    account text COLLATE "C" NOT NULL,
+    email   text COLLATE "C" NOT NULL,
+    digest  bytea NOT NULL,
+    rows    integer NOT NULL
+);
+
 CREATE TABLE {{schema}}.masked_{{gen}} (
     ord         integer NOT NULL,
     account     text COLLATE "C" NOT NULL,

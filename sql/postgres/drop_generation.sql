@@ -7,4 +7,5 @@ DROP TABLE IF EXISTS
     {{schema}}.memberships_{{gen}},
     {{schema}}.grants_{{gen}},
     {{schema}}.masked_{{gen}},
+    {{schema}}.people_{{gen}},
     {{schema}}.changes_{{gen}};

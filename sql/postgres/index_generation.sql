@@ -12,7 +12,9 @@ CREATE INDEX memberships_{{gen}}_email
     ON {{schema}}.memberships_{{gen}} (email, role, account);
 CREATE INDEX grants_{{gen}}_role
     ON {{schema}}.grants_{{gen}} (account, role, object_type, object_name, privilege);
+CREATE UNIQUE INDEX people_{{gen}}_key
+    ON {{schema}}.people_{{gen}} (email, account);
 CREATE INDEX masked_{{gen}}_object
     ON {{schema}}.masked_{{gen}} (object_name, account);
 
-ANALYZE {{schema}}.access_{{gen}}, {{schema}}.memberships_{{gen}}, {{schema}}.grants_{{gen}}, {{schema}}.masked_{{gen}};
+ANALYZE {{schema}}.access_{{gen}}, {{schema}}.memberships_{{gen}}, {{schema}}.grants_{{gen}}, {{schema}}.masked_{{gen}}, {{schema}}.people_{{gen}};

@@ -6,7 +6,7 @@ FROM pg_class c
 JOIN pg_namespace n ON n.oid = c.relnamespace
 WHERE n.nspname = $1
   AND c.relkind = 'r'
-  AND c.relname ~ '^(access|memberships|grants|masked|changes)_[0-9]+$'
+  AND c.relname ~ '^(access|memberships|grants|masked|changes|people)_[0-9]+$'
   AND NOT EXISTS (
       SELECT 1 FROM {{schema}}.generations g
       WHERE g.number = substring(c.relname FROM '[0-9]+$')::bigint)
