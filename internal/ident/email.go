@@ -2,6 +2,8 @@ package ident
 
 import (
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // Aliases maps the addresses Snowflake holds to the one address a person signs in
@@ -77,16 +79,18 @@ func (n *Normalizer) Email(email string) (string, Resolution) {
 }
 
 // ValidEmail reports whether a normalized address is usable as a person's identity:
-// one @, a non-empty local part without spaces, and a domain of at least two dot-
-// separated labels of letters, digits and hyphens with an alphabetic top level.
-// Service accounts with numeric IDs and "eve@example" fail.
+// one @, a non-empty local part without spaces or separators, and a domain of at
+// least two dot-separated labels of letters (any script), digits, hyphens and
+// underscores, whose last label is not a number. Service accounts with numeric IDs
+// and "eve@example" fail; unusual but real addresses pass, because leaving a person
+// out locks them out.
 func ValidEmail(e string) bool {
 	at := strings.IndexByte(e, '@')
 	if at <= 0 || at != strings.LastIndexByte(e, '@') || len(e) > 254 {
 		return false
 	}
 	for _, r := range e[:at] {
-		if r <= ' ' || r == 0x7f || r == ',' || r == ';' || r == '<' || r == '>' {
+		if unicode.IsSpace(r) || unicode.IsControl(r) || strings.ContainsRune(",;<>()[]\\\"", r) {
 			return false
 		}
 	}
@@ -94,25 +98,16 @@ func ValidEmail(e string) bool {
 	if len(labels) < 2 {
 		return false
 	}
-	for i, l := range labels {
+	for _, l := range labels {
 		if l == "" || l[0] == '-' || l[len(l)-1] == '-' {
 			return false
 		}
-		for _, c := range []byte(l) {
-			if !(c >= 'a' && c <= 'z' || c >= '0' && c <= '9' || c == '-') {
+		for _, r := range l {
+			if !(unicode.IsLetter(r) || unicode.IsDigit(r) || r == '-' || r == '_') {
 				return false
-			}
-		}
-		if i == len(labels)-1 {
-			if len(l) < 2 {
-				return false
-			}
-			for _, c := range []byte(l) {
-				if !(c >= 'a' && c <= 'z') {
-					return false
-				}
 			}
 		}
 	}
-	return true
+	tld := labels[len(labels)-1]
+	return utf8.RuneCountInString(tld) >= 2 && strings.IndexFunc(tld, unicode.IsLetter) >= 0
 }

@@ -105,11 +105,12 @@ func TestEmails(t *testing.T) {
 		require.Equal(t, tc.want, got)
 		require.Equal(t, tc.how, how)
 	}
-	for _, ok := range []string{"a@b.co", "first.last+tag@sub.example.com", "o'neil@example.org", "x_y-z@a-b.example"} {
+	for _, ok := range []string{"a@b.co", "first.last+tag@sub.example.com", "o'neil@example.org", "x_y-z@a-b.example",
+		"zoë@exämple.de", "ops@mail_relay.example.com", "a@b.c0m"} {
 		require.True(t, ValidEmail(ok), ok)
 	}
 	for _, bad := range []string{"", "1234567", "eve@example", "a@b", "@example.com", "a@@b.com", "a b@example.com",
-		"a@-b.com", "a@b-.com", "a@b..com", "a@b.c", "a@b.c0m", "a@exa mple.com", "a@b.com,c@d.com"} {
+		"a@-b.com", "a@b-.com", "a@b..com", "a@b.c", "a@b.123", "a@exa mple.com", "a@b.com,c@d.com", "a b@x.com", "<a@b.com>"} {
 		require.False(t, ValidEmail(bad), bad)
 	}
 }
