@@ -232,9 +232,9 @@ func (e *env) grantRevoke(c *cli.Context) error {
 }
 
 func (e *env) grantList(c *cli.Context) error {
-	format := c.String("format")
-	if format != "text" && format != "csv" && format != "json" {
-		return usageErr("format %q: want text, csv or json", format)
+	format, err := grantFormat(c)
+	if err != nil {
+		return err
 	}
 	s, err := e.grantStore()
 	if err != nil {
@@ -253,9 +253,9 @@ func (e *env) grantList(c *cli.Context) error {
 }
 
 func (e *env) grantReport(c *cli.Context) error {
-	format := c.String("format")
-	if format != "text" && format != "csv" && format != "json" {
-		return usageErr("format %q: want text, csv or json", format)
+	format, err := grantFormat(c)
+	if err != nil {
+		return err
 	}
 	s, err := e.grantStore()
 	if err != nil {
@@ -273,6 +273,16 @@ func (e *env) grantReport(c *cli.Context) error {
 		return err
 	}
 	return writeGrants(e, format, pgstore.GrantUsage(grants, m), true)
+}
+
+// grantFormat is the --format of grant list and grant report, checked before
+// anything is read.
+func grantFormat(c *cli.Context) (string, error) {
+	format := c.String("format")
+	if format != "text" && format != "csv" && format != "json" {
+		return "", usageErr("format %q: want text, csv or json", format)
+	}
+	return format, nil
 }
 
 // grantHeader is the CSV header of grant list and grant report; report adds the
