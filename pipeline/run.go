@@ -73,7 +73,10 @@ type Result struct {
 	Added      int
 	Removed    int
 	Refused    bool // the revocation guard refused (a dry run reports it too)
-	Phases     []Phase
+	// Current is, on a dry run, the published table the mirror was compared with
+	// (empty when nothing is published), so callers can list the changes.
+	Current *Access
+	Phases  []Phase
 }
 
 // Run extracts, flattens and publishes once, and records the run in the target's
@@ -167,6 +170,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 		case !errors.Is(err, ErrNoGeneration):
 			return err
 		}
+		res.Current = cur
 		res.Added, res.Removed = DiffCounts(cur, m.Access)
 		rec.Added, rec.Removed = res.Added, res.Removed
 		if gerr := CheckRevocation(cur.Len(), res.Removed, m.Access.Len(), cfg.Publish); gerr != nil {

@@ -144,3 +144,24 @@ func TestSyncTwiceIsIdempotent(t *testing.T) {
 	require.Equal(t, 0, d.code, "identical generations: diff exits 0")
 	require.Contains(t, d.stdout, "0 added, 0 removed")
 }
+
+// TestDryRun lists what a sync would change, publishes nothing, and says when the
+// revocation guard would refuse.
+func TestDryRun(t *testing.T) {
+	t.Parallel()
+	tiny := filepath.Join(repo, "testdata/sample/tiny")
+	target := t.TempDir()
+	r := run(t, "sync", "--source", "dir:"+tiny, "--target", "dir:"+target, "--dry-run", "--log-level", "error")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "dry run: would publish 10 rows (+10 −0)")
+	require.Contains(t, r.stdout, "  + TINY anna@tiny.example DATABASE SHOP USAGE\n")
+	require.Equal(t, ExitError, run(t, "report", "--target", "dir:"+target).code, "nothing was published")
+
+	r = run(t, syncArgs(filepath.Join(repo, "testdata/sample/acme"), target)...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	r = run(t, "sync", "--source", "dir:"+tiny, "--target", "dir:"+target, "--dry-run", "--log-level", "error")
+	require.Equal(t, ExitFindings, r.code, "a real run would be refused")
+	require.Contains(t, r.stdout, "the revocation guard would refuse it")
+	require.Contains(t, r.stdout, "  - ACME ")
+	require.Regexp(t, `  … and \d+ more\n`, r.stdout)
+}

@@ -163,20 +163,18 @@ func (e *env) printSync(res *pipeline.Result, cfg pipeline.Config) {
 		if res.Refused {
 			fmt.Fprintf(w, "the revocation guard would refuse it: more than %.0f%% of the current rows removed\n", 100*cfg.Publish.MaxRevokeRatio)
 		}
-		if cur, err := cfg.Store.Open(e.ctx, 0); err == nil {
-			n := 0
-			for ch := range pipeline.Diff(cur.Access, m.Access) {
-				if n == maxChanges {
-					fmt.Fprintf(w, "  … and %d more\n", res.Added+res.Removed-n)
-					break
-				}
-				sign := "-"
-				if ch.Added {
-					sign = "+"
-				}
-				fmt.Fprintf(w, "  %s %s %s %s %s %s\n", sign, ch.Account, ch.Email, ch.ObjectType, ch.ObjectName, ch.Privilege)
-				n++
+		n := 0
+		for ch := range pipeline.Diff(res.Current, m.Access) {
+			if n == maxChanges {
+				fmt.Fprintf(w, "  … and %d more\n", res.Added+res.Removed-n)
+				break
 			}
+			sign := "-"
+			if ch.Added {
+				sign = "+"
+			}
+			fmt.Fprintf(w, "  %s %s %s %s %s %s\n", sign, ch.Account, ch.Email, ch.ObjectType, ch.ObjectName, ch.Privilege)
+			n++
 		}
 	} else {
 		g := res.Generation
