@@ -1,0 +1,281 @@
+package pipeline
+
+import (
+	"context"
+	"slices"
+	"strings"
+
+	"github.com/grantmirror/grantmirror/internal/ident"
+)
+
+// Reader answers questions about one kept generation without reading all of it:
+// check, explain, diff and report --email ask a store one question each, so their
+// cost follows the answer, not the size of the mirror. Both stores implement it,
+// and storetest checks them against SliceOf and ChangesOf, which compute the same
+// answers from a whole generation.
+type Reader interface {
+	// Slice returns the part of generation n (0: the current one) that concerns f,
+	// as SliceOf defines it.
+	Slice(ctx context.Context, n int, f Focus) (*Mirror, error)
+	// Changes returns what changed from generation from to generation to, narrowed
+	// to f (an empty Focus means everything), as ChangesOf defines it.
+	Changes(ctx context.Context, from, to int, f Focus) (*Changes, error)
+	// Scan streams every row of generation n in table order without holding the
+	// generation in memory; fn's error stops the scan and is returned.
+	Scan(ctx context.Context, n int, fn func(Row) error) error
+	// ObjectNames returns the distinct object names the grants of generation n
+	// name in an account (every account when empty), sorted: explain suggests
+	// similar names from them when an object has no grant.
+	ObjectNames(ctx context.Context, n int, account string) ([]string, error)
+}
+
+// Focus narrows a question to a person, to objects, or to both. Emails are
+// normalized addresses as published; objects are canonical names.
+type Focus struct {
+	Email   string
+	Objects []string
+}
+
+// Empty reports whether f narrows nothing.
+func (f Focus) Empty() bool { return f.Email == "" && len(f.Objects) == 0 }
+
+// objectSet is the focus objects with their containers: the names whose grants
+// and snapshot records a question about the objects needs (effective access asks
+// for USAGE on the database and schema too).
+func (f Focus) objectSet() map[string]bool {
+	set := map[string]bool{}
+	for _, o := range f.Objects {
+		set[o] = true
+		for _, c := range containerNames(o) {
+			set[c] = true
+		}
+	}
+	return set
+}
+
+// containerNames returns the database and schema names above a canonical name.
+func containerNames(name string) []string {
+	parts := ident.Parts(name)
+	switch {
+	case len(parts) >= 3:
+		return []string{parts[0], parts[0] + "." + parts[1]}
+	case len(parts) == 2:
+		return []string{parts[0]}
+	}
+	return nil
+}
+
+// Changes is what changed between two generations: rows added and removed, in
+// table order.
+type Changes struct {
+	From, To int
+	Added    []Row
+	Removed  []Row
+}
+
+// SliceOf is the answer Reader.Slice must give, computed from a whole generation
+// m. The slice keeps m's Meta, Excluded and Masked, and:
+//
+//   - Access: every row of f.Email (all accounts), and every row on f.Objects;
+//   - Memberships: those of f.Email, and those of every user who holds one of them
+//     (the same Snowflake user filed under another address by email aliases);
+//   - Grants: those on f.Objects and their containers;
+//   - Snapshot: every user, role and role-to-user grant (small tables, which
+//     why-not needs whole to find the person's users and the role graph); of
+//     grants_to_roles the rows on f.Objects and their containers and every
+//     role-to-role grant; tags, policies and access history on f.Objects.
+//
+// With an empty Focus the slice is m itself.
+func SliceOf(m *Mirror, f Focus) *Mirror {
+	if f.Empty() {
+		return m
+	}
+	objects := f.objectSet()
+	focus := map[string]bool{}
+	for _, o := range f.Objects {
+		focus[o] = true
+	}
+	out := &Mirror{Meta: m.Meta, Excluded: m.Excluded, Masked: m.Masked}
+	var rows []Row
+	for r := range m.Access.All() {
+		if r.Email == f.Email && f.Email != "" || focus[r.ObjectName] {
+			rows = append(rows, r)
+		}
+	}
+	out.Access = NewAccess(rows)
+	users := map[[2]string]bool{}
+	for _, ms := range m.Memberships {
+		if ms.Email == f.Email && f.Email != "" {
+			users[[2]string{ms.Account, ms.User}] = true
+		}
+	}
+	for _, ms := range m.Memberships {
+		if users[[2]string{ms.Account, ms.User}] {
+			out.Memberships = append(out.Memberships, ms)
+		}
+	}
+	for _, g := range m.Grants {
+		if objects[g.ObjectName] {
+			out.Grants = append(out.Grants, g)
+		}
+	}
+	if m.Snapshot != nil {
+		out.Snapshot = &Snapshot{}
+		for _, a := range m.Snapshot.Accounts {
+			out.Snapshot.Accounts = append(out.Snapshot.Accounts, sliceAccount(a, objects))
+		}
+	}
+	return out
+}
+
+// sliceAccount keeps what SliceOf keeps of one account's snapshot.
+func sliceAccount(a *Account, objects map[string]bool) *Account {
+	b := *a
+	b.RoleGrants = nil
+	for _, rg := range a.RoleGrants {
+		if isRoleKind(rg.GrantedOn) || objects[ObjectName(&rg)] {
+			b.RoleGrants = append(b.RoleGrants, rg)
+		}
+	}
+	b.Tags = nil
+	for _, t := range a.Tags {
+		if objects[RefObject(t.ObjectDatabase, t.ObjectSchema, t.ObjectName)] {
+			b.Tags = append(b.Tags, t)
+		}
+	}
+	b.Policies = nil
+	for _, p := range a.Policies {
+		if objects[RefObject(p.Database, p.Schema, p.Entity)] {
+			b.Policies = append(b.Policies, p)
+		}
+	}
+	b.History = nil
+	for _, h := range a.History {
+		if objects[canonicalObject(h.ObjectName)] {
+			b.History = append(b.History, h)
+		}
+	}
+	return &b
+}
+
+// isRoleKind reports whether a grants_to_roles row grants a role (nesting).
+func isRoleKind(grantedOn string) bool {
+	switch grantedOn {
+	case "ROLE", "DATABASE_ROLE", "APPLICATION_ROLE", "INSTANCE_ROLE":
+		return true
+	}
+	return false
+}
+
+// ChangesOf is the answer Reader.Changes must give, computed from two whole
+// generations: the rows of to missing from from (added) and the reverse
+// (removed), narrowed to f's person and objects (a row matches when its email is
+// f.Email, or its object is one of f.Objects; an empty Focus matches every row).
+func ChangesOf(from, to *Mirror, fromN, toN int, f Focus) *Changes {
+	focus := map[string]bool{}
+	for _, o := range f.Objects {
+		focus[o] = true
+	}
+	match := func(r Row) bool {
+		return f.Empty() || f.Email != "" && r.Email == f.Email || focus[r.ObjectName]
+	}
+	c := &Changes{From: fromN, To: toN}
+	for r := range to.Access.All() {
+		if match(r) && !from.Access.Has(r) {
+			c.Added = append(c.Added, r)
+		}
+	}
+	for r := range from.Access.All() {
+		if match(r) && !to.Access.Has(r) {
+			c.Removed = append(c.Removed, r)
+		}
+	}
+	return c
+}
+
+// ObjectNamesOf is the answer Reader.ObjectNames must give, from a whole generation.
+func ObjectNamesOf(m *Mirror, account string) []string {
+	var names []string
+	for _, g := range m.Grants {
+		if account == "" || g.Account == account {
+			names = append(names, g.ObjectName)
+		}
+	}
+	slices.Sort(names)
+	return slices.Compact(names)
+}
+
+// canonicalObject canonicalizes a dotted name as access history records it, so it
+// compares with published names; a name that does not parse is kept upper-cased.
+func canonicalObject(name string) string {
+	if c, err := ident.Canonical(name); err == nil {
+		return c
+	}
+	return strings.ToUpper(name)
+}
+
+// RefObject is the canonical name of the object a tag or policy reference is on,
+// from its database, schema and name columns; empty columns are left out, so a
+// reference to a database or schema names that container.
+func RefObject(database, schema, name string) string {
+	var parts []string
+	for _, p := range []string{database, schema, name} {
+		if p != "" {
+			parts = append(parts, p)
+		}
+	}
+	return ident.Join(parts...)
+}
+
+// wholeReader answers Reader questions by reading whole generations with Open.
+type wholeReader struct{ s Store }
+
+// ReaderOf returns s's own Reader when it has one; otherwise a Reader that reads
+// whole generations, correct but as slow as Open.
+func ReaderOf(s Store) Reader {
+	if r, ok := s.(Reader); ok {
+		return r
+	}
+	return wholeReader{s}
+}
+
+func (w wholeReader) Slice(ctx context.Context, n int, f Focus) (*Mirror, error) {
+	m, err := w.s.Open(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return SliceOf(m, f), nil
+}
+
+func (w wholeReader) Changes(ctx context.Context, from, to int, f Focus) (*Changes, error) {
+	a, err := w.s.Open(ctx, from)
+	if err != nil {
+		return nil, err
+	}
+	b, err := w.s.Open(ctx, to)
+	if err != nil {
+		return nil, err
+	}
+	return ChangesOf(a, b, a.Meta.Generation, b.Meta.Generation, f), nil
+}
+
+func (w wholeReader) Scan(ctx context.Context, n int, fn func(Row) error) error {
+	m, err := w.s.Open(ctx, n)
+	if err != nil {
+		return err
+	}
+	for r := range m.Access.All() {
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (w wholeReader) ObjectNames(ctx context.Context, n int, account string) ([]string, error) {
+	m, err := w.s.Open(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return ObjectNamesOf(m, account), nil
+}

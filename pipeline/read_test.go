@@ -1,0 +1,52 @@
+package pipeline
+
+import (
+	"testing"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestContainerNames(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, []string{"DB", "DB.S"}, containerNames("DB.S.T"))
+	require.Equal(t, []string{"DB", `DB."a.b"`}, containerNames(`DB."a.b"."x.y"`))
+	require.Equal(t, []string{"DB"}, containerNames("DB.S"))
+	require.Nil(t, containerNames("WH"))
+}
+
+func TestSliceOfKeepsThePersonAndTheObject(t *testing.T) {
+	t.Parallel()
+	rows := []Row{
+		{"A", "alice@x.com", "TABLE", "DB.S.T", "SELECT"},
+		{"A", "alice@x.com", "TABLE", "DB.S.U", "SELECT"},
+		{"A", "bob@x.com", "TABLE", "DB.S.T", "SELECT"},
+		{"A", "bob@x.com", "TABLE", "DB.S.U", "SELECT"},
+		{"A", "carol@x.com", "SCHEMA", "DB.S", "USAGE"},
+	}
+	m := &Mirror{
+		Access: NewAccess(append([]Row(nil), rows...)),
+		Memberships: []Membership{
+			{Account: "A", Email: "alice@x.com", User: "ALICE", Role: "R"},
+			{Account: "A", Email: "alias@y.com", User: "ALICE", Role: "S"},
+			{Account: "A", Email: "bob@x.com", User: "BOB", Role: "R"},
+		},
+		Grants: []Grant{
+			{Account: "A", Role: "R", ObjectType: "TABLE", ObjectName: "DB.S.T", Privilege: "SELECT"},
+			{Account: "A", Role: "R", ObjectType: "TABLE", ObjectName: "DB.S.U", Privilege: "SELECT"},
+			{Account: "A", Role: "R", ObjectType: "SCHEMA", ObjectName: "DB.S", Privilege: "USAGE"},
+		},
+	}
+	s := SliceOf(m, Focus{Email: "alice@x.com", Objects: []string{"DB.S.T"}})
+	var got []Row
+	for r := range s.Access.All() {
+		got = append(got, r)
+	}
+	require.Equal(t, []Row{rows[0], rows[1], rows[2]}, got)
+	require.Len(t, s.Memberships, 2, "alice's user, under both addresses")
+	require.Len(t, s.Grants, 2, "the table and its schema, not the sibling table")
+	require.Same(t, m, SliceOf(m, Focus{}))
+
+	c := ChangesOf(m, SliceOf(m, Focus{Email: "bob@x.com"}), 1, 2, Focus{Objects: []string{"DB.S.U"}})
+	require.Empty(t, c.Added)
+	require.Equal(t, []Row{rows[1]}, c.Removed)
+}
