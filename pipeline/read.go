@@ -79,11 +79,15 @@ type Changes struct {
 //   - Access: every row of f.Email (all accounts), and every row on f.Objects;
 //   - Memberships: those of f.Email, and those of every user who holds one of them
 //     (the same Snowflake user filed under another address by email aliases);
-//   - Grants: those on f.Objects and their containers;
+//   - Grants: those on f.Objects and their containers, and every grant to a role
+//     of those memberships in its account (what the person holds and why: the
+//     roles behind each of their rows, which report --email shows);
 //   - Snapshot: every user, role and role-to-user grant (small tables, which
 //     why-not needs whole to find the person's users and the role graph); of
 //     grants_to_roles the rows on f.Objects and their containers and every
-//     role-to-role grant; tags, policies and access history on f.Objects.
+//     role-to-role grant; tags and policies on f.Objects; access history on
+//     f.Objects and of the users of those memberships (user names compared
+//     case-insensitively), which a person's report marks used or unused.
 //
 // With an empty Focus the slice is m itself.
 func SliceOf(m *Mirror, f Focus) *Mirror {
@@ -109,27 +113,32 @@ func SliceOf(m *Mirror, f Focus) *Mirror {
 			users[[2]string{ms.Account, ms.User}] = true
 		}
 	}
+	roles := map[[2]string]bool{}
+	historyUsers := map[[2]string]bool{}
 	for _, ms := range m.Memberships {
 		if users[[2]string{ms.Account, ms.User}] {
 			out.Memberships = append(out.Memberships, ms)
+			roles[[2]string{ms.Account, ms.Role}] = true
+			historyUsers[[2]string{ms.Account, strings.ToUpper(ms.User)}] = true
 		}
 	}
 	for _, g := range m.Grants {
-		if objects[g.ObjectName] {
+		if objects[g.ObjectName] || roles[[2]string{g.Account, g.Role}] {
 			out.Grants = append(out.Grants, g)
 		}
 	}
 	if m.Snapshot != nil {
 		out.Snapshot = &Snapshot{}
 		for _, a := range m.Snapshot.Accounts {
-			out.Snapshot.Accounts = append(out.Snapshot.Accounts, sliceAccount(a, objects))
+			out.Snapshot.Accounts = append(out.Snapshot.Accounts, sliceAccount(a, objects, historyUsers))
 		}
 	}
 	return out
 }
 
-// sliceAccount keeps what SliceOf keeps of one account's snapshot.
-func sliceAccount(a *Account, objects map[string]bool) *Account {
+// sliceAccount keeps what SliceOf keeps of one account's snapshot; users holds
+// (account, upper-cased user name) of the users whose access history is kept.
+func sliceAccount(a *Account, objects map[string]bool, users map[[2]string]bool) *Account {
 	b := *a
 	b.RoleGrants = nil
 	for _, rg := range a.RoleGrants {
@@ -151,7 +160,7 @@ func sliceAccount(a *Account, objects map[string]bool) *Account {
 	}
 	b.History = nil
 	for _, h := range a.History {
-		if objects[canonicalObject(h.ObjectName)] {
+		if objects[canonicalObject(h.ObjectName)] || users[[2]string{a.Name, strings.ToUpper(h.User)}] {
 			b.History = append(b.History, h)
 		}
 	}

@@ -34,7 +34,15 @@ func TestSliceOfKeepsThePersonAndTheObject(t *testing.T) {
 			{Account: "A", Role: "R", ObjectType: "TABLE", ObjectName: "DB.S.T", Privilege: "SELECT"},
 			{Account: "A", Role: "R", ObjectType: "TABLE", ObjectName: "DB.S.U", Privilege: "SELECT"},
 			{Account: "A", Role: "R", ObjectType: "SCHEMA", ObjectName: "DB.S", Privilege: "USAGE"},
+			{Account: "A", Role: "Q", ObjectType: "TABLE", ObjectName: "DB.S.U", Privilege: "SELECT"},
+			{Account: "A", Role: "Q", ObjectType: "SCHEMA", ObjectName: "DB.S", Privilege: "USAGE"},
+			{Account: "B", Role: "R", ObjectType: "TABLE", ObjectName: "DB.S.V", Privilege: "SELECT"},
 		},
+		Snapshot: &Snapshot{Accounts: []*Account{{Name: "A", History: []AccessEvent{
+			{User: "alice", ObjectName: "db.s.u"},
+			{User: "BOB", ObjectName: "db.s.u"},
+			{User: "BOB", ObjectName: "db.s.t"},
+		}}}},
 	}
 	s := SliceOf(m, Focus{Email: "alice@x.com", Objects: []string{"DB.S.T"}})
 	var got []Row
@@ -43,7 +51,10 @@ func TestSliceOfKeepsThePersonAndTheObject(t *testing.T) {
 	}
 	require.Equal(t, []Row{rows[0], rows[1], rows[2]}, got)
 	require.Len(t, s.Memberships, 2, "alice's user, under both addresses")
-	require.Len(t, s.Grants, 2, "the table and its schema, not the sibling table")
+	require.Equal(t, []Grant{m.Grants[0], m.Grants[1], m.Grants[2], m.Grants[4]}, s.Grants,
+		"grants on the table and its schema, and every grant of alice's roles in their account; not Q's grant on the sibling table")
+	require.Equal(t, []AccessEvent{m.Snapshot.Accounts[0].History[0], m.Snapshot.Accounts[0].History[2]}, s.Snapshot.Accounts[0].History,
+		"alice's own history (user names case-insensitive) and the history of the object")
 	require.Same(t, m, SliceOf(m, Focus{}))
 
 	c := ChangesOf(m, SliceOf(m, Focus{Email: "bob@x.com"}), 1, 2, Focus{Objects: []string{"DB.S.U"}})
