@@ -276,6 +276,10 @@ func versionCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "version",
 		Usage: "print the version",
+		Description: `Prints the version this binary was built as (a tag, a commit, or dev).
+
+Example:
+   grantmirror version`,
 		Action: func(c *cli.Context) error {
 			fmt.Fprintln(e.stdout, "grantmirror", version())
 			return nil
