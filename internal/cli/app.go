@@ -10,6 +10,7 @@ import (
 	"os"
 	"runtime/debug"
 	"strings"
+	"time"
 
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
@@ -99,20 +100,31 @@ Exit codes: 0 success, 1 denied or findings (check, lint, a refused publish), 2 
 			versionCommand(e),
 			configCommand(e),
 			grantCommand(e),
+			helpCommand(e),
+		},
+		// With no command, print the help; with a name that is not a command, say
+		// so with the nearest one, as git does, and exit 2.
+		Action: func(c *cli.Context) error {
+			if c.NArg() == 0 {
+				return cli.ShowAppHelp(c)
+			}
+			return unknownCommand("", c.Args().First(), c.App.Commands)
 		},
 		// urfave/cli would print usage errors and call os.Exit; return them instead
 		// so Run maps them to exit code 2.
 		ExitErrHandler: func(*cli.Context, error) {},
 		OnUsageError: func(c *cli.Context, err error, _ bool) error {
-			return usageErr("%v (see %s --help)", err, c.Command.FullName())
+			return unknownFlag("grantmirror", c.App.Flags, err)
 		},
 	}
 	hideHelpCommands(app.Commands)
+	onUsageError(app.Commands)
 	return app
 }
 
-// hideHelpCommands drops urfave/cli's `help` subcommand: it is one shared object
-// that every command would write to while running; --help does the same job.
+// hideHelpCommands drops urfave/cli's own `help` subcommands: each is one shared
+// object that every invocation would write to while running; helpCommand and
+// --help do the same job.
 func hideHelpCommands(cmds []*cli.Command) {
 	for _, c := range cmds {
 		c.HideHelpCommand = true
@@ -146,19 +158,36 @@ func newLogger(w io.Writer, level, format string) (*slog.Logger, error) {
 	if err := lv.UnmarshalText([]byte(level)); err != nil {
 		return nil, usageErr("log-level %q: want debug, info, warn or error", level)
 	}
-	opts := &slog.HandlerOptions{Level: lv}
+	text := &slog.HandlerOptions{Level: lv, ReplaceAttr: durations(false)}
+	json := &slog.HandlerOptions{Level: lv, ReplaceAttr: durations(true)}
 	switch format {
 	case "json":
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(slog.NewJSONHandler(w, json)), nil
 	case "text":
-		return slog.New(slog.NewTextHandler(w, opts)), nil
+		return slog.New(slog.NewTextHandler(w, text)), nil
 	case "auto", "":
 		if isTerminal(w) {
-			return slog.New(slog.NewTextHandler(w, opts)), nil
+			return slog.New(slog.NewTextHandler(w, text)), nil
 		}
-		return slog.New(slog.NewJSONHandler(w, opts)), nil
+		return slog.New(slog.NewJSONHandler(w, json)), nil
 	}
 	return nil, usageErr("log-format %q: want json, text or auto", format)
+}
+
+// durations writes durations for their reader: seconds as a number in JSON, where
+// log pipelines sum and compare them (slog's default is integer nanoseconds), and
+// rounded to the millisecond in text ("1.234s"), where a person reads them.
+func durations(asSeconds bool) func([]string, slog.Attr) slog.Attr {
+	return func(_ []string, a slog.Attr) slog.Attr {
+		if a.Value.Kind() != slog.KindDuration {
+			return a
+		}
+		d := a.Value.Duration()
+		if asSeconds {
+			return slog.Float64(a.Key, d.Seconds())
+		}
+		return slog.String(a.Key, d.Round(time.Millisecond).String())
+	}
 }
 
 func isTerminal(w io.Writer) bool {
@@ -247,6 +276,10 @@ func versionCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "version",
 		Usage: "print the version",
+		Description: `Prints the version this binary was built as (a tag, a commit, or dev).
+
+Example:
+   grantmirror version`,
 		Action: func(c *cli.Context) error {
 			fmt.Fprintln(e.stdout, "grantmirror", version())
 			return nil

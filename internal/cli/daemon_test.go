@@ -410,7 +410,7 @@ func TestSyncEveryCommand(t *testing.T) {
 	for _, msg := range []string{"daemon started", "sync done", "next sync scheduled", "daemon stopped"} {
 		require.Contains(t, logs, `"msg":"`+msg+`"`)
 	}
-	require.Contains(t, logs, `"jitter":360000000000`, "10% of the interval by default")
+	require.Contains(t, logs, `"jitter":360,`, "10% of the interval by default, in seconds")
 	store, err := dirstore.Open(target)
 	require.NoError(t, err)
 	gens, err := store.Generations(context.Background())

@@ -16,6 +16,14 @@ func generationsCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "generations",
 		Usage: "list the kept generations and recent runs",
+		Description: `Lists the generations the target keeps for diff and rollback, newest first, with
+when each was published, how old its snapshot was, and what it added and removed;
+then the most recent runs, whatever their outcome (published, unchanged, refused,
+failed, rollback).
+
+Examples:
+   grantmirror generations
+   grantmirror generations --target postgres://grantmirror@db/app --runs 30 --format json`,
 		Flags: targetFlags(formatFlag("text", "text", "json"), &cli.IntFlag{Name: "runs", Value: 10, Usage: "how many recent runs to show"}),
 		Action: e.action(func(c *cli.Context) error {
 			s, err := e.openStore()
@@ -236,7 +244,11 @@ func rollbackCommand(e *env) *cli.Command {
 		ArgsUsage: "[GENERATION]",
 		Description: `Points the target back at a kept generation (default: the one published before
 the current one). Readers switch in one atomic step. The next sync publishes a new
-generation as usual.`,
+generation as usual.
+
+Examples:
+   grantmirror rollback
+   grantmirror rollback 41 --target postgres://grantmirror@db/app`,
 		Flags: targetFlags(),
 		Action: e.action(func(c *cli.Context) error {
 			n := 0

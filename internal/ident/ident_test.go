@@ -114,3 +114,13 @@ func TestEmails(t *testing.T) {
 		require.False(t, ValidEmail(bad), bad)
 	}
 }
+
+func TestNearest(t *testing.T) {
+	t.Parallel()
+	require.Equal(t, 3, Distance("kitten", "sitting"))
+	require.Equal(t, "sync", Nearest("synch", []string{"report", "sync", "diff"}))
+	require.Equal(t, "SELECT", Nearest("SELEC", []string{"INSERT", "SELECT", "USAGE"}))
+	require.Equal(t, "dry-run", Nearest("dry", []string{"dry-run", "every"}), "a prefix of three or more characters")
+	require.Empty(t, Nearest("frobnicate", []string{"sync", "report"}))
+	require.Empty(t, Nearest("x", nil))
+}

@@ -9,6 +9,13 @@ import (
 	"github.com/grantmirror/grantmirror/pipeline"
 )
 
+// AcmeUsers and AcmeSeed are the size and seed of the acme account bundled in
+// testdata/sample/acme: grantmirror sample --preset acme writes it again exactly.
+const (
+	AcmeUsers        = 320
+	AcmeSeed  uint64 = 7
+)
+
 // Acme builds the bundled realistic sample: an invented company with sales,
 // marketing, finance, HR and data teams, a subsidiary on another email domain,
 // service accounts, and the untidy parts every real account has (revoked grants,

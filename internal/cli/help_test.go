@@ -1,0 +1,69 @@
+package cli
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+)
+
+func TestHelpCommand(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"help"}, "grantmirror - mirror Snowflake permissions"},
+		{[]string{"help", "sync"}, "grantmirror sync - extract, flatten and publish"},
+		{[]string{"help", "grant", "add"}, "grantmirror grant add - "},
+	} {
+		r := run(t, tc.args...)
+		require.Equal(t, ExitOK, r.code, "%v: %s", tc.args, r.stderr)
+		require.Contains(t, r.stdout, tc.want, "%v", tc.args)
+		// help CMD prints what CMD --help prints.
+		if len(tc.args) > 1 {
+			same := run(t, append(tc.args[1:], "--help")...)
+			require.Equal(t, same.stdout, r.stdout)
+		}
+	}
+}
+
+func TestUnknownCommandsAndFlags(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"synch"}, `"synch" is not a grantmirror command; did you mean "sync"?`},
+		{[]string{"help", "reprot"}, `did you mean "report"?`},
+		{[]string{"frobnicate"}, `"frobnicate" is not a grantmirror command (see grantmirror --help)`},
+		{[]string{"grant", "ad"}, `"ad" is not a grantmirror grant command; did you mean "add"?`},
+		{[]string{"sync", "--dryrun"}, "grantmirror sync has no flag --dryrun; did you mean --dry-run?"},
+		{[]string{"report", "--bogus"}, "grantmirror report has no flag --bogus (see grantmirror report --help)"},
+	} {
+		r := run(t, tc.args...)
+		require.Equal(t, ExitError, r.code, "%v", tc.args)
+		require.Contains(t, r.stderr, tc.want, "%v", tc.args)
+		require.NotContains(t, r.stderr, "Incorrect Usage", "%v: one line, not a help dump", tc.args)
+	}
+}
+
+func TestLogDurations(t *testing.T) {
+	t.Parallel()
+	var js, txt bytes.Buffer
+	jl, err := newLogger(&js, "info", "json")
+	require.NoError(t, err)
+	tl, err := newLogger(&txt, "info", "text")
+	require.NoError(t, err)
+	d := 1234567890 * time.Nanosecond
+	jl.Info("done", slog.Duration("took", d))
+	tl.Info("done", slog.Duration("took", d))
+	var rec map[string]any
+	require.NoError(t, json.Unmarshal(js.Bytes(), &rec))
+	require.InDelta(t, 1.23456789, rec["took"], 1e-9, "seconds in JSON")
+	require.True(t, strings.Contains(txt.String(), "took=1.235s"), txt.String())
+}
