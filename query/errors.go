@@ -24,6 +24,10 @@ var (
 	ErrNoGuard = errors.New("statement has no guard")
 	// ErrPlaceholder marks a Where fragment whose placeholders do not match its arguments.
 	ErrPlaceholder = errors.New("placeholder mismatch")
+	// ErrFragment marks a Where fragment that could reach outside the parentheses the
+	// builder puts around it: an unbalanced parenthesis, a comment, a semicolon, or a
+	// string literal whose end depends on server settings.
+	ErrFragment = errors.New("unsafe where fragment")
 	// ErrNoHashKey is returned when a Hash mask is used without Options.HashKey.
 	ErrNoHashKey = errors.New("hash mask needs a key")
 	// ErrStatement marks a statement that cannot be built as given: no FROM, two FROMs,
