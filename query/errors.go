@@ -5,8 +5,8 @@ import "errors"
 // Sentinel errors callers test with errors.Is. Build errors are returned by ToSql and
 // by every helper that runs a statement; the wrapped message names the offending part.
 var (
-	// ErrStale is returned by CheckFresh when the mirror was last published longer ago
-	// than MaxStaleness, or never. Guarded statements do not return it: they decide
+	// ErrStale is returned by CheckFresh when the snapshot behind the current
+	// generation is older than MaxStaleness, or nothing was ever published. Guarded statements do not return it: they decide
 	// staleness inside their own SQL and admit no row.
 	ErrStale = errors.New("grant mirror is stale")
 	// ErrIdentifier marks a table, column or alias that is not a plain SQL identifier.

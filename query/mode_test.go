@@ -161,23 +161,37 @@ func TestStaleness(t *testing.T) {
 	parts := []Part{From("wh"), Columns("wh.id"), Guard("WAREHOUSE", "wh.warehouse", "USAGE"),
 		Mask("wh.email", Redact, UnlessRole("PII_READER")), OrderBy("wh.id")}
 
+	// Ages are of the snapshot (when Snowflake was read) and of the publish, both
+	// counted back from the builder's clock; the snapshot's is the one judged.
+	hours := func(h float64) *time.Duration { d := time.Duration(h * float64(time.Hour)); return &d }
 	tests := []struct {
 		name      string
-		age       time.Duration
+		snapshot  *time.Duration // nil: the snapshot recorded no extraction time
+		published time.Duration
 		maxAge    time.Duration
 		fresh     bool
 		wantIDs   []int64
 		wantEmail any
 	}{
-		{"just published", 0, 3 * time.Hour, true, []int64{1}, "x@example.com"},
-		{"at the limit", 3 * time.Hour, 3 * time.Hour, true, []int64{1}, "x@example.com"},
-		{"a second past", 3*time.Hour + time.Second, 3 * time.Hour, false, []int64{}, nil},
-		{"default limit", 5 * time.Hour, 0, true, []int64{1}, "x@example.com"},
-		{"past default limit", 7 * time.Hour, 0, false, []int64{}, nil},
-		{"no limit", 1000 * time.Hour, NoStalenessLimit, true, []int64{1}, "x@example.com"},
+		{"just read", hours(0), 0, 3 * time.Hour, true, []int64{1}, "x@example.com"},
+		{"at the limit", hours(3), 0, 3 * time.Hour, true, []int64{1}, "x@example.com"},
+		{"a second past", hours(3 + 1.0/3600), 0, 3 * time.Hour, false, []int64{}, nil},
+		{"month-old snapshot published now", hours(31 * 24), 0, 3 * time.Hour, false, []int64{}, nil},
+		{"recent snapshot, publish long ago", hours(1), 30 * time.Hour, 3 * time.Hour, true, []int64{1}, "x@example.com"},
+		{"default limit", hours(5), 0, 0, true, []int64{1}, "x@example.com"},
+		{"past default limit", hours(7), time.Hour, 0, false, []int64{}, nil},
+		{"no limit", hours(1000), 0, NoStalenessLimit, true, []int64{1}, "x@example.com"},
+		{"no snapshot time, published recently", nil, 2 * time.Hour, 3 * time.Hour, true, []int64{1}, "x@example.com"},
+		{"no snapshot time, published long ago", nil, 4 * time.Hour, 3 * time.Hour, false, []int64{}, nil},
 	}
 	for _, tt := range tests {
-		now = f.published.Add(tt.age)
+		now = f.published.Add(24 * time.Hour)
+		var snapshotAt *time.Time
+		if tt.snapshot != nil {
+			at := now.Add(-*tt.snapshot)
+			snapshotAt = &at
+		}
+		f.exec(`UPDATE current SET published_at = $1, snapshot_at = $2`, now.Add(-tt.published), snapshotAt)
 		b := build(Enforce, tt.maxAge)
 		require.Equal(t, tt.wantIDs, f.ids(b.Select(ctx, "alice@example.com", parts...)), tt.name)
 		err := b.CheckFresh(ctx, f.db)
@@ -187,6 +201,9 @@ func TestStaleness(t *testing.T) {
 			require.Equal(t, tt.wantEmail, rows[0]["email"], tt.name)
 		} else {
 			require.ErrorIs(t, err, ErrStale, tt.name)
+			if tt.snapshot != nil {
+				require.Contains(t, err.Error(), "snapshot taken", tt.name)
+			}
 			// Shadow mode reports every row as hidden while the mirror is stale.
 			rows := f.maps(build(Shadow, tt.maxAge).Select(ctx, "alice@example.com", parts...))
 			require.Len(t, rows, 2)

@@ -51,9 +51,9 @@ func ParseMode(s string) (Mode, error) {
 // DefaultSchema is where the sync publishes the mirror unless configured otherwise.
 const DefaultSchema = "grantmirror"
 
-// DefaultMaxStaleness is the age after which a mirror no longer admits rows when
-// Options.MaxStaleness is zero. ACCOUNT_USAGE lags up to two hours and the sync
-// usually runs hourly, so a mirror older than six hours means the job is failing.
+// DefaultMaxStaleness is the snapshot age after which a mirror no longer admits rows
+// when Options.MaxStaleness is zero. ACCOUNT_USAGE lags up to two hours and the sync
+// usually runs hourly, so a snapshot older than six hours means the job is failing.
 const DefaultMaxStaleness = 6 * time.Hour
 
 // NoStalenessLimit, as Options.MaxStaleness, accepts a mirror of any age. A mirror
@@ -71,8 +71,11 @@ type Options struct {
 	Mode Mode
 	// Modes, when set, chooses the mode per tenant (see WithTenant and Rollout).
 	Modes ModeResolver
-	// MaxStaleness is how old the last publish may be before guards admit nothing:
-	// zero means DefaultMaxStaleness, NoStalenessLimit disables the age check.
+	// MaxStaleness is how old the mirror's knowledge may be before guards admit
+	// nothing and masks hide everything: the age of the Snowflake snapshot the
+	// current generation was computed from (current.snapshot_at), not of its publish,
+	// or of the publish when the snapshot recorded no extraction time. Zero means
+	// DefaultMaxStaleness, NoStalenessLimit disables the age check.
 	MaxStaleness time.Duration
 	// HashKey keys the Hash mask's HMAC-SHA256. Keep it secret and stable: a new key
 	// changes every hashed value.

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -76,14 +77,20 @@ func (s *Stmt) CountHidden(ctx context.Context, db Querier) (ShadowStats, error)
 	return st, nil
 }
 
-// CheckFresh returns nil when the mirror was published within MaxStaleness, and an
-// error wrapping ErrStale when it is older or was never published. Guarded statements
-// make the same decision in their own SQL; this is for callers who would rather
-// answer 503 than an empty page.
+// CheckFresh returns nil when the mirror's knowledge is within MaxStaleness, and an
+// error wrapping ErrStale when it is older or the mirror was never published. The age
+// is that of the Snowflake snapshot the current generation was computed from
+// (current.snapshot_at), or of its publish when the snapshot recorded no extraction
+// time: a month-old snapshot published a minute ago is a month stale. Guarded
+// statements make the same decision in their own SQL; this is for callers who would
+// rather answer 503 than an empty page.
 func (b *Builder) CheckFresh(ctx context.Context, db Querier) error {
-	var published *time.Time
-	sql := "SELECT max(published_at) FROM " + b.current.String()
-	if err := db.QueryRow(ctx, sql).Scan(&published); err != nil {
+	var published, snapshot *time.Time
+	sql := "SELECT published_at, snapshot_at FROM " + b.current.String() + " ORDER BY published_at DESC LIMIT 1"
+	if err := db.QueryRow(ctx, sql).Scan(&published, &snapshot); err != nil {
+		if errors.Is(err, pgx.ErrNoRows) {
+			return fmt.Errorf("%w: never published", ErrStale)
+		}
 		return fmt.Errorf("check mirror freshness: %w", err)
 	}
 	if published == nil {
@@ -92,9 +99,14 @@ func (b *Builder) CheckFresh(ctx context.Context, db Querier) error {
 	if b.maxAge == NoStalenessLimit {
 		return nil
 	}
-	if age := b.now().Sub(*published); age > b.maxAge {
-		return fmt.Errorf("%w: published %s ago at %s, limit %s",
-			ErrStale, age.Round(time.Second), published.UTC().Format(time.RFC3339), b.maxAge)
+	known, what := *published, "published (the snapshot recorded no extraction time)"
+	if snapshot != nil {
+		known, what = *snapshot, "snapshot taken"
+	}
+	if age := b.now().Sub(known); age > b.maxAge {
+		return fmt.Errorf("%w: %s %s ago at %s, published at %s, limit %s",
+			ErrStale, what, age.Round(time.Second), known.UTC().Format(time.RFC3339),
+			published.UTC().Format(time.RFC3339), b.maxAge)
 	}
 	return nil
 }
