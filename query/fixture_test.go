@@ -141,3 +141,16 @@ func (f *fixture) maps(s *Stmt) []map[string]any {
 	require.NoError(f.t, err)
 	return out
 }
+
+// rawMaps runs a statement's SQL directly, not through Stmt.Query, so that a Shadow
+// statement's visible column is among the columns returned.
+func (f *fixture) rawMaps(s *Stmt) []map[string]any {
+	f.t.Helper()
+	sql, args, err := s.ToSql()
+	require.NoError(f.t, err)
+	rows, err := f.db.Query(f.ctx, sql, args...)
+	require.NoError(f.t, err)
+	out, err := pgx.CollectRows(rows, pgx.RowToMap)
+	require.NoError(f.t, err)
+	return out
+}

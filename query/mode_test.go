@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
@@ -30,13 +31,61 @@ func TestShadowMode(t *testing.T) {
 		}
 		parts := []Part{From("data d"), Columns("d.id"), Where("d.object_type = 'TABLE'"),
 			Guard("TABLE", "d.object_name", "SELECT"), OrderBy("d.id")}
-		rows := f.maps(b.Select(ctx, v, parts...))
+		rows := f.rawMaps(b.Select(ctx, v, parts...))
 		tables := 0
 		for _, r := range rows {
 			require.Equal(t, want[r["id"].(int64)], r["visible"], "%s row %d", v, r["id"])
 			tables++
 		}
 		require.Less(t, len(want), tables, "shadow mode must not filter")
+
+		// Through Query the rows look as in Off mode: no visible column, so a struct
+		// without that field scans (pgx.RowToStructByName is strict both ways), and the
+		// builder counts and logs what Enforce would have hidden.
+		logs.Reset()
+		before := b.ShadowTotals()
+		type row struct {
+			ID int64 `db:"id"`
+		}
+		got, err := Collect(ctx, f.db, b.Select(ctx, v, parts...), pgx.RowToStructByName[row])
+		require.NoError(t, err)
+		require.Len(t, got, tables)
+		for i, r := range got {
+			require.Equal(t, rows[i]["id"], r.ID)
+		}
+		var served map[string]any
+		require.NoError(t, json.Unmarshal(logs.Bytes(), &served))
+		require.Equal(t, "grantmirror shadow mismatch", served["msg"])
+		require.Equal(t, v, served["viewer"])
+		require.EqualValues(t, tables, served["rows"])
+		require.EqualValues(t, tables-len(want), served["hidden"])
+		after := b.ShadowTotals()
+		require.Equal(t, ShadowStats{Rows: int64(tables), Hidden: int64(tables - len(want))},
+			ShadowStats{Rows: after.Rows - before.Rows, Hidden: after.Hidden - before.Hidden})
+		maps := f.maps(b.Select(ctx, v, parts...))
+		require.NotContains(t, maps[0], "visible")
+
+		// Rows read before an early Close are what is counted.
+		logs.Reset()
+		qr, err := b.Select(ctx, v, parts...).Query(ctx, f.db)
+		require.NoError(t, err)
+		early := ShadowStats{}
+		for i := 0; i < 5 && qr.Next(); i++ {
+			var id int64
+			require.NoError(t, qr.Scan(&id))
+			early.Rows++
+			if !want[id] {
+				early.Hidden++
+			}
+		}
+		qr.Close()
+		if early.Hidden > 0 {
+			require.NoError(t, json.Unmarshal(logs.Bytes(), &served))
+			require.EqualValues(t, early.Rows, served["rows"])
+			require.EqualValues(t, early.Hidden, served["hidden"])
+		} else {
+			require.Zero(t, logs.Len())
+		}
 
 		logs.Reset()
 		st, err := b.Select(ctx, v, parts...).CountHidden(ctx, f.db)
@@ -205,7 +254,7 @@ func TestStaleness(t *testing.T) {
 				require.Contains(t, err.Error(), "snapshot taken", tt.name)
 			}
 			// Shadow mode reports every row as hidden while the mirror is stale.
-			rows := f.maps(build(Shadow, tt.maxAge).Select(ctx, "alice@example.com", parts...))
+			rows := f.rawMaps(build(Shadow, tt.maxAge).Select(ctx, "alice@example.com", parts...))
 			require.Len(t, rows, 2)
 			for _, r := range rows {
 				require.Equal(t, false, r["visible"])

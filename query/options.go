@@ -17,9 +17,10 @@ type Mode int
 const (
 	// Enforce filters rows through the guards and masks PII columns.
 	Enforce Mode = iota
-	// Shadow returns every row unmasked, as if grantmirror were not there, plus a
-	// boolean column named "visible" saying whether Enforce would have kept the row.
-	// Teams run it to measure mismatches before switching enforcement on.
+	// Shadow returns every row unmasked, as if grantmirror were not there, and
+	// measures what Enforce would have hidden: the SQL carries a last boolean column
+	// named "visible", which Query and Collect consume, count and log (see
+	// Stmt.Query). Teams run it to measure mismatches before switching enforcement on.
 	Shadow
 	// Off returns every row unmasked and adds nothing.
 	Off
@@ -92,7 +93,8 @@ type Options struct {
 	Privileges  []string
 	// Now is the clock staleness and rollouts are judged by, default time.Now.
 	Now func() time.Time
-	// Logger receives shadow-mode mismatch counts, default slog.Default().
+	// Logger receives shadow-mode mismatches, one Info record per statement that
+	// served rows Enforce would have hidden; default slog.Default().
 	Logger *slog.Logger
 }
 
@@ -113,6 +115,7 @@ type Builder struct {
 	privileges  map[string]bool
 	now         func() time.Time
 	log         *slog.Logger
+	shadow      *shadowTotals
 }
 
 // New validates the options and returns a Builder.
@@ -139,6 +142,7 @@ func New(o Options) (*Builder, error) {
 		privileges:  map[string]bool{},
 		now:         o.Now,
 		log:         o.Logger,
+		shadow:      &shadowTotals{},
 	}
 	if o.AccessTable != "" {
 		if b.access, err = fullName(o.AccessTable, 1, 2); err != nil {
