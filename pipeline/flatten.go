@@ -557,8 +557,9 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 		if id, ok := g.roleID[userRole(u.Name)]; ok {
 			roots = append(roots, id)
 		}
+		mode := SessionRoles(u, opts.Roles)
 		for _, r := range granted[u.Name] {
-			if opts.Roles == AllRoles || g.roles[r] == ident.Part(u.DefaultRole) {
+			if mode == AllRoles || g.roles[r] == ident.Part(u.DefaultRole) {
 				roots = append(roots, r)
 			}
 		}
@@ -620,6 +621,15 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 	}
 	m.Masked = append(m.Masked, maskedColumns(a, opts.PIITags)...)
 	return nil
+}
+
+// SessionRoles is the role mode of a user's sessions: its own DEFAULT_SECONDARY_ROLE
+// when the snapshot has one Snowflake documents, otherwise the configured default.
+func SessionRoles(u *User, configured RoleMode) RoleMode {
+	if u.SecondaryRoles != "" {
+		return u.SecondaryRoles
+	}
+	return configured
 }
 
 func sortRoles(g *graph, roles []int32) []int32 {

@@ -295,3 +295,43 @@ func TestLocalGrantsAnswerOnlyTheirQuestion(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginRules: an expired user's why-not names the expiry and the ALTER USER
+// that lifts it; every answer says which secondary-role rule shaped each user.
+func TestLoginRules(t *testing.T) {
+	t.Parallel()
+	snap, err := pipeline.ReadSnapshot(filepath.Join("..", "..", "testdata", "conformance", "login"))
+	require.NoError(t, err)
+	m, err := pipeline.Flatten(snap, pipeline.Options{Roles: pipeline.PrimaryRole})
+	require.NoError(t, err)
+	norm := ident.NewNormalizer(ident.Aliases{})
+
+	ann := Explain(m, Query{Email: "ann@example.com", Object: "DB.S.T1", Privilege: "SELECT"}, norm)
+	require.False(t, ann.Allowed)
+	require.Len(t, ann.Misses, 1)
+	require.Equal(t, MissUserExpired, ann.Misses[0].Kind)
+	require.Contains(t, ann.Misses[0].Detail, "2026-10-31T23:59:59Z")
+	require.Equal(t, "ALTER USER ANN UNSET DAYS_TO_EXPIRY", ann.Misses[0].Fixes[0].SQL)
+	require.Empty(t, ann.Sessions, "an expired user has no sessions")
+
+	// FAY's own setting ([]) keeps WRITER out; GUS's (["ALL"]) brings it in; HAL's
+	// empty cell is "none"; IDA's unknown value falls back to the configured mode.
+	for _, tc := range []struct {
+		email, roles, source string
+		insert               bool
+	}{
+		{"fay@example.com", "primary", "DEFAULT_SECONDARY_ROLE is []", false},
+		{"gus@example.com", "all", `DEFAULT_SECONDARY_ROLE is ["ALL"]`, true},
+		{"hal@example.com", "primary", "DEFAULT_SECONDARY_ROLE is empty", false},
+		{"ida@example.com", "primary", "not a documented value; the configured --roles primary applies", false},
+	} {
+		ans := Explain(m, Query{Email: tc.email, Object: "DB.S.T1", Privilege: "INSERT"}, norm)
+		require.Equal(t, tc.insert, ans.Allowed, tc.email)
+		require.Len(t, ans.Sessions, 1, tc.email)
+		require.Equal(t, tc.roles, ans.Sessions[0].Roles, tc.email)
+		require.Contains(t, ans.Sessions[0].Source, tc.source, tc.email)
+		var txt bytes.Buffer
+		require.NoError(t, WriteText(&txt, ans))
+		require.Contains(t, txt.String(), "roles: user ", tc.email)
+	}
+}

@@ -17,6 +17,7 @@ const (
 	MissUsage        = "missing_usage"      // holds the privilege but cannot reach the container
 	MissRoleRevoked  = "role_grant_revoked" // a role that would give it was revoked from the user
 	MissUserDisabled = "user_disabled"      // the person's user that holds it is disabled
+	MissUserExpired  = "user_expired"       // the person's user passed its EXPIRES_AT
 	MissUserDropped  = "user_dropped"       // the person's user was dropped
 	MissGrantRevoked = "grant_revoked"      // the grant itself was revoked
 	MissRoleNotHeld  = "role_not_granted"   // roles have it, none is the person's
@@ -27,7 +28,7 @@ const (
 	MissNoGrant      = "no_grant"           // nothing in the account grants this object
 )
 
-var missOrder = []string{MissUsage, MissRoleRevoked, MissUserDisabled, MissUserDropped, MissGrantRevoked,
+var missOrder = []string{MissUsage, MissRoleRevoked, MissUserDisabled, MissUserExpired, MissUserDropped, MissGrantRevoked,
 	MissRoleNotHeld, MissPrivilege, MissDroppedRole, MissInvalidEmail, MissUnknownEmail, MissNoGrant}
 
 // Miss is one reason a person lacks access, with the changes that together would
@@ -41,7 +42,7 @@ type Miss struct {
 // Fix is one change to Snowflake (or to grantmirror's aliases). SQL is the
 // statement an administrator would run.
 type Fix struct {
-	Action     string `json:"action"` // grant_privilege, grant_role, enable_user, domain_alias
+	Action     string `json:"action"` // grant_privilege, grant_role, enable_user, unexpire_user, domain_alias
 	SQL        string `json:"sql,omitempty"`
 	Privilege  string `json:"privilege,omitempty"`
 	ObjectType string `json:"object_type,omitempty"`
@@ -118,10 +119,23 @@ func inactive(a *pipeline.Account, p *person) []Miss {
 			out = append(out, Miss{Kind: MissUserDropped, Detail: fmt.Sprintf("user %s was dropped on %s", u.Name, day(u.DeletedOn))})
 		case u.Disabled:
 			out = append(out, Miss{Kind: MissUserDisabled, Detail: fmt.Sprintf("user %s is disabled", u.Name),
-				Fixes: []Fix{{Action: "enable_user", User: u.Name, Account: a.Name, SQL: fmt.Sprintf("ALTER USER %s SET DISABLED = FALSE", ident.Part(u.Name))}}})
+				Fixes: []Fix{enableUser(a, u)}})
+		case u.Expired:
+			out = append(out, Miss{Kind: MissUserExpired, Detail: fmt.Sprintf("user %s expired on %s (EXPIRES_AT) and cannot sign in", u.Name, u.ExpiresAt.UTC().Format(time.RFC3339)),
+				Fixes: []Fix{enableUser(a, u)}})
 		}
 	}
 	return out
+}
+
+// enableUser is the fix that lets a user that still exists sign in again: clear
+// DISABLED, or remove the expiry date (Snowflake sets EXPIRES_AT from
+// DAYS_TO_EXPIRY; unsetting it means the user never expires).
+func enableUser(a *pipeline.Account, u *pipeline.User) Fix {
+	if u.Disabled {
+		return Fix{Action: "enable_user", User: u.Name, Account: a.Name, SQL: fmt.Sprintf("ALTER USER %s SET DISABLED = FALSE", ident.Part(u.Name))}
+	}
+	return Fix{Action: "unexpire_user", User: u.Name, Account: a.Name, SQL: fmt.Sprintf("ALTER USER %s UNSET DAYS_TO_EXPIRY", ident.Part(u.Name))}
 }
 
 // elsewhere finds the person's users under another address in the mirror: the sync
@@ -351,8 +365,12 @@ func (f *fixer) roleMisses(a *pipeline.Account, role string, relevant []pipeline
 		for i := range a.UserGrants {
 			ug := &a.UserGrants[i]
 			if ug.Grantee == u.Name && ug.DeletedOn.IsZero() && f.graph.Reaches(ident.Part(ug.Role), role) {
-				out = append(out, Miss{Kind: MissUserDisabled, Detail: fmt.Sprintf("user %s, which is disabled, holds role %s (which gives %s)", u.Name, ident.Part(ug.Role), what),
-					Fixes: []Fix{{Action: "enable_user", User: u.Name, Account: a.Name, SQL: fmt.Sprintf("ALTER USER %s SET DISABLED = FALSE", ident.Part(u.Name))}}})
+				kind, state := MissUserDisabled, "is disabled"
+				if !u.Disabled {
+					kind, state = MissUserExpired, "expired on "+u.ExpiresAt.UTC().Format(time.RFC3339)
+				}
+				out = append(out, Miss{Kind: kind, Detail: fmt.Sprintf("user %s, which %s, holds role %s (which gives %s)", u.Name, state, ident.Part(ug.Role), what),
+					Fixes: []Fix{enableUser(a, u)}})
 			}
 		}
 	}
