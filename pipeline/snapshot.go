@@ -100,6 +100,9 @@ type RoleGrant struct {
 	Grantee     string
 	GrantOption bool
 	DeletedOn   time.Time
+	// Instance is OBJECT_INSTANCE, the class instance (DB.SCHEMA.INSTANCE) an
+	// INSTANCE_ROLE row's role belongs to.
+	Instance string
 }
 
 // TagRef is a row of tag_references.csv.
@@ -505,10 +508,10 @@ func (a *Account) readRoleGrants(t *table) error {
 	if err != nil {
 		return err
 	}
-	opt := t.optional("GRANT_OPTION")
+	opt, inst := t.optional("GRANT_OPTION"), t.optional("OBJECT_INSTANCE")
 	return t.each(func() error {
 		g := RoleGrant{Line: t.line, Privilege: ident.Privilege(t.get(idx[0])), GrantedOn: ident.Word(t.get(idx[1])),
-			Name: t.get(idx[2]), Catalog: t.get(idx[3]), Schema: t.get(idx[4]), Grantee: t.get(idx[6])}
+			Name: t.get(idx[2]), Catalog: t.get(idx[3]), Schema: t.get(idx[4]), Grantee: t.get(idx[6]), Instance: t.get(inst)}
 		switch {
 		case g.Privilege == "":
 			return t.errf("PRIVILEGE", "is empty")

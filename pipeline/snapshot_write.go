@@ -74,9 +74,9 @@ func writeAccount(dir string, a *Account) error {
 			g := &a.UserGrants[i]
 			return []string{g.Role, "USER", g.Grantee, formatTime(g.DeletedOn)}
 		}, true},
-		{"grants_to_roles.csv", []string{"PRIVILEGE", "GRANTED_ON", "NAME", "TABLE_CATALOG", "TABLE_SCHEMA", "GRANTED_TO", "GRANTEE_NAME", "GRANT_OPTION", "DELETED_ON"}, len(a.RoleGrants), func(i int) []string {
+		{"grants_to_roles.csv", []string{"PRIVILEGE", "GRANTED_ON", "NAME", "TABLE_CATALOG", "TABLE_SCHEMA", "GRANTED_TO", "GRANTEE_NAME", "GRANT_OPTION", "DELETED_ON", "OBJECT_INSTANCE"}, len(a.RoleGrants), func(i int) []string {
 			g := &a.RoleGrants[i]
-			return []string{g.Privilege, g.GrantedOn, g.Name, g.Catalog, g.Schema, g.GrantedTo, g.Grantee, strconv.FormatBool(g.GrantOption), formatTime(g.DeletedOn)}
+			return []string{g.Privilege, g.GrantedOn, g.Name, g.Catalog, g.Schema, g.GrantedTo, g.Grantee, strconv.FormatBool(g.GrantOption), formatTime(g.DeletedOn), g.Instance}
 		}, true},
 		{"tag_references.csv", []string{"TAG_DATABASE", "TAG_SCHEMA", "TAG_NAME", "TAG_VALUE", "OBJECT_DATABASE", "OBJECT_SCHEMA", "OBJECT_NAME", "COLUMN_NAME", "DOMAIN"}, len(a.Tags), func(i int) []string {
 			t := &a.Tags[i]

@@ -335,3 +335,39 @@ func TestLoginRules(t *testing.T) {
 		require.Contains(t, txt.String(), "roles: user ", tc.email)
 	}
 }
+
+// TestRoleKindsInFixes: a fix that grants an application role says APPLICATION
+// ROLE; one that would grant an instance role has no statement, since granting it
+// names a class the snapshot does not hold.
+func TestRoleKindsInFixes(t *testing.T) {
+	t.Parallel()
+	snap, err := pipeline.ReadSnapshot(filepath.Join("..", "..", "testdata", "conformance", "role-kinds"))
+	require.NoError(t, err)
+	m, err := pipeline.Flatten(snap, pipeline.Options{})
+	require.NoError(t, err)
+	norm := ident.NewNormalizer(ident.Aliases{})
+
+	ans := Explain(m, Query{Email: "amy@example.com", Object: "APPDB.CORE.AUDIT", Privilege: "SELECT"}, norm)
+	require.False(t, ans.Allowed)
+	require.Len(t, ans.Misses, 1)
+	require.Equal(t, MissRoleNotHeld, ans.Misses[0].Kind)
+	require.Contains(t, ans.Misses[0].Detail, "application role APPDB.APP_AUDITOR")
+	require.Equal(t, "GRANT APPLICATION ROLE APPDB.APP_AUDITOR TO ROLE APP_USERS", ans.Misses[0].Fixes[0].SQL)
+
+	ok := Explain(m, Query{Email: "bob@example.com", Object: "ML.MODELS.CHURN_SCORES", Privilege: "SELECT"}, norm)
+	require.True(t, ok.Allowed)
+	require.Equal(t, []string{"ML_USERS", "ML.MODELS.CHURN!MLCONSUMER"}, ok.Reasons[0].Paths[0].Roles)
+
+	no := Explain(m, Query{Email: "amy@example.com", Object: "ML.MODELS.CHURN_SCORES", Privilege: "SELECT"}, norm)
+	require.False(t, no.Allowed)
+	var fix *Fix
+	for i := range no.Misses {
+		if no.Misses[i].Kind == MissRoleNotHeld {
+			fix = &no.Misses[i].Fixes[0]
+			require.Contains(t, no.Misses[i].Detail, "instance role ML.MODELS.CHURN!MLCONSUMER")
+		}
+	}
+	require.NotNil(t, fix)
+	require.Equal(t, "grant_role", fix.Action)
+	require.Empty(t, fix.SQL)
+}

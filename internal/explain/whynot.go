@@ -239,7 +239,7 @@ func objectMisses(m *pipeline.Mirror, ix *index, a *pipeline.Account, p *person,
 			out = append(out, Miss{Kind: MissUsage,
 				Detail: fmt.Sprintf("holds %s on %s %s through role %s (user %s), but none of their roles has USAGE on %s %s%s",
 					g.Privilege, g.ObjectType, g.ObjectName, g.Role, ms[0].User, u.ObjectType, u.ObjectName, holders(ix, u)),
-				Fixes: []Fix{grantPrivilege(a.Name, privilege.Usage, u.ObjectType, u.ObjectName, g.Role)}})
+				Fixes: []Fix{fx.grantPrivilege(a.Name, privilege.Usage, u.ObjectType, u.ObjectName, g.Role)}})
 		}
 		if len(out) > 0 {
 			return dedupe(out)
@@ -263,10 +263,10 @@ func objectMisses(m *pipeline.Mirror, ix *index, a *pipeline.Account, p *person,
 		case !rg.DeletedOn.IsZero():
 			to := pick(p, role, target)
 			out = append(out, Miss{Kind: MissGrantRevoked, Detail: fmt.Sprintf("%s on %s %s was granted to %s and revoked on %s", rg.Privilege, rg.GrantedOn, q.Object, role, day(rg.DeletedOn)),
-				Fixes: fx.withUsage(grantPrivilege(a.Name, priv, rg.GrantedOn, q.Object, to), to, rg.GrantedOn, q.Object, priv)})
+				Fixes: fx.withUsage(fx.grantPrivilege(a.Name, priv, rg.GrantedOn, q.Object, to), to, rg.GrantedOn, q.Object, priv)})
 		case !graph.Dropped[role].IsZero():
 			out = append(out, Miss{Kind: MissDroppedRole, Detail: fmt.Sprintf("%s on %s %s is granted to role %s, which was dropped on %s", rg.Privilege, rg.GrantedOn, q.Object, role, day(graph.Dropped[role])),
-				Fixes: fx.withUsage(grantPrivilege(a.Name, priv, rg.GrantedOn, q.Object, target), target, rg.GrantedOn, q.Object, priv)})
+				Fixes: fx.withUsage(fx.grantPrivilege(a.Name, priv, rg.GrantedOn, q.Object, target), target, rg.GrantedOn, q.Object, priv)})
 		}
 	}
 
@@ -279,7 +279,7 @@ func objectMisses(m *pipeline.Mirror, ix *index, a *pipeline.Account, p *person,
 		typ := onObject[0].ObjectType
 		out = append(out, Miss{Kind: MissPrivilege,
 			Detail: fmt.Sprintf("no role has %s on %s %s; roles hold %s on it", q.Privilege, typ, q.Object, strings.Join(slices.Compact(privs), ", ")),
-			Fixes:  fx.withUsage(grantPrivilege(a.Name, q.Privilege, typ, q.Object, target), target, typ, q.Object, q.Privilege)})
+			Fixes:  fx.withUsage(fx.grantPrivilege(a.Name, q.Privilege, typ, q.Object, target), target, typ, q.Object, q.Privilege)})
 	}
 	if len(out) == 0 && len(onObject) == 0 {
 		out = append(out, Miss{Kind: MissNoGrant, Detail: fmt.Sprintf("no grant on %s exists in account %s%s", q.Object, a.Name, similar(m, a.Name, q.Object))})
@@ -320,7 +320,7 @@ func (f *fixer) withUsage(first Fix, receiver, typ, name, priv string) []Fix {
 	extra := f.graph.Closure(receiver)
 	for _, u := range containers(f.row(typ, name, priv)) {
 		if !f.holds(extra, u) {
-			fixes = append(fixes, grantPrivilege(f.account, privilege.Usage, u.ObjectType, u.ObjectName, receiver))
+			fixes = append(fixes, f.grantPrivilege(f.account, privilege.Usage, u.ObjectType, u.ObjectName, receiver))
 		}
 	}
 	return fixes
@@ -355,7 +355,7 @@ func (f *fixer) roleMisses(a *pipeline.Account, role string, relevant []pipeline
 		}
 		granted := ident.Part(ug.Role)
 		out = append(out, Miss{Kind: MissRoleRevoked, Detail: fmt.Sprintf("role %s (which gives %s) was granted to user %s and revoked on %s", granted, what, ug.Grantee, day(ug.DeletedOn)),
-			Fixes: f.withUsage(grantRole(a.Name, granted, ug.Grantee, ""), granted, g.ObjectType, g.ObjectName, g.Privilege)})
+			Fixes: f.withUsage(f.grantRole(a.Name, granted, ug.Grantee, ""), granted, g.ObjectType, g.ObjectName, g.Privilege)})
 	}
 	// The role is held by one of the person's disabled users.
 	for _, u := range p.inactive {
@@ -378,14 +378,16 @@ func (f *fixer) roleMisses(a *pipeline.Account, role string, relevant []pipeline
 	switch {
 	case strings.HasPrefix(role, "USER "):
 		to := receivingRole(p)
-		fixes = f.withUsage(grantPrivilege(a.Name, g.Privilege, g.ObjectType, g.ObjectName, to), to, g.ObjectType, g.ObjectName, g.Privilege)
-	case isDatabaseRole(role):
-		// Database roles cannot be granted to users; grant it to the person's role.
-		fixes = f.withUsage(grantRole(a.Name, role, "", receivingRole(p)), role, g.ObjectType, g.ObjectName, g.Privilege)
+		fixes = f.withUsage(f.grantPrivilege(a.Name, g.Privilege, g.ObjectType, g.ObjectName, to), to, g.ObjectType, g.ObjectName, g.Privilege)
+	case f.graph.Kind(role) != "ROLE":
+		// Database, application and instance roles are best granted to the
+		// person's own account role, which keeps them in the role hierarchy.
+		fixes = f.withUsage(f.grantRole(a.Name, role, "", receivingRole(p)), role, g.ObjectType, g.ObjectName, g.Privilege)
 	default:
-		fixes = f.withUsage(grantRole(a.Name, role, p.active[0].Name, ""), role, g.ObjectType, g.ObjectName, g.Privilege)
+		fixes = f.withUsage(f.grantRole(a.Name, role, p.active[0].Name, ""), role, g.ObjectType, g.ObjectName, g.Privilege)
 	}
-	out = append(out, Miss{Kind: MissRoleNotHeld, Detail: fmt.Sprintf("%s is granted to role %s, which none of the person's users (%s) holds", what, role, userNames(p)), Fixes: fixes})
+	noun, _ := privilege.RoleWords(f.graph.Kind(role))
+	out = append(out, Miss{Kind: MissRoleNotHeld, Detail: fmt.Sprintf("%s is granted to %s %s, which none of the person's users (%s) holds", what, noun, role, userNames(p)), Fixes: fixes})
 	return out
 }
 
@@ -422,9 +424,6 @@ func receivingRole(p *person) string {
 	}
 	return best
 }
-
-// isDatabaseRole reports whether a canonical role name has two parts (DB.ROLE).
-func isDatabaseRole(role string) bool { return len(ident.Parts(role)) == 2 }
 
 // holders names the roles that do hold a USAGE, for the person to ask for.
 func holders(ix *index, r pipeline.Row) string {
@@ -473,28 +472,33 @@ func similar(m *pipeline.Mirror, account, object string) string {
 	return "; similar objects: " + strings.Join(names, ", ")
 }
 
-func grantPrivilege(account, priv, typ, object, role string) Fix {
-	kw := "ROLE"
-	if isDatabaseRole(role) {
-		kw = "DATABASE ROLE"
+func (f *fixer) grantPrivilege(account, priv, typ, object, role string) Fix {
+	fix := Fix{Action: "grant_privilege", Account: account, Privilege: priv, ObjectType: typ, Object: object, Role: role}
+	kind := f.graph.Kind(role)
+	_, kw := privilege.RoleWords(kind)
+	// An instance role's privileges come from its class; no GRANT gives it more.
+	if kind != "INSTANCE_ROLE" {
+		fix.SQL = fmt.Sprintf("GRANT %s ON %s %s TO %s %s", priv, strings.ReplaceAll(typ, "_", " "), object, kw, role)
 	}
-	return Fix{Action: "grant_privilege", Account: account, Privilege: priv, ObjectType: typ, Object: object, Role: role,
-		SQL: fmt.Sprintf("GRANT %s ON %s %s TO %s %s", priv, strings.ReplaceAll(typ, "_", " "), object, kw, role)}
+	return fix
 }
 
-// grantRole grants role to a user, or to another role when toRole is set.
-func grantRole(account, role, user, toRole string) Fix {
-	kw := "ROLE"
-	if isDatabaseRole(role) {
-		kw = "DATABASE ROLE"
+// grantRole grants role to a user, or to another role when toRole is set. Granting
+// an instance role names the instance's class, which the snapshot does not hold, so
+// that fix carries no statement.
+func (f *fixer) grantRole(account, role, user, toRole string) Fix {
+	kind := f.graph.Kind(role)
+	_, kw := privilege.RoleWords(kind)
+	fix := Fix{Action: "grant_role", Account: account, Role: role, User: user, ToRole: toRole}
+	switch {
+	case kind == "INSTANCE_ROLE":
+	case toRole != "":
+		_, to := privilege.RoleWords(f.graph.Kind(toRole))
+		fix.SQL = fmt.Sprintf("GRANT %s %s TO %s %s", kw, role, to, toRole)
+	default:
+		fix.SQL = fmt.Sprintf("GRANT %s %s TO USER %s", kw, role, ident.Part(user))
 	}
-	f := Fix{Action: "grant_role", Account: account, Role: role, User: user, ToRole: toRole}
-	if toRole != "" {
-		f.SQL = fmt.Sprintf("GRANT %s %s TO ROLE %s", kw, role, toRole)
-	} else {
-		f.SQL = fmt.Sprintf("GRANT ROLE %s TO USER %s", role, ident.Part(user))
-	}
-	return f
+	return fix
 }
 
 func dedupe(ms []Miss) []Miss {

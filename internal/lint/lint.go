@@ -183,7 +183,7 @@ func lintAccount(a *pipeline.Account, m *pipeline.Mirror, norm *ident.Normalizer
 	for _, r := range a.Roles {
 		if r.DeletedOn.IsZero() {
 			db := ""
-			if r.Type == "DATABASE_ROLE" {
+			if r.Type == "DATABASE_ROLE" || r.Type == "APPLICATION_ROLE" {
 				db = r.Database
 			}
 			known[roleName(r.Name, db)] = true
@@ -219,13 +219,14 @@ func lintAccount(a *pipeline.Account, m *pipeline.Mirror, norm *ident.Normalizer
 		if held[role] || !graph.Dropped[role].IsZero() {
 			continue
 		}
+		noun, _ := privilege.RoleWords(graph.Kind(role))
 		if isDatabaseRole(role) && !grantedTo[role] {
 			add(Info, DatabaseRoleUnused, "role "+role, "grant it to an account role, or drop it",
-				"database role %s is never granted to a role", role)
+				"%s %s is never granted to a role", noun, role)
 			continue
 		}
 		add(Warning, RoleHeldByNobody, "role "+role, "grant it to the users or roles that need it, or drop it",
-			"role %s is held by no active user, directly or through other roles", role)
+			"%s %s is held by no active user, directly or through other roles", noun, role)
 	}
 
 	// Objects whose database or schema no role can use: their grants help nobody.
@@ -272,6 +273,8 @@ func roleName(name, db string) string {
 	return ident.Join(db, name)
 }
 
+// isDatabaseRole reports whether a role lives in a database or application (DB.ROLE)
+// rather than in the account.
 func isDatabaseRole(role string) bool { return len(ident.Parts(role)) == 2 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -33,7 +33,7 @@ func lintSample(t *testing.T, dir string) []Finding {
 
 func TestGolden(t *testing.T) {
 	t.Parallel()
-	for _, dir := range []string{"../../testdata/sample/acme", "../../testdata/sample/adversarial", "../../testdata/sample/tiny", "../../testdata/conformance/rules", "../../testdata/conformance/login"} {
+	for _, dir := range []string{"../../testdata/sample/acme", "../../testdata/sample/adversarial", "../../testdata/sample/tiny", "../../testdata/conformance/rules", "../../testdata/conformance/login", "../../testdata/conformance/role-kinds"} {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
 			fs := lintSample(t, dir)
@@ -120,6 +120,19 @@ func TestLoginStates(t *testing.T) {
 		require.Empty(t, find(fs, UserLocked, u), u)
 		require.Empty(t, find(fs, UserExpired, u), u)
 		require.Empty(t, find(fs, UnknownSecondary, u), u)
+	}
+}
+
+// TestRoleKinds: application roles are called application roles, not database
+// roles.
+func TestRoleKinds(t *testing.T) {
+	t.Parallel()
+	fs := lintSample(t, "../../testdata/conformance/role-kinds")
+	got := find(fs, DatabaseRoleUnused, "role APPDB.APP_AUDITOR")
+	require.Len(t, got, 1)
+	require.Equal(t, "application role APPDB.APP_AUDITOR is never granted to a role", got[0].Detail)
+	for _, f := range fs {
+		require.NotContains(t, f.Detail, "database role APPDB.", f.Detail)
 	}
 }
 
