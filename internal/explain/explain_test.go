@@ -5,6 +5,7 @@ import (
 	"flag"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 	"time"
 
@@ -260,6 +261,18 @@ func TestExplainGolden(t *testing.T) {
 				want, err := os.ReadFile(path)
 				require.NoError(t, err)
 				require.Equal(t, string(want), got.String())
+				// A picture of a denial shows every fix the text prints.
+				if f.ext == "dot" || f.ext == "mmd" {
+					drawn := strings.ReplaceAll(got.String(), "<br>", " ")
+					for _, m := range ans.Misses {
+						require.Contains(t, drawn, m.Kind+":", "%s.%s draws the miss", tc.name, f.ext)
+						for _, fix := range m.Fixes {
+							if fix.SQL != "" {
+								require.Contains(t, drawn, fix.SQL, "%s.%s draws the fix", tc.name, f.ext)
+							}
+						}
+					}
+				}
 			}
 		})
 	}

@@ -157,14 +157,79 @@ func WriteDot(w io.Writer, a *Answer) error {
 	fmt.Fprintln(w, "digraph explain {")
 	fmt.Fprintln(w, "  rankdir=LR;")
 	fmt.Fprintln(w, "  node [shape=box, fontname=\"Helvetica\"];")
-	if !a.Allowed {
-		fmt.Fprintf(w, "  %s [color=red];\n", dotID(a.Query.Email+" cannot use "+orAny(a.Query.Privilege)+" on "+a.Query.Object))
-	}
 	for _, e := range graphEdges(a) {
 		fmt.Fprintf(w, "  %s -> %s;\n", dotID(e[0]), dotID(e[1]))
 	}
+	if root, misses := missGraph(a); root != "" {
+		fmt.Fprintf(w, "  %s [color=red, fontcolor=red];\n", dotID(root))
+		for _, m := range misses {
+			fmt.Fprintf(w, "  %s [shape=note, color=orange, label=%s];\n", dotID(m.label), dotLines(wrap(m.label, 60)))
+			fmt.Fprintf(w, "  %s -> %s [label=\"why\"];\n", dotID(root), dotID(m.label))
+			for _, f := range m.fixes {
+				fmt.Fprintf(w, "  %s [style=dashed, color=darkgreen, fontcolor=darkgreen];\n", dotID(f))
+				fmt.Fprintf(w, "  %s -> %s [style=dashed, label=\"fix\"];\n", dotID(m.label), dotID(f))
+			}
+		}
+	}
 	_, err := fmt.Fprintln(w, "}")
 	return err
+}
+
+// missNode is one reason a question is denied, with the statements that fix it.
+type missNode struct {
+	label string
+	fixes []string
+}
+
+// missGraph is the why-not part of a graph: a root node saying what is denied
+// (by Snowflake alone, when local grants allow it) and one node per miss, each
+// with its fixes, so a picture of a denied answer shows why and what to do, not
+// a lone red box. It returns "" when nothing is denied.
+func missGraph(a *Answer) (string, []missNode) {
+	if a.Allowed && len(a.Misses) == 0 {
+		return "", nil
+	}
+	q := a.Query
+	root := q.Email + " cannot use " + orAny(q.Privilege) + " on " + q.Object
+	if a.Allowed {
+		root = "without local grants, Snowflake denies " + q.Email + " " + orAny(q.Privilege) + " on " + q.Object
+	}
+	var out []missNode
+	for _, m := range a.Misses {
+		n := missNode{label: m.Kind + ": " + m.Detail}
+		for _, f := range m.Fixes {
+			if f.SQL != "" {
+				n.fixes = append(n.fixes, f.SQL)
+			}
+		}
+		out = append(out, n)
+	}
+	if len(out) == 0 {
+		out = append(out, missNode{label: "no grant on this object reaches any of this person's roles"})
+	}
+	return root, out
+}
+
+// wrap breaks a long detail into lines of about width characters at spaces, so
+// a graph node stays readable.
+func wrap(s string, width int) []string {
+	var lines []string
+	for _, word := range strings.Fields(s) {
+		if n := len(lines); n > 0 && len(lines[n-1])+1+len(word) <= width {
+			lines[n-1] += " " + word
+			continue
+		}
+		lines = append(lines, word)
+	}
+	return lines
+}
+
+// dotLines is a Graphviz label of several lines.
+func dotLines(lines []string) string {
+	for i, l := range lines {
+		lines[i] = strings.NewReplacer(`\`, `\\`, `"`, `\"`).Replace(l)
+	}
+	return `"` + strings.Join(lines, `\n`) + `"`
 }
 
 func dotID(s string) string {
@@ -181,15 +246,31 @@ func WriteMermaid(w io.Writer, a *Answer) error {
 		}
 		v := fmt.Sprintf("n%d", len(ids))
 		ids[label] = v
-		fmt.Fprintf(w, "  %s[\"%s\"]\n", v, strings.NewReplacer(`"`, "#quot;").Replace(label))
+		lines := wrap(label, 60)
+		for i, l := range lines {
+			lines[i] = strings.NewReplacer(`"`, "#quot;", "<", "#lt;", ">", "#gt;").Replace(l)
+		}
+		fmt.Fprintf(w, "  %s[\"%s\"]\n", v, strings.Join(lines, "<br>"))
 		return v
-	}
-	if !a.Allowed {
-		id(a.Query.Email + " cannot use " + orAny(a.Query.Privilege) + " on " + a.Query.Object)
 	}
 	for _, e := range graphEdges(a) {
 		from, to := id(e[0]), id(e[1])
 		fmt.Fprintf(w, "  %s --> %s\n", from, to)
+	}
+	if root, misses := missGraph(a); root != "" {
+		r := id(root)
+		fmt.Fprintf(w, "  class %s denied\n", r)
+		for _, m := range misses {
+			n := id(m.label)
+			fmt.Fprintf(w, "  %s -->|why| %s\n  class %s miss\n", r, n, n)
+			for _, f := range m.fixes {
+				x := id(f)
+				fmt.Fprintf(w, "  %s -.->|fix| %s\n  class %s fix\n", n, x, x)
+			}
+		}
+		fmt.Fprintln(w, "  classDef denied stroke:#c00,color:#c00")
+		fmt.Fprintln(w, "  classDef miss stroke:#e80")
+		fmt.Fprintln(w, "  classDef fix stroke:#080,stroke-dasharray:4")
 	}
 	return nil
 }
