@@ -35,8 +35,8 @@ bench: ## run the benchmarks (BENCH=regexp to pick); see BENCHMARKS.md
 	$(GO) test -run '^$$' -bench '$(BENCH)' -benchmem -timeout 60m ./...
 
 helm-lint: ## lint and render the Helm chart
-	$(HELM) lint charts/grantmirror
-	$(HELM) template grantmirror charts/grantmirror >/dev/null
+	$(HELM) lint charts/grantmirror -f charts/testdata/minimal-values.yaml
+	$(HELM) template grantmirror charts/grantmirror -f charts/testdata/minimal-values.yaml >/dev/null
 
 tools: ## install helm for the chart tests
 	@command -v helm >/dev/null || test -x $$($(GO) env GOPATH)/bin/helm || $(GO) install helm.sh/helm/v3/cmd/helm@v3.22.0

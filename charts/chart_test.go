@@ -24,6 +24,9 @@ import (
 const (
 	chartDir       = "grantmirror"
 	fullValues     = "testdata/full-values.yaml"
+	// minimalValues is what every install must add to the defaults: a Snowflake
+	// account. Renders start from it; TestDefaultsNeedAnAccount checks why.
+	minimalValues = "testdata/minimal-values.yaml"
 	exampleConfig  = "../grantmirror.example.yaml"
 	configMountDir = "/etc/grantmirror"
 	keyMountRoot   = "/var/run/secrets/grantmirror/snowflake/"
@@ -89,7 +92,7 @@ func (h *helm) run(t *testing.T, args ...string) (string, string, error) {
 // manifest text and its parsed objects.
 func (h *helm) render(t *testing.T, chart string, args ...string) (string, []map[string]any) {
 	t.Helper()
-	base := []string{"template", "gm", chart, "--namespace", "data-platform"}
+	base := []string{"template", "gm", chart, "--namespace", "data-platform", "-f", minimalValues}
 	out, stderr, err := h.run(t, append(base, args...)...)
 	require.NoError(t, err, "helm template: %s", stderr)
 	var docs []map[string]any
@@ -302,7 +305,7 @@ func TestLint(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"defaults", nil},
+		{"defaults and one account", []string{"-f", minimalValues}},
 		{"full values", []string{"-f", fullValues}},
 	}
 	for _, tc := range tests {
@@ -454,7 +457,7 @@ func TestSecurityContext(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"defaults", nil},
+		{"defaults and one account", []string{"-f", minimalValues}},
 		{"full values", []string{"-f", fullValues}},
 	}
 	for _, tc := range tests {
@@ -491,7 +494,7 @@ func TestConfigFile(t *testing.T) {
 		want string
 	}{
 		{
-			name: "defaults",
+			name: "defaults and one account",
 			want: `
 source: snowflake
 mode: effective
@@ -505,7 +508,12 @@ snowflake:
   history_days: 90
   query_timeout: 15m
   allow_partial: []
-  accounts: []
+  accounts:
+    - name: ACME
+      account: xy12345.eu-west-1
+      user: GRANTMIRROR
+      authenticator: jwt
+      private_key_file: /var/run/secrets/grantmirror/snowflake/acme/rsa_key.p8
 `,
 		},
 		{
@@ -545,7 +553,8 @@ snowflake:
 		},
 		{
 			name: "snapshot directory source",
-			args: []string{"--set", "config.source=dir:/snapshots", "--set-json", `config.email.domainAliases={"a.example":"b.example"}`},
+			// A mounted snapshot needs no Snowflake account.
+			args: []string{"--set", "config.source=dir:/snapshots", "--set-json", `config.snowflake.accounts=[]`, "--set-json", `config.email.domainAliases={"a.example":"b.example"}`},
 			want: `
 source: dir:/snapshots
 mode: effective
@@ -755,7 +764,7 @@ func TestNoSecretMaterial(t *testing.T) {
 		name string
 		args []string
 	}{
-		{"defaults", nil},
+		{"defaults and one account", []string{"-f", minimalValues}},
 		{"full values", []string{"-f", fullValues}},
 	}
 	for _, tc := range tests {
@@ -847,6 +856,7 @@ func TestRejected(t *testing.T) {
 		{"bad PII tag", []string{"--set-json", `config.piiTags=["PII; DROP"]`}, "/config/piiTags/0"},
 		{"allow partial of unknown account", []string{"-f", fullValues, "--set-json", `config.snowflake.allowPartial=["Nope"]`},
 			`allowPartial: "Nope" is not the name of an account`},
+		{"defaults: no Snowflake account", nil, "config.snowflake.accounts is empty: a sync from Snowflake needs at least one account"},
 		{"duplicate account names", []string{"--set-json", `config.snowflake.accounts=[` +
 			`{"name":"ACME","account":"a","user":"U","keySecret":{"name":"k1"}},` +
 			`{"name":"acme","account":"b","user":"U","keySecret":{"name":"k2"}}]`}, `account name "acme" appears twice`},
@@ -875,11 +885,11 @@ func TestNotes(t *testing.T) {
 		notWant []string
 	}{
 		{
-			name: "no accounts",
+			name: "one account",
 			want: []string{
 				"grantmirror-database (key dsn)",
+				"grantmirror-snowflake-acme (key rsa_key.p8): key pair for Snowflake account ACME",
 				"kubectl -n data-platform create job --from=cronjob/gm-grantmirror",
-				"WARNING: config.source is \"snowflake\" but config.snowflake.accounts is empty",
 			},
 			notWant: []string{"SUSPENDED"},
 		},
@@ -893,7 +903,6 @@ func TestNotes(t *testing.T) {
 				"(Europe/Berlin)",
 				"SUSPENDED",
 			},
-			notWant: []string{"WARNING"},
 		},
 	}
 	for _, tc := range tests {

@@ -83,6 +83,9 @@ container only as GRANTMIRROR_TARGET from a Secret.
 */}}
 {{- define "grantmirror.config" -}}
 {{- $c := .Values.config }}
+{{- if and (eq $c.source "snowflake") (empty $c.snowflake.accounts) }}
+{{- fail "config.snowflake.accounts is empty: a sync from Snowflake needs at least one account (see the example in values.yaml), or set config.source to dir:PATH to mirror a mounted snapshot" }}
+{{- end }}
 {{- $accounts := list }}
 {{- $seen := dict }}
 {{- range $a := $c.snowflake.accounts }}
