@@ -13,6 +13,7 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 )
@@ -186,6 +187,12 @@ func readAccount(dir string) (*Account, error) {
 	if err := readManifest(dir, a); err != nil {
 		return nil, err
 	}
+	if msg := checkValue("the account name "+strconv.Quote(a.Name), a.Name, maxAccountBytes); msg != "" {
+		return nil, fmt.Errorf("%w: %s: %s", ErrInput, dir, msg)
+	}
+	if msg := checkValue("the source", a.Source, maxFieldBytes); msg != "" {
+		return nil, fmt.Errorf("%w: %s: %s", ErrInput, dir, msg)
+	}
 	steps := []struct {
 		file     string
 		required bool
@@ -259,11 +266,46 @@ func readManifest(dir string, a *Account) error {
 	return nil
 }
 
+// Limits on the values of a snapshot. Both targets must be able to store what
+// the reader accepts, or a directory target publishes what every Postgres sync
+// then fails on, which becomes staleness and a lockout. Postgres refuses a btree
+// index entry over about 2,700 bytes (a third of an 8 kB page), and the widest
+// entries are (email, object type, object name, privilege, account) and
+// (account, role, object type, object name, privilege). With a field at most
+// maxFieldBytes, an object with its type and privilege at most maxObjectBytes and
+// an account name at most maxAccountBytes, an entry stays under 2,560 bytes of
+// values plus its headers. Snowflake identifiers are at most 255 characters, so
+// 1,000 bytes leaves room for any real name in UTF-8; Snowflake's own limit on
+// an account identifier is far below 255.
+const (
+	maxFieldBytes   = 1000
+	maxObjectBytes  = 1300
+	maxAccountBytes = 255
+)
+
+// checkValue rejects what a Postgres text column cannot hold (a NUL byte, bytes
+// that are not UTF-8) and values over the limit; what names the value.
+func checkValue(what, v string, limit int) string {
+	switch {
+	case strings.IndexByte(v, 0) >= 0:
+		return fmt.Sprintf("%s holds a NUL byte, which no target can store", what)
+	case !utf8.ValidString(v):
+		return fmt.Sprintf("%s is not valid UTF-8", what)
+	case len(v) > limit:
+		return fmt.Sprintf("%s is %d bytes long; the limit is %d, so that every target can index it", what, len(v), limit)
+	}
+	return ""
+}
+
 // table reads one CSV file by column name. Header names are matched
 // case-insensitively; extra columns are ignored, as the views grow new ones.
+// Every record must have as many fields as the header: a record cut short
+// would read its missing fields as empty, and an empty DISABLED or DELETED_ON
+// means active.
 type table struct {
 	path string
 	r    *csv.Reader
+	head []string
 	cols map[string]int
 	rec  []string
 	line int
@@ -280,9 +322,13 @@ func newTable(path string, f io.Reader) (*table, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %s: %v", ErrInput, path, csvErr(err))
 	}
-	t := &table{path: path, r: r, cols: map[string]int{}}
+	t := &table{path: path, r: r, cols: map[string]int{}, head: make([]string, len(head))}
 	for i, h := range head {
+		if msg := checkValue(fmt.Sprintf("column %d of the header", i+1), h, maxFieldBytes); msg != "" {
+			return nil, fmt.Errorf("%w: %s:1: %s", ErrInput, path, msg)
+		}
 		h = strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
+		t.head[i] = h
 		if _, dup := t.cols[h]; !dup {
 			t.cols[h] = i
 		}
@@ -343,6 +389,16 @@ func (t *table) next() (bool, error) {
 	}
 	t.rec = rec
 	t.line, _ = t.r.FieldPos(0)
+	if len(rec) != len(t.head) {
+		return false, fmt.Errorf("%w: %s:%d: the record has %d fields but the header has %d; the file is truncated or a value is not quoted",
+			ErrInput, t.path, t.line, len(rec), len(t.head))
+	}
+	for i, v := range rec {
+		if msg := checkValue(t.head[i], v, maxFieldBytes); msg != "" {
+			line, _ := t.r.FieldPos(i)
+			return false, fmt.Errorf("%w: %s:%d: %s", ErrInput, t.path, line, msg)
+		}
+	}
 	return true, nil
 }
 
@@ -484,6 +540,9 @@ func (a *Account) readUserGrants(t *table) error {
 		if g.Grantee == "" {
 			return t.errf("GRANTEE_NAME", "is empty")
 		}
+		if q := ident.Part(g.Role); len(q) > maxFieldBytes {
+			return t.errf("ROLE", "is %d bytes long quoted; the limit is %d, so that every target can index it", len(q), maxFieldBytes)
+		}
 		if to := ident.Word(t.get(idx[2])); to != "USER" {
 			return t.errf("GRANTED_TO", "is %q; grants_to_users.csv holds grants to USER only", to)
 		}
@@ -528,6 +587,12 @@ func (a *Account) readRoleGrants(t *table) error {
 		}
 		if err := checkContainer(t, &g); err != nil {
 			return err
+		}
+		if n := len(objectParts(g.Catalog, g.Schema, g.Name)) + len(g.GrantedOn) + len(g.Privilege); n > maxObjectBytes {
+			return t.errf("NAME", "with its database, schema, GRANTED_ON and PRIVILEGE makes %d bytes; the limit is %d, so that every target can index it", n, maxObjectBytes)
+		}
+		if q := ident.Part(g.Grantee); len(q) > maxFieldBytes {
+			return t.errf("GRANTEE_NAME", "is %d bytes long quoted; the limit is %d, so that every target can index it", len(q), maxFieldBytes)
 		}
 		if g.GrantOption, err = t.boolean(opt, "GRANT_OPTION"); err != nil {
 			return err
@@ -582,6 +647,18 @@ func (a *Account) readHistory(t *table) error {
 		a.History = append(a.History, e)
 		return nil
 	})
+}
+
+// objectParts is the longest name flatten can make of a grant's object: every
+// non-empty part, quoted as needed and joined.
+func objectParts(parts ...string) string {
+	var nonEmpty []string
+	for _, p := range parts {
+		if p != "" {
+			nonEmpty = append(nonEmpty, p)
+		}
+	}
+	return ident.Join(nonEmpty...)
 }
 
 // checkContainer rejects rows whose object cannot be named: a schema, a database

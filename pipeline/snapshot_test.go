@@ -1,7 +1,9 @@
 package pipeline_test
 
 import (
+	"context"
 	"errors"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"slices"
@@ -51,6 +53,15 @@ func TestReadSnapshotErrors(t *testing.T) {
 		{"grant to a non-user", "grants_to_users.csv", "ROLE,GRANTED_TO,GRANTEE_NAME,DELETED_ON\nR,ROLE,X,\n", `grants_to_users.csv:2: GRANTED_TO is "ROLE"`, nil},
 		{"empty extract", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\n", "users.csv has no rows", []error{pipeline.ErrEmptyExtract}},
 		{"bad manifest", "manifest.json", `{"extracted_at": "last tuesday"}`, `extracted_at "last tuesday" is not RFC3339`, nil},
+		{"record with fewer fields", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\nA,a@x.example,false,\nB,b@x.example", "users.csv:3: the record has 2 fields but the header has 4", nil},
+		{"record with more fields", "grants_to_users.csv", "ROLE,GRANTED_TO,GRANTEE_NAME,DELETED_ON\nR,USER,ANNA,,extra\n", "grants_to_users.csv:2: the record has 5 fields but the header has 4", nil},
+		{"NUL byte", "grants_to_roles.csv", roleHead + "SELECT,TABLE,T\x00X,DB,S,ROLE,R,\n", "grants_to_roles.csv:2: NAME holds a NUL byte", nil},
+		{"invalid UTF-8", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\nA\xff,a@x.example,false,\n", "users.csv:2: NAME is not valid UTF-8", nil},
+		{"field too long", "grants_to_roles.csv", roleHead + "SELECT,TABLE," + strings.Repeat("T", 1001) + ",DB,S,ROLE,R,\n", "grants_to_roles.csv:2: NAME is 1001 bytes long; the limit is 1000", nil},
+		{"object name too long", "grants_to_roles.csv", roleHead + "SELECT,TABLE," + strings.Repeat("T", 1000) + "," + strings.Repeat("D", 300) + ",S,ROLE,R,\n", "grants_to_roles.csv:2: NAME with its database, schema, GRANTED_ON and PRIVILEGE makes 1314 bytes; the limit is 1300", nil},
+		{"role too long once quoted", "grants_to_users.csv", "ROLE,GRANTED_TO,GRANTEE_NAME,DELETED_ON\n" + strings.Repeat("r", 999) + ",USER,ANNA,\n", "grants_to_users.csv:2: ROLE is 1001 bytes long quoted", nil},
+		{"header not UTF-8", "roles.csv", "NAME,DELETED_ON,\xfe\n", "roles.csv:1: column 3 of the header is not valid UTF-8", nil},
+		{"account name too long", "manifest.json", `{"account": "` + strings.Repeat("A", 256) + `"}`, "is 256 bytes long; the limit is 255", nil},
 		{"bad history count", "access_history.csv", "USER_NAME,OBJECT_DOMAIN,OBJECT_NAME,LAST_ACCESSED,QUERY_COUNT\nA,TABLE,X,2026-01-01,lots\n", `access_history.csv:2: QUERY_COUNT "lots"`, nil},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
@@ -145,4 +156,61 @@ func TestDuplicateActiveUser(t *testing.T) {
 	_, err = pipeline.Flatten(snap, pipeline.Options{})
 	require.ErrorIs(t, err, pipeline.ErrInput)
 	require.Contains(t, err.Error(), "users.csv:3: NAME ANNA is an active user already at line 2")
+}
+
+// randomWord is n upper-case letters that compress poorly, as the widest index
+// entries Postgres must take would.
+func randomWord(n int) string {
+	b := make([]byte, n)
+	for i := range b {
+		b[i] = byte('A' + rand.IntN(26))
+	}
+	return string(b)
+}
+
+// TestLimitsFitBothTargets publishes a snapshot whose values are as long as the
+// reader allows, in the widest index entry of the Postgres target (account, role,
+// object type, object name, privilege), to both targets: what the reader accepts,
+// every target stores. One byte more is refused by the reader, for both.
+func TestLimitsFitBothTargets(t *testing.T) {
+	t.Parallel()
+	account, role := randomWord(255), randomWord(1000)
+	name, schema := randomWord(1000), "S"
+	catalog := randomWord(1300 - len("TABLE") - len("SELECT") - len(name) - len(schema) - 2)
+	write := func(t *testing.T, catalog string) string {
+		dir := t.TempDir()
+		files := map[string]string{
+			"manifest.json":       `{"account": "` + account + `", "extracted_at": "2026-11-01T00:00:00Z"}`,
+			"users.csv":           "NAME,EMAIL,DISABLED,DELETED_ON\nU," + strings.Repeat("u", 64) + "@" + strings.Repeat("d", 63) + ".example,false,\n",
+			"grants_to_users.csv": "ROLE,GRANTED_TO,GRANTEE_NAME,DELETED_ON\n" + role + ",USER,U,\n",
+			"grants_to_roles.csv": "PRIVILEGE,GRANTED_ON,NAME,TABLE_CATALOG,TABLE_SCHEMA,GRANTED_TO,GRANTEE_NAME,DELETED_ON\n" +
+				"SELECT,TABLE," + name + "," + catalog + "," + schema + ",ROLE," + role + ",\n",
+		}
+		for f, body := range files {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, f), []byte(body), 0o644))
+		}
+		return dir
+	}
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := kind.open(t)
+			cfg := syncConfig(write(t, catalog), s, false)
+			cfg.Flatten.Mode = pipeline.Granted
+			res, err := pipeline.Run(ctx, cfg)
+			require.NoError(t, err)
+			require.Equal(t, 1, res.Generation.Rows)
+			back, err := s.Open(ctx, 0)
+			require.NoError(t, err)
+			require.Equal(t, 1, back.Access.Len())
+			require.Equal(t, 1300-len("TABLE")-len("SELECT"), len(back.Grants[0].ObjectName))
+
+			cfg = syncConfig(write(t, catalog+"X"), s, true)
+			cfg.Flatten.Mode = pipeline.Granted
+			_, err = pipeline.Run(ctx, cfg)
+			require.ErrorIs(t, err, pipeline.ErrInput)
+			require.ErrorContains(t, err, "grants_to_roles.csv:2: NAME with its database, schema, GRANTED_ON and PRIVILEGE makes 1301 bytes")
+		})
+	}
 }
