@@ -99,6 +99,7 @@ Exit codes: 0 success, 1 denied or findings (check, lint, a refused publish), 2 
 			versionCommand(e),
 			configCommand(e),
 			grantCommand(e),
+			rlsCommand(e),
 		},
 		// urfave/cli would print usage errors and call os.Exit; return them instead
 		// so Run maps them to exit code 2.
