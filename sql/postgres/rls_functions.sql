@@ -30,7 +30,8 @@ AS $$ SELECT EXISTS (SELECT 1 FROM {{schema}}.current c WHERE c.snapshot_at >= n
 --   '{}'  no viewer, or a stale mirror: no row passes, and no probe runs;
 --   NULL  the viewer holds more than set_limit rows of this type and privilege:
 --         building the set would cost more than probing the mirror for the few
---         rows a page reads, so the policy falls back to the probe;
+--         rows a page reads, so the policy falls back to the probe. Finding out
+--         skips set_limit entries of the mirror's index, and builds nothing;
 --   else  the set. With by_account, each key is account, U+001F, object name.
 CREATE OR REPLACE FUNCTION {{schema}}.rls_visible(object_type text, privilege text, by_account boolean, max_age interval, set_limit integer)
 RETURNS jsonb
@@ -39,13 +40,16 @@ SET search_path = pg_catalog, pg_temp
 AS $$
 SELECT CASE
            WHEN NOT {{schema}}.rls_fresh($4) THEN '{}'::jsonb
-           WHEN count(*) > $5 THEN NULL
-           ELSE coalesce(jsonb_object_agg(s.k, true), '{}'::jsonb)
+           WHEN EXISTS (SELECT 1
+                        FROM {{schema}}.access a
+                        WHERE a.email = {{schema}}.rls_viewer()
+                          AND a.object_type = $1
+                          AND a.privilege = $2
+                        OFFSET $5) THEN NULL
+           ELSE (SELECT coalesce(jsonb_object_agg(CASE WHEN $3 THEN a.account || E'\x1f' || a.object_name ELSE a.object_name END, true), '{}'::jsonb)
+                 FROM {{schema}}.access a
+                 WHERE a.email = {{schema}}.rls_viewer()
+                   AND a.object_type = $1
+                   AND a.privilege = $2)
        END
-FROM (SELECT CASE WHEN $3 THEN a.account || E'\x1f' || a.object_name ELSE a.object_name END AS k
-      FROM {{schema}}.access a
-      WHERE a.email = {{schema}}.rls_viewer()
-        AND a.object_type = $1
-        AND a.privilege = $2
-      LIMIT $5 + 1) s
 $$;
