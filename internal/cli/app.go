@@ -100,6 +100,7 @@ Exit codes: 0 success, 1 denied or findings (check, lint, a refused publish), 2 
 			versionCommand(e),
 			configCommand(e),
 			grantCommand(e),
+			rlsCommand(e),
 			helpCommand(e),
 		},
 		// With no command, print the help; with a name that is not a command, say

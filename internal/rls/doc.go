@@ -1,0 +1,28 @@
+// Package rls guards a product's Postgres table with row-level security, for
+// clients that do not read through the query builder: psql, an ORM, a BI tool, a
+// Python or Node service. Enable installs a policy on the table that admits a row
+// only when the viewer named for the transaction (SET LOCAL grantmirror.viewer)
+// holds the privilege on the row's object in the mirror, and only while the
+// mirror is fresh; Disable removes it and Status reports it.
+//
+// The SQL lives in sql/postgres/rls_*.sql. Every name spliced into it is first
+// checked with the query builder's identifier rules, then resolved by Postgres
+// against the catalog and quoted from the catalog's spelling, so a name is never
+// sent as typed. Object types and privileges are the builder's known words.
+//
+// Cost follows the viewer. Once per statement, the policy builds the viewer's
+// visible objects as a jsonb set (rls_visible) and tests each row's object
+// against it with a binary search: no probe of the mirror per row. A viewer who
+// holds more rows than the set limit skips the set and each row is decided by one
+// index probe of the mirror, which is cheaper than building a large set when a
+// page reads few rows. Postgres still drives the read by the query's own plan (an
+// ORDER BY id LIMIT reads the id index and filters); a policy is a filter and
+// cannot make the planner merge per-object index scans, which is why very sparse
+// viewers of such reads cost more through RLS than through the builder.
+//
+// The table's owner, and roles with BYPASSRLS, are not subject to policies unless
+// the table forces row-level security (Spec.ForceOwner). With row-level security
+// on, roles other than the owner can only do what a policy allows: the one
+// installed here allows SELECT, so other roles' INSERT, UPDATE and DELETE are
+// refused until the table has policies for them.
+package rls
