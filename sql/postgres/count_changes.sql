@@ -1,3 +1,3 @@
--- How many rows generation {{gen}} adds and removes, from compare_generations.sql.
+-- How many rows the compared generation adds and removes (stage_changes.sql).
 SELECT count(*) FILTER (WHERE added), count(*) FILTER (WHERE NOT added)
-FROM {{schema}}.changes_{{gen}};
+FROM pg_temp.gm_changes;
