@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -515,4 +516,38 @@ func TestCompareByPeople(t *testing.T) {
 		require.Equal(t, wn, n)
 		require.Equal(t, wsum, sum)
 	}
+}
+
+// TestKeywordDSN opens, publishes to and reads a target named by a keyword/value
+// string, as libpq writes them, with the password nowhere in what the store
+// prints.
+func TestKeywordDSN(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	const password = "kv s3cret 4711"
+	name, dsn := f.role(t, password)
+	f.exec(t, "CREATE SCHEMA %s AUTHORIZATION "+pgx.Identifier{name}.Sanitize())
+	u, err := url.Parse(dsn)
+	require.NoError(t, err)
+	kv := fmt.Sprintf(`host=%s port=%s user=%s password='kv s3cret 4711' dbname=%s sslmode=disable`,
+		u.Hostname(), u.Port(), name, strings.TrimPrefix(u.Path, "/"))
+	require.True(t, IsDSN(kv))
+	require.False(t, IsDSN("dir:./data"))
+	require.False(t, IsDSN("hostile"))
+
+	s := f.open(t, kv)
+	require.NotContains(t, s.String(), "s3cret")
+	require.Contains(t, s.String(), "host="+u.Hostname())
+	m := storetest.Sample(t, pipeline.Effective)
+	_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	require.NoError(t, err)
+	back, err := s.Open(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, m.Access.Len(), back.Access.Len())
+
+	_, err = Open(ctx, strings.Replace(kv, "sslmode=disable", "sslmode=bogus", 1), Options{Schema: f.schema})
+	require.ErrorIs(t, err, pipeline.ErrTarget)
+	require.NotContains(t, err.Error(), "s3cret")
+	t.Log(err)
 }
