@@ -3,7 +3,6 @@ package cli
 import (
 	"fmt"
 	"os"
-	"strings"
 
 	"github.com/urfave/cli/v2"
 
@@ -16,9 +15,9 @@ func openPostgres(e *env, dsn string) (pipeline.Store, error) {
 		HistoryDays: e.cfg.HistoryDays, Actor: os.Getenv("USER")})
 }
 
-func isPostgres(target string) bool {
-	return strings.HasPrefix(target, "postgres://") || strings.HasPrefix(target, "postgresql://")
-}
+// isPostgres reports whether the target is a Postgres DSN, a URL or a
+// keyword/value string (host=… dbname=…).
+func isPostgres(target string) bool { return pgstore.IsDSN(target) }
 
 func migrateCommand(e *env) *cli.Command {
 	return &cli.Command{

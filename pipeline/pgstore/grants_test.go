@@ -271,7 +271,7 @@ func TestGuardedReadSeesLocalGrant(t *testing.T) {
 	plan = strings.Join(lines, "\n")
 	t.Log(plan)
 	require.Contains(t, plan, "local_grants_active", "the local grants are read through their index:\n%s", plan)
-	require.Contains(t, plan, "access_1_key", "the generation is read through its index:\n%s", plan)
+	require.Contains(t, plan, "access_rows_key", "the generation is read through its index:\n%s", plan)
 
 	_, err = tl.s.RevokeGrant(ctx, g.ID, dave, "done")
 	require.NoError(t, err)

@@ -27,8 +27,9 @@ func (s *Store) clock() time.Time {
 // becomeCurrent records, inside the transaction that makes generation gen
 // current in place of prev (0: none), that it does so at at: the history rows
 // gen adds are opened and those it drops closed, and the publication is logged.
-// compared says the publish already compared the two generations
-// (compare_generations.sql); a rollback compares them here. at never goes back
+// compared says the publish already compared the two generations into the
+// transaction's gm_changes table (stage_changes.sql); a rollback compares them
+// here, into the table stage_create.sql made. at never goes back
 // before the last publication, so history stays ordered when clocks disagree;
 // the time used is returned.
 func (s *Store) becomeCurrent(ctx context.Context, tx pgx.Tx, gen, prev int, at time.Time, kind string, compared bool) (time.Time, error) {
@@ -61,9 +62,6 @@ func (s *Store) becomeCurrent(ctx context.Context, tx pgx.Tx, gen, prev int, at 
 		}
 		if _, err := tx.Exec(ctx, s.stmt("history_remove", v), at); err != nil {
 			return at, fmt.Errorf("record rows generation %d removes from %d: %w", gen, prev, err)
-		}
-		if _, err := tx.Exec(ctx, s.stmt("drop_changes", v)); err != nil {
-			return at, err
 		}
 	}
 	if _, err := tx.Exec(ctx, s.stmt("record_publication", v), at, kind); err != nil {

@@ -298,24 +298,33 @@ func TestHistoryOnEmptySchema(t *testing.T) {
 	require.ErrorIs(t, err, pipeline.ErrNoGeneration)
 }
 
-// sessionAt returns a connection whose access-view clock reads at, released at
-// cleanup.
+// sessionAt stops the access view's clock at at for the rest of the test and
+// returns a connection to read through, released at cleanup. The clock is the
+// schema's clock() function, which only its owner can replace (sql/postgres/
+// migrations/00003_generation_ranges.sql): no session setting moves it.
 func (tl *timeline) sessionAt(t *testing.T, at time.Time) *pgxpool.Conn {
 	t.Helper()
 	conn, err := tl.admin.Acquire(context.Background())
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		conn.Exec(context.Background(), `RESET grantmirror.now`)
+		_, err := tl.admin.Exec(context.Background(), tl.sql(`CREATE OR REPLACE FUNCTION %s.clock() RETURNS timestamptz
+			LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT now() $$`))
+		require.NoError(t, err)
 		conn.Release()
 	})
 	tl.setClock(t, conn, at)
 	return conn
 }
 
+// setClock stops the access view's clock at at, for every session: the schema's
+// owner replaces its clock() function with one returning at. conn is the
+// connection the test reads through; it sees the new clock at once.
 func (tl *timeline) setClock(t *testing.T, conn *pgxpool.Conn, at time.Time) {
 	t.Helper()
-	_, err := conn.Exec(context.Background(), `SELECT set_config('grantmirror.now', $1, false)`, at.Format(time.RFC3339Nano))
+	_, err := tl.admin.Exec(context.Background(), tl.sql(`CREATE OR REPLACE FUNCTION %s.clock() RETURNS timestamptz
+		LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT timestamptz '`+at.UTC().Format(time.RFC3339Nano)+`' $$`))
 	require.NoError(t, err)
+	require.NotNil(t, conn)
 }
 
 // visible counts the access view's rows for one person and object.

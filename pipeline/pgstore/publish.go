@@ -1,17 +1,18 @@
 package pgstore
 
 import (
+	"bytes"
 	"context"
 	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"hash"
 	"io/fs"
 	"iter"
-	"log/slog"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -20,24 +21,30 @@ import (
 	"github.com/grantmirror/grantmirror/pipeline"
 )
 
-// Column lists of the per-generation tables, in the order of create_generation.sql.
+// Column lists of the row tables (third migration) a publish copies into.
 var (
 	accessColumns     = []string{"account", "email", "object_type", "object_name", "privilege"}
-	membershipColumns = []string{"ord", "account", "email", "user_name", "role", "path"}
-	grantColumns      = []string{"ord", "account", "role", "object_type", "object_name", "privilege", "via"}
-	maskedColumns     = []string{"ord", "account", "object_name", "column_name", "reason"}
-	peopleColumns     = []string{"account", "email", "digest", "rows"}
-	snapshotColumns   = []string{"generation", "path", "content"}
+	accessRowColumns  = []string{"account", "email", "object_type", "object_name", "privilege", "valid_from"}
+	membershipColumns = []string{"account", "email", "ord", "user_name", "role", "path", "valid_from"}
+	grantColumns      = []string{"account", "role", "ord", "object_type", "object_name", "privilege", "via", "valid_from"}
+	maskedColumns     = []string{"account", "ord", "object_name", "column_name", "reason", "valid_from"}
+	digestColumns     = []string{"kind", "account", "key", "digest", "rows", "valid_from"}
+	keyColumns        = []string{"kind", "account", "key"}
+	snapshotColumns   = []string{"generation", "path", "digest"}
+	blobColumns       = []string{"digest", "content"}
 )
 
-func genTable(prefix string, n int) string { return fmt.Sprintf("%s_%d", prefix, n) }
-
-// Publish loads m into fresh tables of the next generation, indexes and analyzes
-// them, weighs the rows it would revoke, and makes it current in one short
-// transaction. All of it happens under the publish lock; a second sync gets
-// pipeline.ErrLocked at once. If anything fails before the final transaction
-// commits, the old generation stays current; tables a killed sync leaves behind
-// are dropped by the next publish.
+// Publish stores m as the next generation and makes it current, in one
+// transaction under the publish lock (a second sync waits a moment, then gets
+// pipeline.ErrLocked). The generation is written as the difference from the
+// newest kept one: the per-group digests say which people, roles and accounts
+// changed, only their rows are compared, and only the rows added are inserted
+// and the rows removed closed; everything else is shared. The same transaction
+// weighs what it would revoke, records the access history, the generation, the
+// audit entry and the run, and points current at it. Readers never wait for
+// it, and it never waits for readers: nothing on the read path is DDL. A crash
+// or error before the commit leaves the previous generation current and nothing
+// behind.
 func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.PublishOptions) (_ *pipeline.Generation, err error) {
 	defer s.boundary(&err)
 	if err := opts.Validate(); err != nil {
@@ -49,44 +56,73 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	if err := s.ready(ctx); err != nil {
 		return nil, err
 	}
+	started := s.clock()
+	digested := make(chan *mirrorGroups, 1)
+	go func() { digested <- digestMirror(m) }()
 	conn, unlock, err := s.lock(ctx)
 	if err != nil {
+		<-digested
 		return nil, err
 	}
 	defer unlock()
-	if err := s.dropLeftovers(ctx, conn); err != nil {
-		return nil, err
-	}
+	groups := <-digested
 	// Expired local grants stopped counting at their until already; the sweep
 	// only records it, so a failure here must not stop the sync.
 	if _, err := s.sweep(ctx, conn); err != nil {
 		s.log.Warn("record expired local grants; the next sync retries", "error", err)
 	}
+	var g *pipeline.Generation
+	err = s.inTx(ctx, conn, "publish", func(tx pgx.Tx) error {
+		var err error
+		g, err = s.publishIn(ctx, tx, m, groups, opts, started)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	if err := s.step(ctx, "committed"); err != nil {
+		return nil, err
+	}
+	published := time.Now()
+	s.prune(ctx, conn, g.Number, opts.Keep)
+	s.retain(ctx, conn)
+	s.log.Debug("pruned", "generation", g.Number, "duration", time.Since(published))
+	return g, nil
+}
 
+// publishIn is the publish transaction.
+func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups *mirrorGroups, opts pipeline.PublishOptions, started time.Time) (*pipeline.Generation, error) {
 	// The guard compares against what readers see now, under the lock, so two
 	// syncs cannot both pass it against the same old generation.
-	prev, err := s.current(ctx, conn)
+	prev, err := s.current(ctx, tx)
 	if err != nil && !errNoGeneration(err) {
 		return nil, err
 	}
-	var next int
-	if err := conn.QueryRow(ctx, s.stmt("next_generation", nil)).Scan(&next); err != nil {
-		return nil, fmt.Errorf("number the next generation: %w", err)
+	var base int
+	if err := tx.QueryRow(ctx, s.stmt("latest_generation", nil)).Scan(&base); err != nil {
+		return nil, fmt.Errorf("find the newest generation: %w", err)
 	}
+	next := base + 1
 	log := s.log.With("generation", next)
-
 	start := time.Now()
-	if err := s.build(ctx, conn, next, m, log); err != nil {
+	written, err := s.write(ctx, tx, m, groups, base, next)
+	if err != nil {
+		return nil, fmt.Errorf("write generation %d: %w", next, err)
+	}
+	wrote := time.Now()
+	log.Debug("written", "groups changed", written, "duration", wrote.Sub(start))
+	if err := s.step(ctx, "applied"); err != nil {
 		return nil, err
 	}
-	built := time.Now()
+
 	rows := m.Access.Len()
-	added, removed := rows, 0
+	added, removed, prevNumber := rows, 0, 0
 	var changes []pipeline.AccountChange
 	if prev != nil {
-		byAdded, byRemoved, err := s.compare(ctx, conn, prev.Number, next)
+		prevNumber = prev.Number
+		byAdded, byRemoved, err := s.compareIn(ctx, tx, prev.Number, next)
 		if err != nil {
-			return nil, err
+			return nil, fmt.Errorf("compare generation %d with %d: %w", next, prev.Number, err)
 		}
 		changes = pipeline.AccountChanges(prev.Accounts, m, byAdded, byRemoved)
 		added, removed = 0, 0
@@ -95,94 +131,167 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 		}
 	}
 	compared := time.Now()
-	log.Debug("compared", "added", added, "removed", removed, "duration", compared.Sub(built))
+	log.Debug("compared", "added", added, "removed", removed, "duration", compared.Sub(wrote))
+	if err := s.step(ctx, "compared"); err != nil {
+		return nil, err
+	}
 	if err := pipeline.CheckChanges(changes, opts); err != nil {
-		if derr := s.dropGeneration(context.WithoutCancel(ctx), conn, next); derr != nil {
-			log.Warn("drop refused generation; the next publish drops it", "error", derr)
-		}
 		return nil, err
 	}
 	if err := s.step(ctx, "guarded"); err != nil {
 		return nil, err
 	}
-
-	var prevNumber int
-	if prev != nil {
-		prevNumber = prev.Number
-	}
 	unforced := opts
 	unforced.Force = false
 	forced := opts.Force && pipeline.CheckChanges(changes, unforced) != nil
-	g, err := s.swap(ctx, conn, next, prevNumber, m, added, removed, forced)
+	g, err := s.record(ctx, tx, next, prevNumber, m, added, removed, forced, started)
 	if err != nil {
 		return nil, err
 	}
-	published := time.Now()
-	log.Info("published", "rows", rows, "added", added, "removed", removed, "build", built.Sub(start),
-		"compare", compared.Sub(built), "swap", published.Sub(compared))
-	s.prune(ctx, conn, next, opts.Keep)
-	s.retain(ctx, conn)
-	log.Debug("pruned", "duration", time.Since(published))
+	if err := s.step(ctx, "recorded"); err != nil {
+		return nil, err
+	}
+	log.Info("published", "rows", rows, "added", added, "removed", removed, "write", wrote.Sub(start),
+		"compare", compared.Sub(wrote), "record", time.Since(compared))
 	return g, nil
 }
 
-// build loads generation n into its tables, then indexes and analyzes them, with
-// a failpoint after each step.
-func (s *Store) build(ctx context.Context, conn *pgxpool.Conn, n int, m *pipeline.Mirror, log *slog.Logger) error {
-	start := time.Now()
-	if err := s.load(ctx, conn, n, m); err != nil {
-		return fmt.Errorf("load generation %d: %w", n, err)
-	}
-	loaded := time.Now()
-	log.Debug("loaded", "rows", m.Access.Len(), "duration", loaded.Sub(start))
-	if err := s.step(ctx, "loaded"); err != nil {
-		return err
-	}
-	if _, err := conn.Exec(ctx, s.stmt("index_generation", vars{"gen": n})); err != nil {
-		return fmt.Errorf("index generation %d: %w", n, err)
-	}
-	log.Debug("indexed and analyzed", "duration", time.Since(loaded))
-	return s.step(ctx, "indexed")
-}
-
-// compare finds, in SQL, the rows generation n adds to generation prev and the
-// rows it removes, for the revocation guard to weigh and the access history to
-// record (compare_generations.sql), and counts them per account.
-func (s *Store) compare(ctx context.Context, conn *pgxpool.Conn, prev, n int) (added, removed map[string]int, err error) {
-	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		added, removed, err = s.compareIn(ctx, tx, prev, n)
-		return err
-	})
-	if err != nil {
-		return nil, nil, fmt.Errorf("compare generation %d with %d: %w", n, prev, err)
-	}
-	return added, removed, nil
-}
-
-func (s *Store) compareIn(ctx context.Context, tx pgx.Tx, prev, n int) (added, removed map[string]int, err error) {
-	if _, err := tx.Exec(ctx, s.stmt("guard_settings", nil)); err != nil {
-		return nil, nil, err
-	}
-	v := vars{"gen": n, "prev": prev}
-	// Generations that both carry per-person digests are compared only where a
-	// person's digest differs; older ones row by row.
-	stmt := "compare_generations"
-	var both bool
-	if err := tx.QueryRow(ctx, s.stmt("has_people", vars{"gen": prev})).Scan(&both); err != nil {
-		return nil, nil, err
-	}
-	if both {
-		if err := tx.QueryRow(ctx, s.stmt("has_people", vars{"gen": n})).Scan(&both); err != nil {
-			return nil, nil, err
+// write stores generation next as its difference from generation base, the
+// newest (0: none), and returns how many groups changed.
+func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups *mirrorGroups, base, next int) (int, error) {
+	old := map[groupKey][]byte{}
+	if base != 0 {
+		rows, err := tx.Query(ctx, s.stmt("read_digests", nil), base)
+		if err != nil {
+			return 0, fmt.Errorf("read digests: %w", err)
+		}
+		var k groupKey
+		var d []byte
+		_, err = pgx.ForEachRow(rows, []any{&k.kind, &k.account, &k.key, &d}, func() error {
+			old[k] = d
+			d = nil // the next row scans into a fresh slice
+			return nil
+		})
+		if err != nil {
+			return 0, fmt.Errorf("read digests: %w", err)
 		}
 	}
-	if both {
-		stmt = "compare_changed_people"
+	changed := groups.changed(old)
+	if _, err := tx.Exec(ctx, s.stmt("stage_create", nil)); err != nil {
+		return 0, fmt.Errorf("stage: %w", err)
 	}
-	if _, err := tx.Exec(ctx, s.stmt(stmt, v)); err != nil {
+	v := vars{"gen": next, "prev": base}
+	people := map[[2]string]bool{}
+	for _, k := range changed {
+		if k.kind == groupAccess {
+			people[[2]string{k.account, k.key}] = true
+		}
+	}
+	if base == 0 {
+		// Nothing to compare with: every row is new, copied straight in.
+		src := newRowSource(m.Access.All(), int64(next), nil)
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, "access_rows"}, accessRowColumns, src)
+		src.stop()
+		if err != nil {
+			return 0, fmt.Errorf("copy access rows: %w", err)
+		}
+		if int(n) != m.Access.Len() {
+			return 0, fmt.Errorf("copy access rows: copied %d of %d", n, m.Access.Len())
+		}
+	} else {
+		_, err := tx.CopyFrom(ctx, pgx.Identifier{"gm_keys"}, keyColumns, pgx.CopyFromSlice(len(changed), func(i int) ([]any, error) {
+			return []any{changed[i].kind, changed[i].account, changed[i].key}, nil
+		}))
+		if err != nil {
+			return 0, fmt.Errorf("stage changed groups: %w", err)
+		}
+		src := newRowSource(m.Access.All(), 0, people)
+		_, err = tx.CopyFrom(ctx, pgx.Identifier{"gm_stage"}, accessColumns, src)
+		src.stop()
+		if err != nil {
+			return 0, fmt.Errorf("stage the rows of changed people: %w", err)
+		}
+		if err := s.step(ctx, "staged"); err != nil {
+			return 0, err
+		}
+		if _, err := tx.Exec(ctx, s.stmt("stage_analyze", nil)); err != nil {
+			return 0, err
+		}
+		if _, err := tx.Exec(ctx, s.stmt("apply_access", v)); err != nil {
+			return 0, fmt.Errorf("apply access changes: %w", err)
+		}
+		if _, err := tx.Exec(ctx, s.stmt("close_groups", v)); err != nil {
+			return 0, fmt.Errorf("close changed groups: %w", err)
+		}
+	}
+	if err := s.copyGroups(ctx, tx, m, groups, changed, next); err != nil {
+		return 0, err
+	}
+	if m.Snapshot != nil {
+		if err := s.storeSnapshot(ctx, tx, next, m.Snapshot); err != nil {
+			return 0, fmt.Errorf("store snapshot: %w", err)
+		}
+	}
+	if base == 0 || len(changed) > len(groups.digests)/4 {
+		if _, err := tx.Exec(ctx, s.stmt("analyze_rows", nil)); err != nil {
+			return 0, fmt.Errorf("analyze: %w", err)
+		}
+	}
+	return len(changed), nil
+}
+
+// copyGroups copies the rows and digests of the changed groups the mirror has,
+// valid from generation next on.
+func (s *Store) copyGroups(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups *mirrorGroups, changed []groupKey, next int) error {
+	var ms, gs, cs, ds [][]any
+	for _, k := range changed {
+		d, ok := groups.digests[k]
+		if !ok {
+			continue
+		}
+		ds = append(ds, []any{k.kind, k.account, k.key, d.sum, d.rows, next})
+		for ord, i := range groups.members[k] {
+			switch k.kind {
+			case groupMemberships:
+				r := &m.Memberships[i]
+				ms = append(ms, []any{r.Account, r.Email, ord, r.User, r.Role, r.Path, next})
+			case groupGrants:
+				r := &m.Grants[i]
+				gs = append(gs, []any{r.Account, r.Role, ord, r.ObjectType, r.ObjectName, r.Privilege, r.Via, next})
+			case groupMasked:
+				r := &m.Masked[i]
+				cs = append(cs, []any{r.Account, ord, r.ObjectName, r.Column, r.Reason, next})
+			}
+		}
+	}
+	for _, c := range []struct {
+		table   string
+		columns []string
+		rows    [][]any
+	}{
+		{"membership_rows", membershipColumns, ms},
+		{"grant_rows", grantColumns, gs},
+		{"masked_rows", maskedColumns, cs},
+		{"digests", digestColumns, ds},
+	} {
+		if len(c.rows) == 0 {
+			continue
+		}
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, c.table}, c.columns, pgx.CopyFromRows(c.rows)); err != nil {
+			return fmt.Errorf("copy %s: %w", c.table, err)
+		}
+	}
+	return nil
+}
+
+// compareIn compares generations prev and n (compare.sql) into the
+// transaction's gm_changes table, for the revocation guard and the access
+// history, and counts what n adds and removes.
+func (s *Store) compareIn(ctx context.Context, tx pgx.Tx, prev, n int) (added, removed map[string]int, err error) {
+	if _, err := tx.Exec(ctx, s.stmt("stage_changes", nil)+s.stmt("compare", nil), prev, n); err != nil {
 		return nil, nil, err
 	}
-	rows, err := tx.Query(ctx, s.stmt("count_changes", v))
+	rows, err := tx.Query(ctx, s.stmt("count_changes", nil))
 	if err != nil {
 		return nil, nil, err
 	}
@@ -196,10 +305,11 @@ func (s *Store) compareIn(ctx context.Context, tx pgx.Tx, prev, n int) (added, r
 	return added, removed, err
 }
 
-// swap records generation n, writes its changes against generation prev (0: none)
-// into the access history and makes it current, in one transaction, with an
-// audit entry. forced says the revocation guard would have refused it.
-func (s *Store) swap(ctx context.Context, conn *pgxpool.Conn, n, prev int, m *pipeline.Mirror, added, removed int, forced bool) (*pipeline.Generation, error) {
+// record writes generation n into generations, its changes against generation
+// prev (0: none) into the access history, makes it current, and adds the audit
+// entry and the run record, all in the publish transaction. forced says the
+// revocation guard would have refused it.
+func (s *Store) record(ctx context.Context, tx pgx.Tx, n, prev int, m *pipeline.Mirror, added, removed int, forced bool, started time.Time) (*pipeline.Generation, error) {
 	meta := m.Meta
 	meta.Generation, meta.Rows = n, m.Access.Len()
 	if meta.PublishedAt.IsZero() {
@@ -208,8 +318,12 @@ func (s *Store) swap(ctx context.Context, conn *pgxpool.Conn, n, prev int, m *pi
 	meta.PublishedAt = meta.PublishedAt.UTC().Truncate(time.Microsecond)
 	g := &pipeline.Generation{Number: n, PublishedAt: meta.PublishedAt, SnapshotAt: meta.SnapshotAt(),
 		Rows: meta.Rows, Added: added, Removed: removed, Mode: meta.Mode, Current: true, Accounts: []string{}}
+	var sources []string
 	for _, a := range meta.Accounts {
 		g.Accounts = append(g.Accounts, a.Name)
+		if a.Source != "" && !slices.Contains(sources, a.Source) {
+			sources = append(sources, a.Source)
+		}
 	}
 	metaJSON, err := json.Marshal(meta)
 	if err != nil {
@@ -228,84 +342,31 @@ func (s *Store) swap(ctx context.Context, conn *pgxpool.Conn, n, prev int, m *pi
 	if prev != 0 {
 		details["previous"] = prev
 	}
-	err = s.inTx(ctx, conn, fmt.Sprintf("publish generation %d", n), func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, s.stmt("insert_generation", nil), n, g.PublishedAt, nullTime(g.SnapshotAt),
-			g.Rows, added, removed, string(g.Mode), g.Accounts, json.RawMessage(metaJSON), json.RawMessage(excludedJSON)); err != nil {
-			return err
-		}
-		if _, err := s.becomeCurrent(ctx, tx, n, prev, g.PublishedAt, kindPublish, true); err != nil {
-			return err
-		}
-		if _, err := tx.Exec(ctx, s.stmt("make_current", vars{"gen": n})); err != nil {
-			return err
-		}
-		return s.audit(ctx, tx, s.clock(), s.actor, actionPublish, fmt.Sprintf("generation %d", n), reason, details)
-	})
-	if err != nil {
+	if _, err := tx.Exec(ctx, s.stmt("insert_generation", nil), n, g.PublishedAt, nullTime(g.SnapshotAt),
+		g.Rows, added, removed, string(g.Mode), g.Accounts, json.RawMessage(metaJSON), json.RawMessage(excludedJSON)); err != nil {
 		return nil, err
+	}
+	if _, err := s.becomeCurrent(ctx, tx, n, prev, g.PublishedAt, kindPublish, true); err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, s.stmt("make_current", nil), n); err != nil {
+		return nil, err
+	}
+	if err := s.audit(ctx, tx, s.clock(), s.actor, actionPublish, fmt.Sprintf("generation %d", n), reason, details); err != nil {
+		return nil, err
+	}
+	if _, err := tx.Exec(ctx, s.stmt("publish_run", nil), started, s.clock(), strings.Join(sources, ","),
+		nullTime(g.SnapshotAt), n, g.Rows, added, removed); err != nil {
+		return nil, fmt.Errorf("record the run: %w", err)
 	}
 	return g, nil
 }
 
-// load creates the tables of generation n and fills them with COPY.
-func (s *Store) load(ctx context.Context, conn *pgxpool.Conn, n int, m *pipeline.Mirror) error {
-	if _, err := conn.Exec(ctx, s.stmt("create_generation", vars{"gen": n})); err != nil {
-		return fmt.Errorf("create tables: %w", err)
-	}
-	src := newRowSource(m.Access.All())
-	src.people = newDigester()
-	copied, err := conn.CopyFrom(ctx, pgx.Identifier{s.schema, genTable("access", n)}, accessColumns, src)
-	src.stop()
-	if err != nil {
-		return fmt.Errorf("copy access rows: %w", err)
-	}
-	if int(copied) != m.Access.Len() {
-		return fmt.Errorf("copy access rows: copied %d of %d", copied, m.Access.Len())
-	}
-	people := src.people.done()
-	_, err = conn.CopyFrom(ctx, pgx.Identifier{s.schema, genTable("people", n)}, peopleColumns,
-		pgx.CopyFromSlice(len(people), func(i int) ([]any, error) {
-			p := &people[i]
-			return []any{p.account, p.email, p.digest, p.rows}, nil
-		}))
-	if err != nil {
-		return fmt.Errorf("copy people: %w", err)
-	}
-	_, err = conn.CopyFrom(ctx, pgx.Identifier{s.schema, genTable("memberships", n)}, membershipColumns,
-		pgx.CopyFromSlice(len(m.Memberships), func(i int) ([]any, error) {
-			ms := &m.Memberships[i]
-			return []any{i, ms.Account, ms.Email, ms.User, ms.Role, ms.Path}, nil
-		}))
-	if err != nil {
-		return fmt.Errorf("copy memberships: %w", err)
-	}
-	_, err = conn.CopyFrom(ctx, pgx.Identifier{s.schema, genTable("grants", n)}, grantColumns,
-		pgx.CopyFromSlice(len(m.Grants), func(i int) ([]any, error) {
-			g := &m.Grants[i]
-			return []any{i, g.Account, g.Role, g.ObjectType, g.ObjectName, g.Privilege, g.Via}, nil
-		}))
-	if err != nil {
-		return fmt.Errorf("copy grants: %w", err)
-	}
-	_, err = conn.CopyFrom(ctx, pgx.Identifier{s.schema, genTable("masked", n)}, maskedColumns,
-		pgx.CopyFromSlice(len(m.Masked), func(i int) ([]any, error) {
-			c := &m.Masked[i]
-			return []any{i, c.Account, c.ObjectName, c.Column, c.Reason}, nil
-		}))
-	if err != nil {
-		return fmt.Errorf("copy masked columns: %w", err)
-	}
-	if m.Snapshot != nil {
-		if err := s.loadSnapshot(ctx, conn, n, m.Snapshot); err != nil {
-			return fmt.Errorf("store snapshot: %w", err)
-		}
-	}
-	return nil
-}
-
-// loadSnapshot stores the snapshot as the files pipeline.WriteSnapshot produces,
-// so that reading it back is the same code path as replaying a snapshot directory.
-func (s *Store) loadSnapshot(ctx context.Context, conn *pgxpool.Conn, n int, snap *pipeline.Snapshot) error {
+// storeSnapshot stores the snapshot as the files pipeline.WriteSnapshot
+// produces, so that reading it back is the same code path as replaying a
+// snapshot directory. A file's content is stored once, by digest, and shared by
+// every generation whose snapshot has the same file.
+func (s *Store) storeSnapshot(ctx context.Context, tx pgx.Tx, n int, snap *pipeline.Snapshot) error {
 	dir, err := os.MkdirTemp("", "grantmirror-snapshot-")
 	if err != nil {
 		return err
@@ -314,7 +375,12 @@ func (s *Store) loadSnapshot(ctx context.Context, conn *pgxpool.Conn, n int, sna
 	if err := pipeline.WriteSnapshot(dir, snap); err != nil {
 		return err
 	}
-	var files [][]any
+	type file struct {
+		path    string
+		digest  []byte
+		content []byte
+	}
+	var files []file
 	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
 		if err != nil || d.IsDir() {
 			return err
@@ -327,65 +393,93 @@ func (s *Store) loadSnapshot(ctx context.Context, conn *pgxpool.Conn, n int, sna
 		if err != nil {
 			return err
 		}
-		files = append(files, []any{n, filepath.ToSlash(rel), b})
+		sum := sha256.Sum256(b)
+		files = append(files, file{filepath.ToSlash(rel), sum[:], b})
 		return nil
 	})
 	if err != nil {
 		return err
 	}
-	_, err = conn.CopyFrom(ctx, pgx.Identifier{s.schema, "snapshot_files"}, snapshotColumns, pgx.CopyFromRows(files))
+	digests := make([][]byte, len(files))
+	for i, f := range files {
+		digests[i] = f.digest
+	}
+	rows, err := tx.Query(ctx, s.stmt("snapshot_known", nil), digests)
+	if err != nil {
+		return err
+	}
+	known, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
+	if err != nil {
+		return err
+	}
+	var blobs, refs [][]any
+	for _, f := range files {
+		refs = append(refs, []any{n, f.path, f.digest})
+		if !slices.ContainsFunc(known, func(d []byte) bool { return bytes.Equal(d, f.digest) }) &&
+			!slices.ContainsFunc(blobs, func(b []any) bool { return bytes.Equal(b[0].([]byte), f.digest) }) {
+			blobs = append(blobs, []any{f.digest, f.content})
+		}
+	}
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, "snapshot_blobs"}, blobColumns, pgx.CopyFromRows(blobs)); err != nil {
+		return err
+	}
+	_, err = tx.CopyFrom(ctx, pgx.Identifier{s.schema, "snapshot_files"}, snapshotColumns, pgx.CopyFromRows(refs))
 	return err
 }
 
-// dropLeftovers drops the generations a killed or interrupted sync left loaded
-// but never published.
-func (s *Store) dropLeftovers(ctx context.Context, conn *pgxpool.Conn) error {
-	rows, err := conn.Query(ctx, s.stmt("leftovers", nil), s.schema)
-	if err != nil {
-		return fmt.Errorf("find leftover generations: %w", err)
-	}
-	ns, err := pgx.CollectRows(rows, pgx.RowTo[int])
-	if err != nil {
-		return fmt.Errorf("find leftover generations: %w", err)
-	}
-	for _, n := range ns {
-		s.log.Info("dropping a generation an interrupted sync left behind", "generation", n)
-		if err := s.dropGeneration(ctx, conn, n); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Store) dropGeneration(ctx context.Context, conn *pgxpool.Conn, n int) error {
-	return s.inTx(ctx, conn, fmt.Sprintf("drop generation %d", n), func(tx pgx.Tx) error {
-		_, err := tx.Exec(ctx, s.stmt("drop_generation", vars{"gen": n}))
-		return err
-	})
-}
-
-// prune keeps the current generation and the keep newest others. It runs after
-// the publish committed, so a failure only delays the cleanup to the next publish.
+// prune keeps the current generation and the keep newest others, and deletes
+// the rows no kept generation holds any more, in one transaction. It runs after
+// the publish committed, so a failure only delays the cleanup to the next
+// publish; a kill in the middle leaves everything as it was.
 func (s *Store) prune(ctx context.Context, conn *pgxpool.Conn, current, keep int) {
+	if err := s.pruneOnce(ctx, conn, current, keep); err != nil {
+		s.log.Warn("prune old generations; the next publish retries", "error", err)
+	}
+}
+
+func (s *Store) pruneOnce(ctx context.Context, conn *pgxpool.Conn, current, keep int) error {
 	gens, err := s.generations(ctx, conn)
 	if err != nil {
-		s.log.Warn("list generations to prune; the next publish retries", "error", err)
-		return
+		return err
 	}
-	kept := 0
+	var drop []int
+	newest, kept := 0, 0
 	for _, g := range gens {
-		if g.Number == current {
-			continue
-		}
-		if kept < keep {
+		switch {
+		case g.Number == current:
+		case kept < keep:
 			kept++
+		default:
+			drop = append(drop, g.Number)
 			continue
 		}
-		if err := s.dropGeneration(ctx, conn, g.Number); err != nil {
-			s.log.Warn("prune old generation; the next publish retries", "generation", g.Number, "error", err)
-			continue
-		}
+		newest = max(newest, g.Number)
 	}
+	if len(drop) == 0 {
+		return nil
+	}
+	err = s.inTx(ctx, conn, "prune", func(tx pgx.Tx) error {
+		if _, err := tx.Exec(ctx, s.stmt("prune_generations", nil), drop); err != nil {
+			return err
+		}
+		if _, err := tx.Exec(ctx, s.stmt("prune_snapshots", nil)); err != nil {
+			return err
+		}
+		if slices.Max(drop) > newest {
+			if _, err := tx.Exec(ctx, s.stmt("prune_newer", vars{"gen": newest})); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.Exec(ctx, s.stmt("prune_rows", nil)); err != nil {
+			return err
+		}
+		return s.step(ctx, "pruning")
+	})
+	if err != nil {
+		return err
+	}
+	s.log.Debug("pruned", "generations", drop)
+	return nil
 }
 
 // Rollback makes a kept generation current again (0: the newest one before the
@@ -424,11 +518,14 @@ func (s *Store) Rollback(ctx context.Context, n int) (_ *pipeline.Generation, er
 		}
 		now := s.clock()
 		err := s.inTx(ctx, conn, fmt.Sprintf("roll back to generation %d", n), func(tx pgx.Tx) error {
+			if _, err := tx.Exec(ctx, s.stmt("stage_create", nil)); err != nil {
+				return err
+			}
 			at, err := s.becomeCurrent(ctx, tx, n, cur.Number, now, kindRollback, false)
 			if err != nil {
 				return err
 			}
-			if _, err := tx.Exec(ctx, s.stmt("make_current", vars{"gen": n})); err != nil {
+			if _, err := tx.Exec(ctx, s.stmt("make_current", nil), n); err != nil {
 				return err
 			}
 			return s.audit(ctx, tx, now, s.actor, actionRollback, fmt.Sprintf("generation %d", n),
@@ -461,76 +558,45 @@ func numbers(gens []pipeline.Generation) string {
 
 // rowSource feeds access rows to COPY straight from the mirror's iterator. Values
 // points at the fields of one reused row, so copying allocates nothing per row.
-// With people set, it also digests each person's rows on the way.
+// With a generation, each row is copied valid from it on; with people, only the
+// rows of those people are copied.
 type rowSource struct {
 	next   func() (pipeline.Row, bool)
 	stop   func()
 	row    pipeline.Row
 	vals   []any
-	people *digester
+	people map[[2]string]bool
+	// The person of the last row and whether people holds them: rows come by
+	// person, so the set is consulted once per person.
+	account, email string
+	wanted         bool
 }
 
-func newRowSource(rows iter.Seq[pipeline.Row]) *rowSource {
+func newRowSource(rows iter.Seq[pipeline.Row], gen int64, people map[[2]string]bool) *rowSource {
 	next, stop := iter.Pull(rows)
-	s := &rowSource{next: next, stop: stop}
+	s := &rowSource{next: next, stop: stop, people: people}
 	s.vals = []any{&s.row.Account, &s.row.Email, &s.row.ObjectType, &s.row.ObjectName, &s.row.Privilege}
+	if gen != 0 {
+		s.vals = append(s.vals, gen)
+	}
 	return s
 }
 
 func (s *rowSource) Next() bool {
-	var ok bool
-	s.row, ok = s.next()
-	if ok && s.people != nil {
-		s.people.add(s.row)
+	for {
+		var ok bool
+		s.row, ok = s.next()
+		if !ok || s.people == nil {
+			return ok
+		}
+		if s.row.Email != s.email || s.row.Account != s.account {
+			s.account, s.email = s.row.Account, s.row.Email
+			s.wanted = s.people[[2]string{s.account, s.email}]
+		}
+		if s.wanted {
+			return true
+		}
 	}
-	return ok
-}
-
-// personDigest is a row of people_N: a SHA-256 of one person's rows, in order.
-type personDigest struct {
-	account, email string
-	digest         []byte
-	rows           int
-}
-
-// digester digests the rows of each person as they stream past, in the table's
-// order (by account, then email), so two generations can be compared person by
-// person: equal digests mean equal rows.
-type digester struct {
-	out            []personDigest
-	h              hash.Hash
-	buf            []byte
-	account, email string
-	rows           int
-}
-
-func newDigester() *digester { return &digester{h: sha256.New()} }
-
-func (d *digester) add(r pipeline.Row) {
-	if d.rows > 0 && (r.Account != d.account || r.Email != d.email) {
-		d.flush()
-	}
-	if d.rows == 0 {
-		d.account, d.email = r.Account, r.Email
-		d.h.Reset()
-	}
-	// NUL cannot occur in the text Postgres stores, so it separates fields safely.
-	d.buf = append(append(append(append(append(append(d.buf[:0], r.ObjectType...), 0), r.ObjectName...), 0), r.Privilege...), 0)
-	d.h.Write(d.buf)
-	d.rows++
-}
-
-func (d *digester) flush() {
-	if d.rows > 0 {
-		d.out = append(d.out, personDigest{d.account, d.email, d.h.Sum(nil), d.rows})
-		d.rows = 0
-	}
-}
-
-// done returns the digests of everyone seen.
-func (d *digester) done() []personDigest {
-	d.flush()
-	return d.out
 }
 
 func (s *rowSource) Values() ([]any, error) { return s.vals, nil }

@@ -112,9 +112,7 @@ func (s *Store) read(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirror, e
 	if err := json.Unmarshal(excludedJSON, &m.Excluded); err != nil {
 		return nil, fmt.Errorf("excluded users: %w", err)
 	}
-	gen := vars{"gen": n}
-
-	rows, err := tx.Query(ctx, s.stmt("read_access", gen))
+	rows, err := tx.Query(ctx, s.stmt("read_access", nil), n)
 	if err != nil {
 		return nil, err
 	}
@@ -129,7 +127,7 @@ func (s *Store) read(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirror, e
 	}
 	m.Access = pipeline.NewAccess(access)
 
-	rows, err = tx.Query(ctx, s.stmt("read_memberships", gen))
+	rows, err = tx.Query(ctx, s.stmt("read_memberships", nil), n)
 	if err != nil {
 		return nil, err
 	}
@@ -143,7 +141,7 @@ func (s *Store) read(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirror, e
 		return nil, fmt.Errorf("memberships: %w", err)
 	}
 
-	rows, err = tx.Query(ctx, s.stmt("read_grants", gen))
+	rows, err = tx.Query(ctx, s.stmt("read_grants", nil), n)
 	if err != nil {
 		return nil, err
 	}
@@ -156,7 +154,7 @@ func (s *Store) read(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirror, e
 		return nil, fmt.Errorf("grants: %w", err)
 	}
 
-	rows, err = tx.Query(ctx, s.stmt("read_masked", gen))
+	rows, err = tx.Query(ctx, s.stmt("read_masked", nil), n)
 	if err != nil {
 		return nil, err
 	}

@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"crypto/md5"
 	"crypto/rand"
 	"encoding/hex"
 	"fmt"
@@ -81,16 +82,43 @@ func (f *fixture) count(t testing.TB, query string, args ...any) int {
 	return n
 }
 
-// generationTables lists the per-generation tables of the schema.
-func (f *fixture) generationTables(t testing.TB) []string {
+// storage counts the rows of every table that holds generations, so that a test
+// can tell that an operation wrote or deleted nothing.
+func (f *fixture) storage(t testing.TB) map[string]int {
 	t.Helper()
-	rows, err := f.admin.Query(context.Background(), `
-		SELECT c.relname::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
-		WHERE n.nspname = $1 AND c.relkind = 'r' AND c.relname ~ '_[0-9]+$' ORDER BY 1`, f.schema)
-	require.NoError(t, err)
-	names, err := pgx.CollectRows(rows, pgx.RowTo[string])
-	require.NoError(t, err)
-	return names
+	out := map[string]int{}
+	for _, table := range []string{"generations", "access_rows", "membership_rows", "grant_rows", "masked_rows", "digests", "snapshot_files", "snapshot_blobs"} {
+		out[table] = f.count(t, `SELECT count(*) FROM %s.`+table)
+	}
+	return out
+}
+
+// checksum is the number of access rows of generation gen and an MD5 of them in
+// table order, read from the row table itself.
+func (f *fixture) checksum(t testing.TB, gen int) (int, string) {
+	t.Helper()
+	var n int
+	var sum string
+	require.NoError(t, f.admin.QueryRow(context.Background(), f.sql(`
+		SELECT count(*), coalesce(md5(string_agg(concat_ws(' ', account, email, object_type, object_name, privilege), E'\n'
+			ORDER BY account, email, object_type, object_name, privilege)), '')
+		FROM %s.access_rows WHERE valid_from <= $1 AND valid_to > $1`), gen).Scan(&n, &sum))
+	return n, sum
+}
+
+// checksumOf is checksum for the rows of a mirror, computed in Go.
+func checksumOf(m *pipeline.Mirror) (int, string) {
+	var b strings.Builder
+	for r := range m.Access.All() {
+		if b.Len() > 0 {
+			b.WriteByte('\n')
+		}
+		b.WriteString(strings.Join([]string{r.Account, r.Email, r.ObjectType, r.ObjectName, r.Privilege}, " "))
+	}
+	if m.Access.Len() == 0 {
+		return 0, ""
+	}
+	return m.Access.Len(), fmt.Sprintf("%x", md5.Sum([]byte(b.String())))
 }
 
 // role creates a login role with password, dropped at cleanup, and returns a DSN

@@ -41,9 +41,11 @@ type Options struct {
 	Schema string
 	// Logger receives progress and warnings; nil discards them.
 	Logger *slog.Logger
-	// LockTimeout bounds how long the publish transaction waits for readers that
-	// hold the views (every new reader queues behind it meanwhile); default 5s.
-	// A publish that times out is retried twice, then fails.
+	// LockTimeout bounds how long a statement of the publish transaction waits
+	// for a lock; default 5s. Readers take none it waits for (a publish changes
+	// rows, never the views), so only a session that locks grantmirror's tables
+	// explicitly makes it wait. A publish that times out is retried twice, with a
+	// warning in the log, then fails.
 	LockTimeout time.Duration
 	// HistoryDays is how many days the access history keeps a row after it was
 	// removed; older rows are deleted at publish, and moments before them can no
@@ -291,10 +293,8 @@ func (s *Store) ready(ctx context.Context) error {
 }
 
 // inTx runs fn in a transaction on conn whose lock waits are bounded by the
-// store's lock timeout: a reader holding the views for long must not block the
-// other readers, who queue behind the publish. It retries twice when the timeout
-// expires, or when the transaction lost a deadlock against a reader that locked
-// the views in another order.
+// store's lock timeout. It retries twice when the timeout expires or the
+// transaction lost a deadlock, logging each retry.
 func (s *Store) inTx(ctx context.Context, conn *pgxpool.Conn, what string, fn func(pgx.Tx) error) error {
 	const attempts = 3
 	var err error
@@ -308,7 +308,7 @@ func (s *Store) inTx(ctx context.Context, conn *pgxpool.Conn, what string, fn fu
 		if c := pgCode(err); c != codeLockNotAvailable && c != codeDeadlock {
 			break
 		}
-		s.log.Warn("readers hold the views; retrying", "step", what, "attempt", i, "lock_timeout", s.lockTimeout)
+		s.log.Warn("another session holds a lock the transaction needs; retrying", "step", what, "attempt", i, "lock_timeout", s.lockTimeout)
 	}
 	if err != nil {
 		return fmt.Errorf("%s: %w", what, err)
@@ -316,22 +316,40 @@ func (s *Store) inTx(ctx context.Context, conn *pgxpool.Conn, what string, fn fu
 	return nil
 }
 
-// lock takes the publish lock on a connection of its own, without waiting. The
-// returned function releases it; if the connection cannot say it did, it closes
-// the connection, which ends the session and with it the lock.
+// lockWait bounds how long a publish waits for the publish lock. A sync killed
+// in the middle of a statement leaves a server session that still holds the lock
+// until the server notices the closed connection, which session_settings.sql
+// makes a matter of a quarter of a second; a live sync holds it much longer.
+const lockWait = 1500 * time.Millisecond
+
+// lock takes the publish lock on a connection of its own, waiting at most
+// lockWait. The returned function releases it; if the connection cannot say it
+// did, it closes the connection, which ends the session and with it the lock.
 func (s *Store) lock(ctx context.Context) (*pgxpool.Conn, func(), error) {
 	conn, err := s.pool.Acquire(ctx)
 	if err != nil {
 		return nil, nil, err
 	}
-	var ok bool
-	if err := conn.QueryRow(ctx, s.stmt("lock", nil), s.publishKey).Scan(&ok); err != nil {
-		conn.Release()
-		return nil, nil, fmt.Errorf("take the publish lock: %w", err)
-	}
-	if !ok {
-		conn.Release()
-		return nil, nil, fmt.Errorf("%w: schema %s of %s", pipeline.ErrLocked, s.schema, s.target)
+	deadline := time.Now().Add(lockWait)
+	for {
+		var ok bool
+		if err := conn.QueryRow(ctx, s.stmt("lock", nil), s.publishKey).Scan(&ok); err != nil {
+			conn.Release()
+			return nil, nil, fmt.Errorf("take the publish lock: %w", err)
+		}
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			conn.Release()
+			return nil, nil, fmt.Errorf("%w: schema %s of %s", pipeline.ErrLocked, s.schema, s.target)
+		}
+		select {
+		case <-ctx.Done():
+			conn.Release()
+			return nil, nil, ctx.Err()
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 	unlock := func() {
 		uctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 10*time.Second)
@@ -341,6 +359,10 @@ func (s *Store) lock(ctx context.Context) (*pgxpool.Conn, func(), error) {
 			conn.Conn().Close(uctx)
 		}
 		conn.Release()
+	}
+	if _, err := conn.Exec(ctx, s.stmt("session_settings", nil)); err != nil {
+		unlock()
+		return nil, nil, fmt.Errorf("set up the publishing session: %w", err)
 	}
 	return conn, unlock, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/url"
 	"slices"
 	"strings"
 	"sync"
@@ -64,9 +65,9 @@ func TestPublishedContract(t *testing.T) {
 		{"role paths are arrays ending at a role the person holds", `SELECT count(*) FROM %[1]s.provenance p WHERE NOT EXISTS (
 			SELECT 1 FROM %[1]s.memberships m WHERE m.email = p.email AND m.role = p.role_path[cardinality(p.role_path)])`, 0},
 		{"snapshot files kept", `SELECT count(*) FROM %s.snapshot_files WHERE generation = 1 AND path = 'grants_to_roles.csv'`, 1},
-		{"unique index on the current table, in key order", `SELECT count(*) FROM pg_indexes WHERE schemaname = $1
-			AND tablename = 'access_1' AND indexdef LIKE 'CREATE UNIQUE INDEX % (email, object_type, object_name, privilege, account)'`, 1},
-		{"analyzed", `SELECT count(*) FROM pg_stats WHERE schemaname = $1 AND tablename = 'access_1'`, 5},
+		{"unique index on the rows, in key order, then the range", `SELECT count(*) FROM pg_indexes WHERE schemaname = $1
+			AND tablename = 'access_rows' AND indexdef LIKE 'CREATE UNIQUE INDEX % (email, object_type, object_name, privilege, account, valid_from) INCLUDE (valid_to)'`, 1},
+		{"analyzed", `SELECT count(*) FROM pg_stats WHERE schemaname = $1 AND tablename = 'access_rows'`, 7},
 		{"every view column is text", `SELECT count(*) FROM information_schema.columns WHERE table_schema = $1
 			AND table_name IN ('access', 'memberships', 'masked_columns') AND data_type <> 'text'`, 0},
 	} {
@@ -182,7 +183,7 @@ func TestReadOnlyUser(t *testing.T) {
 	back, err := ro.Open(ctx, 0)
 	require.NoError(t, err, "a read-only user can read")
 	require.Equal(t, m.Access.Len(), back.Access.Len())
-	tables := f.generationTables(t)
+	stored := f.storage(t)
 
 	_, err = ro.Publish(ctx, storetest.Sample(t, pipeline.Granted), pipeline.DefaultPublishOptions())
 	require.ErrorIs(t, err, ErrPermission)
@@ -197,11 +198,12 @@ func TestReadOnlyUser(t *testing.T) {
 	cur, err := s.Current(ctx)
 	require.NoError(t, err)
 	require.Equal(t, 1, cur.Number)
-	require.Equal(t, tables, f.generationTables(t), "no table created or dropped")
+	require.Equal(t, stored, f.storage(t), "no row written or deleted")
 	require.Equal(t, m.Access.Len(), f.count(t, `SELECT count(*) FROM %s.access`))
 	runs, err := s.Runs(ctx, 0)
 	require.NoError(t, err)
-	require.Empty(t, runs)
+	require.Len(t, runs, 1, "only the first publish's own record")
+	require.Equal(t, 1, runs[0].Generation)
 }
 
 // TestSchemaTooNew refuses a schema migrated by a newer grantmirror.
@@ -217,52 +219,11 @@ func TestSchemaTooNew(t *testing.T) {
 	require.ErrorIs(t, s.Migrate(ctx), ErrSchemaTooNew)
 	_, err = s.Publish(ctx, storetest.Sample(t, pipeline.Effective), pipeline.DefaultPublishOptions())
 	require.ErrorIs(t, err, ErrSchemaTooNew)
-	require.Empty(t, f.generationTables(t))
+	require.Zero(t, f.count(t, `SELECT count(*) FROM %s.access_rows`))
 }
 
-// TestKilledBeforePublish interrupts a publish after each step before the final
-// transaction, as a killed sync would be, and checks that readers still get the
-// old generation and that the next publish drops what was left and succeeds.
-func TestKilledBeforePublish(t *testing.T) {
-	t.Parallel()
-	for _, step := range []string{"loaded", "indexed", "guarded"} {
-		t.Run(step, func(t *testing.T) {
-			t.Parallel()
-			s, f := setup(t)
-			m := storetest.Sample(t, pipeline.Effective)
-			_, err := s.Publish(context.Background(), m, pipeline.DefaultPublishOptions())
-			require.NoError(t, err)
-
-			ctx, kill := context.WithCancel(context.Background())
-			s.failpoint = func(_ context.Context, at string) error {
-				if at == step {
-					kill()
-				}
-				return nil
-			}
-			granted := storetest.Sample(t, pipeline.Granted)
-			require.NotEqual(t, m.Access.Len(), granted.Access.Len())
-			_, err = s.Publish(ctx, granted, pipeline.DefaultPublishOptions())
-			require.ErrorIs(t, err, context.Canceled)
-			s.failpoint = nil
-
-			cur, err := s.Current(context.Background())
-			require.NoError(t, err)
-			require.Equal(t, 1, cur.Number)
-			require.Equal(t, m.Access.Len(), f.count(t, `SELECT count(*) FROM %s.access`))
-			require.Contains(t, f.generationTables(t), "access_2", "the killed sync leaves its tables")
-
-			g, err := s.Publish(context.Background(), granted, pipeline.DefaultPublishOptions())
-			require.NoError(t, err, "the leftover tables are dropped, and the lock was released")
-			require.Equal(t, 2, g.Number)
-			require.Equal(t, granted.Access.Len(), f.count(t, `SELECT count(*) FROM %s.access`))
-			require.Equal(t, 1, f.count(t, `SELECT count(*) FROM %s.snapshot_files WHERE generation = 2 AND path = 'users.csv'`))
-		})
-	}
-}
-
-// TestRefusedPublishLeavesNothing checks that the revocation guard drops the
-// tables it loaded.
+// TestRefusedPublishLeavesNothing checks that a publish the revocation guard
+// refuses writes nothing: its transaction is rolled back.
 func TestRefusedPublishLeavesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -270,28 +231,42 @@ func TestRefusedPublishLeavesNothing(t *testing.T) {
 	m := storetest.Sample(t, pipeline.Effective)
 	_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
 	require.NoError(t, err)
-	tables := f.generationTables(t)
+	stored := f.storage(t)
 	_, err = s.Publish(ctx, storetest.Truncated(m, 1), pipeline.DefaultPublishOptions())
 	require.ErrorIs(t, err, pipeline.ErrRevokeGuard)
-	require.Equal(t, tables, f.generationTables(t))
+	require.Equal(t, stored, f.storage(t))
 	require.Zero(t, f.count(t, `SELECT count(*) FROM %s.snapshot_files WHERE generation <> 1`))
 }
 
-// TestRetentionDropsTables checks that pruned generations take their tables and
-// snapshot files with them.
-func TestRetentionDropsTables(t *testing.T) {
+// TestRetentionDeletesRows checks that pruned generations take the rows only
+// they held, and their snapshot files, with them, while kept generations keep
+// the rows they share with pruned ones.
+func TestRetentionDeletesRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, f := setup(t)
 	m := storetest.Sample(t, pipeline.Effective)
 	opts := pipeline.DefaultPublishOptions()
 	opts.Keep = 1
-	for range 4 {
-		_, err := s.Publish(ctx, m, opts)
+	var mirrors []*pipeline.Mirror
+	for i := range 4 {
+		// Each generation loses one more row: generations 1 and 2 hold rows that
+		// 3 and 4 do not.
+		next := storetest.Truncated(m, m.Access.Len()-i)
+		mirrors = append(mirrors, next)
+		_, err := s.Publish(ctx, next, opts)
 		require.NoError(t, err)
 	}
-	require.Equal(t, []string{"access_3", "access_4", "grants_3", "grants_4", "masked_3", "masked_4", "memberships_3", "memberships_4", "people_3", "people_4"}, f.generationTables(t))
+	require.Equal(t, m.Access.Len()-2, f.count(t, `SELECT count(*) FROM %s.access_rows`),
+		"the rows of generation 3, shared with 4; the rows only 1 and 2 held are gone")
+	for _, g := range []int{3, 4} {
+		n, sum := f.checksum(t, g)
+		wn, wsum := checksumOf(mirrors[g-1])
+		require.Equal(t, wn, n)
+		require.Equal(t, wsum, sum)
+	}
 	require.Equal(t, 2, f.count(t, `SELECT count(DISTINCT generation) FROM %s.snapshot_files`))
+	require.Zero(t, f.count(t, `SELECT count(*) FROM %[1]s.snapshot_blobs b WHERE NOT EXISTS (SELECT 1 FROM %[1]s.snapshot_files f WHERE f.digest = b.digest)`))
 }
 
 // TestLocked holds the publish lock as another sync would, from a separate
@@ -310,6 +285,7 @@ func TestLocked(t *testing.T) {
 			_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
 			require.NoError(t, err)
 
+			stored := f.storage(t)
 			switch holder {
 			case "connection":
 				conn, err := f.admin.Acquire(ctx)
@@ -331,7 +307,7 @@ func TestLocked(t *testing.T) {
 			cur, err := s.Current(ctx)
 			require.NoError(t, err)
 			require.Equal(t, 2, cur.Number)
-			require.Len(t, f.generationTables(t), 10)
+			require.Equal(t, stored, f.storage(t))
 		})
 	}
 }
@@ -411,9 +387,11 @@ func TestErrorsNeverShowThePassword(t *testing.T) {
 	require.Nil(t, translate(nil, "s3cret"))
 }
 
-// TestReaderHoldingTheViews keeps a transaction open that has read the access
-// view: the publish waits only as long as its lock timeout allows, gives up
-// without changing what readers see, and succeeds once the reader is done.
+// TestReaderHoldingTheViews keeps transactions open at every isolation level
+// that have read the views (memberships first, then access, the order that
+// used to deadlock against a publish): publishes and a rollback go through at
+// once, and the readers keep seeing one complete generation, the new one from
+// their next statement at READ COMMITTED, the one they started with otherwise.
 func TestReaderHoldingTheViews(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -424,26 +402,46 @@ func TestReaderHoldingTheViews(t *testing.T) {
 	m := storetest.Sample(t, pipeline.Effective)
 	_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
 	require.NoError(t, err)
-
-	reader, err := f.admin.Begin(ctx)
-	require.NoError(t, err)
-	defer reader.Rollback(ctx)
-	var n int
-	require.NoError(t, reader.QueryRow(ctx, f.sql(`SELECT count(*) FROM %s.access`)).Scan(&n))
-	require.Equal(t, m.Access.Len(), n)
-
 	granted := storetest.Sample(t, pipeline.Granted)
-	_, err = s.Publish(ctx, granted, pipeline.DefaultPublishOptions())
-	require.Error(t, err)
-	require.Equal(t, codeLockNotAvailable, pgCode(err))
-	cur, err := s.Current(ctx)
-	require.NoError(t, err)
-	require.Equal(t, 1, cur.Number)
+	require.NotEqual(t, m.Access.Len(), granted.Access.Len())
 
-	require.NoError(t, reader.Commit(ctx))
+	count := func(tx pgx.Tx) (gen, n, roles int) {
+		require.NoError(t, tx.QueryRow(ctx, f.sql(`SELECT count(*) FROM %s.memberships`)).Scan(&roles))
+		require.NoError(t, tx.QueryRow(ctx, f.sql(`SELECT (SELECT generation FROM %[1]s.current), count(*) FROM %[1]s.access`)).Scan(&gen, &n))
+		return gen, n, roles
+	}
+	levels := []pgx.TxIsoLevel{pgx.ReadCommitted, pgx.RepeatableRead, pgx.Serializable}
+	readers := make([]pgx.Tx, len(levels))
+	for i, level := range levels {
+		readers[i], err = f.admin.BeginTx(ctx, pgx.TxOptions{IsoLevel: level})
+		require.NoError(t, err)
+		defer readers[i].Rollback(ctx)
+		gen, n, _ := count(readers[i])
+		require.Equal(t, 1, gen)
+		require.Equal(t, m.Access.Len(), n)
+	}
+
+	start := time.Now()
 	g, err := s.Publish(ctx, granted, pipeline.DefaultPublishOptions())
-	require.NoError(t, err)
+	require.NoError(t, err, "open readers do not hold the publish up")
 	require.Equal(t, 2, g.Number)
+	_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	require.NoError(t, err)
+	_, err = s.Rollback(ctx, 2)
+	require.NoError(t, err)
+	require.Less(t, time.Since(start), 10*time.Second)
+
+	for i, level := range levels {
+		gen, n, _ := count(readers[i])
+		if level == pgx.ReadCommitted {
+			require.Equal(t, 2, gen)
+			require.Equal(t, granted.Access.Len(), n)
+		} else {
+			require.Equal(t, 1, gen, "%s keeps its snapshot", level)
+			require.Equal(t, m.Access.Len(), n, "%s sees the whole old generation, not an empty one", level)
+		}
+		require.NoError(t, readers[i].Commit(ctx))
+	}
 	require.Equal(t, granted.Access.Len(), f.count(t, `SELECT count(*) FROM %s.access`))
 }
 
@@ -475,8 +473,9 @@ func TestLeastPrivilege(t *testing.T) {
 }
 
 // TestCompareByPeople: generations with per-person digests are compared only
-// where a person changed, and must count exactly what the row-by-row comparison
-// of older generations (no people table) counts.
+// where a person changed, and must count exactly what the comparison of every
+// person counts (digests NULL, as in generations converted by the third
+// migration).
 func TestCompareByPeople(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
@@ -486,7 +485,7 @@ func TestCompareByPeople(t *testing.T) {
 		_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
 		require.NoError(t, err)
 		if !digests {
-			f.exec(t, `DROP TABLE %s.people_1`)
+			f.exec(t, `UPDATE %s.digests SET digest = NULL`)
 		}
 		rows := slices.Collect(m.Access.All())
 		alice := 0
@@ -510,5 +509,45 @@ func TestCompareByPeople(t *testing.T) {
 		var changes int
 		require.NoError(t, f.admin.QueryRow(ctx, "SELECT count(*) FROM "+f.schema+".access_history WHERE removed_gen = 2 OR added_gen = 2").Scan(&changes))
 		require.Equal(t, 2, changes, "the history records both changes")
+		require.Equal(t, 1, f.count(t, `SELECT count(*) FROM %s.access_rows WHERE valid_from = 2`), "only the added row is written")
+		require.Equal(t, 1, f.count(t, `SELECT count(*) FROM %s.access_rows WHERE valid_to = 2`), "only the removed row is closed")
+		n, sum := f.checksum(t, 2)
+		wn, wsum := checksumOf(&c)
+		require.Equal(t, wn, n)
+		require.Equal(t, wsum, sum)
 	}
+}
+
+// TestKeywordDSN opens, publishes to and reads a target named by a keyword/value
+// string, as libpq writes them, with the password nowhere in what the store
+// prints.
+func TestKeywordDSN(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	const password = "kv s3cret 4711"
+	name, dsn := f.role(t, password)
+	f.exec(t, "CREATE SCHEMA %s AUTHORIZATION "+pgx.Identifier{name}.Sanitize())
+	u, err := url.Parse(dsn)
+	require.NoError(t, err)
+	kv := fmt.Sprintf(`host=%s port=%s user=%s password='kv s3cret 4711' dbname=%s sslmode=disable`,
+		u.Hostname(), u.Port(), name, strings.TrimPrefix(u.Path, "/"))
+	require.True(t, IsDSN(kv))
+	require.False(t, IsDSN("dir:./data"))
+	require.False(t, IsDSN("hostile"))
+
+	s := f.open(t, kv)
+	require.NotContains(t, s.String(), "s3cret")
+	require.Contains(t, s.String(), "host="+u.Hostname())
+	m := storetest.Sample(t, pipeline.Effective)
+	_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	require.NoError(t, err)
+	back, err := s.Open(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, m.Access.Len(), back.Access.Len())
+
+	_, err = Open(ctx, strings.Replace(kv, "sslmode=disable", "sslmode=bogus", 1), Options{Schema: f.schema})
+	require.ErrorIs(t, err, pipeline.ErrTarget)
+	require.NotContains(t, err.Error(), "s3cret")
+	t.Log(err)
 }

@@ -1,5 +1,5 @@
--- How many rows generation {{gen}} adds and removes in each account, from
--- compare_generations.sql: the guard weighs every account on its own.
+-- How many rows the compared generation adds and removes in each account
+-- (stage_changes.sql): the guard weighs every account on its own.
 SELECT account, count(*) FILTER (WHERE added), count(*) FILTER (WHERE NOT added)
-FROM {{schema}}.changes_{{gen}}
+FROM pg_temp.gm_changes
 GROUP BY account;

@@ -1,8 +1,8 @@
 -- Closes, at $1, the open history row of each row generation {{gen}} removes
--- (compare_generations.sql), under history_settings.sql.
+-- (stage_changes.sql), under history_settings.sql.
 UPDATE {{schema}}.access_history h
 SET removed_gen = {{gen}}, removed_at = $1
-FROM {{schema}}.changes_{{gen}} c
+FROM pg_temp.gm_changes c
 WHERE NOT c.added
   AND h.removed_at IS NULL
   AND h.email = c.email

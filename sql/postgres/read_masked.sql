@@ -1,1 +1,4 @@
-SELECT account, object_name, column_name, reason FROM {{schema}}.masked_{{gen}} ORDER BY ord;
+SELECT account, object_name, column_name, reason
+FROM {{schema}}.masked_rows
+WHERE valid_from <= $1 AND valid_to > $1
+ORDER BY account, ord;

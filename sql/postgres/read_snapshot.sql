@@ -1,1 +1,5 @@
-SELECT path, content FROM {{schema}}.snapshot_files WHERE generation = $1 ORDER BY path;
+SELECT f.path, b.content
+FROM {{schema}}.snapshot_files f
+JOIN {{schema}}.snapshot_blobs b ON b.digest = f.digest
+WHERE f.generation = $1
+ORDER BY f.path;

@@ -1,3 +1,3 @@
--- Bounds how long the publish transaction waits for a reader's lock on the views,
--- since every new reader queues behind it meanwhile.
+-- Bounds how long a statement of a publish or rollback waits for a lock. Readers
+-- hold none it needs; a session that locks grantmirror's tables by hand would.
 SELECT set_config('lock_timeout', $1, true);

@@ -1,0 +1,169 @@
+package pgstore
+
+import (
+	"bytes"
+	"cmp"
+	"crypto/sha256"
+	"hash"
+	"slices"
+	"sync"
+
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+// Kinds of row groups (the kind column of the digests table).
+const (
+	groupAccess      = "access"      // a person's access rows, key the email
+	groupMemberships = "memberships" // a person's memberships, key the email
+	groupGrants      = "grants"      // a role's grants, key the role
+	groupMasked      = "masked"      // an account's masked columns, key empty
+)
+
+// groupKey names one group of rows.
+type groupKey struct{ kind, account, key string }
+
+func (k groupKey) compare(o groupKey) int {
+	return cmp.Or(cmp.Compare(k.kind, o.kind), cmp.Compare(k.account, o.account), cmp.Compare(k.key, o.key))
+}
+
+// groupDigest is a SHA-256 of a group's rows, in order, and how many there are.
+type groupDigest struct {
+	sum  []byte
+	rows int
+}
+
+// mirrorGroups is a mirror cut into groups, each with its digest: the unit a
+// publish compares with the newest generation and rewrites when it changed.
+// Memberships, grants and masked columns are listed by group, each group's rows
+// in the mirror's order (members holds their indexes into the mirror's lists).
+type mirrorGroups struct {
+	digests map[groupKey]groupDigest
+	members map[groupKey][]int
+}
+
+// digestMirror digests every group of m, the access rows on a second goroutine:
+// they are most of the work, and the other lists are independent of them.
+func digestMirror(m *pipeline.Mirror) *mirrorGroups {
+	g := &mirrorGroups{digests: map[groupKey]groupDigest{}, members: map[groupKey][]int{}}
+	var wg sync.WaitGroup
+	var people []personDigest
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		d := newDigester()
+		for r := range m.Access.All() {
+			d.add(r)
+		}
+		people = d.done()
+	}()
+	h := sha256.New()
+	var buf []byte
+	group := func(kind string, n int, key func(i int) (string, string), write func(buf []byte, i int) []byte) {
+		for i := range n {
+			account, k := key(i)
+			gk := groupKey{kind, account, k}
+			g.members[gk] = append(g.members[gk], i)
+		}
+		for gk, idx := range g.members {
+			if gk.kind != kind {
+				continue
+			}
+			h.Reset()
+			for _, i := range idx {
+				buf = write(buf[:0], i)
+				h.Write(buf)
+			}
+			g.digests[gk] = groupDigest{h.Sum(nil), len(idx)}
+		}
+	}
+	group(groupMemberships, len(m.Memberships), func(i int) (string, string) { return m.Memberships[i].Account, m.Memberships[i].Email },
+		func(buf []byte, i int) []byte {
+			ms := &m.Memberships[i]
+			buf = append(append(append(append(buf, ms.User...), 0), ms.Role...), 0)
+			for _, p := range ms.Path {
+				buf = append(append(buf, p...), 1)
+			}
+			return append(buf, 0)
+		})
+	group(groupGrants, len(m.Grants), func(i int) (string, string) { return m.Grants[i].Account, m.Grants[i].Role },
+		func(buf []byte, i int) []byte {
+			gr := &m.Grants[i]
+			return append(append(append(append(append(append(append(append(buf, gr.ObjectType...), 0), gr.ObjectName...), 0), gr.Privilege...), 0), gr.Via...), 0)
+		})
+	group(groupMasked, len(m.Masked), func(i int) (string, string) { return m.Masked[i].Account, "" },
+		func(buf []byte, i int) []byte {
+			c := &m.Masked[i]
+			return append(append(append(append(append(append(buf, c.ObjectName...), 0), c.Column...), 0), c.Reason...), 0)
+		})
+	wg.Wait()
+	for _, p := range people {
+		g.digests[groupKey{groupAccess, p.account, p.email}] = groupDigest{p.digest, p.rows}
+	}
+	return g
+}
+
+// changed returns the groups whose rows differ from old (the digests of the
+// newest generation; a nil digest equals nothing), sorted: those with another
+// digest, those only in the mirror and those only in old.
+func (g *mirrorGroups) changed(old map[groupKey][]byte) []groupKey {
+	var out []groupKey
+	for k, d := range g.digests {
+		if o, ok := old[k]; !ok || o == nil || !bytes.Equal(o, d.sum) {
+			out = append(out, k)
+		}
+	}
+	for k := range old {
+		if _, ok := g.digests[k]; !ok {
+			out = append(out, k)
+		}
+	}
+	slices.SortFunc(out, groupKey.compare)
+	return out
+}
+
+// personDigest is a SHA-256 of one person's access rows, in order.
+type personDigest struct {
+	account, email string
+	digest         []byte
+	rows           int
+}
+
+// digester digests the rows of each person as they stream past, in the table's
+// order (by account, then email), so two generations can be compared person by
+// person: equal digests mean equal rows.
+type digester struct {
+	out            []personDigest
+	h              hash.Hash
+	buf            []byte
+	account, email string
+	rows           int
+}
+
+func newDigester() *digester { return &digester{h: sha256.New()} }
+
+func (d *digester) add(r pipeline.Row) {
+	if d.rows > 0 && (r.Account != d.account || r.Email != d.email) {
+		d.flush()
+	}
+	if d.rows == 0 {
+		d.account, d.email = r.Account, r.Email
+		d.h.Reset()
+	}
+	// NUL cannot occur in the text Postgres stores, so it separates fields safely.
+	d.buf = append(append(append(append(append(append(d.buf[:0], r.ObjectType...), 0), r.ObjectName...), 0), r.Privilege...), 0)
+	d.h.Write(d.buf)
+	d.rows++
+}
+
+func (d *digester) flush() {
+	if d.rows > 0 {
+		d.out = append(d.out, personDigest{d.account, d.email, d.h.Sum(nil), d.rows})
+		d.rows = 0
+	}
+}
+
+// done returns the digests of everyone seen.
+func (d *digester) done() []personDigest {
+	d.flush()
+	return d.out
+}
