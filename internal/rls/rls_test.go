@@ -396,12 +396,15 @@ func TestPlanShape(t *testing.T) {
 		plans[0].Plan.walk(func(p plan) {
 			if p.Relationship == "InitPlan" {
 				initPlans++
+				// The visible set, and the current generation the access view
+				// reads inside it, are each evaluated once per statement.
+				require.LessOrEqual(t, p.Loops, 1, "an InitPlan runs once:\n%s", raw)
 			}
 			if p.Relationship == "SubPlan" {
 				probeLoops += p.Loops
 			}
 		})
-		require.Equal(t, 1, initPlans, "the visible set is computed once:\n%s", raw)
+		require.Positive(t, initPlans, "the visible set is computed once, up front:\n%s", raw)
 		if tc.probes {
 			require.Positive(t, probeLoops, "past the set limit, rows are probed:\n%s", raw)
 		} else {
