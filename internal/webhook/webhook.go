@@ -16,6 +16,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"strings"
 	"time"
 )
 
@@ -141,9 +142,14 @@ func (s *Sender) Deliver(ctx context.Context, box Outbox) (Report, error) {
 	}
 }
 
+// escape writes &, < and > as Slack's message format wants them literal: a
+// request's reason is the requester's text, and must not become a mention of
+// the whole channel (<!channel>) or a disguised link.
+var escape = strings.NewReplacer("&", "&amp;", "<", "&lt;", ">", "&gt;")
+
 // post sends one message. Its errors say what went wrong without the URL.
 func (s *Sender) post(ctx context.Context, text string) error {
-	body, err := json.Marshal(map[string]string{"text": text})
+	body, err := json.Marshal(map[string]string{"text": escape.Replace(text)})
 	if err != nil {
 		return err
 	}

@@ -113,3 +113,12 @@ func TestDeliverKeepsTheURLOutOfErrors(t *testing.T) {
 	require.NotContains(t, Check("hooks.example/s3cr3t").Error(), "s3cr3t")
 	require.NoError(t, Check("https://hooks.example/s"))
 }
+
+func TestDeliverEscapesSlackMarkup(t *testing.T) {
+	t.Parallel()
+	h := newHook(t, nil)
+	box := newOutbox(Event{ID: 1, Text: `reason: <!channel> see <https://evil.example|the runbook> & more`})
+	_, err := (&Sender{URL: h.URL}).Deliver(context.Background(), box)
+	require.NoError(t, err)
+	require.Equal(t, map[string]int{`reason: &lt;!channel&gt; see &lt;https://evil.example|the runbook&gt; &amp; more`: 1}, h.posts)
+}

@@ -89,6 +89,17 @@ func (s *Store) Whoami(ctx context.Context) (_ string, err error) {
 	return email, err
 }
 
+// policyAndMe reads the policy and who the session's person is.
+func (s *Store) policyAndMe(ctx context.Context) (localgrant.Policy, string, error) {
+	var doc []byte
+	var me string
+	if err := s.pool.QueryRow(ctx, s.stmt("policy_whoami", nil)).Scan(&doc, &me); err != nil {
+		return localgrant.Policy{}, "", err
+	}
+	p, err := localgrant.ParsePolicy(doc)
+	return p, me, err
+}
+
 // Policy reads the access policy the database enforces.
 func (s *Store) Policy(ctx context.Context) (_ localgrant.Policy, err error) {
 	defer s.boundary(&err)
@@ -102,13 +113,22 @@ func (s *Store) Policy(ctx context.Context) (_ localgrant.Policy, err error) {
 	return localgrant.ParsePolicy(doc)
 }
 
-// prepare normalizes an ask and fills in its account from the current
-// generation when it names none.
-func (s *Store) prepare(ctx context.Context, a *localgrant.Ask) error {
+// prepare normalizes an ask, applies the policy's rules as the session's person
+// (so that a refusal says what to fix before anything is written; the database
+// applies them again, whoever calls) and fills in the account from the current
+// generation when the ask names none.
+func (s *Store) prepare(ctx context.Context, a *localgrant.Ask, breakGlass bool) error {
 	if err := a.Normalize(); err != nil {
 		return err
 	}
 	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	p, me, err := s.policyAndMe(ctx)
+	if err != nil {
+		return err
+	}
+	if err := p.Check(*a, me, breakGlass); err != nil {
 		return err
 	}
 	cur, err := s.current(ctx, s.pool)
@@ -131,7 +151,7 @@ func (s *Store) prepare(ctx context.Context, a *localgrant.Ask) error {
 // the policy does not allow.
 func (s *Store) Request(ctx context.Context, a localgrant.Ask) (_ *localgrant.Request, err error) {
 	defer s.boundary(&err)
-	if err := s.prepare(ctx, &a); err != nil {
+	if err := s.prepare(ctx, &a, false); err != nil {
 		return nil, err
 	}
 	var id int64
@@ -149,7 +169,7 @@ func (s *Store) Request(ctx context.Context, a localgrant.Ask) (_ *localgrant.Re
 // designated approver's review.
 func (s *Store) BreakGlass(ctx context.Context, a localgrant.Ask) (_ *localgrant.Request, err error) {
 	defer s.boundary(&err)
-	if err := s.prepare(ctx, &a); err != nil {
+	if err := s.prepare(ctx, &a, true); err != nil {
 		return nil, err
 	}
 	var id int64
@@ -167,6 +187,20 @@ func (s *Store) BreakGlass(ctx context.Context, a localgrant.Ask) (_ *localgrant
 // local grant now in force.
 func (s *Store) Approve(ctx context.Context, id int64) (_ *LocalGrant, err error) {
 	defer s.boundary(&err)
+	p, me, err := s.policyAndMe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	r, err := s.request(ctx, id)
+	switch {
+	case errNoRows(err):
+		return nil, fmt.Errorf("%w: no request #%d", ErrUnknownGrant, id)
+	case err != nil:
+		return nil, err
+	}
+	if err := p.CanApprove(*r, me); err != nil {
+		return nil, err
+	}
 	var gid int64
 	if err := s.pool.QueryRow(ctx, s.stmt("request_approve", nil), id).Scan(&gid); err != nil {
 		return nil, err

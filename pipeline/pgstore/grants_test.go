@@ -150,6 +150,14 @@ func TestApprovalPutsTheGrantInForce(t *testing.T) {
 	require.Equal(t, carol, g.GrantedBy)
 	require.Equal(t, dave, g.Approver)
 	require.Equal(t, 48*time.Hour, g.Until.Sub(g.CreatedAt), "the duration runs from the approval")
+	for _, c := range []struct {
+		at   time.Time
+		want int
+	}{{g.CreatedAt.Add(-time.Second), 0}, {g.CreatedAt, 1}, {g.Until.Add(-time.Second), 1}, {g.Until, 0}} {
+		gs, err := tl.s.GrantsFor(ctx, zoe, c.at)
+		require.NoError(t, err)
+		require.Len(t, gs, c.want, "in force at %s", c.at)
+	}
 	approved, err := d.s.Requests(ctx, RequestsMine)
 	require.NoError(t, err)
 	require.Empty(t, approved, "dave neither made it nor receives it")
@@ -292,6 +300,7 @@ func TestApproverMustBeDesignated(t *testing.T) {
 	tl.policy(t, PolicyChange{Kind: PolicyApprover, Scope: "object", Name: items, Email: erin, Designated: true})
 	_, err = d.s.Approve(ctx, r.ID)
 	require.ErrorContains(t, err, "dave@tiny.example is no longer a designated approver for SHOP.PUBLIC.ITEMS")
+	refusedSQL(t, d.conn(t), "dave@tiny.example is no longer a designated approver", tl.sql(`SELECT %s.approve($1)`), r.ID)
 	_, err = e.s.Approve(ctx, r.ID)
 	require.ErrorContains(t, err, "erin@tiny.example is not an approver of request")
 	require.Zero(t, tl.visible(t, tl.admin, zoe, items))
@@ -464,7 +473,9 @@ func TestBreakGlass(t *testing.T) {
 		Duration: 5 * time.Hour, Reason: "orders are failing, zoe is on call"}
 
 	_, err := c.s.BreakGlass(ctx, emergency)
-	require.ErrorContains(t, err, "is longer than the policy allows (04:00:00)")
+	require.ErrorContains(t, err, "5h0m0s is longer than the policy allows (4h0m0s)")
+	refusedSQL(t, c.conn(t), "05:00:00 is longer than the policy allows (04:00:00)",
+		tl.sql(`SELECT %s.break_glass($1, 'TINY', 'TABLE', $2, 'SELECT', interval '5 hours', 'r')`), zoe, items)
 	emergency.Duration = time.Hour
 	r, err := c.s.BreakGlass(ctx, emergency)
 	require.NoError(t, err)
