@@ -117,7 +117,7 @@ func (s *Store) Policy(ctx context.Context) (_ localgrant.Policy, err error) {
 // (so that a refusal says what to fix before anything is written; the database
 // applies them again, whoever calls) and fills in the account from the current
 // generation when the ask names none.
-func (s *Store) prepare(ctx context.Context, a *localgrant.Ask, breakGlass bool) error {
+func (s *Store) prepare(ctx context.Context, a *localgrant.Ask, breakGlass bool, person string) error {
 	if err := a.Normalize(); err != nil {
 		return err
 	}
@@ -127,6 +127,9 @@ func (s *Store) prepare(ctx context.Context, a *localgrant.Ask, breakGlass bool)
 	p, me, err := s.policyAndMe(ctx)
 	if err != nil {
 		return err
+	}
+	if person != "" {
+		me = strings.ToLower(strings.TrimSpace(person))
 	}
 	if err := p.Check(*a, me, breakGlass); err != nil {
 		return err
@@ -151,12 +154,32 @@ func (s *Store) prepare(ctx context.Context, a *localgrant.Ask, breakGlass bool)
 // the policy does not allow.
 func (s *Store) Request(ctx context.Context, a localgrant.Ask) (_ *localgrant.Request, err error) {
 	defer s.boundary(&err)
-	if err := s.prepare(ctx, &a, false); err != nil {
+	return s.ask(ctx, "", a)
+}
+
+// RequestFor is Request made by a service role (identities.service) for person,
+// whom the service authenticated itself.
+func (s *Store) RequestFor(ctx context.Context, person string, a localgrant.Ask) (_ *localgrant.Request, err error) {
+	defer s.boundary(&err)
+	if strings.TrimSpace(person) == "" {
+		return nil, fmt.Errorf("%w: say whom the service acts for", ErrGrantRefused)
+	}
+	return s.ask(ctx, person, a)
+}
+
+func (s *Store) ask(ctx context.Context, person string, a localgrant.Ask) (*localgrant.Request, error) {
+	if err := s.prepare(ctx, &a, false, person); err != nil {
 		return nil, err
 	}
 	var id int64
-	err = s.pool.QueryRow(ctx, s.stmt("request_create", nil), a.Email, a.Account, a.ObjectType, a.ObjectName, a.Privilege,
-		a.Duration, a.Reason, a.Approvers).Scan(&id)
+	var err error
+	if person == "" {
+		err = s.pool.QueryRow(ctx, s.stmt("request_create", nil), a.Email, a.Account, a.ObjectType, a.ObjectName, a.Privilege,
+			a.Duration, a.Reason, a.Approvers).Scan(&id)
+	} else {
+		err = s.pool.QueryRow(ctx, s.stmt("request_create_for", nil), person, a.Email, a.Account, a.ObjectType, a.ObjectName,
+			a.Privilege, a.Duration, a.Reason, a.Approvers).Scan(&id)
+	}
 	if err != nil {
 		return nil, err
 	}
@@ -169,7 +192,7 @@ func (s *Store) Request(ctx context.Context, a localgrant.Ask) (_ *localgrant.Re
 // designated approver's review.
 func (s *Store) BreakGlass(ctx context.Context, a localgrant.Ask) (_ *localgrant.Request, err error) {
 	defer s.boundary(&err)
-	if err := s.prepare(ctx, &a, true); err != nil {
+	if err := s.prepare(ctx, &a, true, ""); err != nil {
 		return nil, err
 	}
 	var id int64
@@ -187,9 +210,26 @@ func (s *Store) BreakGlass(ctx context.Context, a localgrant.Ask) (_ *localgrant
 // local grant now in force.
 func (s *Store) Approve(ctx context.Context, id int64) (_ *LocalGrant, err error) {
 	defer s.boundary(&err)
+	return s.approve(ctx, "", id)
+}
+
+// ApproveFor is Approve made by a service role for person, whom the service
+// authenticated itself.
+func (s *Store) ApproveFor(ctx context.Context, person string, id int64) (_ *LocalGrant, err error) {
+	defer s.boundary(&err)
+	if strings.TrimSpace(person) == "" {
+		return nil, fmt.Errorf("%w: say whom the service acts for", ErrGrantRefused)
+	}
+	return s.approve(ctx, person, id)
+}
+
+func (s *Store) approve(ctx context.Context, person string, id int64) (*LocalGrant, error) {
 	p, me, err := s.policyAndMe(ctx)
 	if err != nil {
 		return nil, err
+	}
+	if person != "" {
+		me = strings.ToLower(strings.TrimSpace(person))
 	}
 	r, err := s.request(ctx, id)
 	switch {
@@ -202,7 +242,12 @@ func (s *Store) Approve(ctx context.Context, id int64) (_ *LocalGrant, err error
 		return nil, err
 	}
 	var gid int64
-	if err := s.pool.QueryRow(ctx, s.stmt("request_approve", nil), id).Scan(&gid); err != nil {
+	if person == "" {
+		err = s.pool.QueryRow(ctx, s.stmt("request_approve", nil), id).Scan(&gid)
+	} else {
+		err = s.pool.QueryRow(ctx, s.stmt("request_approve_for", nil), person, id).Scan(&gid)
+	}
+	if err != nil {
 		return nil, err
 	}
 	s.log.Info("access request approved", "request", id, "grant", gid)

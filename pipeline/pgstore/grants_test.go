@@ -250,6 +250,13 @@ func TestSelfApprovalRefused(t *testing.T) {
 	require.NoError(t, botc.QueryRow(ctx, tl.sql(`SELECT %s.request_for($1, $2, 'TINY', 'VIEW', $3, 'SELECT', interval '1 day', 'bot', $4)`),
 		carol, zoe, vstock, []string{dave}).Scan(&id))
 	refusedSQL(t, botc, "nobody approves their own request", tl.sql(`SELECT %s.approve_for($1, $2)`), carol, id)
+	_, err = bot.s.ApproveFor(ctx, zoe, id)
+	require.ErrorContains(t, err, "nobody approves their own request or their own access")
+	viaBot, err := bot.s.RequestFor(ctx, carol, localgrant.Ask{Email: zoe, ObjectType: "VIEW", ObjectName: vstock, Privilege: "SELECT",
+		Duration: time.Hour, Reason: "bot", Approvers: []string{dave}})
+	require.NoError(t, err)
+	require.Equal(t, carol, viaBot.RequestedBy, "the person the service acts for")
+	require.Equal(t, bot.role, viaBot.RequestedVia, "through the service's own role")
 	// Only a service role may act for someone else, and a role without an
 	// identity may do nothing.
 	refusedSQL(t, raw, "is not a service role and cannot act for", tl.sql(`SELECT %s.approve_for($1, $2)`), dave, id)
