@@ -352,7 +352,7 @@ func (s *Store) collectGrants(ctx context.Context, query string, args ...any) ([
 func (s *Store) sweep(ctx context.Context, conn *pgxpool.Conn) (int, error) {
 	now := s.clock()
 	var grants, requests int
-	if err := conn.QueryRow(ctx, s.stmt("grants_expire", nil), s.actorName(), now).Scan(&grants, &requests); err != nil {
+	if err := conn.QueryRow(ctx, s.stmt("grants_expire", nil), s.actor, now).Scan(&grants, &requests); err != nil {
 		return 0, fmt.Errorf("sweep expired local grants: %w", err)
 	}
 	if grants > 0 || requests > 0 {
@@ -362,15 +362,6 @@ func (s *Store) sweep(ctx context.Context, conn *pgxpool.Conn) (int, error) {
 		return grants, err
 	}
 	return grants, nil
-}
-
-// actorName is who the sync's bookkeeping is recorded as: Options.Actor, else the
-// database user.
-func (s *Store) actorName() string {
-	if s.actor != "" {
-		return s.actor
-	}
-	return "grantmirror"
 }
 
 // extendByActivity extends the approved grants that the current generation's
@@ -402,7 +393,7 @@ func (s *Store) extendByActivity(ctx context.Context, conn *pgxpool.Conn, now ti
 			continue
 		}
 		var until *time.Time
-		if err := conn.QueryRow(ctx, s.stmt("grant_extend", nil), s.actorName(), u.ID, u.LastAccessed, now).Scan(&until); err != nil {
+		if err := conn.QueryRow(ctx, s.stmt("grant_extend", nil), s.actor, u.ID, u.LastAccessed, now).Scan(&until); err != nil {
 			return fmt.Errorf("extend local grant #%d: %w", u.ID, err)
 		}
 		if until != nil {
