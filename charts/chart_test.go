@@ -829,6 +829,8 @@ func TestRejected(t *testing.T) {
 		{"database secret name missing", []string{"--set", "database.secretName=null"}, "missing property 'secretName'"},
 		{"database secret name empty", []string{"--set", "database.secretName="}, "/database/secretName"},
 		{"database secret name invalid", []string{"--set", "database.secretName=Not_A_Name"}, "/database/secretName"},
+		{"webhook secret name invalid", []string{"--set", "notifications.webhookSecretName=Not_A_Name"}, "/notifications/webhookSecretName"},
+		{"webhook URL in values", []string{"--set", "notifications.webhookUrl=https://hooks.example/s"}, "additional properties 'webhookUrl'"},
 		{"account without key secret", []string{"--set-json", account("")}, "missing property 'keySecret'"},
 		{"key secret without name", []string{"--set-json", account(`,"keySecret":{"privateKey":"rsa_key.p8"}`)}, "missing property 'name'"},
 		{"private key inline", []string{"--set-json", account(`,"keySecret":{"name":"k"},"private_key":"-----BEGIN PRIVATE KEY-----"`)}, "additional properties 'private_key'"},
@@ -871,6 +873,27 @@ func TestRejected(t *testing.T) {
 			// A refusal must not echo a secret into CI logs.
 			require.NotContains(t, stderr, "hunter2")
 		})
+	}
+}
+
+// TestWebhookSecret passes the access requests' webhook URL from its Secret, and only when
+// one is named.
+func TestWebhookSecret(t *testing.T) {
+	t.Parallel()
+	h := setup(t)
+	for _, c := range []struct {
+		args []string
+		want string
+	}{{nil, ""}, {[]string{"--set", "notifications.webhookSecretName=hooks"}, "hooks"}} {
+		var got string
+		for _, e := range renderChart(t, h, c.args...).container(t).Env {
+			if e.Name == "GRANTMIRROR_NOTIFICATIONS_WEBHOOK_URL" {
+				require.Empty(t, e.Value, "never a literal value")
+				require.Equal(t, "url", e.ValueFrom.SecretKeyRef.Key)
+				got = e.ValueFrom.SecretKeyRef.Name
+			}
+		}
+		require.Equal(t, c.want, got)
 	}
 }
 

@@ -4,13 +4,14 @@ import (
 	"fmt"
 	"os"
 	"strings"
+	"time"
 
 	"github.com/spf13/viper"
 	"github.com/urfave/cli/v2"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/internal/webhook"
 	"github.com/grantmirror/grantmirror/pipeline"
-	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
 // EnvPrefix prefixes every environment variable grantmirror reads.
@@ -35,7 +36,7 @@ type Config struct {
 	PIITags        []string       `mapstructure:"pii_tags"`
 	Email          EmailConfig    `mapstructure:"email"`
 	Postgres       PostgresConfig `mapstructure:"postgres"`
-	LocalGrants    LocalGrants    `mapstructure:"local_grants"`
+	Notifications  Notifications  `mapstructure:"notifications"`
 	LogLevel       string         `mapstructure:"log_level"`
 	LogFormat      string         `mapstructure:"log_format"`
 	// Pushgateway is the URL of a Prometheus Pushgateway that receives the
@@ -53,11 +54,13 @@ type EmailConfig struct {
 	Overrides     map[string]string `mapstructure:"overrides"`
 }
 
-// LocalGrants is the policy of `grantmirror grant add`: what local grants may give
-// and for how long. Empty fields mean pgstore.DefaultGrantPolicy's.
-type LocalGrants struct {
-	Allow       []pgstore.GrantAllow `mapstructure:"allow"`
-	MaxDuration string               `mapstructure:"max_duration"`
+// Notifications is where the notifications of access requests go: a
+// Slack-compatible incoming webhook. Its URL is a secret (it is the credential):
+// give it as GRANTMIRROR_NOTIFICATIONS_WEBHOOK_URL; it is never logged or printed.
+type Notifications struct {
+	WebhookURL  string        `mapstructure:"webhook_url"`
+	MaxAttempts int           `mapstructure:"max_attempts"`
+	Backoff     time.Duration `mapstructure:"backoff"`
 }
 
 // PostgresConfig tunes the Postgres target.
@@ -67,17 +70,20 @@ type PostgresConfig struct {
 
 // defaults are the values used when nothing else sets a key.
 var defaults = map[string]any{
-	"target":           "dir:./grantmirror-data",
-	"mode":             string(pipeline.Effective),
-	"roles":            string(pipeline.AllRoles),
-	"max_revoke_ratio": 0.2,
-	"max_add_ratio":    0.5,
-	"keep":             3,
-	"history_days":     365,
-	"postgres::schema": "grantmirror",
-	"log_level":        "info",
-	"log_format":       "auto",
-	"pii_tags":         pipeline.DefaultPIITags,
+	"target":                      "dir:./grantmirror-data",
+	"mode":                        string(pipeline.Effective),
+	"roles":                       string(pipeline.AllRoles),
+	"max_revoke_ratio":            0.2,
+	"max_add_ratio":               0.5,
+	"keep":                        3,
+	"history_days":                365,
+	"postgres::schema":            "grantmirror",
+	"log_level":                   "info",
+	"log_format":                  "auto",
+	"pii_tags":                    pipeline.DefaultPIITags,
+	"notifications::webhook_url":  "",
+	"notifications::max_attempts": webhook.DefaultMaxAttempts,
+	"notifications::backoff":      webhook.DefaultBackoff,
 }
 
 // envKeys are bound explicitly, so an environment variable works even when the
@@ -85,6 +91,7 @@ var defaults = map[string]any{
 var envKeys = []string{
 	"source", "target", "mode", "roles", "max_revoke_ratio", "max_add_ratio", "force", "keep", "history_days", "pii_tags",
 	"postgres::schema", "log_level", "log_format", "pushgateway",
+	"notifications::webhook_url", "notifications::max_attempts", "notifications::backoff",
 	// Snowflake secrets for the accounts that name no file for them (see
 	// snowflakeConfig), meant to come from the environment, not from a file.
 	"snowflake::private_key", "snowflake::private_key_passphrase", "snowflake::password", "snowflake::token",
@@ -121,16 +128,21 @@ func loadConfig(c *cli.Context) (*Config, error) {
 			v.Set(key, c.Value(flag))
 		}
 	}
+	// What local grants may give is the database's policy, which only its admins
+	// change (grant policy set); a config file that still says it would look
+	// like it decides, and must not.
+	if v.IsSet("local_grants") {
+		return nil, usageErr("config local_grants: the access policy lives in the database now; remove local_grants and set it with grantmirror grant policy set (policy admins)")
+	}
 	var cfg Config
 	if err := v.Unmarshal(&cfg); err != nil {
 		return nil, usageErr("config: %v", err)
 	}
 	cfg.v = v
-	if def := pgstore.DefaultGrantPolicy(); cfg.LocalGrants.Allow == nil {
-		cfg.LocalGrants.Allow = def.Allow
-	}
-	if cfg.LocalGrants.MaxDuration == "" {
-		cfg.LocalGrants.MaxDuration = fmt.Sprintf("%gd", pgstore.DefaultGrantMaxDuration.Hours()/24)
+	if cfg.Notifications.WebhookURL != "" {
+		if err := webhook.Check(cfg.Notifications.WebhookURL); err != nil {
+			return nil, usageErr("config notifications.webhook_url: %v", err)
+		}
 	}
 	return &cfg, nil
 }

@@ -172,13 +172,13 @@ func configNode(v reflect.Value, key string) *yaml.Node {
 }
 
 // isSecretKey reports whether a setting holds a secret: any key about a
-// password, passphrase, token or private key, except the *_file keys that hold
+// password, passphrase, token, private key or webhook URL, except the *_file keys that hold
 // the path of one.
 func isSecretKey(key string) bool {
 	if strings.HasSuffix(key, "_file") {
 		return false
 	}
-	for _, w := range []string{"password", "passphrase", "token", "private_key"} {
+	for _, w := range []string{"password", "passphrase", "token", "private_key", "webhook_url"} {
 		if strings.Contains(key, w) {
 			return true
 		}

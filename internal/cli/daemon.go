@@ -119,12 +119,14 @@ func (e *env) runDaemon(opts pipeline.Config, o daemonOptions, prog *progress) e
 	if err != nil {
 		return fmt.Errorf("listen on %s: %w", o.Listen, err)
 	}
+	var d *daemon
 	run := func(ctx context.Context) (*pipeline.Result, error) {
 		res, err := pipeline.Run(ctx, opts)
 		prog.Close()
+		e.afterSync(opts.Store, d.metrics)
 		return res, err
 	}
-	d := newDaemon(o, run, e.log)
+	d = newDaemon(o, run, e.log)
 	e.log.Info("daemon started", "every", o.Every, "jitter", o.Jitter, "listen", ln.Addr().String(),
 		"source", opts.Source.String(), "target", pipeline.RedactDSN(e.cfg.Target), "dry_run", opts.DryRun)
 	return d.serve(e.ctx, ln)

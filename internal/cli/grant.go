@@ -1,11 +1,12 @@
 package cli
 
 import (
+	"context"
 	"encoding/csv"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -14,80 +15,106 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/internal/localgrant"
+	"github.com/grantmirror/grantmirror/internal/metrics"
+	"github.com/grantmirror/grantmirror/internal/webhook"
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
-// grantCommand is grant add|list|revoke|report. The flags of every subcommand
-// belong to grant itself: the command line moves flags ahead of positional
-// arguments (see interspersed), so they arrive before the subcommand's name, and
-// each subcommand reads them from its parent.
+// grantCommand is grant request|approve|deny|requests|break-glass|review|revoke|
+// list|report|policy. The flags of every subcommand belong to grant itself: the
+// command line moves flags ahead of positional arguments (see interspersed), so
+// they arrive before the subcommand's name, and each subcommand reads them from
+// its parent.
 func grantCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "grant",
-		Usage: "time-boxed local grants on top of the mirror (Postgres targets)",
+		Usage: "access requests and the time-boxed local grants they give (Postgres targets)",
 		Description: `A local grant gives one person one privilege on one object for a while, on top of
 what Snowflake grants: "bob may read this table for 48 hours while he covers for
-alice". The published access view includes it at once, so data APIs guarded by the
-query package honour it with no change, and drops it the second it expires, with no
-sync needed. Every grant needs a reason and an approver (not the person, not you),
-must fit local_grants.allow (default: SELECT on TABLE, VIEW and MATERIALIZED_VIEW;
-ownership and roles never) and end within local_grants.max_duration (default 30
-days). Grants, revocations and expiries are kept in the audit log; nothing is deleted.
+alice". It exists only once a request for it is approved: someone requests it, naming
+approvers the policy designates for the object, and one of them approves it. Nobody
+approves their own request or their own access. The published access view includes
+the grant from the approval on, so data APIs guarded by the query package honour it
+with no change, and drops it the second it expires, with no sync needed.
 
-   grant add EMAIL OBJECT PRIVILEGE (--until TIME | --for DURATION) --reason TEXT --approver EMAIL
-   grant list [--all]                 grants in force (--all: revoked and expired too)
-   grant revoke ID --reason TEXT      ends a grant now
-   grant report                       every grant, its status, and whether it was used
+You are the database role you connect as, mapped to your email by the policy's
+identity table: there is no flag to say who you are. The database checks every rule
+(allow-list, maximum duration, designated approvers, the two-person rule) whoever
+calls it; see README.md for the SQL API services use. Every change is in the audit
+log and, when notifications.webhook_url is set, announced on the webhook.
 
-You are --actor, or $USER. EMAIL and OBJECT are spelled as explain reads them.
+   grant request EMAIL OBJECT PRIVILEGE --for D --reason TEXT --approver A [--approver B]
+   grant approve ID                    approve a request that names you: in force at once
+   grant deny ID --reason TEXT         close a request that names you (or withdraw yours)
+   grant requests [--mine | --to-approve | --all]
+   grant break-glass EMAIL OBJECT PRIVILEGE --for D --reason TEXT
+                                       an emergency grant, in force at once, short, loud,
+                                       reviewed afterwards by a designated approver
+   grant review ID --reason TEXT       review a break-glass grant
+   grant revoke ID --reason TEXT       end a grant now (its holder, an approver, an admin)
+   grant list [--all]                  grants in force (--all: revoked and expired too)
+   grant report                        every grant, its status, and whether it was used
+   grant policy show                   the policy the database enforces
+   grant policy set SETTING ARGS… --reason TEXT      (policy admins)
+
+Policy settings:
+   allow TYPE PRIVILEGE…  | disallow TYPE PRIVILEGE…
+   max-duration D | pending-ttl D | break-glass-max D (0 disables break-glass)
+   activity EXTENSION CEILING | activity off
+   approver SCOPE [NAME] EMAIL | no-approver SCOPE [NAME] EMAIL
+                          SCOPE: object DB.SCHEMA.NAME, schema DB.SCHEMA, database DB, fallback
+   sensitive NAME | not-sensitive NAME
+   identity ROLE EMAIL [service] | no-identity ROLE
+   admin ROLE | no-admin ROLE
+
+EMAIL and OBJECT are spelled as explain reads them.
 
 Examples:
-   grantmirror grant add bob@example.com sales.public.orders SELECT --for 48h \
+   grantmirror grant request bob@example.com sales.public.orders SELECT --for 48h \
        --reason "covers for alice" --approver dave@example.com
-   grantmirror grant list --format json
-   grantmirror grant revoke 12 --reason "alice is back"
-   grantmirror grant report --format csv > local-grants.csv`,
+   grantmirror grant requests --to-approve
+   grantmirror grant approve 12
+   grantmirror grant policy set approver schema SALES.PUBLIC dave@example.com --reason "owns sales"`,
 		Flags: targetFlags(
-			&cli.StringFlag{Name: "until", Usage: "add: when the grant ends: RFC 3339 (2026-12-01T18:00:00Z) or a date (midnight UTC)"},
-			&cli.StringFlag{Name: "for", Usage: "add: how long the grant lasts from now (48h, 7d)"},
-			&cli.StringFlag{Name: "reason", Usage: "add, revoke: why (required)"},
-			&cli.StringFlag{Name: "approver", Usage: "add: email of who approved the grant (required)"},
-			&cli.StringFlag{Name: "object-type", Value: "TABLE", Usage: "add: the object's type, as Snowflake's GRANTED_ON says it"},
-			&cli.StringFlag{Name: "account", Usage: "add: the account of the object (default: the only one)"},
-			&cli.StringFlag{Name: "actor", Usage: "who you are, for the audit log (default $USER)"},
-			&cli.BoolFlag{Name: "all", Usage: "list: revoked and expired grants too"},
+			&cli.StringFlag{Name: "for", Usage: "request, break-glass: how long the grant lasts from its approval (48h, 7d)"},
+			&cli.StringFlag{Name: "reason", Usage: "request, deny, break-glass, review, revoke, policy set: why (required)"},
+			&cli.StringSliceFlag{Name: "approver", Usage: "request: email of a designated approver asked to decide (repeatable)"},
+			&cli.StringFlag{Name: "object-type", Value: "TABLE", Usage: "request, break-glass: the object's type, as Snowflake's GRANTED_ON says it"},
+			&cli.StringFlag{Name: "account", Usage: "request, break-glass: the account of the object (default: the only one)"},
+			&cli.BoolFlag{Name: "all", Usage: "list: revoked and expired grants too; requests: every request"},
+			&cli.BoolFlag{Name: "mine", Usage: "requests: those you made or that are for you (the default)"},
+			&cli.BoolFlag{Name: "to-approve", Usage: "requests: those waiting for your decision or review"},
 			formatFlag("text", "text", "csv", "json"),
 		),
 		Subcommands: []*cli.Command{
-			{
-				Name:      "add",
-				Usage:     "give a person a privilege on an object until a moment",
-				ArgsUsage: "EMAIL OBJECT PRIVILEGE",
-				Action:    e.action(func(c *cli.Context) error { return e.grantAdd(c) }),
-			},
-			{
-				Name:   "list",
-				Usage:  "list the local grants in force (--all: every grant)",
-				Action: e.action(func(c *cli.Context) error { return e.grantList(c) }),
-			},
-			{
-				Name:      "revoke",
-				Usage:     "end a local grant now",
-				ArgsUsage: "ID",
-				Action:    e.action(func(c *cli.Context) error { return e.grantRevoke(c) }),
-			},
-			{
-				Name:   "report",
-				Usage:  "every local grant: status, and whether access history shows it used",
-				Action: e.action(func(c *cli.Context) error { return e.grantReport(c) }),
-			},
+			{Name: "request", Usage: "ask for a privilege on an object for a while", ArgsUsage: "EMAIL OBJECT PRIVILEGE",
+				Action: e.action(func(c *cli.Context) error { return e.grantRequest(c, false) })},
+			{Name: "approve", Usage: "approve a pending request that names you", ArgsUsage: "ID",
+				Action: e.action(func(c *cli.Context) error { return e.grantDecide(c, "approve") })},
+			{Name: "deny", Usage: "deny a pending request that names you, or withdraw your own", ArgsUsage: "ID",
+				Action: e.action(func(c *cli.Context) error { return e.grantDecide(c, "deny") })},
+			{Name: "requests", Usage: "list requests: yours, those to approve, or all",
+				Action: e.action(func(c *cli.Context) error { return e.grantRequests(c) })},
+			{Name: "break-glass", Usage: "an emergency grant, in force at once, reviewed afterwards", ArgsUsage: "EMAIL OBJECT PRIVILEGE",
+				Action: e.action(func(c *cli.Context) error { return e.grantRequest(c, true) })},
+			{Name: "review", Usage: "review a break-glass grant after the fact", ArgsUsage: "ID",
+				Action: e.action(func(c *cli.Context) error { return e.grantDecide(c, "review") })},
+			{Name: "revoke", Usage: "end a local grant now", ArgsUsage: "ID",
+				Action: e.action(func(c *cli.Context) error { return e.grantDecide(c, "revoke") })},
+			{Name: "list", Usage: "list the local grants in force (--all: every grant)",
+				Action: e.action(func(c *cli.Context) error { return e.grantList(c) })},
+			{Name: "report", Usage: "every local grant: status, and whether access history shows it used",
+				Action: e.action(func(c *cli.Context) error { return e.grantReport(c) })},
+			{Name: "policy", Usage: "show the access policy, or change it (policy admins)", ArgsUsage: "show | set SETTING ARGS…",
+				Action: e.action(func(c *cli.Context) error { return e.grantPolicy(c) })},
 		},
 	}
 }
 
-// grantStore opens the target, which must be Postgres: local grants live in its
-// schema, next to the view they extend.
+// grantStore opens the target, which must be Postgres: requests and local grants
+// live in its schema, next to the view they extend.
 func (e *env) grantStore() (*pgstore.Store, error) {
 	s, err := e.openStore()
 	if err != nil {
@@ -99,32 +126,6 @@ func (e *env) grantStore() (*pgstore.Store, error) {
 		return nil, usageErr("local grants need a postgres:// target, not %s", pipeline.RedactDSN(e.cfg.Target))
 	}
 	return ps, nil
-}
-
-// actor is who runs the command: --actor, else $USER.
-func (e *env) actor(c *cli.Context) (string, error) {
-	a := strings.TrimSpace(c.String("actor"))
-	if a == "" {
-		a = strings.TrimSpace(os.Getenv("USER"))
-	}
-	if a == "" {
-		return "", usageErr("say who you are with --actor (USER is not set)")
-	}
-	return a, nil
-}
-
-// grantPolicy is the config's local_grants section (defaults filled in by
-// loadConfig), checked.
-func (e *env) grantPolicy() (pgstore.GrantPolicy, error) {
-	d, err := parseDuration(e.cfg.LocalGrants.MaxDuration)
-	if err != nil {
-		return pgstore.GrantPolicy{}, usageErr("config local_grants.max_duration: %v", err)
-	}
-	p := pgstore.GrantPolicy{Allow: e.cfg.LocalGrants.Allow, MaxDuration: d}
-	if err := p.Validate(); err != nil {
-		return p, usageErr("config: %v", err)
-	}
-	return p, nil
 }
 
 // parseDuration reads a Go duration (48h, 90m) or a number of days (7d).
@@ -144,78 +145,114 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// refused turns a policy refusal into exit code 1, like a denied answer.
+// refused turns a refusal of the rules into exit code 1, like a denied answer.
 func refused(err error) error {
-	if errors.Is(err, pgstore.ErrGrantRefused) {
-		return cli.Exit(err.Error(), ExitFindings)
+	for _, rule := range []error{pgstore.ErrGrantRefused, pgstore.ErrUnknownGrant, pgstore.ErrGrantEnded, pgstore.ErrNotPolicyAdmin} {
+		if errors.Is(err, rule) {
+			return cli.Exit(err.Error(), ExitFindings)
+		}
 	}
 	return err
 }
 
-func (e *env) grantAdd(c *cli.Context) error {
+// notify delivers the notifications waiting in the outbox when a webhook is
+// configured. A role that may not deliver (people's own roles normally may
+// not) leaves them to the next sync; a failure never fails the command, whose
+// change is already committed.
+func (e *env) notify(s *pgstore.Store) {
+	n := e.cfg.Notifications
+	if n.WebhookURL == "" {
+		return
+	}
+	sender := webhook.Sender{URL: n.WebhookURL, MaxAttempts: n.MaxAttempts, Backoff: n.Backoff, Log: e.log}
+	rep, err := sender.Deliver(context.WithoutCancel(e.ctx), s)
+	switch {
+	case errors.Is(err, pgstore.ErrPermission):
+		e.log.Debug("notifications left for the next sync: this role cannot deliver them")
+	case err != nil:
+		e.log.Warn("notifications not delivered; the next sync retries", "error", err)
+	case rep.Dead > 0:
+		e.log.Warn("notifications recorded dead after their last attempt", "dead", rep.Dead, "delivered", rep.Delivered)
+	default:
+		e.log.Debug("notifications delivered", "delivered", rep.Delivered, "retried", rep.Retried)
+	}
+}
+
+func (e *env) grantRequest(c *cli.Context, breakGlass bool) error {
 	args := c.Args().Slice()
 	if len(args) != 3 {
 		return usageErr("want EMAIL OBJECT PRIVILEGE, got %d arguments (see grantmirror grant --help)", len(args))
-	}
-	actor, err := e.actor(c)
-	if err != nil {
-		return err
-	}
-	policy, err := e.grantPolicy()
-	if err != nil {
-		return err
 	}
 	email, _ := e.cfg.normalizer().Email(args[0])
 	object, err := ident.Canonical(args[1])
 	if err != nil {
 		return usageErr("object: %v", err)
 	}
-	approver, _ := e.cfg.normalizer().Email(c.String("approver"))
-	var until time.Time
-	switch {
-	case c.IsSet("until") == c.IsSet("for"):
-		return usageErr("say when the grant ends: --until TIME or --for DURATION, one of them")
-	case c.IsSet("until"):
-		if until, err = parseTime(c.String("until")); err != nil {
-			return usageErr("--until %v", err)
-		}
-	default:
-		d, err := parseDuration(c.String("for"))
-		if err != nil {
-			return usageErr("--for %v", err)
-		}
-		until = time.Now().Add(d).Truncate(time.Second)
+	if !c.IsSet("for") {
+		return usageErr("say how long the grant lasts with --for DURATION (48h, 7d)")
 	}
+	d, err := parseDuration(c.String("for"))
+	if err != nil {
+		return usageErr("--for %v", err)
+	}
+	if strings.TrimSpace(c.String("reason")) == "" {
+		return usageErr("say why with --reason")
+	}
+	var approvers []string
+	for _, a := range c.StringSlice("approver") {
+		norm, _ := e.cfg.normalizer().Email(a)
+		approvers = append(approvers, norm)
+	}
+	if breakGlass && len(approvers) > 0 {
+		return usageErr("break-glass names no approver: a designated approver reviews it afterwards (grant review)")
+	}
+	if !breakGlass && len(approvers) == 0 {
+		return usageErr("name who should approve with --approver EMAIL (see grant policy show for the designated approvers)")
+	}
+	ask := localgrant.Ask{Account: c.String("account"), Email: email, ObjectType: c.String("object-type"), ObjectName: object,
+		Privilege: args[2], Duration: d, Reason: c.String("reason"), Approvers: approvers}
 	s, err := e.grantStore()
 	if err != nil {
 		return err
 	}
 	defer s.Close()
-	g, err := s.AddGrant(e.ctx, pgstore.GrantRequest{
-		Account: c.String("account"), Email: email, ObjectType: c.String("object-type"), ObjectName: object,
-		Privilege: ident.Privilege(args[2]), Until: until, Actor: actor, Approver: approver, Reason: c.String("reason"),
-	}, policy)
+	var r *localgrant.Request
+	if breakGlass {
+		r, err = s.BreakGlass(e.ctx, ask)
+	} else {
+		r, err = s.Request(e.ctx, ask)
+	}
 	if err != nil {
 		return refused(err)
 	}
-	fmt.Fprintf(e.stdout, "local grant #%d: %s may use %s on %s %s (account %s) until %s\n",
-		g.ID, g.Email, g.Privilege, g.ObjectType, g.ObjectName, g.Account, stamp(g.Until))
+	e.notify(s)
+	if breakGlass {
+		fmt.Fprintf(e.stdout, "BREAK-GLASS request #%d: %s may use %s on %s %s (account %s) now, for %s, as local grant #%d; announced, and waiting for a designated approver's review\n",
+			r.ID, r.Email, r.Privilege, r.ObjectType, r.ObjectName, r.Account, localgrant.Span(r.Duration), r.GrantID)
+		return nil
+	}
+	fmt.Fprintf(e.stdout, "request #%d: %s asks for %s to have %s on %s %s (account %s) for %s; pending, nothing is granted until %s approves\n",
+		r.ID, r.RequestedBy, r.Email, r.Privilege, r.ObjectType, r.ObjectName, r.Account, localgrant.Span(r.Duration),
+		strings.Join(r.Approvers, " or "))
 	return nil
 }
 
-func (e *env) grantRevoke(c *cli.Context) error {
+// grantDecide is approve, deny, review and revoke: a number, and a reason for
+// all but approve.
+func (e *env) grantDecide(c *cli.Context, verb string) error {
+	what := "request"
+	if verb == "revoke" {
+		what = "local grant"
+	}
 	if c.NArg() != 1 {
-		return usageErr("want the ID of one local grant (see grantmirror grant list)")
+		return usageErr("want the ID of one %s", what)
 	}
 	id, err := strconv.ParseInt(strings.TrimPrefix(c.Args().First(), "#"), 10, 64)
 	if err != nil || id <= 0 {
-		return usageErr("local grant %q: want its number, as grant list shows it", c.Args().First())
+		return usageErr("%s %q: want its number", what, c.Args().First())
 	}
-	actor, err := e.actor(c)
-	if err != nil {
-		return err
-	}
-	if strings.TrimSpace(c.String("reason")) == "" {
+	reason := strings.TrimSpace(c.String("reason"))
+	if verb != "approve" && reason == "" {
 		return usageErr("say why with --reason")
 	}
 	s, err := e.grantStore()
@@ -223,12 +260,109 @@ func (e *env) grantRevoke(c *cli.Context) error {
 		return err
 	}
 	defer s.Close()
-	g, err := s.RevokeGrant(e.ctx, id, actor, c.String("reason"))
+	switch verb {
+	case "approve":
+		var g *pgstore.LocalGrant
+		if g, err = s.Approve(e.ctx, id); err == nil {
+			defer fmt.Fprintf(e.stdout, "request #%d approved: local grant #%d gives %s %s on %s %s until %s\n",
+				id, g.ID, g.Email, g.Privilege, g.ObjectType, g.ObjectName, stamp(g.Until))
+		}
+	case "deny":
+		if err = s.Deny(e.ctx, id, reason); err == nil {
+			defer fmt.Fprintf(e.stdout, "request #%d denied\n", id)
+		}
+	case "review":
+		if err = s.Review(e.ctx, id, reason); err == nil {
+			defer fmt.Fprintf(e.stdout, "break-glass request #%d reviewed\n", id)
+		}
+	case "revoke":
+		var g *pgstore.LocalGrant
+		if g, err = s.RevokeGrant(e.ctx, id, reason); err == nil {
+			defer fmt.Fprintf(e.stdout, "local grant #%d revoked: %s no longer has %s on %s %s through it\n", g.ID, g.Email, g.Privilege, g.ObjectType, g.ObjectName)
+		}
+	}
 	if err != nil {
 		return refused(err)
 	}
-	fmt.Fprintf(e.stdout, "local grant #%d revoked: %s no longer has %s on %s %s through it\n", g.ID, g.Email, g.Privilege, g.ObjectType, g.ObjectName)
+	e.notify(s)
 	return nil
+}
+
+func (e *env) grantRequests(c *cli.Context) error {
+	format, err := grantFormat(c)
+	if err != nil {
+		return err
+	}
+	scope := pgstore.RequestsMine
+	switch {
+	case c.Bool("mine") && (c.Bool("to-approve") || c.Bool("all")), c.Bool("to-approve") && c.Bool("all"):
+		return usageErr("--mine, --to-approve and --all: one of them")
+	case c.Bool("to-approve"):
+		scope = pgstore.RequestsToApprove
+	case c.Bool("all"):
+		scope = pgstore.RequestsAll
+	}
+	s, err := e.grantStore()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	reqs, err := s.Requests(e.ctx, scope)
+	if err != nil {
+		return refused(err)
+	}
+	switch format {
+	case "json":
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		if reqs == nil {
+			reqs = []localgrant.Request{}
+		}
+		return enc.Encode(map[string]any{"requests": reqs})
+	case "csv":
+		w := csv.NewWriter(e.stdout)
+		w.Write([]string{"id", "status", "account", "email", "object_type", "object_name", "privilege", "duration_seconds",
+			"reason", "requested_by", "approvers", "created_at", "decided_at", "decided_by", "decision_reason", "grant_id",
+			"reviewed_at", "reviewed_by", "review_note"})
+		for _, r := range reqs {
+			w.Write([]string{strconv.FormatInt(r.ID, 10), r.Status, r.Account, r.Email, r.ObjectType, r.ObjectName, r.Privilege,
+				strconv.FormatInt(int64(r.Duration/time.Second), 10), r.Reason, r.RequestedBy, strings.Join(r.Approvers, " "),
+				rfc3339(r.CreatedAt), rfc3339(r.DecidedAt), r.DecidedBy, r.Decision, idOrEmpty(r.GrantID),
+				rfc3339(r.ReviewedAt), r.ReviewedBy, r.ReviewNote})
+		}
+		w.Flush()
+		return w.Error()
+	}
+	if len(reqs) == 0 {
+		fmt.Fprintln(e.stdout, "no requests")
+		return nil
+	}
+	tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATUS\tEMAIL\tPRIVILEGE\tOBJECT\tFOR\tREQUESTED BY\tAPPROVERS\tDECIDED\tREASON")
+	for _, r := range reqs {
+		status := r.Status
+		if r.NeedsReview() {
+			status += " (review needed)"
+		}
+		decided := "-"
+		if r.DecidedBy != "" {
+			decided = r.DecidedBy + " " + stamp(r.DecidedAt)
+		}
+		approvers := strings.Join(r.Approvers, ", ")
+		if approvers == "" {
+			approvers = "-"
+		}
+		fmt.Fprintf(tw, "#%d\t%s\t%s\t%s\t%s %s\t%s\t%s\t%s\t%s\t%s\n", r.ID, status, r.Email, r.Privilege, r.ObjectType, r.ObjectName,
+			localgrant.Span(r.Duration), r.RequestedBy, approvers, decided, r.Reason)
+	}
+	return tw.Flush()
+}
+
+func idOrEmpty(id int64) string {
+	if id == 0 {
+		return ""
+	}
+	return strconv.FormatInt(id, 10)
 }
 
 func (e *env) grantList(c *cli.Context) error {
@@ -247,7 +381,7 @@ func (e *env) grantList(c *cli.Context) error {
 	}
 	uses := make([]pgstore.GrantUse, len(grants))
 	for i, g := range grants {
-		uses[i] = pgstore.GrantUse{LocalGrant: g, Status: g.Status()}
+		uses[i] = pgstore.GrantUse{Grant: g, Status: g.Status()}
 	}
 	return writeGrants(e, format, uses, false)
 }
@@ -275,7 +409,7 @@ func (e *env) grantReport(c *cli.Context) error {
 	return writeGrants(e, format, pgstore.GrantUsage(grants, m), true)
 }
 
-// grantFormat is the --format of grant list and grant report, checked before
+// grantFormat is the --format of the listing subcommands, checked before
 // anything is read.
 func grantFormat(c *cli.Context) (string, error) {
 	format := c.String("format")
@@ -300,7 +434,7 @@ func writeGrants(e *env, format string, uses []pgstore.GrantUse, usage bool) err
 		}
 		grants := make([]pgstore.LocalGrant, len(uses))
 		for i, u := range uses {
-			grants[i] = u.LocalGrant
+			grants[i] = u.Grant
 		}
 		return enc.Encode(map[string]any{"local_grants": grants})
 	case "csv":
@@ -311,7 +445,7 @@ func writeGrants(e *env, format string, uses []pgstore.GrantUse, usage bool) err
 		}
 		w.Write(header)
 		for _, u := range uses {
-			g := u.LocalGrant
+			g := u.Grant
 			rec := []string{strconv.FormatInt(g.ID, 10), u.Status, g.Account, g.Email, g.ObjectType, g.ObjectName, g.Privilege,
 				g.GrantedBy, g.Approver, g.Reason, rfc3339(g.CreatedAt), rfc3339(g.Until), rfc3339(g.RevokedAt), g.RevokedBy, g.RevokeReason}
 			if usage {
@@ -334,7 +468,7 @@ func writeGrants(e *env, format string, uses []pgstore.GrantUse, usage bool) err
 	fmt.Fprintln(tw, head)
 	count := map[string]int{}
 	for _, u := range uses {
-		g := u.LocalGrant
+		g := u.Grant
 		until := stamp(g.Until)
 		if g.Status() == pgstore.GrantRevoked {
 			until = "revoked " + stamp(g.RevokedAt) + " by " + g.RevokedBy
@@ -363,4 +497,219 @@ func rfc3339(t time.Time) string {
 		return ""
 	}
 	return t.UTC().Format(time.RFC3339)
+}
+
+// grantPolicy is grant policy show and grant policy set.
+func (e *env) grantPolicy(c *cli.Context) error {
+	args := c.Args().Slice()
+	if len(args) == 0 || (args[0] != "show" && args[0] != "set") {
+		return usageErr("want grant policy show, or grant policy set SETTING ARGS… (see grantmirror grant --help)")
+	}
+	if args[0] == "show" {
+		format, err := grantFormat(c)
+		if err != nil {
+			return err
+		}
+		s, err := e.grantStore()
+		if err != nil {
+			return err
+		}
+		defer s.Close()
+		p, err := s.Policy(e.ctx)
+		if err != nil {
+			return refused(err)
+		}
+		return writePolicy(e, format, p)
+	}
+	change, err := parsePolicyChange(args[1:], c.String("reason"))
+	if err != nil {
+		return err
+	}
+	s, err := e.grantStore()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	if err := s.ChangePolicy(e.ctx, change); err != nil {
+		return refused(err)
+	}
+	fmt.Fprintf(e.stdout, "policy changed: %s\n", strings.Join(args[1:], " "))
+	return nil
+}
+
+// parsePolicyChange reads the arguments of grant policy set.
+func parsePolicyChange(args []string, reason string) (pgstore.PolicyChange, error) {
+	ch := pgstore.PolicyChange{Reason: strings.TrimSpace(reason)}
+	if ch.Reason == "" {
+		return ch, usageErr("say why the policy changes with --reason")
+	}
+	if len(args) == 0 {
+		return ch, usageErr("want a setting: allow, disallow, max-duration, pending-ttl, break-glass-max, activity, approver, no-approver, sensitive, not-sensitive, identity, no-identity, admin, no-admin")
+	}
+	setting, rest := args[0], args[1:]
+	want := func(n int, usage string) error {
+		if len(rest) != n {
+			return usageErr("policy set %s: want %s", setting, usage)
+		}
+		return nil
+	}
+	dur := func(s string) (time.Duration, error) {
+		d, err := parseDuration(s)
+		if err != nil {
+			return 0, usageErr("policy set %s: %v", setting, err)
+		}
+		return d, nil
+	}
+	var err error
+	switch setting {
+	case "allow", "disallow":
+		if len(rest) < 2 {
+			return ch, usageErr("policy set %s: want TYPE PRIVILEGE…", setting)
+		}
+		ch.Kind, ch.Allowed, ch.ObjectType, ch.Privileges = pgstore.PolicyAllow, setting == "allow", rest[0], rest[1:]
+	case "max-duration", "pending-ttl", "break-glass-max":
+		if err = want(1, "a duration"); err != nil {
+			return ch, err
+		}
+		var d time.Duration
+		if d, err = dur(rest[0]); err != nil {
+			return ch, err
+		}
+		ch.Kind = pgstore.PolicyLimits
+		switch setting {
+		case "max-duration":
+			ch.MaxDuration = d
+		case "pending-ttl":
+			ch.PendingTTL = d
+		default:
+			ch.BreakGlassMax, ch.SetBreakGlassMax = d, true
+		}
+	case "activity":
+		ch.Kind = pgstore.PolicyLimits
+		if len(rest) == 1 && rest[0] == "off" {
+			ch.ActivityOff = true
+			break
+		}
+		if err = want(2, "EXTENSION CEILING (durations), or off"); err != nil {
+			return ch, err
+		}
+		if ch.ActivityExtension, err = dur(rest[0]); err != nil {
+			return ch, err
+		}
+		if ch.ActivityCeiling, err = dur(rest[1]); err != nil {
+			return ch, err
+		}
+	case "approver", "no-approver":
+		ch.Kind, ch.Designated = pgstore.PolicyApprover, setting == "approver"
+		if len(rest) == 0 || !slices.Contains(localgrant.Scopes, rest[0]) {
+			return ch, usageErr("policy set %s: want SCOPE [NAME] EMAIL, SCOPE one of %s", setting, strings.Join(localgrant.Scopes, ", "))
+		}
+		ch.Scope = rest[0]
+		if ch.Scope == localgrant.ScopeFallback {
+			if err = want(2, "fallback EMAIL"); err != nil {
+				return ch, err
+			}
+			ch.Email = rest[1]
+			break
+		}
+		if err = want(3, "SCOPE NAME EMAIL"); err != nil {
+			return ch, err
+		}
+		if ch.Name, err = ident.Canonical(rest[1]); err != nil {
+			return ch, usageErr("policy set %s: name: %v", setting, err)
+		}
+		ch.Email = rest[2]
+	case "sensitive", "not-sensitive":
+		if err = want(1, "NAME (an object, schema or database)"); err != nil {
+			return ch, err
+		}
+		ch.Kind, ch.Sensitive = pgstore.PolicySensitive, setting == "sensitive"
+		if ch.Name, err = ident.Canonical(rest[0]); err != nil {
+			return ch, usageErr("policy set %s: name: %v", setting, err)
+		}
+	case "identity":
+		if len(rest) == 3 && rest[2] == "service" {
+			ch.Service, rest = true, rest[:2]
+		}
+		if err = want(2, "ROLE EMAIL [service]"); err != nil {
+			return ch, err
+		}
+		ch.Kind, ch.Role, ch.Email = pgstore.PolicyIdentity, rest[0], rest[1]
+	case "no-identity":
+		if err = want(1, "ROLE"); err != nil {
+			return ch, err
+		}
+		ch.Kind, ch.Role = pgstore.PolicyIdentity, rest[0]
+	case "admin", "no-admin":
+		if err = want(1, "ROLE"); err != nil {
+			return ch, err
+		}
+		ch.Kind, ch.Role, ch.Admin = pgstore.PolicyAdmin, rest[0], setting == "admin"
+	default:
+		return ch, usageErr("policy set %s: unknown setting (see grantmirror grant --help)", setting)
+	}
+	return ch, nil
+}
+
+func writePolicy(e *env, format string, p localgrant.Policy) error {
+	if format == "json" {
+		enc := json.NewEncoder(e.stdout)
+		enc.SetIndent("", "  ")
+		return enc.Encode(p)
+	}
+	if format == "csv" {
+		return usageErr("policy show: want --format text or json")
+	}
+	w := e.stdout
+	allow := make([]string, len(p.Allow))
+	for i, a := range p.Allow {
+		allow[i] = a.Privilege + " on " + a.ObjectType
+	}
+	fmt.Fprintf(w, "allow:            %s\n", strings.Join(allow, ", "))
+	fmt.Fprintf(w, "max duration:     %s\n", localgrant.Span(p.MaxDuration))
+	fmt.Fprintf(w, "pending requests: expire after %s\n", localgrant.Span(p.PendingTTL))
+	if p.BreakGlassMax > 0 {
+		fmt.Fprintf(w, "break-glass:      at most %s, reviewed afterwards\n", localgrant.Span(p.BreakGlassMax))
+	} else {
+		fmt.Fprintln(w, "break-glass:      disabled")
+	}
+	if p.ActivityExtension > 0 {
+		fmt.Fprintf(w, "activity:         use extends a grant to %s after it, up to %s from its start (never sensitive objects)\n",
+			localgrant.Span(p.ActivityExtension), localgrant.Span(p.ActivityCeiling))
+	} else {
+		fmt.Fprintln(w, "activity:         off (grants end at their approved duration)")
+	}
+	fmt.Fprintln(w, "approvers:")
+	for _, a := range p.Approvers {
+		fmt.Fprintf(w, "  %-9s %s %s\n", a.Scope, a.Name, a.Email)
+	}
+	fmt.Fprintf(w, "sensitive:        %s\n", strings.Join(p.Sensitive, ", "))
+	fmt.Fprintln(w, "identities:")
+	for _, id := range p.Identities {
+		kind := ""
+		if id.Service {
+			kind = " (service)"
+		}
+		fmt.Fprintf(w, "  %s → %s%s\n", id.Role, id.Email, kind)
+	}
+	fmt.Fprintf(w, "admins:           %s\n", strings.Join(p.Admins, ", "))
+	return nil
+}
+
+// afterSync is the access requests' part of every sync on a Postgres target: it
+// delivers the notifications waiting (those of the expiries the sync just
+// recorded among them) and brings the break-glass counter up to the database's
+// total. Neither can fail the sync, which has published already.
+func (e *env) afterSync(store pipeline.Store, m *metrics.Sync) {
+	s, ok := store.(*pgstore.Store)
+	if !ok {
+		return
+	}
+	e.notify(s)
+	n, err := s.BreakGlassTotal(context.WithoutCancel(e.ctx))
+	if err != nil {
+		e.log.Warn("count break-glass grants", "error", err)
+		return
+	}
+	m.ObserveBreakGlass(n)
 }

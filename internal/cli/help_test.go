@@ -19,7 +19,7 @@ func TestHelpCommand(t *testing.T) {
 	}{
 		{[]string{"help"}, "grantmirror - mirror Snowflake permissions"},
 		{[]string{"help", "sync"}, "grantmirror sync - extract, flatten and publish"},
-		{[]string{"help", "grant", "add"}, "grantmirror grant add - "},
+		{[]string{"help", "grant", "request"}, "grantmirror grant request - "},
 	} {
 		r := run(t, tc.args...)
 		require.Equal(t, ExitOK, r.code, "%v: %s", tc.args, r.stderr)
@@ -41,7 +41,7 @@ func TestUnknownCommandsAndFlags(t *testing.T) {
 		{[]string{"synch"}, `"synch" is not a grantmirror command; did you mean "sync"?`},
 		{[]string{"help", "reprot"}, `did you mean "report"?`},
 		{[]string{"frobnicate"}, `"frobnicate" is not a grantmirror command (see grantmirror --help)`},
-		{[]string{"grant", "ad"}, `"ad" is not a grantmirror grant command; did you mean "add"?`},
+		{[]string{"grant", "aprove"}, `"aprove" is not a grantmirror grant command; did you mean "approve"?`},
 		{[]string{"sync", "--dryrun"}, "grantmirror sync has no flag --dryrun; did you mean --dry-run?"},
 		{[]string{"report", "--bogus"}, "grantmirror report has no flag --bogus (see grantmirror report --help)"},
 	} {

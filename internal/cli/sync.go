@@ -91,6 +91,7 @@ func (e *env) syncOnce(opts pipeline.Config, prog *progress) error {
 	res, err := pipeline.Run(e.ctx, opts)
 	prog.Close()
 	m.Observe(metrics.Run{Result: res, Err: err, Start: start, End: time.Now()})
+	e.afterSync(opts.Store, m)
 	e.push(m)
 	if err != nil {
 		return err

@@ -50,10 +50,13 @@ type Sync struct {
 	generation    prometheus.Gauge
 	excluded      prometheus.Gauge
 	lastSuccessTS prometheus.Gauge
+	breakGlass    prometheus.Counter
 
 	mu          sync.Mutex
 	lastSuccess time.Time
 	lastRun     Run
+	// breakGlassSeen is the database's total the break-glass counter last rose to.
+	breakGlassSeen int64
 	// touched names the families the last run set; a push after a run that did
 	// not publish sends only these, so the Pushgateway keeps the series of the
 	// last publish (its rows, its time) instead of zeros.
@@ -76,6 +79,7 @@ const (
 	NameExcluded    = "grantmirror_sync_excluded_users"
 	NameLastSuccess = "grantmirror_sync_last_success_timestamp_seconds"
 	NameBuildInfo   = "grantmirror_build_info"
+	NameBreakGlass  = "grantmirror_break_glass_grants_total"
 )
 
 // Views counted by grantmirror_sync_extracted_rows, named after the snapshot files.
@@ -111,12 +115,14 @@ func New(version string) *Sync {
 		Help: "Snowflake users left out of the last mirror for want of a valid email (see grantmirror lint)."})
 	s.lastSuccessTS = prometheus.NewGauge(prometheus.GaugeOpts{Name: NameLastSuccess,
 		Help: "Unix time the last successful run (published or dry run) finished; alert when it grows old."})
+	s.breakGlass = prometheus.NewCounter(prometheus.CounterOpts{Name: NameBreakGlass,
+		Help: "Break-glass (emergency) local grants the database has recorded; alert on any increase."})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: NameBuildInfo,
 		Help: "Always 1; the version label says which grantmirror runs."}, []string{"version"})
 	build.WithLabelValues(version).Set(1)
 
 	s.reg.MustRegister(s.runs, s.errs, s.refusals, s.duration, s.phases, s.extracted, s.rows, s.published,
-		s.added, s.removed, s.generation, s.excluded, s.lastSuccessTS, build)
+		s.added, s.removed, s.generation, s.excluded, s.lastSuccessTS, s.breakGlass, build)
 	// Every label value exists from the start, so a counter that moves from
 	// absent to 1 is not mistaken for no change by increase().
 	for _, o := range []string{OutcomePublished, OutcomeDryRun, OutcomeRefused, OutcomeFailed} {
@@ -218,6 +224,23 @@ func (s *Sync) Observe(r Run) {
 		touched[NamePublished], touched[NameGeneration] = true, true
 	}
 	s.lastRun, s.touched = r, touched
+}
+
+// ObserveBreakGlass follows the number of break-glass grants the database holds
+// in all, which only grows: the counter rises by what is new since the last
+// observation, so every process reports the same total whoever broke the glass.
+// Call it after Observe, whose push it joins.
+func (s *Sync) ObserveBreakGlass(total int64) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if total > s.breakGlassSeen {
+		s.breakGlass.Add(float64(total - s.breakGlassSeen))
+		s.breakGlassSeen = total
+	}
+	if s.touched == nil {
+		s.touched = map[string]bool{}
+	}
+	s.touched[NameBreakGlass] = true
 }
 
 // viewRows counts the rows of each view in views order, across accounts.

@@ -294,3 +294,18 @@ func TestPushUnreachableGatewayFails(t *testing.T) {
 	s.Observe(published(1, 1, 1, 0, t0))
 	require.ErrorIs(t, s.Push(context.Background(), addr), ErrPushgateway)
 }
+
+// TestBreakGlassFollowsTheDatabase rises by what the database recorded since the
+// last observation, never falls, and joins the next push.
+func TestBreakGlassFollowsTheDatabase(t *testing.T) {
+	t.Parallel()
+	s := New("dev")
+	require.Equal(t, 0.0, testutil.ToFloat64(s.breakGlass))
+	s.Observe(published(1, 10, 10, 0, time.Now()))
+	s.ObserveBreakGlass(2)
+	require.Equal(t, 2.0, testutil.ToFloat64(s.breakGlass))
+	s.ObserveBreakGlass(3)
+	s.ObserveBreakGlass(1)
+	require.Equal(t, 3.0, testutil.ToFloat64(s.breakGlass), "a counter never goes down")
+	require.True(t, s.touched[NameBreakGlass])
+}

@@ -14,6 +14,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantmirror/grantmirror/internal/localgrant"
 	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
@@ -273,9 +274,15 @@ func TestLocalGrantsCount(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, time.Now().Add(-time.Hour), mirrorRows)
 	f.events()
-	_, err := f.store.AddGrant(f.ctx, pgstore.GrantRequest{Email: "dave@example.com", ObjectType: "TABLE",
-		ObjectName: "SALES.PUBLIC.CUSTOMERS", Privilege: "SELECT", Until: time.Now().Add(time.Hour),
-		Actor: "ops", Approver: "lead@example.com", Reason: "covers for bob"}, pgstore.DefaultGrantPolicy())
+	// A local grant exists once a designated approver approves its request: the
+	// test's role, mapped as a service, asks for ops and approves for lead.
+	f.exec(`SELECT ` + pgx.Identifier{f.mirror}.Sanitize() + `.policy_identity(session_user, 'grants-bot@example.com', true, 'test')`)
+	f.exec(`SELECT ` + pgx.Identifier{f.mirror}.Sanitize() + `.policy_approver('fallback', '', 'lead@example.com', true, 'test')`)
+	r, err := f.store.RequestFor(f.ctx, "ops@example.com", localgrant.Ask{Email: "dave@example.com", ObjectType: "TABLE",
+		ObjectName: "SALES.PUBLIC.CUSTOMERS", Privilege: "SELECT", Duration: time.Hour, Reason: "covers for bob",
+		Approvers: []string{"lead@example.com"}})
+	require.NoError(t, err)
+	_, err = f.store.ApproveFor(f.ctx, "lead@example.com", r.ID)
 	require.NoError(t, err)
 	for _, limit := range []int{0, 1} {
 		f.enable(Spec{ObjectColumn: "table_name", ObjectType: "TABLE", Privilege: "SELECT", SetLimit: limit})

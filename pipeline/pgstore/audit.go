@@ -7,13 +7,14 @@ import (
 	"time"
 )
 
-// Actions of the audit log.
+// Actions of the audit log that the store writes itself. The request functions
+// of migration 00004 write the others, in the transaction of the change:
+// request.create, request.approve, request.deny, request.expire,
+// request.break_glass, request.review, grant.revoke, grant.expire, grant.extend
+// and policy.* (allow, limits, approver, sensitive, identity, admin).
 const (
-	actionPublish     = "publish"
-	actionRollback    = "rollback"
-	actionGrantAdd    = "grant.add"
-	actionGrantRevoke = "grant.revoke"
-	actionGrantExpire = "grant.expire"
+	actionPublish  = "publish"
+	actionRollback = "rollback"
 )
 
 // audit appends an entry to the audit log with q, inside the transaction that

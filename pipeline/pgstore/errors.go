@@ -9,6 +9,7 @@ import (
 
 	"github.com/jackc/pgx/v5/pgconn"
 
+	"github.com/grantmirror/grantmirror/internal/localgrant"
 	"github.com/grantmirror/grantmirror/pipeline"
 )
 
@@ -32,15 +33,21 @@ var (
 	// ErrHistoryExpired is returned for a moment older than the access history
 	// kept: retention deleted rows that were present then, or history began later.
 	ErrHistoryExpired = errors.New("access history does not reach back that far")
-	// ErrGrantRefused is returned when a local grant falls outside the allowed
-	// object types, privileges or duration, or is incomplete (no reason, no
-	// approver, the person approving their own access).
-	ErrGrantRefused = errors.New("local grant refused")
-	// ErrUnknownGrant is returned for a local grant number the schema does not have.
-	ErrUnknownGrant = errors.New("unknown local grant")
+	// ErrGrantRefused is returned when a request, approval, break-glass grant or
+	// policy change breaks a rule of the policy the database enforces: outside
+	// the allow-list or the maximum duration, no reason, an approver not
+	// designated for the object, someone approving their own request, or a role
+	// the identity map does not know.
+	ErrGrantRefused = localgrant.ErrRefused
+	// ErrUnknownGrant is returned for a request or local grant number the schema
+	// does not have.
+	ErrUnknownGrant = localgrant.ErrUnknown
 	// ErrGrantEnded is returned when revoking a local grant that was already
 	// revoked or has expired.
-	ErrGrantEnded = errors.New("local grant already ended")
+	ErrGrantEnded = localgrant.ErrEnded
+	// ErrNotPolicyAdmin is returned when a role outside the policy's admins
+	// changes the policy.
+	ErrNotPolicyAdmin = localgrant.ErrNotAdmin
 )
 
 // Postgres error codes the boundary translates.
@@ -54,6 +61,11 @@ const (
 	codeInvalidSchema        = "3F000"
 	codeLockNotAvailable     = "55P03"
 	codeDeadlock             = "40P01"
+	// Raised by the request functions of migration 00004.
+	codeRefused  = "GM001"
+	codeUnknown  = "GM002"
+	codeEnded    = "GM003"
+	codeNotAdmin = "GM004"
 )
 
 func pgCode(err error) string {
@@ -69,6 +81,15 @@ func pgCode(err error) string {
 func translate(err error, password string) error {
 	if err == nil {
 		return nil
+	}
+	var pe *pgconn.PgError
+	if errors.As(err, &pe) {
+		// The database's own refusals say what to fix in their message; the
+		// SQLSTATE and the driver's wording add nothing for a person.
+		if rule := map[string]error{codeRefused: ErrGrantRefused, codeUnknown: ErrUnknownGrant, codeEnded: ErrGrantEnded,
+			codeNotAdmin: ErrNotPolicyAdmin}[pe.Code]; rule != nil {
+			return scrub(&ruleError{msg: rule.Error() + ": " + pe.Message, rule: rule, err: err}, password)
+		}
 	}
 	var sentinel error
 	switch code := pgCode(err); {
@@ -97,6 +118,17 @@ func unreachable(err error) bool {
 	var ne net.Error
 	return errors.As(err, &ce) || errors.As(err, &ne)
 }
+
+// ruleError is a refusal of the database's rules: its message is the rule's,
+// and errors.Is sees both the sentinel and the driver's error.
+type ruleError struct {
+	msg  string
+	rule error
+	err  error
+}
+
+func (e *ruleError) Error() string   { return e.msg }
+func (e *ruleError) Unwrap() []error { return []error{e.rule, e.err} }
 
 // scrubbed is an error whose message has a secret removed; errors.Is and
 // errors.As still see the original chain.

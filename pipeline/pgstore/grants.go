@@ -8,52 +8,31 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgtype"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/grantmirror/grantmirror/internal/ident"
-	"github.com/grantmirror/grantmirror/internal/privilege"
+	"github.com/grantmirror/grantmirror/internal/localgrant"
 	"github.com/grantmirror/grantmirror/pipeline"
 )
 
+// The store keeps and enforces local grants and the requests behind them; their
+// rules are those of package localgrant, checked again by the database functions
+// of migration 00004 whoever calls them. Every change runs as the session's
+// database role, which the database maps to a person: the store never says who
+// acts.
+
+// LocalGrant is a local grant as the store reads it.
+type LocalGrant = localgrant.Grant
+
+// GrantUse is a local grant with its status and use.
+type GrantUse = localgrant.Use
+
 // Statuses of a local grant.
 const (
-	GrantActive  = "active"  // the access view counts it
-	GrantExpired = "expired" // its until has passed
-	GrantRevoked = "revoked" // someone ended it early
+	GrantActive  = localgrant.GrantActive
+	GrantExpired = localgrant.GrantExpired
+	GrantRevoked = localgrant.GrantRevoked
 )
-
-// LocalGrant is access granted by hand on top of the mirror, for a while: the
-// access view includes its row from CreatedAt until Until, unless it is revoked
-// earlier. Rows are never deleted.
-type LocalGrant struct {
-	ID int64 `json:"id"`
-	pipeline.Row
-	GrantedBy    string    `json:"granted_by"`
-	Approver     string    `json:"approver"`
-	Reason       string    `json:"reason"`
-	CreatedAt    time.Time `json:"created_at"`
-	Until        time.Time `json:"until"`
-	RevokedAt    time.Time `json:"revoked_at,omitzero"`
-	RevokedBy    string    `json:"revoked_by,omitempty"`
-	RevokeReason string    `json:"revoke_reason,omitempty"`
-	// ExpiredAt is when a sync recorded that the grant ran out; it stopped
-	// counting at Until whether or not a sync ran.
-	ExpiredAt time.Time `json:"expired_at,omitzero"`
-	// InForce says the access view counted the grant when it was read.
-	InForce bool `json:"in_force"`
-}
-
-// Status is GrantActive, GrantExpired or GrantRevoked. An expiry a sync recorded
-// is final, even read by a clock that has not reached until.
-func (g LocalGrant) Status() string {
-	switch {
-	case !g.RevokedAt.IsZero():
-		return GrantRevoked
-	case g.InForce && g.ExpiredAt.IsZero():
-		return GrantActive
-	}
-	return GrantExpired
-}
 
 // scanGrant reads the columns every local-grant statement returns.
 func scanGrant(row pgx.Row) (LocalGrant, error) {
@@ -78,306 +57,263 @@ func scanGrant(row pgx.Row) (LocalGrant, error) {
 	return g, err
 }
 
-// selectPrivilege is the privilege the default policy allows.
-const selectPrivilege = "SELECT"
-
-// DefaultGrantMaxDuration is the longest a local grant may last when the policy
-// sets no limit.
-const DefaultGrantMaxDuration = 30 * 24 * time.Hour
-
-// GrantAllow lets local grants give these privileges on objects of one type.
-type GrantAllow struct {
-	ObjectType string   `mapstructure:"object_type" json:"object_type"`
-	Privileges []string `mapstructure:"privileges" json:"privileges"`
+// scanRequest reads the columns of requests_list.sql.
+func scanRequest(row pgx.Row) (localgrant.Request, error) {
+	var r localgrant.Request
+	var seconds int64
+	var decidedAt, reviewedAt pgtype.Timestamptz
+	var decidedBy, decision, reviewedBy, note pgtype.Text
+	var grant pgtype.Int8
+	err := row.Scan(&r.ID, &r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege, &seconds, &r.Reason,
+		&r.RequestedBy, &r.RequestedVia, &r.Approvers, &r.Status, &r.CreatedAt, &decidedAt, &decidedBy, &decision,
+		&grant, &reviewedAt, &reviewedBy, &note)
+	r.Duration = time.Duration(seconds) * time.Second
+	r.CreatedAt = r.CreatedAt.UTC()
+	r.DecidedAt, r.ReviewedAt = decidedAt.Time.UTC(), reviewedAt.Time.UTC()
+	if !decidedAt.Valid {
+		r.DecidedAt = time.Time{}
+	}
+	if !reviewedAt.Valid {
+		r.ReviewedAt = time.Time{}
+	}
+	r.DecidedBy, r.Decision, r.ReviewedBy, r.ReviewNote = decidedBy.String, decision.String, reviewedBy.String, note.String
+	r.GrantID = grant.Int64
+	return r, err
 }
 
-// GrantPolicy bounds what local grants may give: only the listed privileges on
-// the listed object types, for at most MaxDuration. OWNERSHIP and roles are never
-// allowed, whatever the list says; the schema refuses them too.
-type GrantPolicy struct {
-	Allow       []GrantAllow
-	MaxDuration time.Duration
-}
-
-// DefaultGrantPolicy allows SELECT on tables, views and materialized views, for
-// up to 30 days.
-func DefaultGrantPolicy() GrantPolicy {
-	return GrantPolicy{
-		Allow: []GrantAllow{
-			{ObjectType: "TABLE", Privileges: []string{selectPrivilege}},
-			{ObjectType: "VIEW", Privileges: []string{selectPrivilege}},
-			{ObjectType: "MATERIALIZED_VIEW", Privileges: []string{selectPrivilege}},
-		},
-		MaxDuration: DefaultGrantMaxDuration,
-	}
-}
-
-// roleTypes are the object types a grant on which would hand out a role.
-var roleTypes = []string{"ROLE", "DATABASE_ROLE", "APPLICATION_ROLE", "INSTANCE_ROLE"}
-
-// Validate refuses a policy that would allow what is never allowed, or nothing.
-func (p GrantPolicy) Validate() error {
-	if p.MaxDuration <= 0 {
-		return fmt.Errorf("%w: local_grants.max_duration %v: want a positive duration", ErrGrantRefused, p.MaxDuration)
-	}
-	if len(p.Allow) == 0 {
-		return fmt.Errorf("%w: local_grants.allow is empty", ErrGrantRefused)
-	}
-	for _, a := range p.Allow {
-		typ := ident.Word(a.ObjectType)
-		if typ == "" || len(a.Privileges) == 0 {
-			return fmt.Errorf("%w: local_grants.allow: each entry needs an object_type and privileges", ErrGrantRefused)
-		}
-		if slices.Contains(roleTypes, typ) {
-			return fmt.Errorf("%w: local_grants.allow: %s: roles are never granted locally", ErrGrantRefused, typ)
-		}
-		for _, priv := range a.Privileges {
-			if ident.Privilege(priv) == privilege.Ownership {
-				return fmt.Errorf("%w: local_grants.allow: %s on %s: ownership is never granted locally", ErrGrantRefused, privilege.Ownership, typ)
-			}
-		}
-	}
-	return nil
-}
-
-// allows reports whether the policy lists the privilege on the object type.
-func (p GrantPolicy) allows(objectType, priv string) bool {
-	for _, a := range p.Allow {
-		if ident.Word(a.ObjectType) != objectType {
-			continue
-		}
-		for _, q := range a.Privileges {
-			if ident.Privilege(q) == priv {
-				return true
-			}
-		}
-	}
-	return false
-}
-
-// allowed lists the policy for an error message.
-func (p GrantPolicy) allowed() string {
-	var parts []string
-	for _, a := range p.Allow {
-		privs := make([]string, len(a.Privileges))
-		for i, q := range a.Privileges {
-			privs[i] = ident.Privilege(q)
-		}
-		parts = append(parts, strings.Join(privs, ", ")+" on "+ident.Word(a.ObjectType))
-	}
-	return strings.Join(parts, "; ")
-}
-
-// GrantRequest asks for a local grant. Email and ObjectName should already be
-// spelled as the mirror spells them (aliases applied, canonical name); the store
-// checks the name is canonical and folds the rest.
-type GrantRequest struct {
-	// Account holds the object; empty means the only account of the current
-	// generation.
-	Account    string
-	Email      string
-	ObjectType string
-	ObjectName string
-	Privilege  string
-	Until      time.Time
-	// Actor is who grants; Approver who approved it (an email, not the person
-	// receiving it, not the actor); Reason why. All three are required.
-	Actor    string
-	Approver string
-	Reason   string
-}
-
-// check applies the policy and the rules every grant follows, at now.
-func (r *GrantRequest) check(p GrantPolicy, now time.Time) error {
-	r.Email = ident.NormalizeEmail(r.Email)
-	r.Approver = ident.NormalizeEmail(r.Approver)
-	r.ObjectType = ident.Word(r.ObjectType)
-	r.Privilege = ident.Privilege(r.Privilege)
-	r.Actor, r.Reason = strings.TrimSpace(r.Actor), strings.TrimSpace(r.Reason)
-	refuse := func(format string, args ...any) error {
-		return fmt.Errorf("%w: %s", ErrGrantRefused, fmt.Sprintf(format, args...))
-	}
-	name, err := ident.Canonical(r.ObjectName)
-	switch {
-	case err != nil:
-		return refuse("object %q: %v", r.ObjectName, err)
-	case name != r.ObjectName:
-		return refuse("object %q: spell it canonically, as %s", r.ObjectName, name)
-	case !ident.ValidEmail(r.Email):
-		return refuse("%q is not a usable email", r.Email)
-	case r.Privilege == privilege.Ownership:
-		return refuse("ownership is never granted locally")
-	case slices.Contains(roleTypes, r.ObjectType):
-		return refuse("roles are never granted locally")
-	case !p.allows(r.ObjectType, r.Privilege):
-		return refuse("%s on %s is not allowed (local_grants.allow: %s)", r.Privilege, r.ObjectType, p.allowed())
-	case r.Reason == "":
-		return refuse("give a reason")
-	case r.Actor == "":
-		return refuse("say who grants it")
-	case !ident.ValidEmail(r.Approver):
-		return refuse("the approver must be an email, not %q", r.Approver)
-	case r.Approver == r.Email:
-		return refuse("%s cannot approve their own access", r.Email)
-	case r.Approver == ident.NormalizeEmail(r.Actor):
-		return refuse("%s cannot approve a grant they make", r.Approver)
-	case !r.Until.After(now):
-		return refuse("until %s is not in the future", stampUTC(r.Until))
-	case r.Until.Sub(now) > p.MaxDuration:
-		return refuse("until %s is %s away, more than local_grants.max_duration (%s)", stampUTC(r.Until),
-			span(r.Until.Sub(now)), span(p.MaxDuration))
-	}
-	return nil
-}
-
-// span writes a duration as people say it: in days when it is two days or more,
-// to the minute otherwise.
-func span(d time.Duration) string {
-	const day = 24 * time.Hour
-	if d >= 2*day {
-		if d%day == 0 {
-			return fmt.Sprintf("%d days", d/day)
-		}
-		return fmt.Sprintf("%.1f days", d.Hours()/24)
-	}
-	return d.Round(time.Minute).String()
-}
-
-// AddGrant gives r's person r's privilege until r.Until, within the policy: the
-// access view includes it at once. The object must exist in the current
-// generation's account, and the person must not already have the privilege,
-// from Snowflake or from another local grant. The grant and its audit entry are
-// written in one transaction.
-func (s *Store) AddGrant(ctx context.Context, r GrantRequest, p GrantPolicy) (_ *LocalGrant, err error) {
+// Whoami is the email the database maps the session's role to.
+func (s *Store) Whoami(ctx context.Context) (_ string, err error) {
 	defer s.boundary(&err)
-	if err := p.Validate(); err != nil {
-		return nil, err
+	var email string
+	err = s.pool.QueryRow(ctx, s.stmt("whoami", nil)).Scan(&email)
+	return email, err
+}
+
+// policyAndMe reads the policy and who the session's person is.
+func (s *Store) policyAndMe(ctx context.Context) (localgrant.Policy, string, error) {
+	var doc []byte
+	var me string
+	if err := s.pool.QueryRow(ctx, s.stmt("policy_whoami", nil)).Scan(&doc, &me); err != nil {
+		return localgrant.Policy{}, "", err
 	}
-	now := s.clock()
-	r.Until = r.Until.UTC().Truncate(time.Microsecond)
-	if err := r.check(p, now); err != nil {
-		return nil, err
+	p, err := localgrant.ParsePolicy(doc)
+	return p, me, err
+}
+
+// Policy reads the access policy the database enforces.
+func (s *Store) Policy(ctx context.Context) (_ localgrant.Policy, err error) {
+	defer s.boundary(&err)
+	if err := s.ready(ctx); err != nil {
+		return localgrant.Policy{}, err
+	}
+	var doc []byte
+	if err := s.pool.QueryRow(ctx, s.stmt("policy_show", nil)).Scan(&doc); err != nil {
+		return localgrant.Policy{}, fmt.Errorf("read the access policy: %w", err)
+	}
+	return localgrant.ParsePolicy(doc)
+}
+
+// prepare normalizes an ask, applies the policy's rules as the session's person
+// (so that a refusal says what to fix before anything is written; the database
+// applies them again, whoever calls) and fills in the account from the current
+// generation when the ask names none.
+func (s *Store) prepare(ctx context.Context, a *localgrant.Ask, breakGlass bool, person string) error {
+	if err := a.Normalize(); err != nil {
+		return err
 	}
 	if err := s.ready(ctx); err != nil {
-		return nil, err
+		return err
 	}
-	var g LocalGrant
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, s.stmt("grant_lock", nil), s.grantKey); err != nil {
-			return err
-		}
-		cur, err := s.current(ctx, tx)
-		if err != nil {
-			return fmt.Errorf("%w: local grants build on a published generation", err)
-		}
-		if err := resolveAccount(&r, cur); err != nil {
-			return err
-		}
-		gen := vars{"gen": cur.Number}
-		var known, held bool
-		if err := tx.QueryRow(ctx, s.stmt("grant_object_known", gen), r.Account, r.ObjectType, r.ObjectName).Scan(&known); err != nil {
-			return fmt.Errorf("look up %s %s: %w", r.ObjectType, r.ObjectName, err)
-		}
-		if !known {
-			return fmt.Errorf("%w: generation %d has no %s %s in account %s; check the name and --object-type",
-				ErrGrantRefused, cur.Number, r.ObjectType, r.ObjectName, r.Account)
-		}
-		err = tx.QueryRow(ctx, s.stmt("grant_row_held", gen), r.Account, r.Email, r.ObjectType, r.ObjectName, r.Privilege).Scan(&held)
-		if err != nil {
-			return fmt.Errorf("look up %s's access: %w", r.Email, err)
-		}
-		if held {
-			return fmt.Errorf("%w: %s already has %s on %s %s through Snowflake (see grantmirror explain)",
-				ErrGrantRefused, r.Email, r.Privilege, r.ObjectType, r.ObjectName)
-		}
-		var otherID int64
-		var otherUntil time.Time
-		err = tx.QueryRow(ctx, s.stmt("grant_in_force_for_row", nil), r.Account, r.Email, r.ObjectType, r.ObjectName, r.Privilege).Scan(&otherID, &otherUntil)
-		switch {
-		case err == nil:
-			return fmt.Errorf("%w: local grant #%d already gives %s %s on %s until %s; revoke it first to change it",
-				ErrGrantRefused, otherID, r.Email, r.Privilege, r.ObjectName, stampUTC(otherUntil))
-		case !errNoRows(err):
-			return err
-		}
-		g, err = scanGrant(tx.QueryRow(ctx, s.stmt("grant_insert", nil), r.Account, r.Email, r.ObjectType, r.ObjectName,
-			r.Privilege, r.Actor, r.Approver, r.Reason, now, r.Until))
-		if err != nil {
-			return fmt.Errorf("insert local grant: %w", err)
-		}
-		return s.audit(ctx, tx, now, r.Actor, actionGrantAdd, grantTarget(g.ID), r.Reason, grantDetails(g))
-	})
+	p, me, err := s.policyAndMe(ctx)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	s.log.Info("local grant added", "id", g.ID, "email", g.Email, "object", g.ObjectName, "privilege", g.Privilege, "until", g.Until)
-	return &g, nil
-}
-
-// resolveAccount fills in or checks the request's account against the current
-// generation's.
-func resolveAccount(r *GrantRequest, cur *pipeline.Generation) error {
-	if r.Account == "" {
+	if person != "" {
+		me = strings.ToLower(strings.TrimSpace(person))
+	}
+	if err := p.Check(*a, me, breakGlass); err != nil {
+		return err
+	}
+	cur, err := s.current(ctx, s.pool)
+	if err != nil {
+		return fmt.Errorf("%w: local grants build on a published generation", err)
+	}
+	if a.Account == "" {
 		if len(cur.Accounts) != 1 {
 			return fmt.Errorf("%w: generation %d has accounts %s: say which one", ErrGrantRefused, cur.Number, strings.Join(cur.Accounts, ", "))
 		}
-		r.Account = cur.Accounts[0]
-		return nil
-	}
-	if !slices.Contains(cur.Accounts, r.Account) {
-		return fmt.Errorf("%w: generation %d has no account %s (it has %s)", ErrGrantRefused, cur.Number, r.Account, strings.Join(cur.Accounts, ", "))
+		a.Account = cur.Accounts[0]
+	} else if !slices.Contains(cur.Accounts, a.Account) {
+		return fmt.Errorf("%w: generation %d has no account %s (it has %s)", ErrGrantRefused, cur.Number, a.Account, strings.Join(cur.Accounts, ", "))
 	}
 	return nil
 }
 
-func grantTarget(id int64) string { return fmt.Sprintf("local grant #%d", id) }
-
-// grantDetails is what the audit log keeps of a grant.
-func grantDetails(g LocalGrant) map[string]any {
-	return map[string]any{"id": g.ID, "account": g.Account, "email": g.Email, "object_type": g.ObjectType,
-		"object_name": g.ObjectName, "privilege": g.Privilege, "granted_by": g.GrantedBy, "approver": g.Approver,
-		"created_at": g.CreatedAt, "until": g.Until}
+// Request asks for a local grant as the session's person, naming its approvers.
+// Nothing is in force until one of them approves it; the database refuses what
+// the policy does not allow.
+func (s *Store) Request(ctx context.Context, a localgrant.Ask) (_ *localgrant.Request, err error) {
+	defer s.boundary(&err)
+	return s.ask(ctx, "", a)
 }
 
-// RevokeGrant ends local grant id now: the access view stops counting it the
-// moment the transaction commits. A grant already revoked or expired returns
-// ErrGrantEnded; an unknown number ErrUnknownGrant.
-func (s *Store) RevokeGrant(ctx context.Context, id int64, actor, reason string) (_ *LocalGrant, err error) {
+// RequestFor is Request made by a service role (identities.service) for person,
+// whom the service authenticated itself.
+func (s *Store) RequestFor(ctx context.Context, person string, a localgrant.Ask) (_ *localgrant.Request, err error) {
 	defer s.boundary(&err)
-	actor, reason = strings.TrimSpace(actor), strings.TrimSpace(reason)
-	if actor == "" || reason == "" {
-		return nil, fmt.Errorf("%w: revoking needs an actor and a reason", ErrGrantRefused)
+	if strings.TrimSpace(person) == "" {
+		return nil, fmt.Errorf("%w: say whom the service acts for", ErrGrantRefused)
 	}
-	if err := s.ready(ctx); err != nil {
+	return s.ask(ctx, person, a)
+}
+
+func (s *Store) ask(ctx context.Context, person string, a localgrant.Ask) (*localgrant.Request, error) {
+	if err := s.prepare(ctx, &a, false, person); err != nil {
 		return nil, err
 	}
-	now := s.clock()
-	var g LocalGrant
-	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, s.stmt("grant_lock", nil), s.grantKey); err != nil {
-			return err
-		}
-		old, err := scanGrant(tx.QueryRow(ctx, s.stmt("grant_for_update", nil), id))
-		switch {
-		case errNoRows(err):
-			return fmt.Errorf("%w: #%d", ErrUnknownGrant, id)
-		case err != nil:
-			return err
-		case old.Status() == GrantRevoked:
-			return fmt.Errorf("%w: #%d was revoked at %s by %s", ErrGrantEnded, id, stampUTC(old.RevokedAt), old.RevokedBy)
-		case old.Status() == GrantExpired:
-			return fmt.Errorf("%w: #%d expired at %s", ErrGrantEnded, id, stampUTC(old.Until))
-		}
-		if g, err = scanGrant(tx.QueryRow(ctx, s.stmt("grant_revoke", nil), id, now, actor, reason)); err != nil {
-			return fmt.Errorf("revoke local grant #%d: %w", id, err)
-		}
-		return s.audit(ctx, tx, now, actor, actionGrantRevoke, grantTarget(id), reason, grantDetails(g))
-	})
+	var id int64
+	var err error
+	if person == "" {
+		err = s.pool.QueryRow(ctx, s.stmt("request_create", nil), a.Email, a.Account, a.ObjectType, a.ObjectName, a.Privilege,
+			a.Duration, a.Reason, a.Approvers).Scan(&id)
+	} else {
+		err = s.pool.QueryRow(ctx, s.stmt("request_create_for", nil), person, a.Email, a.Account, a.ObjectType, a.ObjectName,
+			a.Privilege, a.Duration, a.Reason, a.Approvers).Scan(&id)
+	}
 	if err != nil {
 		return nil, err
 	}
-	s.log.Info("local grant revoked", "id", id, "by", actor)
+	s.log.Info("access requested", "request", id, "email", a.Email, "object", a.ObjectName, "privilege", a.Privilege)
+	return s.request(ctx, id)
+}
+
+// BreakGlass makes an emergency grant as the session's person: in force at once,
+// for at most the policy's break-glass maximum, announced, and waiting for a
+// designated approver's review.
+func (s *Store) BreakGlass(ctx context.Context, a localgrant.Ask) (_ *localgrant.Request, err error) {
+	defer s.boundary(&err)
+	if err := s.prepare(ctx, &a, true, ""); err != nil {
+		return nil, err
+	}
+	var id int64
+	err = s.pool.QueryRow(ctx, s.stmt("request_break_glass", nil), a.Email, a.Account, a.ObjectType, a.ObjectName,
+		a.Privilege, a.Duration, a.Reason).Scan(&id)
+	if err != nil {
+		return nil, err
+	}
+	s.log.Warn("break-glass grant", "request", id, "email", a.Email, "object", a.ObjectName, "privilege", a.Privilege)
+	return s.request(ctx, id)
+}
+
+// Approve approves pending request id as the session's person, who must be one
+// of its approvers and not its requester nor its beneficiary, and returns the
+// local grant now in force.
+func (s *Store) Approve(ctx context.Context, id int64) (_ *LocalGrant, err error) {
+	defer s.boundary(&err)
+	return s.approve(ctx, "", id)
+}
+
+// ApproveFor is Approve made by a service role for person, whom the service
+// authenticated itself.
+func (s *Store) ApproveFor(ctx context.Context, person string, id int64) (_ *LocalGrant, err error) {
+	defer s.boundary(&err)
+	if strings.TrimSpace(person) == "" {
+		return nil, fmt.Errorf("%w: say whom the service acts for", ErrGrantRefused)
+	}
+	return s.approve(ctx, person, id)
+}
+
+func (s *Store) approve(ctx context.Context, person string, id int64) (*LocalGrant, error) {
+	p, me, err := s.policyAndMe(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if person != "" {
+		me = strings.ToLower(strings.TrimSpace(person))
+	}
+	r, err := s.request(ctx, id)
+	switch {
+	case errNoRows(err):
+		return nil, fmt.Errorf("%w: no request #%d", ErrUnknownGrant, id)
+	case err != nil:
+		return nil, err
+	}
+	if err := p.CanApprove(*r, me); err != nil {
+		return nil, err
+	}
+	var gid int64
+	if person == "" {
+		err = s.pool.QueryRow(ctx, s.stmt("request_approve", nil), id).Scan(&gid)
+	} else {
+		err = s.pool.QueryRow(ctx, s.stmt("request_approve_for", nil), person, id).Scan(&gid)
+	}
+	if err != nil {
+		return nil, err
+	}
+	s.log.Info("access request approved", "request", id, "grant", gid)
+	g, err := scanGrant(s.pool.QueryRow(ctx, s.stmt("grant_by_id", nil), gid))
+	if err != nil {
+		return nil, fmt.Errorf("read local grant #%d: %w", gid, err)
+	}
 	return &g, nil
+}
+
+// Deny closes pending request id with a reason, as one of its approvers (or its
+// requester, withdrawing it).
+func (s *Store) Deny(ctx context.Context, id int64, reason string) (err error) {
+	defer s.boundary(&err)
+	_, err = s.pool.Exec(ctx, s.stmt("request_deny", nil), id, strings.TrimSpace(reason))
+	return err
+}
+
+// Review records a designated approver's review of break-glass request id.
+func (s *Store) Review(ctx context.Context, id int64, note string) (err error) {
+	defer s.boundary(&err)
+	_, err = s.pool.Exec(ctx, s.stmt("request_review", nil), id, strings.TrimSpace(note))
+	return err
+}
+
+// RevokeGrant ends local grant id now, as the session's person (its holder, a
+// designated approver of its object or a policy admin): the access view stops
+// counting it the moment the transaction commits. A grant already revoked or
+// expired returns ErrGrantEnded; an unknown number ErrUnknownGrant.
+func (s *Store) RevokeGrant(ctx context.Context, id int64, reason string) (_ *LocalGrant, err error) {
+	defer s.boundary(&err)
+	if _, err := s.pool.Exec(ctx, s.stmt("grant_revoke", nil), id, strings.TrimSpace(reason)); err != nil {
+		return nil, err
+	}
+	s.log.Info("local grant revoked", "id", id)
+	g, err := scanGrant(s.pool.QueryRow(ctx, s.stmt("grant_by_id", nil), id))
+	if err != nil {
+		return nil, fmt.Errorf("read local grant #%d: %w", id, err)
+	}
+	return &g, nil
+}
+
+// Scopes of Requests.
+const (
+	RequestsMine      = "mine"
+	RequestsToApprove = "to_approve"
+	RequestsAll       = "all"
+)
+
+// Requests lists requests, oldest first, as the session's person sees them:
+// RequestsMine, RequestsToApprove or RequestsAll.
+func (s *Store) Requests(ctx context.Context, scope string) (_ []localgrant.Request, err error) {
+	defer s.boundary(&err)
+	rows, err := s.pool.Query(ctx, s.stmt("requests_list", nil), scope, nil)
+	if err != nil {
+		return nil, err
+	}
+	return pgx.CollectRows(rows, func(r pgx.CollectableRow) (localgrant.Request, error) { return scanRequest(r) })
+}
+
+func (s *Store) request(ctx context.Context, id int64) (*localgrant.Request, error) {
+	r, err := scanRequest(s.pool.QueryRow(ctx, s.stmt("requests_list", nil), RequestsAll, id))
+	if err != nil {
+		return nil, fmt.Errorf("read request #%d: %w", id, err)
+	}
+	return &r, nil
 }
 
 // LocalGrants lists the local grants, oldest first: those in force now, or all
@@ -409,119 +345,180 @@ func (s *Store) collectGrants(ctx context.Context, query string, args ...any) ([
 	return nil, fmt.Errorf("list local grants: %w", err)
 }
 
-// sweep records, once each, the local grants that ran out, with an audit entry
-// per grant, and returns how many.
+// sweep records, once each, the local grants that ran out and the requests left
+// pending too long, each with an audit entry and a notification, then lets
+// activity extend the grants access history shows in use. It returns how many
+// grants ran out.
 func (s *Store) sweep(ctx context.Context, conn *pgxpool.Conn) (int, error) {
 	now := s.clock()
-	n := 0
-	err := pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		if _, err := tx.Exec(ctx, s.stmt("grant_lock", nil), s.grantKey); err != nil {
-			return err
-		}
-		rows, err := tx.Query(ctx, s.stmt("grants_sweep", nil), now)
-		if err != nil {
-			return err
-		}
-		expired, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LocalGrant, error) { return scanGrant(r) })
-		if err != nil {
-			return err
-		}
-		for _, g := range expired {
-			if err := s.audit(ctx, tx, now, s.actor, actionGrantExpire, grantTarget(g.ID),
-				"expired at "+stampUTC(g.Until), grantDetails(g)); err != nil {
-				return err
-			}
-		}
-		n = len(expired)
-		return nil
-	})
-	if err != nil {
+	var grants, requests int
+	if err := conn.QueryRow(ctx, s.stmt("grants_expire", nil), s.actor, now).Scan(&grants, &requests); err != nil {
 		return 0, fmt.Errorf("sweep expired local grants: %w", err)
 	}
-	if n > 0 {
-		s.log.Info("recorded expired local grants", "grants", n)
+	if grants > 0 || requests > 0 {
+		s.log.Info("recorded expired local grants and requests", "grants", grants, "requests", requests)
 	}
-	return n, nil
+	if err := s.extendByActivity(ctx, conn, now); err != nil {
+		return grants, err
+	}
+	return grants, nil
 }
 
-// Use of a local grant, as access history tells it.
-const (
-	// UsageUsed means one of the person's Snowflake users accessed the object
-	// after the grant was made.
-	UsageUsed = "used"
-	// UsageUnused means access history is known and shows no such access.
-	UsageUnused = "unused"
-	// UsageUnknown means the snapshot has no access history for the account.
-	UsageUnknown = "unknown"
-)
-
-// GrantUse is a local grant with its status and what access history says of its
-// use.
-type GrantUse struct {
-	LocalGrant
-	Status string `json:"status"`
-	Usage  string `json:"usage"`
-	// LastAccessed is the person's latest access to the object that history
-	// records, when it came after the grant was made.
-	LastAccessed time.Time `json:"last_accessed,omitzero"`
-}
-
-// GrantUsage judges each grant's use from the snapshot of m (the current
-// generation, normally): used when a Snowflake user of the person (by m's
-// memberships, so with the sync's aliases) has a LAST_ACCESSED on the object in
-// access_history.csv later than the grant's creation. Without access history for
-// the account, or without a snapshot, the use is unknown.
-func GrantUsage(grants []LocalGrant, m *pipeline.Mirror) []GrantUse {
-	type person struct{ account, email string }
-	users := map[person]map[string]bool{}
-	history := map[string]*pipeline.Account{}
-	if m != nil {
-		for _, ms := range m.Memberships {
-			p := person{ms.Account, ms.Email}
-			if users[p] == nil {
-				users[p] = map[string]bool{}
-			}
-			users[p][strings.ToUpper(ms.User)] = true
-		}
-		if m.Snapshot != nil {
-			for _, a := range m.Snapshot.Accounts {
-				if a.HasHistory {
-					history[a.Name] = a
-				}
-			}
-		}
+// extendByActivity extends the approved grants that the current generation's
+// access history shows in use, as far as the policy lets it (the database caps
+// it at the ceiling and skips sensitive objects and break-glass grants).
+func (s *Store) extendByActivity(ctx context.Context, conn *pgxpool.Conn, now time.Time) error {
+	var doc []byte
+	if err := conn.QueryRow(ctx, s.stmt("policy_show", nil)).Scan(&doc); err != nil {
+		return fmt.Errorf("read the access policy: %w", err)
 	}
-	out := make([]GrantUse, 0, len(grants))
-	for _, g := range grants {
-		u := GrantUse{LocalGrant: g, Status: g.Status(), Usage: UsageUnknown}
-		a := history[g.Account]
-		if a == nil {
-			out = append(out, u)
+	p, err := localgrant.ParsePolicy(doc)
+	if err != nil || p.ActivityExtension <= 0 {
+		return err
+	}
+	rows, err := conn.Query(ctx, s.stmt("grants_extendable", nil), now)
+	if err != nil {
+		return err
+	}
+	grants, err := pgx.CollectRows(rows, func(r pgx.CollectableRow) (LocalGrant, error) { return scanGrant(r) })
+	if err != nil || len(grants) == 0 {
+		return err
+	}
+	m, err := s.Open(ctx, 0)
+	if err != nil {
+		return fmt.Errorf("read access history for activity-based expiry: %w", err)
+	}
+	for _, u := range localgrant.Usage(grants, m) {
+		if _, ok := p.ExtendedUntil(u.Grant, u.LastAccessed, false); u.Usage != localgrant.UsageUsed || !ok {
 			continue
 		}
-		u.Usage = UsageUnused
-		mine := users[person{g.Account, g.Email}]
-		for _, ev := range a.History {
-			if !mine[strings.ToUpper(ev.User)] || !historyNames(ev.ObjectName, g.ObjectName) || ev.LastAccessed.Before(g.CreatedAt) {
-				continue
-			}
-			u.Usage = UsageUsed
-			if ev.LastAccessed.After(u.LastAccessed) {
-				u.LastAccessed = ev.LastAccessed.UTC()
-			}
+		var until *time.Time
+		if err := conn.QueryRow(ctx, s.stmt("grant_extend", nil), s.actor, u.ID, u.LastAccessed, now).Scan(&until); err != nil {
+			return fmt.Errorf("extend local grant #%d: %w", u.ID, err)
 		}
-		out = append(out, u)
+		if until != nil {
+			s.log.Info("local grant extended by use", "id", u.ID, "used", u.LastAccessed, "until", until.UTC())
+		}
 	}
-	return out
+	return nil
 }
 
-// historyNames reports whether an OBJECT_NAME of access history names the
-// canonical object: Snowflake writes it dotted, and a part may arrive unquoted
-// yet case-sensitive, so it is read both as a person would type it and as stored.
-func historyNames(raw, canonical string) bool {
-	if name, err := ident.Canonical(raw); err == nil && name == canonical {
-		return true
+// BreakGlassTotal counts the break-glass grants ever made, for the metric.
+func (s *Store) BreakGlassTotal(ctx context.Context) (_ int64, err error) {
+	defer s.boundary(&err)
+	var n int64
+	err = s.pool.QueryRow(ctx, s.stmt("request_break_glass_total", nil)).Scan(&n)
+	if notMigrated(err) {
+		return 0, nil
 	}
-	parts, err := ident.SplitStored(raw)
-	return err == nil && ident.Join(parts...) == canonical
+	return n, err
+}
+
+// GrantUsage judges each grant's use from the snapshot of m; see
+// localgrant.Usage.
+func GrantUsage(grants []LocalGrant, m *pipeline.Mirror) []GrantUse {
+	return localgrant.Usage(grants, m)
+}
+
+// Use of a local grant, as access history tells it; see localgrant.Usage.
+const (
+	UsageUsed    = localgrant.UsageUsed
+	UsageUnused  = localgrant.UsageUnused
+	UsageUnknown = localgrant.UsageUnknown
+)
+
+// Kinds of PolicyChange.
+const (
+	PolicyAllow     = "allow"
+	PolicyLimits    = "limits"
+	PolicyApprover  = "approver"
+	PolicySensitive = "sensitive"
+	PolicyIdentity  = "identity"
+	PolicyAdmin     = "admin"
+)
+
+// PolicyChange is one change to the access policy, made by a policy admin
+// through the database's policy_* functions, which audit it. Zero fields of a
+// PolicyLimits change keep their limit.
+type PolicyChange struct {
+	Kind   string
+	Reason string
+	// PolicyAllow: allow (or, Allowed false, stop allowing) the privileges on
+	// the object type.
+	ObjectType string
+	Privileges []string
+	Allowed    bool
+	// PolicyLimits.
+	MaxDuration, PendingTTL            time.Duration
+	BreakGlassMax                      time.Duration
+	SetBreakGlassMax                   bool // BreakGlassMax is set, 0 disabling break-glass
+	ActivityExtension, ActivityCeiling time.Duration
+	ActivityOff                        bool
+	// PolicyApprover: designate (Designated) or stop designating Email for the
+	// scope's Name.
+	Scope      string
+	Name       string
+	Email      string
+	Designated bool
+	// PolicySensitive: mark Name sensitive or not.
+	Sensitive bool
+	// PolicyIdentity: map Role to Email (empty removes the mapping), as a
+	// service or not. PolicyAdmin: make Role an admin or not.
+	Role    string
+	Service bool
+	Admin   bool
+}
+
+// ChangePolicy applies ch as the session's role, which must be a policy admin.
+func (s *Store) ChangePolicy(ctx context.Context, ch PolicyChange) (err error) {
+	defer s.boundary(&err)
+	if err := s.ready(ctx); err != nil {
+		return err
+	}
+	optional := func(d time.Duration) any {
+		if d == 0 {
+			return nil
+		}
+		return d
+	}
+	err = pgx.BeginFunc(ctx, s.pool, func(tx pgx.Tx) error {
+		switch ch.Kind {
+		case PolicyAllow:
+			for _, priv := range ch.Privileges {
+				if _, err := tx.Exec(ctx, s.stmt("policy_allow", nil), ch.ObjectType, priv, ch.Allowed, ch.Reason); err != nil {
+					return err
+				}
+			}
+			return nil
+		case PolicyLimits:
+			var bg any
+			if ch.SetBreakGlassMax {
+				bg = ch.BreakGlassMax
+			}
+			_, err := tx.Exec(ctx, s.stmt("policy_limits", nil), optional(ch.MaxDuration), optional(ch.PendingTTL), bg,
+				optional(ch.ActivityExtension), optional(ch.ActivityCeiling), ch.ActivityOff, ch.Reason)
+			return err
+		case PolicyApprover:
+			_, err := tx.Exec(ctx, s.stmt("policy_approver", nil), ch.Scope, ch.Name, ch.Email, ch.Designated, ch.Reason)
+			return err
+		case PolicySensitive:
+			_, err := tx.Exec(ctx, s.stmt("policy_sensitive", nil), ch.Name, ch.Sensitive, ch.Reason)
+			return err
+		case PolicyIdentity:
+			var email any
+			if ch.Email != "" {
+				email = ch.Email
+			}
+			_, err := tx.Exec(ctx, s.stmt("policy_identity", nil), ch.Role, email, ch.Service, ch.Reason)
+			return err
+		case PolicyAdmin:
+			_, err := tx.Exec(ctx, s.stmt("policy_admin", nil), ch.Role, ch.Admin, ch.Reason)
+			return err
+		}
+		return fmt.Errorf("%w: unknown policy change %q", ErrGrantRefused, ch.Kind)
+	})
+	if err == nil {
+		s.log.Info("access policy changed", "change", ch.Kind)
+	}
+	return err
 }

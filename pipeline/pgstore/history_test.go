@@ -300,30 +300,27 @@ func TestHistoryOnEmptySchema(t *testing.T) {
 
 // sessionAt stops the access view's clock at at for the rest of the test and
 // returns a connection to read through, released at cleanup. The clock is the
-// schema's clock() function, which only its owner can replace (sql/postgres/
-// migrations/00003_generation_ranges.sql): no session setting moves it.
+// schema's clock(), which reads the pinned moment of clock_pin, a table only the
+// schema's owner can write (sql/postgres/migrations/00004_access_requests.sql): no
+// session setting moves it.
 func (tl *timeline) sessionAt(t *testing.T, at time.Time) *pgxpool.Conn {
 	t.Helper()
 	conn, err := tl.admin.Acquire(context.Background())
 	require.NoError(t, err)
 	t.Cleanup(func() {
-		_, err := tl.admin.Exec(context.Background(), tl.sql(`CREATE OR REPLACE FUNCTION %s.clock() RETURNS timestamptz
-			LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT now() $$`))
-		require.NoError(t, err)
+		tl.pin(t, time.Time{})
 		conn.Release()
 	})
 	tl.setClock(t, conn, at)
 	return conn
 }
 
-// setClock stops the access view's clock at at, for every session: the schema's
-// owner replaces its clock() function with one returning at. conn is the
-// connection the test reads through; it sees the new clock at once.
+// setClock stops the access view's clock at at, for every session, as the
+// schema's owner. conn is the connection the test reads through; it sees the
+// new clock at once.
 func (tl *timeline) setClock(t *testing.T, conn *pgxpool.Conn, at time.Time) {
 	t.Helper()
-	_, err := tl.admin.Exec(context.Background(), tl.sql(`CREATE OR REPLACE FUNCTION %s.clock() RETURNS timestamptz
-		LANGUAGE sql STABLE PARALLEL SAFE AS $$ SELECT timestamptz '`+at.UTC().Format(time.RFC3339Nano)+`' $$`))
-	require.NoError(t, err)
+	tl.pin(t, at)
 	require.NotNil(t, conn)
 }
 

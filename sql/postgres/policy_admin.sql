@@ -1,0 +1,1 @@
+SELECT {{schema}}.policy_admin($1, $2, $3);

@@ -1,0 +1,1 @@
+SELECT {{schema}}.policy_identity($1, $2, $3, $4);

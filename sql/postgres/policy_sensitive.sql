@@ -1,0 +1,1 @@
+SELECT {{schema}}.policy_sensitive($1, $2, $3);

@@ -1,0 +1,2 @@
+-- The whole policy as one document.
+SELECT {{schema}}.policy_show();

@@ -1,0 +1,2 @@
+-- Denies (or, for its requester, withdraws) a pending request.
+SELECT {{schema}}.deny($1, $2);

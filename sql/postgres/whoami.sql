@@ -1,0 +1,2 @@
+-- The email the session's database role stands for.
+SELECT {{schema}}.whoami();
