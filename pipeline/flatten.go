@@ -3,6 +3,7 @@ package pipeline
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -24,6 +25,9 @@ type Options struct {
 	PIITags []string
 	// Now stamps the generation; zero means time.Now.
 	Now time.Time
+	// LocalGrants is the local-grant policy as configured. Flatten does not apply
+	// it; it is recorded in the generation's Settings with the rest.
+	LocalGrants *LocalGrantPolicy
 }
 
 // DefaultPIITags are Snowflake's classification tag and the conventional PII tag.
@@ -65,7 +69,10 @@ func Flatten(snap *Snapshot, opts Options) (*Mirror, error) {
 		now = time.Now()
 	}
 	m := &Mirror{
-		Meta:     Meta{PublishedAt: now.UTC(), Mode: opts.Mode, Roles: opts.Roles},
+		Meta: Meta{PublishedAt: now.UTC(), Mode: opts.Mode, Roles: opts.Roles, Settings: &Settings{
+			DomainAliases: maps.Clone(opts.Aliases.Domains), Overrides: maps.Clone(opts.Aliases.Users),
+			PIITags: slices.Clone(opts.PIITags), LocalGrants: opts.LocalGrants,
+		}},
 		Access:   &Access{},
 		Snapshot: snap,
 	}
