@@ -44,6 +44,9 @@ type Config struct {
 	// v keeps the merged settings so sections owned by other packages (the
 	// Snowflake accounts) can be decoded into their own types.
 	v *viper.Viper
+	// explicit holds the dotted keys set by the file, the environment or a
+	// flag rather than by default.
+	explicit map[string]bool
 }
 
 // EmailConfig maps Snowflake's addresses to the ones people sign in with.
@@ -102,28 +105,39 @@ func loadConfig(c *cli.Context) (*Config, error) {
 	for k, d := range defaults {
 		v.SetDefault(k, d)
 	}
+	keys := configKeys()
+	if err := checkEnv(os.Environ(), keys); err != nil {
+		return nil, err
+	}
+	explicit := map[string]bool{}
 	if path := c.String("config"); path != "" {
 		v.SetConfigFile(path)
 		if err := v.ReadInConfig(); err != nil {
 			return nil, usageErr("read config %s: %v", path, err)
 		}
+		set, err := checkFileKeys(path, keys)
+		if err != nil {
+			return nil, err
+		}
+		explicit = set
 	}
 	for _, k := range envKeys {
-		name := EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(k, keyDelim, "_"))
-		if val, ok := os.LookupEnv(name); ok {
+		if val, ok := os.LookupEnv(envName(k)); ok {
 			v.Set(k, val)
+			explicit[strings.ReplaceAll(k, keyDelim, ".")] = true
 		}
 	}
 	for flag, key := range flagKeys {
 		if c.IsSet(flag) {
 			v.Set(key, c.Value(flag))
+			explicit[strings.ReplaceAll(key, keyDelim, ".")] = true
 		}
 	}
 	var cfg Config
 	if err := v.Unmarshal(&cfg); err != nil {
 		return nil, usageErr("config: %v", err)
 	}
-	cfg.v = v
+	cfg.v, cfg.explicit = v, explicit
 	if def := pgstore.DefaultGrantPolicy(); cfg.LocalGrants.Allow == nil {
 		cfg.LocalGrants.Allow = def.Allow
 	}
