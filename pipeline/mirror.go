@@ -188,6 +188,13 @@ func (m Meta) Differences(mode Mode, roles RoleMode, s Settings, explicit func(k
 	return out
 }
 
+// DifferenceNote is the sentence that names a config's differences from the
+// settings that built a generation, for answers to show.
+func DifferenceNote(m Meta, differences []string) string {
+	return fmt.Sprintf("generation %d was built with its own settings, which this answer uses; your config differs in %s",
+		m.Generation, strings.Join(differences, ", "))
+}
+
 // foldMap folds an alias map's keys and values the way ident.NewNormalizer
 // does, so that spellings it treats alike compare equal.
 func foldMap(m map[string]string, key, value func(string) string) map[string]string {

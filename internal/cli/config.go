@@ -8,6 +8,7 @@ import (
 	"github.com/spf13/viper"
 	"github.com/urfave/cli/v2"
 
+	"github.com/grantmirror/grantmirror/internal/explain"
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
@@ -147,18 +148,45 @@ func loadConfig(c *cli.Context) (*Config, error) {
 	return &cfg, nil
 }
 
-// flattenOptions turns the config into flatten options.
+// flattenOptions turns the config into flatten options; the generation records
+// them, the local-grant policy included.
 func (c *Config) flattenOptions() (pipeline.Options, error) {
 	o := pipeline.Options{
-		Mode:    pipeline.Mode(c.Mode),
-		Roles:   pipeline.RoleMode(c.Roles),
-		Aliases: ident.Aliases{Domains: c.Email.DomainAliases, Users: c.Email.Overrides},
-		PIITags: c.PIITags,
+		Mode:        pipeline.Mode(c.Mode),
+		Roles:       pipeline.RoleMode(c.Roles),
+		Aliases:     ident.Aliases{Domains: c.Email.DomainAliases, Users: c.Email.Overrides},
+		PIITags:     c.PIITags,
+		LocalGrants: c.localGrantPolicy(),
 	}
 	if err := o.Validate(); err != nil {
 		return o, usageErr("%v", err)
 	}
 	return o, nil
+}
+
+// localGrantPolicy is the local_grants section as a generation records it.
+func (c *Config) localGrantPolicy() *pipeline.LocalGrantPolicy {
+	p := &pipeline.LocalGrantPolicy{MaxDuration: c.LocalGrants.MaxDuration, Allow: []pipeline.LocalGrantAllow{}}
+	for _, a := range c.LocalGrants.Allow {
+		p.Allow = append(p.Allow, pipeline.LocalGrantAllow{ObjectType: a.ObjectType, Privileges: a.Privileges})
+	}
+	return p
+}
+
+// caller is the config as check, explain and lint compare it with the
+// settings a generation recorded.
+func (c *Config) caller() explain.Config {
+	tags := c.PIITags
+	if tags == nil {
+		tags = pipeline.DefaultPIITags
+	}
+	return explain.Config{
+		Mode:  pipeline.Mode(c.Mode),
+		Roles: pipeline.RoleMode(c.Roles),
+		Settings: pipeline.Settings{DomainAliases: c.Email.DomainAliases, Overrides: c.Email.Overrides,
+			PIITags: tags, LocalGrants: c.localGrantPolicy()},
+		Explicit: func(key string) bool { return c.explicit[key] },
+	}
 }
 
 func (c *Config) publishOptions() (pipeline.PublishOptions, error) {
