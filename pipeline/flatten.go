@@ -3,6 +3,7 @@ package pipeline
 import (
 	"cmp"
 	"fmt"
+	"maps"
 	"runtime"
 	"slices"
 	"strings"
@@ -65,7 +66,10 @@ func Flatten(snap *Snapshot, opts Options) (*Mirror, error) {
 		now = time.Now()
 	}
 	m := &Mirror{
-		Meta:     Meta{PublishedAt: now.UTC(), Mode: opts.Mode, Roles: opts.Roles},
+		Meta: Meta{PublishedAt: now.UTC(), Mode: opts.Mode, Roles: opts.Roles, Settings: &Settings{
+			DomainAliases: maps.Clone(opts.Aliases.Domains), Overrides: maps.Clone(opts.Aliases.Users),
+			PIITags: slices.Clone(opts.PIITags),
+		}},
 		Access:   &Access{},
 		Snapshot: snap,
 	}

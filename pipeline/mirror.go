@@ -2,10 +2,15 @@ package pipeline
 
 import (
 	"cmp"
+	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"sort"
+	"strings"
 	"time"
+
+	"github.com/grantmirror/grantmirror/internal/ident"
 )
 
 // Mode chooses which grants count.
@@ -109,7 +114,9 @@ type AccountMeta struct {
 	Source      string    `json:"source"`
 }
 
-// Meta describes a generation.
+// Meta describes a generation. With Accounts (each with its extraction time),
+// Mode, Roles and Settings it records everything that shaped its rows, so a
+// reader judges a generation by what built it, never by its own config.
 type Meta struct {
 	Generation  int           `json:"generation,omitempty"`
 	PublishedAt time.Time     `json:"published_at"`
@@ -117,6 +124,99 @@ type Meta struct {
 	Mode        Mode          `json:"mode"`
 	Roles       RoleMode      `json:"roles"`
 	Rows        int           `json:"rows"`
+	// Settings is nil in generations published before they were recorded.
+	Settings *Settings `json:"settings,omitempty"`
+}
+
+// Settings are the configured choices besides the mode and role mode that
+// shaped a generation: how Snowflake users became people, and which tags mark
+// PII. The local-grant policy is not among them: it lives in the database, where
+// only its admins change it and every change is audited (grant policy).
+type Settings struct {
+	DomainAliases map[string]string `json:"domain_aliases"`
+	Overrides     map[string]string `json:"overrides"`
+	PIITags       []string          `json:"pii_tags"`
+}
+
+// Aliases are the email aliases the generation was built with.
+func (s *Settings) Aliases() ident.Aliases {
+	return ident.Aliases{Domains: s.DomainAliases, Users: s.Overrides}
+}
+
+// Differences names, as config keys, the settings in which a config (its mode,
+// role mode and settings) differs from those that built the generation, each
+// with both values: "email.domain_aliases (built with {a: b}; yours {})". Keys
+// that the config does not set explicitly are skipped when explicit is not nil.
+// A generation without recorded settings is compared on its mode and roles only.
+func (m Meta) Differences(mode Mode, roles RoleMode, s Settings, explicit func(key string) bool) []string {
+	var out []string
+	add := func(key string, built, yours any) {
+		if explicit != nil && !explicit(key) {
+			return
+		}
+		b, y := settingText(built), settingText(yours)
+		if b != y {
+			out = append(out, fmt.Sprintf("%s (built with %s; yours %s)", key, b, y))
+		}
+	}
+	add("mode", m.Mode, mode)
+	add("roles", m.Roles, roles)
+	if m.Settings == nil {
+		return out
+	}
+	built := m.Settings
+	add("email.domain_aliases", foldMap(built.DomainAliases, foldDomain, foldDomain), foldMap(s.DomainAliases, foldDomain, foldDomain))
+	add("email.overrides", foldMap(built.Overrides, foldUser, ident.NormalizeEmail), foldMap(s.Overrides, foldUser, ident.NormalizeEmail))
+	add("pii_tags", foldTags(built.PIITags), foldTags(s.PIITags))
+	return out
+}
+
+// DifferenceNote is the sentence that names a config's differences from the
+// settings that built a generation, for answers to show.
+func DifferenceNote(m Meta, differences []string) string {
+	return fmt.Sprintf("generation %d was built with its own settings, which this answer uses; your config differs in %s",
+		m.Generation, strings.Join(differences, ", "))
+}
+
+// foldMap folds an alias map's keys and values the way ident.NewNormalizer
+// does, so that spellings it treats alike compare equal.
+func foldMap(m map[string]string, key, value func(string) string) map[string]string {
+	out := make(map[string]string, len(m))
+	for k, v := range m {
+		out[key(k)] = value(v)
+	}
+	return out
+}
+
+func foldDomain(d string) string {
+	return strings.TrimPrefix(strings.ToLower(strings.TrimSpace(d)), "@")
+}
+func foldUser(u string) string { return strings.ToUpper(strings.TrimSpace(u)) }
+
+// foldTags is a tag list as compared: upper-cased, sorted, distinct.
+func foldTags(tags []string) []string {
+	out := make([]string, len(tags))
+	for i, t := range tags {
+		out[i] = strings.ToUpper(strings.TrimSpace(t))
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// settingText renders a setting compactly and deterministically for messages.
+func settingText(v any) string {
+	switch v := v.(type) {
+	case map[string]string:
+		keys := slices.Sorted(maps.Keys(v))
+		parts := make([]string, len(keys))
+		for i, k := range keys {
+			parts[i] = k + ": " + v[k]
+		}
+		return "{" + strings.Join(parts, ", ") + "}"
+	case []string:
+		return "[" + strings.Join(v, ", ") + "]"
+	}
+	return fmt.Sprint(v)
 }
 
 // SnapshotAt is when the oldest account of the generation was extracted: the age

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"context"
+	"iter"
 	"slices"
 	"strings"
 
@@ -71,6 +72,27 @@ type Changes struct {
 	From, To int
 	Added    []Row
 	Removed  []Row
+}
+
+// All yields the added and removed rows together in table order, as Diff does
+// for two whole tables.
+func (c *Changes) All() iter.Seq[Change] {
+	return func(yield func(Change) bool) {
+		i, j := 0, 0
+		for i < len(c.Added) || j < len(c.Removed) {
+			if j == len(c.Removed) || i < len(c.Added) && c.Added[i].Compare(c.Removed[j]) < 0 {
+				if !yield(Change{c.Added[i], true}) {
+					return
+				}
+				i++
+				continue
+			}
+			if !yield(Change{c.Removed[j], false}) {
+				return
+			}
+			j++
+		}
+	}
 }
 
 // SliceOf is the answer Reader.Slice must give, computed from a whole generation

@@ -61,3 +61,19 @@ func TestSliceOfKeepsThePersonAndTheObject(t *testing.T) {
 	require.Empty(t, c.Added)
 	require.Equal(t, []Row{rows[1]}, c.Removed)
 }
+
+func TestChangesAllMergesInTableOrder(t *testing.T) {
+	t.Parallel()
+	a := NewAccess([]Row{{"A", "a@x.com", "T", "DB.S.T", "SELECT"}, {"A", "c@x.com", "T", "DB.S.T", "SELECT"}, {"A", "d@x.com", "T", "DB.S.T", "SELECT"}})
+	b := NewAccess([]Row{{"A", "b@x.com", "T", "DB.S.T", "SELECT"}, {"A", "c@x.com", "T", "DB.S.T", "SELECT"}, {"A", "e@x.com", "T", "DB.S.T", "SELECT"}})
+	c := ChangesOf(&Mirror{Access: a}, &Mirror{Access: b}, 1, 2, Focus{})
+	var got, want []Change
+	for ch := range c.All() {
+		got = append(got, ch)
+	}
+	for ch := range Diff(a, b) {
+		want = append(want, ch)
+	}
+	require.Len(t, want, 4)
+	require.Equal(t, want, got)
+}

@@ -1,14 +1,11 @@
 package cli
 
 import (
-	"time"
-
 	"github.com/urfave/cli/v2"
 
 	"github.com/grantmirror/grantmirror/internal/explain"
 	"github.com/grantmirror/grantmirror/internal/lint"
 	"github.com/grantmirror/grantmirror/pipeline"
-	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
 func checkCommand(e *env) *cli.Command {
@@ -35,28 +32,14 @@ Example:
 				return err
 			}
 			defer s.Close()
-			m, err := e.open(s, 0)
+			allowed, err := explain.Check(e.ctx, e.explainSource(s), q)
 			if err != nil {
-				return err
+				return e.noGeneration(err)
 			}
-			for r := range m.Access.For(q.Account, q.Email) {
-				if r.ObjectName == q.Object && r.Privilege == q.Privilege {
-					return nil
-				}
+			if !allowed {
+				return findings
 			}
-			// A local grant in force counts too, as it does for guarded reads.
-			if ps, ok := s.(*pgstore.Store); ok {
-				grants, err := ps.GrantsFor(e.ctx, q.Email, time.Time{})
-				if err != nil {
-					return err
-				}
-				for _, g := range grants {
-					if g.ObjectName == q.Object && g.Privilege == q.Privilege && (q.Account == "" || g.Account == q.Account) {
-						return nil
-					}
-				}
-			}
-			return findings
+			return nil
 		}),
 	}
 }
@@ -85,17 +68,27 @@ Examples:
 			if write == nil {
 				return usageErr("format %q: want text, json or csv", c.String("format"))
 			}
-			var m *pipeline.Mirror
-			var err error
+			var fs []lint.Finding
 			if c.IsSet("source") {
-				m, err = e.flattenSource()
+				m, err := e.flattenSource()
+				if err != nil {
+					return err
+				}
+				fs = lint.Lint(m, e.cfg.normalizer())
 			} else {
-				m, err = e.openMirror(0)
+				s, err := e.openStore()
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				// Lint looks at the whole generation: its snapshot, memberships and grants.
+				m, err := pipeline.ReaderOf(s).Slice(e.ctx, 0, pipeline.Focus{})
+				if err != nil {
+					return e.noGeneration(err)
+				}
+				caller := e.cfg.caller()
+				fs = lint.Generation(m, caller.Normalizer(m.Meta), caller.Notes(m.Meta))
 			}
-			if err != nil {
-				return err
-			}
-			fs := lint.Lint(m, e.cfg.normalizer())
 			if err := write(fs); err != nil {
 				return err
 			}

@@ -3,6 +3,8 @@ package cli
 import (
 	"encoding/json"
 	"path/filepath"
+	"slices"
+	"strings"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -75,4 +77,60 @@ func TestLintCommand(t *testing.T) {
 	r = run(t, "lint", "--source", "dir:"+filepath.Join(repo, "testdata/sample/tiny"), "--format", "json")
 	require.Equal(t, ExitOK, r.code, r.stderr)
 	require.Contains(t, r.stdout, "[")
+}
+
+// TestReadersUseTheGenerationsSettings: explain, check and lint judge a
+// published generation by the settings it was built with, so they answer the
+// same with and without the config of the sync; a config that differs is
+// named, not applied.
+func TestReadersUseTheGenerationsSettings(t *testing.T) {
+	t.Parallel()
+	flags := published(t)
+	target := flags[:2]
+	for _, q := range [][]string{
+		{"alice.martin@acme.example", "SALES.PUBLIC.ORDERS", "SELECT"},
+		{"bob.okafor@acme-emea.example", "ANALYTICS.MARTS.DIM_CUSTOMER"},   // the generation aliases the domain
+		{"data-platform@acme.example", "ANALYTICS.MARTS.FCT_REVENUE_LIVE"}, // AIRFLOW, by an override
+		{"carol.smith@acme.example", "SALES.PUBLIC.ORDERS", "SELECT"},
+		{"bob.khan@acme.example", "FINANCE.PUBLIC.INVOICES", "SELECT"}, // a disabled user
+	} {
+		for _, format := range []string{"text", "json"} {
+			args := append(append([]string{"explain"}, q...), "--format", format)
+			with := run(t, append(args, flags...)...)
+			without := run(t, append(args, target...)...)
+			require.Equal(t, with, without, "explain %v --format %s", q, format)
+			require.NotContains(t, with.stdout, "differs", "the sync's own config differs in nothing")
+		}
+		if len(q) == 3 {
+			with := run(t, append(append([]string{"check"}, q...), flags...)...)
+			without := run(t, append(append([]string{"check"}, q...), target...)...)
+			require.Equal(t, with, without, "check %v", q)
+		}
+	}
+	r := run(t, append([]string{"explain", "bob.okafor@acme-emea.example", "ANALYTICS.MARTS.DIM_CUSTOMER"}, target...)...)
+	require.Contains(t, r.stdout, "ALLOWED: bob.okafor@acme.example", "asked under the subsidiary's domain, answered for the person the generation knows")
+	r = run(t, append([]string{"explain", "bob.khan@acme.example", "FINANCE.PUBLIC.INVOICES", "SELECT"}, target...)...)
+	require.Contains(t, r.stdout, "user_disabled", "without --config too: the generation says how users map")
+
+	for _, format := range []string{"text", "json", "csv"} {
+		with := run(t, append([]string{"lint", "--format", format}, flags...)...)
+		without := run(t, append([]string{"lint", "--format", format}, target...)...)
+		require.Equal(t, with, without, "lint --format %s", format)
+	}
+	lint := run(t, append([]string{"lint"}, target...)...)
+	require.Contains(t, lint.stdout, "user AIRFLOW is mapped to data-platform@acme.example by an override")
+	for _, line := range strings.Split(lint.stdout, "\n") {
+		require.False(t, strings.HasPrefix(line, "ERROR") && strings.Contains(line, "AIRFLOW"), "a bare lint must not flag a user the generation maps: %s", line)
+	}
+
+	// A config that differs is named in the output and not applied.
+	other := append(slices.Clone(target), "--config", writeConfig(t, "email:\n  domain_aliases: {}\n"))
+	r = run(t, append([]string{"explain", "bob.okafor@acme-emea.example", "ANALYTICS.MARTS.DIM_CUSTOMER"}, other...)...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "note: generation 1 was built with its own settings, which this answer uses; your config differs in email.domain_aliases (built with {acme-emea.example: acme.example}; yours {})")
+	require.Contains(t, r.stdout, "ALLOWED: bob.okafor@acme.example")
+	require.NotContains(t, r.stdout, "email.overrides", "a key the config does not set is not compared")
+	r = run(t, append([]string{"lint", "--format", "csv"}, other...)...)
+	require.Contains(t, r.stdout, "info,config_differs,,generation 1,")
+	require.NotContains(t, r.stdout, "error,invalid_email,ACME,AIRFLOW")
 }

@@ -9,6 +9,7 @@ import (
 	"github.com/spf13/viper"
 	"github.com/urfave/cli/v2"
 
+	"github.com/grantmirror/grantmirror/internal/explain"
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/webhook"
 	"github.com/grantmirror/grantmirror/pipeline"
@@ -46,6 +47,9 @@ type Config struct {
 	// v keeps the merged settings so sections owned by other packages (the
 	// Snowflake accounts) can be decoded into their own types.
 	v *viper.Viper
+	// explicit holds the dotted keys set by the file, the environment or a
+	// flag rather than by default.
+	explicit map[string]bool
 }
 
 // EmailConfig maps Snowflake's addresses to the ones people sign in with.
@@ -111,21 +115,32 @@ func loadConfig(c *cli.Context) (*Config, error) {
 	for k, d := range defaults {
 		v.SetDefault(k, d)
 	}
+	keys := configKeys()
+	if err := checkEnv(os.Environ(), keys); err != nil {
+		return nil, err
+	}
+	explicit := map[string]bool{}
 	if path := c.String("config"); path != "" {
 		v.SetConfigFile(path)
 		if err := v.ReadInConfig(); err != nil {
 			return nil, usageErr("read config %s: %v", path, err)
 		}
+		set, err := checkFileKeys(path, keys)
+		if err != nil {
+			return nil, err
+		}
+		explicit = set
 	}
 	for _, k := range envKeys {
-		name := EnvPrefix + "_" + strings.ToUpper(strings.ReplaceAll(k, keyDelim, "_"))
-		if val, ok := os.LookupEnv(name); ok {
+		if val, ok := os.LookupEnv(envName(k)); ok {
 			v.Set(k, val)
+			explicit[strings.ReplaceAll(k, keyDelim, ".")] = true
 		}
 	}
 	for flag, key := range flagKeys {
 		if c.IsSet(flag) {
 			v.Set(key, c.Value(flag))
+			explicit[strings.ReplaceAll(key, keyDelim, ".")] = true
 		}
 	}
 	// What local grants may give is the database's policy, which only its admins
@@ -138,7 +153,7 @@ func loadConfig(c *cli.Context) (*Config, error) {
 	if err := v.Unmarshal(&cfg); err != nil {
 		return nil, usageErr("config: %v", err)
 	}
-	cfg.v = v
+	cfg.v, cfg.explicit = v, explicit
 	if cfg.Notifications.WebhookURL != "" {
 		if err := webhook.Check(cfg.Notifications.WebhookURL); err != nil {
 			return nil, usageErr("config notifications.webhook_url: %v", err)
@@ -147,7 +162,8 @@ func loadConfig(c *cli.Context) (*Config, error) {
 	return &cfg, nil
 }
 
-// flattenOptions turns the config into flatten options.
+// flattenOptions turns the config into flatten options; the generation records
+// them.
 func (c *Config) flattenOptions() (pipeline.Options, error) {
 	o := pipeline.Options{
 		Mode:    pipeline.Mode(c.Mode),
@@ -159,6 +175,22 @@ func (c *Config) flattenOptions() (pipeline.Options, error) {
 		return o, usageErr("%v", err)
 	}
 	return o, nil
+}
+
+// caller is the config as check, explain and lint compare it with the
+// settings a generation recorded.
+func (c *Config) caller() explain.Config {
+	tags := c.PIITags
+	if tags == nil {
+		tags = pipeline.DefaultPIITags
+	}
+	return explain.Config{
+		Mode:  pipeline.Mode(c.Mode),
+		Roles: pipeline.RoleMode(c.Roles),
+		Settings: pipeline.Settings{DomainAliases: c.Email.DomainAliases, Overrides: c.Email.Overrides,
+			PIITags: tags},
+		Explicit: func(key string) bool { return c.explicit[key] },
+	}
 }
 
 func (c *Config) publishOptions() (pipeline.PublishOptions, error) {

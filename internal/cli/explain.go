@@ -65,24 +65,9 @@ Examples:
 				return err
 			}
 			defer s.Close()
-			var m *pipeline.Mirror
-			withPaths := true
-			if at.IsZero() {
-				m, err = e.open(s, c.Int("generation"))
-			} else {
-				m, withPaths, err = e.mirrorAt(s, at)
-			}
+			ans, err := e.explainAt(s, q, c.Int("generation"), at)
 			if err != nil {
-				return err
-			}
-			ans := explain.Explain(m, q, e.cfg.normalizer())
-			ans.At, ans.NoPaths = at, !withPaths
-			if ps, ok := s.(*pgstore.Store); ok && !c.IsSet("generation") {
-				grants, err := ps.GrantsFor(e.ctx, q.Email, at)
-				if err != nil {
-					return err
-				}
-				ans.AddLocalGrants(explainGrants(grants))
+				return e.noGeneration(err)
 			}
 			if err := write(e, ans); err != nil {
 				return err
@@ -95,13 +80,76 @@ Examples:
 	}
 }
 
-// query parses EMAIL OBJECT [PRIVILEGE] the way the mirror spells them.
+// explainSource is the read side of an open store for check and explain: its
+// read layer, its local grants (a Postgres target's) and the caller's config.
+func (e *env) explainSource(s pipeline.Store) explain.Source {
+	src := explain.Source{Reader: pipeline.ReaderOf(s), Config: e.cfg.caller()}
+	if ps, ok := s.(*pgstore.Store); ok {
+		src.Local = func(ctx context.Context, email string, at time.Time) ([]explain.LocalGrant, error) {
+			grants, err := ps.GrantsFor(ctx, email, at)
+			return explainGrants(grants), err
+		}
+	}
+	return src
+}
+
+// explainAt answers q from generation n (0: current), or as of at when set.
+// A target with an access history answers a past moment from it, whole, with
+// the local grants in force then; any other from the kept generation that was
+// current then.
+func (e *env) explainAt(s pipeline.Store, q explain.Query, n int, at time.Time) (*explain.Answer, error) {
+	src := e.explainSource(s)
+	if at.IsZero() {
+		return explain.Ask(e.ctx, src, n, q)
+	}
+	if h, ok := s.(historian); ok {
+		m, withPaths, err := h.MirrorAt(e.ctx, at)
+		if err != nil {
+			return nil, err
+		}
+		var local []explain.LocalGrant
+		if src.Local != nil {
+			email, _ := src.Config.Normalizer(m.Meta).Email(q.Email)
+			if local, err = src.Local(e.ctx, email, at); err != nil {
+				return nil, err
+			}
+		}
+		ans := explain.AskMirror(m, q, src.Config, local)
+		ans.At, ans.NoPaths = at, !withPaths
+		return ans, nil
+	}
+	g, err := e.generationAt(s, at)
+	if err != nil {
+		return nil, err
+	}
+	// Local grants count only for the current generation; a past moment on a
+	// target without history has none to count.
+	src.Local = nil
+	ans, err := explain.Ask(e.ctx, src, g, q)
+	if err != nil {
+		return nil, err
+	}
+	ans.At = at
+	return ans, nil
+}
+
+// noGeneration adds what to do to an empty target's error.
+func (e *env) noGeneration(err error) error {
+	if errors.Is(err, pipeline.ErrNoGeneration) && !strings.Contains(err.Error(), "grantmirror sync") {
+		return fmt.Errorf("%s: %w; run grantmirror sync first", pipeline.RedactDSN(e.cfg.Target), err)
+	}
+	return err
+}
+
+// query parses EMAIL OBJECT [PRIVILEGE] the way the mirror spells them. The
+// email is only trimmed and lower-cased: the generation asked maps it with the
+// aliases it was built with.
 func (e *env) query(c *cli.Context) (explain.Query, error) {
 	args := c.Args().Slice()
 	if len(args) < 2 || len(args) > 3 {
 		return explain.Query{}, usageErr("want EMAIL OBJECT [PRIVILEGE], got %d arguments (see grantmirror %s --help)", len(args), c.Command.Name)
 	}
-	email, _ := e.cfg.normalizer().Email(args[0])
+	email := ident.NormalizeEmail(args[0])
 	object, err := ident.Canonical(args[1])
 	if err != nil {
 		return explain.Query{}, usageErr("object: %v", err)
@@ -179,9 +227,21 @@ func (e *env) mirrorAt(s pipeline.Store, t time.Time) (m *pipeline.Mirror, withP
 	if h, ok := s.(historian); ok {
 		return h.MirrorAt(e.ctx, t)
 	}
-	gens, err := s.Generations(e.ctx)
+	n, err := e.generationAt(s, t)
 	if err != nil {
 		return nil, false, err
+	}
+	m, err = s.Open(e.ctx, n)
+	return m, true, err
+}
+
+// generationAt is the kept generation that was current at t: the one
+// published last at or before it (--at judges by publish time, when readers
+// started to see a generation, not by when its snapshot was taken).
+func (e *env) generationAt(s pipeline.Store, t time.Time) (int, error) {
+	gens, err := s.Generations(e.ctx)
+	if err != nil {
+		return 0, err
 	}
 	var best, oldest *pipeline.Generation
 	for i := range gens {
@@ -196,13 +256,12 @@ func (e *env) mirrorAt(s pipeline.Store, t time.Time) (m *pipeline.Mirror, withP
 	}
 	switch {
 	case oldest == nil:
-		return nil, false, fmt.Errorf("%s: %w; run grantmirror sync first", pipeline.RedactDSN(e.cfg.Target), pipeline.ErrNoGeneration)
+		return 0, fmt.Errorf("%s: %w; run grantmirror sync first", pipeline.RedactDSN(e.cfg.Target), pipeline.ErrNoGeneration)
 	case best == nil:
-		return nil, false, fmt.Errorf("%w: %s is before %s, when generation %d, the oldest %s keeps, was published; a directory target answers only for the generations it keeps (--keep)",
+		return 0, fmt.Errorf("%w: %s is before %s, when generation %d, the oldest %s keeps, was published; a directory target answers only for the generations it keeps (--keep)",
 			pipeline.ErrUnknownGeneration, stamp(t), stamp(oldest.PublishedAt), oldest.Number, pipeline.RedactDSN(e.cfg.Target))
 	}
-	m, err = s.Open(e.ctx, best.Number)
-	return m, true, err
+	return best.Number, nil
 }
 
 // explainGrants passes local grants to explain.

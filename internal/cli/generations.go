@@ -122,44 +122,11 @@ Examples:
 				return err
 			}
 			defer s.Close()
-			to, err := s.Open(e.ctx, c.Int("to"))
+			changes, err := e.changes(s, c.Int("from"), c.Int("to"), since)
 			if err != nil {
-				return err
+				return e.noGeneration(err)
 			}
-			if !since.IsZero() {
-				old, _, err := e.mirrorAt(s, since)
-				if err != nil {
-					return err
-				}
-				changed, err := writeDiff(e, format, old, to, since)
-				if err != nil {
-					return err
-				}
-				if changed {
-					return findings
-				}
-				return nil
-			}
-			from := c.Int("from")
-			if from == 0 {
-				gens, err := s.Generations(e.ctx)
-				if err != nil {
-					return err
-				}
-				for _, g := range gens {
-					if g.Number < to.Meta.Generation && g.Number > from {
-						from = g.Number
-					}
-				}
-				if from == 0 {
-					return fmt.Errorf("%w: no generation kept before %d to compare with", pipeline.ErrUnknownGeneration, to.Meta.Generation)
-				}
-			}
-			old, err := s.Open(e.ctx, from)
-			if err != nil {
-				return err
-			}
-			changed, err := writeDiff(e, format, old, to, time.Time{})
+			changed, err := writeDiff(e, format, changes, since)
 			if err != nil {
 				return err
 			}
@@ -171,17 +138,68 @@ Examples:
 	}
 }
 
-// writeDiff writes the changes from old to cur; since, when set, is the moment old
+// changes asks the read layer what changed from generation from (0: the newest
+// kept before to) to generation to (0: current), or, when since is set, from
+// the rows as they stood then to the current ones. A target with an access
+// history answers a past moment from it, whole; any other from the generation
+// current then.
+func (e *env) changes(s pipeline.Store, from, to int, since time.Time) (*pipeline.Changes, error) {
+	r := pipeline.ReaderOf(s)
+	if !since.IsZero() {
+		if h, ok := s.(historian); ok {
+			old, _, err := h.MirrorAt(e.ctx, since)
+			if err != nil {
+				return nil, err
+			}
+			cur, err := r.Slice(e.ctx, 0, pipeline.Focus{})
+			if err != nil {
+				return nil, err
+			}
+			return pipeline.ChangesOf(old, cur, old.Meta.Generation, cur.Meta.Generation, pipeline.Focus{}), nil
+		}
+		n, err := e.generationAt(s, since)
+		if err != nil {
+			return nil, err
+		}
+		return r.Changes(e.ctx, n, 0, pipeline.Focus{})
+	}
+	gens, err := s.Generations(e.ctx)
+	if err != nil {
+		return nil, err
+	}
+	if to == 0 {
+		for _, g := range gens {
+			if g.Current {
+				to = g.Number
+			}
+		}
+		if to == 0 {
+			return nil, pipeline.ErrNoGeneration
+		}
+	}
+	if from == 0 {
+		for _, g := range gens {
+			if g.Number < to && g.Number > from {
+				from = g.Number
+			}
+		}
+		if from == 0 {
+			return nil, fmt.Errorf("%w: no generation kept before %d to compare with", pipeline.ErrUnknownGeneration, to)
+		}
+	}
+	return r.Changes(e.ctx, from, to, pipeline.Focus{})
+}
+
+// writeDiff writes the changes; since, when set, is the moment the older side
 // stood at.
-func writeDiff(e *env, format string, old, cur *pipeline.Mirror, since time.Time) (bool, error) {
-	changed := false
+func writeDiff(e *env, format string, ch *pipeline.Changes, since time.Time) (bool, error) {
+	changed := len(ch.Added)+len(ch.Removed) > 0
 	switch format {
 	case "csv":
 		w := csv.NewWriter(e.stdout)
 		w.Write([]string{"change", "account", "email", "object_type", "object_name", "privilege"})
-		for ch := range pipeline.Diff(old.Access, cur.Access) {
-			changed = true
-			w.Write([]string{changeWord(ch), ch.Account, ch.Email, ch.ObjectType, ch.ObjectName, ch.Privilege})
+		for c := range ch.All() {
+			w.Write([]string{changeWord(c), c.Account, c.Email, c.ObjectType, c.ObjectName, c.Privilege})
 		}
 		w.Flush()
 		return changed, w.Error()
@@ -192,41 +210,37 @@ func writeDiff(e *env, format string, old, cur *pipeline.Mirror, since time.Time
 			To      int               `json:"to"`
 			Changes []pipeline.Change `json:"changes"`
 		}
-		out.Since, out.From, out.To, out.Changes = since, old.Meta.Generation, cur.Meta.Generation, []pipeline.Change{}
-		for ch := range pipeline.Diff(old.Access, cur.Access) {
-			out.Changes = append(out.Changes, ch)
+		out.Since, out.From, out.To, out.Changes = since, ch.From, ch.To, []pipeline.Change{}
+		for c := range ch.All() {
+			out.Changes = append(out.Changes, c)
 		}
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
-		return len(out.Changes) > 0, enc.Encode(out)
+		return changed, enc.Encode(out)
 	}
 	// Text groups changes by person, then object, which is how people read them:
 	// "who lost access yesterday?"
 	if !since.IsZero() {
 		fmt.Fprintf(e.stdout, "since %s: ", stamp(since))
 	}
-	fmt.Fprintf(e.stdout, "generation %d → %d\n", old.Meta.Generation, cur.Meta.Generation)
+	fmt.Fprintf(e.stdout, "generation %d → %d\n", ch.From, ch.To)
 	lastPerson, lastObject := "", ""
-	added, removed := 0, 0
-	for ch := range pipeline.Diff(old.Access, cur.Access) {
-		changed = true
-		if p := ch.Account + " " + ch.Email; p != lastPerson {
-			fmt.Fprintf(e.stdout, "%s (%s)\n", ch.Email, ch.Account)
+	for c := range ch.All() {
+		if p := c.Account + " " + c.Email; p != lastPerson {
+			fmt.Fprintf(e.stdout, "%s (%s)\n", c.Email, c.Account)
 			lastPerson, lastObject = p, ""
 		}
-		if o := ch.ObjectType + " " + ch.ObjectName; o != lastObject {
+		if o := c.ObjectType + " " + c.ObjectName; o != lastObject {
 			fmt.Fprintf(e.stdout, "  %s\n", o)
 			lastObject = o
 		}
 		sign := "-"
-		if ch.Added {
-			sign, added = "+", added+1
-		} else {
-			removed++
+		if c.Added {
+			sign = "+"
 		}
-		fmt.Fprintf(e.stdout, "    %s %s\n", sign, ch.Privilege)
+		fmt.Fprintf(e.stdout, "    %s %s\n", sign, c.Privilege)
 	}
-	fmt.Fprintf(e.stdout, "%d added, %d removed\n", added, removed)
+	fmt.Fprintf(e.stdout, "%d added, %d removed\n", len(ch.Added), len(ch.Removed))
 	return changed, nil
 }
 

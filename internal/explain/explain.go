@@ -77,6 +77,10 @@ type Answer struct {
 	// Sessions says, per active Snowflake user of the person, which roles its
 	// sessions hold: the rule behind every path above.
 	Sessions []Session `json:"sessions,omitempty"`
+	// Notes say how the answer relates to the caller's config: the generation
+	// is judged by the settings it was built with, and a config that differs is
+	// named here rather than applied.
+	Notes []string `json:"notes,omitempty"`
 }
 
 // Session is the role rule that applied to one user.
@@ -143,16 +147,11 @@ func orEmpty(s string) string {
 	return s
 }
 
-// AddLocalGrants adds the grants that answer the question as reasons of their
-// own, after Snowflake's. A question Snowflake denies becomes allowed and keeps
-// its misses, which say what Snowflake alone lacks.
+// AddLocalGrants adds the grants that answer the question (as Decide matches
+// them) as reasons of their own, after Snowflake's. A question Snowflake denies
+// becomes allowed and keeps its misses, which say what Snowflake alone lacks.
 func (a *Answer) AddLocalGrants(grants []LocalGrant) {
-	q := a.Query
-	for _, g := range grants {
-		if g.Email != q.Email || g.ObjectName != q.Object ||
-			q.Privilege != "" && g.Privilege != q.Privilege || q.Account != "" && g.Account != q.Account {
-			continue
-		}
+	for _, g := range Decide(&pipeline.Mirror{}, a.Query, grants).Local {
 		a.Reasons = append(a.Reasons, Reason{Row: g.Row, Paths: []Path{}, Local: &g})
 		a.Allowed = true
 	}
@@ -164,12 +163,16 @@ type index struct {
 	grants map[grantKey][]pipeline.Grant
 	// members holds each person's memberships, by account and email.
 	members map[[2]string][]pipeline.Membership
+	// names lists the objects an account's grants name, for suggestions; a
+	// slice of a generation asks the store.
+	names func(account string) []string
 }
 
 type grantKey struct{ account, typ, name, priv string }
 
 func newIndex(m *pipeline.Mirror) *index {
-	ix := &index{m: m, grants: map[grantKey][]pipeline.Grant{}, members: map[[2]string][]pipeline.Membership{}}
+	ix := &index{m: m, grants: map[grantKey][]pipeline.Grant{}, members: map[[2]string][]pipeline.Membership{},
+		names: func(account string) []string { return pipeline.ObjectNamesOf(m, account) }}
 	for _, g := range m.Grants {
 		k := grantKey{g.Account, g.ObjectType, g.ObjectName, g.Privilege}
 		ix.grants[k] = append(ix.grants[k], g)
@@ -213,11 +216,14 @@ func (ix *index) paths(r pipeline.Row, roles map[string][]pipeline.Membership) [
 // Explain answers q from generation m; norm maps Snowflake users to addresses the
 // way the sync did, so the people behind q.Email can be found in the snapshot.
 func Explain(m *pipeline.Mirror, q Query, norm *ident.Normalizer) *Answer {
-	return explain(newIndex(m), m, q, norm)
+	return explain(newIndex(m), m, q, norm, nil)
 }
 
-func explain(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer) *Answer {
+// explain answers q from m (a generation or its slice about q), local grants
+// included; the rows it explains are those Decide finds.
+func explain(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer, local []LocalGrant) *Answer {
 	ans := &Answer{Query: q, Meta: m.Meta}
+	d := Decide(m, q, local)
 	for account, email := range m.Access.Emails() {
 		if email == q.Email && (q.Account == "" || q.Account == account) {
 			ans.Known = true
@@ -227,30 +233,28 @@ func explain(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer) *An
 		if q.Account != "" && a.Name != q.Account {
 			continue
 		}
-		roles := ix.memberships(a.Name, q.Email)
-		if len(roles) > 0 {
+		if len(ix.memberships(a.Name, q.Email)) > 0 {
 			ans.Known = true
 		}
-		for r := range m.Access.For(a.Name, q.Email) {
-			if r.ObjectName != q.Object || q.Privilege != "" && r.Privilege != q.Privilege {
-				continue
-			}
-			reason := Reason{Row: r, Paths: ix.paths(r, roles)}
-			if m.Meta.Mode == pipeline.Effective {
-				for _, u := range containers(r) {
-					if m.Access.Has(u) {
-						reason.Usage = append(reason.Usage, Reason{Row: u, Paths: ix.paths(u, roles)})
-					}
+	}
+	for _, r := range d.Rows {
+		roles := ix.memberships(r.Account, q.Email)
+		reason := Reason{Row: r, Paths: ix.paths(r, roles)}
+		if m.Meta.Mode == pipeline.Effective {
+			for _, u := range containers(r) {
+				if m.Access.Has(u) {
+					reason.Usage = append(reason.Usage, Reason{Row: u, Paths: ix.paths(u, roles)})
 				}
 			}
-			ans.Reasons = append(ans.Reasons, reason)
 		}
+		ans.Reasons = append(ans.Reasons, reason)
 	}
-	ans.Allowed = len(ans.Reasons) > 0
 	ans.Sessions = sessions(m, q, norm)
-	if !ans.Allowed {
+	if len(d.Rows) == 0 {
 		ans.Misses = whyNot(m, ix, q, norm)
 	}
+	ans.AddLocalGrants(d.Local)
+	ans.Allowed = d.Allowed()
 	return ans
 }
 

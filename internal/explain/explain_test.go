@@ -98,7 +98,7 @@ func TestEveryRowHasRealPaths(t *testing.T) {
 
 // explainWith reuses an index across many questions; Explain builds its own.
 func explainWith(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer) *Answer {
-	return explain(ix, m, q, norm)
+	return explain(ix, m, q, norm, nil)
 }
 
 // TestFixesGrantAccess: for denied questions, applying the fixes of the most useful

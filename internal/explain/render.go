@@ -27,6 +27,9 @@ func WriteText(w io.Writer, a *Answer) error {
 		fmt.Fprintf(w, "as of %s: ", a.At.UTC().Format(time.RFC3339))
 	}
 	fmt.Fprintf(w, "generation %d, mode %s%s\n", a.Meta.Generation, a.Meta.Mode, age)
+	for _, n := range a.Notes {
+		fmt.Fprintf(w, "note: %s\n", n)
+	}
 	if a.NoPaths {
 		fmt.Fprintf(w, "role paths unavailable: generation %d is no longer kept, so its rows come from the access history without the roles behind them\n", a.Meta.Generation)
 	}

@@ -282,7 +282,7 @@ func objectMisses(m *pipeline.Mirror, ix *index, a *pipeline.Account, p *person,
 			Fixes:  fx.withUsage(fx.grantPrivilege(a.Name, q.Privilege, typ, q.Object, target), target, typ, q.Object, q.Privilege)})
 	}
 	if len(out) == 0 && len(onObject) == 0 {
-		out = append(out, Miss{Kind: MissNoGrant, Detail: fmt.Sprintf("no grant on %s exists in account %s%s", q.Object, a.Name, similar(m, a.Name, q.Object))})
+		out = append(out, Miss{Kind: MissNoGrant, Detail: fmt.Sprintf("no grant on %s exists in account %s%s", q.Object, a.Name, similar(ix.names(a.Name), q.Object))})
 	}
 	return dedupe(out)
 }
@@ -447,19 +447,16 @@ func distinctRoles(gs []pipeline.Grant) []string {
 	return slices.Compact(roles)
 }
 
-func similar(m *pipeline.Mirror, account, object string) string {
+// similar suggests, among the distinct granted object names of an account,
+// those that look like object.
+func similar(granted []string, object string) string {
 	parts := ident.Parts(object)
 	last := parts[len(parts)-1]
 	var names []string
-	seen := map[string]bool{}
-	for _, g := range m.Grants {
-		if g.Account != account || seen[g.ObjectName] {
-			continue
-		}
-		p := ident.Parts(g.ObjectName)
-		if strings.EqualFold(strings.Trim(p[len(p)-1], `"`), strings.Trim(last, `"`)) || distance(g.ObjectName, object) <= 2 {
-			seen[g.ObjectName] = true
-			names = append(names, g.ObjectName)
+	for _, name := range granted {
+		p := ident.Parts(name)
+		if strings.EqualFold(strings.Trim(p[len(p)-1], `"`), strings.Trim(last, `"`)) || distance(name, object) <= 2 {
+			names = append(names, name)
 		}
 	}
 	if len(names) == 0 {

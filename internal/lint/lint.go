@@ -49,6 +49,22 @@ type Finding struct {
 	Hint     string `json:"hint"`
 }
 
+// ConfigDiffers is the code of the note that the caller's config differs from
+// the settings a published generation was built with.
+const ConfigDiffers = "config_differs"
+
+// Generation checks a published generation with norm, the email mapping it was
+// built with; notes, which say how the caller's config differs from its
+// settings, lead the findings as information.
+func Generation(m *pipeline.Mirror, norm *ident.Normalizer, notes []string) []Finding {
+	var out []Finding
+	for _, n := range notes {
+		out = append(out, Finding{Severity: Info, Code: ConfigDiffers, Subject: fmt.Sprintf("generation %d", m.Meta.Generation), Detail: n,
+			Hint: "lint judges the generation by the settings it was built with; sync with your config to publish a generation built with it"})
+	}
+	return append(out, Lint(m, norm)...)
+}
+
 // Lint checks one generation (its snapshot, memberships and grants) with the email
 // settings the sync used.
 func Lint(m *pipeline.Mirror, norm *ident.Normalizer) []Finding {

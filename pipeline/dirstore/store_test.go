@@ -23,6 +23,15 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestReaderConformance(t *testing.T) {
+	t.Parallel()
+	storetest.RunReader(t, func(t *testing.T) pipeline.Store {
+		s, err := Open(t.TempDir())
+		require.NoError(t, err)
+		return s
+	})
+}
+
 // TestCrashBeforePublish interrupts a publish at each step before the pointer moves,
 // as a kill would, and checks the old generation is still the one readers get and
 // the next run cleans up and succeeds.

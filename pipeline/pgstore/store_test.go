@@ -28,6 +28,14 @@ func TestConformance(t *testing.T) {
 	})
 }
 
+func TestReaderConformance(t *testing.T) {
+	t.Parallel()
+	storetest.RunReader(t, func(t *testing.T) pipeline.Store {
+		s, _ := setup(t)
+		return s
+	})
+}
+
 // TestPublishedContract checks the tables and views importers read, on the
 // conformance account.
 func TestPublishedContract(t *testing.T) {

@@ -1,0 +1,172 @@
+package explain
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+// Source is what check and explain read: the read layer of a target, its local
+// grants, and the caller's config, which is compared with the settings a
+// generation recorded but applied only to a generation that recorded none.
+type Source struct {
+	Reader pipeline.Reader
+	// Local lists a person's local grants in force at a moment (zero: now, as the
+	// access view counts them); nil when the target keeps none.
+	Local func(ctx context.Context, email string, at time.Time) ([]LocalGrant, error)
+	// Config is the caller's configuration.
+	Config Config
+}
+
+// Config is the part of the caller's configuration that shapes a generation.
+type Config struct {
+	Mode     pipeline.Mode
+	Roles    pipeline.RoleMode
+	Settings pipeline.Settings
+	// Explicit reports whether the caller set a key (in a file, the environment
+	// or a flag) rather than taking its default; nil means every key is set.
+	Explicit func(key string) bool
+}
+
+// Normalizer is the email mapping answers about generation meta use: the one it
+// recorded, or the caller's for a generation published before settings were
+// recorded.
+func (c Config) Normalizer(meta pipeline.Meta) *ident.Normalizer {
+	if meta.Settings != nil {
+		return ident.NewNormalizer(meta.Settings.Aliases())
+	}
+	return ident.NewNormalizer(c.Settings.Aliases())
+}
+
+// Notes says how an answer about meta relates to the caller's config: which
+// settings differ from those that built the generation, or that the generation
+// recorded none and the caller's email mapping was used.
+func (c Config) Notes(meta pipeline.Meta) []string {
+	var notes []string
+	if meta.Settings == nil {
+		notes = append(notes, fmt.Sprintf("generation %d did not record the settings it was built with; emails are mapped with your config's email aliases", meta.Generation))
+	}
+	if d := meta.Differences(c.Mode, c.Roles, c.Settings, c.Explicit); len(d) > 0 {
+		notes = append(notes, pipeline.DifferenceNote(meta, d))
+	}
+	return notes
+}
+
+// Decision is the access decision for one question: the rows of the mirror
+// that give it and the local grants in force that do. Check and explain both
+// decide with Decide, so they cannot disagree.
+type Decision struct {
+	Rows  []pipeline.Row
+	Local []LocalGrant
+}
+
+// Allowed reports whether anything gives the access.
+func (d Decision) Allowed() bool { return len(d.Rows) > 0 || len(d.Local) > 0 }
+
+// Decide finds, in a generation (or the slice of it about q's person and
+// object), the rows that answer q, and among local the grants that do. An empty
+// q.Privilege matches every privilege on the object.
+func Decide(m *pipeline.Mirror, q Query, local []LocalGrant) Decision {
+	var d Decision
+	for _, a := range m.Meta.Accounts {
+		if q.Account != "" && a.Name != q.Account {
+			continue
+		}
+		for r := range m.Access.For(a.Name, q.Email) {
+			if r.ObjectName == q.Object && (q.Privilege == "" || r.Privilege == q.Privilege) {
+				d.Rows = append(d.Rows, r)
+			}
+		}
+	}
+	for _, g := range local {
+		if g.Email == q.Email && g.ObjectName == q.Object &&
+			(q.Privilege == "" || g.Privilege == q.Privilege) && (q.Account == "" || g.Account == q.Account) {
+			d.Local = append(d.Local, g)
+		}
+	}
+	return d
+}
+
+// slice reads the part of generation n that q needs, mapping q.Email (trimmed
+// and lower-cased as typed) the way that generation maps addresses. A
+// generation that recorded no settings is read whole, so that why-not can find
+// a user the sync filed under another address.
+func (s Source) slice(ctx context.Context, n int, q *Query) (*pipeline.Mirror, error) {
+	f := pipeline.Focus{Email: q.Email, Objects: []string{q.Object}}
+	m, err := s.Reader.Slice(ctx, n, f)
+	if err != nil {
+		return nil, err
+	}
+	// Later reads name the generation this one found, so that a publish in
+	// between cannot mix two generations into one answer.
+	n = m.Meta.Generation
+	email, _ := s.Config.Normalizer(m.Meta).Email(q.Email)
+	switch {
+	case m.Meta.Settings == nil:
+		q.Email = email
+		return s.Reader.Slice(ctx, n, pipeline.Focus{})
+	case email != q.Email:
+		q.Email = email
+		f.Email = email
+		return s.Reader.Slice(ctx, n, f)
+	}
+	return m, nil
+}
+
+// Check is the access decision for the current generation, local grants in
+// force included, as guarded reads make it: q.Privilege must be set.
+func Check(ctx context.Context, s Source, q Query) (bool, error) {
+	m, err := s.slice(ctx, 0, &q)
+	if err != nil {
+		return false, err
+	}
+	var local []LocalGrant
+	if d := Decide(m, q, nil); !d.Allowed() && s.Local != nil {
+		if local, err = s.Local(ctx, q.Email, time.Time{}); err != nil {
+			return false, err
+		}
+	}
+	return Decide(m, q, local).Allowed(), nil
+}
+
+// Ask explains q from generation n of the target (0: the current one, the only
+// one local grants count for). It reads the slice of the generation about q's
+// person and object, and the names of the objects granted only when it must
+// suggest one.
+func Ask(ctx context.Context, s Source, n int, q Query) (*Answer, error) {
+	m, err := s.slice(ctx, n, &q)
+	if err != nil {
+		return nil, err
+	}
+	var local []LocalGrant
+	if n == 0 && s.Local != nil {
+		if local, err = s.Local(ctx, q.Email, time.Time{}); err != nil {
+			return nil, err
+		}
+	}
+	ix := newIndex(m)
+	var namesErr error
+	ix.names = func(account string) []string {
+		names, err := s.Reader.ObjectNames(ctx, m.Meta.Generation, account)
+		if err != nil && namesErr == nil {
+			namesErr = err
+		}
+		return names
+	}
+	ans := explain(ix, m, q, s.Config.Normalizer(m.Meta), local)
+	ans.Notes = s.Config.Notes(m.Meta)
+	return ans, namesErr
+}
+
+// AskMirror explains q from a whole mirror that no generation number names: the
+// access table as it stood at a past moment. local are the grants in force then.
+func AskMirror(m *pipeline.Mirror, q Query, c Config, local []LocalGrant) *Answer {
+	norm := c.Normalizer(m.Meta)
+	q.Email, _ = norm.Email(q.Email)
+	ans := explain(newIndex(m), m, q, norm, local)
+	ans.Notes = c.Notes(m.Meta)
+	return ans
+}

@@ -1,0 +1,380 @@
+package storetest
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/stretchr/testify/require"
+	"go.yaml.in/yaml/v3"
+
+	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+// Accounts returns the directories of every sample account the read-layer suite
+// runs on: testdata/sample/* and testdata/conformance/*.
+func Accounts(t testing.TB) []string {
+	t.Helper()
+	var dirs []string
+	for _, pattern := range []string{"sample", "conformance"} {
+		found, err := filepath.Glob(filepath.Join(repoRoot(), "testdata", pattern, "*", "users.csv"))
+		require.NoError(t, err)
+		for _, f := range found {
+			dirs = append(dirs, filepath.Dir(f))
+		}
+	}
+	require.NotEmpty(t, dirs)
+	return dirs
+}
+
+// accountConfig is the part of a sample account's config.yaml that flatten reads.
+type accountConfig struct {
+	Email struct {
+		DomainAliases map[string]string `yaml:"domain_aliases"`
+		Overrides     map[string]string `yaml:"overrides"`
+	} `yaml:"email"`
+}
+
+// FlattenAccount flattens a sample account directory with its own config.yaml
+// (when it has one), as `make demo` and the conformance tests do.
+func FlattenAccount(t testing.TB, dir string, mode pipeline.Mode) *pipeline.Mirror {
+	t.Helper()
+	snap, err := pipeline.ReadSnapshot(dir)
+	require.NoError(t, err)
+	var cfg accountConfig
+	if b, err := os.ReadFile(filepath.Join(dir, "config.yaml")); err == nil {
+		require.NoError(t, yaml.Unmarshal(b, &cfg))
+	}
+	m, err := pipeline.Flatten(snap, pipeline.Options{
+		Mode:    mode,
+		Aliases: ident.Aliases{Domains: cfg.Email.DomainAliases, Users: cfg.Email.Overrides},
+		Now:     time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC),
+	})
+	require.NoError(t, err)
+	return m
+}
+
+// RunReader is the read-layer suite: for every sample account it publishes three
+// generations (the account, a changed copy, the same copy again) and checks that
+// pipeline.ReaderOf(store) answers every question as pipeline.SliceOf, ChangesOf
+// and ObjectNamesOf define it. open returns a new, empty store.
+func RunReader(t *testing.T, open func(t *testing.T) pipeline.Store) {
+	ctx := context.Background()
+	opts := pipeline.DefaultPublishOptions()
+	opts.Force = true // the changed generation may remove much of a small account
+
+	t.Run("no generation", func(t *testing.T) {
+		r := pipeline.ReaderOf(open(t))
+		_, err := r.Slice(ctx, 0, pipeline.Focus{Email: "alice@example.com"})
+		require.ErrorIs(t, err, pipeline.ErrNoGeneration)
+		err = r.Scan(ctx, 0, func(pipeline.Row) error { return nil })
+		require.ErrorIs(t, err, pipeline.ErrNoGeneration)
+	})
+
+	for _, dir := range Accounts(t) {
+		t.Run(filepath.Base(filepath.Dir(dir))+"/"+filepath.Base(dir), func(t *testing.T) {
+			s := open(t)
+			one := FlattenAccount(t, dir, pipeline.Effective)
+			two := Changed(one)
+			for i, m := range []*pipeline.Mirror{one, two, two} {
+				g, err := s.Publish(ctx, m, opts)
+				require.NoError(t, err)
+				require.Equal(t, i+1, g.Number)
+			}
+			r := pipeline.ReaderOf(s)
+			gens := map[int]*pipeline.Mirror{1: one, 2: two, 3: two}
+			opened := map[int]*pipeline.Mirror{}
+			for n := range gens {
+				m, err := s.Open(ctx, n)
+				require.NoError(t, err)
+				opened[n] = m
+			}
+
+			t.Run("slices", func(t *testing.T) {
+				for _, n := range []int{1, 3} {
+					for _, f := range Focuses(gens[n]) {
+						got, err := r.Slice(ctx, n, f)
+						require.NoError(t, err, "generation %d, %+v", n, f)
+						requireSlice(t, pipeline.SliceOf(gens[n], f), pipeline.SliceOf(opened[n], f), got, fmt.Sprintf("generation %d, focus %+v", n, f))
+					}
+				}
+				cur, err := r.Slice(ctx, 0, pipeline.Focus{})
+				require.NoError(t, err)
+				require.Equal(t, 3, cur.Meta.Generation, "generation 0 is the current one")
+				require.Equal(t, rows(two.Access), rows(cur.Access))
+				_, err = r.Slice(ctx, 42, pipeline.Focus{Email: "alice@example.com"})
+				require.ErrorIs(t, err, pipeline.ErrUnknownGeneration)
+			})
+
+			t.Run("changes", func(t *testing.T) {
+				focuses := append(Focuses(one), pipeline.Focus{Email: "newcomer@example.com"}, pipeline.Focus{Objects: []string{"NEW_WH"}})
+				for _, f := range focuses {
+					got, err := r.Changes(ctx, 1, 2, f)
+					require.NoError(t, err)
+					want := pipeline.ChangesOf(one, two, 1, 2, f)
+					require.Equal(t, want, normalChanges(got), "changes 1→2, focus %+v", f)
+
+					same, err := r.Changes(ctx, 2, 3, f)
+					require.NoError(t, err)
+					require.Equal(t, &pipeline.Changes{From: 2, To: 3}, normalChanges(same), "identical generations, focus %+v", f)
+				}
+				all, err := r.Changes(ctx, 1, 0, pipeline.Focus{})
+				require.NoError(t, err)
+				require.Equal(t, 3, all.To, "0 is the current generation")
+				require.NotEmpty(t, all.Added, "the changed copy adds rows")
+				require.NotEmpty(t, all.Removed, "the changed copy removes rows")
+				require.Equal(t, pipeline.ChangesOf(one, two, 1, 3, pipeline.Focus{}), normalChanges(all))
+				_, err = r.Changes(ctx, 42, 3, pipeline.Focus{})
+				require.ErrorIs(t, err, pipeline.ErrUnknownGeneration)
+			})
+
+			t.Run("scan", func(t *testing.T) {
+				for n, m := range gens {
+					var got []pipeline.Row
+					require.NoError(t, r.Scan(ctx, n, func(row pipeline.Row) error {
+						got = append(got, row)
+						return nil
+					}))
+					require.Equal(t, rows(m.Access), got, "generation %d, in table order", n)
+				}
+				stop := fmt.Errorf("enough")
+				seen := 0
+				err := r.Scan(ctx, 1, func(pipeline.Row) error {
+					seen++
+					return stop
+				})
+				require.ErrorIs(t, err, stop, "fn's error stops the scan and is returned")
+				require.Equal(t, 1, seen)
+			})
+
+			t.Run("object names", func(t *testing.T) {
+				accounts := []string{"", "NO_SUCH_ACCOUNT"}
+				for _, a := range one.Meta.Accounts {
+					accounts = append(accounts, a.Name)
+				}
+				for _, a := range accounts {
+					got, err := r.ObjectNames(ctx, 1, a)
+					require.NoError(t, err)
+					require.Equal(t, pipeline.ObjectNamesOf(one, a), got, "account %q", a)
+				}
+				all, err := r.ObjectNames(ctx, 0, "")
+				require.NoError(t, err)
+				require.NotEmpty(t, all)
+			})
+		})
+	}
+}
+
+// Changed derives a second generation from m: the first person loses every row,
+// the first object of the table loses every row, and a new person gains two.
+func Changed(m *pipeline.Mirror) *pipeline.Mirror {
+	all := rows(m.Access)
+	var next []pipeline.Row
+	first, object := "", ""
+	if len(all) > 0 {
+		first, object = all[0].Email, all[len(all)/2].ObjectName
+	}
+	for _, r := range all {
+		if r.Email != first && r.ObjectName != object {
+			next = append(next, r)
+		}
+	}
+	account := "ACME"
+	if len(m.Meta.Accounts) > 0 {
+		account = m.Meta.Accounts[0].Name
+	}
+	next = append(next,
+		pipeline.Row{Account: account, Email: "newcomer@example.com", ObjectType: "WAREHOUSE", ObjectName: "NEW_WH", Privilege: "USAGE"},
+		pipeline.Row{Account: account, Email: "newcomer@example.com", ObjectType: "DATABASE", ObjectName: "NEW_DB", Privilege: "USAGE"})
+	c := *m
+	c.Access = pipeline.NewAccess(next)
+	c.Meta.Rows = c.Access.Len()
+	return &c
+}
+
+// Focuses lists the questions the suite asks of a generation: each person, each
+// object (containers included), each person with an object they hold and one
+// they do not (a spread of them in a large account), an unknown email and an unknown object, alone and
+// with a known one.
+func Focuses(m *pipeline.Mirror) []pipeline.Focus {
+	var emails []string
+	for _, e := range m.Access.Emails() {
+		emails = append(emails, e)
+	}
+	for _, ms := range m.Memberships {
+		emails = append(emails, ms.Email)
+	}
+	slices.Sort(emails)
+	emails = slices.Compact(emails)
+	var objects []string
+	for r := range m.Access.All() {
+		objects = append(objects, r.ObjectName)
+	}
+	for _, g := range m.Grants {
+		objects = append(objects, g.ObjectName)
+	}
+	slices.Sort(objects)
+	objects = slices.Compact(objects)
+
+	// A large account is asked about a spread of people and objects, first and
+	// last included: each question may read a whole generation until a store
+	// answers natively.
+	emails, objects = spread(emails, maxFocus), spread(objects, maxFocus)
+
+	const unknownEmail, unknownObject = "nobody@nowhere.example", `NO_DB.NO_SCHEMA."nothing"`
+	fs := []pipeline.Focus{{Email: unknownEmail}, {Objects: []string{unknownObject}}, {Email: unknownEmail, Objects: []string{unknownObject}}}
+	for _, e := range emails {
+		fs = append(fs, pipeline.Focus{Email: e})
+	}
+	for _, o := range objects {
+		fs = append(fs, pipeline.Focus{Objects: []string{o}})
+	}
+	for i, e := range emails {
+		held := map[string]bool{}
+		var first string
+		for r := range m.Access.For("", e) {
+			if first == "" {
+				first = r.ObjectName
+			}
+			held[r.ObjectName] = true
+		}
+		if first != "" {
+			fs = append(fs, pipeline.Focus{Email: e, Objects: []string{first}})
+		}
+		// An object the person lacks, taken round-robin so that every person is
+		// asked about a different one.
+		for j := range objects {
+			if o := objects[(i+j)%len(objects)]; !held[o] {
+				fs = append(fs, pipeline.Focus{Email: e, Objects: []string{o}})
+				break
+			}
+		}
+	}
+	if len(emails) > 0 && len(objects) > 1 {
+		fs = append(fs,
+			pipeline.Focus{Email: emails[0], Objects: []string{unknownObject}},
+			pipeline.Focus{Email: unknownEmail, Objects: []string{objects[0]}},
+			pipeline.Focus{Objects: []string{objects[0], objects[len(objects)-1]}})
+	}
+	return fs
+}
+
+// maxFocus bounds the people and the objects Focuses asks about.
+const maxFocus = 12
+
+// spread returns at most k elements of l, evenly spaced, first and last included.
+func spread(l []string, k int) []string {
+	if len(l) <= k {
+		return l
+	}
+	out := make([]string, 0, k)
+	for i := range k {
+		out = append(out, l[i*(len(l)-1)/(k-1)])
+	}
+	return out
+}
+
+// requireSlice compares a store's slice with the one SliceOf defines, rows and
+// provenance from the mirror as published (before any store saw it), snapshot
+// and meta from the generation as the store reads it back: rows in table order; memberships, grants and snapshot tables as sets (a store may keep
+// them in its own order); meta with times compared as instants.
+func requireSlice(t *testing.T, published, opened, got *pipeline.Mirror, what string) {
+	t.Helper()
+	require.Equal(t, rows(published.Access), rows(got.Access), "access rows, %s", what)
+	require.Equal(t, sorted(published.Memberships), sorted(got.Memberships), "memberships, %s", what)
+	require.Equal(t, sorted(published.Grants), sorted(got.Grants), "grants, %s", what)
+	require.Equal(t, sorted(published.Excluded), sorted(got.Excluded), "excluded users, %s", what)
+	require.Equal(t, sorted(published.Masked), sorted(got.Masked), "masked columns, %s", what)
+	require.Equal(t, normalMeta(opened.Meta), normalMeta(got.Meta), "meta, %s", what)
+	require.Equal(t, opened.Snapshot == nil, got.Snapshot == nil, "snapshot kept, %s", what)
+	if opened.Snapshot != nil {
+		require.Equal(t, normalSnapshot(opened.Snapshot), normalSnapshot(got.Snapshot), "snapshot, %s", what)
+	}
+}
+
+// sorted orders a copy of a table by its printed rows.
+func sorted[T any](l []T) []string {
+	out := make([]string, len(l))
+	for i, v := range l {
+		out[i] = fmt.Sprintf("%+v", v)
+	}
+	slices.Sort(out)
+	return out
+}
+
+// normalMeta states times in UTC, as a store may read them back in another zone.
+func normalMeta(m pipeline.Meta) pipeline.Meta {
+	m.PublishedAt = m.PublishedAt.UTC()
+	m.Accounts = slices.Clone(m.Accounts)
+	for i := range m.Accounts {
+		m.Accounts[i].ExtractedAt = m.Accounts[i].ExtractedAt.UTC()
+	}
+	return m
+}
+
+// normalSnapshot prints each account's tables as sorted sets of rows, field by
+// field, so that two snapshots with the same records compare equal.
+func normalSnapshot(s *pipeline.Snapshot) map[string][]string {
+	out := map[string][]string{}
+	for _, a := range s.Accounts {
+		v := reflect.ValueOf(a).Elem()
+		for i := range v.NumField() {
+			f := v.Field(i)
+			key := a.Name + "." + v.Type().Field(i).Name
+			if f.Kind() != reflect.Slice {
+				out[key] = []string{fmt.Sprintf("%v", utc(f.Interface()))}
+				continue
+			}
+			var lines []string
+			for j := range f.Len() {
+				lines = append(lines, fmt.Sprintf("%+v", utc(f.Index(j).Interface())))
+			}
+			slices.Sort(lines)
+			out[key] = lines
+		}
+	}
+	return out
+}
+
+// utc prints time values of a record in UTC.
+func utc(v any) any {
+	if t, ok := v.(time.Time); ok {
+		return t.UTC()
+	}
+	rv := reflect.ValueOf(v)
+	if rv.Kind() != reflect.Struct {
+		return v
+	}
+	var parts []string
+	for i := range rv.NumField() {
+		f := rv.Field(i)
+		if !rv.Type().Field(i).IsExported() {
+			continue
+		}
+		val := f.Interface()
+		if t, ok := val.(time.Time); ok {
+			val = t.UTC().Format(time.RFC3339Nano)
+		}
+		parts = append(parts, fmt.Sprintf("%s:%v", rv.Type().Field(i).Name, val))
+	}
+	return "{" + strings.Join(parts, " ") + "}"
+}
+
+// normalChanges makes nil and empty row lists the same.
+func normalChanges(c *pipeline.Changes) *pipeline.Changes {
+	out := *c
+	if len(out.Added) == 0 {
+		out.Added = nil
+	}
+	if len(out.Removed) == 0 {
+		out.Removed = nil
+	}
+	return &out
+}
