@@ -82,6 +82,9 @@ type Result struct {
 	// (empty when nothing is published), so callers can list the changes.
 	Current *Access
 	Phases  []Phase
+	// Warnings are what the snapshot reader accepted but a person should know,
+	// such as an account without manifest.json; Run logs them too.
+	Warnings []string
 }
 
 // Run extracts, flattens and publishes once, and records the run in the target's
@@ -147,6 +150,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 		return fmt.Errorf("read %s: %w", cfg.Source, err)
 	}
 	phase("extract", start, records(snap))
+	res.Warnings = snap.Warnings
+	for _, w := range snap.Warnings {
+		log.Warn(w)
+	}
 
 	start = begin("flatten")
 	opts := cfg.Flatten

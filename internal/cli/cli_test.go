@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/grantmirror/grantmirror/internal/snaptest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -123,6 +125,7 @@ func shuffleSnapshot(t *testing.T, dir string, seed uint64) string {
 		}
 		require.NoError(t, os.WriteFile(filepath.Join(out, e.Name()), b, 0o644))
 	}
+	snaptest.Reseal(t, out)
 	return out
 }
 

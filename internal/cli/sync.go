@@ -93,6 +93,13 @@ func (e *env) syncOnce(opts pipeline.Config, prog *progress) error {
 	m.Observe(metrics.Run{Result: res, Err: err, Start: start, End: time.Now()})
 	e.afterSync(opts.Store, m)
 	e.push(m)
+	// The warnings go to standard error before any refusal, so that a person
+	// reading why a sync failed also reads what was odd about its input.
+	if res != nil {
+		for _, w := range res.Warnings {
+			fmt.Fprintln(e.stderr, "warning:", w)
+		}
+	}
 	if err != nil {
 		return err
 	}
