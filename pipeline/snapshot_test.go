@@ -58,6 +58,7 @@ func TestReadSnapshotErrors(t *testing.T) {
 		{"empty extract", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\n", "users.csv has no rows", []error{pipeline.ErrEmptyExtract}},
 		{"bad manifest", "manifest.json", `{"extracted_at": "last tuesday"}`, `extracted_at "last tuesday" is not RFC3339`, nil},
 		{"record with fewer fields", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\nA,a@x.example,false,\nB,b@x.example", "users.csv:3: the record has 2 fields but the header has 4", nil},
+		{"last field cut", "grants_to_users.csv", "ROLE,GRANTED_TO,GRANTEE_NAME,DELETED_ON\nR,USER,ANNA,\nR2,USER,ANNA,", "grants_to_users.csv:3: the last record does not end with a line break", nil},
 		{"record with more fields", "grants_to_users.csv", "ROLE,GRANTED_TO,GRANTEE_NAME,DELETED_ON\nR,USER,ANNA,,extra\n", "grants_to_users.csv:2: the record has 5 fields but the header has 4", nil},
 		{"NUL byte", "grants_to_roles.csv", roleHead + "SELECT,TABLE,T\x00X,DB,S,ROLE,R,\n", "grants_to_roles.csv:2: NAME holds a NUL byte", nil},
 		{"invalid UTF-8", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\nA\xff,a@x.example,false,\n", "users.csv:2: NAME is not valid UTF-8", nil},
