@@ -117,6 +117,9 @@ type Meta struct {
 	Mode        Mode          `json:"mode"`
 	Roles       RoleMode      `json:"roles"`
 	Rows        int           `json:"rows"`
+	// Digest is the generation's ContentDigest, set by Run: a sync whose digest
+	// equals the current generation's publishes nothing.
+	Digest string `json:"digest,omitempty"`
 }
 
 // SnapshotAt is when the oldest account of the generation was extracted: the age
