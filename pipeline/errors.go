@@ -18,6 +18,10 @@ var (
 	// than the guard allows (CheckChanges): it would drop the account, or remove or
 	// add too many of its rows. Nothing is published; the error is a *GuardError.
 	ErrRevokeGuard = errors.New("revocation guard refused to publish")
+	// ErrUnchanged is returned by a publish asked to skip a mirror equal to the
+	// current generation (PublishOptions.SkipUnchanged); it is a success, and
+	// the error is an *UnchangedError naming the generation that stays current.
+	ErrUnchanged = errors.New("unchanged")
 	// ErrLocked is returned when another sync holds the target's publish lock.
 	ErrLocked = errors.New("another sync is publishing to this target")
 	// ErrTarget marks a malformed --target or --source value.

@@ -12,6 +12,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/internal/pgtest"
+	"github.com/grantmirror/grantmirror/internal/snaptest"
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/dirstore"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
@@ -183,6 +184,9 @@ func TestAccountVanishes(t *testing.T) {
 				require.Positive(t, lost)
 
 				tc.damage(t, dir)
+				for _, sub := range []string{"acme", "adversarial", "tiny"} {
+					snaptest.Reseal(t, filepath.Join(dir, sub))
+				}
 				res, err := pipeline.Run(ctx, syncConfig(dir, s, false))
 				require.ErrorIs(t, err, pipeline.ErrRevokeGuard)
 				require.ErrorContains(t, err, strings.ReplaceAll(tc.want, "%d", strconv.Itoa(lost)))
@@ -234,6 +238,7 @@ func TestGuardRefusesAdditions(t *testing.T) {
 			// added to TINY's 10.
 			appendTo(t, filepath.Join(dir, "users.csv"), "CARL,carl@tiny.example,false,\nDORA,dora@tiny.example,false,\n")
 			appendTo(t, filepath.Join(dir, "grants_to_users.csv"), "WRITER,USER,CARL,\nWRITER,USER,DORA,\n")
+			snaptest.Reseal(t, dir)
 			res, err := pipeline.Run(ctx, syncConfig(dir, s, false))
 			require.ErrorIs(t, err, pipeline.ErrRevokeGuard)
 			require.ErrorContains(t, err, "account TINY would gain 14 rows on its 10")
@@ -262,4 +267,37 @@ func cutToHeader(t *testing.T, path string) {
 	require.NoError(t, err)
 	head, _, _ := strings.Cut(string(b), "\n")
 	require.NoError(t, os.WriteFile(path, []byte(head+"\n"), 0o644))
+}
+
+// TestAccountWithoutUsers: in a multi-account snapshot, an account whose
+// users.csv went missing fails the sync on both targets, naming the file, and
+// the published generation stays as it was.
+func TestAccountWithoutUsers(t *testing.T) {
+	t.Parallel()
+	for _, kind := range storeKinds {
+		t.Run(kind.name, func(t *testing.T) {
+			t.Parallel()
+			ctx := context.Background()
+			s := kind.open(t)
+			dir := multiSnapshot(t)
+			first, err := pipeline.Run(ctx, syncConfig(dir, s, false))
+			require.NoError(t, err)
+			before := accountRows(t, s)
+
+			users := filepath.Join(dir, "acme", "users.csv")
+			require.NoError(t, os.Remove(users))
+			for _, force := range []bool{false, true} {
+				_, err = pipeline.Run(ctx, syncConfig(dir, s, force))
+				require.ErrorIs(t, err, pipeline.ErrInput, "even --force cannot publish an account without its users")
+				require.ErrorContains(t, err, users+": required file users.csv is missing")
+			}
+			cur, err := s.Current(ctx)
+			require.NoError(t, err)
+			require.Equal(t, first.Generation.Number, cur.Number)
+			require.Equal(t, before, accountRows(t, s))
+			runs, err := s.Runs(ctx, 1)
+			require.NoError(t, err)
+			require.Equal(t, pipeline.RunFailed, runs[0].Status)
+		})
+	}
 }

@@ -126,6 +126,9 @@ type Meta struct {
 	Rows        int           `json:"rows"`
 	// Settings is nil in generations published before they were recorded.
 	Settings *Settings `json:"settings,omitempty"`
+	// Digest is the generation's ContentDigest, set by Run: a sync whose digest
+	// equals the current generation's publishes nothing.
+	Digest string `json:"digest,omitempty"`
 }
 
 // Settings are the configured choices besides the mode and role mode that

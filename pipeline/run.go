@@ -68,11 +68,16 @@ type Phase struct {
 
 // Result is what a run did.
 type Result struct {
-	Mirror     *Mirror
-	Generation *Generation // nil on a dry run
-	Added      int
-	Removed    int
-	Refused    bool // the guard refused (a dry run reports it too)
+	Mirror *Mirror
+	// Generation is the generation published, or on an unchanged run the one
+	// that stays current; nil on a dry run.
+	Generation *Generation
+	// Unchanged says the mirror equals the current generation, so nothing was
+	// (or, on a dry run, would be) published.
+	Unchanged bool
+	Added     int
+	Removed   int
+	Refused   bool // the guard refused (a dry run reports it too)
 	// RefusedBecause is, on a dry run the guard would refuse, the guard's error.
 	RefusedBecause error
 	// Changes are the per-account changes the guard weighed: on a dry run, and on
@@ -82,6 +87,9 @@ type Result struct {
 	// (empty when nothing is published), so callers can list the changes.
 	Current *Access
 	Phases  []Phase
+	// Warnings are what the snapshot reader accepted but a person should know,
+	// such as an account without manifest.json; Run logs them too.
+	Warnings []string
 }
 
 // Run extracts, flattens and publishes once, and records the run in the target's
@@ -118,6 +126,8 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	switch {
 	case err == nil && cfg.DryRun:
 		rec.Status = RunDryRun
+	case err == nil && res.Unchanged:
+		rec.Status = RunUnchanged
 	case err == nil:
 		rec.Status = RunPublished
 	case errors.Is(err, ErrRevokeGuard):
@@ -147,6 +157,10 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 		return fmt.Errorf("read %s: %w", cfg.Source, err)
 	}
 	phase("extract", start, records(snap))
+	res.Warnings = snap.Warnings
+	for _, w := range snap.Warnings {
+		log.Warn(w)
+	}
 
 	start = begin("flatten")
 	opts := cfg.Flatten
@@ -157,6 +171,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 	if err != nil {
 		return err
 	}
+	m.Meta.Digest = m.ContentDigest()
 	res.Mirror = m
 	rec.SnapshotAt, rec.Rows = m.Meta.SnapshotAt(), m.Access.Len()
 	phase("flatten", start, m.Access.Len())
@@ -180,6 +195,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 			return err
 		}
 		res.Current = cur
+		res.Unchanged = old != nil && !cfg.Publish.Force && old.Meta.Digest != "" && old.Meta.Digest == m.Meta.Digest
 		res.Changes = DiffAccounts(cur, accounts, m)
 		for _, c := range res.Changes {
 			res.Added, res.Removed = res.Added+c.Added, res.Removed+c.Removed
@@ -193,7 +209,23 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 		return nil
 	}
 	start = begin("publish")
-	g, err := cfg.Store.Publish(ctx, m, cfg.Publish)
+	// A run cancelled as it reaches the target must not publish, nor report
+	// that it found nothing to publish.
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	popts := cfg.Publish
+	popts.SkipUnchanged = !popts.Force
+	g, err := cfg.Store.Publish(ctx, m, popts)
+	var unchanged *UnchangedError
+	if errors.As(err, &unchanged) {
+		cur := unchanged.Current
+		res.Generation, res.Unchanged = &cur, true
+		rec.Generation = cur.Number
+		phase("publish", start, 0)
+		log.Info("unchanged; nothing published", "generation", cur.Number, "rows", m.Access.Len())
+		return nil
+	}
 	var gerr *GuardError
 	if errors.As(err, &gerr) {
 		// A refused run is recorded with what it would have done, so the history

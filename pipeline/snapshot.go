@@ -1,7 +1,9 @@
 package pipeline
 
 import (
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -21,6 +23,9 @@ import (
 // Snapshot is the grant graph of one or more accounts, as read from ACCOUNT_USAGE.
 type Snapshot struct {
 	Accounts []*Account
+	// Warnings are what the reader accepted but a person should know: an account
+	// without manifest.json, named after its directory, with no extracted_at.
+	Warnings []string
 }
 
 // Account holds one account's views, one slice per snapshot file. Values are
@@ -128,37 +133,62 @@ type AccessEvent struct {
 	QueryCount   int64
 }
 
-// manifest is the optional manifest.json of a snapshot.
+// manifest is the optional manifest.json of a snapshot. Rows and SHA256, when
+// present, describe each file as the extract wrote it, by file name: the number
+// of records after the header and the SHA-256 of the file's bytes, in hex. The
+// reader verifies them, so that a file cut short or altered after the extract
+// is an error rather than a smaller grant graph (a lost line that marked a role
+// dropped brings the role back). The Snowflake extract writes more fields, for
+// people; the reader ignores them.
 type manifest struct {
-	Account     string `json:"account"`
-	ExtractedAt string `json:"extracted_at"`
-	Source      string `json:"source"`
+	Account     string            `json:"account"`
+	ExtractedAt string            `json:"extracted_at,omitempty"`
+	Source      string            `json:"source"`
+	Rows        map[string]int64  `json:"rows,omitempty"`
+	SHA256      map[string]string `json:"sha256,omitempty"`
+}
+
+// checked says whether the manifest describes the files.
+func (m *manifest) checked() bool { return m != nil && (m.Rows != nil || m.SHA256 != nil) }
+
+// lists says whether the manifest describes the file.
+func (m *manifest) lists(name string) bool {
+	if m == nil {
+		return false
+	}
+	_, rows := m.Rows[name]
+	_, sum := m.SHA256[name]
+	return rows || sum
 }
 
 // ReadSnapshot reads a snapshot directory: one account when it holds users.csv,
-// otherwise one account per subdirectory that does. Errors name the file and line.
+// otherwise one account per subdirectory (hidden ones aside), each of which must
+// hold users.csv: an account whose users went missing must not be read as an
+// account that is gone. Errors name the file and line.
 func ReadSnapshot(dir string) (*Snapshot, error) {
+	snap := &Snapshot{}
 	if _, err := os.Stat(filepath.Join(dir, "users.csv")); err == nil {
-		a, err := readAccount(dir)
+		a, err := readAccount(dir, snap)
 		if err != nil {
 			return nil, err
 		}
-		return &Snapshot{Accounts: []*Account{a}}, nil
+		snap.Accounts = []*Account{a}
+		return snap, nil
 	}
 	entries, err := os.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInput, err)
 	}
-	snap := &Snapshot{}
 	for _, e := range entries {
-		if !e.IsDir() {
+		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
 			continue
 		}
 		sub := filepath.Join(dir, e.Name())
 		if _, err := os.Stat(filepath.Join(sub, "users.csv")); err != nil {
-			continue
+			return nil, fmt.Errorf("%w: %s: required file users.csv is missing; every subdirectory of a multi-account snapshot is an account, and an account without users cannot be mirrored (restore the file, or remove the directory to drop the account)",
+				ErrInput, filepath.Join(sub, "users.csv"))
 		}
-		a, err := readAccount(sub)
+		a, err := readAccount(sub, snap)
 		if err != nil {
 			return nil, err
 		}
@@ -178,14 +208,19 @@ func ReadSnapshot(dir string) (*Snapshot, error) {
 	return snap, nil
 }
 
-func readAccount(dir string) (*Account, error) {
+func readAccount(dir string, snap *Snapshot) (*Account, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
 	a := &Account{Name: strings.ToUpper(filepath.Base(abs)), Source: "dir:" + dir}
-	if err := readManifest(dir, a); err != nil {
+	man, err := readManifest(dir, a)
+	if err != nil {
 		return nil, err
+	}
+	if man == nil {
+		snap.Warnings = append(snap.Warnings, fmt.Sprintf("%s has no manifest.json: the account is named %s after its directory, and when it was extracted is unknown, so no answer can say how old it is",
+			dir, a.Name))
 	}
 	if msg := checkValue("the account name "+strconv.Quote(a.Name), a.Name, maxAccountBytes); msg != "" {
 		return nil, fmt.Errorf("%w: %s: %s", ErrInput, dir, msg)
@@ -211,6 +246,9 @@ func readAccount(dir string) (*Account, error) {
 		path := filepath.Join(dir, s.file)
 		f, err := os.Open(path)
 		if errors.Is(err, fs.ErrNotExist) && !s.required {
+			if man.lists(s.file) {
+				return nil, fmt.Errorf("%w: %s: manifest.json lists the file but it is missing", ErrInput, path)
+			}
 			continue
 		}
 		if err != nil {
@@ -219,10 +257,7 @@ func readAccount(dir string) (*Account, error) {
 			}
 			return nil, fmt.Errorf("%w: %v", ErrInput, err)
 		}
-		t, err := newTable(path, f)
-		if err == nil {
-			err = s.read(t)
-		}
+		err = readFile(path, s.file, f, man, s.read)
 		f.Close()
 		if err != nil {
 			return nil, err
@@ -237,18 +272,94 @@ func readAccount(dir string) (*Account, error) {
 	return a, nil
 }
 
-func readManifest(dir string, a *Account) error {
+// readFile reads one snapshot file with read, verifying it against the
+// manifest when the manifest describes the files. The bytes are hashed as the
+// CSV reader consumes them, so a file is read once.
+func readFile(path, name string, f io.Reader, man *manifest, read func(*table) error) error {
+	if !man.checked() {
+		// Without a checksum, the one trace of a file cut inside its last field
+		// ("…,ANNA," from "…,ANNA,2026-01-31") is the line break missing at its
+		// end: every CSV writer ends the last record with one.
+		end := &lastByte{r: f}
+		t, err := newTable(path, end)
+		if err == nil {
+			err = read(t)
+		}
+		if err == nil && t.records > 0 && end.b != '\n' {
+			err = fmt.Errorf("%w: %s:%d: the last record does not end with a line break, so the file may be cut short; if it is complete, end it with a line break",
+				ErrInput, path, t.line)
+		}
+		return err
+	}
+	wantRows, hasRows := man.Rows[name]
+	wantSum, hasSum := man.SHA256[name]
+	if !man.lists(name) {
+		return fmt.Errorf("%w: %s: the file is not listed in manifest.json, which lists the files of the extract", ErrInput, path)
+	}
+	h := sha256.New()
+	t, err := newTable(path, io.TeeReader(f, h))
+	rows := int64(0)
+	if err == nil {
+		err = read(t)
+		rows = t.records
+	}
+	// The rest of the file, after a parse error, still counts towards its sum.
+	if _, cerr := io.Copy(h, f); cerr != nil && err == nil {
+		err = fmt.Errorf("%w: %s: %v", ErrInput, path, cerr)
+	}
+	// A file that is not the one extracted is the cause of whatever else went
+	// wrong reading it, so its checksum is reported first.
+	if sum := hex.EncodeToString(h.Sum(nil)); hasSum && !strings.EqualFold(sum, wantSum) {
+		return fmt.Errorf("%w: %s: the file's SHA-256 is %s but manifest.json says %s; the file was cut short or changed after the extract (re-extract, or restore it)",
+			ErrInput, path, sum, strings.ToLower(wantSum))
+	}
+	if err != nil {
+		return err
+	}
+	if hasRows && rows != wantRows {
+		return fmt.Errorf("%w: %s: the file has %d rows but manifest.json says %d; the file was cut short or changed after the extract (re-extract, or restore it)",
+			ErrInput, path, rows, wantRows)
+	}
+	return nil
+}
+
+// lastByte remembers the last byte read through it.
+type lastByte struct {
+	r io.Reader
+	b byte
+}
+
+func (l *lastByte) Read(p []byte) (int, error) {
+	n, err := l.r.Read(p)
+	if n > 0 {
+		l.b = p[n-1]
+	}
+	return n, err
+}
+
+// readManifest reads manifest.json into a; it returns nil when there is none.
+func readManifest(dir string, a *Account) (*manifest, error) {
 	path := filepath.Join(dir, "manifest.json")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil
+		return nil, nil
 	}
 	if err != nil {
-		return fmt.Errorf("%w: %v", ErrInput, err)
+		return nil, fmt.Errorf("%w: %v", ErrInput, err)
 	}
 	var m manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return fmt.Errorf("%w: %s: %v", ErrInput, path, err)
+		return nil, fmt.Errorf("%w: %s: %v", ErrInput, path, err)
+	}
+	for name, n := range m.Rows {
+		if n < 0 {
+			return nil, fmt.Errorf("%w: %s: rows of %s is %d; want 0 or more", ErrInput, path, name, n)
+		}
+	}
+	for name, sum := range m.SHA256 {
+		if b, err := hex.DecodeString(sum); err != nil || len(b) != sha256.Size {
+			return nil, fmt.Errorf("%w: %s: sha256 of %s is %q; want 64 hex digits", ErrInput, path, name, sum)
+		}
 	}
 	if m.Account != "" {
 		a.Name = strings.ToUpper(strings.TrimSpace(m.Account))
@@ -259,11 +370,11 @@ func readManifest(dir string, a *Account) error {
 	if m.ExtractedAt != "" {
 		t, err := time.Parse(time.RFC3339, m.ExtractedAt)
 		if err != nil {
-			return fmt.Errorf("%w: %s: extracted_at %q is not RFC3339", ErrInput, path, m.ExtractedAt)
+			return nil, fmt.Errorf("%w: %s: extracted_at %q is not RFC3339", ErrInput, path, m.ExtractedAt)
 		}
 		a.ExtractedAt = t.UTC()
 	}
-	return nil
+	return &m, nil
 }
 
 // Limits on the values of a snapshot. Both targets must be able to store what
@@ -309,6 +420,8 @@ type table struct {
 	cols map[string]int
 	rec  []string
 	line int
+	// records counts the records read so far, the header aside.
+	records int64
 }
 
 func newTable(path string, f io.Reader) (*table, error) {
@@ -388,6 +501,7 @@ func (t *table) next() (bool, error) {
 		return false, fmt.Errorf("%w: %s: %v", ErrInput, t.path, csvErr(err))
 	}
 	t.rec = rec
+	t.records++
 	t.line, _ = t.r.FieldPos(0)
 	if len(rec) != len(t.head) {
 		return false, fmt.Errorf("%w: %s:%d: the record has %d fields but the header has %d; the file is truncated or a value is not quoted",

@@ -2,6 +2,9 @@ package pipeline_test
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"encoding/json"
 	"errors"
 	"math/rand/v2"
 	"os"
@@ -13,6 +16,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantmirror/grantmirror/internal/snaptest"
 	"github.com/grantmirror/grantmirror/pipeline"
 )
 
@@ -54,6 +58,7 @@ func TestReadSnapshotErrors(t *testing.T) {
 		{"empty extract", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\n", "users.csv has no rows", []error{pipeline.ErrEmptyExtract}},
 		{"bad manifest", "manifest.json", `{"extracted_at": "last tuesday"}`, `extracted_at "last tuesday" is not RFC3339`, nil},
 		{"record with fewer fields", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\nA,a@x.example,false,\nB,b@x.example", "users.csv:3: the record has 2 fields but the header has 4", nil},
+		{"last field cut", "grants_to_users.csv", "ROLE,GRANTED_TO,GRANTEE_NAME,DELETED_ON\nR,USER,ANNA,\nR2,USER,ANNA,", "grants_to_users.csv:3: the last record does not end with a line break", nil},
 		{"record with more fields", "grants_to_users.csv", "ROLE,GRANTED_TO,GRANTEE_NAME,DELETED_ON\nR,USER,ANNA,,extra\n", "grants_to_users.csv:2: the record has 5 fields but the header has 4", nil},
 		{"NUL byte", "grants_to_roles.csv", roleHead + "SELECT,TABLE,T\x00X,DB,S,ROLE,R,\n", "grants_to_roles.csv:2: NAME holds a NUL byte", nil},
 		{"invalid UTF-8", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\nA\xff,a@x.example,false,\n", "users.csv:2: NAME is not valid UTF-8", nil},
@@ -213,4 +218,156 @@ func TestLimitsFitBothTargets(t *testing.T) {
 			require.ErrorContains(t, err, "grants_to_roles.csv:2: NAME with its database, schema, GRANTED_ON and PRIVILEGE makes 1301 bytes")
 		})
 	}
+}
+
+// sealedSnapshot is validSnapshot with a manifest that records its files.
+func sealedSnapshot(t *testing.T) string {
+	t.Helper()
+	dir := validSnapshot(t)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "manifest.json"), []byte(`{"account": "X", "extracted_at": "2026-11-01T00:00:00Z"}`), 0o644))
+	snaptest.Reseal(t, dir)
+	return dir
+}
+
+func sha(b []byte) string {
+	s := sha256.Sum256(b)
+	return hex.EncodeToString(s[:])
+}
+
+// TestManifestVerifies: a manifest with rows and checksums is checked file by
+// file, and every way a file can differ from the extract is an error naming the
+// file and what was expected against what was found.
+func TestManifestVerifies(t *testing.T) {
+	t.Parallel()
+	snap, err := pipeline.ReadSnapshot(sealedSnapshot(t))
+	require.NoError(t, err, "a sealed snapshot reads")
+	require.Empty(t, snap.Warnings)
+
+	const users = "NAME,EMAIL,DISABLED,DELETED_ON\nANNA,anna@x.example,false,\n"
+	for _, tc := range []struct {
+		name   string
+		change func(t *testing.T, dir string) string // returns the expected message
+	}{
+		{"file changed", func(t *testing.T, dir string) string {
+			changed := "NAME,EMAIL,DISABLED,DELETED_ON\nANNA,anna@x.example,true,\n"
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "users.csv"), []byte(changed), 0o644))
+			return "users.csv: the file's SHA-256 is " + sha([]byte(changed)) + " but manifest.json says " + sha([]byte(users))
+		}},
+		{"file cut mid-record", func(t *testing.T, dir string) string {
+			cut := users[:len(users)-8]
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "users.csv"), []byte(cut), 0o644))
+			return "users.csv: the file's SHA-256 is " + sha([]byte(cut)) + " but manifest.json says " + sha([]byte(users))
+		}},
+		{"row count differs", func(t *testing.T, dir string) string {
+			rewriteManifest(t, dir, `"users.csv": 1`, `"users.csv": 2`)
+			return "users.csv: the file has 1 rows but manifest.json says 2"
+		}},
+		{"listed file missing", func(t *testing.T, dir string) string {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "roles.csv"), []byte("NAME,DELETED_ON\nR,\n"), 0o644))
+			snaptest.Reseal(t, dir)
+			require.NoError(t, os.Remove(filepath.Join(dir, "roles.csv")))
+			return "roles.csv: manifest.json lists the file but it is missing"
+		}},
+		{"file not listed", func(t *testing.T, dir string) string {
+			require.NoError(t, os.WriteFile(filepath.Join(dir, "roles.csv"), []byte("NAME,DELETED_ON\nR,\n"), 0o644))
+			return "roles.csv: the file is not listed in manifest.json"
+		}},
+		{"malformed checksum", func(t *testing.T, dir string) string {
+			rewriteManifest(t, dir, sha([]byte(users)), "abc")
+			return `sha256 of users.csv is "abc"; want 64 hex digits`
+		}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			dir := sealedSnapshot(t)
+			want := tc.change(t, dir)
+			_, err := pipeline.ReadSnapshot(dir)
+			require.ErrorIs(t, err, pipeline.ErrInput)
+			require.ErrorContains(t, err, want)
+		})
+	}
+}
+
+func rewriteManifest(t *testing.T, dir, old, new string) {
+	t.Helper()
+	path := filepath.Join(dir, "manifest.json")
+	b, err := os.ReadFile(path)
+	require.NoError(t, err)
+	require.Contains(t, string(b), old)
+	require.NoError(t, os.WriteFile(path, []byte(strings.Replace(string(b), old, new, 1)), 0o644))
+}
+
+// TestManifestOptional: a manifest without rows and checksums (an older
+// extract) reads unchecked and without a warning; no manifest at all reads
+// with a warning that says what is then unknown.
+func TestManifestOptional(t *testing.T) {
+	t.Parallel()
+	dir := sealedSnapshot(t)
+	snaptest.Strip(t, dir)
+	require.NoError(t, os.WriteFile(filepath.Join(dir, "users.csv"), []byte("NAME,EMAIL,DISABLED,DELETED_ON\nBO,bo@x.example,false,\n"), 0o644))
+	snap, err := pipeline.ReadSnapshot(dir)
+	require.NoError(t, err)
+	require.Empty(t, snap.Warnings)
+	require.Equal(t, "X", snap.Accounts[0].Name)
+
+	require.NoError(t, os.Remove(filepath.Join(dir, "manifest.json")))
+	snap, err = pipeline.ReadSnapshot(dir)
+	require.NoError(t, err)
+	name := strings.ToUpper(filepath.Base(dir))
+	require.Equal(t, []string{dir + " has no manifest.json: the account is named " + name +
+		" after its directory, and when it was extracted is unknown, so no answer can say how old it is"}, snap.Warnings)
+	require.True(t, snap.Accounts[0].ExtractedAt.IsZero())
+}
+
+// TestWrittenSnapshotIsSealed: WriteSnapshot records every file's rows and
+// checksum, so a snapshot kept with a generation is verified when read back.
+func TestWrittenSnapshotIsSealed(t *testing.T) {
+	t.Parallel()
+	snap, err := pipeline.ReadSnapshot(filepath.Join("..", "testdata", "sample", "acme"))
+	require.NoError(t, err)
+	out := t.TempDir()
+	require.NoError(t, pipeline.WriteSnapshot(out, snap))
+	var m struct {
+		Rows   map[string]int64  `json:"rows"`
+		SHA256 map[string]string `json:"sha256"`
+	}
+	b, err := os.ReadFile(filepath.Join(out, "manifest.json"))
+	require.NoError(t, err)
+	require.NoError(t, json.Unmarshal(b, &m))
+	a := snap.Accounts[0]
+	require.Equal(t, int64(len(a.Users)), m.Rows["users.csv"])
+	require.Equal(t, int64(len(a.RoleGrants)), m.Rows["grants_to_roles.csv"])
+	require.Len(t, m.SHA256, 7)
+	for name, sum := range m.SHA256 {
+		data, err := os.ReadFile(filepath.Join(out, name))
+		require.NoError(t, err)
+		require.Equal(t, sha(data), sum, name)
+	}
+	_, err = pipeline.ReadSnapshot(out)
+	require.NoError(t, err)
+	appendTo(t, filepath.Join(out, "roles.csv"), "LEGACY,,,\n")
+	_, err = pipeline.ReadSnapshot(out)
+	require.ErrorContains(t, err, "roles.csv: the file's SHA-256 is ")
+}
+
+// TestMultiAccountSubdirectoryWithoutUsers: every subdirectory of a
+// multi-account snapshot is an account, so one without users.csv is an error
+// naming it rather than an account silently gone; hidden directories are not
+// accounts.
+func TestMultiAccountSubdirectoryWithoutUsers(t *testing.T) {
+	t.Parallel()
+	parent := t.TempDir()
+	for _, name := range []string{"alpha", "beta", ".cache"} {
+		require.NoError(t, os.CopyFS(filepath.Join(parent, name), os.DirFS(validSnapshot(t))))
+	}
+	require.NoError(t, os.Remove(filepath.Join(parent, ".cache", "users.csv")))
+	snap, err := pipeline.ReadSnapshot(parent)
+	require.NoError(t, err)
+	require.Len(t, snap.Accounts, 2)
+	require.Len(t, snap.Warnings, 2, "neither account has a manifest")
+
+	require.NoError(t, os.Remove(filepath.Join(parent, "beta", "users.csv")))
+	_, err = pipeline.ReadSnapshot(parent)
+	require.ErrorIs(t, err, pipeline.ErrInput)
+	require.ErrorContains(t, err, filepath.Join(parent, "beta", "users.csv")+": required file users.csv is missing; every subdirectory of a multi-account snapshot is an account")
 }

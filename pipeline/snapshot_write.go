@@ -1,9 +1,12 @@
 package pipeline
 
 import (
+	"crypto/sha256"
 	"encoding/csv"
+	"encoding/hex"
 	"encoding/json"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -36,19 +39,15 @@ func WriteSnapshot(dir string, snap *Snapshot) error {
 	return nil
 }
 
+// writeAccount writes the files of one account, then manifest.json with each
+// file's rows and SHA-256, so that reading the snapshot back verifies it.
 func writeAccount(dir string, a *Account) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
-	b, err := json.MarshalIndent(manifest{Account: a.Name, ExtractedAt: a.ExtractedAt.Format(time.RFC3339), Source: a.Source}, "", "  ")
-	if err != nil {
-		return err
-	}
-	if a.ExtractedAt.IsZero() {
-		b, _ = json.MarshalIndent(manifest{Account: a.Name, Source: a.Source}, "", "  ")
-	}
-	if err := os.WriteFile(filepath.Join(dir, "manifest.json"), append(b, '\n'), 0o644); err != nil {
-		return err
+	man := manifest{Account: a.Name, Source: a.Source, Rows: map[string]int64{}, SHA256: map[string]string{}}
+	if !a.ExtractedAt.IsZero() {
+		man.ExtractedAt = a.ExtractedAt.Format(time.RFC3339)
 	}
 	files := []struct {
 		name   string
@@ -95,11 +94,17 @@ func writeAccount(dir string, a *Account) error {
 		if !f.write {
 			continue
 		}
-		if err := writeCSV(filepath.Join(dir, f.name), f.header, f.n, f.row); err != nil {
+		sum, err := writeCSV(filepath.Join(dir, f.name), f.header, f.n, f.row)
+		if err != nil {
 			return err
 		}
+		man.Rows[f.name], man.SHA256[f.name] = int64(f.n), sum
 	}
-	return nil
+	b, err := json.MarshalIndent(man, "", "  ")
+	if err != nil {
+		return err
+	}
+	return os.WriteFile(filepath.Join(dir, "manifest.json"), append(b, '\n'), 0o644)
 }
 
 // usersHeader names the users.csv columns. DEFAULT_SECONDARY_ROLE is written only
@@ -122,26 +127,28 @@ func hasSecondary(a *Account) bool {
 	return false
 }
 
-func writeCSV(path string, header []string, n int, row func(int) []string) error {
+// writeCSV writes one file and returns the SHA-256 of its bytes, in hex.
+func writeCSV(path string, header []string, n int, row func(int) []string) (string, error) {
 	f, err := os.Create(path)
 	if err != nil {
-		return err
+		return "", err
 	}
-	w := csv.NewWriter(f)
+	h := sha256.New()
+	w := csv.NewWriter(io.MultiWriter(f, h))
 	if err := w.Write(header); err != nil {
 		f.Close()
-		return err
+		return "", err
 	}
 	for i := 0; i < n; i++ {
 		if err := w.Write(row(i)); err != nil {
 			f.Close()
-			return err
+			return "", err
 		}
 	}
 	w.Flush()
 	if err := w.Error(); err != nil {
 		f.Close()
-		return err
+		return "", err
 	}
-	return f.Close()
+	return hex.EncodeToString(h.Sum(nil)), f.Close()
 }

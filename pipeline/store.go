@@ -45,6 +45,11 @@ type PublishOptions struct {
 	Force       bool
 	// Keep is how many generations to keep besides the current one, for rollback.
 	Keep int
+	// SkipUnchanged asks the store not to publish a mirror whose Meta.Digest
+	// equals the current generation's: Publish then returns an *UnchangedError.
+	// Run sets it unless Force, so a schedule does not fill the kept generations
+	// with copies and age a real change out of diff and rollback.
+	SkipUnchanged bool
 }
 
 // DefaultPublishOptions are the defaults of DESIGN.md.
@@ -85,10 +90,37 @@ type Generation struct {
 // Run outcomes recorded in the history.
 const (
 	RunPublished = "published"
+	// RunUnchanged is a run whose mirror equals the current generation: it
+	// published nothing, and succeeded.
+	RunUnchanged = "unchanged"
 	RunRefused   = "refused"
 	RunFailed    = "failed"
 	RunDryRun    = "dry-run"
 )
+
+// UnchangedError is what Publish returns when opts.SkipUnchanged and the mirror
+// equals the current generation, which stays current. It wraps ErrUnchanged.
+type UnchangedError struct {
+	Current Generation
+}
+
+func (e *UnchangedError) Error() string {
+	return fmt.Sprintf("%v: generation %d stays current", ErrUnchanged, e.Current.Number)
+}
+
+func (e *UnchangedError) Unwrap() error { return ErrUnchanged }
+
+// CheckUnchanged is what a store asks under its publish lock before it builds
+// a generation: current is the current generation and digest its Meta.Digest.
+// It returns an *UnchangedError when opts.SkipUnchanged, not opts.Force, and
+// next's digest equals it. A generation published before digests were
+// recorded has none, and never equals.
+func CheckUnchanged(current Generation, digest string, next *Mirror, opts PublishOptions) error {
+	if !opts.SkipUnchanged || opts.Force || digest == "" || next.Meta.Digest != digest {
+		return nil
+	}
+	return &UnchangedError{Current: current}
+}
 
 // RunRecord is one sync in the history.
 type RunRecord struct {

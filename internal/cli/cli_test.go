@@ -11,6 +11,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/grantmirror/grantmirror/internal/snaptest"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -123,11 +125,13 @@ func shuffleSnapshot(t *testing.T, dir string, seed uint64) string {
 		}
 		require.NoError(t, os.WriteFile(filepath.Join(out, e.Name()), b, 0o644))
 	}
+	snaptest.Reseal(t, out)
 	return out
 }
 
-// TestSyncTwiceIsIdempotent: a second sync of the same data publishes a new
-// generation with identical content and reports no change.
+// TestSyncTwiceIsIdempotent: a second sync of the same data publishes nothing,
+// says the generation stays current and is recorded as unchanged; --force
+// publishes an identical generation anyway.
 func TestSyncTwiceIsIdempotent(t *testing.T) {
 	t.Parallel()
 	dir := filepath.Join(repo, "testdata/sample/acme")
@@ -136,6 +140,16 @@ func TestSyncTwiceIsIdempotent(t *testing.T) {
 	require.Equal(t, 0, r.code, r.stderr)
 	first := run(t, "report", "--target", "dir:"+target).stdout
 	r = run(t, syncArgs(dir, target)...)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "unchanged; generation 1 stays current")
+	require.NotContains(t, r.stdout, "published generation")
+	require.Equal(t, first, run(t, "report", "--target", "dir:"+target).stdout)
+	g := run(t, "generations", "--target", "dir:"+target)
+	require.Equal(t, 0, g.code, g.stderr)
+	require.Regexp(t, `(?m)^\S+ \S+\s+unchanged\s+1\s+8076\s+0\s+0`, g.stdout, "the run is recorded as unchanged, with the generation that stays current")
+	require.NotRegexp(t, `(?m)^2\s`, g.stdout, "no second generation")
+
+	r = run(t, syncArgs(dir, target, "--force")...)
 	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stdout, "published generation 2")
 	require.Contains(t, r.stdout, "(+0 −0)")

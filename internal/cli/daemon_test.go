@@ -538,3 +538,33 @@ func TestSyncPushgatewayFromEnv(t *testing.T) {
 	defer g.mu.Unlock()
 	require.Len(t, g.paths, 1)
 }
+
+// TestDaemonCountsUnchangedRunsAsSuccess: a scheduled sync that finds the
+// current generation unchanged publishes nothing, is counted under its own
+// outcome, and still moves the last success time, so /healthz stays ok.
+func TestDaemonCountsUnchangedRunsAsSuccess(t *testing.T) {
+	t.Parallel()
+	store, _ := openStore(t)
+	h := setupDaemon(t, func(ctx context.Context) (*pipeline.Result, error) {
+		return pipeline.Run(ctx, pipeline.Config{Source: sampleSource("tiny"), Store: store,
+			Flatten: pipeline.Options{Mode: pipeline.Effective, Roles: pipeline.AllRoles}, Publish: pipeline.DefaultPublishOptions()})
+	})
+	w := <-h.clock.waits
+	h.clock.elapse(w)
+	<-h.clock.waits
+
+	gens, err := store.Generations(context.Background())
+	require.NoError(t, err)
+	require.Len(t, gens, 1, "the second run published nothing")
+	mfs := scrape(t, h.url)
+	require.Equal(t, 1.0, metricValue(t, mfs, metrics.NameRuns, "outcome", metrics.OutcomePublished))
+	require.Equal(t, 1.0, metricValue(t, mfs, metrics.NameRuns, "outcome", metrics.OutcomeUnchanged))
+	require.Equal(t, float64(t0.Add(w.d).Unix()), metricValue(t, mfs, metrics.NameLastSuccess), "an unchanged run is a success")
+	require.Equal(t, 1.0, metricValue(t, mfs, metrics.NameGeneration), "generation 1 stays current")
+	code, hs := health(t, h.url)
+	require.Equal(t, http.StatusOK, code)
+	require.Equal(t, "ok", hs.Status)
+	require.Equal(t, metrics.OutcomeUnchanged, hs.LastOutcome)
+	require.NoError(t, h.stop())
+	require.Contains(t, h.logs.String(), `"msg":"sync done; unchanged, nothing published"`)
+}

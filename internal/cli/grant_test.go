@@ -22,6 +22,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/localgrant"
 	"github.com/grantmirror/grantmirror/internal/pgtest"
+	"github.com/grantmirror/grantmirror/internal/snaptest"
 )
 
 // tinyWithoutBen copies the tiny sample into a new directory with BEN's only
@@ -40,6 +41,7 @@ func tinyWithoutBen(t *testing.T) string {
 		}
 		require.NoError(t, os.WriteFile(filepath.Join(dir, e.Name()), b, 0o644))
 	}
+	snaptest.Reseal(t, dir)
 	return dir
 }
 

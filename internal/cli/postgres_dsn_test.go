@@ -27,8 +27,10 @@ func TestKeywordValueTarget(t *testing.T) {
 	}
 	dir := filepath.Join(repo, "testdata/sample/acme")
 	pg := []string{"--target", kv, "--schema", schema}
+	// --force: the second sync of the same data would otherwise find it unchanged
+	// and publish nothing.
 	for range 2 {
-		r := run(t, append(append([]string{"sync", "--source", "dir:" + dir, "--log-level", "error"}, pg...), "--config", filepath.Join(dir, "config.yaml"))...)
+		r := run(t, append(append([]string{"sync", "--source", "dir:" + dir, "--log-level", "error", "--force"}, pg...), "--config", filepath.Join(dir, "config.yaml"))...)
 		require.Equal(t, 0, r.code, r.stderr)
 	}
 	r := run(t, append([]string{"generations"}, pg...)...)

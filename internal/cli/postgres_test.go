@@ -21,10 +21,14 @@ func TestPostgresTarget(t *testing.T) {
 
 	r := run(t, append(append([]string{"migrate"}, pg...), "--log-level", "error")...)
 	require.Equal(t, 0, r.code, r.stderr)
-	for i := 1; i <= 2; i++ {
-		r = run(t, append(append([]string{"sync", "--source", "dir:" + dir, "--log-level", "error"}, pg...), cfg...)...)
-		require.Equal(t, 0, r.code, r.stderr)
-	}
+	sync := append(append([]string{"sync", "--source", "dir:" + dir, "--log-level", "error"}, pg...), cfg...)
+	r = run(t, sync...)
+	require.Equal(t, 0, r.code, r.stderr)
+	r = run(t, sync...)
+	require.Equal(t, 0, r.code, r.stderr)
+	require.Contains(t, r.stdout, "unchanged; generation 1 stays current", "an identical sync publishes nothing")
+	r = run(t, append(sync, "--force")...)
+	require.Equal(t, 0, r.code, r.stderr)
 	require.Contains(t, r.stdout, "published generation 2")
 	require.Contains(t, r.stdout, "(+0 −0)")
 

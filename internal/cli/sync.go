@@ -26,7 +26,10 @@ rows with their role paths, and publishes them to --target as a new generation i
 atomic step. The guard weighs every account on its own: a generation that would drop an
 account of the current one, remove more than --max-revoke-ratio of an account's rows or
 add more than --max-add-ratio of them is refused (exit 1) unless --force. A truncated
-extract must neither lock people out nor let them in.
+extract must neither lock people out nor let them in. A sync whose mirror equals the
+current generation (rows, provenance, excluded users and masked columns alike) publishes
+nothing and says "unchanged"; it is recorded and counted as a success. --force publishes
+it anyway.
 
 With --pushgateway, the run's metrics (rows, durations, outcome, last success) are pushed
 to a Prometheus Pushgateway when it ends; a failed push is logged, and the sync keeps
@@ -77,7 +80,7 @@ func configFlags() []cli.Flag {
 		&cli.StringFlag{Name: "roles", Usage: "all (secondary roles ALL, Snowflake's default) or primary (default all)"},
 		&cli.Float64Flag{Name: "max-revoke-ratio", Usage: "largest share of an account's current rows one sync may remove", DefaultText: "0.2"},
 		&cli.Float64Flag{Name: "max-add-ratio", Usage: "most rows one sync may add to an account, as a share of its current rows", DefaultText: "0.5"},
-		&cli.BoolFlag{Name: "force", Usage: "publish even when the guard would refuse"},
+		&cli.BoolFlag{Name: "force", Usage: "publish even when the guard would refuse, or the mirror is unchanged"},
 		&cli.IntFlag{Name: "keep", Usage: "generations kept for rollback besides the current one", DefaultText: "3"},
 		&cli.IntFlag{Name: "history-days", Usage: "days the Postgres access history keeps a removed row, for --at answers", DefaultText: "365"},
 		&cli.StringFlag{Name: "pushgateway", Usage: "Prometheus Pushgateway URL to push the metrics of a one-shot sync to"},
@@ -93,6 +96,13 @@ func (e *env) syncOnce(opts pipeline.Config, prog *progress) error {
 	m.Observe(metrics.Run{Result: res, Err: err, Start: start, End: time.Now()})
 	e.afterSync(opts.Store, m)
 	e.push(m)
+	// The warnings go to standard error before any refusal, so that a person
+	// reading why a sync failed also reads what was odd about its input.
+	if res != nil {
+		for _, w := range res.Warnings {
+			fmt.Fprintln(e.stderr, "warning:", w)
+		}
+	}
 	if err != nil {
 		return err
 	}
@@ -162,7 +172,14 @@ const maxChanges = 50
 func (e *env) printSync(res *pipeline.Result, cfg pipeline.Config) {
 	m := res.Mirror
 	w := e.stdout
-	if cfg.DryRun {
+	switch {
+	case cfg.DryRun && res.Unchanged:
+		fmt.Fprintf(w, "dry run: unchanged; %s already holds this mirror (%d rows), so a sync would publish nothing\n",
+			pipeline.RedactDSN(e.cfg.Target), m.Access.Len())
+	case res.Unchanged:
+		fmt.Fprintf(w, "unchanged; generation %d stays current in %s: %d rows, nothing published\n",
+			res.Generation.Number, pipeline.RedactDSN(e.cfg.Target), m.Access.Len())
+	case cfg.DryRun:
 		fmt.Fprintf(w, "dry run: would publish %d rows (+%d −%d) from %s to %s; nothing was written\n",
 			m.Access.Len(), res.Added, res.Removed, cfg.Source, pipeline.RedactDSN(e.cfg.Target))
 		if res.Refused {
@@ -181,7 +198,7 @@ func (e *env) printSync(res *pipeline.Result, cfg pipeline.Config) {
 			fmt.Fprintf(w, "  %s %s %s %s %s %s\n", sign, ch.Account, ch.Email, ch.ObjectType, ch.ObjectName, ch.Privilege)
 			n++
 		}
-	} else {
+	default:
 		g := res.Generation
 		fmt.Fprintf(w, "published generation %d to %s: %d rows (+%d −%d), mode %s\n",
 			g.Number, pipeline.RedactDSN(e.cfg.Target), g.Rows, g.Added, g.Removed, m.Meta.Mode)

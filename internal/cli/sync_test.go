@@ -10,6 +10,8 @@ import (
 	"testing"
 
 	"github.com/stretchr/testify/require"
+
+	"github.com/grantmirror/grantmirror/internal/snaptest"
 )
 
 func TestThousands(t *testing.T) {
@@ -124,6 +126,7 @@ func TestSyncRefusesAdditions(t *testing.T) {
 	require.Equal(t, ExitOK, r.code, r.stderr)
 	appendFile(t, filepath.Join(src, "users.csv"), "CARL,carl@tiny.example,false,\nDORA,dora@tiny.example,false,\n")
 	appendFile(t, filepath.Join(src, "grants_to_users.csv"), "WRITER,USER,CARL,\nWRITER,USER,DORA,\n")
+	snaptest.Reseal(t, src)
 
 	r = syncTiny()
 	require.Equal(t, ExitFindings, r.code, r.stdout)
@@ -145,4 +148,18 @@ func TestSyncRefusesAdditions(t *testing.T) {
 	r = syncTiny("--max-add-ratio", "-1")
 	require.Equal(t, ExitError, r.code)
 	require.Contains(t, r.stderr, "max-add-ratio -1: want a number of 0 or more")
+}
+
+// TestSyncWarnsWithoutManifest: a snapshot without manifest.json syncs, and
+// sync says loudly what that leaves unknown.
+func TestSyncWarnsWithoutManifest(t *testing.T) {
+	t.Parallel()
+	src := copySample(t, "tiny")
+	require.NoError(t, os.Remove(filepath.Join(src, "manifest.json")))
+	r := run(t, "sync", "--source", "dir:"+src, "--target", "dir:"+t.TempDir(), "--log-level", "error")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	account := strings.ToUpper(filepath.Base(src))
+	require.Contains(t, r.stderr, "warning: "+src+" has no manifest.json: the account is named "+account+
+		" after its directory, and when it was extracted is unknown")
+	require.Contains(t, r.stdout, "published generation 1")
 }

@@ -16,6 +16,7 @@ import (
 // Outcomes of a run, the values of the outcome label of grantmirror_sync_runs_total.
 const (
 	OutcomePublished = pipeline.RunPublished
+	OutcomeUnchanged = pipeline.RunUnchanged
 	OutcomeDryRun    = pipeline.RunDryRun
 	OutcomeRefused   = pipeline.RunRefused
 	OutcomeFailed    = pipeline.RunFailed
@@ -89,7 +90,7 @@ var views = []string{"users", "roles", "grants_to_users", "grants_to_roles", "ta
 func New(version string) *Sync {
 	s := &Sync{reg: prometheus.NewRegistry()}
 	s.runs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: NameRuns,
-		Help: "Sync runs by outcome: published, dry-run, refused (by the revocation guard) or failed."}, []string{"outcome"})
+		Help: "Sync runs by outcome: published, unchanged (equal to the current generation, nothing published), dry-run, refused (by the revocation guard) or failed."}, []string{"outcome"})
 	s.errs = prometheus.NewCounterVec(prometheus.CounterOpts{Name: NameErrors,
 		Help: "Sync runs that did not publish, by kind: input, target, locked, guard, snowflake or other."}, []string{"kind"})
 	s.refusals = prometheus.NewCounter(prometheus.CounterOpts{Name: NameRefusals,
@@ -104,17 +105,17 @@ func New(version string) *Sync {
 	s.rows = prometheus.NewGauge(prometheus.GaugeOpts{Name: NameRows,
 		Help: "Rows of the mirror computed by the last run that flattened one, published or not."})
 	s.published = prometheus.NewGauge(prometheus.GaugeOpts{Name: NamePublished,
-		Help: "Rows of the generation the last successful run published."})
+		Help: "Rows of the generation the last successful run published, or found unchanged."})
 	s.added = prometheus.NewGauge(prometheus.GaugeOpts{Name: NameAdded,
 		Help: "Rows the last published (or dry-run) generation added to the one before it."})
 	s.removed = prometheus.NewGauge(prometheus.GaugeOpts{Name: NameRemoved,
 		Help: "Rows the last published (or dry-run) generation removed from the one before it."})
 	s.generation = prometheus.NewGauge(prometheus.GaugeOpts{Name: NameGeneration,
-		Help: "Number of the generation the last successful run published."})
+		Help: "Number of the generation the last successful run published, or found unchanged."})
 	s.excluded = prometheus.NewGauge(prometheus.GaugeOpts{Name: NameExcluded,
 		Help: "Snowflake users left out of the last mirror for want of a valid email (see grantmirror lint)."})
 	s.lastSuccessTS = prometheus.NewGauge(prometheus.GaugeOpts{Name: NameLastSuccess,
-		Help: "Unix time the last successful run (published or dry run) finished; alert when it grows old."})
+		Help: "Unix time the last successful run (published, unchanged or dry run) finished; alert when it grows old."})
 	s.breakGlass = prometheus.NewCounter(prometheus.CounterOpts{Name: NameBreakGlass,
 		Help: "Break-glass (emergency) local grants the database has recorded; alert on any increase."})
 	build := prometheus.NewGaugeVec(prometheus.GaugeOpts{Name: NameBuildInfo,
@@ -125,7 +126,7 @@ func New(version string) *Sync {
 		s.added, s.removed, s.generation, s.excluded, s.lastSuccessTS, s.breakGlass, build)
 	// Every label value exists from the start, so a counter that moves from
 	// absent to 1 is not mistaken for no change by increase().
-	for _, o := range []string{OutcomePublished, OutcomeDryRun, OutcomeRefused, OutcomeFailed} {
+	for _, o := range []string{OutcomePublished, OutcomeUnchanged, OutcomeDryRun, OutcomeRefused, OutcomeFailed} {
 		s.runs.WithLabelValues(o)
 	}
 	for _, k := range Kinds {
@@ -166,6 +167,8 @@ func Outcome(res *pipeline.Result, err error) string {
 		return OutcomeFailed
 	case res != nil && res.Generation == nil:
 		return OutcomeDryRun
+	case res != nil && res.Unchanged:
+		return OutcomeUnchanged
 	}
 	return OutcomePublished
 }

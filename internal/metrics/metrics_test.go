@@ -124,7 +124,7 @@ func TestObserve(t *testing.T) {
 func TestEverySeriesExistsBeforeTheFirstRun(t *testing.T) {
 	t.Parallel()
 	s := New("dev")
-	require.Equal(t, 4, testutil.CollectAndCount(s.runs))
+	require.Equal(t, 5, testutil.CollectAndCount(s.runs))
 	require.Equal(t, len(Kinds), testutil.CollectAndCount(s.errs))
 	require.NoError(t, testutil.GatherAndCompare(s.reg, strings.NewReader(`
 # HELP grantmirror_build_info Always 1; the version label says which grantmirror runs.

@@ -213,6 +213,9 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 		if err != nil {
 			return nil, err
 		}
+		if err := pipeline.CheckUnchanged(prev.generation(cur), prev.Digest, m, opts); err != nil {
+			return nil, err
+		}
 		var accounts []string
 		for _, a := range prev.Accounts {
 			accounts = append(accounts, a.Name)

@@ -98,6 +98,15 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, gr
 	if err != nil && !errNoGeneration(err) {
 		return nil, err
 	}
+	if prev != nil {
+		var digest string
+		if err := tx.QueryRow(ctx, s.stmt("generation_digest", nil), prev.Number).Scan(&digest); err != nil {
+			return nil, fmt.Errorf("read the digest of generation %d: %w", prev.Number, err)
+		}
+		if err := pipeline.CheckUnchanged(*prev, digest, m, opts); err != nil {
+			return nil, err
+		}
+	}
 	var base int
 	if err := tx.QueryRow(ctx, s.stmt("latest_generation", nil)).Scan(&base); err != nil {
 		return nil, fmt.Errorf("find the newest generation: %w", err)

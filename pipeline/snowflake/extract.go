@@ -2,9 +2,12 @@ package snowflake
 
 import (
 	"context"
+	"crypto/sha256"
+	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
@@ -127,16 +130,19 @@ type SkippedAccount struct {
 	Err  error
 }
 
-// manifestFile is manifest.json. The first three fields are the snapshot
-// format; the others document the extract for whoever reads the snapshot.
+// manifestFile is manifest.json. The account, extracted_at and source fields
+// and the rows and sha256 of each file are the snapshot format, which the
+// snapshot reader verifies; the others document the extract for whoever reads
+// the snapshot.
 type manifestFile struct {
-	Account     string           `json:"account"`
-	ExtractedAt string           `json:"extracted_at"`
-	Source      string           `json:"source"`
-	Latency     string           `json:"latency"`
-	HistoryDays int              `json:"history_days"`
-	Rows        map[string]int64 `json:"rows"`
-	Missing     []string         `json:"missing,omitempty"`
+	Account     string            `json:"account"`
+	ExtractedAt string            `json:"extracted_at"`
+	Source      string            `json:"source"`
+	Latency     string            `json:"latency"`
+	HistoryDays int               `json:"history_days"`
+	Rows        map[string]int64  `json:"rows"`
+	SHA256      map[string]string `json:"sha256"`
+	Missing     []string          `json:"missing,omitempty"`
 }
 
 // latencyNote is recorded in every manifest: ACCOUNT_USAGE lags the account.
@@ -271,7 +277,9 @@ func publish(tmp, dir string, overwrite bool) error {
 	return os.RemoveAll(old)
 }
 
-// writeManifest writes manifest.json, the last file of an account.
+// writeManifest writes manifest.json, the last file of an account, with the
+// rows and the SHA-256 of every file. The files are hashed as they lie on disk,
+// synced, so the sums are of exactly what a reader will find.
 func writeManifest(dir string, a Account, cfg Config, ar AccountResult) error {
 	m := manifestFile{
 		Account:     a.Name,
@@ -280,19 +288,38 @@ func writeManifest(dir string, a Account, cfg Config, ar AccountResult) error {
 		Latency:     latencyNote,
 		HistoryDays: cfg.HistoryDays,
 		Rows:        map[string]int64{},
+		SHA256:      map[string]string{},
 	}
 	for _, v := range ar.Views {
 		if v.Missing {
 			m.Missing = append(m.Missing, v.File)
 			continue
 		}
-		m.Rows[v.File] = v.Rows
+		sum, err := fileSHA256(filepath.Join(dir, v.File))
+		if err != nil {
+			return err
+		}
+		m.Rows[v.File], m.SHA256[v.File] = v.Rows, sum
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {
 		return err
 	}
 	return writeFileSync(filepath.Join(dir, "manifest.json"), append(b, '\n'))
+}
+
+// fileSHA256 is the SHA-256 of a file's bytes, in hex.
+func fileSHA256(path string) (string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return "", err
+	}
+	defer f.Close()
+	h := sha256.New()
+	if _, err := io.Copy(h, f); err != nil {
+		return "", fmt.Errorf("checksum %s: %w", path, err)
+	}
+	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func writeFileSync(path string, b []byte) error {
