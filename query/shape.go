@@ -211,9 +211,9 @@ func (e *env) with(sp *split, s *spec) error {
 		return err
 	}
 	e.t.sql(" ORDER BY " + sortKey + dir + " LIMIT ")
-	e.t.val(sp.window)
+	e.t.sql(strconv.FormatInt(sp.window, 10))
 	e.t.sql(") AS " + p + "p ORDER BY " + p + "p.k" + dir + " LIMIT ")
-	e.t.val(sp.window)
+	e.t.sql(strconv.FormatInt(sp.window, 10))
 	e.t.sql(") AS " + p + "p) ")
 	return nil
 }
@@ -255,7 +255,7 @@ func (e *env) splitFrom(sp *split, s *spec, orders string) error {
 	sortKey := alias + "." + quoteIdent(sp.sortCol)
 	window := func() {
 		e.t.sql(" ORDER BY " + orders + " LIMIT ")
-		e.t.val(sp.window)
+		e.t.sql(strconv.FormatInt(sp.window, 10))
 	}
 	cmp := " >= "
 	if !sp.desc {
