@@ -144,8 +144,8 @@ type ShadowStats struct {
 // with the viewer and tenant. A Shadow statement run through Query counts itself;
 // CountHidden is for measuring an enforced statement, at the price of a second read.
 func (s *Stmt) CountHidden(ctx context.Context, db Querier) (ShadowStats, error) {
-	if s.err != nil {
-		return ShadowStats{}, s.err
+	if s.Err() != nil {
+		return ShadowStats{}, s.Err()
 	}
 	t, _, err := s.b.build(s.viewer, &s.spec, Shadow)
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 )
 
 // Part is one piece of a statement given to Select: From, Columns, Where, OrderBy,
@@ -96,6 +97,9 @@ type Stmt struct {
 	// does not know yet (or no longer trusts) whether the table has the index it
 	// needs; Learn looks it up and rebuilds the statement.
 	learn *learnable
+	// mu guards text, learn and err, which Learn replaces, so that one statement can
+	// be run from several goroutines.
+	mu sync.Mutex
 }
 
 // learnable is the index question a statement leaves open.
@@ -131,6 +135,8 @@ func (b *Builder) Select(ctx context.Context, viewerEmail string, parts ...Part)
 // statements on that table for a few minutes, and the statement is rebuilt. Query and
 // Collect call it; call it before ToSql to get the same SQL they run.
 func (s *Stmt) Learn(ctx context.Context, db Querier) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	if s.err != nil || s.learn == nil {
 		return s.err
 	}
@@ -155,6 +161,8 @@ func (s *Stmt) ToSql() (string, []any, error) {
 // Format returns the statement rendered with another placeholder format: Question
 // to nest it in a squirrel statement that renumbers placeholders itself.
 func (s *Stmt) Format(f Format) Sqlizer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return rendered{t: s.text, err: s.err, f: f}
 }
 
@@ -162,7 +170,11 @@ func (s *Stmt) Format(f Format) Sqlizer {
 func (s *Stmt) Mode() Mode { return s.mode }
 
 // Err reports the build error, if any.
-func (s *Stmt) Err() error { return s.err }
+func (s *Stmt) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
 
 type rendered struct {
 	t   *text

@@ -7,10 +7,14 @@ import (
 	"math/rand/v2"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
+
+	"github.com/grantmirror/grantmirror/internal/pgtest"
 )
 
 // pagedWorld is a data table of rows spread over objects, read by viewers who see
@@ -227,4 +231,43 @@ func TestPagedShapesExplain(t *testing.T) {
 	// once per object.
 	bare := page("few@example.com", "data_bare")
 	require.Equal(t, 1, sum(bare, has(" data_bare ")), "%v", bare)
+}
+
+// TestStatementSharedAcrossGoroutines runs one statement, whose first run learns the
+// table's index and rebuilds it, from several goroutines at once (go test -race).
+func TestStatementSharedAcrossGoroutines(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	w := loadPaged(t, f, 2_000, 100, map[string]int{"few@example.com": 5})
+	pool := pgtest.Pool(t)
+	b := f.builder(f.options())
+	ctx := context.Background()
+	s := b.Select(ctx, "few@example.com", From(f.schema+".data d"), Columns("d.pk"),
+		Guard("TABLE", "d.object_name", "SELECT"), OrderBy("d.id DESC"), Limit(20))
+	want := f.ids(b.Select(ctx, "few@example.com", From(f.schema+".data d"), Columns("d.pk"), Unguarded(),
+		Where("d.object_name IN (SELECT unnest(?::text[]))", w.names("few@example.com")), OrderBy("d.id DESC"), Limit(20)))
+	require.NotEmpty(t, want)
+	var wg sync.WaitGroup
+	results := make([][]int64, 4)
+	errs := make([]error, 4)
+	for i := range results {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			rows, err := s.Query(ctx, pool)
+			if err != nil {
+				errs[i] = err
+				return
+			}
+			results[i], errs[i] = pgx.CollectRows(rows, pgx.RowTo[int64])
+		}()
+	}
+	wg.Wait()
+	for i := range results {
+		require.NoError(t, errs[i])
+		require.Equal(t, want, results[i])
+	}
+	sql, _, err := s.ToSql()
+	require.NoError(t, err)
+	require.Contains(t, sql, "gm__v", "the statement was rebuilt with the sparse branch")
 }
