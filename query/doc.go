@@ -1,3 +1,131 @@
-// Package query builds reads that show a viewer only what Snowflake lets them see: every
-// statement carries inline WHERE EXISTS guards on the published grant mirror and PII masks.
+// Package query builds reads that show a viewer only what Snowflake lets them see.
+// Every statement it builds carries guards on the grant mirror that grantmirror sync
+// publishes into the product's database, and masks for PII columns; values are bind
+// parameters and identifiers are validated.
+//
+//	g := query.MustNew(query.Options{MaxStaleness: 3 * time.Hour})
+//	rows, err := query.Collect(ctx, pool, g.Select(ctx, viewerEmail,
+//		query.From("usage.query_history q"),
+//		query.Columns("q.id", "q.warehouse_name", "q.started_at"),
+//		query.Guard("WAREHOUSE", "q.warehouse_name", "USAGE"),
+//		query.Mask("q.query_text", query.Redact, query.UnlessRole("PII_READER")),
+//		query.Where("q.started_at >= ?", since),
+//		query.OrderBy("q.started_at DESC", "q.id DESC"), query.Limit(50),
+//	), pgx.RowToStructByName[QueryRow])
+//
+// The builder relies on the mirror's published contract only: the views
+// grantmirror.access(account, email, object_type, object_name, privilege),
+// memberships(account, email, role), masked_columns and current(generation,
+// published_at, snapshot_at). Options.Schema and Options.AccessTable point elsewhere.
+//
+// # Guards
+//
+// A guard admits a row when the viewer holds a privilege on the Snowflake object the
+// row belongs to. Guard names the column holding the object's canonical name
+// (SALES.PUBLIC.ORDERS, SALES.CORE."lines"); GuardParts assembles it from database,
+// schema and name columns; GuardObject checks one fixed object once per statement;
+// AnyOf ORs checks, and checks given to Select are ANDed. A statement without a guard
+// is an error (ErrNoGuard) unless it says Unguarded. The viewer's address is
+// normalized the way the sync normalized the mirror's: give Options.EmailDomains the
+// same aliases as the sync's email.domain_aliases. Options.Account restricts a
+// multi-account mirror to one account.
+//
+// Guards live in a subquery of their own, which the rest of the statement reads:
+//
+//	SELECT … FROM (SELECT * FROM t AS d WHERE <fresh> AND EXISTS (<mirror probe>)) AS d
+//	WHERE (<fragment>) ORDER BY … LIMIT …
+//
+// The probe binds all leading columns of the mirror's unique index, so Postgres
+// probes the index or turns the EXISTS into a join driven by it.
+//
+// # Where fragments
+//
+// Where adds SQL written by hand with ? or $n placeholders. A fragment must be one
+// balanced expression: a parenthesis closed before it was opened or left open, a --
+// or /* comment, a semicolon, or a backslash before a quote in a plain string is
+// refused with ErrFragment, because each could make the fragment reach past the
+// parentheses around it. Even a fragment that could, would only filter what the
+// guarded subquery admitted. Fragments still see clear values of masked columns: do
+// not let a viewer choose filters on them.
+//
+// # Paged reads
+//
+// A paged read (OrderBy and Limit) guarded by a Guard is one statement with two
+// branches, of which one-time filters switch on exactly one at each execution, so it
+// is planned and prepared once for every viewer:
+//
+//	WITH gm__s AS MATERIALIZED (SELECT <visible objects ≤ SparseObjects> AND <index exists> AS sparse),
+//	     gm__v AS MATERIALIZED (SELECT DISTINCT object_name FROM access WHERE <viewer> AND <sparse> AND <fresh>),
+//	     gm__t AS MATERIALIZED (<the LIMIT+OFFSET-th best sort key over each object's first LIMIT+OFFSET keys>)
+//	SELECT … FROM (
+//	    (SELECT d.* FROM gm__v CROSS JOIN LATERAL
+//	        (<rows of one object sorting no later than gm__t> ORDER BY … LIMIT n) AS d)
+//	    UNION ALL
+//	    (<the table in sort order, WHERE NOT sparse AND fresh AND EXISTS (probe)> ORDER BY … LIMIT n)
+//	) AS d ORDER BY … LIMIT … OFFSET …
+//
+// The sparse branch runs for a viewer who sees at most SparseObjects objects through
+// the guard, counted by an index-only scan of the mirror that stops after
+// SparseObjects+1 rows, when the table has a btree index on (guarded column, first
+// sort column) and that sort column is NOT NULL. It costs two index descents per
+// visible object and about a page of rows, where the probing branch costs one probe
+// per row it passes, page ÷ visibility of them. The mirror and its local grants are
+// read once per statement, not once per row. Create the index for the tables your API
+// pages through:
+//
+//	CREATE INDEX ON usage.query_history (warehouse_name, started_at, id);
+//
+// Without it, or for a dense viewer, the statement is the probing branch alone in
+// effect, as fast as the probe allows. Whether the table has the index is looked up
+// once per builder and table and kept for a few minutes (Stmt.Learn, which Query and
+// Collect call; call it before ToSql to see the statement they run); the statement
+// checks it again at every execution. Other guards, AnyOf, GuardParts, Where
+// fragments and masks all work in both branches, and full (unpaged) reads keep the
+// single guarded subquery, which Postgres runs as a semi-join. ORDER BY items must be
+// columns of the table for the split (not names from the select list); otherwise the
+// plain shape is used.
+//
+// # Masks
+//
+// Mask shows a column masked (Redact, Null, Hash, Partial, EmailDomain) to viewers who
+// meet none of its unless conditions (UnlessRole, UnlessPrivilege). LoadMasks reads
+// the columns Snowflake marks with masking policies or PII tags from masked_columns.
+// Every strategy but Null returns text in every mode, so switching modes never changes
+// the types an API scans. A stale mirror masks everything.
+//
+// # Shadow mode
+//
+// Shadow (Options.Mode, or per tenant with Options.Modes and Rollout) serves every row
+// unmasked, as if grantmirror were not there, and measures what Enforce would hide.
+// Through Query and Collect the rows look exactly as in Off mode, so the same
+// pgx.RowToStructByName scan serves every mode; the builder reads the statement's
+// last column, visible, itself, logs one Info record "grantmirror shadow mismatch"
+// (viewer, tenant, rows, hidden) to Options.Logger for each statement that served rows
+// Enforce would have hidden, and adds the counts to Builder.ShadowTotals for metrics.
+// ToSql keeps visible as the last column for callers that run the SQL themselves.
+// CountHidden measures an enforced statement the same way, with a second read.
+//
+// # Staleness
+//
+// A mirror is as old as the Snowflake snapshot it was computed from, not as its
+// publish: current.snapshot_at, when Snowflake was read, is what MaxStaleness judges
+// (DefaultMaxStaleness when zero). A 31-day-old snapshot published a minute ago fails
+// a 3-hour limit. A snapshot that recorded no extraction time is judged by its publish
+// time, the only time known. Past the limit, or before the first publish, guards admit
+// no row and masks hide every value, inside the statement's own SQL; CheckFresh makes
+// the same decision up front for an API that would rather answer 503 than an empty
+// page.
+//
+// # sqlc and hand-written SQL
+//
+// Builder.Visible and Builder.Filter return a guard as a condition with ?
+// placeholders to drop into a statement built elsewhere (squirrel, hand-written SQL).
+// For sqlc, the guard written as plain SQL with named parameters and a compiled,
+// tested example are in examples/sqlc.
+//
+// # Row-level security
+//
+// Clients that do not go through Go — psql, an ORM, a BI tool, services in other
+// languages — can be held to the same mirror by Postgres row-level security policies,
+// which the grantmirror rls command installs on a table (see grantmirror rls --help).
 package query

@@ -2,8 +2,13 @@ package query_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"strings"
 	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/grantmirror/grantmirror/query"
 )
@@ -27,8 +32,8 @@ func ExampleBuilder_Select() {
 	fmt.Println(sql)
 	fmt.Println(args[1], args[2], len(args))
 	// Output:
-	// SELECT q.id, q.warehouse_name, CASE WHEN (EXISTS (SELECT 1 FROM grantmirror.current gm__c WHERE coalesce(gm__c.snapshot_at, gm__c.published_at) >= $1) AND (EXISTS (SELECT 1 FROM grantmirror.memberships gm__m1 WHERE gm__m1.email = $2 AND gm__m1.role = ANY($3)))) THEN (q.query_text)::text ELSE '********'::text END AS query_text FROM (SELECT * FROM usage.query_history AS q WHERE EXISTS (SELECT 1 FROM grantmirror.current gm__c WHERE coalesce(gm__c.snapshot_at, gm__c.published_at) >= $1) AND EXISTS (SELECT 1 FROM grantmirror.access gm__a2 WHERE gm__a2.email = $2 AND gm__a2.object_type = $4 AND gm__a2.object_name = q.warehouse_name COLLATE "C" AND gm__a2.privilege = $5)) AS q WHERE (q.started_at >= $6) ORDER BY q.id DESC LIMIT $7
-	// alice@example.com [PII_READER] 7
+	// SELECT q.id, q.warehouse_name, CASE WHEN (EXISTS (SELECT 1 FROM grantmirror.current gm__c WHERE coalesce(gm__c.snapshot_at, gm__c.published_at) >= $1) AND (EXISTS (SELECT 1 FROM grantmirror.memberships gm__m1 WHERE gm__m1.email = $2 AND gm__m1.role = ANY($3)))) THEN (q.query_text)::text ELSE '********'::text END AS query_text FROM (SELECT * FROM usage.query_history AS q WHERE EXISTS (SELECT 1 FROM grantmirror.current gm__c WHERE coalesce(gm__c.snapshot_at, gm__c.published_at) >= $1) AND EXISTS (SELECT 1 FROM grantmirror.access gm__a2 WHERE gm__a2.email = $2 AND gm__a2.object_type = $4 AND gm__a2.object_name = q.warehouse_name COLLATE "C" AND gm__a2.privilege = $5)) AS q WHERE (q.started_at >= $6) ORDER BY q.id DESC LIMIT 50
+	// alice@example.com [PII_READER] 6
 }
 
 // A statement built elsewhere (squirrel, or by hand) takes the guard as a condition
@@ -84,4 +89,78 @@ func ExampleRollout() {
 	// Output:
 	// acme enforce
 	// globex shadow
+}
+
+// A Where fragment that would reach past its parentheses is refused before anything
+// runs: here it tries to OR itself around the guard.
+func ExampleWhere() {
+	g := query.MustNew(query.Options{})
+	_, _, err := g.Select(context.Background(), "eve@example.com",
+		query.From("usage.query_history q"), query.Columns("q.id"),
+		query.Guard("WAREHOUSE", "q.warehouse_name", "USAGE"),
+		query.Where("true) OR (true"),
+	).ToSql()
+	fmt.Println(errors.Is(err, query.ErrFragment))
+	fmt.Println(err)
+	// Output:
+	// true
+	// where: unsafe where fragment: "true) OR (true" closes a parenthesis it did not open
+}
+
+// An API scans rows with pgx's strict struct scan in every mode: in shadow mode the
+// builder consumes the visible column itself and logs what enforcement would hide.
+func ExampleCollect() {
+	type queryRow struct {
+		ID        int64  `db:"id"`
+		Warehouse string `db:"warehouse_name"`
+		QueryText string `db:"query_text"`
+	}
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, "postgres://app@db/app")
+	if err != nil {
+		panic(err)
+	}
+	g := query.MustNew(query.Options{Mode: query.Shadow, EmailDomains: map[string]string{"eu.example.com": "example.com"}})
+	rows, err := query.Collect(ctx, pool, g.Select(ctx, "dan@eu.example.com",
+		query.From("usage.query_history q"),
+		query.Columns("q.id", "q.warehouse_name"),
+		query.Guard("WAREHOUSE", "q.warehouse_name", "USAGE"),
+		query.Mask("q.query_text", query.Redact, query.UnlessRole("PII_READER")),
+		query.OrderBy("q.id DESC"), query.Limit(50),
+	), pgx.RowToStructByName[queryRow])
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(len(rows), g.ShadowTotals())
+}
+
+// An API that would rather answer 503 than an empty page asks first whether the
+// mirror's snapshot is recent enough.
+func ExampleBuilder_CheckFresh() {
+	ctx := context.Background()
+	pool, err := pgxpool.New(ctx, "postgres://app@db/app")
+	if err != nil {
+		panic(err)
+	}
+	g := query.MustNew(query.Options{MaxStaleness: 3 * time.Hour})
+	if err := g.CheckFresh(ctx, pool); errors.Is(err, query.ErrStale) {
+		fmt.Println("503:", err)
+	}
+}
+
+// Masks hide PII columns from viewers without a role; the column keeps its name and,
+// for every strategy but Null, is text in every mode.
+func ExampleMask() {
+	g := query.MustNew(query.Options{})
+	sql, _, err := g.Select(context.Background(), "frank@example.com",
+		query.From("crm.contacts c"), query.Columns("c.id"),
+		query.GuardObject("TABLE", "crm.public.contacts", "SELECT"),
+		query.Mask("c.email", query.EmailDomain, query.UnlessRole("PII_READER")),
+	).ToSql()
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(strings.Contains(sql, "AS email"))
+	// Output:
+	// true
 }

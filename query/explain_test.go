@@ -47,6 +47,7 @@ type planNode struct {
 	NodeType string     `json:"Node Type"`
 	Relation string     `json:"Relation Name"`
 	Index    string     `json:"Index Name"`
+	Loops    int        `json:"Actual Loops"`
 	Plans    []planNode `json:"Plans"`
 }
 
@@ -76,17 +77,17 @@ func TestExplainUsesAccessIndex(t *testing.T) {
 				Plan planNode `json:"Plan"`
 			}
 			require.NoError(t, json.Unmarshal(raw, &plans))
-			var accessScans []string
+			var accessScans, seqScans []string
 			plans[0].Plan.walk(func(n planNode) {
-				if n.Relation == "access_1" {
-					accessScans = append(accessScans, n.NodeType+" "+n.Index)
+				if n.Index == "access_1_key" {
+					accessScans = append(accessScans, n.NodeType)
+				}
+				if n.Relation == "access_1" && n.NodeType == "Seq Scan" {
+					seqScans = append(seqScans, n.NodeType)
 				}
 			})
-			require.NotEmpty(t, accessScans, "%s: the plan does not read the mirror:\n%s", v, raw)
-			for _, s := range accessScans {
-				require.Contains(t, []string{"Index Only Scan access_1_key", "Index Scan access_1_key"}, s,
-					"%s (%.1f%%, page %d): the mirror must be read through its index:\n%s", v, frac*100, page, raw)
-			}
+			require.NotEmpty(t, accessScans, "%s: the plan does not read the mirror through its index:\n%s", v, raw)
+			require.Empty(t, seqScans, "%s (%.1f%%, page %d): the mirror must be read through its index:\n%s", v, frac*100, page, raw)
 			// The statement also returns the right page.
 			got := f.ids(s)
 			require.Len(t, got, 50)

@@ -53,7 +53,16 @@ func setup(t testing.TB) *fixture {
 	f.exec(`CREATE TABLE access_1 (account text COLLATE "C" NOT NULL, email text COLLATE "C" NOT NULL,
 		object_type text COLLATE "C" NOT NULL, object_name text COLLATE "C" NOT NULL, privilege text COLLATE "C" NOT NULL)`)
 	f.exec(`CREATE UNIQUE INDEX access_1_key ON access_1 (email, object_type, object_name, privilege, account)`)
-	f.exec(`CREATE VIEW access AS SELECT account, email, object_type, object_name, privilege FROM access_1`)
+	// Local grants are a second branch of the view, as in the sync's schema; the
+	// builder relies only on the view's columns.
+	f.exec(`CREATE TABLE local_grants (account text COLLATE "C" NOT NULL, email text COLLATE "C" NOT NULL,
+		object_type text COLLATE "C" NOT NULL, object_name text COLLATE "C" NOT NULL, privilege text COLLATE "C" NOT NULL,
+		until timestamptz NOT NULL, revoked_at timestamptz)`)
+	f.exec(`CREATE INDEX local_grants_active ON local_grants (email, object_type, object_name, privilege, account)
+		INCLUDE (until) WHERE revoked_at IS NULL`)
+	f.exec(`CREATE VIEW access AS SELECT account, email, object_type, object_name, privilege FROM access_1
+		UNION ALL SELECT account, email, object_type, object_name, privilege FROM local_grants
+		WHERE revoked_at IS NULL AND until > now()`)
 	f.exec(`CREATE TABLE memberships_1 (account text COLLATE "C" NOT NULL, email text COLLATE "C" NOT NULL, role text COLLATE "C" NOT NULL)`)
 	f.exec(`CREATE INDEX memberships_1_email ON memberships_1 (email, role, account)`)
 	f.exec(`CREATE VIEW memberships AS SELECT DISTINCT account, email, role FROM memberships_1`)
@@ -98,6 +107,13 @@ func (f *fixture) grant(gs ...grant) {
 	_, err := f.db.CopyFrom(f.ctx, pgx.Identifier{f.schema, "access_1"},
 		[]string{"account", "email", "object_type", "object_name", "privilege"}, pgx.CopyFromRows(rows))
 	require.NoError(f.t, err)
+}
+
+// localGrant adds a grant in force for a day, as grantmirror grant add does.
+func (f *fixture) localGrant(g grant) {
+	f.t.Helper()
+	f.exec(`INSERT INTO local_grants VALUES ($1, $2, $3, $4, $5, now() + interval '1 day', NULL)`,
+		g.account, g.email, g.objectType, g.objectName, g.privilege)
 }
 
 func (f *fixture) member(account, email string, roles ...string) {

@@ -273,32 +273,45 @@ func parseColumn(s string) (column, error) {
 	return c, nil
 }
 
+// orderItem is one parsed ORDER BY item.
+type orderItem struct {
+	ref  name
+	desc bool
+	text string // written back normalized
+}
+
 // parseOrder reads "col [ASC|DESC] [NULLS FIRST|LAST]" and writes it back normalized.
 func parseOrder(s string) (string, error) {
+	o, err := parseOrderItem(s)
+	return o.text, err
+}
+
+func parseOrderItem(s string) (orderItem, error) {
 	w, err := words(s)
 	if err != nil {
-		return "", err
+		return orderItem{}, err
 	}
 	if len(w) == 0 {
-		return "", fmt.Errorf("%w: empty ORDER BY item", ErrIdentifier)
+		return orderItem{}, fmt.Errorf("%w: empty ORDER BY item", ErrIdentifier)
 	}
 	ref, err := fullName(w[0], 1, 3)
 	if err != nil {
-		return "", err
+		return orderItem{}, err
 	}
-	out := ref.String()
+	o := orderItem{ref: ref, text: ref.String()}
 	rest := w[1:]
 	if len(rest) > 0 && (strings.EqualFold(rest[0], "ASC") || strings.EqualFold(rest[0], "DESC")) {
-		out += " " + strings.ToUpper(rest[0])
+		o.desc = strings.EqualFold(rest[0], "DESC")
+		o.text += " " + strings.ToUpper(rest[0])
 		rest = rest[1:]
 	}
 	if len(rest) == 2 && strings.EqualFold(rest[0], "NULLS") &&
 		(strings.EqualFold(rest[1], "FIRST") || strings.EqualFold(rest[1], "LAST")) {
-		out += " NULLS " + strings.ToUpper(rest[1])
+		o.text += " NULLS " + strings.ToUpper(rest[1])
 		rest = nil
 	}
 	if len(rest) > 0 {
-		return "", fmt.Errorf("%w: %q: want COLUMN [ASC|DESC] [NULLS FIRST|LAST]", ErrIdentifier, s)
+		return orderItem{}, fmt.Errorf("%w: %q: want COLUMN [ASC|DESC] [NULLS FIRST|LAST]", ErrIdentifier, s)
 	}
-	return out, nil
+	return o, nil
 }

@@ -116,6 +116,7 @@ type Builder struct {
 	now         func() time.Time
 	log         *slog.Logger
 	shadow      *shadowTotals
+	indexes     *indexKnowledge
 }
 
 // New validates the options and returns a Builder.
@@ -143,6 +144,7 @@ func New(o Options) (*Builder, error) {
 		now:         o.Now,
 		log:         o.Logger,
 		shadow:      &shadowTotals{},
+		indexes:     &indexKnowledge{},
 	}
 	if o.AccessTable != "" {
 		if b.access, err = fullName(o.AccessTable, 1, 2); err != nil {

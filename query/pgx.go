@@ -25,6 +25,9 @@ type Querier interface {
 // therefore the same in every mode. ToSql, for callers that run the SQL themselves,
 // keeps the visible column as the last one.
 func (s *Stmt) Query(ctx context.Context, db Querier) (pgx.Rows, error) {
+	if err := s.Learn(ctx, db); err != nil {
+		return nil, err
+	}
 	sql, args, err := s.ToSql()
 	if err != nil {
 		return nil, err
@@ -141,10 +144,10 @@ type ShadowStats struct {
 // with the viewer and tenant. A Shadow statement run through Query counts itself;
 // CountHidden is for measuring an enforced statement, at the price of a second read.
 func (s *Stmt) CountHidden(ctx context.Context, db Querier) (ShadowStats, error) {
-	if s.err != nil {
-		return ShadowStats{}, s.err
+	if s.Err() != nil {
+		return ShadowStats{}, s.Err()
 	}
-	t, err := s.b.build(s.viewer, &s.spec, Shadow)
+	t, _, err := s.b.build(s.viewer, &s.spec, Shadow)
 	if err != nil {
 		return ShadowStats{}, err
 	}

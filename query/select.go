@@ -4,7 +4,9 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
+	"sync"
 )
 
 // Part is one piece of a statement given to Select: From, Columns, Where, OrderBy,
@@ -91,6 +93,20 @@ type Stmt struct {
 	spec   spec
 	text   *text
 	err    error
+	// learn is set when the statement could take the sparse shape but the builder
+	// does not know yet (or no longer trusts) whether the table has the index it
+	// needs; Learn looks it up and rebuilds the statement.
+	learn *learnable
+	// mu guards text, learn and err, which Learn replaces, so that one statement can
+	// be run from several goroutines.
+	mu sync.Mutex
+}
+
+// learnable is the index question a statement leaves open.
+type learnable struct {
+	table              name
+	objectCol, sortCol string
+	key                string
 }
 
 // Select builds a read for one viewer from parts. The viewer's address is normalized
@@ -108,8 +124,33 @@ func (b *Builder) Select(ctx context.Context, viewerEmail string, parts ...Part)
 	if s.viewer, s.err = b.viewer(viewerEmail); s.err != nil {
 		return s
 	}
-	s.text, s.err = b.build(s.viewer, &s.spec, s.mode)
+	s.text, s.learn, s.err = b.build(s.viewer, &s.spec, s.mode)
 	return s
+}
+
+// Learn looks up what the statement's shape depends on and the builder does not know
+// yet: whether the table read has an index on (guarded column, first sort column),
+// which lets a paged read of a viewer who sees few objects be driven from those
+// objects (see the package documentation). The answer is kept by the builder for all
+// statements on that table for a few minutes, and the statement is rebuilt. Query and
+// Collect call it; call it before ToSql to get the same SQL they run.
+func (s *Stmt) Learn(ctx context.Context, db Querier) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.err != nil || s.learn == nil {
+		return s.err
+	}
+	t := &text{}
+	t.sql("SELECT ")
+	indexed(t, s.learn.table, s.learn.objectCol, s.learn.sortCol)
+	sql, args := t.render(Dollar)
+	var has bool
+	if err := db.QueryRow(ctx, sql, args...).Scan(&has); err != nil {
+		return fmt.Errorf("look up the indexes of %s: %w", s.learn.table, err)
+	}
+	s.b.indexes.store(s.learn.key, has, s.b.now())
+	s.text, s.learn, s.err = s.b.build(s.viewer, &s.spec, s.mode)
+	return s.err
 }
 
 // ToSql returns the statement with $n placeholders, ready for pgx.
@@ -120,6 +161,8 @@ func (s *Stmt) ToSql() (string, []any, error) {
 // Format returns the statement rendered with another placeholder format: Question
 // to nest it in a squirrel statement that renumbers placeholders itself.
 func (s *Stmt) Format(f Format) Sqlizer {
+	s.mu.Lock()
+	defer s.mu.Unlock()
 	return rendered{t: s.text, err: s.err, f: f}
 }
 
@@ -127,7 +170,11 @@ func (s *Stmt) Format(f Format) Sqlizer {
 func (s *Stmt) Mode() Mode { return s.mode }
 
 // Err reports the build error, if any.
-func (s *Stmt) Err() error { return s.err }
+func (s *Stmt) Err() error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.err
+}
 
 type rendered struct {
 	t   *text
@@ -151,13 +198,13 @@ type selected struct {
 
 // build writes the statement. Every part is validated whatever the mode, so a
 // statement that builds in Off or Shadow also builds when a tenant switches to Enforce.
-func (b *Builder) build(viewer string, s *spec, mode Mode) (*text, error) {
+func (b *Builder) build(viewer string, s *spec, mode Mode) (*text, *learnable, error) {
 	if len(s.from) != 1 {
-		return nil, fmt.Errorf("%w: want one From, got %d", ErrStatement, len(s.from))
+		return nil, nil, fmt.Errorf("%w: want one From, got %d", ErrStatement, len(s.from))
 	}
 	from, err := parseTable(s.from[0])
 	if err != nil {
-		return nil, fmt.Errorf("from: %w", err)
+		return nil, nil, fmt.Errorf("from: %w", err)
 	}
 	// A table read without an alias is given its own name as one, so that the guarded
 	// subquery below can carry the same name as the table: columns are qualified with
@@ -167,23 +214,40 @@ func (b *Builder) build(viewer string, s *spec, mode Mode) (*text, error) {
 	}
 	list, err := selectList(s, from)
 	if err != nil {
-		return nil, err
+		return nil, nil, err
 	}
 	if len(s.checks) == 0 && !s.unguarded {
-		return nil, ErrNoGuard
+		return nil, nil, ErrNoGuard
 	}
+	items := make([]orderItem, len(s.orders))
 	orders := make([]string, len(s.orders))
 	for i, o := range s.orders {
-		if orders[i], err = parseOrder(o); err != nil {
-			return nil, fmt.Errorf("order by: %w", err)
+		if items[i], err = parseOrderItem(o); err != nil {
+			return nil, nil, fmt.Errorf("order by: %w", err)
 		}
+		orders[i] = items[i].text
 	}
 	if s.limit != nil && *s.limit < 0 || s.offset != nil && *s.offset < 0 {
-		return nil, fmt.Errorf("%w: negative LIMIT or OFFSET", ErrStatement)
+		return nil, nil, fmt.Errorf("%w: negative LIMIT or OFFSET", ErrStatement)
 	}
 
 	t := &text{}
 	e := newEnv(b, t, viewer, &from)
+	sp, split := planSplit(s, from, list, items, mode)
+	var pending *learnable
+	if split {
+		key := sp.key(from.table)
+		has, stale := b.indexes.lookup(key, b.now())
+		if stale {
+			pending = &learnable{table: from.table, objectCol: sp.objectCol, sortCol: sp.sortCol, key: key}
+		}
+		split = has
+	}
+	if split {
+		if err := e.with(sp, s); err != nil {
+			return nil, nil, err
+		}
+	}
 	t.sql("SELECT ")
 	for i, sel := range list {
 		if i > 0 {
@@ -198,7 +262,7 @@ func (b *Builder) build(viewer string, s *spec, mode Mode) (*text, error) {
 			t.sql(sel.col.ref.String())
 		case mode == Enforce:
 			if err := e.masked(sel.col.ref.String(), *sel.mask); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		case sel.mask.strategy.kind == maskNull:
 			t.sql(sel.col.ref.String())
@@ -215,7 +279,7 @@ func (b *Builder) build(viewer string, s *spec, mode Mode) (*text, error) {
 		for _, sel := range list {
 			if sel.mask != nil {
 				if err := scratch.masked(sel.col.ref.String(), *sel.mask); err != nil {
-					return nil, err
+					return nil, nil, err
 				}
 			}
 		}
@@ -223,7 +287,7 @@ func (b *Builder) build(viewer string, s *spec, mode Mode) (*text, error) {
 	if mode == Shadow {
 		t.sql(", ")
 		if err := e.visible(s); err != nil {
-			return nil, err
+			return nil, nil, err
 		}
 		t.sql(" AS visible")
 	}
@@ -231,50 +295,55 @@ func (b *Builder) build(viewer string, s *spec, mode Mode) (*text, error) {
 	// from outside, so even a fragment that got past the lexical checks could only
 	// narrow what the guards admitted, never widen it.
 	t.sql(" FROM ")
-	if mode == Enforce && len(s.checks) > 0 {
+	switch {
+	case split:
+		// The fragments are applied inside each branch, before its LIMIT.
+		if err := e.splitFrom(sp, s, strings.Join(orders, ", ")); err != nil {
+			return nil, nil, err
+		}
+	case mode == Enforce && len(s.checks) > 0:
 		t.sql("(SELECT * FROM " + from.String() + " WHERE ")
 		e.fresh()
 		for _, c := range s.checks {
 			t.sql(" AND ")
 			if err := e.check(c); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
 		t.sql(") AS " + from.alias.String())
-	} else {
+		if err := t.filters(s.wheres, " WHERE "); err != nil {
+			return nil, nil, err
+		}
+	default:
 		t.sql(from.String())
+		if err := t.filters(s.wheres, " WHERE "); err != nil {
+			return nil, nil, err
+		}
 	}
 	if mode == Off {
 		scratch := newEnv(b, &text{}, viewer, &from)
 		for _, c := range s.checks {
 			if err := scratch.check(c); err != nil {
-				return nil, err
+				return nil, nil, err
 			}
 		}
-	}
-	for i, w := range s.wheres {
-		if i == 0 {
-			t.sql(" WHERE (")
-		} else {
-			t.sql(" AND (")
-		}
-		if err := t.fragment(w.sql, w.args); err != nil {
-			return nil, fmt.Errorf("where: %w", err)
-		}
-		t.sql(")")
 	}
 	if len(orders) > 0 {
 		t.sql(" ORDER BY " + strings.Join(orders, ", "))
 	}
+	// LIMIT and OFFSET are written as numbers, not parameters: they are integers, so
+	// nothing can be spliced through them, and a generic plan of a prepared statement
+	// would otherwise assume a LIMIT of a tenth of the table, pick a plan for reading
+	// that much and, past jit_above_cost, compile it at every execution.
 	if s.limit != nil {
 		t.sql(" LIMIT ")
-		t.val(*s.limit)
+		t.sql(strconv.FormatInt(*s.limit, 10))
 	}
 	if s.offset != nil {
 		t.sql(" OFFSET ")
-		t.val(*s.offset)
+		t.sql(strconv.FormatInt(*s.offset, 10))
 	}
-	return t, nil
+	return t, pending, nil
 }
 
 // visible writes what Enforce would filter on, as a boolean: fresh and every check.

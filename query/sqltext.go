@@ -157,6 +157,23 @@ func (t *text) fragment(s string, args []any) error {
 	return nil
 }
 
+// filters writes Where fragments ANDed, each in parentheses, the first after first
+// (" WHERE " or " AND ").
+func (t *text) filters(ws []where, first string) error {
+	for i, w := range ws {
+		if i == 0 {
+			t.sql(first + "(")
+		} else {
+			t.sql(" AND (")
+		}
+		if err := t.fragment(w.sql, w.args); err != nil {
+			return fmt.Errorf("where: %w", err)
+		}
+		t.sql(")")
+	}
+	return nil
+}
+
 type tokKind int
 
 const (

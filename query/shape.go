@@ -1,0 +1,291 @@
+package query
+
+import (
+	"math"
+	"strconv"
+	"sync"
+	"time"
+)
+
+// SparseObjects is the most objects a viewer may see through a paged read's leading
+// Guard for the read to be driven from those objects rather than from the data
+// table's sort order. A paged read driven from the sort order inspects about
+// page ÷ visibility rows, one mirror probe each; one driven from the objects costs two
+// index descents per object and reads about a page of rows. With 10,000 objects of
+// 100 rows the two cost the same near 700 visible objects; 500 keeps the sparse side
+// on the safe side of that for smaller tables too.
+const SparseObjects = 500
+
+// split is what a paged read needs to choose between its two shapes at execution
+// time (see build): the Guard whose objects drive the sparse shape, and the data
+// table's sort column that an index on (object column, sort column) orders.
+type split struct {
+	driver    Check
+	others    []Check
+	objectCol string // the driver's column, unqualified
+	sortCol   string // the first ORDER BY column, unqualified
+	desc      bool
+	window    int64 // LIMIT + OFFSET: how many rows each branch must produce
+}
+
+// planSplit decides whether a statement can carry the sparse shape: enforced, paged
+// (ORDER BY and LIMIT), with a Guard on a plain column among its top-level checks, and
+// every ORDER BY item a column of the table rather than a name from the select list
+// (the branches sort before the select list exists).
+func planSplit(s *spec, from tableRef, list []selected, orders []orderItem, mode Mode) (*split, bool) {
+	if mode != Enforce || s.limit == nil || len(orders) == 0 {
+		return nil, false
+	}
+	window := *s.limit
+	if s.offset != nil {
+		if *s.offset > math.MaxInt64-window {
+			return nil, false
+		}
+		window += *s.offset
+	}
+	sp := &split{window: window, desc: orders[0].desc}
+	found := false
+	for _, c := range s.checks {
+		if !found && c.kind == checkColumn && len(c.columns) == 1 {
+			col, ok := tableColumn(c.columns[0], from)
+			if ok {
+				sp.driver, sp.objectCol, found = c, col, true
+				continue
+			}
+		}
+		sp.others = append(sp.others, c)
+	}
+	if !found {
+		return nil, false
+	}
+	outputs := map[string]bool{}
+	for _, sel := range list {
+		switch {
+		case sel.col.alias != nil:
+			outputs[sel.col.alias.last()] = true
+		case sel.mask != nil:
+			outputs[sel.col.ref.last()] = true
+		}
+	}
+	for i, o := range orders {
+		if len(o.ref) == 1 && outputs[o.ref.last()] {
+			return nil, false
+		}
+		if len(o.ref) > 2 || len(o.ref) == 2 && !name(o.ref[:1]).equal(from.alias) {
+			return nil, false
+		}
+		if i == 0 {
+			sp.sortCol = o.ref.last()
+		}
+	}
+	return sp, true
+}
+
+// indexed writes the condition that table has a valid, non-partial btree index whose
+// first key is objectCol, a text or varchar column, under the column's own collation,
+// and whose second key is sortCol, a NOT NULL column: what the sparse shape needs to be
+// fast (the index) and right (no NULL sort keys, which the bound would not order).
+func indexed(t *text, table name, objectCol, sortCol string) {
+	p := reservedPrefix
+	// 403 is the btree access method, whose OID is fixed in pg_am; 25 and 1043 are
+	// text and varchar, the types whose equality with the mirror's text the index
+	// can serve.
+	t.sql("EXISTS (SELECT 1 FROM pg_catalog.pg_index " + p + "i" +
+		" JOIN pg_catalog.pg_class " + p + "ic ON " + p + "ic.oid = " + p + "i.indexrelid" +
+		" JOIN pg_catalog.pg_attribute " + p + "io ON " + p + "io.attrelid = " + p + "i.indrelid AND " + p + "io.attnum = " + p + "i.indkey[0]" +
+		" JOIN pg_catalog.pg_attribute " + p + "ik ON " + p + "ik.attrelid = " + p + "i.indrelid AND " + p + "ik.attnum = " + p + "i.indkey[1]" +
+		" WHERE " + p + "i.indrelid = pg_catalog.to_regclass(")
+	t.val(table.String())
+	t.sql(") AND " + p + "ic.relam = 403 AND " + p + "i.indisvalid AND " + p + "i.indpred IS NULL AND " + p + "i.indnkeyatts >= 2" +
+		" AND " + p + "io.attname = ")
+	t.val(objectCol)
+	t.sql(" AND " + p + "io.atttypid IN (25, 1043) AND " + p + "i.indcollation[0] = " + p + "io.attcollation AND " + p + "ik.attname = ")
+	t.val(sortCol)
+	t.sql(" AND " + p + "ik.attnotnull)")
+}
+
+// learnTTL is how long a builder trusts what it learned about a table's indexes
+// before Stmt.Learn looks again. The statement checks the index again at every
+// execution anyway; what is learned decides only whether the sparse branch is
+// written at all.
+const learnTTL = 5 * time.Minute
+
+// indexKnowledge is what a builder learned about tables' indexes, by table, object
+// column and sort column.
+type indexKnowledge struct {
+	mu sync.Mutex
+	m  map[string]learned
+}
+
+type learned struct {
+	has bool
+	at  time.Time
+}
+
+func (sp *split) key(table name) string {
+	return table.String() + "\x00" + sp.objectCol + "\x00" + sp.sortCol
+}
+
+// lookup says whether the index is known to exist, and whether it must be looked up
+// (never seen, or seen longer ago than learnTTL).
+func (k *indexKnowledge) lookup(key string, now time.Time) (has, stale bool) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	l, ok := k.m[key]
+	return l.has, !ok || now.Sub(l.at) > learnTTL
+}
+
+func (k *indexKnowledge) store(key string, has bool, now time.Time) {
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.m == nil {
+		k.m = map[string]learned{}
+	}
+	k.m[key] = learned{has: has, at: now}
+}
+
+// tableColumn returns the bare name of a column reference to the statement's table.
+func tableColumn(ref string, from tableRef) (string, bool) {
+	n, err := fullName(ref, 1, 2)
+	if err != nil {
+		return "", false
+	}
+	if len(n) == 2 && !name(n[:1]).equal(from.alias) {
+		return "", false
+	}
+	return n.last(), true
+}
+
+// with writes the prefix of a split statement: gm__s decides once per execution
+// whether the read is sparse — the viewer sees at most SparseObjects objects through
+// the driving Guard (counted by an index-only scan of the mirror that stops after
+// SparseObjects+1 rows), and the data table has a valid btree index on (object column,
+// sort column) with the object column's own collation and a NOT NULL sort column — and
+// gm__v lists the viewer's objects when it is, while the mirror is fresh. Both are
+// materialized, so each is computed once however often the branches read them.
+func (e *env) with(sp *split, s *spec) error {
+	objectType, err := e.b.normalizeType(sp.driver.objectType)
+	if err != nil {
+		return err
+	}
+	priv, err := e.b.normalizePrivilege(sp.driver.privilege)
+	if err != nil {
+		return err
+	}
+	objects := func(a string) {
+		e.t.sql(" FROM " + e.b.access.String() + " " + a + " WHERE " + a + ".email = ")
+		e.viewerRef()
+		e.t.sql(" AND " + a + ".object_type = ")
+		e.t.val(objectType)
+		e.t.sql(" AND " + a + ".privilege = ")
+		e.t.val(priv)
+		e.accountFilter(a)
+	}
+	p := reservedPrefix
+	e.t.sql("WITH " + p + "s AS MATERIALIZED (SELECT (SELECT count(*) FROM (SELECT 1")
+	objects(e.alias("a"))
+	e.t.sql(" LIMIT " + strconv.Itoa(SparseObjects+1) + ") " + p + "n) <= " + strconv.Itoa(SparseObjects))
+	e.t.sql(" AND ")
+	indexed(e.t, e.from.table, sp.objectCol, sp.sortCol)
+	e.t.sql(" AS sparse), " + p + "v AS MATERIALIZED (SELECT DISTINCT ")
+	a := e.alias("a")
+	e.t.sql(a + ".object_name")
+	objects(a)
+	e.t.sql(" AND (SELECT " + p + "s.sparse FROM " + p + "s) AND ")
+	e.fresh()
+	// gm__t is the bound: for each object the first window sort keys through the
+	// index (an index-only scan when the table's visibility map allows), and the
+	// window-th best of those over all objects. No row of the answer sorts after it.
+	// Computing it here, once, rather than as a subquery of the sparse branch also
+	// keeps the planner from charging it once per object, which would inflate the
+	// statement's estimated cost past jit_above_cost.
+	alias := e.from.alias.String()
+	sortKey := alias + "." + quoteIdent(sp.sortCol)
+	bound, dir := "min", " DESC"
+	if !sp.desc {
+		bound, dir = "max", ""
+	}
+	e.t.sql("), " + p + "t AS MATERIALIZED (SELECT " + bound + "(" + p + "p.k) AS k FROM (SELECT " + p + "p.k FROM " + p +
+		"v CROSS JOIN LATERAL (SELECT " + sortKey + " AS k FROM ")
+	if err := e.perObject(sp, s, p+"v"); err != nil {
+		return err
+	}
+	e.t.sql(" ORDER BY " + sortKey + dir + " LIMIT ")
+	e.t.sql(strconv.FormatInt(sp.window, 10))
+	e.t.sql(") AS " + p + "p ORDER BY " + p + "p.k" + dir + " LIMIT ")
+	e.t.sql(strconv.FormatInt(sp.window, 10))
+	e.t.sql(") AS " + p + "p) ")
+	return nil
+}
+
+// perObject writes the table restricted to the object of gm__v row v and to the other
+// checks, with the fragments applied. The object column is compared twice: under its
+// own collation (textin(textout(…)) gives the mirror's name the database default,
+// which yields to the column's) so the index on it serves the comparison, and
+// bytewise, so that a nondeterministic collation cannot admit a name the mirror does
+// not hold.
+func (e *env) perObject(sp *split, s *spec, v string) error {
+	alias := e.from.alias.String()
+	col := alias + "." + quoteIdent(sp.objectCol)
+	e.t.sql("(SELECT * FROM " + e.from.String() + " WHERE " + col + " = textin(textout(" + v + ".object_name)) AND " +
+		col + ` COLLATE "C" = ` + v + ".object_name")
+	for _, c := range sp.others {
+		e.t.sql(" AND ")
+		if err := e.check(c); err != nil {
+			return err
+		}
+	}
+	e.t.sql(") AS " + alias)
+	return e.t.filters(s.wheres, " WHERE ")
+}
+
+// splitFrom writes the FROM item of a split statement: the sparse branch UNION ALL
+// the dense one, each producing the first window rows of its answer, exactly one of
+// them switched on by gm__s through one-time filters, so the statement is planned
+// once and prepared once whatever the viewer.
+//
+// The sparse branch reads, object by object of gm__v, the rows that sort no later than
+// the bound gm__t.
+//
+// The dense branch is the plain shape: the table in sort order, every row probed in
+// the mirror.
+func (e *env) splitFrom(sp *split, s *spec, orders string) error {
+	p := reservedPrefix
+	alias := e.from.alias.String()
+	sortKey := alias + "." + quoteIdent(sp.sortCol)
+	window := func() {
+		e.t.sql(" ORDER BY " + orders + " LIMIT ")
+		e.t.sql(strconv.FormatInt(sp.window, 10))
+	}
+	cmp := " >= "
+	if !sp.desc {
+		cmp = " <= "
+	}
+	e.t.sql("((SELECT " + alias + ".* FROM " + p + "v CROSS JOIN LATERAL (SELECT * FROM ")
+	if err := e.perObject(sp, s, p+"v"); err != nil {
+		return err
+	}
+	if len(s.wheres) == 0 {
+		e.t.sql(" WHERE ")
+	} else {
+		e.t.sql(" AND ")
+	}
+	e.t.sql(sortKey + cmp + "(SELECT " + p + "t.k FROM " + p + "t)")
+	window()
+	e.t.sql(") AS " + alias + ") UNION ALL (SELECT * FROM (SELECT * FROM " + e.from.String() +
+		" WHERE NOT (SELECT " + p + "s.sparse FROM " + p + "s) AND ")
+	e.fresh()
+	for _, c := range s.checks {
+		e.t.sql(" AND ")
+		if err := e.check(c); err != nil {
+			return err
+		}
+	}
+	e.t.sql(") AS " + alias)
+	if err := e.t.filters(s.wheres, " WHERE "); err != nil {
+		return err
+	}
+	window()
+	e.t.sql(")) AS " + alias)
+	return nil
+}
