@@ -62,6 +62,18 @@ func TestConformance(t *testing.T) {
 				require.NoError(t, err)
 				require.Equal(t, string(want), got.String())
 
+				// What the mirror does not reproduce, the same in both modes; a case
+				// without the file has nothing of the kind.
+				var gaps strings.Builder
+				for _, g := range pipeline.NotMirrored(m) {
+					gaps.WriteString(g.Account + ": " + g.String() + "\n")
+				}
+				wantGaps, err := os.ReadFile(filepath.Join(dir, "expected-not-mirrored.txt"))
+				if !errors.Is(err, fs.ErrNotExist) {
+					require.NoError(t, err)
+				}
+				require.Equal(t, string(wantGaps), gaps.String())
+
 				// Policies do not change rows; a case that has them pins what the
 				// mirror publishes about them, the same in both modes.
 				want, err = os.ReadFile(filepath.Join(dir, "expected-policies.csv"))
