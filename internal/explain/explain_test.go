@@ -347,6 +347,18 @@ func TestLoginRules(t *testing.T) {
 		require.NoError(t, WriteText(&txt, ans))
 		require.Contains(t, txt.String(), "roles: user ", tc.email)
 	}
+
+	// FAY holds WRITER, which gives INSERT, but only her default role counts.
+	fay := Explain(m, Query{Email: "fay@example.com", Object: "DB.S.T1", Privilege: "INSERT"}, norm)
+	require.Len(t, fay.Misses, 1)
+	require.Equal(t, MissRoleInactive, fay.Misses[0].Kind)
+	require.Contains(t, fay.Misses[0].Detail, "user FAY holds role WRITER")
+	require.Equal(t, "ALTER USER FAY SET DEFAULT_SECONDARY_ROLES = ('ALL')", fay.Misses[0].Fixes[0].SQL)
+	// GUS holds it in session: no such miss for a role he lacks altogether.
+	gus := Explain(m, Query{Email: "gus@example.com", Object: "DB.OTHER.T3", Privilege: "SELECT"}, norm)
+	for _, miss := range gus.Misses {
+		require.NotEqual(t, MissRoleInactive, miss.Kind)
+	}
 }
 
 // TestRoleKindsInFixes: a fix that grants an application role says APPLICATION
