@@ -25,6 +25,10 @@ type Options struct {
 	PIITags []string
 	// Now stamps the generation; zero means time.Now.
 	Now time.Time
+	// PolicyFallback is what a row access or projection policy whose body was not
+	// translated does: FallbackDeny (the default) admits nobody, FallbackAllow
+	// admits everyone the grants admit. Untranslated masking policies always mask.
+	PolicyFallback string
 }
 
 // DefaultPIITags are Snowflake's classification tag and the conventional PII tag.
@@ -48,6 +52,13 @@ func (o *Options) Validate() error {
 	}
 	if o.PIITags == nil {
 		o.PIITags = DefaultPIITags
+	}
+	switch o.PolicyFallback {
+	case "":
+		o.PolicyFallback = FallbackDeny
+	case FallbackDeny, FallbackAllow:
+	default:
+		return fmt.Errorf("policy fallback %q: want deny or allow", o.PolicyFallback)
 	}
 	return nil
 }
@@ -656,8 +667,31 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 	} else {
 		m.Grants = append(m.Grants, grants...)
 	}
-	m.Masked = append(m.Masked, maskedColumns(a, opts.PIITags)...)
+	m.Masked = append(m.Masked, maskedColumns(a, opts.PIITags, opts.PolicyFallback, primaryRoles(byName, granted, g, norm))...)
 	return nil
+}
+
+// primaryRoles maps each primary role to the people whose sessions start in it:
+// the user's DEFAULT_ROLE when it is granted to the user (and not dropped),
+// otherwise PUBLIC, which is what Snowflake falls back to.
+func primaryRoles(users map[string]*User, granted map[string][]int32, g *graph, norm *ident.Normalizer) map[string][]string {
+	out := map[string][]string{}
+	for name, u := range users {
+		email, _ := norm.User(u.Name, u.Email)
+		if !ident.ValidEmail(email) {
+			continue
+		}
+		role := PublicRole
+		if def := ident.Part(u.DefaultRole); u.DefaultRole != "" {
+			for _, r := range granted[name] {
+				if g.roles[r] == def {
+					role = def
+				}
+			}
+		}
+		out[role] = append(out[role], email)
+	}
+	return out
 }
 
 // SessionRoles is the role mode of a user's sessions: its own DEFAULT_SECONDARY_ROLE
@@ -762,28 +796,82 @@ func rolesKey(roles []int32) string {
 	return string(unsafe.Slice((*byte)(unsafe.Pointer(&roles[0])), len(roles)*4))
 }
 
-// maskedColumns lists the columns of an account that carry a masking policy or one
-// of the PII tags.
-func maskedColumns(a *Account, tags []string) []MaskedColumn {
+// maskedColumns lists what of an account Snowflake's policies and PII tags guard:
+// columns with a masking or projection policy (set on the column, or on a tag the
+// column carries, itself or through its table, schema or database), objects with a
+// row access policy (Column empty), and columns tagged as PII. Policies carry their
+// translated rule; primary maps a primary role to the people whose sessions start
+// in it, for the rules that test CURRENT_ROLE().
+func maskedColumns(a *Account, tags []string, fallback string, primary map[string][]string) []MaskedColumn {
 	want := map[string]bool{}
 	for _, t := range tags {
 		want[strings.ToUpper(t)] = true
 	}
-	seen := map[MaskedColumn]bool{}
+	seen := map[string]bool{}
 	var out []MaskedColumn
 	add := func(c MaskedColumn) {
-		if !seen[c] {
-			seen[c] = true
+		if k := c.ObjectName + "\x00" + c.Column + "\x00" + c.Reason; !seen[k] {
+			seen[k] = true
 			out = append(out, c)
 		}
 	}
+	rules := newPolicyRules(a, fallback, primary)
+	direct := map[[2]string]bool{} // columns with a masking policy of their own
+	tagPolicies := map[string][]PolicyRef{}
 	for _, p := range a.Policies {
-		if p.Column == "" || p.PolicyKind != "MASKING_POLICY" {
-			continue
+		if p.PolicyKind == "MASKING_POLICY" && p.Column != "" && p.TagName == "" {
+			direct[[2]string{ident.Join(p.Database, p.Schema, p.Entity), p.Column}] = true
 		}
-		add(MaskedColumn{Account: a.Name, ObjectName: ident.Join(p.Database, p.Schema, p.Entity), Column: p.Column, Reason: "masking policy " + p.PolicyName})
+	}
+	for _, p := range a.Policies {
+		object := ident.Join(p.Database, p.Schema, p.Entity)
+		switch {
+		case p.EntityDomain == "TAG":
+			tagPolicies[object] = append(tagPolicies[object], p)
+		case p.TagName != "" && p.Column != "" && p.PolicyKind == "MASKING_POLICY":
+			// POLICY_REFERENCES lists each column a tag-based policy reaches, with
+			// the tag; a policy set on the column itself wins over it.
+			if direct[[2]string{object, p.Column}] {
+				continue
+			}
+			tag := ident.Join(p.TagDatabase, p.TagSchema, p.TagName)
+			add(MaskedColumn{Account: a.Name, ObjectName: object, Column: p.Column, Reason: "masking policy " + PolicyName(&p) + " on tag " + tag, Rule: rules.rule(p, tag)})
+		case p.PolicyKind == "MASKING_POLICY" && p.Column != "":
+			add(MaskedColumn{Account: a.Name, ObjectName: object, Column: p.Column, Reason: "masking policy " + PolicyName(&p), Rule: rules.rule(p, "")})
+		case p.PolicyKind == "PROJECTION_POLICY" && p.Column != "":
+			add(MaskedColumn{Account: a.Name, ObjectName: object, Column: p.Column, Reason: "projection policy " + PolicyName(&p), Rule: rules.rule(p, "")})
+		case p.PolicyKind == "ROW_ACCESS_POLICY":
+			add(MaskedColumn{Account: a.Name, ObjectName: object, Reason: "row access policy " + PolicyName(&p), Rule: rules.rule(p, "")})
+		}
 	}
 	for _, t := range a.Tags {
+		tag := ident.Join(t.TagDatabase, t.TagSchema, t.TagName)
+		for _, p := range tagPolicies[tag] {
+			if p.PolicyKind != "MASKING_POLICY" {
+				continue
+			}
+			// A tag set on a table, schema or database reaches every column below
+			// it; which columns those are is not in the snapshot, so the entry names
+			// them all ("*") and readers list the table's columns.
+			object, column := "", "*"
+			switch {
+			case t.Column != "" && t.ObjectSchema != "":
+				object, column = ident.Join(t.ObjectDatabase, t.ObjectSchema, t.ObjectName), t.Column
+			case t.Domain == "DATABASE":
+				object = ident.Part(t.ObjectName)
+			case t.Domain == "SCHEMA" && t.ObjectDatabase != "":
+				object = ident.Join(t.ObjectDatabase, t.ObjectName)
+			case t.ObjectDatabase != "" && t.ObjectSchema != "":
+				object = ident.Join(t.ObjectDatabase, t.ObjectSchema, t.ObjectName)
+			default:
+				continue
+			}
+			// A policy set on the column itself wins over one that comes with a tag.
+			if direct[[2]string{object, column}] {
+				continue
+			}
+			add(MaskedColumn{Account: a.Name, ObjectName: object, Column: column, Reason: "masking policy " + PolicyName(&p) + " on tag " + tag, Rule: rules.rule(p, tag)})
+		}
 		if t.Column == "" || t.ObjectDatabase == "" || t.ObjectSchema == "" {
 			continue
 		}
@@ -791,7 +879,7 @@ func maskedColumns(a *Account, tags []string) []MaskedColumn {
 		if !want[strings.ToUpper(t.TagName)] && !want[full] {
 			continue
 		}
-		reason := "tag " + ident.Join(t.TagDatabase, t.TagSchema, t.TagName)
+		reason := "tag " + tag
 		if t.TagValue != "" {
 			reason += "=" + t.TagValue
 		}

@@ -98,13 +98,18 @@ type Exclusion struct {
 	Reason  string `json:"reason"`
 }
 
-// MaskedColumn is a column Snowflake masks (a masking policy) or tags as PII; data
-// APIs mask it by default.
+// MaskedColumn is a column Snowflake masks (a masking policy) or tags as PII, a
+// column with a projection policy, or (Column empty) an object with a row access
+// policy; data APIs guard each by default. Column "*" stands for every column of
+// the object (or of every table in the schema or database it names): a policy that
+// comes with a tag set above the columns. Rule is the policy's translated rule;
+// nil for PII tags, and for masking policies whose definitions the snapshot lacks.
 type MaskedColumn struct {
-	Account    string `json:"account"`
-	ObjectName string `json:"object_name"`
-	Column     string `json:"column_name"`
-	Reason     string `json:"reason"`
+	Account    string      `json:"account"`
+	ObjectName string      `json:"object_name"`
+	Column     string      `json:"column_name"`
+	Reason     string      `json:"reason"`
+	Rule       *PolicyRule `json:"rule,omitempty"`
 }
 
 // AccountMeta describes where one account's data came from.

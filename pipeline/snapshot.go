@@ -42,6 +42,10 @@ type Account struct {
 	RoleGrants []RoleGrant
 	Tags       []TagRef
 	Policies   []PolicyRef
+	// Bodies are the policy definitions; BodiesOf records which kinds' views the
+	// snapshot holds, so a policy without a body is told from one never extracted.
+	Bodies     []PolicyBody
+	BodiesOf   map[string]bool
 	History    []AccessEvent
 	HasRoles   bool // roles.csv was present, so an unlisted role is unknown rather than unseen
 	HasHistory bool // access_history.csv was present
@@ -122,6 +126,25 @@ type TagRef struct {
 type PolicyRef struct {
 	PolicyName, PolicyKind           string
 	Database, Schema, Entity, Column string
+	// PolicyDatabase and PolicySchema (POLICY_DB, POLICY_SCHEMA) locate the policy;
+	// older snapshots qualify POLICY_NAME instead. EntityDomain is REF_ENTITY_DOMAIN:
+	// TAG when the policy is set on a tag (Entity then names the tag) rather than on
+	// a table, view or column.
+	PolicyDatabase, PolicySchema, EntityDomain string
+	// TagDatabase, TagSchema and TagName name the tag that brings a tag-based
+	// policy to REF_COLUMN_NAME; empty for a policy set on the column itself.
+	// Status is POLICY_STATUS (ACTIVE, or why Snowflake cannot apply it).
+	TagDatabase, TagSchema, TagName, Status string
+}
+
+// PolicyBody is a row of masking_policies.csv, row_access_policies.csv or
+// projection_policies.csv: a policy's definition, as ACCOUNT_USAGE keeps it.
+type PolicyBody struct {
+	Line                   int
+	File                   string
+	Kind                   string // MASKING_POLICY, ROW_ACCESS_POLICY or PROJECTION_POLICY
+	Database, Schema, Name string
+	Signature, Body        string
 }
 
 // AccessEvent is a row of access_history.csv, an aggregate of ACCESS_HISTORY.
@@ -240,6 +263,9 @@ func readAccount(dir string, snap *Snapshot) (*Account, error) {
 		{"roles.csv", false, a.readRoles, &a.HasRoles},
 		{"tag_references.csv", false, a.readTags, nil},
 		{"policy_references.csv", false, a.readPolicies, nil},
+		{"masking_policies.csv", false, a.bodyReader("MASKING_POLICY"), nil},
+		{"row_access_policies.csv", false, a.bodyReader("ROW_ACCESS_POLICY"), nil},
+		{"projection_policies.csv", false, a.bodyReader("PROJECTION_POLICY"), nil},
 		{"access_history.csv", false, a.readHistory, &a.HasHistory},
 	}
 	for _, s := range steps {
@@ -736,11 +762,44 @@ func (a *Account) readPolicies(t *table) error {
 	if err != nil {
 		return err
 	}
+	pdb, psch, dom := t.optional("POLICY_DB"), t.optional("POLICY_SCHEMA"), t.optional("REF_ENTITY_DOMAIN")
+	tdb, tsch, tname, status := t.optional("TAG_DATABASE"), t.optional("TAG_SCHEMA"), t.optional("TAG_NAME"), t.optional("POLICY_STATUS")
 	return t.each(func() error {
 		a.Policies = append(a.Policies, PolicyRef{PolicyName: t.get(idx[0]), PolicyKind: ident.Word(t.get(idx[1])),
-			Database: t.get(idx[2]), Schema: t.get(idx[3]), Entity: t.get(idx[4]), Column: t.get(idx[5])})
+			Database: t.get(idx[2]), Schema: t.get(idx[3]), Entity: t.get(idx[4]), Column: t.get(idx[5]),
+			PolicyDatabase: t.get(pdb), PolicySchema: t.get(psch), EntityDomain: ident.Word(t.get(dom)),
+			TagDatabase: t.get(tdb), TagSchema: t.get(tsch), TagName: t.get(tname), Status: ident.Word(t.get(status))})
 		return nil
 	})
+}
+
+// bodyReader reads one of the policy definition views (MASKING_POLICIES,
+// ROW_ACCESS_POLICIES, PROJECTION_POLICIES); dropped policies are left out.
+func (a *Account) bodyReader(kind string) func(*table) error {
+	return func(t *table) error {
+		idx, err := t.require("POLICY_CATALOG", "POLICY_SCHEMA", "POLICY_NAME", "POLICY_BODY")
+		if err != nil {
+			return err
+		}
+		sig, deleted := t.optional("POLICY_SIGNATURE"), t.optional("DELETED")
+		if a.BodiesOf == nil {
+			a.BodiesOf = map[string]bool{}
+		}
+		a.BodiesOf[kind] = true
+		return t.each(func() error {
+			b := PolicyBody{Line: t.line, File: filepath.Base(t.path), Kind: kind, Database: t.get(idx[0]), Schema: t.get(idx[1]), Name: t.get(idx[2]),
+				Signature: t.get(sig), Body: t.get(idx[3])}
+			if b.Name == "" {
+				return t.errf("POLICY_NAME", "is empty")
+			}
+			gone, err := t.timestamp(deleted, "DELETED")
+			if err != nil || !gone.IsZero() {
+				return err
+			}
+			a.Bodies = append(a.Bodies, b)
+			return nil
+		})
+	}
 }
 
 func (a *Account) readHistory(t *table) error {

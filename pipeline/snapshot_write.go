@@ -81,14 +81,33 @@ func writeAccount(dir string, a *Account) error {
 			t := &a.Tags[i]
 			return []string{t.TagDatabase, t.TagSchema, t.TagName, t.TagValue, t.ObjectDatabase, t.ObjectSchema, t.ObjectName, t.Column, t.Domain}
 		}, len(a.Tags) > 0},
-		{"policy_references.csv", []string{"POLICY_NAME", "POLICY_KIND", "REF_DATABASE_NAME", "REF_SCHEMA_NAME", "REF_ENTITY_NAME", "REF_COLUMN_NAME"}, len(a.Policies), func(i int) []string {
+		{"policy_references.csv", []string{"POLICY_NAME", "POLICY_KIND", "REF_DATABASE_NAME", "REF_SCHEMA_NAME", "REF_ENTITY_NAME", "REF_COLUMN_NAME", "POLICY_DB", "POLICY_SCHEMA", "REF_ENTITY_DOMAIN", "TAG_DATABASE", "TAG_SCHEMA", "TAG_NAME", "POLICY_STATUS"}, len(a.Policies), func(i int) []string {
 			p := &a.Policies[i]
-			return []string{p.PolicyName, p.PolicyKind, p.Database, p.Schema, p.Entity, p.Column}
+			return []string{p.PolicyName, p.PolicyKind, p.Database, p.Schema, p.Entity, p.Column, p.PolicyDatabase, p.PolicySchema, p.EntityDomain,
+				p.TagDatabase, p.TagSchema, p.TagName, p.Status}
 		}, len(a.Policies) > 0},
 		{"access_history.csv", []string{"USER_NAME", "OBJECT_DOMAIN", "OBJECT_NAME", "LAST_ACCESSED", "QUERY_COUNT"}, len(a.History), func(i int) []string {
 			e := &a.History[i]
 			return []string{e.User, e.ObjectDomain, e.ObjectName, formatTime(e.LastAccessed), strconv.FormatInt(e.QueryCount, 10)}
 		}, a.HasHistory},
+	}
+	for kind, name := range map[string]string{"MASKING_POLICY": "masking_policies.csv", "ROW_ACCESS_POLICY": "row_access_policies.csv", "PROJECTION_POLICY": "projection_policies.csv"} {
+		var bodies []*PolicyBody
+		for i := range a.Bodies {
+			if a.Bodies[i].Kind == kind {
+				bodies = append(bodies, &a.Bodies[i])
+			}
+		}
+		files = append(files, struct {
+			name   string
+			header []string
+			n      int
+			row    func(i int) []string
+			write  bool
+		}{name, []string{"POLICY_CATALOG", "POLICY_SCHEMA", "POLICY_NAME", "POLICY_SIGNATURE", "POLICY_BODY"}, len(bodies), func(i int) []string {
+			b := bodies[i]
+			return []string{b.Database, b.Schema, b.Name, b.Signature, b.Body}
+		}, a.BodiesOf[kind]})
 	}
 	for _, f := range files {
 		if !f.write {

@@ -2,6 +2,7 @@ package query
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"strings"
 
@@ -68,21 +69,37 @@ func (s Strategy) String() string {
 
 // Unmask is a condition under which a viewer sees a masked column in the clear.
 type Unmask struct {
-	roles []string
-	check Check
+	kind   unmaskKind
+	roles  []string // as typed, resolved by roleNames (UnlessRole)
+	stored []string // canonical, as the mirror stores them (policy rules)
+	emails []string // normalized addresses (policy rules testing CURRENT_ROLE())
+	check  Check
+	all    []Unmask // unmaskAll: every one; empty means everyone is admitted
+	any    []Unmask // unmaskAny: one of them
 }
+
+type unmaskKind int
+
+const (
+	unmaskRole unmaskKind = iota
+	unmaskCheck
+	unmaskRule  // stored roles or emails: a Snowflake policy's translated rule
+	unmaskNever // a policy grantmirror could not translate: fail closed
+	unmaskAll   // every condition of all
+	unmaskAny   // one condition of any
+)
 
 // UnlessRole shows the column to viewers who hold any of the roles, directly or
 // inherited (the memberships table is flattened). Names resolve as in Snowflake:
 // unquoted parts upper-case, quoted parts exact, database roles as DB.ROLE.
 func UnlessRole(roles ...string) Unmask {
-	return Unmask{roles: roles}
+	return Unmask{kind: unmaskRole, roles: roles}
 }
 
 // UnlessPrivilege shows the column to viewers who hold privilege on one object, for
 // example SELECT on the Snowflake table the column was copied from.
 func UnlessPrivilege(objectType, objectName, privilege string) Unmask {
-	return Unmask{check: GuardObject(objectType, objectName, privilege)}
+	return Unmask{kind: unmaskCheck, check: GuardObject(objectType, objectName, privilege)}
 }
 
 // mask is one Mask part.
@@ -130,35 +147,95 @@ func roleNames(roles []string) ([]string, error) {
 func (e *env) unmasked(unless []Unmask) error {
 	e.t.sql("(")
 	e.fresh()
-	e.t.sql(" AND (")
+	e.t.sql(" AND ")
+	if err := e.anyUnmask(unless); err != nil {
+		return err
+	}
+	e.t.sql(")")
+	return nil
+}
+
+// anyUnmask writes the disjunction of conditions.
+func (e *env) anyUnmask(unless []Unmask) error {
+	e.t.sql("(")
 	for i, u := range unless {
 		if i > 0 {
 			e.t.sql(" OR ")
 		}
-		if u.roles == nil {
-			if err := e.check(u.check); err != nil {
-				return err
-			}
-			continue
-		}
-		roles, err := roleNames(u.roles)
-		if err != nil {
+		if err := e.unmask(u); err != nil {
 			return err
 		}
-		if len(roles) == 0 {
-			return fmt.Errorf("%w: UnlessRole without roles", ErrStatement)
-		}
-		m := e.alias("m")
-		e.t.sql("EXISTS (SELECT 1 FROM " + e.b.memberships.String() + " " + m + " WHERE " + m + ".email = ")
-		e.viewerRef()
-		e.t.sql(" AND " + m + ".role = ANY(")
-		e.t.val(roles)
-		e.t.sql(")")
-		e.accountFilter(m)
-		e.t.sql(")")
 	}
-	e.t.sql("))")
+	e.t.sql(")")
 	return nil
+}
+
+func (e *env) unmask(u Unmask) error {
+	switch u.kind {
+	case unmaskCheck:
+		return e.check(u.check)
+	case unmaskNever:
+		e.t.sql("false")
+		return nil
+	case unmaskAny:
+		return e.anyUnmask(u.any)
+	case unmaskAll:
+		if len(u.all) == 0 {
+			e.t.sql("true")
+			return nil
+		}
+		e.t.sql("(")
+		for i, sub := range u.all {
+			if i > 0 {
+				e.t.sql(" AND ")
+			}
+			if err := e.unmask(sub); err != nil {
+				return err
+			}
+		}
+		e.t.sql(")")
+		return nil
+	case unmaskRule:
+		e.t.sql("(")
+		if len(u.stored) == 0 && len(u.emails) == 0 {
+			e.t.sql("false")
+		}
+		if len(u.stored) > 0 {
+			e.memberOf(u.stored)
+		}
+		if len(u.emails) > 0 {
+			if len(u.stored) > 0 {
+				e.t.sql(" OR ")
+			}
+			e.viewerRef()
+			e.t.sql(" = ANY(")
+			e.t.val(u.emails)
+			e.t.sql("::text[])")
+		}
+		e.t.sql(")")
+		return nil
+	}
+	roles, err := roleNames(u.roles)
+	if err != nil {
+		return err
+	}
+	if len(roles) == 0 {
+		return fmt.Errorf("%w: UnlessRole without roles", ErrStatement)
+	}
+	e.memberOf(roles)
+	return nil
+}
+
+// memberOf writes whether the viewer holds one of the canonical roles.
+func (e *env) memberOf(roles []string) {
+	m := e.alias("m")
+	e.t.sql("EXISTS (SELECT 1 FROM " + e.b.memberships.String() + " " + m + " WHERE " + m + ".email = ")
+	e.viewerRef()
+	e.t.sql(" AND " + m + ".role = ANY(")
+	e.t.val(roles)
+	e.t.sql(")")
+	e.accountFilter(m)
+	e.t.sql(")")
 }
 
 // masked writes the select-list expression of a masked column: the masked form,
@@ -228,14 +305,111 @@ type MaskSet struct {
 	// names the column (by its Postgres name, lower case for Snowflake's unquoted names).
 	Strategy Strategy
 	ByColumn map[string]Strategy
-	// Unless are the unmask conditions of every loaded mask.
+	// Unless are the unmask conditions of the columns Snowflake does not decide for:
+	// PII tags, and masking policies whose definitions the snapshot lacks. A column
+	// whose masking policy the mirror translated is shown to exactly the viewers the
+	// policy admits; one whose policy it could not translate is masked for everyone.
 	Unless []Unmask
+	// Columns lists the table's columns by their Postgres names. It is needed only
+	// when a policy reaches every column of the object (a tag set on the table, its
+	// schema or its database): LoadMasks then masks each of these, and without them
+	// refuses rather than leave a column in the clear.
+	Columns []string
+}
+
+// policyRule is the rule a sync publishes with a masked column (pipeline.PolicyRule,
+// as JSON in masked_columns.rule).
+type policyRule struct {
+	Kind       string   `json:"kind"`
+	Policy     string   `json:"policy"`
+	Tag        string   `json:"tag"`
+	Translated bool     `json:"translated"`
+	Roles      []string `json:"roles"`
+	Emails     []string `json:"emails"`
+	Fallback   string   `json:"fallback"`
+}
+
+// The rule kinds and fallbacks the sync writes.
+const (
+	ruleMasking    = "masking"
+	ruleRowAccess  = "row_access"
+	ruleProjection = "projection"
+	fallbackAllow  = "allow"
+)
+
+// admits is the unmask condition of a rule: who the policy admits.
+func (r *policyRule) admits() Unmask {
+	switch {
+	case r.Translated:
+		return Unmask{kind: unmaskRule, stored: r.Roles, emails: r.Emails}
+	case r.Kind != ruleMasking && r.Fallback == fallbackAllow:
+		return Unmask{kind: unmaskAll, all: []Unmask{}}
+	}
+	return Unmask{kind: unmaskNever}
+}
+
+// maskEntry is one row of masked_columns.
+type maskEntry struct {
+	object, column, reason string
+	rule                   *policyRule
+}
+
+// readMasks reads the masked_columns rows of an object and of the schema and
+// database it is in (rows of those name every column with "*").
+func (b *Builder) readMasks(ctx context.Context, db Querier, object string) ([]maskEntry, error) {
+	objects := []string{object}
+	if parts := ident.Parts(object); len(parts) == 3 {
+		objects = append(objects, parts[0]+"."+parts[1], parts[0])
+	}
+	var t text
+	t.sql("SELECT object_name, column_name, reason, rule FROM " + b.masked.String() + " WHERE object_name = ANY(")
+	t.val(objects)
+	t.sql("::text[])")
+	if b.account != "" {
+		t.sql(" AND account = ")
+		t.val(b.account)
+	}
+	t.sql(" ORDER BY column_name, reason")
+	sql, args := t.render(Dollar)
+	rows, err := db.Query(ctx, sql, args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []maskEntry
+	for rows.Next() {
+		var e maskEntry
+		var rule string
+		if err := rows.Scan(&e.object, &e.column, &e.reason, &rule); err != nil {
+			return nil, err
+		}
+		if e.object != object && e.column != "*" {
+			continue
+		}
+		if rule != "" {
+			e.rule = new(policyRule)
+			if err := json.Unmarshal([]byte(rule), e.rule); err != nil {
+				return nil, fmt.Errorf("rule of %s %s: %w", e.object, e.column, err)
+			}
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
 }
 
 // LoadMasks reads masked_columns for one object and returns a Mask part per column
-// that carries a Snowflake masking policy or PII tag. Snowflake's unquoted upper-case
-// column names map to Postgres's lower-case ones; other names are kept exactly. The
-// masks apply only to columns the statement selects.
+// that carries a Snowflake masking or projection policy or a PII tag. Snowflake's
+// unquoted upper-case column names map to Postgres's lower-case ones; other names
+// are kept exactly. The masks apply only to columns the statement selects.
+//
+// Each column is shown in the clear only to viewers every one of its entries
+// admits: a translated policy admits the roles it names (held in the viewer's
+// session) and, for CURRENT_ROLE() tests, the people whose default role it names;
+// an untranslated masking policy admits nobody; a PII tag, or a policy whose
+// definition the snapshot lacks, admits set.Unless. A policy set on the column
+// itself replaces those that come with tags. A column with a projection policy is
+// returned as NULL (Snowflake refuses to return it) to viewers its policy does not
+// admit: it may still be filtered and sorted on.
 func (b *Builder) LoadMasks(ctx context.Context, db Querier, set MaskSet) ([]Part, error) {
 	object, err := ident.Canonical(set.Object)
 	if err != nil {
@@ -247,39 +421,153 @@ func (b *Builder) LoadMasks(ctx context.Context, db Querier, set MaskSet) ([]Par
 			return nil, fmt.Errorf("load masks: alias: %w", err)
 		}
 	}
-	var t text
-	t.sql("SELECT column_name FROM " + b.masked.String() + " WHERE object_name = ")
-	t.val(object)
-	if b.account != "" {
-		t.sql(" AND account = ")
-		t.val(b.account)
-	}
-	t.sql(" GROUP BY column_name ORDER BY column_name")
-	sql, args := t.render(Dollar)
-	rows, err := db.Query(ctx, sql, args...)
+	entries, err := b.readMasks(ctx, db, object)
 	if err != nil {
 		return nil, fmt.Errorf("load masks for %s: %w", object, err)
 	}
-	defer rows.Close()
-	var parts []Part
-	for rows.Next() {
-		var col string
-		if err := rows.Scan(&col); err != nil {
-			return nil, fmt.Errorf("load masks for %s: %w", object, err)
+	// Entries by Postgres column name; "*" entries reach every listed column.
+	byColumn := map[string][]maskEntry{}
+	var order []string
+	addTo := func(pg string, e maskEntry) {
+		if _, ok := byColumn[pg]; !ok {
+			order = append(order, pg)
 		}
-		pg := col
-		if ident.Part(col) == col {
-			pg = strings.ToLower(col)
+		byColumn[pg] = append(byColumn[pg], e)
+	}
+	var everyColumn []maskEntry
+	for _, e := range entries {
+		switch e.column {
+		case "":
+			continue // row access: RowPolicies
+		case "*":
+			everyColumn = append(everyColumn, e)
+		default:
+			pg := e.column
+			if ident.Part(e.column) == e.column {
+				pg = strings.ToLower(e.column)
+			}
+			addTo(pg, e)
+		}
+	}
+	if len(everyColumn) > 0 {
+		if len(set.Columns) == 0 {
+			return nil, fmt.Errorf("%w: load masks for %s: %s reaches every column of the object; list them in MaskSet.Columns", ErrStatement, object, everyColumn[0].reason)
+		}
+		for _, c := range set.Columns {
+			for _, e := range everyColumn {
+				addTo(c, e)
+			}
+		}
+	}
+	var parts []Part
+	for _, pg := range order {
+		es := byColumn[pg]
+		direct := false
+		for _, e := range es {
+			direct = direct || e.rule != nil && e.rule.Kind == ruleMasking && e.rule.Tag == ""
 		}
 		s := set.Strategy
 		if by, ok := set.ByColumn[pg]; ok {
 			s = by
 		}
+		var conds []Unmask
+		never := false
+		for _, e := range es {
+			var u Unmask
+			switch {
+			case e.rule == nil && len(set.Unless) == 0:
+				u = Unmask{kind: unmaskNever}
+			case e.rule == nil:
+				u = anyOf(set.Unless)
+			case e.rule.Kind == ruleMasking && direct && e.rule.Tag != "":
+				continue
+			case e.rule.Kind == ruleProjection:
+				s = Null
+				u = e.rule.admits()
+			default:
+				u = e.rule.admits()
+			}
+			if u.kind == unmaskAll && len(u.all) == 0 {
+				continue // admits everyone
+			}
+			never = never || u.kind == unmaskNever
+			conds = append(conds, u)
+		}
+		if len(conds) == 0 {
+			continue
+		}
 		ref := append(append(name{}, qual...), pg)
-		parts = append(parts, mask{column: ref.String(), strategy: s, unless: set.Unless, optional: true})
+		m := mask{column: ref.String(), strategy: s, optional: true}
+		if !never {
+			m.unless = []Unmask{{kind: unmaskAll, all: conds}}
+		}
+		parts = append(parts, m)
 	}
-	if err := rows.Err(); err != nil {
-		return nil, fmt.Errorf("load masks for %s: %w", object, err)
+	return parts, nil
+}
+
+// anyOf is the disjunction of conditions as one condition: the first when alone.
+func anyOf(us []Unmask) Unmask {
+	if len(us) == 1 {
+		return us[0]
+	}
+	return Unmask{kind: unmaskAny, any: us}
+}
+
+// RowPolicies returns the conditions Snowflake's row access policies on object put
+// on a viewer's reads, as Where parts for that viewer: a translated policy admits
+// the viewers it names (every row or none: the policies the mirror translates test
+// roles, not row values), an untranslated one admits as its published fallback
+// says (deny by default: no row). Add them to every Select of a table that copies
+// the object. Being Where parts, they filter in every mode, Shadow and Off
+// included; the guard's own freshness check still applies on top.
+func (b *Builder) RowPolicies(ctx context.Context, db Querier, object, viewerEmail string) ([]Part, error) {
+	canonical, err := ident.Canonical(object)
+	if err != nil {
+		return nil, fmt.Errorf("row policies: object %q: %w", object, err)
+	}
+	viewer, err := b.viewer(viewerEmail)
+	if err != nil {
+		return nil, err
+	}
+	entries, err := b.readMasks(ctx, db, canonical)
+	if err != nil {
+		return nil, fmt.Errorf("row policies for %s: %w", canonical, err)
+	}
+	var parts []Part
+	for _, e := range entries {
+		if e.column != "" || e.object != canonical || e.rule == nil || e.rule.Kind != ruleRowAccess {
+			continue
+		}
+		u := e.rule.admits()
+		switch {
+		case u.kind == unmaskAll:
+			continue // fallback allow
+		case u.kind == unmaskNever || len(u.stored) == 0 && len(u.emails) == 0:
+			parts = append(parts, Where("false"))
+			continue
+		}
+		var sql strings.Builder
+		var args []any
+		sql.WriteString("(")
+		if len(u.stored) > 0 {
+			sql.WriteString("EXISTS (SELECT 1 FROM " + b.memberships.String() + " gm_rowpolicy WHERE gm_rowpolicy.email = ? AND gm_rowpolicy.role = ANY(?::text[])")
+			args = append(args, viewer, u.stored)
+			if b.account != "" {
+				sql.WriteString(" AND gm_rowpolicy.account = ?")
+				args = append(args, b.account)
+			}
+			sql.WriteString(")")
+		}
+		if len(u.emails) > 0 {
+			if len(u.stored) > 0 {
+				sql.WriteString(" OR ")
+			}
+			sql.WriteString("?::text = ANY(?::text[])")
+			args = append(args, viewer, u.emails)
+		}
+		sql.WriteString(")")
+		parts = append(parts, Where(sql.String(), args...))
 	}
 	return parts, nil
 }

@@ -158,7 +158,8 @@ func TestLoadMasks(t *testing.T) {
 	people(f)
 	f.exec(`ALTER TABLE people ADD COLUMN "Mixed Case" text`)
 	f.exec(`UPDATE people SET "Mixed Case" = 'secret ' || id`)
-	f.exec(`INSERT INTO masked_1 VALUES
+	withRules(f)
+	f.exec(`INSERT INTO masked_1 (account, object_name, column_name, reason) VALUES
 		('ACME', 'HR.CORE.PEOPLE', 'EMAIL', 'masking policy HR.GOV.EMAIL_MASK'),
 		('ACME', 'HR.CORE.PEOPLE', 'EMAIL', 'tag HR.GOV.PII=email'),
 		('ACME', 'HR.CORE.PEOPLE', 'Mixed Case', 'tag HR.GOV.PII=name'),
@@ -217,4 +218,123 @@ func TestUnlessRoleQuotedNames(t *testing.T) {
 	require.Equal(t, RedactedText, email("other@example.com", UnlessRole(`"Data Stewards"`)))
 	require.Equal(t, "Ann.Lee@Example.com", email("dbr@example.com", UnlessRole(`hr."pii reader"`)))
 	require.Equal(t, RedactedText, email("dbr@example.com", UnlessRole(`hr.pii_reader`)))
+}
+
+// withRules gives the fixture's masked columns the rule column a sync publishes
+// since the fifth migration.
+func withRules(f *fixture) {
+	f.exec(`ALTER TABLE masked_1 ADD COLUMN rule text COLLATE "C" NOT NULL DEFAULT ''`)
+	f.exec(`CREATE OR REPLACE VIEW masked_columns AS SELECT account, object_name, column_name, reason, rule FROM masked_1`)
+}
+
+// TestLoadMasksPolicies: masks loaded from translated Snowflake policies show the
+// value to exactly the viewers the policy admits, in both directions; untranslated
+// policies mask for everyone; a policy on the column wins over one from a tag; a
+// policy on every column needs the column list; projection policies return NULL.
+func TestLoadMasksPolicies(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	people(f)
+	withRules(f)
+	f.exec(`INSERT INTO masked_1 (account, object_name, column_name, reason, rule) VALUES
+		('ACME', 'HR.CORE.PEOPLE', 'EMAIL', 'masking policy GOV.P.EMAIL', '{"kind":"masking","policy":"GOV.P.EMAIL","translated":true,"roles":["\"Data Stewards\""]}'),
+		('ACME', 'HR.CORE.PEOPLE', 'EMAIL', 'masking policy GOV.P.TAGGED on tag GOV.T.PII', '{"kind":"masking","policy":"GOV.P.TAGGED","tag":"GOV.T.PII","translated":false,"fallback":"mask"}'),
+		('ACME', 'HR.CORE.PEOPLE', 'CARD', 'masking policy GOV.P.CARD', '{"kind":"masking","policy":"GOV.P.CARD","translated":true,"emails":["carl@example.com"]}'),
+		('ACME', 'HR.CORE.PEOPLE', 'NOTE', 'masking policy GOV.P.ODD', '{"kind":"masking","policy":"GOV.P.ODD","translated":false,"fallback":"mask"}'),
+		('ACME', 'HR.CORE.PEOPLE', 'AGE', 'projection policy GOV.P.AGE', '{"kind":"projection","policy":"GOV.P.AGE","translated":true,"roles":["HR"]}'),
+		('ACME', 'HR.CORE.PEOPLE', 'WH', 'tag GOV.T.PII=site', '')`)
+	for _, v := range []string{"stew@example.com", "carl@example.com", "hr@example.com", "nobody@example.com"} {
+		f.grant(grant{"ACME", v, "WAREHOUSE", "W", "USAGE"})
+	}
+	f.member("ACME", "stew@example.com", "PUBLIC", `"Data Stewards"`, "PII_READER")
+	f.member("ACME", "carl@example.com", "PUBLIC", "ANALYST")
+	f.member("ACME", "hr@example.com", "PUBLIC", "HR", "PII_READER")
+	o := f.options()
+	o.Account = "ACME"
+	b := f.builder(o)
+	ctx := context.Background()
+	masks, err := b.LoadMasks(ctx, f.db, MaskSet{Object: "HR.CORE.PEOPLE", Alias: "p", Unless: []Unmask{UnlessRole("PII_READER")}})
+	require.NoError(t, err)
+	require.Len(t, masks, 5)
+	read := func(viewer string) map[string]any {
+		parts := append([]Part{From("people p"), Columns("p.id", "p.email", "p.card", "p.note", "p.age", "p.wh"),
+			Guard("WAREHOUSE", "p.wh", "USAGE"), Where("p.id = 1")}, masks...)
+		rows := f.maps(b.Select(ctx, viewer, parts...))
+		require.Len(t, rows, 1, viewer)
+		return rows[0]
+	}
+	stew := read("stew@example.com")
+	require.Equal(t, "Ann.Lee@Example.com", stew["email"], "the policy on the column admits Data Stewards; the tag's untranslated one does not count")
+	require.Equal(t, RedactedText, stew["card"], "CURRENT_ROLE() rule: only carl")
+	require.Equal(t, RedactedText, stew["note"], "untranslated: masked even for PII_READER")
+	require.Nil(t, stew["age"], "projection: not HR")
+	require.Equal(t, "W", stew["wh"], "a PII tag admits set.Unless")
+
+	carl := read("carl@example.com")
+	require.Equal(t, RedactedText, carl["email"])
+	require.Equal(t, "4242424242424242", carl["card"])
+	require.Equal(t, RedactedText, carl["wh"])
+
+	hr := read("hr@example.com")
+	require.Equal(t, RedactedText, hr["email"])
+	require.Equal(t, RedactedText, hr["note"])
+	require.Equal(t, int32(41), hr["age"], "projection admits HR, with the column's type")
+
+	nobody := read("nobody@example.com")
+	for _, c := range []string{"email", "card", "note", "wh"} {
+		require.Equal(t, RedactedText, nobody[c], c)
+	}
+	require.Nil(t, nobody["age"])
+
+	// A policy that reaches every column (a tag on the schema) needs the list.
+	f.exec(`INSERT INTO masked_1 (account, object_name, column_name, reason, rule) VALUES
+		('ACME', 'HR.CORE', '*', 'masking policy GOV.P.ALL on tag GOV.T.S', '{"kind":"masking","policy":"GOV.P.ALL","tag":"GOV.T.S","translated":true,"roles":["HR"]}')`)
+	_, err = b.LoadMasks(ctx, f.db, MaskSet{Object: "HR.CORE.PEOPLE"})
+	require.ErrorIs(t, err, ErrStatement)
+	require.ErrorContains(t, err, "MaskSet.Columns")
+	masks, err = b.LoadMasks(ctx, f.db, MaskSet{Object: "HR.CORE.PEOPLE", Alias: "p", Columns: []string{"id", "email", "note"}})
+	require.NoError(t, err)
+	parts := append([]Part{From("people p"), Columns("p.id", "p.email", "p.note"), Guard("WAREHOUSE", "p.wh", "USAGE"), Where("p.id = 1")}, masks...)
+	hrRows := f.maps(b.Select(ctx, "hr@example.com", parts...))
+	require.Equal(t, "1", hrRows[0]["id"], "id is masked by the schema's policy, which admits HR")
+	require.Equal(t, RedactedText, hrRows[0]["email"], "EMAIL's own policy wins over the tag's, and does not admit HR")
+	stewRows := f.maps(b.Select(ctx, "stew@example.com", parts...))
+	require.Equal(t, RedactedText, stewRows[0]["id"])
+	require.Equal(t, "Ann.Lee@Example.com", stewRows[0]["email"], "EMAIL's own policy wins over the tag's, and admits Data Stewards")
+	require.Equal(t, RedactedText, stewRows[0]["note"], "NOTE's untranslated policy is direct: the tag's rule does not replace it")
+}
+
+// TestRowPolicies: a translated row access policy lets through every row for the
+// viewers it admits and none for the others; an untranslated one follows its
+// fallback.
+func TestRowPolicies(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	people(f)
+	withRules(f)
+	f.exec(`INSERT INTO masked_1 (account, object_name, column_name, reason, rule) VALUES
+		('ACME', 'HR.CORE.PEOPLE', '', 'row access policy GOV.P.ROWS', '{"kind":"row_access","policy":"GOV.P.ROWS","translated":true,"roles":["\"Data Stewards\""],"emails":["carl@example.com"]}'),
+		('ACME', 'HR.CORE.DENIED', '', 'row access policy GOV.P.ODD', '{"kind":"row_access","policy":"GOV.P.ODD","translated":false,"fallback":"deny"}'),
+		('ACME', 'HR.CORE.ALLOWED', '', 'row access policy GOV.P.ODD', '{"kind":"row_access","policy":"GOV.P.ODD","translated":false,"fallback":"allow"}')`)
+	for _, v := range []string{"stew@example.com", "carl@example.com", "nobody@example.com"} {
+		f.grant(grant{"ACME", v, "WAREHOUSE", "W", "USAGE"})
+	}
+	f.member("ACME", "stew@example.com", "PUBLIC", `"Data Stewards"`)
+	f.member("OTHER", "nobody@example.com", `"Data Stewards"`) // another account's role counts for nothing
+	o := f.options()
+	o.Account = "ACME"
+	b := f.builder(o)
+	ctx := context.Background()
+	count := func(object, viewer string) int {
+		rp, err := b.RowPolicies(ctx, f.db, object, viewer)
+		require.NoError(t, err)
+		parts := append([]Part{From("people p"), Columns("p.id"), Guard("WAREHOUSE", "p.wh", "USAGE")}, rp...)
+		return len(f.ids(b.Select(ctx, viewer, parts...)))
+	}
+	require.Equal(t, 4, count("hr.core.people", "stew@example.com"))
+	require.Equal(t, 4, count("hr.core.people", "carl@example.com"))
+	require.Equal(t, 0, count("hr.core.people", "nobody@example.com"))
+	require.Equal(t, 0, count("hr.core.denied", "stew@example.com"))
+	require.Equal(t, 4, count("hr.core.allowed", "nobody@example.com"))
+	require.Equal(t, 4, count("hr.core.other", "nobody@example.com"), "no policy, no condition")
 }

@@ -35,6 +35,7 @@ type Config struct {
 	Keep           int            `mapstructure:"keep"`
 	HistoryDays    int            `mapstructure:"history_days"`
 	PIITags        []string       `mapstructure:"pii_tags"`
+	PolicyFallback string         `mapstructure:"policy_fallback"`
 	Email          EmailConfig    `mapstructure:"email"`
 	Postgres       PostgresConfig `mapstructure:"postgres"`
 	Notifications  Notifications  `mapstructure:"notifications"`
@@ -85,6 +86,7 @@ var defaults = map[string]any{
 	"log_level":                   "info",
 	"log_format":                  "auto",
 	"pii_tags":                    pipeline.DefaultPIITags,
+	"policy_fallback":             pipeline.FallbackDeny,
 	"notifications::webhook_url":  "",
 	"notifications::max_attempts": webhook.DefaultMaxAttempts,
 	"notifications::backoff":      webhook.DefaultBackoff,
@@ -93,7 +95,7 @@ var defaults = map[string]any{
 // envKeys are bound explicitly, so an environment variable works even when the
 // config file does not mention the key.
 var envKeys = []string{
-	"source", "target", "mode", "roles", "max_revoke_ratio", "max_add_ratio", "force", "keep", "history_days", "pii_tags",
+	"source", "target", "mode", "roles", "max_revoke_ratio", "max_add_ratio", "force", "keep", "history_days", "pii_tags", "policy_fallback",
 	"postgres::schema", "log_level", "log_format", "pushgateway",
 	"notifications::webhook_url", "notifications::max_attempts", "notifications::backoff",
 	// Snowflake secrets for the accounts that name no file for them (see
@@ -170,6 +172,9 @@ func (c *Config) flattenOptions() (pipeline.Options, error) {
 		Roles:   pipeline.RoleMode(c.Roles),
 		Aliases: ident.Aliases{Domains: c.Email.DomainAliases, Users: c.Email.Overrides},
 		PIITags: c.PIITags,
+		// What a row access or projection policy whose body grantmirror cannot
+		// translate does: deny (nobody) unless the config says allow.
+		PolicyFallback: c.PolicyFallback,
 	}
 	if err := o.Validate(); err != nil {
 		return o, usageErr("%v", err)

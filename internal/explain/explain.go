@@ -81,6 +81,38 @@ type Answer struct {
 	// is judged by the settings it was built with, and a config that differs is
 	// named here rather than applied.
 	Notes []string `json:"notes,omitempty"`
+	// NotMirrored lists what of Snowflake's rules for this object (its policies,
+	// grants to applications or shares) or this person the mirror does not
+	// reproduce, and what it does instead.
+	NotMirrored []pipeline.Gap `json:"not_mirrored,omitempty"`
+}
+
+// gapsFor keeps the gaps about the object asked for (its columns, the schema
+// and database it is in) or about the person's users.
+func gapsFor(m *pipeline.Mirror, q Query, sessions []Session) []pipeline.Gap {
+	var out []pipeline.Gap
+	parts := ident.Parts(q.Object)
+	var above []string
+	for i := 1; i < len(parts); i++ {
+		above = append(above, strings.Join(parts[:i], ".")+".*")
+	}
+	for _, g := range pipeline.NotMirrored(m) {
+		if q.Account != "" && g.Account != q.Account {
+			continue
+		}
+		hit := false
+		for _, o := range g.Objects {
+			hit = hit || o == q.Object || strings.HasPrefix(o, q.Object+".") || slices.Contains(above, o) ||
+				strings.HasSuffix(o, " "+q.Object) || strings.Contains(o, " "+q.Object+" (")
+			for _, s := range sessions {
+				hit = hit || s.Account == g.Account && strings.HasPrefix(o, "user "+s.User+" (")
+			}
+		}
+		if hit {
+			out = append(out, g)
+		}
+	}
+	return out
 }
 
 // Session is the role rule that applied to one user.
@@ -250,6 +282,7 @@ func explain(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer, loc
 		ans.Reasons = append(ans.Reasons, reason)
 	}
 	ans.Sessions = sessions(m, q, norm)
+	ans.NotMirrored = gapsFor(m, q, ans.Sessions)
 	if len(d.Rows) == 0 {
 		ans.Misses = whyNot(m, ix, q, norm)
 	}

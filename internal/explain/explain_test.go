@@ -347,6 +347,18 @@ func TestLoginRules(t *testing.T) {
 		require.NoError(t, WriteText(&txt, ans))
 		require.Contains(t, txt.String(), "roles: user ", tc.email)
 	}
+
+	// FAY holds WRITER, which gives INSERT, but only her default role counts.
+	fay := Explain(m, Query{Email: "fay@example.com", Object: "DB.S.T1", Privilege: "INSERT"}, norm)
+	require.Len(t, fay.Misses, 1)
+	require.Equal(t, MissRoleInactive, fay.Misses[0].Kind)
+	require.Contains(t, fay.Misses[0].Detail, "user FAY holds role WRITER")
+	require.Equal(t, "ALTER USER FAY SET DEFAULT_SECONDARY_ROLES = ('ALL')", fay.Misses[0].Fixes[0].SQL)
+	// GUS holds it in session: no such miss for a role he lacks altogether.
+	gus := Explain(m, Query{Email: "gus@example.com", Object: "DB.OTHER.T3", Privilege: "SELECT"}, norm)
+	for _, miss := range gus.Misses {
+		require.NotEqual(t, MissRoleInactive, miss.Kind)
+	}
 }
 
 // TestRoleKindsInFixes: a fix that grants an application role says APPLICATION
@@ -383,4 +395,32 @@ func TestRoleKindsInFixes(t *testing.T) {
 	require.NotNil(t, fix)
 	require.Equal(t, "grant_role", fix.Action)
 	require.Empty(t, fix.SQL)
+}
+
+// TestNotMirroredInAnswers: explain lists the untranslated policies of the object
+// asked about (its own, its columns', those set above it) and nothing about other
+// objects.
+func TestNotMirroredInAnswers(t *testing.T) {
+	t.Parallel()
+	snap, err := pipeline.ReadSnapshot(filepath.Join("..", "..", "testdata", "conformance", "policies"))
+	require.NoError(t, err)
+	m, err := pipeline.Flatten(snap, pipeline.Options{})
+	require.NoError(t, err)
+	norm := ident.NewNormalizer(ident.Aliases{})
+	ans := Explain(m, Query{Email: "ana@example.com", Object: "HR.CORE.PEOPLE", Privilege: "SELECT"}, norm)
+	require.True(t, ans.Allowed)
+	var what []string
+	for _, g := range ans.NotMirrored {
+		what = append(what, g.What)
+	}
+	require.ElementsMatch(t, []string{"masking policy GOV.POL.MISSING", "masking policy GOV.POL.WEIRD"}, what)
+	var txt bytes.Buffer
+	require.NoError(t, WriteText(&txt, ans))
+	require.Contains(t, txt.String(), "not mirrored (the mirror's fallback, not Snowflake's answer):\n  - masking policy GOV.POL.MISSING on HR.CORE.PEOPLE.ADDRESS")
+
+	archive := Explain(m, Query{Email: "ana@example.com", Object: "HR.ARCHIVE.OLD", Privilege: "SELECT"}, norm)
+	require.Len(t, archive.NotMirrored, 1, "the schema's tag reaches the table")
+	orders := Explain(m, Query{Email: "ana@example.com", Object: "SALES.PUBLIC.ORDERS", Privilege: "SELECT"}, norm)
+	require.Len(t, orders.NotMirrored, 1)
+	require.Equal(t, "row access policy GOV.POL.REGION", orders.NotMirrored[0].What)
 }

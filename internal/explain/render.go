@@ -53,6 +53,7 @@ func WriteText(w io.Writer, a *Answer) error {
 		default:
 			fmt.Fprintln(w, "  - no grant on this object reaches any of this person's roles")
 		}
+		writeGaps(w, a)
 		return nil
 	}
 	for _, r := range a.Reasons {
@@ -70,6 +71,7 @@ func WriteText(w io.Writer, a *Answer) error {
 			writePaths(w, "    ", u)
 		}
 	}
+	writeGaps(w, a)
 	// Only local grants allow what Snowflake denies; say what Snowflake lacks.
 	if len(a.Misses) > 0 {
 		fmt.Fprintln(w, "without local grants, Snowflake denies it:")
@@ -78,6 +80,17 @@ func WriteText(w io.Writer, a *Answer) error {
 		}
 	}
 	return nil
+}
+
+// writeGaps says what about the question the mirror does not reproduce.
+func writeGaps(w io.Writer, a *Answer) {
+	if len(a.NotMirrored) == 0 {
+		return
+	}
+	fmt.Fprintln(w, "not mirrored (the mirror's fallback, not Snowflake's answer):")
+	for _, g := range a.NotMirrored {
+		fmt.Fprintf(w, "  - %s\n", g)
+	}
 }
 
 func writePaths(w io.Writer, indent string, r Reason) {

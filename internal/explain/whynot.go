@@ -20,6 +20,7 @@ const (
 	MissUserExpired  = "user_expired"       // the person's user passed its EXPIRES_AT
 	MissUserDropped  = "user_dropped"       // the person's user was dropped
 	MissGrantRevoked = "grant_revoked"      // the grant itself was revoked
+	MissRoleInactive = "role_not_active"    // granted to the user, but its sessions use only the default role
 	MissRoleNotHeld  = "role_not_granted"   // roles have it, none is the person's
 	MissPrivilege    = "other_privileges"   // the object is granted, not this privilege
 	MissDroppedRole  = "granted_to_dropped" // only a dropped role had it
@@ -29,7 +30,7 @@ const (
 )
 
 var missOrder = []string{MissUsage, MissRoleRevoked, MissUserDisabled, MissUserExpired, MissUserDropped, MissGrantRevoked,
-	MissRoleNotHeld, MissPrivilege, MissDroppedRole, MissInvalidEmail, MissUnknownEmail, MissNoGrant}
+	MissRoleInactive, MissRoleNotHeld, MissPrivilege, MissDroppedRole, MissInvalidEmail, MissUnknownEmail, MissNoGrant}
 
 // Miss is one reason a person lacks access, with the changes that together would
 // fix it (a role, and the USAGE on the containers that role lacks).
@@ -42,7 +43,7 @@ type Miss struct {
 // Fix is one change to Snowflake (or to grantmirror's aliases). SQL is the
 // statement an administrator would run.
 type Fix struct {
-	Action     string `json:"action"` // grant_privilege, grant_role, enable_user, unexpire_user, domain_alias
+	Action     string `json:"action"` // grant_privilege, grant_role, enable_user, unexpire_user, secondary_roles, domain_alias
 	SQL        string `json:"sql,omitempty"`
 	Privilege  string `json:"privilege,omitempty"`
 	ObjectType string `json:"object_type,omitempty"`
@@ -222,7 +223,7 @@ func objectMisses(m *pipeline.Mirror, ix *index, a *pipeline.Account, p *person,
 		}
 	}
 	graph := pipeline.NewRoleGraph(a)
-	fx := &fixer{ix: ix, graph: graph, p: p, account: a.Name, email: q.Email}
+	fx := &fixer{ix: ix, graph: graph, p: p, account: a.Name, email: q.Email, roles: m.Meta.Roles}
 	target := receivingRole(p)
 
 	// Held but not effective: the person's roles have the privilege, not the USAGE.
@@ -296,6 +297,7 @@ type fixer struct {
 	p       *person
 	account string
 	email   string
+	roles   pipeline.RoleMode // the configured default for users without their own
 }
 
 func (f *fixer) row(typ, name, priv string) pipeline.Row {
@@ -373,6 +375,32 @@ func (f *fixer) roleMisses(a *pipeline.Account, role string, relevant []pipeline
 					Fixes: []Fix{enableUser(a, u)}})
 			}
 		}
+	}
+	// Granted to one of the person's users, but that user's sessions hold only
+	// its default role: secondary roles are off for it.
+	inactive := false
+	for _, u := range p.active {
+		if pipeline.SessionRoles(u, f.roles) != pipeline.PrimaryRole {
+			continue
+		}
+		for i := range a.UserGrants {
+			ug := &a.UserGrants[i]
+			granted := ident.Part(ug.Role)
+			if ug.Grantee != u.Name || !ug.DeletedOn.IsZero() || granted == ident.Part(u.DefaultRole) || !f.graph.Reaches(granted, role) {
+				continue
+			}
+			inactive = true
+			def := ident.Part(u.DefaultRole)
+			if u.DefaultRole == "" {
+				def = "none set, so PUBLIC"
+			}
+			out = append(out, Miss{Kind: MissRoleInactive,
+				Detail: fmt.Sprintf("user %s holds role %s (which gives %s), but its sessions use only DEFAULT_ROLE (%s): it has no secondary roles", u.Name, granted, what, def),
+				Fixes:  []Fix{{Action: "secondary_roles", User: u.Name, Account: a.Name, SQL: fmt.Sprintf("ALTER USER %s SET DEFAULT_SECONDARY_ROLES = ('ALL')", ident.Part(u.Name))}}})
+		}
+	}
+	if inactive {
+		return out
 	}
 	var fixes []Fix
 	switch {

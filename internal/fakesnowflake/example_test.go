@@ -53,6 +53,9 @@ func Example() {
 	// roles.csv               7 rows, arrow, 2 batches
 	// tag_references.csv     missing
 	// policy_references.csv   2 rows, arrow, 1 batches
+	// masking_policies.csv    1 rows, arrow, 1 batches
+	// row_access_policies.csv  1 rows, arrow, 1 batches
+	// projection_policies.csv  0 rows, arrow, 0 batches
 	// access_history.csv      3 rows, arrow, 1 batches
 	// chunks downloaded: 6
 }

@@ -37,6 +37,7 @@ const (
 	UserLocked         = "user_locked"
 	UserExpired        = "user_expired"
 	UnknownSecondary   = "unknown_secondary_roles"
+	NotMirrored        = "not_mirrored"
 )
 
 // Finding is one thing to look at, with what to do about it.
@@ -74,6 +75,12 @@ func Lint(m *pipeline.Mirror, norm *ident.Normalizer) []Finding {
 	}
 	for _, a := range m.Snapshot.Accounts {
 		out = append(out, lintAccount(a, m, norm)...)
+	}
+	// What the mirror does not reproduce: a reviewer must not take the fallback
+	// for Snowflake's answer.
+	for _, g := range pipeline.NotMirrored(m) {
+		out = append(out, Finding{Severity: Warning, Code: NotMirrored, Account: g.Account, Subject: g.What,
+			Detail: "not mirrored: " + g.String(), Hint: "grantmirror's answer for these differs from Snowflake's where the fallback does"})
 	}
 	slices.SortStableFunc(out, func(x, y Finding) int {
 		if c := slices.Index(severityOrder, x.Severity) - slices.Index(severityOrder, y.Severity); c != 0 {

@@ -151,3 +151,22 @@ func TestServiceUserSharingAPersonsEmail(t *testing.T) {
 	require.Contains(t, got[0].Detail, "WRITER")
 	require.False(t, HasErrors(fs))
 }
+
+// TestNotMirroredListed: every policy or grant shape the mirror did not translate
+// is a finding, with its objects and fallback; translated ones are not.
+func TestNotMirroredListed(t *testing.T) {
+	t.Parallel()
+	fs := lintSample(t, "../../testdata/conformance/policies")
+	var got []string
+	for _, f := range fs {
+		if f.Code == NotMirrored {
+			require.Equal(t, Warning, f.Severity)
+			got = append(got, f.Subject)
+		}
+	}
+	require.ElementsMatch(t, []string{"masking policy GOV.POL.MISSING", "masking policy GOV.POL.TAG_MASK (on tag GOV.TAGS.SENSITIVE)",
+		"masking policy GOV.POL.TAG_MASK on tag GOV.TAGS.SENSITIVE set above the columns", "masking policy GOV.POL.WEIRD", "row access policy GOV.POL.REGION"}, got)
+	region := find(fs, NotMirrored, "row access policy GOV.POL.REGION")
+	require.Contains(t, region[0].Detail, "SALES.PUBLIC.ORDERS")
+	require.Contains(t, region[0].Detail, "no viewer is admitted")
+}

@@ -201,6 +201,9 @@ func (md *model) viewDocs() []*viewDoc {
 			out = append(out, md.accessDoc())
 		}
 	}
+	if d := md.notMirroredDoc(md.gaps()); d != nil {
+		out = append(out, d)
+	}
 	return out
 }
 

@@ -26,6 +26,9 @@ type Header struct {
 	Filters     []string          `json:"filters,omitempty"`
 	UsageDays   int               `json:"usage_days"`
 	Notes       []string          `json:"notes,omitempty"`
+	// NotMirrored lists the Snowflake rules the mirror did not translate and what
+	// it does instead; the readable formats show them as a section of their own.
+	NotMirrored []pipeline.Gap `json:"not_mirrored,omitempty"`
 }
 
 // AccountHeader describes one account of the report.
@@ -126,6 +129,10 @@ func (md *model) header() Header {
 	}
 	if len(o.Accounts) > 0 && len(md.accounts) == 0 {
 		h.Notes = append(h.Notes, "No account of this generation matches the account filter.")
+	}
+	h.NotMirrored = md.gaps()
+	if n := len(h.NotMirrored); n > 0 {
+		h.Notes = append(h.Notes, plural(n, "Snowflake rule is", "Snowflake rules are")+" not mirrored (see Not mirrored): where they apply, this report shows grantmirror's fallback, not Snowflake's answer.")
 	}
 	return h
 }

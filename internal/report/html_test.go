@@ -173,5 +173,7 @@ func TestHTMLLargeTables(t *testing.T) {
 	// Under the limit, the access table is there in full.
 	page = render(t, m, Options{By: ByAccess, Format: HTML, Emails: []string{"alice.martin@acme.example"}})
 	require.NotContains(t, page, "Summary by object type")
-	require.Equal(t, len(slices.Collect(m.Access.For("ACME", "alice.martin@acme.example"))), strings.Count(page, "<tr><td"))
+	access := between(t, page, `id="view-access"`, `id="view-not-mirrored"`)
+	require.Equal(t, len(slices.Collect(m.Access.For("ACME", "alice.martin@acme.example"))), strings.Count(access, "<tr><td"))
+	require.Contains(t, page, "row access policy GOVERNANCE.POLICIES.REGION_FILTER", "the report says what is not mirrored")
 }

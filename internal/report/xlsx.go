@@ -62,6 +62,9 @@ func writeAbout(f *excelize.File, sheet string, md *model, bold int) error {
 			rows = append(rows, []any{"Note", n})
 		}
 	}
+	for _, g := range h.NotMirrored {
+		rows = append(rows, []any{"Not mirrored", g.Account + ": " + g.String()})
+	}
 	rows = append(rows, []any{}, []any{"Sheets", "each sheet is one table with filter buttons on its header row; lists inside a cell are separated by \"; \" and role paths by \" > \""})
 	for i, r := range rows {
 		if len(r) == 0 {

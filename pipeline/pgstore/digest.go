@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"cmp"
 	"crypto/sha256"
+	"encoding/json"
 	"hash"
 	"slices"
 	"sync"
@@ -93,7 +94,14 @@ func digestMirror(m *pipeline.Mirror) *mirrorGroups {
 	group(groupMasked, len(m.Masked), func(i int) (string, string) { return m.Masked[i].Account, "" },
 		func(buf []byte, i int) []byte {
 			c := &m.Masked[i]
-			return append(append(append(append(append(append(buf, c.ObjectName...), 0), c.Column...), 0), c.Reason...), 0)
+			buf = append(append(append(append(append(append(buf, c.ObjectName...), 0), c.Column...), 0), c.Reason...), 0)
+			// A policy's rule can change while its column and reason stay: the
+			// digest covers it, so the publish rewrites the account's rows.
+			if c.Rule != nil {
+				b, _ := json.Marshal(c.Rule)
+				buf = append(buf, b...)
+			}
+			return append(buf, 0)
 		})
 	wg.Wait()
 	for _, p := range people {

@@ -27,7 +27,7 @@ var (
 	accessRowColumns  = []string{"account", "email", "object_type", "object_name", "privilege", "valid_from"}
 	membershipColumns = []string{"account", "email", "ord", "user_name", "role", "path", "valid_from"}
 	grantColumns      = []string{"account", "role", "ord", "object_type", "object_name", "privilege", "via", "valid_from"}
-	maskedColumns     = []string{"account", "ord", "object_name", "column_name", "reason", "valid_from"}
+	maskedColumns     = []string{"account", "ord", "object_name", "column_name", "reason", "rule", "valid_from"}
 	digestColumns     = []string{"kind", "account", "key", "digest", "rows", "valid_from"}
 	keyColumns        = []string{"kind", "account", "key"}
 	snapshotColumns   = []string{"generation", "path", "digest"}
@@ -269,7 +269,11 @@ func (s *Store) copyGroups(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, g
 				gs = append(gs, []any{r.Account, r.Role, ord, r.ObjectType, r.ObjectName, r.Privilege, r.Via, next})
 			case groupMasked:
 				r := &m.Masked[i]
-				cs = append(cs, []any{r.Account, ord, r.ObjectName, r.Column, r.Reason, next})
+				rule, err := encodeRule(r.Rule)
+				if err != nil {
+					return err
+				}
+				cs = append(cs, []any{r.Account, ord, r.ObjectName, r.Column, r.Reason, rule, next})
 			}
 		}
 	}
@@ -617,4 +621,14 @@ func nullTime(t time.Time) *time.Time {
 		return nil
 	}
 	return &t
+}
+
+// encodeRule writes a masked column's policy rule as the rule column holds it:
+// JSON, or empty when the column has none.
+func encodeRule(r *pipeline.PolicyRule) (string, error) {
+	if r == nil {
+		return "", nil
+	}
+	b, err := json.Marshal(r)
+	return string(b), err
 }

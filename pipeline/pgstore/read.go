@@ -159,7 +159,15 @@ func (s *Store) read(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirror, e
 		return nil, err
 	}
 	var c pipeline.MaskedColumn
-	_, err = pgx.ForEachRow(rows, []any{&c.Account, &c.ObjectName, &c.Column, &c.Reason}, func() error {
+	var rule string
+	_, err = pgx.ForEachRow(rows, []any{&c.Account, &c.ObjectName, &c.Column, &c.Reason, &rule}, func() error {
+		c.Rule = nil
+		if rule != "" {
+			c.Rule = new(pipeline.PolicyRule)
+			if err := json.Unmarshal([]byte(rule), c.Rule); err != nil {
+				return fmt.Errorf("rule of %s %s: %w", c.ObjectName, c.Column, err)
+			}
+		}
 		m.Masked = append(m.Masked, c)
 		return nil
 	})

@@ -28,6 +28,9 @@ func loadViews() []view {
 		{name: "ROLES"},
 		{name: "TAG_REFERENCES"},
 		{name: "POLICY_REFERENCES"},
+		{name: "MASKING_POLICIES"},
+		{name: "ROW_ACCESS_POLICIES"},
+		{name: "PROJECTION_POLICIES"},
 		{name: "ACCESS_HISTORY", history: true},
 	}
 	for i := range list {
