@@ -277,6 +277,10 @@ func TestSelfApprovalRefused(t *testing.T) {
 		granted_by, approver, reason, created_at, until) VALUES ('TINY', $1, 'TABLE', $2, 'SELECT', 'c', 'd', 'r', now(), now() + interval '1 day')`), zoe, items)
 	refusedSQL(t, raw, "permission denied", tl.sql(`UPDATE %s.requests SET status = 'approved'`))
 	refusedSQL(t, raw, "permission denied", tl.sql(`INSERT INTO %s.identities VALUES ('x', 'x@tiny.example', false)`))
+	refusedSQL(t, raw, "permission denied", tl.sql(`DELETE FROM %s.audit`))
+	refusedSQL(t, raw, "permission denied", tl.sql(`DELETE FROM %s.webhook_outbox`))
+	refusedSQL(t, raw, "permission denied", tl.sql(`INSERT INTO %s.clock_pin VALUES (now() + interval '1 year')`))
+	refusedSQL(t, raw, "permission denied", tl.sql(`SELECT %s.do_approve($1, $2)`), dave, r.ID)
 
 	// dave, named and designated, approves.
 	_, err = d.s.Approve(ctx, id)
