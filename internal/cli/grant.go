@@ -155,6 +155,9 @@ func refused(err error) error {
 	return err
 }
 
+// notifyTimeout bounds the delivery a command or a sync does after its change.
+const notifyTimeout = 30 * time.Second
+
 // notify delivers the notifications waiting in the outbox when a webhook is
 // configured. A role that may not deliver (people's own roles normally may
 // not) leaves them to the next sync; a failure never fails the command, whose
@@ -165,7 +168,11 @@ func (e *env) notify(s *pgstore.Store) {
 		return
 	}
 	sender := webhook.Sender{URL: n.WebhookURL, MaxAttempts: n.MaxAttempts, Backoff: n.Backoff, Log: e.log}
-	rep, err := sender.Deliver(context.WithoutCancel(e.ctx), s)
+	// A command waits for a slow webhook only so long; what it leaves stays in
+	// the outbox, claimed for a while, and the next deliverer sends it.
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(e.ctx), notifyTimeout)
+	defer cancel()
+	rep, err := sender.Deliver(ctx, s)
 	switch {
 	case errors.Is(err, pgstore.ErrPermission):
 		e.log.Debug("notifications left for the next sync: this role cannot deliver them")

@@ -23,6 +23,7 @@ import (
 	"github.com/grantmirror/grantmirror/internal/localgrant"
 	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/internal/snaptest"
+	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
 // tinyWithoutBen copies the tiny sample into a new directory with BEN's only
@@ -391,4 +392,43 @@ func TestWebhookURLIsASecret(t *testing.T) {
 	require.Equal(t, ExitError, r.code)
 	require.Contains(t, r.stderr, "notifications.webhook_url")
 	require.NotContains(t, r.stderr, "s3cr3t")
+}
+
+func TestParsePolicyChange(t *testing.T) {
+	t.Parallel()
+	for _, c := range []struct {
+		args []string
+		want pgstore.PolicyChange
+	}{
+		{[]string{"allow", "TABLE", "SELECT", "INSERT"}, pgstore.PolicyChange{Kind: pgstore.PolicyAllow, ObjectType: "TABLE", Privileges: []string{"SELECT", "INSERT"}, Allowed: true}},
+		{[]string{"disallow", "VIEW", "SELECT"}, pgstore.PolicyChange{Kind: pgstore.PolicyAllow, ObjectType: "VIEW", Privileges: []string{"SELECT"}}},
+		{[]string{"max-duration", "7d"}, pgstore.PolicyChange{Kind: pgstore.PolicyLimits, MaxDuration: 7 * 24 * time.Hour}},
+		{[]string{"break-glass-max", "0"}, pgstore.PolicyChange{Kind: pgstore.PolicyLimits, SetBreakGlassMax: true}},
+		{[]string{"activity", "3d", "30d"}, pgstore.PolicyChange{Kind: pgstore.PolicyLimits, ActivityExtension: 72 * time.Hour, ActivityCeiling: 720 * time.Hour}},
+		{[]string{"activity", "off"}, pgstore.PolicyChange{Kind: pgstore.PolicyLimits, ActivityOff: true}},
+		{[]string{"approver", "schema", "sales.public", "dave@x.example"}, pgstore.PolicyChange{Kind: pgstore.PolicyApprover, Scope: "schema", Name: "SALES.PUBLIC", Email: "dave@x.example", Designated: true}},
+		{[]string{"no-approver", "fallback", "gina@x.example"}, pgstore.PolicyChange{Kind: pgstore.PolicyApprover, Scope: "fallback", Email: "gina@x.example"}},
+		{[]string{"sensitive", "hr"}, pgstore.PolicyChange{Kind: pgstore.PolicySensitive, Name: "HR", Sensitive: true}},
+		{[]string{"identity", "bot", "bot@x.example", "service"}, pgstore.PolicyChange{Kind: pgstore.PolicyIdentity, Role: "bot", Email: "bot@x.example", Service: true}},
+		{[]string{"no-identity", "bob"}, pgstore.PolicyChange{Kind: pgstore.PolicyIdentity, Role: "bob"}},
+		{[]string{"admin", "ops"}, pgstore.PolicyChange{Kind: pgstore.PolicyAdmin, Role: "ops", Admin: true}},
+	} {
+		got, err := parsePolicyChange(c.args, " why ")
+		require.NoError(t, err, c.args)
+		c.want.Reason = "why"
+		require.Equal(t, c.want, got, c.args)
+	}
+	for args, want := range map[string]string{
+		"allow TABLE":                     "want TYPE PRIVILEGE",
+		"max-duration soon":               "want a duration",
+		"approver team X a@x.example":     "SCOPE one of object, schema, database, fallback",
+		"approver fallback X a@x.example": "want fallback EMAIL",
+		"activity 3d":                     "EXTENSION CEILING",
+		"colour blue":                     "unknown setting",
+	} {
+		_, err := parsePolicyChange(strings.Fields(args), "why")
+		require.ErrorContains(t, err, want, args)
+	}
+	_, err := parsePolicyChange([]string{"admin", "ops"}, " ")
+	require.ErrorContains(t, err, "--reason")
 }

@@ -39,8 +39,8 @@ type Reason struct {
 	Local *LocalGrant `json:"local_grant,omitempty"`
 }
 
-// LocalGrant is access someone granted by hand on top of the mirror, for a while
-// (grantmirror grant add). Row says what it gives; it is left out of JSON, where
+// LocalGrant is access given on top of the mirror, for a while, by an approved
+// request (grantmirror grant request, then grant approve). Row says what it gives; it is left out of JSON, where
 // the enclosing Reason carries it.
 type LocalGrant struct {
 	pipeline.Row `json:"-"`

@@ -277,6 +277,10 @@ func TestSelfApprovalRefused(t *testing.T) {
 		granted_by, approver, reason, created_at, until) VALUES ('TINY', $1, 'TABLE', $2, 'SELECT', 'c', 'd', 'r', now(), now() + interval '1 day')`), zoe, items)
 	refusedSQL(t, raw, "permission denied", tl.sql(`UPDATE %s.requests SET status = 'approved'`))
 	refusedSQL(t, raw, "permission denied", tl.sql(`INSERT INTO %s.identities VALUES ('x', 'x@tiny.example', false)`))
+	refusedSQL(t, raw, "permission denied", tl.sql(`DELETE FROM %s.audit`))
+	refusedSQL(t, raw, "permission denied", tl.sql(`DELETE FROM %s.webhook_outbox`))
+	refusedSQL(t, raw, "permission denied", tl.sql(`INSERT INTO %s.clock_pin VALUES (now() + interval '1 year')`))
+	refusedSQL(t, raw, "permission denied", tl.sql(`SELECT %s.do_approve($1, $2)`), dave, r.ID)
 
 	// dave, named and designated, approves.
 	_, err = d.s.Approve(ctx, id)
@@ -358,6 +362,8 @@ func TestPolicyIsTheDatabases(t *testing.T) {
 		refusedSQL(t, raw, tc.want, call, zoe, tc.typ, tc.name, tc.priv, tc.dur, []string{dave})
 	}
 	refusedSQL(t, raw, "already has SELECT on TABLE SHOP.PUBLIC.ITEMS through Snowflake", call, anna, "TABLE", items, "SELECT", "1 day", []string{dave})
+	refusedSQL(t, raw, "name at least one approver", call, zoe, "TABLE", items, "SELECT", "1 day", []*string{nil})
+	refusedSQL(t, raw, "is not a designated approver", call, zoe, "TABLE", items, "SELECT", "1 day", []*string{nil, ptr(erin)})
 	refusedSQL(t, raw, "give a reason", tl.sql(`SELECT %s.request($1, 'TINY', 'TABLE', $2, 'SELECT', interval '1 day', ' ', $3)`), zoe, items, []string{dave})
 
 	// carol is no admin, through the store or raw SQL.
@@ -735,3 +741,5 @@ func TestWebhookReceivesEachEventOnce(t *testing.T) {
 	require.Equal(t, 1, tl.count(t, `SELECT count(*) FROM %s.webhook_dead WHERE event = 'request' AND attempts = 2 AND last_error = 'the webhook answered 502 Bad Gateway'`))
 	require.Zero(t, tl.count(t, `SELECT count(*) FROM %s.webhook_outbox WHERE delivered_at IS NULL`))
 }
+
+func ptr[T any](v T) *T { return &v }

@@ -367,7 +367,9 @@ DECLARE
 BEGIN
     PERFORM {{schema}}.check_request(p_email, p_account, p_object_type, p_object_name, p_privilege, p_duration, p_reason,
                                      (SELECT max_duration FROM {{schema}}.policy));
-    SELECT coalesce(array_agg(DISTINCT lower(btrim(x)) ORDER BY lower(btrim(x))), '{}') INTO named FROM unnest(p_approvers) x;
+    SELECT coalesce(array_agg(DISTINCT lower(btrim(x)) ORDER BY lower(btrim(x))), '{}') INTO named
+    FROM unnest(p_approvers) x
+    WHERE coalesce(btrim(x), '') <> '';
     IF cardinality(named) = 0 THEN
         PERFORM {{schema}}.refuse(format('name at least one approver (designated for %s: %s)', p_object_name,
                                          coalesce(nullif(array_to_string(designated, ', '), ''), 'nobody; ask a policy admin')));
@@ -858,6 +860,9 @@ BEGIN
     END IF;
     IF upper(p_object_type) IN ('ROLE', 'DATABASE_ROLE', 'APPLICATION_ROLE', 'INSTANCE_ROLE') THEN
         PERFORM {{schema}}.refuse('roles are never granted locally');
+    END IF;
+    IF p_allowed IS NULL THEN
+        PERFORM {{schema}}.refuse('say whether the privilege is allowed');
     END IF;
     IF p_allowed THEN
         INSERT INTO {{schema}}.policy_allow VALUES (upper(p_object_type), upper(p_privilege)) ON CONFLICT DO NOTHING;
