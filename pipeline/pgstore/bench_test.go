@@ -31,7 +31,7 @@ func BenchmarkPublish(b *testing.B) {
 	m := generated(10000, 100)
 	rows := m.Access.Len()
 	b.Logf("%d access rows, %d memberships, %d grants", rows, len(m.Memberships), len(m.Grants))
-	opts := pipeline.PublishOptions{MaxRevokeRatio: 0.2, Keep: 0}
+	opts := pipeline.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 0}
 	var copying, publishing time.Duration
 	for i := range b.N {
 		b.StopTimer()
@@ -97,7 +97,7 @@ func BenchmarkPublishChanges(b *testing.B) {
 			if testing.Verbose() {
 				s.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			}
-			opts := pipeline.PublishOptions{MaxRevokeRatio: 0.2, Keep: 1000}
+			opts := pipeline.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 1000}
 			_, err := s.Publish(ctx, a, opts)
 			require.NoError(b, err)
 			full := f.rowBytes(b)
@@ -141,7 +141,7 @@ func (f *fixture) rowBytes(b testing.TB) int64 {
 func BenchmarkGuardWithLocalGrants(b *testing.B) {
 	ctx := context.Background()
 	s, f := setup(b)
-	_, err := s.Publish(ctx, generated(10000, 100), pipeline.PublishOptions{MaxRevokeRatio: 0.2})
+	_, err := s.Publish(ctx, generated(10000, 100), pipeline.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5})
 	require.NoError(b, err)
 	// The data rows spread over the generated objects, ten rows per object, not in
 	// id order.
@@ -200,7 +200,7 @@ func BenchmarkGuardWithLocalGrants(b *testing.B) {
 		}
 		c := *m
 		c.Access = pipeline.NewAccess(rows)
-		_, err := s.Publish(ctx, &c, pipeline.PublishOptions{MaxRevokeRatio: 0.2, Keep: 3})
+		_, err := s.Publish(ctx, &c, pipeline.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 3})
 		require.NoError(b, err)
 	}
 	f.exec(b, `VACUUM ANALYZE %s.access_rows`)

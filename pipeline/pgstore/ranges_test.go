@@ -198,10 +198,27 @@ func requireGeneration(t *testing.T, s *Store, f *fixture, n int, m *pipeline.Mi
 	require.Equal(t, wantSum, sum)
 }
 
+// accountChanges is the guard's view of a full comparison of two mirrors, per
+// account.
+func accountChanges(current, next *pipeline.Mirror, c *pipeline.Changes) []pipeline.AccountChange {
+	added, removed := map[string]int{}, map[string]int{}
+	for _, r := range c.Added {
+		added[r.Account]++
+	}
+	for _, r := range c.Removed {
+		removed[r.Account]++
+	}
+	var accounts []string
+	for _, a := range current.Meta.Accounts {
+		accounts = append(accounts, a.Name)
+	}
+	return pipeline.AccountChanges(accounts, next, added, removed)
+}
+
 // TestRandomChangeSets publishes random changes, rolling back now and then: each
 // publish counts what a full comparison with the generation current before it
 // counts (pipeline.ChangesOf), the guard refuses exactly when the full count
-// says it must, the access history's open rows are the current generation, and
+// says it must (per account, removals and additions), the access history's open rows are the current generation, and
 // rollback restores every kept generation exactly.
 func TestRandomChangeSets(t *testing.T) {
 	t.Parallel()
@@ -211,7 +228,7 @@ func TestRandomChangeSets(t *testing.T) {
 	base := generated(40, 12)
 	base.Memberships = base.Memberships[:60]
 	mirrors := map[int]*pipeline.Mirror{}
-	opts := pipeline.PublishOptions{MaxRevokeRatio: 0.1, Keep: 20}
+	opts := pipeline.PublishOptions{MaxRevokeRatio: 0.1, MaxAddRatio: 0.05, Keep: 20}
 	g, err := s.Publish(ctx, base, opts)
 	require.NoError(t, err)
 	mirrors[g.Number] = base
@@ -228,18 +245,7 @@ func TestRandomChangeSets(t *testing.T) {
 		}
 		next := variant(rng, current, round)
 		want := pipeline.ChangesOf(current, next, 0, 0, pipeline.Focus{})
-		byAdded, byRemoved := map[string]int{}, map[string]int{}
-		for _, r := range want.Added {
-			byAdded[r.Account]++
-		}
-		for _, r := range want.Removed {
-			byRemoved[r.Account]++
-		}
-		var accounts []string
-		for _, a := range current.Meta.Accounts {
-			accounts = append(accounts, a.Name)
-		}
-		wantRefused := pipeline.CheckChanges(pipeline.AccountChanges(accounts, next, byAdded, byRemoved), opts) != nil
+		wantRefused := pipeline.CheckChanges(accountChanges(current, next, want), opts) != nil
 		g, err := s.Publish(ctx, next, opts)
 		if wantRefused {
 			require.ErrorIs(t, err, pipeline.ErrRevokeGuard, "round %d", round)

@@ -46,7 +46,7 @@ func (s *Store) resolve(ctx context.Context, tx pgx.Tx, n int) (int, error) {
 // Slice returns the part of generation n (0: the current one) that concerns f,
 // as pipeline.SliceOf defines it, from indexed lookups: the person's rows and
 // the objects' rows, the memberships of the person's users, and the grants on
-// the objects and their containers. The stored snapshot is read whole and cut
+// the objects and their containers and to the roles of those memberships. The stored snapshot is read whole and cut
 // by SliceOf.
 func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline.Mirror, err error) {
 	defer s.boundary(&err)
@@ -85,7 +85,15 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline
 				return fmt.Errorf("memberships: %w", err)
 			}
 		}
-		if m.Grants, err = collectGrants(tx.Query(ctx, s.stmt("slice_grants", nil), n, objects)); err != nil {
+		accounts, roles := []string{}, []string{}
+		held := map[[2]string]bool{}
+		for _, ms := range m.Memberships {
+			if k := [2]string{ms.Account, ms.Role}; !held[k] {
+				held[k] = true
+				accounts, roles = append(accounts, ms.Account), append(roles, ms.Role)
+			}
+		}
+		if m.Grants, err = collectGrants(tx.Query(ctx, s.stmt("slice_grants", nil), n, objects, accounts, roles)); err != nil {
 			return fmt.Errorf("grants: %w", err)
 		}
 		if m.Snapshot, err = s.readSnapshot(ctx, tx, n); err != nil {

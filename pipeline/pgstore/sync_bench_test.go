@@ -49,7 +49,7 @@ func BenchmarkSyncSample(b *testing.B) {
 		b.StartTimer()
 		for _, step := range []struct{ name, dir string }{{"first", full}, {"unchanged", full}, {"one-percent", onePercent}} {
 			start := time.Now()
-			res, err := pipeline.Run(ctx, pipeline.Config{Source: pipeline.DirSource{Dir: step.dir}, Store: s, Publish: pipeline.PublishOptions{MaxRevokeRatio: 0.2, Keep: 3}})
+			res, err := pipeline.Run(ctx, pipeline.Config{Source: pipeline.DirSource{Dir: step.dir}, Store: s, Publish: pipeline.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 3}})
 			require.NoError(b, err)
 			totals[step.name+"-s"] += time.Since(start).Seconds()
 			for _, p := range res.Phases {
