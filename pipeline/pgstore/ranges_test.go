@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -42,6 +43,14 @@ func TestCrashChild(t *testing.T) {
 	}
 	s, err := Open(context.Background(), pgtest.URL(), Options{Schema: os.Getenv(crashSchemaEnv)})
 	require.NoError(t, err)
+	if step == "holding" {
+		// Hold the publish lock in the middle of a long statement, then die.
+		conn, _, err := s.lock(context.Background())
+		require.NoError(t, err)
+		time.AfterFunc(300*time.Millisecond, func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) })
+		_, err = conn.Exec(context.Background(), `SELECT pg_sleep(60)`)
+		t.Fatalf("the statement ended before the kill: %v", err)
+	}
 	s.failpoint = func(_ context.Context, at string) error {
 		if at == step {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
@@ -117,6 +126,27 @@ func TestKilledAtEveryStep(t *testing.T) {
 			require.Zero(t, f.count(t, `SELECT count(*) FROM %s.snapshot_files WHERE generation <> $1`, g.Number))
 		})
 	}
+}
+
+// TestKilledHoldingTheLock kills a sync whose session holds the publish lock in
+// the middle of a long statement: the server notices the closed connection and
+// ends the session, so the next publish gets the lock within its bounded wait
+// instead of failing with ErrLocked for as long as the orphaned statement runs.
+func TestKilledHoldingTheLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	child := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	child.Env = append(os.Environ(), crashStepEnv+"=holding", crashSchemaEnv+"="+s.schema)
+	out, err := child.CombinedOutput()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "the child must be killed, got %v:\n%s", err, out)
+	start := time.Now()
+	g, err := s.Publish(ctx, storetest.Sample(t, pipeline.Effective), pipeline.DefaultPublishOptions())
+	require.NoError(t, err, "the orphaned session released the lock")
+	require.Equal(t, 1, g.Number)
+	require.Less(t, time.Since(start), 30*time.Second)
+	t.Logf("published %s after the kill", time.Since(start))
 }
 
 func generationNumbers(t *testing.T, s *Store) []int {
