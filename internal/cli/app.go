@@ -250,7 +250,7 @@ func (e *env) openStore() (pipeline.Store, error) {
 	case isPostgres(t):
 		return openPostgres(e, t)
 	}
-	return nil, usageErr("target %q: want dir:PATH, postgres://user@host/db or host=… dbname=… (keyword/value)", pipeline.RedactDSN(t))
+	return nil, usageErr("target %q: want dir:PATH or postgres://user@host/db (or keyword/value: host=… dbname=…)", pipeline.RedactDSN(t))
 }
 
 // openMirror reads a generation (0: current) of the target.

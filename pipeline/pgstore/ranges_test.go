@@ -12,6 +12,7 @@ import (
 	"sync"
 	"syscall"
 	"testing"
+	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
@@ -42,6 +43,14 @@ func TestCrashChild(t *testing.T) {
 	}
 	s, err := Open(context.Background(), pgtest.URL(), Options{Schema: os.Getenv(crashSchemaEnv)})
 	require.NoError(t, err)
+	if step == "holding" {
+		// Hold the publish lock in the middle of a long statement, then die.
+		conn, _, err := s.lock(context.Background())
+		require.NoError(t, err)
+		time.AfterFunc(300*time.Millisecond, func() { syscall.Kill(os.Getpid(), syscall.SIGKILL) })
+		_, err = conn.Exec(context.Background(), `SELECT pg_sleep(60)`)
+		t.Fatalf("the statement ended before the kill: %v", err)
+	}
 	s.failpoint = func(_ context.Context, at string) error {
 		if at == step {
 			syscall.Kill(os.Getpid(), syscall.SIGKILL)
@@ -117,6 +126,27 @@ func TestKilledAtEveryStep(t *testing.T) {
 			require.Zero(t, f.count(t, `SELECT count(*) FROM %s.snapshot_files WHERE generation <> $1`, g.Number))
 		})
 	}
+}
+
+// TestKilledHoldingTheLock kills a sync whose session holds the publish lock in
+// the middle of a long statement: the server notices the closed connection and
+// ends the session, so the next publish gets the lock within its bounded wait
+// instead of failing with ErrLocked for as long as the orphaned statement runs.
+func TestKilledHoldingTheLock(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, _ := setup(t)
+	child := exec.Command(os.Args[0], "-test.run=^TestCrashChild$", "-test.count=1")
+	child.Env = append(os.Environ(), crashStepEnv+"=holding", crashSchemaEnv+"="+s.schema)
+	out, err := child.CombinedOutput()
+	var exit *exec.ExitError
+	require.True(t, errors.As(err, &exit), "the child must be killed, got %v:\n%s", err, out)
+	start := time.Now()
+	g, err := s.Publish(ctx, storetest.Sample(t, pipeline.Effective), pipeline.DefaultPublishOptions())
+	require.NoError(t, err, "the orphaned session released the lock")
+	require.Equal(t, 1, g.Number)
+	require.Less(t, time.Since(start), 30*time.Second)
+	t.Logf("published %s after the kill", time.Since(start))
 }
 
 func generationNumbers(t *testing.T, s *Store) []int {
@@ -198,10 +228,27 @@ func requireGeneration(t *testing.T, s *Store, f *fixture, n int, m *pipeline.Mi
 	require.Equal(t, wantSum, sum)
 }
 
+// accountChanges is the guard's view of a full comparison of two mirrors, per
+// account.
+func accountChanges(current, next *pipeline.Mirror, c *pipeline.Changes) []pipeline.AccountChange {
+	added, removed := map[string]int{}, map[string]int{}
+	for _, r := range c.Added {
+		added[r.Account]++
+	}
+	for _, r := range c.Removed {
+		removed[r.Account]++
+	}
+	var accounts []string
+	for _, a := range current.Meta.Accounts {
+		accounts = append(accounts, a.Name)
+	}
+	return pipeline.AccountChanges(accounts, next, added, removed)
+}
+
 // TestRandomChangeSets publishes random changes, rolling back now and then: each
 // publish counts what a full comparison with the generation current before it
 // counts (pipeline.ChangesOf), the guard refuses exactly when the full count
-// says it must, the access history's open rows are the current generation, and
+// says it must (per account, removals and additions), the access history's open rows are the current generation, and
 // rollback restores every kept generation exactly.
 func TestRandomChangeSets(t *testing.T) {
 	t.Parallel()
@@ -211,7 +258,7 @@ func TestRandomChangeSets(t *testing.T) {
 	base := generated(40, 12)
 	base.Memberships = base.Memberships[:60]
 	mirrors := map[int]*pipeline.Mirror{}
-	opts := pipeline.PublishOptions{MaxRevokeRatio: 0.1, Keep: 20}
+	opts := pipeline.PublishOptions{MaxRevokeRatio: 0.1, MaxAddRatio: 0.05, Keep: 20}
 	g, err := s.Publish(ctx, base, opts)
 	require.NoError(t, err)
 	mirrors[g.Number] = base
@@ -228,18 +275,7 @@ func TestRandomChangeSets(t *testing.T) {
 		}
 		next := variant(rng, current, round)
 		want := pipeline.ChangesOf(current, next, 0, 0, pipeline.Focus{})
-		byAdded, byRemoved := map[string]int{}, map[string]int{}
-		for _, r := range want.Added {
-			byAdded[r.Account]++
-		}
-		for _, r := range want.Removed {
-			byRemoved[r.Account]++
-		}
-		var accounts []string
-		for _, a := range current.Meta.Accounts {
-			accounts = append(accounts, a.Name)
-		}
-		wantRefused := pipeline.CheckChanges(pipeline.AccountChanges(accounts, next, byAdded, byRemoved), opts) != nil
+		wantRefused := pipeline.CheckChanges(accountChanges(current, next, want), opts) != nil
 		g, err := s.Publish(ctx, next, opts)
 		if wantRefused {
 			require.ErrorIs(t, err, pipeline.ErrRevokeGuard, "round %d", round)

@@ -2,7 +2,6 @@ package pgstore
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io/fs"
@@ -97,84 +96,25 @@ func (s *Store) Open(ctx context.Context, n int) (_ *pipeline.Mirror, err error)
 }
 
 func (s *Store) read(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirror, error) {
-	var metaJSON, excludedJSON []byte
-	err := tx.QueryRow(ctx, s.stmt("generation_meta", nil), n).Scan(&metaJSON, &excludedJSON)
-	if errNoRows(err) {
-		return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
-	}
+	m, err := s.readMeta(ctx, tx, n)
 	if err != nil {
 		return nil, err
-	}
-	m := &pipeline.Mirror{}
-	if err := json.Unmarshal(metaJSON, &m.Meta); err != nil {
-		return nil, fmt.Errorf("meta: %w", err)
-	}
-	if err := json.Unmarshal(excludedJSON, &m.Excluded); err != nil {
-		return nil, fmt.Errorf("excluded users: %w", err)
 	}
 	rows, err := tx.Query(ctx, s.stmt("read_access", nil), n)
 	if err != nil {
 		return nil, err
 	}
-	access := make([]pipeline.Row, 0, m.Meta.Rows)
-	var r pipeline.Row
-	_, err = pgx.ForEachRow(rows, []any{&r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege}, func() error {
-		access = append(access, r)
-		return nil
-	})
+	access, err := collectAccess(rows, m.Meta.Rows)
 	if err != nil {
 		return nil, fmt.Errorf("access rows: %w", err)
 	}
 	m.Access = pipeline.NewAccess(access)
-
-	rows, err = tx.Query(ctx, s.stmt("read_memberships", nil), n)
-	if err != nil {
-		return nil, err
-	}
-	var ms pipeline.Membership
-	_, err = pgx.ForEachRow(rows, []any{&ms.Account, &ms.Email, &ms.User, &ms.Role, &ms.Path}, func() error {
-		m.Memberships = append(m.Memberships, ms)
-		ms.Path = nil // the next row scans into a fresh slice
-		return nil
-	})
-	if err != nil {
+	if m.Memberships, err = collectMemberships(tx.Query(ctx, s.stmt("read_memberships", nil), n)); err != nil {
 		return nil, fmt.Errorf("memberships: %w", err)
 	}
-
-	rows, err = tx.Query(ctx, s.stmt("read_grants", nil), n)
-	if err != nil {
-		return nil, err
-	}
-	var g pipeline.Grant
-	_, err = pgx.ForEachRow(rows, []any{&g.Account, &g.Role, &g.ObjectType, &g.ObjectName, &g.Privilege, &g.Via}, func() error {
-		m.Grants = append(m.Grants, g)
-		return nil
-	})
-	if err != nil {
+	if m.Grants, err = collectGrants(tx.Query(ctx, s.stmt("read_grants", nil), n)); err != nil {
 		return nil, fmt.Errorf("grants: %w", err)
 	}
-
-	rows, err = tx.Query(ctx, s.stmt("read_masked", nil), n)
-	if err != nil {
-		return nil, err
-	}
-	var c pipeline.MaskedColumn
-	var rule string
-	_, err = pgx.ForEachRow(rows, []any{&c.Account, &c.ObjectName, &c.Column, &c.Reason, &rule}, func() error {
-		c.Rule = nil
-		if rule != "" {
-			c.Rule = new(pipeline.PolicyRule)
-			if err := json.Unmarshal([]byte(rule), c.Rule); err != nil {
-				return fmt.Errorf("rule of %s %s: %w", c.ObjectName, c.Column, err)
-			}
-		}
-		m.Masked = append(m.Masked, c)
-		return nil
-	})
-	if err != nil {
-		return nil, fmt.Errorf("masked columns: %w", err)
-	}
-
 	if m.Snapshot, err = s.readSnapshot(ctx, tx, n); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}

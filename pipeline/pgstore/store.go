@@ -157,6 +157,12 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if _, ok := cfg.ConnConfig.RuntimeParams["application_name"]; !ok {
 		cfg.ConnConfig.RuntimeParams["application_name"] = "grantmirror"
 	}
+	// The store's statements each touch few rows through indexes, but the
+	// planner's estimates for the comparisons of a publish are large enough to
+	// trigger JIT compilation, which costs a second or more and saves nothing.
+	if _, ok := cfg.ConnConfig.RuntimeParams["jit"]; !ok {
+		cfg.ConnConfig.RuntimeParams["jit"] = "off"
+	}
 	s := &Store{
 		schema:      opts.Schema,
 		quoted:      pgx.Identifier{opts.Schema}.Sanitize(),

@@ -75,6 +75,8 @@ func TestPublishedContract(t *testing.T) {
 		{"snapshot files kept", `SELECT count(*) FROM %s.snapshot_files WHERE generation = 1 AND path = 'grants_to_roles.csv'`, 1},
 		{"unique index on the rows, in key order, then the range", `SELECT count(*) FROM pg_indexes WHERE schemaname = $1
 			AND tablename = 'access_rows' AND indexdef LIKE 'CREATE UNIQUE INDEX % (email, object_type, object_name, privilege, account, valid_from) INCLUDE (valid_to)'`, 1},
+		{"the Reader's indexes, built after the first publish", `SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+			WHERE c.relnamespace = $1::regnamespace AND i.indisvalid AND c.relname IN ('access_rows_object', 'grant_rows_object', 'membership_rows_user')`, 3},
 		{"analyzed", `SELECT count(*) FROM pg_stats WHERE schemaname = $1 AND tablename = 'access_rows'`, 7},
 		{"every view column is text", `SELECT count(*) FROM information_schema.columns WHERE table_schema = $1
 			AND table_name IN ('access', 'memberships', 'masked_columns') AND data_type <> 'text'`, 0},

@@ -30,16 +30,10 @@ CREATE TABLE {{schema}}.access_rows (
     CHECK (valid_from < valid_to)
 );
 
--- Every guard probes this index once per candidate row: the leading columns are
--- the row, then the range, so the probe lands on the few versions of one row and
--- the range is checked inside the index (valid_to is included for that).
-CREATE UNIQUE INDEX access_rows_key
-    ON {{schema}}.access_rows (email, object_type, object_name, privilege, account, valid_from)
-    INCLUDE (valid_to);
-
--- An object's audience (Reader.Slice for objects).
-CREATE INDEX access_rows_object
-    ON {{schema}}.access_rows (object_name);
+-- The indexes of the row tables are built by the first publish, after its COPY
+-- (sql/postgres/index_rows.sql): maintained row by row during the COPY they
+-- would cost more than the COPY itself. The conversion below builds them when
+-- it converted rows.
 
 COMMENT ON TABLE {{schema}}.access_rows IS
     'The rows of every kept generation: a row belongs to generation N when valid_from <= N < valid_to. The access view selects those of the current generation.';
@@ -57,10 +51,6 @@ CREATE TABLE {{schema}}.membership_rows (
     CHECK (valid_from < valid_to)
 );
 
-CREATE INDEX membership_rows_email
-    ON {{schema}}.membership_rows (email, account, valid_from) INCLUDE (valid_to);
-CREATE INDEX membership_rows_user
-    ON {{schema}}.membership_rows (user_name, account);
 
 -- ord is a row's place among the grants of its role.
 CREATE TABLE {{schema}}.grant_rows (
@@ -76,10 +66,6 @@ CREATE TABLE {{schema}}.grant_rows (
     CHECK (valid_from < valid_to)
 );
 
-CREATE INDEX grant_rows_role
-    ON {{schema}}.grant_rows (account, role, object_type, object_name, privilege);
-CREATE INDEX grant_rows_object
-    ON {{schema}}.grant_rows (object_name);
 
 -- ord is a row's place among the masked columns of its account.
 CREATE TABLE {{schema}}.masked_rows (
@@ -203,6 +189,26 @@ BEGIN
     LOOP
         EXECUTE format('DROP TABLE %s', t);
     END LOOP;
+END
+$$;
+-- +goose StatementEnd
+
+-- The same indexes as sql/postgres/index_rows.sql, for the converted rows.
+-- +goose StatementBegin
+DO $$
+BEGIN
+    IF EXISTS (SELECT 1 FROM {{schema}}.access_rows) THEN
+        CREATE UNIQUE INDEX access_rows_key
+            ON {{schema}}.access_rows (email, object_type, object_name, privilege, account, valid_from)
+            INCLUDE (valid_to);
+        CREATE INDEX access_rows_object ON {{schema}}.access_rows (object_name);
+        CREATE INDEX membership_rows_email
+            ON {{schema}}.membership_rows (email, account, valid_from) INCLUDE (valid_to);
+        CREATE INDEX membership_rows_user ON {{schema}}.membership_rows (user_name, account);
+        CREATE INDEX grant_rows_role
+            ON {{schema}}.grant_rows (account, role, object_type, object_name, privilege);
+        CREATE INDEX grant_rows_object ON {{schema}}.grant_rows (object_name);
+    END IF;
 END
 $$;
 -- +goose StatementEnd

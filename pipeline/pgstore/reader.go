@@ -1,0 +1,277 @@
+package pgstore
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+
+	"github.com/jackc/pgx/v5"
+
+	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+// snapshotRead reads in one repeatable-read, read-only transaction, so that a
+// publish or prune running meanwhile cannot mix generations, with generation n
+// resolved (0: the current one) and known to be kept.
+func (s *Store) snapshotRead(ctx context.Context, n int, fn func(tx pgx.Tx, n int) error) error {
+	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
+	if err != nil {
+		return err
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if n, err = s.resolve(ctx, tx, n); err != nil {
+		return err
+	}
+	return fn(tx, n)
+}
+
+// resolve turns 0 into the current generation and refuses a generation not kept.
+func (s *Store) resolve(ctx context.Context, tx pgx.Tx, n int) (int, error) {
+	if n == 0 {
+		cur, err := s.current(ctx, tx)
+		if err != nil {
+			return 0, err
+		}
+		return cur.Number, nil
+	}
+	var ok bool
+	err := tx.QueryRow(ctx, s.stmt("generation_exists", nil), n).Scan(&ok)
+	if notMigrated(err) || err == nil && !ok {
+		return 0, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+	}
+	return n, err
+}
+
+// Slice returns the part of generation n (0: the current one) that concerns f,
+// as pipeline.SliceOf defines it, from indexed lookups: the person's rows and
+// the objects' rows, the memberships of the person's users, and the grants on
+// the objects and their containers and to the roles of those memberships. The stored snapshot is read whole and cut
+// by SliceOf.
+func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline.Mirror, err error) {
+	defer s.boundary(&err)
+	var out *pipeline.Mirror
+	err = s.snapshotRead(ctx, n, func(tx pgx.Tx, n int) error {
+		if f.Empty() {
+			m, err := s.read(ctx, tx, n)
+			out = m
+			return err
+		}
+		m, err := s.readMeta(ctx, tx, n)
+		if err != nil {
+			return err
+		}
+		objects := []string{}
+		names := map[string]bool{}
+		for _, o := range f.Objects {
+			for _, name := range append([]string{o}, containers(o)...) {
+				if !names[name] {
+					names[name] = true
+					objects = append(objects, name)
+				}
+			}
+		}
+		rows, err := tx.Query(ctx, s.stmt("slice_access", nil), n, f.Email, f.Objects)
+		if err != nil {
+			return err
+		}
+		access, err := collectAccess(rows, 0)
+		if err != nil {
+			return fmt.Errorf("access rows: %w", err)
+		}
+		m.Access = pipeline.NewAccess(access)
+		if f.Email != "" {
+			if m.Memberships, err = collectMemberships(tx.Query(ctx, s.stmt("slice_memberships", nil), n, f.Email)); err != nil {
+				return fmt.Errorf("memberships: %w", err)
+			}
+		}
+		accounts, roles := []string{}, []string{}
+		held := map[[2]string]bool{}
+		for _, ms := range m.Memberships {
+			if k := [2]string{ms.Account, ms.Role}; !held[k] {
+				held[k] = true
+				accounts, roles = append(accounts, ms.Account), append(roles, ms.Role)
+			}
+		}
+		if m.Grants, err = collectGrants(tx.Query(ctx, s.stmt("slice_grants", nil), n, objects, accounts, roles)); err != nil {
+			return fmt.Errorf("grants: %w", err)
+		}
+		if m.Snapshot, err = s.readSnapshot(ctx, tx, n); err != nil {
+			return fmt.Errorf("snapshot: %w", err)
+		}
+		out = pipeline.SliceOf(m, f)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("read generation %d: %w", n, err)
+	}
+	return out, nil
+}
+
+// containers returns the database and schema names above a canonical name, as
+// pipeline.SliceOf counts them.
+func containers(name string) []string {
+	parts := ident.Parts(name)
+	switch {
+	case len(parts) >= 3:
+		return []string{parts[0], parts[0] + "." + parts[1]}
+	case len(parts) == 2:
+		return []string{parts[0]}
+	}
+	return nil
+}
+
+// Changes returns what changed from generation from to generation to (0: the
+// current one), narrowed to f, as pipeline.ChangesOf defines it. The digests say
+// which people changed; only their rows are compared (compare.sql).
+func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (_ *pipeline.Changes, err error) {
+	defer s.boundary(&err)
+	var out *pipeline.Changes
+	err = s.snapshotRead(ctx, from, func(tx pgx.Tx, from int) error {
+		to, err := s.resolve(ctx, tx, to)
+		if err != nil {
+			return err
+		}
+		focus := map[string]bool{}
+		for _, o := range f.Objects {
+			focus[o] = true
+		}
+		out = &pipeline.Changes{From: from, To: to}
+		rows, err := tx.Query(ctx, s.stmt("compare", nil), from, to)
+		if err != nil {
+			return err
+		}
+		var r pipeline.Row
+		var added bool
+		_, err = pgx.ForEachRow(rows, []any{&r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege, &added}, func() error {
+			if !f.Empty() && !(f.Email != "" && r.Email == f.Email) && !focus[r.ObjectName] {
+				return nil
+			}
+			if added {
+				out.Added = append(out.Added, r)
+			} else {
+				out.Removed = append(out.Removed, r)
+			}
+			return nil
+		})
+		return err
+	})
+	if err != nil {
+		return nil, fmt.Errorf("compare generation %d with %d: %w", to, from, err)
+	}
+	return out, nil
+}
+
+// Scan streams every access row of generation n (0: the current one) in table
+// order; rows arrive from the server as fn consumes them, so the generation is
+// never held in memory. fn's error stops the scan and is returned.
+func (s *Store) Scan(ctx context.Context, n int, fn func(pipeline.Row) error) (err error) {
+	defer s.boundary(&err)
+	return s.snapshotRead(ctx, n, func(tx pgx.Tx, n int) error {
+		rows, err := tx.Query(ctx, s.stmt("read_access", nil), n)
+		if err != nil {
+			return err
+		}
+		var r pipeline.Row
+		_, err = pgx.ForEachRow(rows, []any{&r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege}, func() error {
+			return fn(r)
+		})
+		return err
+	})
+}
+
+// ObjectNames returns the distinct object names the grants of generation n
+// (0: the current one) name in an account (every account when empty), sorted.
+func (s *Store) ObjectNames(ctx context.Context, n int, account string) (_ []string, err error) {
+	defer s.boundary(&err)
+	var out []string
+	err = s.snapshotRead(ctx, n, func(tx pgx.Tx, n int) error {
+		rows, err := tx.Query(ctx, s.stmt("object_names", nil), n, account)
+		if err != nil {
+			return err
+		}
+		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		return err
+	})
+	return out, err
+}
+
+// readMeta reads generation n's metadata, the users it left out and its masked
+// columns: the parts of a mirror every slice keeps whole.
+func (s *Store) readMeta(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirror, error) {
+	var metaJSON, excludedJSON []byte
+	err := tx.QueryRow(ctx, s.stmt("generation_meta", nil), n).Scan(&metaJSON, &excludedJSON)
+	if errNoRows(err) {
+		return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+	}
+	if err != nil {
+		return nil, err
+	}
+	m := &pipeline.Mirror{}
+	if err := json.Unmarshal(metaJSON, &m.Meta); err != nil {
+		return nil, fmt.Errorf("meta: %w", err)
+	}
+	if err := json.Unmarshal(excludedJSON, &m.Excluded); err != nil {
+		return nil, fmt.Errorf("excluded users: %w", err)
+	}
+	rows, err := tx.Query(ctx, s.stmt("read_masked", nil), n)
+	if err != nil {
+		return nil, err
+	}
+	var c pipeline.MaskedColumn
+	var rule string
+	_, err = pgx.ForEachRow(rows, []any{&c.Account, &c.ObjectName, &c.Column, &c.Reason, &rule}, func() error {
+		c.Rule = nil
+		if rule != "" {
+			c.Rule = new(pipeline.PolicyRule)
+			if err := json.Unmarshal([]byte(rule), c.Rule); err != nil {
+				return fmt.Errorf("rule of %s %s: %w", c.ObjectName, c.Column, err)
+			}
+		}
+		m.Masked = append(m.Masked, c)
+		return nil
+	})
+	if err != nil {
+		return nil, fmt.Errorf("masked columns: %w", err)
+	}
+	return m, nil
+}
+
+func collectAccess(rows pgx.Rows, size int) ([]pipeline.Row, error) {
+	out := make([]pipeline.Row, 0, size)
+	var r pipeline.Row
+	_, err := pgx.ForEachRow(rows, []any{&r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege}, func() error {
+		out = append(out, r)
+		return nil
+	})
+	return out, err
+}
+
+func collectMemberships(rows pgx.Rows, err error) ([]pipeline.Membership, error) {
+	if err != nil {
+		return nil, err
+	}
+	var out []pipeline.Membership
+	var ms pipeline.Membership
+	_, err = pgx.ForEachRow(rows, []any{&ms.Account, &ms.Email, &ms.User, &ms.Role, &ms.Path}, func() error {
+		out = append(out, ms)
+		ms.Path = nil // the next row scans into a fresh slice
+		return nil
+	})
+	return out, err
+}
+
+func collectGrants(rows pgx.Rows, err error) ([]pipeline.Grant, error) {
+	if err != nil {
+		return nil, err
+	}
+	var out []pipeline.Grant
+	var g pipeline.Grant
+	_, err = pgx.ForEachRow(rows, []any{&g.Account, &g.Role, &g.ObjectType, &g.ObjectName, &g.Privilege, &g.Via}, func() error {
+		out = append(out, g)
+		return nil
+	})
+	return out, err
+}
+
+var _ pipeline.Reader = (*Store)(nil)
