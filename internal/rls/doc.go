@@ -15,7 +15,8 @@
 // against it with a binary search: no probe of the mirror per row. A viewer who
 // holds more rows than the set limit skips the set and each row is decided by one
 // index probe of the mirror, which is cheaper than building a large set when a
-// page reads few rows. Postgres still drives the read by the query's own plan (an
+// page reads few rows, and much dearer when a read visits every row (see
+// DefaultSetLimit). Postgres still drives the read by the query's own plan (an
 // ORDER BY id LIMIT reads the id index and filters); a policy is a filter and
 // cannot make the planner merge per-object index scans, which is why very sparse
 // viewers of such reads cost more through RLS than through the builder.
