@@ -230,16 +230,14 @@ type resolved struct {
 	owner    string
 	enabled  bool
 	forced   bool
-	typed    string
 	sql      string // schema-qualified, quoted
 	relation string // the bare table name, quoted, to qualify its columns
 }
 
 func resolveTable(ctx context.Context, db DB, table string) (resolved, error) {
 	var r resolved
-	var parts int
 	err := db.QueryRow(ctx, stmt("resolve_table", nil), strings.TrimSpace(table)).
-		Scan(&r.oid, &r.schema, &r.name, &r.kind, &r.owner, &r.enabled, &r.forced, &parts)
+		Scan(&r.oid, &r.schema, &r.name, &r.kind, &r.owner, &r.enabled, &r.forced)
 	if errors.Is(err, pgx.ErrNoRows) {
 		return r, fmt.Errorf("%w: table %s", ErrNotFound, table)
 	}
@@ -252,7 +250,6 @@ func resolveTable(ctx context.Context, db DB, table string) (resolved, error) {
 	if r.kind != "r" && r.kind != "p" {
 		return r, fmt.Errorf("%w: %s is not a table (relkind %s): policies guard tables; guard the table a view reads", ErrSpec, table, r.kind)
 	}
-	r.typed = table
 	r.sql = pgx.Identifier{r.schema, r.name}.Sanitize()
 	r.relation = pgx.Identifier{r.name}.Sanitize()
 	return r, nil
