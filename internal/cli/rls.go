@@ -48,7 +48,7 @@ Any session can set grantmirror.viewer: the policy guards what a service or a BI
 tool shows the person it names, not a SQL session against its own user.
 
    rls enable TABLE --object-column COL | --object-parts DB,SCHEMA,NAME [--account-column COL]
-              [--type TABLE] [--privilege SELECT] [--max-staleness 6h] [--set-limit 1000] [--force-owner]
+              [--type TABLE] [--privilege SELECT] [--max-staleness 6h] [--set-limit 10000] [--force-owner]
    rls disable TABLE     removes the policy; RLS goes off with it unless other policies remain
    rls status [TABLE]    the tables guarded with this mirror, or one table
 
@@ -69,7 +69,7 @@ Examples:
 			&cli.StringFlag{Name: "type", Value: "TABLE", Usage: "enable: the object type, as Snowflake's GRANTED_ON says it"},
 			&cli.StringFlag{Name: "privilege", Value: "SELECT", Usage: "enable: the privilege the viewer must hold"},
 			&cli.StringFlag{Name: "max-staleness", Value: rls.DefaultMaxStaleness.String(), Usage: "enable: how old the mirror's snapshot may be (6h, 2d)"},
-			&cli.IntFlag{Name: "set-limit", Value: rls.DefaultSetLimit, Usage: "enable: past this many visible objects, rows are probed one by one instead of matched against the viewer's set"},
+			&cli.IntFlag{Name: "set-limit", Value: rls.DefaultSetLimit, Usage: "enable: past this many visible objects, each row is probed in the mirror instead of matched against the viewer's set built once per statement: lower it for services that only read pages, keep it high for full and aggregate reads"},
 			&cli.BoolFlag{Name: "force-owner", Usage: "enable: guard the table's owner too (FORCE ROW LEVEL SECURITY)"},
 			formatFlag("text", "text", "json"),
 		),
@@ -78,19 +78,27 @@ Examples:
 				Name:      "enable",
 				Usage:     "install or replace the policy on a table",
 				ArgsUsage: "TABLE",
-				Action:    e.action(func(c *cli.Context) error { return e.rlsEnable(c) }),
+				Description: `Example:
+   grantmirror rls enable app.events --object-column table_name --type TABLE --privilege SELECT \
+       --max-staleness 6h --target postgres://owner@db/app`,
+				Action: e.action(func(c *cli.Context) error { return e.rlsEnable(c) }),
 			},
 			{
 				Name:      "disable",
 				Usage:     "remove the policy from a table",
 				ArgsUsage: "TABLE",
-				Action:    e.action(func(c *cli.Context) error { return e.rlsDisable(c) }),
+				Description: `Example:
+   grantmirror rls disable app.events --target postgres://owner@db/app`,
+				Action: e.action(func(c *cli.Context) error { return e.rlsDisable(c) }),
 			},
 			{
 				Name:      "status",
 				Usage:     "show the guarded tables, or one table",
 				ArgsUsage: "[TABLE]",
-				Action:    e.action(func(c *cli.Context) error { return e.rlsStatus(c) }),
+				Description: `Examples:
+   grantmirror rls status --target postgres://owner@db/app
+   grantmirror rls status app.events --format json --target postgres://owner@db/app`,
+				Action: e.action(func(c *cli.Context) error { return e.rlsStatus(c) }),
 			},
 		},
 	}

@@ -10,15 +10,17 @@
 // against the catalog and quoted from the catalog's spelling, so a name is never
 // sent as typed. Object types and privileges are the builder's known words.
 //
-// Cost follows the viewer. Once per statement, the policy builds the viewer's
-// visible objects as a jsonb set (rls_visible) and tests each row's object
-// against it with a binary search: no probe of the mirror per row. A viewer who
-// holds more rows than the set limit skips the set and each row is decided by one
-// index probe of the mirror, which is cheaper than building a large set when a
-// page reads few rows. Postgres still drives the read by the query's own plan (an
-// ORDER BY id LIMIT reads the id index and filters); a policy is a filter and
-// cannot make the planner merge per-object index scans, which is why very sparse
-// viewers of such reads cost more through RLS than through the builder.
+// Cost follows the viewer. Once per statement the policy chooses a mode
+// (rls_mode): for a viewer within the set limit, Postgres reads their visible
+// objects once (rls_objects) and hashes them, so each row costs a hash lookup
+// and no probe of the mirror; a viewer who holds more rows than the set limit
+// skips the set and each row is decided by one index probe of the mirror, which
+// is cheaper than building a large set when a page reads few rows, and much
+// dearer when a read visits every row (see DefaultSetLimit). Postgres still
+// drives the read by the query's own plan (an ORDER BY id LIMIT reads the id
+// index and filters); a policy is a filter and cannot make the planner merge
+// per-object index scans, which is why very sparse viewers of such reads cost
+// more through RLS than through the builder.
 //
 // The table's owner, and roles with BYPASSRLS, are not subject to policies unless
 // the table forces row-level security (Spec.ForceOwner). With row-level security

@@ -373,8 +373,9 @@ func TestBadInputLeavesTableAlone(t *testing.T) {
 	require.Len(t, f.ids(f.reader, ""), 8, "the table is as it was")
 }
 
-// TestPlanShape pins how the policy runs: the visible set is an InitPlan, built
-// once, and the per-row probe runs only for a viewer past the set limit.
+// TestPlanShape pins how the policy runs: the mode is an InitPlan, chosen once;
+// the visible set is read once, and the per-row probe runs only for a viewer
+// past the set limit.
 func TestPlanShape(t *testing.T) {
 	t.Parallel()
 	f := newFixture(t, time.Now().Add(-time.Hour), mirrorRows)
@@ -399,28 +400,39 @@ func TestPlanShape(t *testing.T) {
 			Plan plan `json:"Plan"`
 		}
 		require.NoError(t, json.Unmarshal(raw, &plans))
-		var initPlans, probeLoops int
+		// The set is the SubPlan that unnests rls_objects (a ProjectSet); the
+		// probe is the other one.
+		var initPlans, setLoops, probeLoops int
 		plans[0].Plan.walk(func(p plan) {
-			if p.Relationship == "InitPlan" {
+			switch p.Relationship {
+			case "InitPlan":
 				initPlans++
-				// The visible set, and the current generation the access view
-				// reads inside it, are each evaluated once per statement.
+				// The mode, and the current generation the access view reads,
+				// are each evaluated once per statement.
 				require.LessOrEqual(t, p.Loops, 1, "an InitPlan runs once:\n%s", raw)
-			}
-			if p.Relationship == "SubPlan" {
-				probeLoops += p.Loops
+			case "SubPlan":
+				isSet := false
+				p.walk(func(c plan) { isSet = isSet || c.NodeType == "ProjectSet" })
+				if isSet {
+					setLoops += p.Loops
+				} else {
+					probeLoops += p.Loops
+				}
 			}
 		})
-		require.Positive(t, initPlans, "the visible set is computed once, up front:\n%s", raw)
+		require.Positive(t, initPlans, "the mode is chosen once, up front:\n%s", raw)
 		if tc.probes {
 			require.Positive(t, probeLoops, "past the set limit, rows are probed:\n%s", raw)
+			require.Zero(t, setLoops, "past the set limit, no set is built:\n%s", raw)
 		} else {
 			require.Zero(t, probeLoops, "within the set limit, no row is probed:\n%s", raw)
+			require.Equal(t, 1, setLoops, "within the set limit, the set is read once:\n%s", raw)
 		}
 	}
 }
 
 type plan struct {
+	NodeType     string `json:"Node Type"`
 	Relationship string `json:"Parent Relationship"`
 	Loops        int    `json:"Actual Loops"`
 	Plans        []plan `json:"Plans"`

@@ -15,41 +15,55 @@ CREATE OR REPLACE FUNCTION {{schema}}.rls_viewer() RETURNS text
 LANGUAGE sql STABLE PARALLEL SAFE
 AS $$ SELECT pg_catalog.lower(pg_catalog.btrim(NULLIF(pg_catalog.current_setting('grantmirror.viewer', true), ''))) $$;
 
--- Whether the current generation was extracted from Snowflake less than max_age
--- ago. A mirror never published, or whose snapshot time is unknown, is stale.
-CREATE OR REPLACE FUNCTION {{schema}}.rls_fresh(max_age interval) RETURNS boolean
-LANGUAGE sql STABLE PARALLEL SAFE
-SET search_path = pg_catalog, pg_temp
-AS $$ SELECT EXISTS (SELECT 1 FROM {{schema}}.current c WHERE c.snapshot_at >= now() - $1) $$;
-
--- The viewer's visible objects for one object type and privilege, as the keys of
--- a jsonb object, so that the policy tests a row with ? (a binary search over
--- the keys) instead of a probe into the mirror. A policy calls it in a scalar
--- subquery: Postgres evaluates it once per statement, as an InitPlan.
+-- How the policy decides rows for the viewer of the transaction, one object
+-- type and privilege. The policy calls it in a scalar subquery: Postgres
+-- evaluates it once per statement, as an InitPlan. PL/pgSQL, not SQL, so that
+-- its statements are planned once per session rather than once per statement
+-- that reads the guarded table.
 --
---   '{}'  no viewer, or a stale mirror: no row passes, and no probe runs;
---   NULL  the viewer holds more than set_limit rows of this type and privilege:
---         building the set would cost more than probing the mirror for the few
---         rows a page reads, so the policy falls back to the probe. Finding out
---         skips set_limit entries of the mirror's index, and builds nothing;
---   else  the set. With by_account, each key is account, U+001F, object name.
-CREATE OR REPLACE FUNCTION {{schema}}.rls_visible(object_type text, privilege text, by_account boolean, max_age interval, set_limit integer)
-RETURNS jsonb
-LANGUAGE sql STABLE PARALLEL SAFE
+--   'none'   no viewer, or a stale mirror (the current generation's snapshot
+--            is older than max_age, unknown, or there is no generation): no row
+--            passes, and nothing else runs;
+--   'set'    rows are matched against the viewer's visible objects
+--            (rls_objects), which Postgres hashes once per statement;
+--   'probe'  the viewer holds more than set_limit rows of this type and
+--            privilege: each row is decided by one probe of the mirror's index.
+--            Finding out skips set_limit index entries and builds nothing.
+CREATE OR REPLACE FUNCTION {{schema}}.rls_mode(want_type text, want_privilege text, max_age interval, set_limit integer)
+RETURNS text
+LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
-SELECT CASE
-           WHEN NOT {{schema}}.rls_fresh($4) THEN '{}'::jsonb
-           WHEN EXISTS (SELECT 1
-                        FROM {{schema}}.access a
-                        WHERE a.email = {{schema}}.rls_viewer()
-                          AND a.object_type = $1
-                          AND a.privilege = $2
-                        OFFSET $5) THEN NULL
-           ELSE (SELECT coalesce(jsonb_object_agg(CASE WHEN $3 THEN a.account || E'\x1f' || a.object_name ELSE a.object_name END, true), '{}'::jsonb)
-                 FROM {{schema}}.access a
-                 WHERE a.email = {{schema}}.rls_viewer()
-                   AND a.object_type = $1
-                   AND a.privilege = $2)
-       END
+DECLARE
+    viewer text := {{schema}}.rls_viewer();
+BEGIN
+    IF viewer IS NULL OR NOT EXISTS (SELECT 1 FROM {{schema}}.current c WHERE c.snapshot_at >= now() - max_age) THEN
+        RETURN 'none';
+    END IF;
+    IF EXISTS (SELECT 1
+               FROM {{schema}}.access a
+               WHERE a.email = viewer AND a.object_type = want_type AND a.privilege = want_privilege
+               OFFSET set_limit) THEN
+        RETURN 'probe';
+    END IF;
+    RETURN 'set';
+END
+$$;
+
+-- The viewer's visible objects of one type and privilege, for the policy's
+-- 'set' mode: the names, or with by_account each account, U+001F and the name.
+CREATE OR REPLACE FUNCTION {{schema}}.rls_objects(want_type text, want_privilege text, by_account boolean)
+RETURNS text[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    visible text[];
+BEGIN
+    SELECT coalesce(array_agg(CASE WHEN by_account THEN a.account || E'\x1f' || a.object_name ELSE a.object_name END), '{}')
+    INTO visible
+    FROM {{schema}}.access a
+    WHERE a.email = {{schema}}.rls_viewer() AND a.object_type = want_type AND a.privilege = want_privilege;
+    RETURN visible;
+END
 $$;

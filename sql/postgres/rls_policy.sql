@@ -7,27 +7,32 @@
 --   {{by_account}} true when the policy compares accounts
 --   {{type}} {{privilege}} {{max_age}} {{set_limit}}
 --
--- A row passes when its object is in the viewer's visible set, computed once per
--- statement; when the viewer sees too much for a set to pay off (rls_visible
--- returns NULL), one probe of the mirror's index decides. A row without an
--- object (or account) is looked up as '', which names nothing. OFFSET 0 keeps the probe a probe: without it Postgres
--- would hash the viewer's whole visible set, which is what the set limit avoids.
--- Stale mirror or no viewer: the set is empty and nothing passes.
+-- rls_mode, evaluated once per statement, chooses how rows are decided. In
+-- 'set' mode a row passes when its object is among the viewer's visible objects,
+-- which Postgres reads once and hashes (a hashed SubPlan): no probe of the
+-- mirror per row. In 'probe' mode, for a viewer who sees too much for the set to
+-- pay off, one probe of the mirror's index decides; OFFSET 0 keeps it a probe,
+-- where Postgres would otherwise hash the whole visible set after all. In
+-- 'none' mode (stale mirror, no viewer) nothing passes. A row without an object
+-- (or account) matches nothing.
 CREATE POLICY grantmirror_guard ON {{table}}
 AS PERMISSIVE FOR SELECT TO PUBLIC
 USING (
-    coalesce(
-        (SELECT {{schema}}.rls_visible('{{type}}', '{{privilege}}', {{by_account}}, '{{max_age}} seconds', {{set_limit}}))
-            ? coalesce(CASE WHEN {{by_account}} THEN {{account}} || E'\x1f' || ({{object}}) ELSE ({{object}}) END, ''),
-        EXISTS (SELECT 1
-                FROM {{schema}}.access gm__a
-                WHERE gm__a.email = {{schema}}.rls_viewer()
-                  AND gm__a.object_type = '{{type}}'
-                  AND gm__a.object_name = ({{object}}) COLLATE "C"
-                  AND gm__a.privilege = '{{privilege}}'
-                  AND (NOT {{by_account}} OR gm__a.account = {{account}} COLLATE "C")
-                OFFSET 0)
-    )
+    CASE (SELECT {{schema}}.rls_mode('{{type}}', '{{privilege}}', '{{max_age}} seconds', {{set_limit}}))
+        WHEN 'set' THEN
+            (CASE WHEN {{by_account}} THEN {{account}} || E'\x1f' || ({{object}}) ELSE ({{object}}) END) COLLATE "C"
+                IN (SELECT unnest({{schema}}.rls_objects('{{type}}', '{{privilege}}', {{by_account}})))
+        WHEN 'probe' THEN
+            EXISTS (SELECT 1
+                    FROM {{schema}}.access gm__a
+                    WHERE gm__a.email = {{schema}}.rls_viewer()
+                      AND gm__a.object_type = '{{type}}'
+                      AND gm__a.object_name = ({{object}}) COLLATE "C"
+                      AND gm__a.privilege = '{{privilege}}'
+                      AND (NOT {{by_account}} OR gm__a.account = {{account}} COLLATE "C")
+                    OFFSET 0)
+        ELSE false
+    END
 );
 
 COMMENT ON POLICY grantmirror_guard ON {{table}} IS {{config}};

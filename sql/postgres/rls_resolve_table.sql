@@ -3,8 +3,7 @@
 -- a plain, possibly qualified, identifier. Returns nothing for a missing table.
 WITH name AS (SELECT parse_ident($1::text) AS parts)
 SELECT c.oid, n.nspname::text, c.relname::text, c.relkind::text,
-       pg_get_userbyid(c.relowner)::text, c.relrowsecurity, c.relforcerowsecurity,
-       cardinality(name.parts)
+       pg_get_userbyid(c.relowner)::text, c.relrowsecurity, c.relforcerowsecurity
 FROM name
 JOIN pg_class c ON c.oid = CASE cardinality(name.parts)
         WHEN 1 THEN to_regclass(quote_ident(name.parts[1]))
