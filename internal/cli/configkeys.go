@@ -91,6 +91,10 @@ var otherEnv = map[string]bool{
 	EnvPrefix + "_SCHEMA":            true, // examples/dataapi
 }
 
+// retiredKeys are keys grantmirror no longer reads, which loadConfig refuses
+// with a message of their own.
+var retiredKeys = map[string]bool{"local_grants": true}
+
 // checkEnv refuses a GRANTMIRROR_* variable that sets no setting, naming the
 // nearest one.
 func checkEnv(environ []string, keys map[string]keySpec) error {
@@ -175,6 +179,9 @@ func walkKeys(path string, n *yaml.Node, prefix string, keys map[string]keySpec,
 		key := strings.ToLower(k.Value)
 		if prefix != "" {
 			key = prefix + "." + key
+		}
+		if retiredKeys[key] {
+			continue // loadConfig refuses it, saying where the setting went
 		}
 		spec, ok := keys[key]
 		if !ok {

@@ -432,3 +432,73 @@ func TestParsePolicyChange(t *testing.T) {
 	_, err := parsePolicyChange([]string{"admin", "ops"}, " ")
 	require.ErrorContains(t, err, "--reason")
 }
+
+// TestReportsCountLocalGrants: on the real server, the access report lists the
+// local grants in force, marked with their expiry, reason and approver, and its
+// total is the access view's count.
+func TestReportsCountLocalGrants(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	schema := pgtest.Schema(t, pool)
+	pg := []string{"--target", pgtest.URL(), "--schema", schema, "--log-level", "error"}
+	with := func(args ...string) []string { return append(args, pg...) }
+	r := run(t, with("sync", "--source", "dir:"+filepath.Join(repo, "testdata/sample/tiny"))...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	role, carol := loginRole(t, pool, schema)
+	r = run(t, with("grant", "policy", "set", "identity", role, "carol@tiny.example", "--reason", "onboarding")...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	r = run(t, with("grant", "policy", "set", "approver", "schema", "shop.public", "dave@tiny.example", "--reason", "owns the shop")...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	r = run(t, "grant", "break-glass", "zoe@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--for", "2h", "--reason", "covers for ben",
+		"--target", carol, "--schema", schema, "--log-level", "error")
+	require.Equal(t, ExitOK, r.code, r.stderr)
+
+	var viewRows int
+	require.NoError(t, pool.QueryRow(context.Background(), "SELECT count(*) FROM "+schema+".access").Scan(&viewRows))
+	require.Equal(t, 11, viewRows, "ten mirrored rows and the local grant")
+
+	r = run(t, with("report", "--by", "access", "--format", "csv")...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	lines := strings.Split(strings.TrimSpace(r.stdout), "\n")
+	require.Equal(t, "account,email,object_type,object_name,privilege,local_grant,until,reason,approver", lines[0])
+	require.Len(t, lines[1:], viewRows, "the report's rows are the access view's")
+	require.Regexp(t, `(?m)^TINY,zoe@tiny\.example,TABLE,SHOP\.PUBLIC\.ITEMS,SELECT,1,\d{4}-\d\d-\d\dT[\d:]+Z,covers for ben,break-glass$`, r.stdout)
+	require.Contains(t, r.stdout, "TINY,anna@tiny.example,DATABASE,SHOP,USAGE,,,,\n", "mirrored rows have empty local columns")
+
+	r = run(t, with("report", "--by", "access", "--format", "json")...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	var doc struct {
+		Header struct {
+			Rows        int `json:"rows"`
+			LocalGrants int `json:"local_grants"`
+		} `json:"header"`
+		Rows []struct {
+			Email string `json:"email"`
+			Local *struct {
+				Approver string    `json:"approver"`
+				Until    time.Time `json:"until"`
+			} `json:"local_grant"`
+		} `json:"rows"`
+	}
+	require.NoError(t, json.Unmarshal([]byte(r.stdout), &doc))
+	require.Equal(t, viewRows, doc.Header.Rows, "the header's total is the view's")
+	require.Equal(t, 1, doc.Header.LocalGrants)
+	require.Len(t, doc.Rows, viewRows)
+	local := 0
+	for _, row := range doc.Rows {
+		if row.Local != nil {
+			local++
+			require.Equal(t, "zoe@tiny.example", row.Email)
+			require.Equal(t, "break-glass", row.Local.Approver, "break-glass grants are approved by review afterwards")
+			require.True(t, row.Local.Until.After(time.Now()))
+		}
+	}
+	require.Equal(t, 1, local)
+
+	r = run(t, with("report", "--by", "access", "--format", "md", "--email", "zoe@tiny.example")...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	require.Contains(t, r.stdout, "SELECT (local grant #1 until ")
+	r = run(t, with("report", "--by", "access", "--format", "csv", "--email", "anna@tiny.example")...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	require.NotContains(t, r.stdout, "zoe@", "a filter keeps other people's local grants out")
+}

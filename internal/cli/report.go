@@ -6,12 +6,15 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"time"
 
 	"github.com/urfave/cli/v2"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/report"
+	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
 func reportCommand(e *env) *cli.Command {
@@ -64,16 +67,42 @@ Examples:
 			if o.Format == report.XLSX && c.String("out") == "" && isTerminal(e.stdout) {
 				return usageErr("report --format xlsx writes a binary workbook: give --out FILE or redirect the output")
 			}
-			m, err := e.mirrorFor(c)
+			at, err := atTime(c)
 			if err != nil {
 				return err
 			}
+			var write func(w io.Writer) error
+			if !at.IsZero() {
+				m, err := e.mirrorFor(c)
+				if err != nil {
+					return err
+				}
+				o.Emails = mapEmails(e.cfg.caller().Normalizer(m.Meta), o.Emails)
+				write = func(w io.Writer) error { return report.Write(w, m, o) }
+			} else {
+				s, err := e.openStore()
+				if err != nil {
+					return err
+				}
+				defer s.Close()
+				// Local grants in force count for the current generation, as the
+				// access view counts them.
+				if ps, ok := s.(*pgstore.Store); ok && !c.IsSet("generation") {
+					grants, err := ps.LocalGrants(e.ctx, false)
+					if err != nil {
+						return err
+					}
+					o.Local = reportGrants(grants)
+				}
+				src := report.Source{Reader: pipeline.ReaderOf(s), Generation: c.Int("generation"), Normalizer: e.cfg.caller().Normalizer}
+				write = func(w io.Writer) error { return report.Generate(e.ctx, w, src, o) }
+			}
 			return e.writeOut(c.String("out"), func(w io.Writer) error {
-				if err := report.Write(w, m, o); err != nil {
+				if err := write(w); err != nil {
 					if errors.Is(err, report.ErrOptions) {
 						return usageErr("%v", err)
 					}
-					return err
+					return e.noGeneration(err)
 				}
 				return nil
 			})
@@ -99,10 +128,9 @@ func (e *env) reportOptions(c *cli.Context) (report.Options, error) {
 	if c.Int("max-rows") <= 0 {
 		return o, usageErr("--max-rows %d: want a positive number", c.Int("max-rows"))
 	}
-	norm := e.cfg.normalizer()
+	// Emails are mapped with the aliases of the generation the report reads.
 	for _, s := range c.StringSlice("email") {
-		email, _ := norm.Email(s)
-		o.Emails = append(o.Emails, email)
+		o.Emails = append(o.Emails, ident.NormalizeEmail(s))
 	}
 	for _, s := range c.StringSlice("object") {
 		name, err := ident.Canonical(s)
@@ -122,6 +150,28 @@ func (e *env) reportOptions(c *cli.Context) (report.Options, error) {
 		return o, usageErr("%v", err)
 	}
 	return o, nil
+}
+
+// mapEmails maps addresses with norm, without repeats.
+func mapEmails(norm *ident.Normalizer, emails []string) []string {
+	var out []string
+	for _, s := range emails {
+		if e, _ := norm.Email(s); !slices.Contains(out, e) {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+// reportGrants passes the local grants in force to a report.
+func reportGrants(gs []pgstore.LocalGrant) []report.LocalGrant {
+	out := make([]report.LocalGrant, 0, len(gs))
+	for _, g := range gs {
+		if g.InForce {
+			out = append(out, report.LocalGrant{Row: g.Row, ID: g.ID, GrantedBy: g.GrantedBy, Approver: g.Approver, Reason: g.Reason, Until: g.Until})
+		}
+	}
+	return out
 }
 
 // writeOut writes to stdout, or to path through a temporary file renamed into place,

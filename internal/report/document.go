@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"fmt"
 	"hash/fnv"
 	"iter"
@@ -600,7 +601,11 @@ func (md *model) accessDoc() *viewDoc {
 	t := &table{Columns: []column{{"Account", kindText}, {"Email", kindText}, {"Object type", kindText}, {"Object", kindText}, {"Privilege", kindText}}}
 	t.Stream = func(yield func([]cell) bool) {
 		for r := range md.accessRows() {
-			if !yield([]cell{text(r.Account), l.person(r.Account, r.Email), text(r.ObjectType), l.object(r.Account, r.ObjectType, r.ObjectName), text(r.Privilege)}) {
+			priv := text(r.Privilege)
+			if r.Local != nil {
+				priv = text(r.Privilege + " (" + r.Local.String() + ")")
+			}
+			if !yield([]cell{text(r.Account), l.person(r.Account, r.Email), text(r.ObjectType), l.object(r.Account, r.ObjectType, r.ObjectName), priv}) {
 				return
 			}
 		}
@@ -614,27 +619,63 @@ func (md *model) accessDoc() *viewDoc {
 	return d
 }
 
-// accessRows yields the rows of the access table that pass the filters, in the
-// table's order.
-func (md *model) accessRows() iter.Seq[pipeline.Row] {
-	return func(yield func(pipeline.Row) bool) {
-		if !md.o.filtered() {
+// accessRows yields the rows of the access view that pass the filters, in the
+// table's order: the mirrored rows (streamed from the store when the report
+// scans) with the local grants in force merged in, each after the mirrored row
+// it equals. A failed scan ends the rows and is kept in md.err.
+func (md *model) accessRows() iter.Seq[AccessRow] {
+	return func(yield func(AccessRow) bool) {
+		local := md.localRows()
+		i := 0
+		emit := func(r pipeline.Row) bool {
+			for i < len(local) && local[i].Row.Compare(r) < 0 {
+				if !yield(local[i]) {
+					return false
+				}
+				i++
+			}
+			return yield(AccessRow{Row: r})
+		}
+		done := true
+		switch {
+		case md.scan != nil:
+			err := md.scan(func(r pipeline.Row) error {
+				if !emit(r) {
+					return errStopped
+				}
+				return nil
+			})
+			if err != nil {
+				done = false
+				if !errors.Is(err, errStopped) {
+					md.err = err
+				}
+			}
+		case !md.o.filtered():
 			for r := range md.m.Access.All() {
-				if !yield(r) {
+				if !emit(r) {
 					return
 				}
 			}
-			return
-		}
-		for _, a := range md.accounts {
-			for _, e := range a.emails {
-				p := a.people[e]
-				for r := range md.m.Access.For(a.meta.Name, e) {
-					if md.rowAllowed(a, p, r) && !yield(r) {
-						return
+		default:
+			for _, a := range md.accounts {
+				for _, e := range a.emails {
+					p := a.people[e]
+					for r := range md.m.Access.For(a.meta.Name, e) {
+						if md.rowAllowed(a, p, r) && !emit(r) {
+							return
+						}
 					}
 				}
 			}
 		}
+		for ; done && i < len(local); i++ {
+			if !yield(local[i]) {
+				return
+			}
+		}
 	}
 }
+
+// errStopped ends a scan whose reader stopped early.
+var errStopped = errors.New("stopped")

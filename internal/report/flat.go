@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"iter"
+	"slices"
 	"strings"
 	"time"
 )
@@ -27,12 +28,20 @@ func boolText(b bool) string     { return fmt.Sprint(b) }
 
 var accessTable = flatTable{Sheet: "Access", Columns: AccessHeader, Widths: []float64{10, 34, 14, 48, 14}}
 
+// accessFlat is the access view as a table; with local grants in force it has
+// four more columns, which say which rows are local and until when, why and
+// who approved them.
 func (md *model) accessFlat() flatTable {
 	t := accessTable
+	withLocal := len(md.o.Local) > 0
+	if withLocal {
+		t.Columns = append(slices.Clone(AccessHeader), localColumns...)
+		t.Widths = append(slices.Clone(t.Widths), 12, 22, 40, 30)
+	}
 	t.Rows = func() iter.Seq[[]string] {
 		return func(yield func([]string) bool) {
 			for r := range md.accessRows() {
-				if !yield([]string{r.Account, r.Email, r.ObjectType, r.ObjectName, r.Privilege}) {
+				if !yield(r.cells(withLocal)) {
 					return
 				}
 			}
@@ -260,7 +269,7 @@ func (md *model) sheets() []flatTable {
 // writeCSV writes the view's table. The unfiltered access table goes through
 // AccessCSV, the contract scripts depend on.
 func writeCSV(w io.Writer, md *model) error {
-	if md.o.By == ByAccess && !md.o.filtered() {
+	if md.o.By == ByAccess && !md.o.filtered() && md.scan == nil && len(md.o.Local) == 0 {
 		return AccessCSV(w, md.m.Access)
 	}
 	t := md.csvTable()

@@ -20,6 +20,8 @@ type Header struct {
 	Mode        pipeline.Mode     `json:"mode"`
 	RoleMode    pipeline.RoleMode `json:"roles"`
 	Rows        int               `json:"rows"`
+	// LocalGrants counts the local grants in force that Rows includes.
+	LocalGrants int `json:"local_grants,omitempty"`
 	SnapshotAt  *time.Time        `json:"snapshot_at,omitempty"`
 	SnapshotAge string            `json:"snapshot_age,omitempty"`
 	Accounts    []AccountHeader   `json:"accounts"`
@@ -75,6 +77,14 @@ func (md *model) header() Header {
 	}
 	if h.Rows == 0 {
 		h.Rows = m.Access.Len()
+	}
+	if n := len(o.Local); n > 0 {
+		// The total is the access view's: the mirrored rows and the local grants
+		// in force, each counted once, as SELECT count(*) FROM access counts them.
+		h.Rows += n
+		h.LocalGrants = n
+		h.Notes = append(h.Notes, fmt.Sprintf("%s in force on the target %s included, marked as local (grantmirror grant list shows them).",
+			plural(n, "local grant", "local grants"), isAre(n)))
 	}
 	if at := m.Meta.SnapshotAt(); !at.IsZero() {
 		at = at.UTC()

@@ -18,6 +18,10 @@ type model struct {
 	accounts []*account
 	// missing lists the filtered emails that no account of the generation knows.
 	missing []string
+	// scan, when set, streams the access rows from the store instead of m.Access,
+	// so a full access report never holds the generation; err keeps its failure.
+	scan func(fn func(pipeline.Row) error) error
+	err  error
 }
 
 // objKey names an object within one account.

@@ -61,6 +61,11 @@ type Options struct {
 	// Accounts keeps only these accounts.
 	Accounts []string
 
+	// Local are the local grants in force (a Postgres target's, for its current
+	// generation): the access view lists them, marked, and counts them in its
+	// total, as the target's access view does.
+	Local []LocalGrant
+
 	// Unused lists, per person, the objects with no recorded access in the last Days
 	// days before the snapshot. It needs access_history.csv in the snapshot.
 	Unused bool

@@ -15,7 +15,12 @@ func Write(w io.Writer, m *pipeline.Mirror, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
-	md := newModel(m, o)
+	return write(w, newModel(m, o))
+}
+
+// write renders a report of a built model.
+func write(w io.Writer, md *model) error {
+	o := md.o
 	if o.Unused && !md.usageKnown() {
 		var names []string
 		for _, a := range md.accounts {
@@ -23,17 +28,23 @@ func Write(w io.Writer, m *pipeline.Mirror, o Options) error {
 		}
 		return fmt.Errorf("%w for %s: the snapshot has no access_history.csv (ACCOUNT_USAGE.ACCESS_HISTORY, Enterprise edition), so unused access cannot be told from used", ErrNoHistory, strings.Join(names, ", "))
 	}
+	var err error
 	switch o.Format {
 	case CSV:
-		return writeCSV(w, md)
+		err = writeCSV(w, md)
 	case JSON:
-		return writeJSON(w, md)
+		err = writeJSON(w, md)
 	case Markdown:
-		return writeMarkdown(w, md)
+		err = writeMarkdown(w, md)
 	case HTML:
-		return writeHTML(w, md)
+		err = writeHTML(w, md)
 	case XLSX:
-		return writeXLSX(w, md)
+		err = writeXLSX(w, md)
+	default:
+		return fmt.Errorf("%w: format %s", ErrOptions, o.Format)
 	}
-	return fmt.Errorf("%w: format %s", ErrOptions, o.Format)
+	if md.err != nil {
+		return md.err
+	}
+	return err
 }
