@@ -28,7 +28,9 @@ case-insensitive, "quoted" parts exact. Exit 0 when allowed, 1 when denied.
 On a Postgres target, local grants in force count too, each shown with who granted
 and approved it, until when and why (see grantmirror grant).
 
---at answers as of a past moment. A Postgres target answers from its access history
+--at answers as of a past moment, judged by publish time: what grantmirror served
+then (the generation current at that moment), not what Snowflake said then; the
+answer prints when that generation's snapshot was taken. A Postgres target answers from its access history
 for as long as it keeps it (history_days), with role paths while the generation then
 current is still kept and without them after; a directory target answers only from
 the generations it keeps.
@@ -163,7 +165,7 @@ func (e *env) query(c *cli.Context) (explain.Query, error) {
 
 // atFlag asks for an answer as of a past moment.
 func atFlag() cli.Flag {
-	return &cli.StringFlag{Name: "at", Usage: "answer as of this moment: RFC 3339 (2026-03-03T12:00:00Z), a date (midnight UTC), or a duration ago (72h, 7d)"}
+	return &cli.StringFlag{Name: "at", Usage: "answer as the mirror stood at this moment, by publish time (the generation readers were served then, whatever its snapshot's age): RFC 3339 (2026-03-03T12:00:00Z), a date (midnight UTC), or a duration ago (72h, 7d)"}
 }
 
 // atTime reads --at; zero when it is not given.

@@ -87,7 +87,8 @@ func diffCommand(e *env) *cli.Command {
 Exit 0 when they are identical, 1 when anything changed.
 
 --since compares the rows as they stood at a past moment with the current ones: who
-gained and who lost access since then. A Postgres target answers from its access
+gained and who lost access since then. The moment is judged by publish time: the rows
+readers were served then, whatever the age of their snapshot. A Postgres target answers from its access
 history, a directory target from the generations it keeps.
 
 Examples:

@@ -26,7 +26,10 @@ snapshot was taken and how old it is, the generation and the mode.
 
   --by access   the access table; --format csv is a stable contract: the header
                 account,email,object_type,object_name,privilege and one sorted row
-                per published row
+                per published row. On a Postgres target with local grants in force,
+                their rows are listed too, in order, and four columns follow
+                (local_grant, until, reason, approver), empty on mirrored rows: the
+                report's total is then the access view's
   --by user     per person: Snowflake users, roles (direct or inherited, with the
                 path), objects by database and schema with privileges as columns
   --by object   per object: who can use it, with which privileges, through which roles
@@ -37,6 +40,11 @@ With access_history.csv in the snapshot, objects are marked used or unused in th
 last --days days, and --by user --unused lists only what was not used.
 HTML is one self-contained file (sortable, filterable, printable); XLSX has one
 sheet per table with a frozen header and filter buttons.
+
+--by access in csv or json streams from the target, row by row, whatever the size of
+the mirror; a report on --email people reads only their part of the generation.
+--at reports the mirror as it stood at a moment by publish time (what readers were
+served then); the header says when that generation's snapshot was taken.
 
 Examples:
    grantmirror report --by access --format csv > access.csv
