@@ -22,11 +22,11 @@ import (
 )
 
 const (
-	chartDir       = "grantmirror"
-	fullValues     = "testdata/full-values.yaml"
+	chartDir   = "grantmirror"
+	fullValues = "testdata/full-values.yaml"
 	// minimalValues is what every install must add to the defaults: a Snowflake
 	// account. Renders start from it; TestDefaultsNeedAnAccount checks why.
-	minimalValues = "testdata/minimal-values.yaml"
+	minimalValues  = "testdata/minimal-values.yaml"
 	exampleConfig  = "../grantmirror.example.yaml"
 	configMountDir = "/etc/grantmirror"
 	keyMountRoot   = "/var/run/secrets/grantmirror/snowflake/"

@@ -21,13 +21,13 @@ type Header struct {
 	RoleMode    pipeline.RoleMode `json:"roles"`
 	Rows        int               `json:"rows"`
 	// LocalGrants counts the local grants in force that Rows includes.
-	LocalGrants int `json:"local_grants,omitempty"`
-	SnapshotAt  *time.Time        `json:"snapshot_at,omitempty"`
-	SnapshotAge string            `json:"snapshot_age,omitempty"`
-	Accounts    []AccountHeader   `json:"accounts"`
-	Filters     []string          `json:"filters,omitempty"`
-	UsageDays   int               `json:"usage_days"`
-	Notes       []string          `json:"notes,omitempty"`
+	LocalGrants int             `json:"local_grants,omitempty"`
+	SnapshotAt  *time.Time      `json:"snapshot_at,omitempty"`
+	SnapshotAge string          `json:"snapshot_age,omitempty"`
+	Accounts    []AccountHeader `json:"accounts"`
+	Filters     []string        `json:"filters,omitempty"`
+	UsageDays   int             `json:"usage_days"`
+	Notes       []string        `json:"notes,omitempty"`
 	// NotMirrored lists the Snowflake rules the mirror did not translate and what
 	// it does instead; the readable formats show them as a section of their own.
 	NotMirrored []pipeline.Gap `json:"not_mirrored,omitempty"`
