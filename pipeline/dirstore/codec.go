@@ -1,0 +1,213 @@
+package dirstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"time"
+)
+
+// The partition files are written with a small binary encoding of our own rather
+// than Parquet: a point lookup decodes one person's group or one object's records
+// in place, and writing is a loop of varints with no column builders (BENCHMARKS.md
+// §6 has the numbers behind the choice).
+
+// enc appends values to a byte slice.
+type enc struct{ b []byte }
+
+func (e *enc) uvarint(u uint64) { e.b = binary.AppendUvarint(e.b, u) }
+func (e *enc) varint(i int64)   { e.b = binary.AppendVarint(e.b, i) }
+func (e *enc) str(s string) {
+	e.uvarint(uint64(len(s)))
+	e.b = append(e.b, s...)
+}
+
+// errCorrupt marks a partition file that does not decode: it was changed or cut
+// after it was written (files are named by the hash of their content).
+var errCorrupt = errors.New("corrupt partition file")
+
+// dec reads what enc wrote; the first error sticks and every later read returns
+// zero values, so callers check err once.
+type dec struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (d *dec) fail() {
+	if d.err == nil {
+		d.err = errCorrupt
+	}
+	d.off = len(d.b)
+}
+
+func (d *dec) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	u, n := binary.Uvarint(d.b[d.off:])
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.off += n
+	return u
+}
+
+func (d *dec) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	i, n := binary.Varint(d.b[d.off:])
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.off += n
+	return i
+}
+
+// count reads a length that must fit in what is left of the input, so a corrupt
+// length cannot make a decoder allocate without bound.
+func (d *dec) count() int {
+	u := d.uvarint()
+	if u > uint64(len(d.b)-d.off) {
+		d.fail()
+		return 0
+	}
+	return int(u)
+}
+
+func (d *dec) bytes() []byte {
+	n := d.count()
+	if d.err != nil {
+		return nil
+	}
+	b := d.b[d.off : d.off+n]
+	d.off += n
+	return b
+}
+
+func (d *dec) str() string { return string(d.bytes()) }
+
+// table is a section of records whose strings go through one string table: names
+// repeat (roles, object types, privileges, accounts), so each is stored once per
+// file and a record is a run of small integers.
+type table struct {
+	ids  map[string]uint32
+	strs []string
+	body enc
+	n    int
+}
+
+func newTable() *table { return &table{ids: map[string]uint32{}} }
+
+func (t *table) str(s string) {
+	id, ok := t.ids[s]
+	if !ok {
+		id = uint32(len(t.strs))
+		t.ids[s] = id
+		t.strs = append(t.strs, s)
+	}
+	t.body.uvarint(uint64(id))
+}
+
+func (t *table) strs2(ss []string) {
+	t.body.uvarint(uint64(len(ss)))
+	for _, s := range ss {
+		t.str(s)
+	}
+}
+
+func (t *table) uint(u uint64) { t.body.uvarint(u) }
+func (t *table) int(i int64)   { t.body.varint(i) }
+func (t *table) bool(b bool) {
+	if b {
+		t.body.uvarint(1)
+	} else {
+		t.body.uvarint(0)
+	}
+}
+
+// time stores a timestamp as nanoseconds, zero as zero: every time in a snapshot
+// is an instant, read back in UTC.
+func (t *table) time(v time.Time) {
+	if v.IsZero() {
+		t.body.uvarint(0)
+		return
+	}
+	t.body.uvarint(1)
+	t.body.varint(v.UnixNano())
+}
+
+func (t *table) end() { t.n++ }
+
+// appendTo writes the table: its strings, its record count and its records.
+func (t *table) appendTo(e *enc) {
+	e.uvarint(uint64(len(t.strs)))
+	for _, s := range t.strs {
+		e.str(s)
+	}
+	e.uvarint(uint64(t.n))
+	e.uvarint(uint64(len(t.body.b)))
+	e.b = append(e.b, t.body.b...)
+}
+
+// tableReader reads a table back, record by record.
+type tableReader struct {
+	strs []string
+	n    int
+	d    dec
+}
+
+func readTable(d *dec) *tableReader {
+	ns := d.count()
+	t := &tableReader{strs: make([]string, ns)}
+	for i := range t.strs {
+		t.strs[i] = d.str()
+	}
+	t.n = d.count()
+	t.d = dec{b: d.bytes()}
+	if d.err != nil {
+		t.d.err = d.err
+	}
+	return t
+}
+
+func (t *tableReader) str() string {
+	id := t.d.uvarint()
+	if id >= uint64(len(t.strs)) {
+		t.d.fail()
+		return ""
+	}
+	return t.strs[id]
+}
+
+func (t *tableReader) strs2() []string {
+	n := t.d.count()
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = t.str()
+	}
+	return out
+}
+
+func (t *tableReader) uint() uint64 { return t.d.uvarint() }
+func (t *tableReader) int() int64   { return t.d.varint() }
+func (t *tableReader) bool() bool   { return t.d.uvarint() == 1 }
+func (t *tableReader) time() time.Time {
+	if t.d.uvarint() == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, t.d.varint()).UTC()
+}
+
+func (t *tableReader) err(what string) error {
+	if t.d.err != nil {
+		return fmt.Errorf("%s: %w", what, t.d.err)
+	}
+	return nil
+}

@@ -1,0 +1,237 @@
+package dirstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/hex"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"runtime"
+	"sync"
+
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+// partRef names a person partition of a generation.
+type partRef struct {
+	File string `json:"file"`
+	// Rows is the hash of the partition's rows alone (not its memberships): two
+	// generations whose Rows are equal have the same rows in this partition, so
+	// the guard and Changes skip it.
+	Rows string `json:"rows"`
+	// Counts is the number of rows per account.
+	Counts map[string]int `json:"counts,omitempty"`
+}
+
+// layout is the part of generation.json that lists a generation's files, each a
+// content hash under parts/.
+type layout struct {
+	Core     string            `json:"core"`
+	Names    string            `json:"names"`
+	Persons  []partRef         `json:"persons"`
+	Objects  []string          `json:"objects"`
+	Snapshot []snapshotAccount `json:"snapshot,omitempty"`
+	// HasSnapshot tells a generation without its input from one whose snapshot
+	// had no account.
+	HasSnapshot bool `json:"has_snapshot"`
+}
+
+func hashOf(b []byte) string {
+	h := sha256.Sum256(b)
+	return hex.EncodeToString(h[:])
+}
+
+// writeStats is what writing a generation's partitions cost.
+type writeStats struct {
+	mu           sync.Mutex
+	files, bytes int // written
+	reused       int // already on disk
+}
+
+// encodeAll encodes every partition of m, in parallel on every core, and writes
+// those not already under parts/. A worker holds one partition at a time, so the
+// memory it adds is one partition's encoding (a thirty-second of the table), not
+// the table.
+func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror) (*layout, *writeStats, error) {
+	parts := []pipeline.AccessPart{}
+	for p := range m.Access.Parts() {
+		parts = append(parts, p)
+	}
+	persons := make([]personInput, numParts)
+	for k := range persons {
+		persons[k] = personInput{parts: parts, emails: make([][]int, len(parts))}
+	}
+	for pi, p := range parts {
+		for ei, e := range p.Emails {
+			k := partOf(e)
+			persons[k].emails[pi] = append(persons[k].emails[pi], ei)
+		}
+	}
+	for i := range m.Memberships {
+		k := partOf(m.Memberships[i].Email)
+		persons[k].members = append(persons[k].members, i)
+	}
+	objects := make([]objectInput, numParts)
+	var accounts []*pipeline.Account
+	if m.Snapshot != nil {
+		accounts = m.Snapshot.Accounts
+	}
+	for k := range objects {
+		o := &objects[k]
+		o.roleGrants, o.tags, o.policies, o.history = make([][]int, len(accounts)), make([][]int, len(accounts)), make([][]int, len(accounts)), make([][]int, len(accounts))
+	}
+	for i := range m.Grants {
+		k := partOf(m.Grants[i].ObjectName)
+		objects[k].grants = append(objects[k].grants, i)
+	}
+	for ai, a := range accounts {
+		for i := range a.RoleGrants {
+			if !isRoleKind(a.RoleGrants[i].GrantedOn) {
+				k := partOf(pipeline.ObjectName(&a.RoleGrants[i]))
+				objects[k].roleGrants[ai] = append(objects[k].roleGrants[ai], i)
+			}
+		}
+		for i, t := range a.Tags {
+			k := partOf(pipeline.RefObject(t.ObjectDatabase, t.ObjectSchema, t.ObjectName))
+			objects[k].tags[ai] = append(objects[k].tags[ai], i)
+		}
+		for i, p := range a.Policies {
+			k := partOf(pipeline.RefObject(p.Database, p.Schema, p.Entity))
+			objects[k].policies[ai] = append(objects[k].policies[ai], i)
+		}
+		for i, h := range a.History {
+			k := partOf(historyObject(h.ObjectName))
+			objects[k].history[ai] = append(objects[k].history[ai], i)
+		}
+	}
+
+	lay := &layout{Persons: make([]partRef, numParts), Objects: make([]string, numParts), HasSnapshot: m.Snapshot != nil}
+	for _, a := range accounts {
+		lay.Snapshot = append(lay.Snapshot, snapshotAccount{Name: a.Name, ExtractedAt: a.ExtractedAt, Source: a.Source, HasRoles: a.HasRoles, HasHistory: a.HasHistory})
+	}
+	stats := &writeStats{}
+	jobs := make(chan func() error)
+	errs := make(chan error, 1)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for job := range jobs {
+				if err := job(); err != nil {
+					select {
+					case errs <- err:
+					default:
+					}
+				}
+			}
+		}()
+	}
+	send := func(job func() error) bool {
+		select {
+		case jobs <- job:
+			return true
+		case err := <-errs:
+			errs <- err
+			return false
+		case <-ctx.Done():
+			return false
+		}
+	}
+	feed := func() {
+		for k := range numParts {
+			if !send(func() error {
+				file, rowsLen, _ := encodePerson(&persons[k], m.Memberships)
+				counts := map[string]int{}
+				for pi, p := range parts {
+					for _, ei := range persons[k].emails[pi] {
+						counts[p.Account] += len(p.Lists[ei])
+					}
+				}
+				h, err := s.writePart(file, stats)
+				lay.Persons[k] = partRef{File: h, Rows: hashOf(file[:rowsLen]), Counts: counts}
+				return err
+			}) {
+				return
+			}
+			if !send(func() error {
+				h, err := s.writePart(encodeObject(&objects[k], m), stats)
+				lay.Objects[k] = h
+				return err
+			}) {
+				return
+			}
+		}
+		if !send(func() (err error) {
+			lay.Core, err = s.writePart(encodeCore(m), stats)
+			return err
+		}) {
+			return
+		}
+		send(func() (err error) {
+			lay.Names, err = s.writePart(encodeNames(m), stats)
+			return err
+		})
+	}
+	feed()
+	close(jobs)
+	wg.Wait()
+	select {
+	case err := <-errs:
+		return nil, nil, err
+	default:
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, nil, err
+	}
+	if err := syncDir(filepath.Join(s.dir, partsDir)); err != nil {
+		return nil, nil, err
+	}
+	return lay, stats, nil
+}
+
+// writePart stores b under its hash unless a file of that name is already there:
+// an unchanged partition costs its encoding and one stat, no write.
+func (s *Store) writePart(b []byte, stats *writeStats) (string, error) {
+	h := hashOf(b)
+	path := s.partPath(h)
+	if _, err := os.Stat(path); err == nil {
+		stats.mu.Lock()
+		stats.reused++
+		stats.mu.Unlock()
+		return h, nil
+	} else if !errors.Is(err, fs.ErrNotExist) {
+		return "", err
+	}
+	f, err := os.CreateTemp(filepath.Join(s.dir, partsDir), tmpPrefix)
+	if err != nil {
+		return "", err
+	}
+	tmp := f.Name()
+	_, err = f.Write(b)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Chmod(tmp, 0o444)
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return "", err
+	}
+	stats.mu.Lock()
+	stats.files++
+	stats.bytes += len(b)
+	stats.mu.Unlock()
+	return h, nil
+}
+
+func (s *Store) partPath(hash string) string { return filepath.Join(s.dir, partsDir, hash) }
