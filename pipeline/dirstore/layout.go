@@ -772,7 +772,7 @@ func decodeNames(b []byte, account string) ([]string, error) {
 // snapshotAccount is what generation.json records of a snapshot account besides
 // its tables.
 type snapshotAccount struct {
-	Name        string `json:"name"`
+	Name        string    `json:"name"`
 	ExtractedAt time.Time `json:"extracted_at"`
 	Source      string    `json:"source"`
 	HasRoles    bool      `json:"has_roles"`
