@@ -90,26 +90,31 @@ func (d *dec) bytes() []byte {
 
 func (d *dec) str() string { return string(d.bytes()) }
 
-// table is a section of records whose strings go through one string table: names
-// repeat (roles, object types, privileges, accounts), so each is stored once per
-// file and a record is a run of small integers.
+// table is a section of records in which a string equal to the same field of
+// the previous record is written as a single zero: records come sorted (grants by
+// role and object, memberships by person), so most fields repeat, and this costs
+// one comparison where a string table would cost a hash lookup.
 type table struct {
-	ids  map[string]uint32
-	strs []string
+	prev []string
+	col  int
 	body enc
 	n    int
 }
 
-func newTable() *table { return &table{ids: map[string]uint32{}} }
+func newTable() *table { return &table{} }
 
 func (t *table) str(s string) {
-	id, ok := t.ids[s]
-	if !ok {
-		id = uint32(len(t.strs))
-		t.ids[s] = id
-		t.strs = append(t.strs, s)
+	if t.col < len(t.prev) && t.prev[t.col] == s {
+		t.body.uvarint(0)
+	} else {
+		t.body.uvarint(uint64(len(s)) + 1)
+		t.body.b = append(t.body.b, s...)
+		if t.col == len(t.prev) {
+			t.prev = append(t.prev, s)
+		}
+		t.prev[t.col] = s
 	}
-	t.body.uvarint(uint64(id))
+	t.col++
 }
 
 func (t *table) strs2(ss []string) {
@@ -140,33 +145,29 @@ func (t *table) time(v time.Time) {
 	t.body.varint(v.UnixNano())
 }
 
-func (t *table) end() { t.n++ }
+func (t *table) end() {
+	t.n++
+	t.col = 0
+}
 
-// appendTo writes the table: its strings, its record count and its records.
+// appendTo writes the table: its record count and its records.
 func (t *table) appendTo(e *enc) {
-	e.uvarint(uint64(len(t.strs)))
-	for _, s := range t.strs {
-		e.str(s)
-	}
 	e.uvarint(uint64(t.n))
 	e.uvarint(uint64(len(t.body.b)))
 	e.b = append(e.b, t.body.b...)
 }
 
-// tableReader reads a table back, record by record.
+// tableReader reads a table back, record by record; next must be called after
+// each record, as end was after each written one.
 type tableReader struct {
-	strs []string
+	prev []string
+	col  int
 	n    int
 	d    dec
 }
 
 func readTable(d *dec) *tableReader {
-	ns := d.count()
-	t := &tableReader{strs: make([]string, ns)}
-	for i := range t.strs {
-		t.strs[i] = d.str()
-	}
-	t.n = d.count()
+	t := &tableReader{n: d.count()}
 	t.d = dec{b: d.bytes()}
 	if d.err != nil {
 		t.d.err = d.err
@@ -175,13 +176,31 @@ func readTable(d *dec) *tableReader {
 }
 
 func (t *tableReader) str() string {
-	id := t.d.uvarint()
-	if id >= uint64(len(t.strs)) {
+	u := t.d.uvarint()
+	if u == 0 {
+		if t.col >= len(t.prev) {
+			t.d.fail()
+			return ""
+		}
+		t.col++
+		return t.prev[t.col-1]
+	}
+	n := int(u - 1)
+	if n > len(t.d.b)-t.d.off || u-1 > uint64(len(t.d.b)) {
 		t.d.fail()
 		return ""
 	}
-	return t.strs[id]
+	s := string(t.d.b[t.d.off : t.d.off+n])
+	t.d.off += n
+	if t.col == len(t.prev) {
+		t.prev = append(t.prev, s)
+	}
+	t.prev[t.col] = s
+	t.col++
+	return s
 }
+
+func (t *tableReader) next() { t.col = 0 }
 
 func (t *tableReader) strs2() []string {
 	n := t.d.count()

@@ -3,10 +3,10 @@ package dirstore
 import (
 	"encoding/binary"
 	"fmt"
-	"hash/fnv"
 	"slices"
 	"strings"
 	"time"
+	"unsafe"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline"
@@ -21,9 +21,13 @@ const numParts = 32
 // partOf assigns a key (an email, an object name) to a partition with a hash that
 // is the same in every process and every version.
 func partOf(key string) int {
-	h := fnv.New64a()
-	h.Write([]byte(key))
-	return int(h.Sum64() % numParts)
+	// FNV-1a, 64 bits.
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(key); i++ {
+		h ^= uint64(key[i])
+		h *= 1099511628211
+	}
+	return int(h % numParts)
 }
 
 // A partition file is a magic string, a kind byte and length-prefixed sections.
@@ -355,6 +359,7 @@ func decodeMembers(b []byte, keep func(account, email, user string) bool) ([]pip
 	t := readTable(&dec{b: b})
 	var out []pipeline.Membership
 	for range t.n {
+		t.next()
 		ms := pipeline.Membership{Account: t.str(), Email: t.str(), User: t.str(), Role: t.str(), Path: t.strs2()}
 		if keep == nil || keep(ms.Account, ms.Email, ms.User) {
 			out = append(out, ms)
@@ -377,7 +382,10 @@ const (
 // objectInput is what one object partition holds: indexes into the mirror's
 // grants and into each account's snapshot tables.
 type objectInput struct {
-	grants     []int
+	grants []int
+	// names are each snapshot account's grants_to_roles object names, computed
+	// once for the whole generation.
+	names      [][]string
 	roleGrants [][]int // per snapshot account
 	tags       [][]int
 	policies   [][]int
@@ -402,7 +410,7 @@ func encodeObject(in *objectInput, m *pipeline.Mirror) []byte {
 			for _, i := range in.roleGrants[ai] {
 				rt.str(a.Name)
 				rt.uint(uint64(i))
-				rt.str(pipeline.ObjectName(&a.RoleGrants[i]))
+				rt.str(in.names[ai][i])
 				writeRoleGrant(rt, &a.RoleGrants[i])
 			}
 			for _, i := range in.tags[ai] {
@@ -486,6 +494,7 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	keep := func(name string) bool { return names == nil || names[name] }
 	t := readTable(&dec{b: secs[secGrants]})
 	for range t.n {
+		t.next()
 		g := pipeline.Grant{Account: t.str(), Role: t.str(), ObjectType: t.str(), ObjectName: t.str(), Privilege: t.str(), Via: t.str()}
 		if keep(g.ObjectName) {
 			out.grants = append(out.grants, g)
@@ -496,6 +505,7 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	}
 	t = readTable(&dec{b: secs[secRoleGrants]})
 	for range t.n {
+		t.next()
 		acc, seq, name := t.str(), int(t.uint()), t.str()
 		rg := readRoleGrant(t)
 		if keep(name) {
@@ -507,6 +517,7 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	}
 	t = readTable(&dec{b: secs[secTags]})
 	for range t.n {
+		t.next()
 		acc, seq := t.str(), int(t.uint())
 		tg := pipeline.TagRef{TagDatabase: t.str(), TagSchema: t.str(), TagName: t.str(), TagValue: t.str(),
 			ObjectDatabase: t.str(), ObjectSchema: t.str(), ObjectName: t.str(), Column: t.str(), Domain: t.str()}
@@ -519,6 +530,7 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	}
 	t = readTable(&dec{b: secs[secPolicies]})
 	for range t.n {
+		t.next()
 		acc, seq := t.str(), int(t.uint())
 		p := pipeline.PolicyRef{PolicyName: t.str(), PolicyKind: t.str(), Database: t.str(), Schema: t.str(), Entity: t.str(), Column: t.str()}
 		if keep(pipeline.RefObject(p.Database, p.Schema, p.Entity)) {
@@ -530,6 +542,7 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	}
 	t = readTable(&dec{b: secs[secHistory]})
 	for range t.n {
+		t.next()
 		acc, seq := t.str(), int(t.uint())
 		h := pipeline.AccessEvent{User: t.str(), ObjectDomain: t.str(), ObjectName: t.str(), LastAccessed: t.time(), QueryCount: t.int()}
 		if keep(historyObject(h.ObjectName)) {
@@ -668,6 +681,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	}
 	t := readTable(&dec{b: secs[secUsers]})
 	for range t.n {
+		t.next()
 		a := acc(t)
 		a.Users = append(a.Users, pipeline.User{Line: int(t.uint()), Name: t.str(), Email: t.str(), Disabled: t.bool(), DeletedOn: t.time(),
 			Type: t.str(), LoginName: t.str(), DisplayName: t.str(), DefaultRole: t.str()})
@@ -677,6 +691,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	}
 	t = readTable(&dec{b: secs[secRoles]})
 	for range t.n {
+		t.next()
 		a := acc(t)
 		a.Roles = append(a.Roles, pipeline.Role{Line: int(t.uint()), Name: t.str(), Type: t.str(), Database: t.str(), DeletedOn: t.time()})
 	}
@@ -685,6 +700,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	}
 	t = readTable(&dec{b: secs[secUserGrants]})
 	for range t.n {
+		t.next()
 		a := acc(t)
 		a.UserGrants = append(a.UserGrants, pipeline.UserGrant{Line: int(t.uint()), Role: t.str(), Grantee: t.str(), DeletedOn: t.time()})
 	}
@@ -693,6 +709,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	}
 	t = readTable(&dec{b: secs[secRoleRoleGrants]})
 	for range t.n {
+		t.next()
 		name, seq := t.str(), int(t.uint())
 		c.roleGrants = append(c.roleGrants, seqRecord[pipeline.RoleGrant]{name, seq, readRoleGrant(t)})
 	}
@@ -701,6 +718,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	}
 	t = readTable(&dec{b: secs[secUserIndex]})
 	for range t.n {
+		t.next()
 		k := [2]string{t.str(), t.str()}
 		e := t.str()
 		c.userEmails[k] = append(c.userEmails[k], e)
@@ -718,9 +736,12 @@ func encodeNames(m *pipeline.Mirror) []byte {
 	t := newTable()
 	var account string
 	var names []string
-	seen := map[string]bool{}
+	// Grants of one object share its name's string, so its address dedupes most
+	// repeats without hashing names; the sort and compact below catch the rest.
+	seen := map[*byte]bool{}
 	flush := func() {
 		slices.Sort(names)
+		names = slices.Compact(names)
 		for _, n := range names {
 			t.str(account)
 			t.str(n)
@@ -735,8 +756,8 @@ func encodeNames(m *pipeline.Mirror) []byte {
 			flush()
 			account = g.Account
 		}
-		if !seen[g.ObjectName] {
-			seen[g.ObjectName] = true
+		if p := unsafe.StringData(g.ObjectName); !seen[p] {
+			seen[p] = true
 			names = append(names, g.ObjectName)
 		}
 	}
@@ -754,6 +775,7 @@ func decodeNames(b []byte, account string) ([]string, error) {
 	t := readTable(&dec{b: secs[0]})
 	var out []string
 	for range t.n {
+		t.next()
 		a, n := t.str(), t.str()
 		if account == "" || a == account {
 			out = append(out, n)

@@ -3,6 +3,7 @@ package dirstore
 import (
 	"bufio"
 	"bytes"
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
@@ -135,11 +136,18 @@ func (s *Store) recover() error {
 	if err != nil {
 		return err
 	}
-	if n := len(log); n > 0 && log[n-1].Op == opPublish && log[n-1].Generation != cur {
-		if err := s.appendPublication(publication{Op: opAbandon, Generation: log[n-1].Generation}); err != nil {
+	if n := len(log); n > 0 && log[n-1].Generation != cur {
+		// The last operation did not reach its pointer update. A publish is
+		// abandoned; after a rollback, the generation still current is recorded as
+		// current again, so the order in which generations were current stays true.
+		p := publication{Op: opAbandon, Generation: log[n-1].Generation}
+		if log[n-1].Op == opRollback {
+			p = publication{Op: opRollback, Generation: cur}
+		}
+		if err := s.appendPublication(p); err != nil {
 			return err
 		}
-		log = append(log, publication{Op: opAbandon, Generation: log[n-1].Generation})
+		log = append(log, p)
 	}
 	set := publishedSet(log, cur)
 	on, err := s.dirs()
@@ -171,23 +179,37 @@ func removeTemps(dir string) error {
 	return nil
 }
 
-// prune keeps the current generation and the keep newest other published ones;
-// a directory that was never published neither counts nor stays.
+// prune keeps the current generation and the keep other published ones that
+// were current most recently (after a rollback, the generation rolled back to is
+// kept before newer ones that were replaced); a directory that was never
+// published neither counts nor stays.
 func (s *Store) prune(current, keep int) error {
 	ns, _, err := s.published()
 	if err != nil {
 		return err
 	}
-	kept := 0
-	for i := len(ns) - 1; i >= 0; i-- {
-		if ns[i] == current {
+	log, err := s.readPublications()
+	if err != nil {
+		return err
+	}
+	last := map[int]int{}
+	for i, p := range log {
+		if p.Op == opPublish || p.Op == opRollback {
+			last[p.Generation] = i
+		}
+	}
+	others := slices.DeleteFunc(slices.Clone(ns), func(n int) bool { return n == current })
+	slices.SortFunc(others, func(a, b int) int {
+		if c := cmp.Compare(last[b], last[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(b, a)
+	})
+	for i, n := range others {
+		if i < keep {
 			continue
 		}
-		if kept < keep {
-			kept++
-			continue
-		}
-		if err := s.trash(ns[i]); err != nil {
+		if err := s.trash(n); err != nil {
 			return err
 		}
 	}
@@ -247,7 +269,7 @@ func (s *Store) collect() error {
 			// before the rename blocks on its shared lock until then, and then finds
 			// the path gone.
 			err = os.RemoveAll(filepath.Join(slot, g.Name()))
-			f.Close()
+			unlockClose(f)
 			if err != nil {
 				return err
 			}

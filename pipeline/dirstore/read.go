@@ -98,7 +98,32 @@ func (s *Store) acquire(n int) (*handle, error) {
 	return nil, fmt.Errorf("%s: the current generation was replaced %d times while being opened", s.dir, resolveAttempts)
 }
 
-func (h *handle) release() { h.f.Close() }
+func (h *handle) release() {
+	for _, b := range h.files {
+		syscall.Munmap(b)
+	}
+	unlockClose(h.f)
+}
+
+// mapFile maps a partition file read-only: a question touches only the pages of
+// the sections it decodes. Partition files are never changed once written, and
+// decoders copy every string they keep, so nothing refers to a mapping after
+// release.
+func mapFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() == 0 {
+		return nil, fmt.Errorf("%s: %w", path, errCorrupt)
+	}
+	return syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+}
 
 // file reads a partition file once per handle.
 func (h *handle) file(hash string) ([]byte, error) {
@@ -108,7 +133,7 @@ func (h *handle) file(hash string) ([]byte, error) {
 	if ok {
 		return b, nil
 	}
-	b, err := os.ReadFile(h.s.partPath(hash))
+	b, err := mapFile(h.s.partPath(hash))
 	if err != nil {
 		return nil, fmt.Errorf("generation %d: %w", h.n, err)
 	}
@@ -543,9 +568,17 @@ func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (*p
 		if pa.Rows == pb.Rows {
 			continue
 		}
-		added, removed, err := s.diffPartition(pa.File, pb.File, match, a)
+		ba, err := a.file(pa.File)
 		if err != nil {
 			return nil, err
+		}
+		bb, err := b.file(pb.File)
+		if err != nil {
+			return nil, err
+		}
+		added, removed, _, _, err := diffPartition(ba, bb, match, true)
+		if err != nil {
+			return nil, errPart("person", k, err)
 		}
 		c.Added = append(c.Added, added...)
 		c.Removed = append(c.Removed, removed...)
@@ -558,51 +591,49 @@ func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (*p
 	return c, nil
 }
 
-// diffPartition lists the rows of partition file b missing from a (added) and the
-// reverse (removed), keeping those match accepts (all when nil). Groups are merged
-// by account and email; a group whose encoded rows are the same bytes in both,
-// under the same dictionary, is equal without decoding.
-func (s *Store) diffPartition(fileA, fileB string, match func(pipeline.Row) bool, h *handle) (added, removed []pipeline.Row, err error) {
-	read := func(hash string) ([]byte, error) {
-		if h != nil {
-			return h.file(hash)
-		}
-		return os.ReadFile(s.partPath(hash))
-	}
-	ba, err := read(fileA)
-	if err != nil {
-		return nil, nil, err
-	}
-	bb, err := read(fileB)
-	if err != nil {
-		return nil, nil, err
-	}
+// diffPartition compares two versions of a person partition: the rows of b
+// missing from a (added) and the reverse (removed). With collect it returns those
+// rows that match accepts (all when match is nil); without, only their numbers.
+// Groups are merged by account and email; a group whose encoded rows are the same
+// bytes under the same dictionary is equal without decoding, and others are
+// compared as integers, each dictionary entry ranked in the union of both.
+func diffPartition(ba, bb []byte, match func(pipeline.Row) bool, collect bool) (added, removed []pipeline.Row, nAdded, nRemoved int, err error) {
 	pa, err := openPerson(ba, -1)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, 0, err
 	}
 	pb, err := openPerson(bb, -1)
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, 0, 0, err
 	}
 	sameDict := string(pa.secs[secDict]) == string(pb.secs[secDict])
-	keep := func(out []pipeline.Row, rs []pipeline.Row) []pipeline.Row {
-		for _, r := range rs {
-			if match == nil || match(r) {
-				out = append(out, r)
-			}
+	da, err := pa.objects()
+	if err != nil {
+		return nil, nil, 0, 0, err
+	}
+	db, err := pb.objects()
+	if err != nil {
+		return nil, nil, 0, 0, err
+	}
+	rankA, rankB := unifiedRanks(da, db)
+	emit := func(out []pipeline.Row, g group, o pipeline.ObjectPrivilege) []pipeline.Row {
+		r := pipeline.Row{Account: g.account, Email: g.email, ObjectType: o.Type, ObjectName: o.Name, Privilege: o.Privilege}
+		if match == nil || match(r) {
+			out = append(out, r)
 		}
 		return out
 	}
 	encoded := func(p *person, g int) []byte {
-		gr := p.groups[g]
 		end := len(p.secs[secRows])
 		if g+1 < len(p.groups) {
 			end = p.groups[g+1].offset
 		}
-		return p.secs[secRows][gr.offset:end]
+		if p.groups[g].offset > end {
+			return nil
+		}
+		return p.secs[secRows][p.groups[g].offset:end]
 	}
-	var ra, rb []pipeline.Row
+	var ia, ib []int32
 	i, j := 0, 0
 	for i < len(pa.groups) || j < len(pb.groups) {
 		var c int
@@ -615,47 +646,86 @@ func (s *Store) diffPartition(fileA, fileB string, match func(pipeline.Row) bool
 			ga, gb := pa.groups[i], pb.groups[j]
 			c = cmp.Or(strings.Compare(ga.account, gb.account), strings.Compare(ga.email, gb.email))
 		}
-		switch {
-		case c < 0:
-			if ra, err = pa.rows(i, ra[:0]); err != nil {
-				return nil, nil, err
-			}
-			removed = keep(removed, ra)
-			i++
-		case c > 0:
-			if rb, err = pb.rows(j, rb[:0]); err != nil {
-				return nil, nil, err
-			}
-			added = keep(added, rb)
-			j++
-		default:
-			if sameDict && pa.groups[i].rows == pb.groups[j].rows && string(encoded(pa, i)) == string(encoded(pb, j)) {
-				i, j = i+1, j+1
-				continue
-			}
-			if ra, err = pa.rows(i, ra[:0]); err != nil {
-				return nil, nil, err
-			}
-			if rb, err = pb.rows(j, rb[:0]); err != nil {
-				return nil, nil, err
-			}
-			x, y := 0, 0
-			for x < len(ra) || y < len(rb) {
-				switch {
-				case y == len(rb) || x < len(ra) && ra[x].Compare(rb[y]) < 0:
-					removed = keep(removed, ra[x:x+1])
-					x++
-				case x == len(ra) || rb[y].Compare(ra[x]) < 0:
-					added = keep(added, rb[y:y+1])
-					y++
-				default:
-					x, y = x+1, y+1
-				}
-			}
+		if c == 0 && sameDict && pa.groups[i].rows == pb.groups[j].rows && string(encoded(pa, i)) == string(encoded(pb, j)) {
 			i, j = i+1, j+1
+			continue
+		}
+		ia, ib = ia[:0], ib[:0]
+		if c <= 0 {
+			if ia, err = groupRows(pa.secs[secRows], pa.groups[i], ia); err != nil {
+				return nil, nil, 0, 0, err
+			}
+		}
+		if c >= 0 {
+			if ib, err = groupRows(pb.secs[secRows], pb.groups[j], ib); err != nil {
+				return nil, nil, 0, 0, err
+			}
+		}
+		for _, id := range ia {
+			if int(id) >= len(da) {
+				return nil, nil, 0, 0, errCorrupt
+			}
+		}
+		for _, id := range ib {
+			if int(id) >= len(db) {
+				return nil, nil, 0, 0, errCorrupt
+			}
+		}
+		x, y := 0, 0
+		for x < len(ia) || y < len(ib) {
+			switch {
+			case y == len(ib) || x < len(ia) && rankA[ia[x]] < rankB[ib[y]]:
+				nRemoved++
+				if collect {
+					removed = emit(removed, pa.groups[i], da[ia[x]])
+				}
+				x++
+			case x == len(ia) || rankB[ib[y]] < rankA[ia[x]]:
+				nAdded++
+				if collect {
+					added = emit(added, pb.groups[j], db[ib[y]])
+				}
+				y++
+			default:
+				x, y = x+1, y+1
+			}
+		}
+		if c <= 0 {
+			i++
+		}
+		if c >= 0 {
+			j++
 		}
 	}
-	return added, removed, nil
+	return added, removed, nAdded, nRemoved, nil
+}
+
+// unifiedRanks ranks the entries of two sorted dictionaries in their union, so
+// that rows under either compare as integers.
+func unifiedRanks(a, b []pipeline.ObjectPrivilege) (ra, rb []int32) {
+	ra, rb = make([]int32, len(a)), make([]int32, len(b))
+	i, j, r := 0, 0, int32(0)
+	for i < len(a) || j < len(b) {
+		c := 0
+		switch {
+		case i == len(a):
+			c = 1
+		case j == len(b):
+			c = -1
+		default:
+			c = compareObject(a[i], b[j])
+		}
+		if c <= 0 {
+			ra[i] = r
+			i++
+		}
+		if c >= 0 {
+			rb[j] = r
+			j++
+		}
+		r++
+	}
+	return ra, rb
 }
 
 var _ pipeline.Store = (*Store)(nil)

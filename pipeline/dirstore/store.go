@@ -108,7 +108,15 @@ func (s *Store) lock() (func(), error) {
 		}
 		return nil, err
 	}
-	return func() { f.Close() }, nil
+	return func() { unlockClose(f) }, nil
+}
+
+// unlockClose releases a flock before closing: a child process forked meanwhile
+// (any exec) shares the open file, and closing alone would leave the lock held
+// until that child execs.
+func unlockClose(f *os.File) {
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	f.Close()
 }
 
 func (s *Store) currentNumber() (int, error) {
@@ -394,12 +402,20 @@ func (s *Store) compare(old, next *layout) (oldRows, added, removed int, err err
 		if o.Rows == n.Rows {
 			continue
 		}
-		a, r, err := s.diffPartition(o.File, n.File, nil, nil)
+		ba, err := os.ReadFile(s.partPath(o.File))
 		if err != nil {
 			return 0, 0, 0, err
 		}
-		added += len(a)
-		removed += len(r)
+		bb, err := os.ReadFile(s.partPath(n.File))
+		if err != nil {
+			return 0, 0, 0, err
+		}
+		_, _, a, r, err := diffPartition(ba, bb, nil, false)
+		if err != nil {
+			return 0, 0, 0, errPart("person", k, err)
+		}
+		added += a
+		removed += r
 	}
 	return oldRows, added, removed, nil
 }

@@ -82,14 +82,20 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror) (*layout, *wr
 		o := &objects[k]
 		o.roleGrants, o.tags, o.policies, o.history = make([][]int, len(accounts)), make([][]int, len(accounts)), make([][]int, len(accounts)), make([][]int, len(accounts))
 	}
+	names := make([][]string, len(accounts))
+	for k := range objects {
+		objects[k].names = names
+	}
 	for i := range m.Grants {
 		k := partOf(m.Grants[i].ObjectName)
 		objects[k].grants = append(objects[k].grants, i)
 	}
 	for ai, a := range accounts {
+		names[ai] = make([]string, len(a.RoleGrants))
 		for i := range a.RoleGrants {
 			if !isRoleKind(a.RoleGrants[i].GrantedOn) {
-				k := partOf(pipeline.ObjectName(&a.RoleGrants[i]))
+				names[ai][i] = pipeline.ObjectName(&a.RoleGrants[i])
+				k := partOf(names[ai][i])
 				objects[k].roleGrants[ai] = append(objects[k].roleGrants[ai], i)
 			}
 		}
