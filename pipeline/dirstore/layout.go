@@ -81,8 +81,119 @@ const (
 	secAudOffsets
 	secAudience
 	secMembers
+	// secPeople lists every (account, email) of the partition with a digest of its
+	// rows and memberships, sorted: the next publish compares digests to find the
+	// people who changed without decoding rows.
+	secPeople
+	// secTouched, in an overlay, lists every person the overlay replaces in its
+	// base: those whose rows or memberships changed, including those who are gone.
+	secTouched
 	personSections
 )
+
+// personKey names a person in an account.
+func personKey(account, email string) string { return account + "\x00" + email }
+
+// digestMix folds a 64-bit value into a digest.
+func digestMix(h, v uint64) uint64 {
+	h ^= v
+	h *= 1099511628211
+	return h ^ h>>29
+}
+
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// objectHashes hashes each object privilege of a part once, so a person's digest
+// costs one mix per row.
+func objectHashes(p pipeline.AccessPart) []uint64 {
+	out := make([]uint64, len(p.Objects))
+	for i, o := range p.Objects {
+		out[i] = digestMix(digestMix(hashString(o.Type), hashString(o.Name)), hashString(o.Privilege))
+	}
+	return out
+}
+
+// personDigests computes the digest of every person of a partition input.
+func personDigests(in *personInput, members []pipeline.Membership, objHashes [][]uint64) map[string]uint64 {
+	out := map[string]uint64{}
+	for pi, p := range in.parts {
+		for _, ei := range in.emails[pi] {
+			h := uint64(1)
+			for _, id := range p.Lists[ei] {
+				h = digestMix(h, objHashes[pi][id])
+			}
+			out[personKey(p.Account, p.Emails[ei])] = h
+		}
+	}
+	for _, i := range in.members {
+		ms := &members[i]
+		k := personKey(ms.Account, ms.Email)
+		h := digestMix(out[k], hashString(ms.User))
+		h = digestMix(h, hashString(ms.Role))
+		for _, r := range ms.Path {
+			h = digestMix(h, hashString(r))
+		}
+		out[k] = digestMix(h, 2)
+	}
+	return out
+}
+
+func encodePeople(digests map[string]uint64) []byte {
+	keys := make([]string, 0, len(digests))
+	for k := range digests {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var e enc
+	e.uvarint(uint64(len(keys)))
+	for _, k := range keys {
+		e.str(k)
+		e.b = binary.LittleEndian.AppendUint64(e.b, digests[k])
+	}
+	return e.b
+}
+
+func decodePeople(b []byte) (map[string]uint64, error) {
+	d := dec{b: b}
+	n := d.count()
+	out := make(map[string]uint64, n)
+	for range n {
+		k := d.str()
+		if d.err != nil || d.off+8 > len(d.b) {
+			return nil, errCorrupt
+		}
+		out[k] = binary.LittleEndian.Uint64(d.b[d.off:])
+		d.off += 8
+	}
+	return out, d.err
+}
+
+func encodeTouched(keys []string) []byte {
+	slices.Sort(keys)
+	var e enc
+	e.uvarint(uint64(len(keys)))
+	for _, k := range keys {
+		e.str(k)
+	}
+	return e.b
+}
+
+func decodeTouched(b []byte) (map[string]bool, error) {
+	d := dec{b: b}
+	n := d.count()
+	out := make(map[string]bool, n)
+	for range n {
+		out[d.str()] = true
+	}
+	return out, d.err
+}
 
 // personInput is what one person partition holds: for each account, the indexes
 // of its emails that hash to the partition, and the memberships of those emails.
@@ -105,7 +216,7 @@ type localObject struct {
 // a partition's bytes depend only on its people: one whose people did not change
 // is byte for byte the same and is shared. The audience section is the same rows
 // by object, for "who can use this object" without reading by person.
-func encodePerson(in *personInput, members []pipeline.Membership) (file []byte, rowsLen int, rows int) {
+func encodePerson(in *personInput, members []pipeline.Membership, digests map[string]uint64, touched []string) (file []byte, rows int) {
 	// The dictionary: mark what the partition's people use, per account, then
 	// merge the accounts' marked objects into one sorted list.
 	remap := make([][]int32, len(in.parts))
@@ -223,10 +334,8 @@ func encodePerson(in *personInput, members []pipeline.Membership) (file []byte, 
 	var me enc
 	mt.appendTo(&me)
 
-	file = frame(kindPerson, de.b, ge.b, re.b, offsets, ae.b, me.b)
-	// Everything but the memberships: what the guard and Changes compare.
-	rowsLen = len(file) - len(me.b) - binary.PutUvarint(make([]byte, binary.MaxVarintLen64), uint64(len(me.b)))
-	return file, rowsLen, rows
+	file = frame(kindPerson, de.b, ge.b, re.b, offsets, ae.b, me.b, encodePeople(digests), encodeTouched(touched))
+	return file, rows
 }
 
 func compareObject(a, b pipeline.ObjectPrivilege) int {

@@ -296,7 +296,10 @@ func (s *Store) collect() error {
 		if l := st.Layout; l != nil {
 			live[l.Core], live[l.Names] = true, true
 			for _, p := range l.Persons {
-				live[p.File] = true
+				live[p.Base] = true
+				if p.Over != "" {
+					live[p.Over] = true
+				}
 			}
 			for _, o := range l.Objects {
 				live[o] = true

@@ -143,35 +143,33 @@ func (h *handle) file(hash string) ([]byte, error) {
 	return b, nil
 }
 
-// person is a decoded person partition: groups and sections; the dictionary is
-// decoded on first use.
-type person struct {
-	secs   [][]byte
-	groups []group
-	dict   []pipeline.ObjectPrivilege
+// pfile is one decoded person partition file, a base or an overlay: groups and
+// sections; the dictionary is decoded on first use.
+type pfile struct {
+	name    string // the content hash it is stored under
+	secs    [][]byte
+	groups  []group
+	dict    []pipeline.ObjectPrivilege
+	touched map[string]bool
 }
 
-func (h *handle) person(k int) (*person, error) {
-	b, err := h.file(h.st.Layout.Persons[k].File)
+func openPFile(name string, b []byte) (*pfile, error) {
+	secs, err := unframe(b, kindPerson, personSections)
 	if err != nil {
 		return nil, err
 	}
-	return openPerson(b, k)
-}
-
-func openPerson(b []byte, k int) (*person, error) {
-	secs, err := unframe(b, kindPerson, personSections)
-	if err != nil {
-		return nil, errPart("person", k, err)
-	}
 	gs, err := decodeGroups(secs[secGroups])
 	if err != nil {
-		return nil, errPart("person", k, err)
+		return nil, err
 	}
-	return &person{secs: secs, groups: gs}, nil
+	touched, err := decodeTouched(secs[secTouched])
+	if err != nil {
+		return nil, err
+	}
+	return &pfile{name: name, secs: secs, groups: gs, touched: touched}, nil
 }
 
-func (p *person) objects() ([]pipeline.ObjectPrivilege, error) {
+func (p *pfile) objects() ([]pipeline.ObjectPrivilege, error) {
 	if p.dict == nil {
 		d, err := decodeDict(p.secs[secDict])
 		if err != nil {
@@ -182,30 +180,28 @@ func (p *person) objects() ([]pipeline.ObjectPrivilege, error) {
 	return p.dict, nil
 }
 
-// rows appends group g's rows.
-func (p *person) rows(g int, out []pipeline.Row) ([]pipeline.Row, error) {
+// ids decodes group g's dictionary indexes, checked against the dictionary.
+func (p *pfile) ids(g int, out []int32) ([]int32, error) {
 	dict, err := p.objects()
 	if err != nil {
 		return nil, err
 	}
-	ids, err := groupRows(p.secs[secRows], p.groups[g], nil)
+	out, err = groupRows(p.secs[secRows], p.groups[g], out)
 	if err != nil {
 		return nil, err
 	}
-	gr := p.groups[g]
-	for _, id := range ids {
+	for _, id := range out {
 		if int(id) >= len(dict) {
 			return nil, errCorrupt
 		}
-		o := dict[id]
-		out = append(out, pipeline.Row{Account: gr.account, Email: gr.email, ObjectType: o.Type, ObjectName: o.Name, Privilege: o.Privilege})
 	}
 	return out, nil
 }
 
-// onObjects appends the rows of the partition on the named objects, from the
-// audience section: the dictionary is scanned without decoding it.
-func (p *person) onObjects(names map[string]bool, out []pipeline.Row) ([]pipeline.Row, error) {
+// onObjects appends the rows of the file on the named objects, from the audience
+// section (the dictionary is scanned without decoding it), leaving out the people
+// skip names.
+func (p *pfile) onObjects(names map[string]bool, skip map[string]bool, out []pipeline.Row) ([]pipeline.Row, error) {
 	type hit struct {
 		id int
 		o  pipeline.ObjectPrivilege
@@ -229,10 +225,121 @@ func (p *person) onObjects(names map[string]bool, out []pipeline.Row) ([]pipelin
 				return nil, errCorrupt
 			}
 			gr := p.groups[g]
+			if skip[personKey(gr.account, gr.email)] {
+				continue
+			}
 			out = append(out, pipeline.Row{Account: gr.account, Email: gr.email, ObjectType: h.o.Type, ObjectName: h.o.Name, Privilege: h.o.Privilege})
 		}
 	}
 	return out, nil
+}
+
+// person is a person partition as a generation has it: its base with the people
+// of its overlay replaced. groups is the result in table order, each group read
+// from file src[g] at index idx[g].
+type person struct {
+	base, over *pfile
+	groups     []group
+	src        []*pfile
+	idx        []int
+}
+
+func (h *handle) person(k int) (*person, error) {
+	p, err := h.s.openRef(h.st.Layout.Persons[k], h.file)
+	if err != nil {
+		return nil, errPart("person", k, err)
+	}
+	return p, nil
+}
+
+// openRef opens a partition's base and overlay through read.
+func (s *Store) openRef(ref partRef, read func(string) ([]byte, error)) (*person, error) {
+	b, err := read(ref.Base)
+	if err != nil {
+		return nil, err
+	}
+	base, err := openPFile(ref.Base, b)
+	if err != nil {
+		return nil, err
+	}
+	p := &person{base: base}
+	if ref.Over == "" {
+		p.groups = base.groups
+		p.src = make([]*pfile, len(base.groups))
+		p.idx = make([]int, len(base.groups))
+		for i := range p.groups {
+			p.src[i], p.idx[i] = base, i
+		}
+		return p, nil
+	}
+	if b, err = read(ref.Over); err != nil {
+		return nil, err
+	}
+	if p.over, err = openPFile(ref.Over, b); err != nil {
+		return nil, err
+	}
+	i, j := 0, 0
+	for i < len(base.groups) || j < len(p.over.groups) {
+		if i < len(base.groups) && p.over.touched[personKey(base.groups[i].account, base.groups[i].email)] {
+			i++
+			continue
+		}
+		if j == len(p.over.groups) || i < len(base.groups) && compareGroup(base.groups[i], p.over.groups[j]) < 0 {
+			p.groups, p.src, p.idx = append(p.groups, base.groups[i]), append(p.src, base), append(p.idx, i)
+			i++
+		} else {
+			p.groups, p.src, p.idx = append(p.groups, p.over.groups[j]), append(p.src, p.over), append(p.idx, j)
+			j++
+		}
+	}
+	return p, nil
+}
+
+func compareGroup(a, b group) int {
+	return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.email, b.email))
+}
+
+// rows appends group g's rows.
+func (p *person) rows(g int, out []pipeline.Row) ([]pipeline.Row, error) {
+	f := p.src[g]
+	ids, err := f.ids(p.idx[g], nil)
+	if err != nil {
+		return nil, err
+	}
+	gr := p.groups[g]
+	for _, id := range ids {
+		o := f.dict[id]
+		out = append(out, pipeline.Row{Account: gr.account, Email: gr.email, ObjectType: o.Type, ObjectName: o.Name, Privilege: o.Privilege})
+	}
+	return out, nil
+}
+
+func (p *person) onObjects(names map[string]bool, out []pipeline.Row) ([]pipeline.Row, error) {
+	if p.over == nil {
+		return p.base.onObjects(names, nil, out)
+	}
+	out, err := p.base.onObjects(names, p.over.touched, out)
+	if err != nil {
+		return nil, err
+	}
+	return p.over.onObjects(names, nil, out)
+}
+
+// members returns the partition's memberships that keep accepts (all when nil),
+// in file order: the base's for people the overlay does not replace, then the
+// overlay's.
+func (p *person) members(keep func(account, email, user string) bool) ([]pipeline.Membership, error) {
+	if p.over == nil {
+		return decodeMembers(p.base.secs[secMembers], keep)
+	}
+	out, err := decodeMembers(p.base.secs[secMembers], func(account, email, user string) bool {
+		return !p.over.touched[personKey(account, email)] && (keep == nil || keep(account, email, user))
+	})
+	if err != nil {
+		return nil, err
+	}
+	more, err := decodeMembers(p.over.secs[secMembers], keep)
+	return append(out, more...), err
 }
 
 // accountOrder ranks accounts as the generation lists them: the order of every
@@ -335,7 +442,7 @@ func (s *Store) Open(ctx context.Context, n int) (*pipeline.Mirror, error) {
 				return nil, errPart("person", k, err)
 			}
 		}
-		ms, err := decodeMembers(p.secs[secMembers], nil)
+		ms, err := p.members(nil)
 		if err != nil {
 			return nil, errPart("person", k, err)
 		}
@@ -422,7 +529,7 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.M
 			if err != nil {
 				return nil, err
 			}
-			ms, err := decodeMembers(p.secs[secMembers], func(account, email, user string) bool {
+			ms, err := p.members(func(account, email, user string) bool {
 				return emails[email] && users[[2]string{account, user}]
 			})
 			if err != nil {
@@ -564,19 +671,18 @@ func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (*p
 		if len(f.Objects) == 0 && f.Email != "" && k != partOf(f.Email) {
 			continue
 		}
-		pa, pb := a.st.Layout.Persons[k], b.st.Layout.Persons[k]
-		if pa.Rows == pb.Rows {
+		if a.st.Layout.Persons[k].same(b.st.Layout.Persons[k]) {
 			continue
 		}
-		ba, err := a.file(pa.File)
+		pa, err := a.person(k)
 		if err != nil {
 			return nil, err
 		}
-		bb, err := b.file(pb.File)
+		pb, err := b.person(k)
 		if err != nil {
 			return nil, err
 		}
-		added, removed, _, _, err := diffPartition(ba, bb, match, true)
+		added, removed, _, _, err := diffPartition(pa, pb, match, true)
 		if err != nil {
 			return nil, errPart("person", k, err)
 		}
@@ -594,44 +700,16 @@ func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (*p
 // diffPartition compares two versions of a person partition: the rows of b
 // missing from a (added) and the reverse (removed). With collect it returns those
 // rows that match accepts (all when match is nil); without, only their numbers.
-// Groups are merged by account and email; a group whose encoded rows are the same
-// bytes under the same dictionary is equal without decoding, and others are
-// compared as integers, each dictionary entry ranked in the union of both.
-func diffPartition(ba, bb []byte, match func(pipeline.Row) bool, collect bool) (added, removed []pipeline.Row, nAdded, nRemoved int, err error) {
-	pa, err := openPerson(ba, -1)
-	if err != nil {
-		return nil, nil, 0, 0, err
-	}
-	pb, err := openPerson(bb, -1)
-	if err != nil {
-		return nil, nil, 0, 0, err
-	}
-	sameDict := string(pa.secs[secDict]) == string(pb.secs[secDict])
-	da, err := pa.objects()
-	if err != nil {
-		return nil, nil, 0, 0, err
-	}
-	db, err := pb.objects()
-	if err != nil {
-		return nil, nil, 0, 0, err
-	}
-	rankA, rankB := unifiedRanks(da, db)
+// Groups are merged by account and email; a group read from the same place of the
+// same file in both is equal without decoding (an overlay over a shared base
+// costs only its own people), others are merged row by row.
+func diffPartition(pa, pb *person, match func(pipeline.Row) bool, collect bool) (added, removed []pipeline.Row, nAdded, nRemoved int, err error) {
 	emit := func(out []pipeline.Row, g group, o pipeline.ObjectPrivilege) []pipeline.Row {
 		r := pipeline.Row{Account: g.account, Email: g.email, ObjectType: o.Type, ObjectName: o.Name, Privilege: o.Privilege}
 		if match == nil || match(r) {
 			out = append(out, r)
 		}
 		return out
-	}
-	encoded := func(p *person, g int) []byte {
-		end := len(p.secs[secRows])
-		if g+1 < len(p.groups) {
-			end = p.groups[g+1].offset
-		}
-		if p.groups[g].offset > end {
-			return nil
-		}
-		return p.secs[secRows][p.groups[g].offset:end]
 	}
 	var ia, ib []int32
 	i, j := 0, 0
@@ -643,47 +721,48 @@ func diffPartition(ba, bb []byte, match func(pipeline.Row) bool, collect bool) (
 		case j == len(pb.groups):
 			c = -1
 		default:
-			ga, gb := pa.groups[i], pb.groups[j]
-			c = cmp.Or(strings.Compare(ga.account, gb.account), strings.Compare(ga.email, gb.email))
+			c = compareGroup(pa.groups[i], pb.groups[j])
 		}
-		if c == 0 && sameDict && pa.groups[i].rows == pb.groups[j].rows && string(encoded(pa, i)) == string(encoded(pb, j)) {
+		if c == 0 && pa.idx[i] == pb.idx[j] && pa.src[i].name == pb.src[j].name {
 			i, j = i+1, j+1
 			continue
 		}
 		ia, ib = ia[:0], ib[:0]
+		var fa, fb *pfile
 		if c <= 0 {
-			if ia, err = groupRows(pa.secs[secRows], pa.groups[i], ia); err != nil {
+			fa = pa.src[i]
+			if ia, err = fa.ids(pa.idx[i], ia); err != nil {
 				return nil, nil, 0, 0, err
 			}
 		}
 		if c >= 0 {
-			if ib, err = groupRows(pb.secs[secRows], pb.groups[j], ib); err != nil {
+			fb = pb.src[j]
+			if ib, err = fb.ids(pb.idx[j], ib); err != nil {
 				return nil, nil, 0, 0, err
-			}
-		}
-		for _, id := range ia {
-			if int(id) >= len(da) {
-				return nil, nil, 0, 0, errCorrupt
-			}
-		}
-		for _, id := range ib {
-			if int(id) >= len(db) {
-				return nil, nil, 0, 0, errCorrupt
 			}
 		}
 		x, y := 0, 0
 		for x < len(ia) || y < len(ib) {
+			d := 0
 			switch {
-			case y == len(ib) || x < len(ia) && rankA[ia[x]] < rankB[ib[y]]:
+			case y == len(ib):
+				d = -1
+			case x == len(ia):
+				d = 1
+			default:
+				d = compareObject(fa.dict[ia[x]], fb.dict[ib[y]])
+			}
+			switch {
+			case d < 0:
 				nRemoved++
 				if collect {
-					removed = emit(removed, pa.groups[i], da[ia[x]])
+					removed = emit(removed, pa.groups[i], fa.dict[ia[x]])
 				}
 				x++
-			case x == len(ia) || rankB[ib[y]] < rankA[ia[x]]:
+			case d > 0:
 				nAdded++
 				if collect {
-					added = emit(added, pb.groups[j], db[ib[y]])
+					added = emit(added, pb.groups[j], fb.dict[ib[y]])
 				}
 				y++
 			default:
@@ -698,34 +777,6 @@ func diffPartition(ba, bb []byte, match func(pipeline.Row) bool, collect bool) (
 		}
 	}
 	return added, removed, nAdded, nRemoved, nil
-}
-
-// unifiedRanks ranks the entries of two sorted dictionaries in their union, so
-// that rows under either compare as integers.
-func unifiedRanks(a, b []pipeline.ObjectPrivilege) (ra, rb []int32) {
-	ra, rb = make([]int32, len(a)), make([]int32, len(b))
-	i, j, r := 0, 0, int32(0)
-	for i < len(a) || j < len(b) {
-		c := 0
-		switch {
-		case i == len(a):
-			c = 1
-		case j == len(b):
-			c = -1
-		default:
-			c = compareObject(a[i], b[j])
-		}
-		if c <= 0 {
-			ra[i] = r
-			i++
-		}
-		if c >= 0 {
-			rb[j] = r
-			j++
-		}
-		r++
-	}
-	return ra, rb
 }
 
 var _ pipeline.Store = (*Store)(nil)

@@ -260,29 +260,34 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 		return nil, fmt.Errorf("clean up after an interrupted publish: %w", err)
 	}
 
-	lay, _, err := s.encodeAll(ctx, m)
+	// The guard compares against what readers see now, under the lock, so two
+	// syncs cannot both pass it against the same old generation.
+	var old *stored
+	cur, err := s.currentNumber()
+	switch {
+	case err == nil:
+		if old, err = s.readStored(cur); err != nil {
+			return nil, fmt.Errorf("read current generation %d: %w", cur, err)
+		}
+	case !errors.Is(err, pipeline.ErrNoGeneration):
+		return nil, err
+	}
+	var curLayout *layout
+	if old != nil {
+		curLayout = old.Layout
+	}
+	lay, _, err := s.encodeAll(ctx, m, curLayout)
 	if err != nil {
 		return nil, fmt.Errorf("write partitions: %w", err)
 	}
 	if err := s.step("parts"); err != nil {
 		return nil, err
 	}
-
-	// The guard compares against what readers see now, under the lock, so two
-	// syncs cannot both pass it against the same old generation.
 	oldRows, added, removed := 0, m.Access.Len(), 0
-	cur, err := s.currentNumber()
-	switch {
-	case err == nil:
-		old, err := s.readStored(cur)
-		if err != nil {
-			return nil, fmt.Errorf("read current generation %d: %w", cur, err)
-		}
+	if old != nil {
 		if oldRows, added, removed, err = s.compare(old.Layout, lay); err != nil {
 			return nil, fmt.Errorf("compare with current generation %d: %w", cur, err)
 		}
-	case !errors.Is(err, pipeline.ErrNoGeneration):
-		return nil, err
 	}
 	if err := pipeline.CheckRevocation(oldRows, removed, m.Access.Len(), opts); err != nil {
 		if gcErr := s.collect(); gcErr != nil {
@@ -399,18 +404,18 @@ func (s *Store) compare(old, next *layout) (oldRows, added, removed int, err err
 		for _, c := range o.Counts {
 			oldRows += c
 		}
-		if o.Rows == n.Rows {
+		if o.same(n) {
 			continue
 		}
-		ba, err := os.ReadFile(s.partPath(o.File))
+		po, err := s.openRef(o, s.readPart)
 		if err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, errPart("person", k, err)
 		}
-		bb, err := os.ReadFile(s.partPath(n.File))
+		pn, err := s.openRef(n, s.readPart)
 		if err != nil {
-			return 0, 0, 0, err
+			return 0, 0, 0, errPart("person", k, err)
 		}
-		_, _, a, r, err := diffPartition(ba, bb, nil, false)
+		_, _, a, r, err := diffPartition(po, pn, nil, false)
 		if err != nil {
 			return 0, 0, 0, errPart("person", k, err)
 		}
@@ -419,6 +424,8 @@ func (s *Store) compare(old, next *layout) (oldRows, added, removed int, err err
 	}
 	return oldRows, added, removed, nil
 }
+
+func (s *Store) readPart(hash string) ([]byte, error) { return os.ReadFile(s.partPath(hash)) }
 
 // point makes generation n current: write the pointer aside, fsync, rename over
 // CURRENT, fsync the directory. rename(2) is atomic, so a reader sees either pointer.

@@ -14,16 +14,24 @@ import (
 	"github.com/grantmirror/grantmirror/pipeline"
 )
 
-// partRef names a person partition of a generation.
+// partRef names a person partition of a generation: a base file, and an overlay
+// that replaces the people who changed since the base was written. An overlay is
+// always relative to its base, never to another overlay, so reading a partition
+// takes at most two files.
 type partRef struct {
-	File string `json:"file"`
-	// Rows is the hash of the partition's rows alone (not its memberships): two
-	// generations whose Rows are equal have the same rows in this partition, so
-	// the guard and Changes skip it.
-	Rows string `json:"rows"`
+	Base string `json:"base"`
+	Over string `json:"over,omitempty"`
 	// Counts is the number of rows per account.
 	Counts map[string]int `json:"counts,omitempty"`
 }
+
+// same reports whether two generations hold the same partition: then the guard
+// and Changes skip it.
+func (p partRef) same(q partRef) bool { return p.Base == q.Base && p.Over == q.Over }
+
+// overlayShare is the largest share of a base's people an overlay replaces;
+// beyond it the partition is written whole again as a new base.
+const overlayShare = 4 // one in four
 
 // layout is the part of generation.json that lists a generation's files, each a
 // content hash under parts/.
@@ -54,10 +62,12 @@ type writeStats struct {
 // those not already under parts/. A worker holds one partition at a time, so the
 // memory it adds is one partition's encoding (a thirty-second of the table), not
 // the table.
-func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror) (*layout, *writeStats, error) {
+func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) (*layout, *writeStats, error) {
 	parts := []pipeline.AccessPart{}
+	var objHashes [][]uint64
 	for p := range m.Access.Parts() {
 		parts = append(parts, p)
+		objHashes = append(objHashes, objectHashes(p))
 	}
 	persons := make([]personInput, numParts)
 	for k := range persons {
@@ -148,16 +158,8 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror) (*layout, *wr
 	}
 	feed := func() {
 		for k := range numParts {
-			if !send(func() error {
-				file, rowsLen, _ := encodePerson(&persons[k], m.Memberships)
-				counts := map[string]int{}
-				for pi, p := range parts {
-					for _, ei := range persons[k].emails[pi] {
-						counts[p.Account] += len(p.Lists[ei])
-					}
-				}
-				h, err := s.writePart(file, stats)
-				lay.Persons[k] = partRef{File: h, Rows: hashOf(file[:rowsLen]), Counts: counts}
+			if !send(func() (err error) {
+				lay.Persons[k], err = s.writePerson(&persons[k], m.Memberships, objHashes, cur, k, stats)
 				return err
 			}) {
 				return
@@ -241,3 +243,78 @@ func (s *Store) writePart(b []byte, stats *writeStats) (string, error) {
 }
 
 func (s *Store) partPath(hash string) string { return filepath.Join(s.dir, partsDir, hash) }
+
+// writePerson writes person partition k: nothing when nobody in it changed since
+// the current generation's base, an overlay of the people who changed when they
+// are few, the whole partition otherwise. People are compared by digest, so an
+// unchanged partition costs one digest per person and no encoding.
+func (s *Store) writePerson(in *personInput, members []pipeline.Membership, objHashes [][]uint64, cur *layout, k int, stats *writeStats) (partRef, error) {
+	digests := personDigests(in, members, objHashes)
+	counts := map[string]int{}
+	for pi, p := range in.parts {
+		for _, ei := range in.emails[pi] {
+			counts[p.Account] += len(p.Lists[ei])
+		}
+	}
+	if cur != nil {
+		base := cur.Persons[k].Base
+		b, err := os.ReadFile(s.partPath(base))
+		if err != nil {
+			return partRef{}, err
+		}
+		secs, err := unframe(b, kindPerson, personSections)
+		if err != nil {
+			return partRef{}, errPart("person", k, err)
+		}
+		old, err := decodePeople(secs[secPeople])
+		if err != nil {
+			return partRef{}, errPart("person", k, err)
+		}
+		touched := map[string]bool{}
+		for key, d := range digests {
+			if od, ok := old[key]; !ok || od != d {
+				touched[key] = true
+			}
+		}
+		for key := range old {
+			if _, ok := digests[key]; !ok {
+				touched[key] = true
+			}
+		}
+		if len(touched) == 0 {
+			stats.mu.Lock()
+			stats.reused++
+			stats.mu.Unlock()
+			return partRef{Base: base, Counts: counts}, nil
+		}
+		if len(touched)*overlayShare <= len(old) {
+			sub := &personInput{parts: in.parts, emails: make([][]int, len(in.parts))}
+			for pi, p := range in.parts {
+				for _, ei := range in.emails[pi] {
+					if touched[personKey(p.Account, p.Emails[ei])] {
+						sub.emails[pi] = append(sub.emails[pi], ei)
+					}
+				}
+			}
+			for _, i := range in.members {
+				if touched[personKey(members[i].Account, members[i].Email)] {
+					sub.members = append(sub.members, i)
+				}
+			}
+			subDigests := map[string]uint64{}
+			keys := make([]string, 0, len(touched))
+			for key := range touched {
+				keys = append(keys, key)
+				if d, ok := digests[key]; ok {
+					subDigests[key] = d
+				}
+			}
+			file, _ := encodePerson(sub, members, subDigests, keys)
+			h, err := s.writePart(file, stats)
+			return partRef{Base: base, Over: h, Counts: counts}, err
+		}
+	}
+	file, _ := encodePerson(in, members, digests, nil)
+	h, err := s.writePart(file, stats)
+	return partRef{Base: h, Counts: counts}, err
+}
