@@ -38,6 +38,7 @@ const (
 	kindObject = 'o'
 	kindCore   = 'c'
 	kindNames  = 'n'
+	kindRoles  = 'r'
 )
 
 func frame(kind byte, sections ...[]byte) []byte {
@@ -926,6 +927,173 @@ func containerNames(name string) []string {
 		return []string{parts[0], parts[0] + "." + parts[1]}
 	case len(parts) == 2:
 		return []string{parts[0]}
+	}
+	return nil
+}
+
+// Role partition sections: a person's report needs every grant to the roles the
+// person holds and the access history of the person's users, which the object
+// partitions cannot answer without reading them all. Each section is a run of
+// records per key (account and role; account and upper-cased user name), with an
+// index of the runs, so a question decodes only its keys' runs.
+const (
+	secGrantsByRole = iota
+	secHistoryByUser
+	roleSections
+)
+
+// roleKey and userKey name the runs of a role partition.
+func roleKey(account, role string) string { return account + "\x00" + role }
+func userKey(account, user string) string { return account + "\x00" + strings.ToUpper(user) }
+
+// roleInput is what one role partition holds: indexes into the mirror's grants,
+// in order, and per snapshot account the indexes of access history records.
+type roleInput struct {
+	grants  []int
+	history [][]int
+}
+
+// runs encodes records grouped by key: an index (key, offset, length) and the
+// concatenated runs, each its own table so it decodes alone.
+type runs struct {
+	keys []string
+	data enc
+	offs []int
+	cur  *table
+}
+
+func (r *runs) start(key string) *table {
+	r.flush()
+	r.keys = append(r.keys, key)
+	r.offs = append(r.offs, len(r.data.b))
+	r.cur = newTable()
+	return r.cur
+}
+
+func (r *runs) flush() {
+	if r.cur != nil {
+		r.cur.appendTo(&r.data)
+		r.cur = nil
+	}
+}
+
+func (r *runs) bytes() []byte {
+	r.flush()
+	var e enc
+	e.uvarint(uint64(len(r.keys)))
+	for i, k := range r.keys {
+		e.str(k)
+		e.uvarint(uint64(r.offs[i]))
+	}
+	e.uvarint(uint64(len(r.data.b)))
+	e.b = append(e.b, r.data.b...)
+	return e.b
+}
+
+// findRuns calls fn with a reader of the run of each wanted key present.
+func findRuns(b []byte, want map[string]bool, fn func(key string, t *tableReader)) error {
+	d := dec{b: b}
+	n := d.count()
+	offs := map[string]int{}
+	for range n {
+		k := d.str()
+		off := int(d.uvarint())
+		if want[k] {
+			offs[k] = off
+		}
+	}
+	data := d.bytes()
+	if d.err != nil {
+		return d.err
+	}
+	for k, off := range offs {
+		if off > len(data) {
+			return errCorrupt
+		}
+		t := readTable(&dec{b: data, off: off})
+		fn(k, t)
+		if t.d.err != nil {
+			return t.d.err
+		}
+	}
+	return nil
+}
+
+func encodeRoles(in *roleInput, m *pipeline.Mirror) []byte {
+	var gr runs
+	var t *table
+	last := ""
+	for _, i := range in.grants {
+		g := &m.Grants[i]
+		if k := roleKey(g.Account, g.Role); t == nil || k != last {
+			t, last = gr.start(k), k
+		}
+		t.str(g.Account)
+		t.str(g.Role)
+		t.str(g.ObjectType)
+		t.str(g.ObjectName)
+		t.str(g.Privilege)
+		t.str(g.Via)
+		t.end()
+	}
+	var hr runs
+	if m.Snapshot != nil {
+		for ai, a := range m.Snapshot.Accounts {
+			byUser := map[string][]int{}
+			var keys []string
+			for _, i := range in.history[ai] {
+				k := userKey(a.Name, a.History[i].User)
+				if _, ok := byUser[k]; !ok {
+					keys = append(keys, k)
+				}
+				byUser[k] = append(byUser[k], i)
+			}
+			slices.Sort(keys)
+			for _, k := range keys {
+				t := hr.start(k)
+				for _, i := range byUser[k] {
+					h := &a.History[i]
+					t.str(a.Name)
+					t.uint(uint64(i))
+					t.str(h.User)
+					t.str(h.ObjectDomain)
+					t.str(h.ObjectName)
+					t.time(h.LastAccessed)
+					t.int(h.QueryCount)
+					t.end()
+				}
+			}
+		}
+	}
+	return frame(kindRoles, gr.bytes(), hr.bytes())
+}
+
+// decodeRoles adds the grants of the wanted roles and the history of the wanted
+// users to out.
+func decodeRoles(b []byte, roles, users map[string]bool, out *objectRecords) error {
+	secs, err := unframe(b, kindRoles, roleSections)
+	if err != nil {
+		return err
+	}
+	err = findRuns(secs[secGrantsByRole], roles, func(_ string, t *tableReader) {
+		for range t.n {
+			t.next()
+			out.grants = append(out.grants, pipeline.Grant{Account: t.str(), Role: t.str(), ObjectType: t.str(), ObjectName: t.str(), Privilege: t.str(), Via: t.str()})
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("grants by role: %w", err)
+	}
+	err = findRuns(secs[secHistoryByUser], users, func(_ string, t *tableReader) {
+		for range t.n {
+			t.next()
+			acc, seq := t.str(), int(t.uint())
+			h := pipeline.AccessEvent{User: t.str(), ObjectDomain: t.str(), ObjectName: t.str(), LastAccessed: t.time(), QueryCount: t.int()}
+			out.history = append(out.history, seqRecord[pipeline.AccessEvent]{acc, seq, h})
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("access history by user: %w", err)
 	}
 	return nil
 }

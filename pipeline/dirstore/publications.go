@@ -304,6 +304,9 @@ func (s *Store) collect() error {
 			for _, o := range l.Objects {
 				live[o] = true
 			}
+			for _, r := range l.Roles {
+				live[r] = true
+			}
 		}
 		return nil
 	}

@@ -394,7 +394,24 @@ func bySeq[T any](rs []seqRecord[T], account string) []T {
 func (h *handle) mirror(rows []pipeline.Row, members []pipeline.Membership, c *core, recs *objectRecords) *pipeline.Mirror {
 	rank := h.accountOrder()
 	sortMemberships(members, rank)
+	// A grant or history record can be read twice, by object and by role or user.
+	seen := map[pipeline.Grant]bool{}
+	recs.grants = slices.DeleteFunc(recs.grants, func(g pipeline.Grant) bool {
+		dup := seen[g]
+		seen[g] = true
+		return dup
+	})
 	sortGrants(recs.grants, rank)
+	type at struct {
+		account string
+		seq     int
+	}
+	seenHistory := map[at]bool{}
+	recs.history = slices.DeleteFunc(recs.history, func(r seqRecord[pipeline.AccessEvent]) bool {
+		dup := seenHistory[at{r.account, r.seq}]
+		seenHistory[at{r.account, r.seq}] = true
+		return dup
+	})
 	m := &pipeline.Mirror{Meta: h.st.Meta, Excluded: h.st.Excluded, Masked: h.st.Masked,
 		Access: pipeline.NewAccess(rows), Memberships: members, Grants: recs.grants}
 	if h.st.Layout.HasSnapshot {
@@ -539,6 +556,31 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.M
 		}
 	}
 	recs := &objectRecords{}
+	if len(members) > 0 {
+		// What the person holds and why: every grant to their roles, and their
+		// users' access history.
+		roles, users := map[string]bool{}, map[string]bool{}
+		byPart := map[int]bool{}
+		for _, ms := range members {
+			roles[roleKey(ms.Account, ms.Role)] = true
+			users[userKey(ms.Account, ms.User)] = true
+		}
+		for k := range roles {
+			byPart[partOf(k)] = true
+		}
+		for k := range users {
+			byPart[partOf(k)] = true
+		}
+		for k := range byPart {
+			b, err := h.file(h.st.Layout.Roles[k])
+			if err != nil {
+				return nil, err
+			}
+			if err := decodeRoles(b, roles, users, recs); err != nil {
+				return nil, errPart("role", k, err)
+			}
+		}
+	}
 	if len(f.Objects) > 0 {
 		focus := map[string]bool{}
 		for _, o := range f.Objects {
@@ -699,11 +741,13 @@ func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (*p
 
 // diffPartition compares two versions of a person partition: the rows of b
 // missing from a (added) and the reverse (removed). With collect it returns those
-// rows that match accepts (all when match is nil); without, only their numbers.
+// rows that match accepts (all when match is nil); without, only their numbers,
+// per account.
 // Groups are merged by account and email; a group read from the same place of the
 // same file in both is equal without decoding (an overlay over a shared base
 // costs only its own people), others are merged row by row.
-func diffPartition(pa, pb *person, match func(pipeline.Row) bool, collect bool) (added, removed []pipeline.Row, nAdded, nRemoved int, err error) {
+func diffPartition(pa, pb *person, match func(pipeline.Row) bool, collect bool) (added, removed []pipeline.Row, nAdded, nRemoved map[string]int, err error) {
+	nAdded, nRemoved = map[string]int{}, map[string]int{}
 	emit := func(out []pipeline.Row, g group, o pipeline.ObjectPrivilege) []pipeline.Row {
 		r := pipeline.Row{Account: g.account, Email: g.email, ObjectType: o.Type, ObjectName: o.Name, Privilege: o.Privilege}
 		if match == nil || match(r) {
@@ -732,13 +776,13 @@ func diffPartition(pa, pb *person, match func(pipeline.Row) bool, collect bool) 
 		if c <= 0 {
 			fa = pa.src[i]
 			if ia, err = fa.ids(pa.idx[i], ia); err != nil {
-				return nil, nil, 0, 0, err
+				return nil, nil, nil, nil, err
 			}
 		}
 		if c >= 0 {
 			fb = pb.src[j]
 			if ib, err = fb.ids(pb.idx[j], ib); err != nil {
-				return nil, nil, 0, 0, err
+				return nil, nil, nil, nil, err
 			}
 		}
 		x, y := 0, 0
@@ -754,13 +798,13 @@ func diffPartition(pa, pb *person, match func(pipeline.Row) bool, collect bool) 
 			}
 			switch {
 			case d < 0:
-				nRemoved++
+				nRemoved[pa.groups[i].account]++
 				if collect {
 					removed = emit(removed, pa.groups[i], fa.dict[ia[x]])
 				}
 				x++
 			case d > 0:
-				nAdded++
+				nAdded[pb.groups[j].account]++
 				if collect {
 					added = emit(added, pb.groups[j], fb.dict[ib[y]])
 				}

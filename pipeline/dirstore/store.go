@@ -283,17 +283,28 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	if err := s.step("parts"); err != nil {
 		return nil, err
 	}
-	oldRows, added, removed := 0, m.Access.Len(), 0
+	added, removed := m.Access.Len(), 0
 	if old != nil {
-		if oldRows, added, removed, err = s.compare(old.Layout, lay); err != nil {
+		byAdded, byRemoved, err := s.compare(old.Layout, lay)
+		if err != nil {
 			return nil, fmt.Errorf("compare with current generation %d: %w", cur, err)
 		}
-	}
-	if err := pipeline.CheckRevocation(oldRows, removed, m.Access.Len(), opts); err != nil {
-		if gcErr := s.collect(); gcErr != nil {
-			return nil, errors.Join(err, gcErr)
+		var accounts []string
+		for _, a := range old.Accounts {
+			accounts = append(accounts, a.Name)
 		}
-		return nil, err
+		changes := pipeline.AccountChanges(accounts, m, byAdded, byRemoved)
+		if err := pipeline.CheckChanges(changes, opts); err != nil {
+			// The partitions written for the refused generation go now.
+			if gcErr := s.collect(); gcErr != nil {
+				return nil, errors.Join(err, gcErr)
+			}
+			return nil, err
+		}
+		added, removed = 0, 0
+		for _, c := range changes {
+			added, removed = added+c.Added, removed+c.Removed
+		}
 	}
 
 	ns, err := s.dirs()
@@ -395,34 +406,37 @@ func writeFileSync(path string, v any) error {
 	return err
 }
 
-// compare counts what next adds to and removes from old, partition by
-// partition: a person partition whose rows hash is the same in both costs
-// nothing, so an unchanged sync reads no rows at all.
-func (s *Store) compare(old, next *layout) (oldRows, added, removed int, err error) {
+// compare counts per account what next adds to and removes from old, partition
+// by partition: a person partition that is the same in both costs nothing, one
+// with a new overlay on the same base costs the overlays' people, so an unchanged
+// sync reads no rows at all.
+func (s *Store) compare(old, next *layout) (added, removed map[string]int, err error) {
+	added, removed = map[string]int{}, map[string]int{}
 	for k := range numParts {
 		o, n := old.Persons[k], next.Persons[k]
-		for _, c := range o.Counts {
-			oldRows += c
-		}
 		if o.same(n) {
 			continue
 		}
 		po, err := s.openRef(o, s.readPart)
 		if err != nil {
-			return 0, 0, 0, errPart("person", k, err)
+			return nil, nil, errPart("person", k, err)
 		}
 		pn, err := s.openRef(n, s.readPart)
 		if err != nil {
-			return 0, 0, 0, errPart("person", k, err)
+			return nil, nil, errPart("person", k, err)
 		}
 		_, _, a, r, err := diffPartition(po, pn, nil, false)
 		if err != nil {
-			return 0, 0, 0, errPart("person", k, err)
+			return nil, nil, errPart("person", k, err)
 		}
-		added += a
-		removed += r
+		for acc, c := range a {
+			added[acc] += c
+		}
+		for acc, c := range r {
+			removed[acc] += c
+		}
 	}
-	return oldRows, added, removed, nil
+	return added, removed, nil
 }
 
 func (s *Store) readPart(hash string) ([]byte, error) { return os.ReadFile(s.partPath(hash)) }

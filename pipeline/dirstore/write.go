@@ -21,8 +21,6 @@ import (
 type partRef struct {
 	Base string `json:"base"`
 	Over string `json:"over,omitempty"`
-	// Counts is the number of rows per account.
-	Counts map[string]int `json:"counts,omitempty"`
 }
 
 // same reports whether two generations hold the same partition: then the guard
@@ -40,6 +38,7 @@ type layout struct {
 	Names    string            `json:"names"`
 	Persons  []partRef         `json:"persons"`
 	Objects  []string          `json:"objects"`
+	Roles    []string          `json:"roles"`
 	Snapshot []snapshotAccount `json:"snapshot,omitempty"`
 	// HasSnapshot tells a generation without its input from one whose snapshot
 	// had no account.
@@ -96,9 +95,16 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) 
 	for k := range objects {
 		objects[k].names = names
 	}
+	roles := make([]roleInput, numParts)
+	for k := range roles {
+		roles[k].history = make([][]int, len(accounts))
+	}
 	for i := range m.Grants {
-		k := partOf(m.Grants[i].ObjectName)
+		g := &m.Grants[i]
+		k := partOf(g.ObjectName)
 		objects[k].grants = append(objects[k].grants, i)
+		k = partOf(roleKey(g.Account, g.Role))
+		roles[k].grants = append(roles[k].grants, i)
 	}
 	for ai, a := range accounts {
 		names[ai] = make([]string, len(a.RoleGrants))
@@ -120,10 +126,12 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) 
 		for i, h := range a.History {
 			k := partOf(historyObject(h.ObjectName))
 			objects[k].history[ai] = append(objects[k].history[ai], i)
+			k = partOf(userKey(a.Name, h.User))
+			roles[k].history[ai] = append(roles[k].history[ai], i)
 		}
 	}
 
-	lay := &layout{Persons: make([]partRef, numParts), Objects: make([]string, numParts), HasSnapshot: m.Snapshot != nil}
+	lay := &layout{Persons: make([]partRef, numParts), Objects: make([]string, numParts), Roles: make([]string, numParts), HasSnapshot: m.Snapshot != nil}
 	for _, a := range accounts {
 		lay.Snapshot = append(lay.Snapshot, snapshotAccount{Name: a.Name, ExtractedAt: a.ExtractedAt, Source: a.Source, HasRoles: a.HasRoles, HasHistory: a.HasHistory})
 	}
@@ -167,6 +175,12 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) 
 			if !send(func() error {
 				h, err := s.writePart(encodeObject(&objects[k], m), stats)
 				lay.Objects[k] = h
+				return err
+			}) {
+				return
+			}
+			if !send(func() (err error) {
+				lay.Roles[k], err = s.writePart(encodeRoles(&roles[k], m), stats)
 				return err
 			}) {
 				return
@@ -250,12 +264,6 @@ func (s *Store) partPath(hash string) string { return filepath.Join(s.dir, parts
 // unchanged partition costs one digest per person and no encoding.
 func (s *Store) writePerson(in *personInput, members []pipeline.Membership, objHashes [][]uint64, cur *layout, k int, stats *writeStats) (partRef, error) {
 	digests := personDigests(in, members, objHashes)
-	counts := map[string]int{}
-	for pi, p := range in.parts {
-		for _, ei := range in.emails[pi] {
-			counts[p.Account] += len(p.Lists[ei])
-		}
-	}
 	if cur != nil {
 		base := cur.Persons[k].Base
 		b, err := os.ReadFile(s.partPath(base))
@@ -285,7 +293,7 @@ func (s *Store) writePerson(in *personInput, members []pipeline.Membership, objH
 			stats.mu.Lock()
 			stats.reused++
 			stats.mu.Unlock()
-			return partRef{Base: base, Counts: counts}, nil
+			return partRef{Base: base}, nil
 		}
 		if len(touched)*overlayShare <= len(old) {
 			sub := &personInput{parts: in.parts, emails: make([][]int, len(in.parts))}
@@ -311,10 +319,10 @@ func (s *Store) writePerson(in *personInput, members []pipeline.Membership, objH
 			}
 			file, _ := encodePerson(sub, members, subDigests, keys)
 			h, err := s.writePart(file, stats)
-			return partRef{Base: base, Over: h, Counts: counts}, err
+			return partRef{Base: base, Over: h}, err
 		}
 	}
 	file, _ := encodePerson(in, members, digests, nil)
 	h, err := s.writePart(file, stats)
-	return partRef{Base: h, Counts: counts}, err
+	return partRef{Base: h}, err
 }
