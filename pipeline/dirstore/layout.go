@@ -570,12 +570,13 @@ func writeRoleGrant(t *table, rg *pipeline.RoleGrant) {
 	}
 	t.bool(rg.GrantOption)
 	t.time(rg.DeletedOn)
+	t.str(rg.Instance)
 	t.end()
 }
 
 func readRoleGrant(t *tableReader) pipeline.RoleGrant {
 	return pipeline.RoleGrant{Line: int(t.uint()), Privilege: t.str(), GrantedOn: t.str(), Name: t.str(), Catalog: t.str(),
-		Schema: t.str(), GrantedTo: t.str(), Grantee: t.str(), GrantOption: t.bool(), DeletedOn: t.time()}
+		Schema: t.str(), GrantedTo: t.str(), Grantee: t.str(), GrantOption: t.bool(), DeletedOn: t.time(), Instance: t.str()}
 }
 
 // seqRecord is a snapshot record with the account it belongs to and its place in
@@ -708,6 +709,12 @@ func encodeCore(m *pipeline.Mirror) []byte {
 				ut.str(u.LoginName)
 				ut.str(u.DisplayName)
 				ut.str(u.DefaultRole)
+				ut.time(u.ExpiresAt)
+				ut.bool(u.Expired)
+				ut.bool(u.SnowflakeLock)
+				ut.time(u.LockedUntil)
+				ut.str(string(u.SecondaryRoles))
+				ut.str(u.SecondaryRaw)
 				ut.end()
 			}
 			for i := range a.Roles {
@@ -794,7 +801,8 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 		t.next()
 		a := acc(t)
 		a.Users = append(a.Users, pipeline.User{Line: int(t.uint()), Name: t.str(), Email: t.str(), Disabled: t.bool(), DeletedOn: t.time(),
-			Type: t.str(), LoginName: t.str(), DisplayName: t.str(), DefaultRole: t.str()})
+			Type: t.str(), LoginName: t.str(), DisplayName: t.str(), DefaultRole: t.str(), ExpiresAt: t.time(), Expired: t.bool(),
+			SnowflakeLock: t.bool(), LockedUntil: t.time(), SecondaryRoles: pipeline.RoleMode(t.str()), SecondaryRaw: t.str()})
 	}
 	if err := t.err("users"); err != nil {
 		return nil, err

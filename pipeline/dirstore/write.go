@@ -106,11 +106,21 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) 
 		k = partOf(roleKey(g.Account, g.Role))
 		roles[k].grants = append(roles[k].grants, i)
 	}
+	// An object is granted several privileges to several roles: canonicalize each
+	// object's name once.
+	type place struct{ on, catalog, schema, name, instance string }
+	canonical := map[place]string{}
 	for ai, a := range accounts {
 		names[ai] = make([]string, len(a.RoleGrants))
 		for i := range a.RoleGrants {
-			if !isRoleKind(a.RoleGrants[i].GrantedOn) {
-				names[ai][i] = pipeline.ObjectName(&a.RoleGrants[i])
+			if rg := &a.RoleGrants[i]; !isRoleKind(rg.GrantedOn) {
+				key := place{rg.GrantedOn, rg.Catalog, rg.Schema, rg.Name, rg.Instance}
+				n, ok := canonical[key]
+				if !ok {
+					n = pipeline.ObjectName(rg)
+					canonical[key] = n
+				}
+				names[ai][i] = n
 				k := partOf(names[ai][i])
 				objects[k].roleGrants[ai] = append(objects[k].roleGrants[ai], i)
 			}
