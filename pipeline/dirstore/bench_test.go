@@ -7,6 +7,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"syscall"
 	"testing"
@@ -30,24 +31,29 @@ func benchSizes() []sample.Options {
 
 // peakRSS resets the process's peak resident set (Linux: clear_refs 5) and returns
 // a function reading the peak since, in bytes.
+// rss is the process's resident set now, in bytes.
+func rss() float64 { return procStatus("VmRSS:") }
+
+func procStatus(field string) float64 {
+	st, err := os.ReadFile("/proc/self/status")
+	if err != nil {
+		return 0
+	}
+	for _, line := range bytes.Split(st, []byte("\n")) {
+		if f := bytes.Fields(line); len(f) >= 2 && string(f[0]) == field {
+			kb, _ := strconv.ParseFloat(string(f[1]), 64)
+			return kb * 1024
+		}
+	}
+	return 0
+}
+
 func peakRSS(b *testing.B) func() float64 {
 	if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 		b.Logf("peak RSS not measured: %v", err)
 		return func() float64 { return 0 }
 	}
-	return func() float64 {
-		st, err := os.ReadFile("/proc/self/status")
-		if err != nil {
-			return 0
-		}
-		for _, line := range bytes.Split(st, []byte("\n")) {
-			if f := bytes.Fields(line); len(f) >= 2 && string(f[0]) == "VmHWM:" {
-				kb, _ := strconv.ParseFloat(string(f[1]), 64)
-				return kb * 1024
-			}
-		}
-		return 0
-	}
+	return func() float64 { return procStatus("VmHWM:") }
 }
 
 // cpuTime is the CPU time the process has used, user and system: on a shared
@@ -117,6 +123,9 @@ func BenchmarkDirectoryTarget(b *testing.B) {
 					dir := b.TempDir()
 					s, err := Open(dir)
 					require.NoError(b, err)
+					runtime.GC()
+					base := rss()
+					b.ReportMetric(base/(1<<20), "RSS-before-MB")
 					peak := peakRSS(b)
 					first := step(b, "first", func() {
 						_, err = s.Publish(ctx, m, opts)
