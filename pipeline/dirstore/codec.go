@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
@@ -102,6 +103,13 @@ type table struct {
 }
 
 func newTable() *table { return &table{} }
+
+// grow reserves room for n more records of about size bytes each, so a large
+// table is not copied again and again as it grows.
+func (t *table) grow(n, size int) *table {
+	t.body.b = slices.Grow(t.body.b, n*size)
+	return t
+}
 
 func (t *table) str(s string) {
 	if t.col < len(t.prev) && t.prev[t.col] == s {

@@ -503,7 +503,7 @@ type objectInput struct {
 }
 
 func encodeObject(in *objectInput, m *pipeline.Mirror) []byte {
-	gt := newTable()
+	gt := newTable().grow(len(in.grants), 16)
 	for _, i := range in.grants {
 		g := &m.Grants[i]
 		gt.str(g.Account)
@@ -516,6 +516,9 @@ func encodeObject(in *objectInput, m *pipeline.Mirror) []byte {
 	}
 	rt, tt, pt, ht := newTable(), newTable(), newTable(), newTable()
 	if m.Snapshot != nil {
+		for ai := range m.Snapshot.Accounts {
+			rt.grow(len(in.roleGrants[ai]), 40)
+		}
 		for ai, a := range m.Snapshot.Accounts {
 			for _, i := range in.roleGrants[ai] {
 				rt.str(a.Name)
@@ -1029,6 +1032,7 @@ func findRuns(b []byte, want map[string]bool, fn func(key string, t *tableReader
 
 func encodeRoles(in *roleInput, m *pipeline.Mirror) []byte {
 	var gr runs
+	gr.data.b = make([]byte, 0, 16*len(in.grants))
 	var t *table
 	last := ""
 	for _, i := range in.grants {
