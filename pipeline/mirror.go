@@ -423,3 +423,38 @@ func finishPart(p *accessPart) {
 		}
 	}
 }
+
+// ObjectPrivilege is one object privilege of an access table: the object type,
+// its canonical name and the privilege.
+type ObjectPrivilege struct{ Type, Name, Privilege string }
+
+// AccessPart is one account's rows in the compact form Flatten builds: the
+// account's distinct object privileges in table order, its emails in order, and
+// for each email the ascending indexes into Objects of its rows.
+type AccessPart struct {
+	Account string
+	Objects []ObjectPrivilege
+	Emails  []string
+	// Lists may be shared between emails (people who hold the same roles) and
+	// must not be modified.
+	Lists [][]int32
+}
+
+// Parts yields the table account by account in its compact form, so a store can
+// encode it without building one Row per row.
+func (a *Access) Parts() iter.Seq[AccessPart] {
+	return func(yield func(AccessPart) bool) {
+		if a == nil {
+			return
+		}
+		for _, p := range a.parts {
+			objects := make([]ObjectPrivilege, len(p.objects))
+			for i, o := range p.objects {
+				objects[i] = ObjectPrivilege{o.typ, o.name, o.priv}
+			}
+			if !yield(AccessPart{Account: p.account, Objects: objects, Emails: p.emails, Lists: p.lists}) {
+				return
+			}
+		}
+	}
+}

@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"iter"
 	"os"
 	"path/filepath"
 	"slices"
@@ -21,27 +20,42 @@ import (
 // Layout of a target directory:
 //
 //	CURRENT              {"generation": N}, replaced by rename: the publish step
-//	lock                 flock'ed while a sync publishes
+//	lock                 flock'ed while a sync publishes or rolls back
+//	publications.jsonl   every publish and rollback, appended before the pointer moves
 //	runs.jsonl           one line per sync
-//	gen-000001/          a complete generation (written as .tmp-*, then renamed)
-//	  generation.json    Meta, counts, excluded users, masked columns
-//	  access.parquet     account, email, object_type, object_name, privilege
-//	  memberships.parquet, grants.parquet   provenance
-//	  snapshot/          the input, in snapshot format, for explain and lint
+//	parts/<sha256>       partition files, named by the hash of their content and
+//	                     shared by every generation that has the same partition
+//	gen-000001/
+//	  generation.json    Meta, counts, excluded users, masked columns, and the
+//	                     generation's partition files: 32 person partitions (rows
+//	                     and memberships by email), 32 object partitions (grants and
+//	                     snapshot records by object name), the core (the small
+//	                     snapshot tables) and the object names
+//	trash/               generations being pruned, deleted once no reader holds them
+//
+// A generation directory is written as .tmp-*, renamed into place, recorded in
+// publications.jsonl, and only then made current by replacing CURRENT. A directory
+// that publications.jsonl does not record as published (a kill between the rename
+// and the pointer update) is never listed, kept or rolled back to: the next
+// publish or rollback removes it.
 const (
 	currentFile = "CURRENT"
 	lockFile    = "lock"
 	runsFile    = "runs.jsonl"
+	pubsFile    = "publications.jsonl"
+	partsDir    = "parts"
+	trashDir    = "trash"
 	genPrefix   = "gen-"
 	tmpPrefix   = ".tmp-"
 	genFile     = "generation.json"
 )
 
-// Store is a directory target. It is safe to read while another process publishes.
+// Store is a directory target. It is safe to read while another process publishes
+// and prunes: a reader holds a shared lock on the generation it reads.
 type Store struct {
 	dir string
-	// failpoint, when set, is called at each step of Publish; an error aborts the
-	// publish there, as a crash would. Tests use it to prove crash safety.
+	// failpoint, when set, is called at each step of Publish and Rollback; an error
+	// aborts there, as a crash would. Tests use it to prove crash safety.
 	failpoint func(step string) error
 }
 
@@ -50,8 +64,10 @@ func Open(dir string) (*Store, error) {
 	if dir == "" {
 		return nil, fmt.Errorf("%w: empty directory", pipeline.ErrTarget)
 	}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return nil, fmt.Errorf("%w: %v", pipeline.ErrTarget, err)
+	for _, d := range []string{dir, filepath.Join(dir, partsDir), filepath.Join(dir, trashDir)} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			return nil, fmt.Errorf("%w: %v", pipeline.ErrTarget, err)
+		}
 	}
 	return &Store{dir: dir}, nil
 }
@@ -66,6 +82,7 @@ type stored struct {
 	Removed  int                     `json:"removed"`
 	Excluded []pipeline.Exclusion    `json:"excluded"`
 	Masked   []pipeline.MaskedColumn `json:"masked"`
+	Layout   *layout                 `json:"layout"`
 }
 
 func genDir(n int) string { return fmt.Sprintf("%s%06d", genPrefix, n) }
@@ -91,7 +108,15 @@ func (s *Store) lock() (func(), error) {
 		}
 		return nil, err
 	}
-	return func() { f.Close() }, nil
+	return func() { unlockClose(f) }, nil
+}
+
+// unlockClose releases a flock before closing: a child process forked meanwhile
+// (any exec) shares the open file, and closing alone would leave the lock held
+// until that child execs.
+func unlockClose(f *os.File) {
+	syscall.Flock(int(f.Fd()), syscall.LOCK_UN)
+	f.Close()
 }
 
 func (s *Store) currentNumber() (int, error) {
@@ -111,8 +136,8 @@ func (s *Store) currentNumber() (int, error) {
 	return c.Generation, nil
 }
 
-// numbers lists the complete generations on disk, ascending.
-func (s *Store) numbers() ([]int, error) {
+// dirs lists the generation directories on disk, ascending, published or not.
+func (s *Store) dirs() ([]int, error) {
 	entries, err := os.ReadDir(s.dir)
 	if err != nil {
 		return nil, err
@@ -130,19 +155,54 @@ func (s *Store) numbers() ([]int, error) {
 	return ns, nil
 }
 
-func (s *Store) readStored(n int) (*stored, error) {
-	b, err := os.ReadFile(filepath.Join(s.dir, genDir(n), genFile))
+// published lists the generations that were really published and are still on
+// disk, ascending, with the current one.
+func (s *Store) published() (ns []int, cur int, err error) {
+	cur, err = s.currentNumber()
+	if err != nil && !errors.Is(err, pipeline.ErrNoGeneration) {
+		return nil, 0, err
+	}
+	log, err := s.readPublications()
+	if err != nil {
+		return nil, 0, err
+	}
+	set := publishedSet(log, cur)
+	on, err := s.dirs()
+	if err != nil {
+		return nil, 0, err
+	}
+	for _, n := range on {
+		if set[n] {
+			ns = append(ns, n)
+		}
+	}
+	return ns, cur, nil
+}
+
+func readStoredFile(path string, n int) (*stored, error) {
+	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
 	}
 	if err != nil {
 		return nil, err
 	}
+	return parseStored(b, n)
+}
+
+func parseStored(b []byte, n int) (*stored, error) {
 	var st stored
 	if err := json.Unmarshal(b, &st); err != nil {
 		return nil, fmt.Errorf("generation %d: %w", n, err)
 	}
+	if st.Layout == nil {
+		return nil, fmt.Errorf("generation %d: %w", n, ErrOldLayout)
+	}
 	return &st, nil
+}
+
+func (s *Store) readStored(n int) (*stored, error) {
+	return readStoredFile(filepath.Join(s.dir, genDir(n), genFile), n)
 }
 
 func (st *stored) generation(current int) pipeline.Generation {
@@ -156,31 +216,28 @@ func (st *stored) generation(current int) pipeline.Generation {
 
 // Current describes the published generation.
 func (s *Store) Current(ctx context.Context) (*pipeline.Generation, error) {
-	n, err := s.currentNumber()
+	h, err := s.acquire(0)
 	if err != nil {
 		return nil, err
 	}
-	st, err := s.readStored(n)
-	if err != nil {
-		return nil, err
-	}
-	g := st.generation(n)
+	defer h.release()
+	g := h.st.generation(h.n)
 	return &g, nil
 }
 
-// Generations lists kept generations, newest first.
+// Generations lists kept generations, newest first: only those that were
+// published, so a directory left by a kill before its pointer update is not one.
 func (s *Store) Generations(ctx context.Context) ([]pipeline.Generation, error) {
-	cur, err := s.currentNumber()
-	if err != nil && !errors.Is(err, pipeline.ErrNoGeneration) {
-		return nil, err
-	}
-	ns, err := s.numbers()
+	ns, cur, err := s.published()
 	if err != nil {
 		return nil, err
 	}
 	var out []pipeline.Generation
 	for i := len(ns) - 1; i >= 0; i-- {
 		st, err := s.readStored(ns[i])
+		if errors.Is(err, pipeline.ErrUnknownGeneration) {
+			continue // pruned since the listing
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -199,44 +256,62 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 		return nil, err
 	}
 	defer unlock()
-	if err := s.removeTemps(); err != nil {
-		return nil, err
+	if err := s.recover(); err != nil {
+		return nil, fmt.Errorf("clean up after an interrupted publish: %w", err)
 	}
 
 	// The guard compares against what readers see now, under the lock, so two
 	// syncs cannot both pass it against the same old generation.
-	added, removed := m.Access.Len(), 0
+	var old *stored
 	cur, err := s.currentNumber()
 	switch {
 	case err == nil:
-		prev, err := s.readStored(cur)
-		if err != nil {
+		if old, err = s.readStored(cur); err != nil {
+			return nil, fmt.Errorf("read current generation %d: %w", cur, err)
+		}
+	case !errors.Is(err, pipeline.ErrNoGeneration):
+		return nil, err
+	}
+	var curLayout *layout
+	if old != nil {
+		// A sync that changes nothing writes nothing: checked before encoding.
+		if err := pipeline.CheckUnchanged(old.generation(cur), old.Digest, m, opts); err != nil {
 			return nil, err
 		}
-		if err := pipeline.CheckUnchanged(prev.generation(cur), prev.Digest, m, opts); err != nil {
-			return nil, err
+		curLayout = old.Layout
+	}
+	lay, _, err := s.encodeAll(ctx, m, curLayout)
+	if err != nil {
+		return nil, fmt.Errorf("write partitions: %w", err)
+	}
+	if err := s.step("parts"); err != nil {
+		return nil, err
+	}
+	added, removed := m.Access.Len(), 0
+	if old != nil {
+		byAdded, byRemoved, err := s.compare(old.Layout, lay)
+		if err != nil {
+			return nil, fmt.Errorf("compare with current generation %d: %w", cur, err)
 		}
 		var accounts []string
-		for _, a := range prev.Accounts {
+		for _, a := range old.Accounts {
 			accounts = append(accounts, a.Name)
-		}
-		byAdded, byRemoved, err := s.compare(ctx, cur, m.Access)
-		if err != nil {
-			return nil, fmt.Errorf("read current generation %d: %w", cur, err)
 		}
 		changes := pipeline.AccountChanges(accounts, m, byAdded, byRemoved)
 		if err := pipeline.CheckChanges(changes, opts); err != nil {
+			// The partitions written for the refused generation go now.
+			if gcErr := s.collect(); gcErr != nil {
+				return nil, errors.Join(err, gcErr)
+			}
 			return nil, err
 		}
 		added, removed = 0, 0
 		for _, c := range changes {
 			added, removed = added+c.Added, removed+c.Removed
 		}
-	case !errors.Is(err, pipeline.ErrNoGeneration):
-		return nil, err
 	}
 
-	ns, err := s.numbers()
+	ns, err := s.dirs()
 	if err != nil {
 		return nil, err
 	}
@@ -244,16 +319,24 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	if len(ns) > 0 {
 		next = ns[len(ns)-1] + 1
 	}
+	if log, err := s.readPublications(); err != nil {
+		return nil, err
+	} else if len(log) > 0 {
+		next = max(next, log[len(log)-1].Generation+1, maxGeneration(log)+1)
+	}
 	tmp, err := os.MkdirTemp(s.dir, tmpPrefix)
 	if err != nil {
 		return nil, err
 	}
 	defer os.RemoveAll(tmp) // a no-op once renamed
-	st := &stored{Meta: m.Meta, Added: added, Removed: removed, Excluded: m.Excluded, Masked: m.Masked}
+	st := &stored{Meta: m.Meta, Added: added, Removed: removed, Excluded: m.Excluded, Masked: m.Masked, Layout: lay}
 	st.Generation = next
 	st.Rows = m.Access.Len()
-	if err := s.write(ctx, tmp, m, st); err != nil {
+	if err := writeFileSync(filepath.Join(tmp, genFile), st); err != nil {
 		return nil, fmt.Errorf("write generation %d: %w", next, err)
+	}
+	if err := syncDir(tmp); err != nil {
+		return nil, err
 	}
 	if err := s.step("written"); err != nil {
 		return nil, err
@@ -261,33 +344,106 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	if err := os.Rename(tmp, filepath.Join(s.dir, genDir(next))); err != nil {
 		return nil, err
 	}
+	if err := syncDir(s.dir); err != nil {
+		return nil, err
+	}
 	if err := s.step("renamed"); err != nil {
+		return nil, err
+	}
+	g := st.generation(next)
+	run := runOf(st)
+	if err := s.appendPublication(publication{Op: opPublish, Generation: next, Run: &run}); err != nil {
+		return nil, fmt.Errorf("record publication of generation %d: %w", next, err)
+	}
+	if err := s.step("logged"); err != nil {
 		return nil, err
 	}
 	if err := s.point(next); err != nil {
 		return nil, fmt.Errorf("publish generation %d: %w", next, err)
 	}
+	if err := s.step("pointed"); err != nil {
+		return nil, err
+	}
 	if err := s.prune(next, opts.Keep); err != nil {
 		return nil, fmt.Errorf("prune old generations: %w", err)
 	}
-	g := st.generation(next)
+	g.Current = true
 	return &g, nil
 }
 
-func (s *Store) removeTemps() error {
-	entries, err := os.ReadDir(s.dir)
+func maxGeneration(log []publication) int {
+	n := 0
+	for _, p := range log {
+		n = max(n, p.Generation)
+	}
+	return n
+}
+
+// runOf is the run record a publish knows of itself: kept with the publication
+// so that a kill before the sync records its run loses nothing (Runs reports it).
+func runOf(st *stored) pipeline.RunRecord {
+	var sources []string
+	for _, a := range st.Accounts {
+		sources = append(sources, a.Source)
+	}
+	return pipeline.RunRecord{StartedAt: st.PublishedAt, FinishedAt: st.PublishedAt, Status: pipeline.RunPublished,
+		Source: strings.Join(sources, ","), SnapshotAt: st.SnapshotAt(), Generation: st.Generation,
+		Rows: st.Rows, Added: st.Added, Removed: st.Removed}
+}
+
+func writeFileSync(path string, v any) error {
+	b, err := json.MarshalIndent(v, "", "  ")
 	if err != nil {
 		return err
 	}
-	for _, e := range entries {
-		if strings.HasPrefix(e.Name(), tmpPrefix) {
-			if err := os.RemoveAll(filepath.Join(s.dir, e.Name())); err != nil {
-				return err
-			}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_EXCL|os.O_WRONLY, 0o644)
+	if err != nil {
+		return err
+	}
+	_, err = f.Write(append(b, '\n'))
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	return err
+}
+
+// compare counts per account what next adds to and removes from old, partition
+// by partition: a person partition that is the same in both costs nothing, one
+// with a new overlay on the same base costs the overlays' people, so an unchanged
+// sync reads no rows at all.
+func (s *Store) compare(old, next *layout) (added, removed map[string]int, err error) {
+	added, removed = map[string]int{}, map[string]int{}
+	for k := range numParts {
+		o, n := old.Persons[k], next.Persons[k]
+		if o.same(n) {
+			continue
+		}
+		po, err := s.openRef(o, s.readPart)
+		if err != nil {
+			return nil, nil, errPart("person", k, err)
+		}
+		pn, err := s.openRef(n, s.readPart)
+		if err != nil {
+			return nil, nil, errPart("person", k, err)
+		}
+		_, _, a, r, err := diffPartition(po, pn, nil, false)
+		if err != nil {
+			return nil, nil, errPart("person", k, err)
+		}
+		for acc, c := range a {
+			added[acc] += c
+		}
+		for acc, c := range r {
+			removed[acc] += c
 		}
 	}
-	return nil
+	return added, removed, nil
 }
+
+func (s *Store) readPart(hash string) ([]byte, error) { return os.ReadFile(s.partPath(hash)) }
 
 // point makes generation n current: write the pointer aside, fsync, rename over
 // CURRENT, fsync the directory. rename(2) is atomic, so a reader sees either pointer.
@@ -323,187 +479,25 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// prune keeps the current generation and the keep newest others.
-func (s *Store) prune(current, keep int) error {
-	ns, err := s.numbers()
-	if err != nil {
-		return err
-	}
-	kept := 0
-	for i := len(ns) - 1; i >= 0; i-- {
-		if ns[i] == current {
-			continue
-		}
-		if kept < keep {
-			kept++
-			continue
-		}
-		if err := os.RemoveAll(filepath.Join(s.dir, genDir(ns[i]))); err != nil {
-			return err
-		}
-	}
-	return nil
-}
-
-func (s *Store) write(ctx context.Context, dir string, m *pipeline.Mirror, st *stored) error {
-	aw, err := newTableWriter(filepath.Join(dir, "access.parquet"), stringSchema(false, "account", "email", "object_type", "object_name", "privilege"))
-	if err != nil {
-		return err
-	}
-	vals := make([]string, 5)
-	for r := range m.Access.All() {
-		vals[0], vals[1], vals[2], vals[3], vals[4] = r.Account, r.Email, r.ObjectType, r.ObjectName, r.Privilege
-		if err := aw.row(vals, nil); err != nil {
-			aw.close()
-			return err
-		}
-	}
-	if err := aw.close(); err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	mw, err := newTableWriter(filepath.Join(dir, "memberships.parquet"), stringSchema(true, "account", "email", "user", "role", "path"))
-	if err != nil {
-		return err
-	}
-	vals = vals[:4]
-	for _, ms := range m.Memberships {
-		vals[0], vals[1], vals[2], vals[3] = ms.Account, ms.Email, ms.User, ms.Role
-		if err := mw.row(vals, ms.Path); err != nil {
-			mw.close()
-			return err
-		}
-	}
-	if err := mw.close(); err != nil {
-		return err
-	}
-	gw, err := newTableWriter(filepath.Join(dir, "grants.parquet"), stringSchema(false, "account", "role", "object_type", "object_name", "privilege", "via"))
-	if err != nil {
-		return err
-	}
-	vals = make([]string, 6)
-	for _, g := range m.Grants {
-		vals[0], vals[1], vals[2], vals[3], vals[4], vals[5] = g.Account, g.Role, g.ObjectType, g.ObjectName, g.Privilege, g.Via
-		if err := gw.row(vals, nil); err != nil {
-			gw.close()
-			return err
-		}
-	}
-	if err := gw.close(); err != nil {
-		return err
-	}
-	if m.Snapshot != nil {
-		if err := pipeline.WriteSnapshot(filepath.Join(dir, "snapshot"), m.Snapshot); err != nil {
-			return err
-		}
-	}
-	// generation.json goes last: a directory with it is complete.
-	b, err := json.MarshalIndent(st, "", "  ")
-	if err != nil {
-		return err
-	}
-	if err := os.WriteFile(filepath.Join(dir, genFile), append(b, '\n'), 0o644); err != nil {
-		return err
-	}
-	return syncDir(dir)
-}
-
-// compare merges generation n's access file, sorted as it was written, with next,
-// and counts per account the rows next adds and removes: the old generation
-// streams from disk, so a large one is never held in memory next to the new one.
-func (s *Store) compare(ctx context.Context, n int, next *pipeline.Access) (added, removed map[string]int, err error) {
-	added, removed = map[string]int{}, map[string]int{}
-	pull, stop := iter.Pull(next.All())
-	defer stop()
-	nr, ok := pull()
-	err = readTable(ctx, filepath.Join(s.dir, genDir(n), "access.parquet"), func(v, _ []string) error {
-		old := pipeline.Row{Account: v[0], Email: v[1], ObjectType: v[2], ObjectName: v[3], Privilege: v[4]}
-		for ok && nr.Compare(old) < 0 {
-			added[nr.Account]++
-			nr, ok = pull()
-		}
-		if ok && nr.Compare(old) == 0 {
-			nr, ok = pull()
-		} else {
-			removed[old.Account]++
-		}
-		return nil
-	})
-	for ; ok; nr, ok = pull() {
-		added[nr.Account]++
-	}
-	return added, removed, err
-}
-
-func (s *Store) readAccess(ctx context.Context, n int) (*pipeline.Access, error) {
-	var rows []pipeline.Row
-	err := readTable(ctx, filepath.Join(s.dir, genDir(n), "access.parquet"), func(v, _ []string) error {
-		rows = append(rows, pipeline.Row{Account: v[0], Email: v[1], ObjectType: v[2], ObjectName: v[3], Privilege: v[4]})
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	return pipeline.NewAccess(rows), nil
-}
-
-// Open reads generation n (0: current) back.
-func (s *Store) Open(ctx context.Context, n int) (*pipeline.Mirror, error) {
-	if n == 0 {
-		var err error
-		if n, err = s.currentNumber(); err != nil {
-			return nil, err
-		}
-	}
-	st, err := s.readStored(n)
-	if err != nil {
-		return nil, err
-	}
-	m := &pipeline.Mirror{Meta: st.Meta, Excluded: st.Excluded, Masked: st.Masked}
-	if m.Access, err = s.readAccess(ctx, n); err != nil {
-		return nil, err
-	}
-	dir := filepath.Join(s.dir, genDir(n))
-	err = readTable(ctx, filepath.Join(dir, "memberships.parquet"), func(v, path []string) error {
-		m.Memberships = append(m.Memberships, pipeline.Membership{Account: v[0], Email: v[1], User: v[2], Role: v[3], Path: slices.Clone(path)})
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	err = readTable(ctx, filepath.Join(dir, "grants.parquet"), func(v, _ []string) error {
-		m.Grants = append(m.Grants, pipeline.Grant{Account: v[0], Role: v[1], ObjectType: v[2], ObjectName: v[3], Privilege: v[4], Via: v[5]})
-		return nil
-	})
-	if err != nil {
-		return nil, err
-	}
-	if _, err := os.Stat(filepath.Join(dir, "snapshot")); err == nil {
-		if m.Snapshot, err = pipeline.ReadSnapshot(filepath.Join(dir, "snapshot")); err != nil {
-			return nil, fmt.Errorf("generation %d: %w", n, err)
-		}
-	}
-	return m, nil
-}
-
 // Rollback points CURRENT at a kept generation (0: the newest one before current).
+// Only a generation that was published is a target.
 func (s *Store) Rollback(ctx context.Context, n int) (*pipeline.Generation, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
 	}
 	defer unlock()
-	cur, err := s.currentNumber()
+	if err := s.recover(); err != nil {
+		return nil, fmt.Errorf("clean up after an interrupted publish: %w", err)
+	}
+	ns, cur, err := s.published()
 	if err != nil {
 		return nil, err
 	}
+	if cur == 0 {
+		return nil, pipeline.ErrNoGeneration
+	}
 	if n == 0 {
-		ns, err := s.numbers()
-		if err != nil {
-			return nil, err
-		}
 		for _, k := range ns {
 			if k < cur {
 				n = k
@@ -513,8 +507,17 @@ func (s *Store) Rollback(ctx context.Context, n int) (*pipeline.Generation, erro
 			return nil, fmt.Errorf("%w: no generation kept before %d", pipeline.ErrUnknownGeneration, cur)
 		}
 	}
+	if !slices.Contains(ns, n) {
+		return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+	}
 	st, err := s.readStored(n)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.appendPublication(publication{Op: opRollback, Generation: n}); err != nil {
+		return nil, err
+	}
+	if err := s.step("rollback-logged"); err != nil {
 		return nil, err
 	}
 	if err := s.point(n); err != nil {
@@ -523,46 +526,3 @@ func (s *Store) Rollback(ctx context.Context, n int) (*pipeline.Generation, erro
 	g := st.generation(n)
 	return &g, nil
 }
-
-// RecordRun appends a run to runs.jsonl.
-func (s *Store) RecordRun(ctx context.Context, r pipeline.RunRecord) error {
-	b, err := json.Marshal(r)
-	if err != nil {
-		return err
-	}
-	f, err := os.OpenFile(filepath.Join(s.dir, runsFile), os.O_CREATE|os.O_APPEND|os.O_WRONLY, 0o644)
-	if err != nil {
-		return err
-	}
-	if _, err := f.Write(append(b, '\n')); err != nil {
-		f.Close()
-		return err
-	}
-	return f.Close()
-}
-
-// Runs returns the newest runs first.
-func (s *Store) Runs(ctx context.Context, limit int) ([]pipeline.RunRecord, error) {
-	b, err := os.ReadFile(filepath.Join(s.dir, runsFile))
-	if errors.Is(err, fs.ErrNotExist) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	var out []pipeline.RunRecord
-	lines := strings.Split(strings.TrimSpace(string(b)), "\n")
-	for i := len(lines) - 1; i >= 0 && (limit <= 0 || len(out) < limit); i-- {
-		if lines[i] == "" {
-			continue
-		}
-		var r pipeline.RunRecord
-		if err := json.Unmarshal([]byte(lines[i]), &r); err != nil {
-			return nil, fmt.Errorf("%s line %d: %w", runsFile, i+1, err)
-		}
-		out = append(out, r)
-	}
-	return out, nil
-}
-
-var _ pipeline.Store = (*Store)(nil)

@@ -1,0 +1,240 @@
+package dirstore
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"time"
+)
+
+// The partition files are written with a small binary encoding of our own rather
+// than Parquet: a point lookup decodes one person's group or one object's records
+// in place, and writing is a loop of varints with no column builders (BENCHMARKS.md
+// §6 has the numbers behind the choice).
+
+// enc appends values to a byte slice.
+type enc struct{ b []byte }
+
+func (e *enc) uvarint(u uint64) { e.b = binary.AppendUvarint(e.b, u) }
+func (e *enc) varint(i int64)   { e.b = binary.AppendVarint(e.b, i) }
+func (e *enc) str(s string) {
+	e.uvarint(uint64(len(s)))
+	e.b = append(e.b, s...)
+}
+
+// errCorrupt marks a partition file that does not decode: it was changed or cut
+// after it was written (files are named by the hash of their content).
+var errCorrupt = errors.New("corrupt partition file")
+
+// dec reads what enc wrote; the first error sticks and every later read returns
+// zero values, so callers check err once.
+type dec struct {
+	b   []byte
+	off int
+	err error
+}
+
+func (d *dec) fail() {
+	if d.err == nil {
+		d.err = errCorrupt
+	}
+	d.off = len(d.b)
+}
+
+func (d *dec) uvarint() uint64 {
+	if d.err != nil {
+		return 0
+	}
+	u, n := binary.Uvarint(d.b[d.off:])
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.off += n
+	return u
+}
+
+func (d *dec) varint() int64 {
+	if d.err != nil {
+		return 0
+	}
+	i, n := binary.Varint(d.b[d.off:])
+	if n <= 0 {
+		d.fail()
+		return 0
+	}
+	d.off += n
+	return i
+}
+
+// count reads a length that must fit in what is left of the input, so a corrupt
+// length cannot make a decoder allocate without bound.
+func (d *dec) count() int {
+	u := d.uvarint()
+	if u > uint64(len(d.b)-d.off) {
+		d.fail()
+		return 0
+	}
+	return int(u)
+}
+
+func (d *dec) bytes() []byte {
+	n := d.count()
+	if d.err != nil {
+		return nil
+	}
+	b := d.b[d.off : d.off+n]
+	d.off += n
+	return b
+}
+
+func (d *dec) str() string { return string(d.bytes()) }
+
+// table is a section of records in which a string equal to the same field of
+// the previous record is written as a single zero: records come sorted (grants by
+// role and object, memberships by person), so most fields repeat, and this costs
+// one comparison where a string table would cost a hash lookup.
+type table struct {
+	prev []string
+	col  int
+	body enc
+	n    int
+}
+
+func newTable() *table { return &table{} }
+
+// grow reserves room for n more records of about size bytes each, so a large
+// table is not copied again and again as it grows.
+func (t *table) grow(n, size int) *table {
+	t.body.b = slices.Grow(t.body.b, n*size)
+	return t
+}
+
+func (t *table) str(s string) {
+	if t.col < len(t.prev) && t.prev[t.col] == s {
+		t.body.uvarint(0)
+	} else {
+		t.body.uvarint(uint64(len(s)) + 1)
+		t.body.b = append(t.body.b, s...)
+		if t.col == len(t.prev) {
+			t.prev = append(t.prev, s)
+		}
+		t.prev[t.col] = s
+	}
+	t.col++
+}
+
+func (t *table) strs2(ss []string) {
+	t.body.uvarint(uint64(len(ss)))
+	for _, s := range ss {
+		t.str(s)
+	}
+}
+
+func (t *table) uint(u uint64) { t.body.uvarint(u) }
+func (t *table) int(i int64)   { t.body.varint(i) }
+func (t *table) bool(b bool) {
+	if b {
+		t.body.uvarint(1)
+	} else {
+		t.body.uvarint(0)
+	}
+}
+
+// time stores a timestamp as nanoseconds, zero as zero: every time in a snapshot
+// is an instant, read back in UTC.
+func (t *table) time(v time.Time) {
+	if v.IsZero() {
+		t.body.uvarint(0)
+		return
+	}
+	t.body.uvarint(1)
+	t.body.varint(v.UnixNano())
+}
+
+func (t *table) end() {
+	t.n++
+	t.col = 0
+}
+
+// appendTo writes the table: its record count and its records.
+func (t *table) appendTo(e *enc) {
+	e.uvarint(uint64(t.n))
+	e.uvarint(uint64(len(t.body.b)))
+	e.b = append(e.b, t.body.b...)
+}
+
+// tableReader reads a table back, record by record; next must be called after
+// each record, as end was after each written one.
+type tableReader struct {
+	prev []string
+	col  int
+	n    int
+	d    dec
+}
+
+func readTable(d *dec) *tableReader {
+	t := &tableReader{n: d.count()}
+	t.d = dec{b: d.bytes()}
+	if d.err != nil {
+		t.d.err = d.err
+	}
+	return t
+}
+
+func (t *tableReader) str() string {
+	u := t.d.uvarint()
+	if u == 0 {
+		if t.col >= len(t.prev) {
+			t.d.fail()
+			return ""
+		}
+		t.col++
+		return t.prev[t.col-1]
+	}
+	n := int(u - 1)
+	if n > len(t.d.b)-t.d.off || u-1 > uint64(len(t.d.b)) {
+		t.d.fail()
+		return ""
+	}
+	s := string(t.d.b[t.d.off : t.d.off+n])
+	t.d.off += n
+	if t.col == len(t.prev) {
+		t.prev = append(t.prev, s)
+	}
+	t.prev[t.col] = s
+	t.col++
+	return s
+}
+
+func (t *tableReader) next() { t.col = 0 }
+
+func (t *tableReader) strs2() []string {
+	n := t.d.count()
+	if n == 0 {
+		return nil
+	}
+	out := make([]string, n)
+	for i := range out {
+		out[i] = t.str()
+	}
+	return out
+}
+
+func (t *tableReader) uint() uint64 { return t.d.uvarint() }
+func (t *tableReader) int() int64   { return t.d.varint() }
+func (t *tableReader) bool() bool   { return t.d.uvarint() == 1 }
+func (t *tableReader) time() time.Time {
+	if t.d.uvarint() == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, t.d.varint()).UTC()
+}
+
+func (t *tableReader) err(what string) error {
+	if t.d.err != nil {
+		return fmt.Errorf("%s: %w", what, t.d.err)
+	}
+	return nil
+}

@@ -1,0 +1,1111 @@
+package dirstore
+
+import (
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+	"unsafe"
+
+	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+// numParts is how many person partitions and object partitions a generation has.
+// It is fixed so that the same person or object always lands in the same file and
+// an unchanged file is shared between generations; 32 keeps a point lookup to a
+// thirty-second of the table while the files stay few enough to open at once.
+const numParts = 32
+
+// partOf assigns a key (an email, an object name) to a partition with a hash that
+// is the same in every process and every version.
+func partOf(key string) int {
+	// FNV-1a, 64 bits.
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(key); i++ {
+		h ^= uint64(key[i])
+		h *= 1099511628211
+	}
+	return int(h % numParts)
+}
+
+// A partition file is a magic string, a kind byte and length-prefixed sections.
+const magic = "GMD1"
+
+const (
+	kindPerson = 'p'
+	kindObject = 'o'
+	kindCore   = 'c'
+	kindNames  = 'n'
+	kindRoles  = 'r'
+)
+
+func frame(kind byte, sections ...[]byte) []byte {
+	n := len(magic) + 1
+	for _, s := range sections {
+		n += binary.MaxVarintLen64 + len(s)
+	}
+	e := enc{b: make([]byte, 0, n)}
+	e.b = append(e.b, magic...)
+	e.b = append(e.b, kind)
+	e.uvarint(uint64(len(sections)))
+	for _, s := range sections {
+		e.uvarint(uint64(len(s)))
+		e.b = append(e.b, s...)
+	}
+	return e.b
+}
+
+// unframe splits a partition file into its sections.
+func unframe(b []byte, kind byte, want int) ([][]byte, error) {
+	if len(b) < len(magic)+1 || string(b[:len(magic)]) != magic || b[len(magic)] != kind {
+		return nil, errCorrupt
+	}
+	d := dec{b: b, off: len(magic) + 1}
+	n := d.count()
+	if n != want {
+		return nil, errCorrupt
+	}
+	out := make([][]byte, n)
+	for i := range out {
+		out[i] = d.bytes()
+	}
+	return out, d.err
+}
+
+// Person partition sections.
+const (
+	secDict = iota
+	secGroups
+	secRows
+	secAudOffsets
+	secAudience
+	secMembers
+	// secPeople lists every (account, email) of the partition with a digest of its
+	// rows and memberships, sorted: the next publish compares digests to find the
+	// people who changed without decoding rows.
+	secPeople
+	// secTouched, in an overlay, lists every person the overlay replaces in its
+	// base: those whose rows or memberships changed, including those who are gone.
+	secTouched
+	personSections
+)
+
+// personKey names a person in an account.
+func personKey(account, email string) string { return account + "\x00" + email }
+
+// digestMix folds a 64-bit value into a digest.
+func digestMix(h, v uint64) uint64 {
+	h ^= v
+	h *= 1099511628211
+	return h ^ h>>29
+}
+
+func hashString(s string) uint64 {
+	h := uint64(14695981039346656037)
+	for i := 0; i < len(s); i++ {
+		h ^= uint64(s[i])
+		h *= 1099511628211
+	}
+	return h
+}
+
+// objectHashes hashes each object privilege of a part once, so a person's digest
+// costs one mix per row.
+func objectHashes(p pipeline.AccessPart) []uint64 {
+	out := make([]uint64, len(p.Objects))
+	for i, o := range p.Objects {
+		out[i] = digestMix(digestMix(hashString(o.Type), hashString(o.Name)), hashString(o.Privilege))
+	}
+	return out
+}
+
+// personDigests computes the digest of every person of a partition input.
+func personDigests(in *personInput, members []pipeline.Membership, objHashes [][]uint64) map[string]uint64 {
+	out := map[string]uint64{}
+	for pi, p := range in.parts {
+		for _, ei := range in.emails[pi] {
+			h := uint64(1)
+			for _, id := range p.Lists[ei] {
+				h = digestMix(h, objHashes[pi][id])
+			}
+			out[personKey(p.Account, p.Emails[ei])] = h
+		}
+	}
+	for _, i := range in.members {
+		ms := &members[i]
+		k := personKey(ms.Account, ms.Email)
+		h := digestMix(out[k], hashString(ms.User))
+		h = digestMix(h, hashString(ms.Role))
+		for _, r := range ms.Path {
+			h = digestMix(h, hashString(r))
+		}
+		out[k] = digestMix(h, 2)
+	}
+	return out
+}
+
+func encodePeople(digests map[string]uint64) []byte {
+	keys := make([]string, 0, len(digests))
+	for k := range digests {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	var e enc
+	e.uvarint(uint64(len(keys)))
+	for _, k := range keys {
+		e.str(k)
+		e.b = binary.LittleEndian.AppendUint64(e.b, digests[k])
+	}
+	return e.b
+}
+
+func decodePeople(b []byte) (map[string]uint64, error) {
+	d := dec{b: b}
+	n := d.count()
+	out := make(map[string]uint64, n)
+	for range n {
+		k := d.str()
+		if d.err != nil || d.off+8 > len(d.b) {
+			return nil, errCorrupt
+		}
+		out[k] = binary.LittleEndian.Uint64(d.b[d.off:])
+		d.off += 8
+	}
+	return out, d.err
+}
+
+func encodeTouched(keys []string) []byte {
+	slices.Sort(keys)
+	var e enc
+	e.uvarint(uint64(len(keys)))
+	for _, k := range keys {
+		e.str(k)
+	}
+	return e.b
+}
+
+func decodeTouched(b []byte) (map[string]bool, error) {
+	d := dec{b: b}
+	n := d.count()
+	out := make(map[string]bool, n)
+	for range n {
+		out[d.str()] = true
+	}
+	return out, d.err
+}
+
+// personInput is what one person partition holds: for each account, the indexes
+// of its emails that hash to the partition, and the memberships of those emails.
+type personInput struct {
+	parts   []pipeline.AccessPart
+	emails  [][]int // per part
+	members []int   // indexes into the mirror's memberships
+}
+
+// localObject is an object privilege of a partition's dictionary, with where it
+// came from.
+type localObject struct {
+	part int
+	id   int32
+}
+
+// encodePerson writes one person partition. Its rows are those of its emails in
+// table order, each group's object privileges as ascending indexes into the
+// partition's own dictionary (the object privileges its people hold, sorted), so
+// a partition's bytes depend only on its people: one whose people did not change
+// is byte for byte the same and is shared. The audience section is the same rows
+// by object, for "who can use this object" without reading by person.
+func encodePerson(in *personInput, members []pipeline.Membership, digests map[string]uint64, touched []string) (file []byte, rows int) {
+	// The dictionary: mark what the partition's people use, per account, then
+	// merge the accounts' marked objects into one sorted list.
+	remap := make([][]int32, len(in.parts))
+	var lists [][]localObject
+	for pi, p := range in.parts {
+		if len(in.emails[pi]) == 0 {
+			continue
+		}
+		mark := make([]bool, len(p.Objects))
+		for _, ei := range in.emails[pi] {
+			for _, id := range p.Lists[ei] {
+				mark[id] = true
+			}
+		}
+		var l []localObject
+		for id, ok := range mark {
+			if ok {
+				l = append(l, localObject{pi, int32(id)})
+			}
+		}
+		lists = append(lists, l)
+		remap[pi] = make([]int32, len(p.Objects))
+	}
+	obj := func(o localObject) pipeline.ObjectPrivilege { return in.parts[o.part].Objects[o.id] }
+	var dict []pipeline.ObjectPrivilege
+	if len(lists) == 1 {
+		for _, o := range lists[0] {
+			remap[o.part][o.id] = int32(len(dict))
+			dict = append(dict, obj(o))
+		}
+	} else {
+		var all []localObject
+		for _, l := range lists {
+			all = append(all, l...)
+		}
+		slices.SortStableFunc(all, func(x, y localObject) int { return compareObject(obj(x), obj(y)) })
+		for _, o := range all {
+			if n := len(dict); n == 0 || dict[n-1] != obj(o) {
+				dict = append(dict, obj(o))
+			}
+			remap[o.part][o.id] = int32(len(dict) - 1)
+		}
+	}
+
+	var de enc
+	encodeDict(&de, dict)
+
+	// Groups and rows, counting rows per object for the audience.
+	var ge, re enc
+	groups := 0
+	for pi := range in.parts {
+		groups += len(in.emails[pi])
+	}
+	ge.uvarint(uint64(groups))
+	counts := make([]int32, len(dict))
+	for pi, p := range in.parts {
+		for _, ei := range in.emails[pi] {
+			l := p.Lists[ei]
+			ge.str(p.Account)
+			ge.str(p.Emails[ei])
+			ge.uvarint(uint64(len(l)))
+			ge.uvarint(uint64(len(re.b)))
+			prev := int32(-1)
+			for _, id := range l {
+				local := remap[pi][id]
+				re.uvarint(uint64(local - prev))
+				prev = local
+				counts[local]++
+			}
+			rows += len(l)
+		}
+	}
+
+	// The audience: for each object, the groups that hold it, ascending.
+	starts := make([]int32, len(dict)+1)
+	for i, c := range counts {
+		starts[i+1] = starts[i] + c
+	}
+	fill := slices.Clone(starts[:len(dict)])
+	postings := make([]int32, rows)
+	g := int32(0)
+	for pi, p := range in.parts {
+		for _, ei := range in.emails[pi] {
+			for _, id := range p.Lists[ei] {
+				local := remap[pi][id]
+				postings[fill[local]] = g
+				fill[local]++
+			}
+			g++
+		}
+	}
+	offsets := make([]byte, 4*len(dict))
+	var ae enc
+	for i := range dict {
+		binary.LittleEndian.PutUint32(offsets[4*i:], uint32(len(ae.b)))
+		ps := postings[starts[i]:starts[i+1]]
+		ae.uvarint(uint64(len(ps)))
+		prev := int32(-1)
+		for _, x := range ps {
+			ae.uvarint(uint64(x - prev))
+			prev = x
+		}
+	}
+
+	mt := newTable()
+	for _, i := range in.members {
+		ms := &members[i]
+		mt.str(ms.Account)
+		mt.str(ms.Email)
+		mt.str(ms.User)
+		mt.str(ms.Role)
+		mt.strs2(ms.Path)
+		mt.end()
+	}
+	var me enc
+	mt.appendTo(&me)
+
+	file = frame(kindPerson, de.b, ge.b, re.b, offsets, ae.b, me.b, encodePeople(digests), encodeTouched(touched))
+	return file, rows
+}
+
+func compareObject(a, b pipeline.ObjectPrivilege) int {
+	if c := strings.Compare(a.Type, b.Type); c != 0 {
+		return c
+	}
+	if c := strings.Compare(a.Name, b.Name); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Privilege, b.Privilege)
+}
+
+// encodeDict writes sorted object privileges: types and privileges through a small
+// string table, names front-coded against the previous one (sorted names share
+// their database and schema).
+func encodeDict(e *enc, dict []pipeline.ObjectPrivilege) {
+	ids := map[string]int{}
+	var strs []string
+	id := func(s string) int {
+		i, ok := ids[s]
+		if !ok {
+			i = len(strs)
+			ids[s] = i
+			strs = append(strs, s)
+		}
+		return i
+	}
+	var body enc
+	prev := ""
+	for _, o := range dict {
+		body.uvarint(uint64(id(o.Type)))
+		body.uvarint(uint64(id(o.Privilege)))
+		common := 0
+		for common < len(prev) && common < len(o.Name) && prev[common] == o.Name[common] {
+			common++
+		}
+		body.uvarint(uint64(common))
+		body.str(o.Name[common:])
+		prev = o.Name
+	}
+	e.uvarint(uint64(len(strs)))
+	for _, s := range strs {
+		e.str(s)
+	}
+	e.uvarint(uint64(len(dict)))
+	e.b = append(e.b, body.b...)
+}
+
+// scanDict calls fn for every entry of a dictionary with the name in a scratch
+// buffer valid only during the call, so looking names up allocates nothing.
+func scanDict(b []byte, fn func(i int, typ string, name []byte, priv string)) error {
+	d := dec{b: b}
+	strs := make([]string, d.count())
+	for i := range strs {
+		strs[i] = d.str()
+	}
+	n := d.count()
+	var name []byte
+	for i := 0; i < n && d.err == nil; i++ {
+		t, p := d.uvarint(), d.uvarint()
+		common := d.uvarint()
+		suffix := d.bytes()
+		if t >= uint64(len(strs)) || p >= uint64(len(strs)) || common > uint64(len(name)) {
+			d.fail()
+			break
+		}
+		name = append(name[:common], suffix...)
+		fn(i, strs[t], name, strs[p])
+	}
+	return d.err
+}
+
+func decodeDict(b []byte) ([]pipeline.ObjectPrivilege, error) {
+	var dict []pipeline.ObjectPrivilege
+	err := scanDict(b, func(_ int, typ string, name []byte, priv string) {
+		dict = append(dict, pipeline.ObjectPrivilege{Type: typ, Name: string(name), Privilege: priv})
+	})
+	return dict, err
+}
+
+// group is one (account, email) of a person partition.
+type group struct {
+	account, email string
+	rows           int
+	offset         int
+}
+
+func decodeGroups(b []byte) ([]group, error) {
+	d := dec{b: b}
+	gs := make([]group, d.count())
+	for i := range gs {
+		gs[i] = group{account: d.str(), email: d.str(), rows: int(d.uvarint()), offset: int(d.uvarint())}
+	}
+	return gs, d.err
+}
+
+// groupRows decodes a group's dictionary indexes.
+func groupRows(rows []byte, g group, out []int32) ([]int32, error) {
+	if g.offset > len(rows) {
+		return nil, errCorrupt
+	}
+	d := dec{b: rows, off: g.offset}
+	prev := int64(-1)
+	for range g.rows {
+		prev += int64(d.uvarint())
+		out = append(out, int32(prev))
+	}
+	return out, d.err
+}
+
+// audience decodes the groups holding dictionary entry i.
+func audience(offsets, postings []byte, i int, out []int32) ([]int32, error) {
+	if 4*i+4 > len(offsets) {
+		return nil, errCorrupt
+	}
+	d := dec{b: postings, off: int(binary.LittleEndian.Uint32(offsets[4*i:]))}
+	if d.off > len(postings) {
+		return nil, errCorrupt
+	}
+	n := d.count()
+	prev := int64(-1)
+	for range n {
+		prev += int64(d.uvarint())
+		out = append(out, int32(prev))
+	}
+	return out, d.err
+}
+
+func decodeMembers(b []byte, keep func(account, email, user string) bool) ([]pipeline.Membership, error) {
+	t := readTable(&dec{b: b})
+	var out []pipeline.Membership
+	for range t.n {
+		t.next()
+		ms := pipeline.Membership{Account: t.str(), Email: t.str(), User: t.str(), Role: t.str(), Path: t.strs2()}
+		if keep == nil || keep(ms.Account, ms.Email, ms.User) {
+			out = append(out, ms)
+		}
+	}
+	return out, t.err("memberships")
+}
+
+// Object partition sections: the provenance and snapshot records on the objects
+// whose names hash to the partition.
+const (
+	secGrants = iota
+	secRoleGrants
+	secTags
+	secPolicies
+	secHistory
+	objectSections
+)
+
+// objectInput is what one object partition holds: indexes into the mirror's
+// grants and into each account's snapshot tables.
+type objectInput struct {
+	grants []int
+	// names are each snapshot account's grants_to_roles object names, computed
+	// once for the whole generation.
+	names      [][]string
+	roleGrants [][]int // per snapshot account
+	tags       [][]int
+	policies   [][]int
+	history    [][]int
+}
+
+func encodeObject(in *objectInput, m *pipeline.Mirror) []byte {
+	gt := newTable().grow(len(in.grants), 16)
+	for _, i := range in.grants {
+		g := &m.Grants[i]
+		gt.str(g.Account)
+		gt.str(g.Role)
+		gt.str(g.ObjectType)
+		gt.str(g.ObjectName)
+		gt.str(g.Privilege)
+		gt.str(g.Via)
+		gt.end()
+	}
+	rt, tt, pt, ht := newTable(), newTable(), newTable(), newTable()
+	if m.Snapshot != nil {
+		for ai := range m.Snapshot.Accounts {
+			rt.grow(len(in.roleGrants[ai]), 40)
+		}
+		for ai, a := range m.Snapshot.Accounts {
+			for _, i := range in.roleGrants[ai] {
+				rt.str(a.Name)
+				rt.uint(uint64(i))
+				rt.str(in.names[ai][i])
+				writeRoleGrant(rt, &a.RoleGrants[i])
+			}
+			for _, i := range in.tags[ai] {
+				t := &a.Tags[i]
+				tt.str(a.Name)
+				tt.uint(uint64(i))
+				for _, s := range []string{t.TagDatabase, t.TagSchema, t.TagName, t.TagValue, t.ObjectDatabase, t.ObjectSchema, t.ObjectName, t.Column, t.Domain} {
+					tt.str(s)
+				}
+				tt.end()
+			}
+			for _, i := range in.policies[ai] {
+				p := &a.Policies[i]
+				pt.str(a.Name)
+				pt.uint(uint64(i))
+				for _, s := range []string{p.PolicyName, p.PolicyKind, p.Database, p.Schema, p.Entity, p.Column} {
+					pt.str(s)
+				}
+				pt.end()
+			}
+			for _, i := range in.history[ai] {
+				h := &a.History[i]
+				ht.str(a.Name)
+				ht.uint(uint64(i))
+				ht.str(h.User)
+				ht.str(h.ObjectDomain)
+				ht.str(h.ObjectName)
+				ht.time(h.LastAccessed)
+				ht.int(h.QueryCount)
+				ht.end()
+			}
+		}
+	}
+	secs := make([][]byte, objectSections)
+	for i, t := range []*table{gt, rt, tt, pt, ht} {
+		var e enc
+		t.appendTo(&e)
+		secs[i] = e.b
+	}
+	return frame(kindObject, secs...)
+}
+
+func writeRoleGrant(t *table, rg *pipeline.RoleGrant) {
+	t.uint(uint64(rg.Line))
+	for _, s := range []string{rg.Privilege, rg.GrantedOn, rg.Name, rg.Catalog, rg.Schema, rg.GrantedTo, rg.Grantee} {
+		t.str(s)
+	}
+	t.bool(rg.GrantOption)
+	t.time(rg.DeletedOn)
+	t.str(rg.Instance)
+	t.end()
+}
+
+func readRoleGrant(t *tableReader) pipeline.RoleGrant {
+	return pipeline.RoleGrant{Line: int(t.uint()), Privilege: t.str(), GrantedOn: t.str(), Name: t.str(), Catalog: t.str(),
+		Schema: t.str(), GrantedTo: t.str(), Grantee: t.str(), GrantOption: t.bool(), DeletedOn: t.time(), Instance: t.str()}
+}
+
+// seqRecord is a snapshot record with the account it belongs to and its place in
+// that account's table, so records read from several partitions go back in order.
+type seqRecord[T any] struct {
+	account string
+	seq     int
+	v       T
+}
+
+// objectRecords is what an object partition decodes to, narrowed to the names a
+// question needs (nil: all of them).
+type objectRecords struct {
+	grants     []pipeline.Grant
+	roleGrants []seqRecord[pipeline.RoleGrant]
+	tags       []seqRecord[pipeline.TagRef]
+	policies   []seqRecord[pipeline.PolicyRef]
+	history    []seqRecord[pipeline.AccessEvent]
+}
+
+func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
+	secs, err := unframe(b, kindObject, objectSections)
+	if err != nil {
+		return err
+	}
+	keep := func(name string) bool { return names == nil || names[name] }
+	t := readTable(&dec{b: secs[secGrants]})
+	for range t.n {
+		t.next()
+		g := pipeline.Grant{Account: t.str(), Role: t.str(), ObjectType: t.str(), ObjectName: t.str(), Privilege: t.str(), Via: t.str()}
+		if keep(g.ObjectName) {
+			out.grants = append(out.grants, g)
+		}
+	}
+	if err := t.err("grants"); err != nil {
+		return err
+	}
+	t = readTable(&dec{b: secs[secRoleGrants]})
+	for range t.n {
+		t.next()
+		acc, seq, name := t.str(), int(t.uint()), t.str()
+		rg := readRoleGrant(t)
+		if keep(name) {
+			out.roleGrants = append(out.roleGrants, seqRecord[pipeline.RoleGrant]{acc, seq, rg})
+		}
+	}
+	if err := t.err("grants_to_roles"); err != nil {
+		return err
+	}
+	t = readTable(&dec{b: secs[secTags]})
+	for range t.n {
+		t.next()
+		acc, seq := t.str(), int(t.uint())
+		tg := pipeline.TagRef{TagDatabase: t.str(), TagSchema: t.str(), TagName: t.str(), TagValue: t.str(),
+			ObjectDatabase: t.str(), ObjectSchema: t.str(), ObjectName: t.str(), Column: t.str(), Domain: t.str()}
+		if keep(pipeline.RefObject(tg.ObjectDatabase, tg.ObjectSchema, tg.ObjectName)) {
+			out.tags = append(out.tags, seqRecord[pipeline.TagRef]{acc, seq, tg})
+		}
+	}
+	if err := t.err("tag_references"); err != nil {
+		return err
+	}
+	t = readTable(&dec{b: secs[secPolicies]})
+	for range t.n {
+		t.next()
+		acc, seq := t.str(), int(t.uint())
+		p := pipeline.PolicyRef{PolicyName: t.str(), PolicyKind: t.str(), Database: t.str(), Schema: t.str(), Entity: t.str(), Column: t.str()}
+		if keep(pipeline.RefObject(p.Database, p.Schema, p.Entity)) {
+			out.policies = append(out.policies, seqRecord[pipeline.PolicyRef]{acc, seq, p})
+		}
+	}
+	if err := t.err("policy_references"); err != nil {
+		return err
+	}
+	t = readTable(&dec{b: secs[secHistory]})
+	for range t.n {
+		t.next()
+		acc, seq := t.str(), int(t.uint())
+		h := pipeline.AccessEvent{User: t.str(), ObjectDomain: t.str(), ObjectName: t.str(), LastAccessed: t.time(), QueryCount: t.int()}
+		if keep(historyObject(h.ObjectName)) {
+			out.history = append(out.history, seqRecord[pipeline.AccessEvent]{acc, seq, h})
+		}
+	}
+	return t.err("access_history")
+}
+
+// historyObject canonicalizes a name as access history records it, as SliceOf
+// does, so history lands in the partition of the object it is about.
+func historyObject(name string) string {
+	if c, err := ident.Canonical(name); err == nil {
+		return c
+	}
+	return strings.ToUpper(name)
+}
+
+// isRoleKind reports whether a grants_to_roles row grants a role (nesting): those
+// go into the core file, which every question reads whole, as SliceOf keeps them all.
+func isRoleKind(grantedOn string) bool {
+	switch grantedOn {
+	case "ROLE", "DATABASE_ROLE", "APPLICATION_ROLE", "INSTANCE_ROLE":
+		return true
+	}
+	return false
+}
+
+// Core file sections: the small snapshot tables every question reads whole, and
+// which addresses a Snowflake user is filed under.
+const (
+	secUsers = iota
+	secRoles
+	secUserGrants
+	secRoleRoleGrants
+	secUserIndex
+	coreSections
+)
+
+func encodeCore(m *pipeline.Mirror) []byte {
+	ut, rt, gt, rr, ui := newTable(), newTable(), newTable(), newTable(), newTable()
+	if m.Snapshot != nil {
+		for _, a := range m.Snapshot.Accounts {
+			for i := range a.Users {
+				u := &a.Users[i]
+				ut.str(a.Name)
+				ut.uint(uint64(u.Line))
+				ut.str(u.Name)
+				ut.str(u.Email)
+				ut.bool(u.Disabled)
+				ut.time(u.DeletedOn)
+				ut.str(u.Type)
+				ut.str(u.LoginName)
+				ut.str(u.DisplayName)
+				ut.str(u.DefaultRole)
+				ut.time(u.ExpiresAt)
+				ut.bool(u.Expired)
+				ut.bool(u.SnowflakeLock)
+				ut.time(u.LockedUntil)
+				ut.str(string(u.SecondaryRoles))
+				ut.str(u.SecondaryRaw)
+				ut.end()
+			}
+			for i := range a.Roles {
+				r := &a.Roles[i]
+				rt.str(a.Name)
+				rt.uint(uint64(r.Line))
+				rt.str(r.Name)
+				rt.str(r.Type)
+				rt.str(r.Database)
+				rt.time(r.DeletedOn)
+				rt.end()
+			}
+			for i := range a.UserGrants {
+				g := &a.UserGrants[i]
+				gt.str(a.Name)
+				gt.uint(uint64(g.Line))
+				gt.str(g.Role)
+				gt.str(g.Grantee)
+				gt.time(g.DeletedOn)
+				gt.end()
+			}
+			for i := range a.RoleGrants {
+				if isRoleKind(a.RoleGrants[i].GrantedOn) {
+					rr.str(a.Name)
+					rr.uint(uint64(i))
+					writeRoleGrant(rr, &a.RoleGrants[i])
+				}
+			}
+		}
+	}
+	// A user filed under several addresses (email aliases) has memberships under
+	// each: the index finds the others from one.
+	type key struct{ account, user, email string }
+	seen := map[key]bool{}
+	for i := range m.Memberships {
+		ms := &m.Memberships[i]
+		k := key{ms.Account, ms.User, ms.Email}
+		if !seen[k] {
+			seen[k] = true
+			ui.str(ms.Account)
+			ui.str(ms.User)
+			ui.str(ms.Email)
+			ui.end()
+		}
+	}
+	secs := make([][]byte, coreSections)
+	for i, t := range []*table{ut, rt, gt, rr, ui} {
+		var e enc
+		t.appendTo(&e)
+		secs[i] = e.b
+	}
+	return frame(kindCore, secs...)
+}
+
+// core is the decoded core file.
+type core struct {
+	accounts map[string]*pipeline.Account // snapshot tables by account name
+	// roleGrants are the role-to-role grants, to merge with an object partition's.
+	roleGrants []seqRecord[pipeline.RoleGrant]
+	userEmails map[[2]string][]string // (account, user) → emails
+	emailUsers map[string][][2]string // email → (account, user)
+}
+
+func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
+	secs, err := unframe(b, kindCore, coreSections)
+	if err != nil {
+		return nil, err
+	}
+	c := &core{accounts: map[string]*pipeline.Account{}, userEmails: map[[2]string][]string{}, emailUsers: map[string][][2]string{}}
+	for _, a := range accounts {
+		c.accounts[a.Name] = a.account()
+	}
+	acc := func(t *tableReader) *pipeline.Account {
+		name := t.str()
+		a := c.accounts[name]
+		if a == nil {
+			t.d.fail()
+			return &pipeline.Account{}
+		}
+		return a
+	}
+	t := readTable(&dec{b: secs[secUsers]})
+	for range t.n {
+		t.next()
+		a := acc(t)
+		a.Users = append(a.Users, pipeline.User{Line: int(t.uint()), Name: t.str(), Email: t.str(), Disabled: t.bool(), DeletedOn: t.time(),
+			Type: t.str(), LoginName: t.str(), DisplayName: t.str(), DefaultRole: t.str(), ExpiresAt: t.time(), Expired: t.bool(),
+			SnowflakeLock: t.bool(), LockedUntil: t.time(), SecondaryRoles: pipeline.RoleMode(t.str()), SecondaryRaw: t.str()})
+	}
+	if err := t.err("users"); err != nil {
+		return nil, err
+	}
+	t = readTable(&dec{b: secs[secRoles]})
+	for range t.n {
+		t.next()
+		a := acc(t)
+		a.Roles = append(a.Roles, pipeline.Role{Line: int(t.uint()), Name: t.str(), Type: t.str(), Database: t.str(), DeletedOn: t.time()})
+	}
+	if err := t.err("roles"); err != nil {
+		return nil, err
+	}
+	t = readTable(&dec{b: secs[secUserGrants]})
+	for range t.n {
+		t.next()
+		a := acc(t)
+		a.UserGrants = append(a.UserGrants, pipeline.UserGrant{Line: int(t.uint()), Role: t.str(), Grantee: t.str(), DeletedOn: t.time()})
+	}
+	if err := t.err("grants_to_users"); err != nil {
+		return nil, err
+	}
+	t = readTable(&dec{b: secs[secRoleRoleGrants]})
+	for range t.n {
+		t.next()
+		name, seq := t.str(), int(t.uint())
+		c.roleGrants = append(c.roleGrants, seqRecord[pipeline.RoleGrant]{name, seq, readRoleGrant(t)})
+	}
+	if err := t.err("grants_to_roles"); err != nil {
+		return nil, err
+	}
+	t = readTable(&dec{b: secs[secUserIndex]})
+	for range t.n {
+		t.next()
+		k := [2]string{t.str(), t.str()}
+		e := t.str()
+		c.userEmails[k] = append(c.userEmails[k], e)
+		c.emailUsers[e] = append(c.emailUsers[e], k)
+	}
+	if err := t.err("user index"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// encodeNames writes the distinct object names the grants name, per account,
+// sorted: explain's suggestions, without reading the grants.
+func encodeNames(m *pipeline.Mirror) []byte {
+	t := newTable()
+	var account string
+	var names []string
+	// Grants of one object share its name's string, so its address dedupes most
+	// repeats without hashing names; the sort and compact below catch the rest.
+	seen := map[*byte]bool{}
+	flush := func() {
+		slices.Sort(names)
+		names = slices.Compact(names)
+		for _, n := range names {
+			t.str(account)
+			t.str(n)
+			t.end()
+		}
+		names = names[:0]
+		clear(seen)
+	}
+	for i := range m.Grants {
+		g := &m.Grants[i]
+		if g.Account != account {
+			flush()
+			account = g.Account
+		}
+		if p := unsafe.StringData(g.ObjectName); !seen[p] {
+			seen[p] = true
+			names = append(names, g.ObjectName)
+		}
+	}
+	flush()
+	var e enc
+	t.appendTo(&e)
+	return frame(kindNames, e.b)
+}
+
+func decodeNames(b []byte, account string) ([]string, error) {
+	secs, err := unframe(b, kindNames, 1)
+	if err != nil {
+		return nil, err
+	}
+	t := readTable(&dec{b: secs[0]})
+	var out []string
+	for range t.n {
+		t.next()
+		a, n := t.str(), t.str()
+		if account == "" || a == account {
+			out = append(out, n)
+		}
+	}
+	if err := t.err("object names"); err != nil {
+		return nil, err
+	}
+	if account == "" {
+		slices.Sort(out)
+		out = slices.Compact(out)
+	}
+	return out, nil
+}
+
+// snapshotAccount is what generation.json records of a snapshot account besides
+// its tables.
+type snapshotAccount struct {
+	Name        string    `json:"name"`
+	ExtractedAt time.Time `json:"extracted_at"`
+	Source      string    `json:"source"`
+	HasRoles    bool      `json:"has_roles"`
+	HasHistory  bool      `json:"has_history"`
+}
+
+func (s snapshotAccount) account() *pipeline.Account {
+	return &pipeline.Account{Name: s.Name, ExtractedAt: s.ExtractedAt, Source: s.Source, HasRoles: s.HasRoles, HasHistory: s.HasHistory}
+}
+
+func errPart(kind string, i int, err error) error {
+	return fmt.Errorf("%s partition %d: %w", kind, i, err)
+}
+
+// containerNames returns the database and schema names above a canonical name.
+func containerNames(name string) []string {
+	parts := ident.Parts(name)
+	switch {
+	case len(parts) >= 3:
+		return []string{parts[0], parts[0] + "." + parts[1]}
+	case len(parts) == 2:
+		return []string{parts[0]}
+	}
+	return nil
+}
+
+// Role partition sections: a person's report needs every grant to the roles the
+// person holds and the access history of the person's users, which the object
+// partitions cannot answer without reading them all. Each section is a run of
+// records per key (account and role; account and upper-cased user name), with an
+// index of the runs, so a question decodes only its keys' runs.
+const (
+	secGrantsByRole = iota
+	secHistoryByUser
+	roleSections
+)
+
+// roleKey and userKey name the runs of a role partition.
+func roleKey(account, role string) string { return account + "\x00" + role }
+func userKey(account, user string) string { return account + "\x00" + strings.ToUpper(user) }
+
+// roleInput is what one role partition holds: indexes into the mirror's grants,
+// in order, and per snapshot account the indexes of access history records.
+type roleInput struct {
+	grants  []int
+	history [][]int
+}
+
+// runs encodes records grouped by key: an index (key, offset, length) and the
+// concatenated runs, each its own table so it decodes alone.
+type runs struct {
+	keys []string
+	data enc
+	offs []int
+	cur  *table
+}
+
+func (r *runs) start(key string) *table {
+	r.flush()
+	r.keys = append(r.keys, key)
+	r.offs = append(r.offs, len(r.data.b))
+	r.cur = newTable()
+	return r.cur
+}
+
+func (r *runs) flush() {
+	if r.cur != nil {
+		r.cur.appendTo(&r.data)
+		r.cur = nil
+	}
+}
+
+func (r *runs) bytes() []byte {
+	r.flush()
+	var e enc
+	e.uvarint(uint64(len(r.keys)))
+	for i, k := range r.keys {
+		e.str(k)
+		e.uvarint(uint64(r.offs[i]))
+	}
+	e.uvarint(uint64(len(r.data.b)))
+	e.b = append(e.b, r.data.b...)
+	return e.b
+}
+
+// findRuns calls fn with a reader of the run of each wanted key present.
+func findRuns(b []byte, want map[string]bool, fn func(key string, t *tableReader)) error {
+	d := dec{b: b}
+	n := d.count()
+	offs := map[string]int{}
+	for range n {
+		k := d.str()
+		off := int(d.uvarint())
+		if want[k] {
+			offs[k] = off
+		}
+	}
+	data := d.bytes()
+	if d.err != nil {
+		return d.err
+	}
+	for k, off := range offs {
+		if off > len(data) {
+			return errCorrupt
+		}
+		t := readTable(&dec{b: data, off: off})
+		fn(k, t)
+		if t.d.err != nil {
+			return t.d.err
+		}
+	}
+	return nil
+}
+
+func encodeRoles(in *roleInput, m *pipeline.Mirror) []byte {
+	var gr runs
+	gr.data.b = make([]byte, 0, 16*len(in.grants))
+	var t *table
+	last := ""
+	for _, i := range in.grants {
+		g := &m.Grants[i]
+		if k := roleKey(g.Account, g.Role); t == nil || k != last {
+			t, last = gr.start(k), k
+		}
+		t.str(g.Account)
+		t.str(g.Role)
+		t.str(g.ObjectType)
+		t.str(g.ObjectName)
+		t.str(g.Privilege)
+		t.str(g.Via)
+		t.end()
+	}
+	var hr runs
+	if m.Snapshot != nil {
+		for ai, a := range m.Snapshot.Accounts {
+			byUser := map[string][]int{}
+			var keys []string
+			for _, i := range in.history[ai] {
+				k := userKey(a.Name, a.History[i].User)
+				if _, ok := byUser[k]; !ok {
+					keys = append(keys, k)
+				}
+				byUser[k] = append(byUser[k], i)
+			}
+			slices.Sort(keys)
+			for _, k := range keys {
+				t := hr.start(k)
+				for _, i := range byUser[k] {
+					h := &a.History[i]
+					t.str(a.Name)
+					t.uint(uint64(i))
+					t.str(h.User)
+					t.str(h.ObjectDomain)
+					t.str(h.ObjectName)
+					t.time(h.LastAccessed)
+					t.int(h.QueryCount)
+					t.end()
+				}
+			}
+		}
+	}
+	return frame(kindRoles, gr.bytes(), hr.bytes())
+}
+
+// decodeRoles adds the grants of the wanted roles and the history of the wanted
+// users to out.
+func decodeRoles(b []byte, roles, users map[string]bool, out *objectRecords) error {
+	secs, err := unframe(b, kindRoles, roleSections)
+	if err != nil {
+		return err
+	}
+	err = findRuns(secs[secGrantsByRole], roles, func(_ string, t *tableReader) {
+		for range t.n {
+			t.next()
+			out.grants = append(out.grants, pipeline.Grant{Account: t.str(), Role: t.str(), ObjectType: t.str(), ObjectName: t.str(), Privilege: t.str(), Via: t.str()})
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("grants by role: %w", err)
+	}
+	err = findRuns(secs[secHistoryByUser], users, func(_ string, t *tableReader) {
+		for range t.n {
+			t.next()
+			acc, seq := t.str(), int(t.uint())
+			h := pipeline.AccessEvent{User: t.str(), ObjectDomain: t.str(), ObjectName: t.str(), LastAccessed: t.time(), QueryCount: t.int()}
+			out.history = append(out.history, seqRecord[pipeline.AccessEvent]{acc, seq, h})
+		}
+	})
+	if err != nil {
+		return fmt.Errorf("access history by user: %w", err)
+	}
+	return nil
+}

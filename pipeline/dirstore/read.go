@@ -1,0 +1,827 @@
+package dirstore
+
+import (
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+
+	"github.com/grantmirror/grantmirror/pipeline"
+)
+
+// handle is a generation held for reading: its generation.json is open with a
+// shared flock, which pruning respects, so every partition it names stays on disk
+// until release.
+type handle struct {
+	s  *Store
+	n  int
+	st *stored
+	f  *os.File
+
+	mu    sync.Mutex
+	files map[string][]byte
+}
+
+// resolveAttempts bounds how often a reader resolves CURRENT again because the
+// generation it named was pruned in between: each retry means a publish finished,
+// so only a target republished this often in the time of one open fails.
+const resolveAttempts = 1000
+
+// acquire holds generation n (0: the current one).
+func (s *Store) acquire(n int) (*handle, error) {
+	for range resolveAttempts {
+		want := n
+		if n == 0 {
+			cur, err := s.currentNumber()
+			if err != nil {
+				return nil, err
+			}
+			want = cur
+		} else {
+			ns, _, err := s.published()
+			if err != nil {
+				return nil, err
+			}
+			if !slices.Contains(ns, n) {
+				return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+			}
+		}
+		path := filepath.Join(s.dir, genDir(want), genFile)
+		f, err := os.Open(path)
+		if errors.Is(err, fs.ErrNotExist) {
+			if n == 0 {
+				continue
+			}
+			return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+		}
+		if err != nil {
+			return nil, err
+		}
+		if err := syscall.Flock(int(f.Fd()), syscall.LOCK_SH); err != nil {
+			f.Close()
+			return nil, err
+		}
+		// Pruning renames the directory before it takes its lock: a file that is
+		// no longer at its path was pruned between our open and our lock.
+		held, err := f.Stat()
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		if now, err := os.Stat(path); err != nil || !os.SameFile(held, now) {
+			f.Close()
+			if n == 0 {
+				continue
+			}
+			return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+		}
+		b, err := io.ReadAll(f)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		st, err := parseStored(b, want)
+		if err != nil {
+			f.Close()
+			return nil, err
+		}
+		return &handle{s: s, n: want, st: st, f: f, files: map[string][]byte{}}, nil
+	}
+	return nil, fmt.Errorf("%s: the current generation was replaced %d times while being opened", s.dir, resolveAttempts)
+}
+
+func (h *handle) release() {
+	for _, b := range h.files {
+		syscall.Munmap(b)
+	}
+	unlockClose(h.f)
+}
+
+// mapFile maps a partition file read-only: a question touches only the pages of
+// the sections it decodes. Partition files are never changed once written, and
+// decoders copy every string they keep, so nothing refers to a mapping after
+// release.
+func mapFile(path string) ([]byte, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return nil, err
+	}
+	if fi.Size() == 0 {
+		return nil, fmt.Errorf("%s: %w", path, errCorrupt)
+	}
+	return syscall.Mmap(int(f.Fd()), 0, int(fi.Size()), syscall.PROT_READ, syscall.MAP_SHARED)
+}
+
+// file reads a partition file once per handle.
+func (h *handle) file(hash string) ([]byte, error) {
+	h.mu.Lock()
+	b, ok := h.files[hash]
+	h.mu.Unlock()
+	if ok {
+		return b, nil
+	}
+	b, err := mapFile(h.s.partPath(hash))
+	if err != nil {
+		return nil, fmt.Errorf("generation %d: %w", h.n, err)
+	}
+	h.mu.Lock()
+	h.files[hash] = b
+	h.mu.Unlock()
+	return b, nil
+}
+
+// pfile is one decoded person partition file, a base or an overlay: groups and
+// sections; the dictionary is decoded on first use.
+type pfile struct {
+	name    string // the content hash it is stored under
+	secs    [][]byte
+	groups  []group
+	dict    []pipeline.ObjectPrivilege
+	touched map[string]bool
+}
+
+func openPFile(name string, b []byte) (*pfile, error) {
+	secs, err := unframe(b, kindPerson, personSections)
+	if err != nil {
+		return nil, err
+	}
+	gs, err := decodeGroups(secs[secGroups])
+	if err != nil {
+		return nil, err
+	}
+	touched, err := decodeTouched(secs[secTouched])
+	if err != nil {
+		return nil, err
+	}
+	return &pfile{name: name, secs: secs, groups: gs, touched: touched}, nil
+}
+
+func (p *pfile) objects() ([]pipeline.ObjectPrivilege, error) {
+	if p.dict == nil {
+		d, err := decodeDict(p.secs[secDict])
+		if err != nil {
+			return nil, err
+		}
+		p.dict = d
+	}
+	return p.dict, nil
+}
+
+// ids decodes group g's dictionary indexes, checked against the dictionary.
+func (p *pfile) ids(g int, out []int32) ([]int32, error) {
+	dict, err := p.objects()
+	if err != nil {
+		return nil, err
+	}
+	out, err = groupRows(p.secs[secRows], p.groups[g], out)
+	if err != nil {
+		return nil, err
+	}
+	for _, id := range out {
+		if int(id) >= len(dict) {
+			return nil, errCorrupt
+		}
+	}
+	return out, nil
+}
+
+// onObjects appends the rows of the file on the named objects, from the audience
+// section (the dictionary is scanned without decoding it), leaving out the people
+// skip names.
+func (p *pfile) onObjects(names map[string]bool, skip map[string]bool, out []pipeline.Row) ([]pipeline.Row, error) {
+	type hit struct {
+		id int
+		o  pipeline.ObjectPrivilege
+	}
+	var hits []hit
+	err := scanDict(p.secs[secDict], func(i int, typ string, name []byte, priv string) {
+		if names[string(name)] {
+			hits = append(hits, hit{i, pipeline.ObjectPrivilege{Type: typ, Name: string(name), Privilege: priv}})
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	var gs []int32
+	for _, h := range hits {
+		if gs, err = audience(p.secs[secAudOffsets], p.secs[secAudience], h.id, gs[:0]); err != nil {
+			return nil, err
+		}
+		for _, g := range gs {
+			if int(g) >= len(p.groups) {
+				return nil, errCorrupt
+			}
+			gr := p.groups[g]
+			if skip[personKey(gr.account, gr.email)] {
+				continue
+			}
+			out = append(out, pipeline.Row{Account: gr.account, Email: gr.email, ObjectType: h.o.Type, ObjectName: h.o.Name, Privilege: h.o.Privilege})
+		}
+	}
+	return out, nil
+}
+
+// person is a person partition as a generation has it: its base with the people
+// of its overlay replaced. groups is the result in table order, each group read
+// from file src[g] at index idx[g].
+type person struct {
+	base, over *pfile
+	groups     []group
+	src        []*pfile
+	idx        []int
+}
+
+func (h *handle) person(k int) (*person, error) {
+	p, err := h.s.openRef(h.st.Layout.Persons[k], h.file)
+	if err != nil {
+		return nil, errPart("person", k, err)
+	}
+	return p, nil
+}
+
+// openRef opens a partition's base and overlay through read.
+func (s *Store) openRef(ref partRef, read func(string) ([]byte, error)) (*person, error) {
+	b, err := read(ref.Base)
+	if err != nil {
+		return nil, err
+	}
+	base, err := openPFile(ref.Base, b)
+	if err != nil {
+		return nil, err
+	}
+	p := &person{base: base}
+	if ref.Over == "" {
+		p.groups = base.groups
+		p.src = make([]*pfile, len(base.groups))
+		p.idx = make([]int, len(base.groups))
+		for i := range p.groups {
+			p.src[i], p.idx[i] = base, i
+		}
+		return p, nil
+	}
+	if b, err = read(ref.Over); err != nil {
+		return nil, err
+	}
+	if p.over, err = openPFile(ref.Over, b); err != nil {
+		return nil, err
+	}
+	i, j := 0, 0
+	for i < len(base.groups) || j < len(p.over.groups) {
+		if i < len(base.groups) && p.over.touched[personKey(base.groups[i].account, base.groups[i].email)] {
+			i++
+			continue
+		}
+		if j == len(p.over.groups) || i < len(base.groups) && compareGroup(base.groups[i], p.over.groups[j]) < 0 {
+			p.groups, p.src, p.idx = append(p.groups, base.groups[i]), append(p.src, base), append(p.idx, i)
+			i++
+		} else {
+			p.groups, p.src, p.idx = append(p.groups, p.over.groups[j]), append(p.src, p.over), append(p.idx, j)
+			j++
+		}
+	}
+	return p, nil
+}
+
+func compareGroup(a, b group) int {
+	return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.email, b.email))
+}
+
+// rows appends group g's rows.
+func (p *person) rows(g int, out []pipeline.Row) ([]pipeline.Row, error) {
+	f := p.src[g]
+	ids, err := f.ids(p.idx[g], nil)
+	if err != nil {
+		return nil, err
+	}
+	gr := p.groups[g]
+	for _, id := range ids {
+		o := f.dict[id]
+		out = append(out, pipeline.Row{Account: gr.account, Email: gr.email, ObjectType: o.Type, ObjectName: o.Name, Privilege: o.Privilege})
+	}
+	return out, nil
+}
+
+func (p *person) onObjects(names map[string]bool, out []pipeline.Row) ([]pipeline.Row, error) {
+	if p.over == nil {
+		return p.base.onObjects(names, nil, out)
+	}
+	out, err := p.base.onObjects(names, p.over.touched, out)
+	if err != nil {
+		return nil, err
+	}
+	return p.over.onObjects(names, nil, out)
+}
+
+// members returns the partition's memberships that keep accepts (all when nil),
+// in file order: the base's for people the overlay does not replace, then the
+// overlay's.
+func (p *person) members(keep func(account, email, user string) bool) ([]pipeline.Membership, error) {
+	if p.over == nil {
+		return decodeMembers(p.base.secs[secMembers], keep)
+	}
+	out, err := decodeMembers(p.base.secs[secMembers], func(account, email, user string) bool {
+		return !p.over.touched[personKey(account, email)] && (keep == nil || keep(account, email, user))
+	})
+	if err != nil {
+		return nil, err
+	}
+	more, err := decodeMembers(p.over.secs[secMembers], keep)
+	return append(out, more...), err
+}
+
+// accountOrder ranks accounts as the generation lists them: the order of every
+// per-account table.
+func (h *handle) accountOrder() func(string) int {
+	rank := map[string]int{}
+	for i, a := range h.st.Accounts {
+		rank[a.Name] = i
+	}
+	for i, a := range h.st.Layout.Snapshot {
+		if _, ok := rank[a.Name]; !ok {
+			rank[a.Name] = len(h.st.Accounts) + i
+		}
+	}
+	return func(a string) int { return rank[a] }
+}
+
+// sortMemberships puts memberships from several partitions back in table order:
+// by account, then email; within an email they come from one partition, in order.
+func sortMemberships(ms []pipeline.Membership, rank func(string) int) {
+	slices.SortStableFunc(ms, func(a, b pipeline.Membership) int {
+		return cmp.Or(cmp.Compare(rank(a.Account), rank(b.Account)), strings.Compare(a.Email, b.Email))
+	})
+}
+
+// sortGrants puts grants from several partitions back in the grant table's order:
+// account, role, object, and a grant as such before the same one by ownership.
+func sortGrants(gs []pipeline.Grant, rank func(string) int) {
+	slices.SortStableFunc(gs, func(a, b pipeline.Grant) int {
+		return cmp.Or(cmp.Compare(rank(a.Account), rank(b.Account)), strings.Compare(a.Role, b.Role),
+			strings.Compare(a.ObjectType, b.ObjectType), strings.Compare(a.ObjectName, b.ObjectName),
+			strings.Compare(a.Privilege, b.Privilege), strings.Compare(a.Via, b.Via))
+	})
+}
+
+func bySeq[T any](rs []seqRecord[T], account string) []T {
+	var out []T
+	var mine []seqRecord[T]
+	for _, r := range rs {
+		if r.account == account {
+			mine = append(mine, r)
+		}
+	}
+	slices.SortFunc(mine, func(a, b seqRecord[T]) int { return cmp.Compare(a.seq, b.seq) })
+	for _, r := range mine {
+		out = append(out, r.v)
+	}
+	return out
+}
+
+// mirror builds the Mirror of a generation from what was read of it.
+func (h *handle) mirror(rows []pipeline.Row, members []pipeline.Membership, c *core, recs *objectRecords) *pipeline.Mirror {
+	rank := h.accountOrder()
+	sortMemberships(members, rank)
+	// A grant or history record can be read twice, by object and by role or user.
+	seen := map[pipeline.Grant]bool{}
+	recs.grants = slices.DeleteFunc(recs.grants, func(g pipeline.Grant) bool {
+		dup := seen[g]
+		seen[g] = true
+		return dup
+	})
+	sortGrants(recs.grants, rank)
+	type at struct {
+		account string
+		seq     int
+	}
+	seenHistory := map[at]bool{}
+	recs.history = slices.DeleteFunc(recs.history, func(r seqRecord[pipeline.AccessEvent]) bool {
+		dup := seenHistory[at{r.account, r.seq}]
+		seenHistory[at{r.account, r.seq}] = true
+		return dup
+	})
+	m := &pipeline.Mirror{Meta: h.st.Meta, Excluded: h.st.Excluded, Masked: h.st.Masked,
+		Access: pipeline.NewAccess(rows), Memberships: members, Grants: recs.grants}
+	if h.st.Layout.HasSnapshot {
+		m.Snapshot = &pipeline.Snapshot{}
+		for _, sa := range h.st.Layout.Snapshot {
+			a := *c.accounts[sa.Name]
+			a.RoleGrants = bySeq(append(slices.Clone(c.roleGrants), recs.roleGrants...), a.Name)
+			a.Tags = bySeq(recs.tags, a.Name)
+			a.Policies = bySeq(recs.policies, a.Name)
+			a.History = bySeq(recs.history, a.Name)
+			m.Snapshot.Accounts = append(m.Snapshot.Accounts, &a)
+		}
+	}
+	return m
+}
+
+func (h *handle) core() (*core, error) {
+	b, err := h.file(h.st.Layout.Core)
+	if err != nil {
+		return nil, err
+	}
+	c, err := decodeCore(b, h.st.Layout.Snapshot)
+	if err != nil {
+		return nil, fmt.Errorf("generation %d core: %w", h.n, err)
+	}
+	return c, nil
+}
+
+// Open reads generation n (0: current) back whole.
+func (s *Store) Open(ctx context.Context, n int) (*pipeline.Mirror, error) {
+	h, err := s.acquire(n)
+	if err != nil {
+		return nil, err
+	}
+	defer h.release()
+	var rows []pipeline.Row
+	var members []pipeline.Membership
+	for k := range numParts {
+		p, err := h.person(k)
+		if err != nil {
+			return nil, err
+		}
+		for g := range p.groups {
+			if rows, err = p.rows(g, rows); err != nil {
+				return nil, errPart("person", k, err)
+			}
+		}
+		ms, err := p.members(nil)
+		if err != nil {
+			return nil, errPart("person", k, err)
+		}
+		members = append(members, ms...)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	recs := &objectRecords{}
+	for k := range numParts {
+		b, err := h.file(h.st.Layout.Objects[k])
+		if err != nil {
+			return nil, err
+		}
+		if err := decodeObject(b, nil, recs); err != nil {
+			return nil, errPart("object", k, err)
+		}
+	}
+	c, err := h.core()
+	if err != nil {
+		return nil, err
+	}
+	return h.mirror(rows, members, c, recs), nil
+}
+
+// Slice reads only what the focus concerns: the person's partition (and those of
+// other addresses of the same Snowflake users), the audience section of each
+// person partition for the objects, and the object partitions of the objects and
+// their containers.
+func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.Mirror, error) {
+	if f.Empty() {
+		return s.Open(ctx, n)
+	}
+	h, err := s.acquire(n)
+	if err != nil {
+		return nil, err
+	}
+	defer h.release()
+	c, err := h.core()
+	if err != nil {
+		return nil, err
+	}
+	persons := map[int]*person{}
+	personOf := func(k int) (*person, error) {
+		if p, ok := persons[k]; ok {
+			return p, nil
+		}
+		p, err := h.person(k)
+		if err == nil {
+			persons[k] = p
+		}
+		return p, err
+	}
+	var rows []pipeline.Row
+	var members []pipeline.Membership
+	if f.Email != "" {
+		k := partOf(f.Email)
+		p, err := personOf(k)
+		if err != nil {
+			return nil, err
+		}
+		for g := range p.groups {
+			if p.groups[g].email == f.Email {
+				if rows, err = p.rows(g, rows); err != nil {
+					return nil, errPart("person", k, err)
+				}
+			}
+		}
+		// The person's users, and every address those users are filed under.
+		users := map[[2]string]bool{}
+		emails := map[string]bool{}
+		for _, u := range c.emailUsers[f.Email] {
+			users[u] = true
+			for _, e := range c.userEmails[u] {
+				emails[e] = true
+			}
+		}
+		byPart := map[int]bool{}
+		for e := range emails {
+			byPart[partOf(e)] = true
+		}
+		for k := range byPart {
+			p, err := personOf(k)
+			if err != nil {
+				return nil, err
+			}
+			ms, err := p.members(func(account, email, user string) bool {
+				return emails[email] && users[[2]string{account, user}]
+			})
+			if err != nil {
+				return nil, errPart("person", k, err)
+			}
+			members = append(members, ms...)
+		}
+	}
+	recs := &objectRecords{}
+	if len(members) > 0 {
+		// What the person holds and why: every grant to their roles, and their
+		// users' access history.
+		roles, users := map[string]bool{}, map[string]bool{}
+		byPart := map[int]bool{}
+		for _, ms := range members {
+			roles[roleKey(ms.Account, ms.Role)] = true
+			users[userKey(ms.Account, ms.User)] = true
+		}
+		for k := range roles {
+			byPart[partOf(k)] = true
+		}
+		for k := range users {
+			byPart[partOf(k)] = true
+		}
+		for k := range byPart {
+			b, err := h.file(h.st.Layout.Roles[k])
+			if err != nil {
+				return nil, err
+			}
+			if err := decodeRoles(b, roles, users, recs); err != nil {
+				return nil, errPart("role", k, err)
+			}
+		}
+	}
+	if len(f.Objects) > 0 {
+		focus := map[string]bool{}
+		for _, o := range f.Objects {
+			focus[o] = true
+		}
+		for k := range numParts {
+			p, err := personOf(k)
+			if err != nil {
+				return nil, err
+			}
+			if rows, err = p.onObjects(focus, rows); err != nil {
+				return nil, errPart("person", k, err)
+			}
+		}
+		names := objectSet(f.Objects)
+		byPart := map[int]bool{}
+		for name := range names {
+			byPart[partOf(name)] = true
+		}
+		for k := range byPart {
+			b, err := h.file(h.st.Layout.Objects[k])
+			if err != nil {
+				return nil, err
+			}
+			if err := decodeObject(b, names, recs); err != nil {
+				return nil, errPart("object", k, err)
+			}
+		}
+	}
+	return h.mirror(rows, members, c, recs), nil
+}
+
+// objectSet is the objects with their containers, as SliceOf reads them.
+func objectSet(objects []string) map[string]bool {
+	set := map[string]bool{}
+	for _, o := range objects {
+		set[o] = true
+		for _, c := range containerNames(o) {
+			set[c] = true
+		}
+	}
+	return set
+}
+
+// Scan streams generation n in table order: the person partitions are each in
+// table order, and a merge of their groups by account and email interleaves them.
+// It holds every partition's group list and dictionary, never the rows.
+func (s *Store) Scan(ctx context.Context, n int, fn func(pipeline.Row) error) error {
+	h, err := s.acquire(n)
+	if err != nil {
+		return err
+	}
+	defer h.release()
+	ps := make([]*person, numParts)
+	next := make([]int, numParts)
+	for k := range ps {
+		if ps[k], err = h.person(k); err != nil {
+			return err
+		}
+	}
+	less := func(a, b group) bool {
+		if a.account != b.account {
+			return a.account < b.account
+		}
+		return a.email < b.email
+	}
+	var buf []pipeline.Row
+	for {
+		best := -1
+		for k, p := range ps {
+			if next[k] < len(p.groups) && (best < 0 || less(p.groups[next[k]], ps[best].groups[next[best]])) {
+				best = k
+			}
+		}
+		if best < 0 {
+			return nil
+		}
+		if buf, err = ps[best].rows(next[best], buf[:0]); err != nil {
+			return errPart("person", best, err)
+		}
+		next[best]++
+		for _, r := range buf {
+			if err := fn(r); err != nil {
+				return err
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+	}
+}
+
+// ObjectNames reads the generation's object names file.
+func (s *Store) ObjectNames(ctx context.Context, n int, account string) ([]string, error) {
+	h, err := s.acquire(n)
+	if err != nil {
+		return nil, err
+	}
+	defer h.release()
+	b, err := h.file(h.st.Layout.Names)
+	if err != nil {
+		return nil, err
+	}
+	return decodeNames(b, account)
+}
+
+// Changes compares two generations partition by partition; a person partition
+// whose rows hash is the same in both is skipped unread, so identical generations
+// cost two generation.json reads.
+func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (*pipeline.Changes, error) {
+	a, err := s.acquire(from)
+	if err != nil {
+		return nil, err
+	}
+	defer a.release()
+	b, err := s.acquire(to)
+	if err != nil {
+		return nil, err
+	}
+	defer b.release()
+	c := &pipeline.Changes{From: a.n, To: b.n}
+	focus := map[string]bool{}
+	for _, o := range f.Objects {
+		focus[o] = true
+	}
+	match := func(r pipeline.Row) bool {
+		return f.Empty() || f.Email != "" && r.Email == f.Email || focus[r.ObjectName]
+	}
+	for k := range numParts {
+		if len(f.Objects) == 0 && f.Email != "" && k != partOf(f.Email) {
+			continue
+		}
+		if a.st.Layout.Persons[k].same(b.st.Layout.Persons[k]) {
+			continue
+		}
+		pa, err := a.person(k)
+		if err != nil {
+			return nil, err
+		}
+		pb, err := b.person(k)
+		if err != nil {
+			return nil, err
+		}
+		added, removed, _, _, err := diffPartition(pa, pb, match, true)
+		if err != nil {
+			return nil, errPart("person", k, err)
+		}
+		c.Added = append(c.Added, added...)
+		c.Removed = append(c.Removed, removed...)
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	slices.SortFunc(c.Added, pipeline.Row.Compare)
+	slices.SortFunc(c.Removed, pipeline.Row.Compare)
+	return c, nil
+}
+
+// diffPartition compares two versions of a person partition: the rows of b
+// missing from a (added) and the reverse (removed). With collect it returns those
+// rows that match accepts (all when match is nil); without, only their numbers,
+// per account.
+// Groups are merged by account and email; a group read from the same place of the
+// same file in both is equal without decoding (an overlay over a shared base
+// costs only its own people), others are merged row by row.
+func diffPartition(pa, pb *person, match func(pipeline.Row) bool, collect bool) (added, removed []pipeline.Row, nAdded, nRemoved map[string]int, err error) {
+	nAdded, nRemoved = map[string]int{}, map[string]int{}
+	emit := func(out []pipeline.Row, g group, o pipeline.ObjectPrivilege) []pipeline.Row {
+		r := pipeline.Row{Account: g.account, Email: g.email, ObjectType: o.Type, ObjectName: o.Name, Privilege: o.Privilege}
+		if match == nil || match(r) {
+			out = append(out, r)
+		}
+		return out
+	}
+	var ia, ib []int32
+	i, j := 0, 0
+	for i < len(pa.groups) || j < len(pb.groups) {
+		var c int
+		switch {
+		case i == len(pa.groups):
+			c = 1
+		case j == len(pb.groups):
+			c = -1
+		default:
+			c = compareGroup(pa.groups[i], pb.groups[j])
+		}
+		if c == 0 && pa.idx[i] == pb.idx[j] && pa.src[i].name == pb.src[j].name {
+			i, j = i+1, j+1
+			continue
+		}
+		ia, ib = ia[:0], ib[:0]
+		var fa, fb *pfile
+		if c <= 0 {
+			fa = pa.src[i]
+			if ia, err = fa.ids(pa.idx[i], ia); err != nil {
+				return nil, nil, nil, nil, err
+			}
+		}
+		if c >= 0 {
+			fb = pb.src[j]
+			if ib, err = fb.ids(pb.idx[j], ib); err != nil {
+				return nil, nil, nil, nil, err
+			}
+		}
+		x, y := 0, 0
+		for x < len(ia) || y < len(ib) {
+			d := 0
+			switch {
+			case y == len(ib):
+				d = -1
+			case x == len(ia):
+				d = 1
+			default:
+				d = compareObject(fa.dict[ia[x]], fb.dict[ib[y]])
+			}
+			switch {
+			case d < 0:
+				nRemoved[pa.groups[i].account]++
+				if collect {
+					removed = emit(removed, pa.groups[i], fa.dict[ia[x]])
+				}
+				x++
+			case d > 0:
+				nAdded[pb.groups[j].account]++
+				if collect {
+					added = emit(added, pb.groups[j], fb.dict[ib[y]])
+				}
+				y++
+			default:
+				x, y = x+1, y+1
+			}
+		}
+		if c <= 0 {
+			i++
+		}
+		if c >= 0 {
+			j++
+		}
+	}
+	return added, removed, nAdded, nRemoved, nil
+}
+
+var _ pipeline.Store = (*Store)(nil)
+var _ pipeline.Reader = (*Store)(nil)
