@@ -497,6 +497,7 @@ source: snowflake
 mode: effective
 roles: all
 max_revoke_ratio: 0.2
+max_add_ratio: 0.5
 keep: 3
 email: {domain_aliases: {}, overrides: {}}
 postgres: {schema: grantmirror}
@@ -515,6 +516,7 @@ source: snowflake
 mode: granted
 roles: primary
 max_revoke_ratio: 0.05
+max_add_ratio: 0.25
 keep: 7
 pii_tags: [PII, GOVERNANCE.TAGS.SENSITIVITY]
 email:
@@ -549,6 +551,7 @@ source: dir:/snapshots
 mode: effective
 roles: all
 max_revoke_ratio: 0.2
+max_add_ratio: 0.5
 keep: 3
 email: {domain_aliases: {a.example: b.example}, overrides: {}}
 postgres: {schema: grantmirror}

@@ -14,8 +14,9 @@ var (
 	ErrNoGeneration = errors.New("no generation published yet")
 	// ErrUnknownGeneration is returned for a generation number the target does not keep.
 	ErrUnknownGeneration = errors.New("unknown generation")
-	// ErrRevokeGuard is returned when a new generation would remove more rows than
-	// the revocation guard allows; nothing is published.
+	// ErrRevokeGuard is returned when a new generation would change an account more
+	// than the guard allows (CheckChanges): it would drop the account, or remove or
+	// add too many of its rows. Nothing is published; the error is a *GuardError.
 	ErrRevokeGuard = errors.New("revocation guard refused to publish")
 	// ErrLocked is returned when another sync holds the target's publish lock.
 	ErrLocked = errors.New("another sync is publishing to this target")

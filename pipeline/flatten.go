@@ -205,7 +205,8 @@ func roleName(name, database string) string {
 func userRole(user string) string { return "USER " + ident.Part(user) }
 
 // grantee returns the canonical role a grant row is granted to, or "" when no user
-// can reach that grantee (applications, shares, instance roles).
+// can reach that grantee: an application holds its grants for its own code, and a
+// share's grants reach another account.
 func grantee(g *RoleGrant) string {
 	switch g.GrantedTo {
 	case "ROLE":
@@ -222,15 +223,39 @@ func grantee(g *RoleGrant) string {
 			return ""
 		}
 		return roleName(g.Grantee, db)
+	case "INSTANCE_ROLE":
+		return instanceRole(g.Grantee, g.Catalog, g.Schema, "")
 	case "USER":
 		return userRole(g.Grantee)
 	}
 	return ""
 }
 
+// instanceRole canonicalizes a role of a class instance the way Snowflake writes
+// it, DB.SCHEMA.INSTANCE!ROLE. The instance comes from OBJECT_INSTANCE or from a
+// name that already carries it (INSTANCE!ROLE); without either the role cannot be
+// told apart from the roles of other instances, and "" leaves the row out.
+func instanceRole(name, catalog, schema, instance string) string {
+	inst, role, ok := strings.Cut(name, "!")
+	switch {
+	case ok && strings.Contains(inst, "."):
+		if parts, err := ident.SplitStored(inst); err == nil && len(parts) == 3 {
+			return ident.Join(parts...) + "!" + ident.Part(role)
+		}
+		return ""
+	case ok && catalog != "" && schema != "":
+		return ident.Join(catalog, schema, inst) + "!" + ident.Part(role)
+	case !ok && instance != "":
+		if parts, err := ident.SplitStored(instance); err == nil && len(parts) == 3 {
+			return ident.Join(parts...) + "!" + ident.Part(name)
+		}
+	}
+	return ""
+}
+
 // objectKind says which of SNOWFLAKE.md's container rules names the object of a
 // grant row: 'd' a database, 's' a schema, 'r' a database or application role,
-// 'o' an object in a schema, 'a' an account object.
+// 'i' an instance role, 'o' an object in a schema, 'a' an account object.
 func objectKind(g *RoleGrant) byte {
 	switch {
 	case g.GrantedOn == "DATABASE":
@@ -239,6 +264,8 @@ func objectKind(g *RoleGrant) byte {
 		return 's'
 	case g.GrantedOn == "DATABASE_ROLE" || g.GrantedOn == "APPLICATION_ROLE":
 		return 'r'
+	case g.GrantedOn == "INSTANCE_ROLE":
+		return 'i'
 	case g.Schema != "":
 		return 'o'
 	}
@@ -253,6 +280,8 @@ func objectName(g *RoleGrant) (name string, db, schema string) {
 		return ident.Join(g.Catalog, g.Name), ident.Part(g.Catalog), ""
 	case 'r':
 		return roleName(g.Name, g.Catalog), "", ""
+	case 'i':
+		return instanceRole(g.Name, g.Catalog, g.Schema, g.Instance), "", ""
 	case 'o':
 		return ident.Join(g.Catalog, g.Schema, g.Name), ident.Part(g.Catalog), ident.Join(g.Catalog, g.Schema)
 	}
@@ -308,7 +337,7 @@ func buildGraph(a *Account) *graph {
 		}
 		if privilege.IsInheritance(rg.Privilege, rg.GrantedOn) {
 			from := inheritedRole(rg)
-			if g.gone[from] {
+			if from == "" || g.gone[from] {
 				continue
 			}
 			r := g.role(to)
@@ -318,8 +347,12 @@ func buildGraph(a *Account) *graph {
 		r := g.role(to)
 		typ := g.types.id(rg.GrantedOn)
 		ob := cachedObject{needs: [2]int32{-1, -1}}
-		if kind := objectKind(rg); kind == 'r' {
-			ob.name = g.names.id(roleName(rg.Name, rg.Catalog))
+		if kind := objectKind(rg); kind == 'r' || kind == 'i' {
+			n, _, _ := objectName(rg)
+			if n == "" {
+				continue
+			}
+			ob.name = g.names.id(n)
 		} else {
 			// Rows share a few places (a database, a schema): canonicalize each place
 			// once, then each object name once within it, without building the full
@@ -557,8 +590,9 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 		if id, ok := g.roleID[userRole(u.Name)]; ok {
 			roots = append(roots, id)
 		}
+		mode := SessionRoles(u, opts.Roles)
 		for _, r := range granted[u.Name] {
-			if opts.Roles == AllRoles || g.roles[r] == ident.Part(u.DefaultRole) {
+			if mode == AllRoles || g.roles[r] == ident.Part(u.DefaultRole) {
 				roots = append(roots, r)
 			}
 		}
@@ -620,6 +654,15 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 	}
 	m.Masked = append(m.Masked, maskedColumns(a, opts.PIITags)...)
 	return nil
+}
+
+// SessionRoles is the role mode of a user's sessions: its own DEFAULT_SECONDARY_ROLE
+// when the snapshot has one Snowflake documents, otherwise the configured default.
+func SessionRoles(u *User, configured RoleMode) RoleMode {
+	if u.SecondaryRoles != "" {
+		return u.SecondaryRoles
+	}
+	return configured
 }
 
 func sortRoles(g *graph, roles []int32) []int32 {

@@ -2,6 +2,7 @@ package pipeline
 
 import (
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
@@ -20,7 +21,7 @@ func DroppedRoles(a *Account) map[string]time.Time {
 	for i := range a.Roles {
 		r := &a.Roles[i]
 		db := ""
-		if r.Type == "DATABASE_ROLE" || r.Database != "" {
+		if r.Type == "DATABASE_ROLE" || r.Type == "APPLICATION_ROLE" || r.Database != "" {
 			db = r.Database
 		}
 		n := roleName(r.Name, db)
@@ -38,8 +39,11 @@ func DroppedRoles(a *Account) map[string]time.Time {
 
 // inheritedRole is the canonical role an inheritance row grants.
 func inheritedRole(rg *RoleGrant) string {
-	if rg.GrantedOn == "ROLE" {
+	switch rg.GrantedOn {
+	case "ROLE":
 		return ident.Part(rg.Name)
+	case "INSTANCE_ROLE":
+		return instanceRole(rg.Name, rg.Catalog, rg.Schema, rg.Instance)
 	}
 	return roleName(rg.Name, rg.Catalog)
 }
@@ -61,18 +65,70 @@ type RoleGraph struct {
 	Inherits map[string][]string
 	// Dropped maps roles dropped per roles.csv to when.
 	Dropped map[string]time.Time
+	// Kinds maps roles that are not account roles to their kind as GRANTED_ON
+	// writes it: DATABASE_ROLE, APPLICATION_ROLE or INSTANCE_ROLE.
+	Kinds map[string]string
+}
+
+// Kind returns a canonical role's kind: ROLE for an account role, otherwise
+// DATABASE_ROLE, APPLICATION_ROLE or INSTANCE_ROLE as the snapshot says. A
+// two-part name the snapshot says nothing about is taken for a database role.
+func (g *RoleGraph) Kind(role string) string {
+	if k, ok := g.Kinds[role]; ok {
+		return k
+	}
+	return roleKind(role)
+}
+
+// roleKind guesses a role's kind from its canonical name alone.
+func roleKind(role string) string {
+	switch parts := ident.Parts(role); {
+	case len(parts) == 3 && strings.Contains(parts[2], "!"):
+		return "INSTANCE_ROLE"
+	case len(parts) == 2:
+		return "DATABASE_ROLE"
+	}
+	return "ROLE"
+}
+
+// RoleKinds returns the kind of every role the account's rows name that is not
+// an account role: from roles.csv (ROLE_TYPE), the GRANTED_ON of role grants and
+// the GRANTED_TO of grantees.
+func RoleKinds(a *Account) map[string]string {
+	kinds := map[string]string{}
+	set := func(role, kind string) {
+		if role != "" && kind != "ROLE" && privilege.IsRoleType(kind) {
+			kinds[role] = kind
+		}
+	}
+	for i := range a.Roles {
+		r := &a.Roles[i]
+		switch r.Type {
+		case "DATABASE_ROLE", "APPLICATION_ROLE":
+			set(roleName(r.Name, r.Database), r.Type)
+		}
+	}
+	for i := range a.RoleGrants {
+		g := &a.RoleGrants[i]
+		if privilege.IsRoleType(g.GrantedOn) {
+			n, _, _ := objectName(g)
+			set(n, g.GrantedOn)
+		}
+		set(grantee(g), g.GrantedTo)
+	}
+	return kinds
 }
 
 // NewRoleGraph builds the role graph of an account.
 func NewRoleGraph(a *Account) *RoleGraph {
-	rg := &RoleGraph{Inherits: map[string][]string{}, Dropped: DroppedRoles(a)}
+	rg := &RoleGraph{Inherits: map[string][]string{}, Dropped: DroppedRoles(a), Kinds: RoleKinds(a)}
 	for i := range a.RoleGrants {
 		g := &a.RoleGrants[i]
 		if !g.DeletedOn.IsZero() || !privilege.IsInheritance(g.Privilege, g.GrantedOn) {
 			continue
 		}
 		to, from := grantee(g), inheritedRole(g)
-		if to == "" || !rg.Dropped[to].IsZero() || !rg.Dropped[from].IsZero() {
+		if to == "" || from == "" || !rg.Dropped[to].IsZero() || !rg.Dropped[from].IsZero() {
 			continue
 		}
 		rg.Inherits[to] = append(rg.Inherits[to], from)
@@ -121,7 +177,7 @@ func Containers(objectType, name string) []Container {
 	switch {
 	case objectType == "SCHEMA" && len(parts) == 2:
 		return []Container{{"DATABASE", parts[0]}}
-	case len(parts) == 3 && objectType != "DATABASE_ROLE" && objectType != "APPLICATION_ROLE":
+	case len(parts) == 3 && !privilege.IsRoleType(objectType):
 		return []Container{{"DATABASE", parts[0]}, {"SCHEMA", parts[0] + "." + parts[1]}}
 	}
 	return nil

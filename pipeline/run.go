@@ -72,7 +72,12 @@ type Result struct {
 	Generation *Generation // nil on a dry run
 	Added      int
 	Removed    int
-	Refused    bool // the revocation guard refused (a dry run reports it too)
+	Refused    bool // the guard refused (a dry run reports it too)
+	// RefusedBecause is, on a dry run the guard would refuse, the guard's error.
+	RefusedBecause error
+	// Changes are the per-account changes the guard weighed: on a dry run, and on
+	// a run the guard refused.
+	Changes []AccountChange
 	// Current is, on a dry run, the published table the mirror was compared with
 	// (empty when nothing is published), so callers can list the changes.
 	Current *Access
@@ -164,17 +169,24 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 		start = begin("diff")
 		old, err := cfg.Store.Open(ctx, 0)
 		cur := &Access{}
+		var accounts []string
 		switch {
 		case err == nil:
 			cur = old.Access
+			for _, a := range old.Meta.Accounts {
+				accounts = append(accounts, a.Name)
+			}
 		case !errors.Is(err, ErrNoGeneration):
 			return err
 		}
 		res.Current = cur
-		res.Added, res.Removed = DiffCounts(cur, m.Access)
+		res.Changes = DiffAccounts(cur, accounts, m)
+		for _, c := range res.Changes {
+			res.Added, res.Removed = res.Added+c.Added, res.Removed+c.Removed
+		}
 		rec.Added, rec.Removed = res.Added, res.Removed
-		if gerr := CheckRevocation(cur.Len(), res.Removed, m.Access.Len(), cfg.Publish); gerr != nil {
-			res.Refused = true
+		if gerr := CheckChanges(res.Changes, cfg.Publish); gerr != nil {
+			res.Refused, res.RefusedBecause = true, gerr
 			log.Warn("a real run would be refused", "reason", gerr)
 		}
 		phase("diff", start, m.Access.Len())
@@ -182,6 +194,13 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 	}
 	start = begin("publish")
 	g, err := cfg.Store.Publish(ctx, m, cfg.Publish)
+	var gerr *GuardError
+	if errors.As(err, &gerr) {
+		// A refused run is recorded with what it would have done, so the history
+		// shows how large the refused change was.
+		res.Changes, res.Added, res.Removed = gerr.Changes, gerr.Added(), gerr.Removed()
+		rec.Added, rec.Removed = res.Added, res.Removed
+	}
 	if err != nil {
 		return err
 	}

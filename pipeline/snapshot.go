@@ -52,10 +52,24 @@ type User struct {
 	LoginName   string
 	DisplayName string
 	DefaultRole string
+	// ExpiresAt is USERS.EXPIRES_AT; Expired says it had passed when the snapshot
+	// was extracted (or, for a snapshot without extracted_at, when it was read).
+	ExpiresAt time.Time
+	Expired   bool
+	// SnowflakeLock and LockedUntil are temporary locks (SNOWFLAKE_LOCK,
+	// LOCKED_UNTIL_TIME): the user keeps its access, lint lists them.
+	SnowflakeLock bool
+	LockedUntil   time.Time
+	// SecondaryRoles is USERS.DEFAULT_SECONDARY_ROLE read as a role mode: AllRoles
+	// for ["ALL"], PrimaryRole for empty or [], "" when the column is absent or its
+	// value unknown, so the configured default applies. SecondaryRaw keeps the value.
+	SecondaryRoles RoleMode
+	SecondaryRaw   string
 }
 
-// Active reports whether the user can sign in: not dropped and not disabled.
-func (u *User) Active() bool { return u.DeletedOn.IsZero() && !u.Disabled }
+// Active reports whether the user can sign in: not dropped, not disabled and not
+// expired.
+func (u *User) Active() bool { return u.DeletedOn.IsZero() && !u.Disabled && !u.Expired }
 
 // Role is a row of roles.csv.
 type Role struct {
@@ -86,6 +100,9 @@ type RoleGrant struct {
 	Grantee     string
 	GrantOption bool
 	DeletedOn   time.Time
+	// Instance is OBJECT_INSTANCE, the class instance (DB.SCHEMA.INSTANCE) an
+	// INSTANCE_ROLE row's role belongs to.
+	Instance string
 }
 
 // TagRef is a row of tag_references.csv.
@@ -385,9 +402,28 @@ func (a *Account) readUsers(t *table) error {
 		return err
 	}
 	typ, login, display, role := t.optional("TYPE"), t.optional("LOGIN_NAME"), t.optional("DISPLAY_NAME"), t.optional("DEFAULT_ROLE")
+	expires, lock, until, secondary := t.optional("EXPIRES_AT"), t.optional("SNOWFLAKE_LOCK"), t.optional("LOCKED_UNTIL_TIME"), t.optional("DEFAULT_SECONDARY_ROLE")
+	now := a.ExtractedAt
+	if now.IsZero() {
+		now = time.Now().UTC()
+	}
 	return t.each(func() error {
 		u := User{Line: t.line, Name: t.get(idx[0]), Email: t.get(idx[1]), Type: ident.Word(t.get(typ)),
 			LoginName: t.get(login), DisplayName: t.get(display), DefaultRole: t.get(role)}
+		if u.ExpiresAt, err = t.timestamp(expires, "EXPIRES_AT"); err != nil {
+			return err
+		}
+		u.Expired = !u.ExpiresAt.IsZero() && !u.ExpiresAt.After(now)
+		if u.SnowflakeLock, err = t.boolean(lock, "SNOWFLAKE_LOCK"); err != nil {
+			return err
+		}
+		if u.LockedUntil, err = t.timestamp(until, "LOCKED_UNTIL_TIME"); err != nil {
+			return err
+		}
+		if secondary >= 0 {
+			u.SecondaryRaw = t.get(secondary)
+			u.SecondaryRoles = SecondaryRoleMode(u.SecondaryRaw)
+		}
 		if u.Name == "" {
 			return t.errf("NAME", "is empty")
 		}
@@ -400,6 +436,20 @@ func (a *Account) readUsers(t *table) error {
 		a.Users = append(a.Users, u)
 		return nil
 	})
+}
+
+// SecondaryRoleMode reads a DEFAULT_SECONDARY_ROLE value: ["ALL"] (or ALL) means
+// every granted role is active, empty or [] means only the default role; anything
+// else is not a value Snowflake documents and gives "", the configured default.
+func SecondaryRoleMode(v string) RoleMode {
+	w := strings.ToUpper(strings.Join(strings.Fields(v), ""))
+	switch w {
+	case `["ALL"]`, "ALL", `('ALL')`, "[ALL]":
+		return AllRoles
+	case "", "[]", "()", "NULL":
+		return PrimaryRole
+	}
+	return ""
 }
 
 func (a *Account) readRoles(t *table) error {
@@ -458,10 +508,10 @@ func (a *Account) readRoleGrants(t *table) error {
 	if err != nil {
 		return err
 	}
-	opt := t.optional("GRANT_OPTION")
+	opt, inst := t.optional("GRANT_OPTION"), t.optional("OBJECT_INSTANCE")
 	return t.each(func() error {
 		g := RoleGrant{Line: t.line, Privilege: ident.Privilege(t.get(idx[0])), GrantedOn: ident.Word(t.get(idx[1])),
-			Name: t.get(idx[2]), Catalog: t.get(idx[3]), Schema: t.get(idx[4]), Grantee: t.get(idx[6])}
+			Name: t.get(idx[2]), Catalog: t.get(idx[3]), Schema: t.get(idx[4]), Grantee: t.get(idx[6]), Instance: t.get(inst)}
 		switch {
 		case g.Privilege == "":
 			return t.errf("PRIVILEGE", "is empty")

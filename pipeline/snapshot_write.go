@@ -57,9 +57,14 @@ func writeAccount(dir string, a *Account) error {
 		row    func(i int) []string
 		write  bool
 	}{
-		{"users.csv", []string{"NAME", "EMAIL", "DISABLED", "DELETED_ON", "TYPE", "LOGIN_NAME", "DISPLAY_NAME", "DEFAULT_ROLE"}, len(a.Users), func(i int) []string {
+		{"users.csv", usersHeader(a), len(a.Users), func(i int) []string {
 			u := &a.Users[i]
-			return []string{u.Name, u.Email, strconv.FormatBool(u.Disabled), formatTime(u.DeletedOn), u.Type, u.LoginName, u.DisplayName, u.DefaultRole}
+			row := []string{u.Name, u.Email, strconv.FormatBool(u.Disabled), formatTime(u.DeletedOn), u.Type, u.LoginName, u.DisplayName, u.DefaultRole,
+				formatTime(u.ExpiresAt), strconv.FormatBool(u.SnowflakeLock), formatTime(u.LockedUntil)}
+			if hasSecondary(a) {
+				row = append(row, u.SecondaryRaw)
+			}
+			return row
 		}, true},
 		{"roles.csv", []string{"NAME", "ROLE_TYPE", "ROLE_DATABASE_NAME", "DELETED_ON"}, len(a.Roles), func(i int) []string {
 			r := &a.Roles[i]
@@ -69,9 +74,9 @@ func writeAccount(dir string, a *Account) error {
 			g := &a.UserGrants[i]
 			return []string{g.Role, "USER", g.Grantee, formatTime(g.DeletedOn)}
 		}, true},
-		{"grants_to_roles.csv", []string{"PRIVILEGE", "GRANTED_ON", "NAME", "TABLE_CATALOG", "TABLE_SCHEMA", "GRANTED_TO", "GRANTEE_NAME", "GRANT_OPTION", "DELETED_ON"}, len(a.RoleGrants), func(i int) []string {
+		{"grants_to_roles.csv", []string{"PRIVILEGE", "GRANTED_ON", "NAME", "TABLE_CATALOG", "TABLE_SCHEMA", "GRANTED_TO", "GRANTEE_NAME", "GRANT_OPTION", "DELETED_ON", "OBJECT_INSTANCE"}, len(a.RoleGrants), func(i int) []string {
 			g := &a.RoleGrants[i]
-			return []string{g.Privilege, g.GrantedOn, g.Name, g.Catalog, g.Schema, g.GrantedTo, g.Grantee, strconv.FormatBool(g.GrantOption), formatTime(g.DeletedOn)}
+			return []string{g.Privilege, g.GrantedOn, g.Name, g.Catalog, g.Schema, g.GrantedTo, g.Grantee, strconv.FormatBool(g.GrantOption), formatTime(g.DeletedOn), g.Instance}
 		}, true},
 		{"tag_references.csv", []string{"TAG_DATABASE", "TAG_SCHEMA", "TAG_NAME", "TAG_VALUE", "OBJECT_DATABASE", "OBJECT_SCHEMA", "OBJECT_NAME", "COLUMN_NAME", "DOMAIN"}, len(a.Tags), func(i int) []string {
 			t := &a.Tags[i]
@@ -95,6 +100,26 @@ func writeAccount(dir string, a *Account) error {
 		}
 	}
 	return nil
+}
+
+// usersHeader names the users.csv columns. DEFAULT_SECONDARY_ROLE is written only
+// when some user had it, because an absent column means "use the configured
+// default" while an empty one means "no secondary roles".
+func usersHeader(a *Account) []string {
+	h := []string{"NAME", "EMAIL", "DISABLED", "DELETED_ON", "TYPE", "LOGIN_NAME", "DISPLAY_NAME", "DEFAULT_ROLE", "EXPIRES_AT", "SNOWFLAKE_LOCK", "LOCKED_UNTIL_TIME"}
+	if hasSecondary(a) {
+		h = append(h, "DEFAULT_SECONDARY_ROLE")
+	}
+	return h
+}
+
+func hasSecondary(a *Account) bool {
+	for i := range a.Users {
+		if a.Users[i].SecondaryRoles != "" || a.Users[i].SecondaryRaw != "" {
+			return true
+		}
+	}
+	return false
 }
 
 func writeCSV(path string, header []string, n int, row func(int) []string) error {

@@ -5,8 +5,8 @@ import "errors"
 // Sentinel errors callers test with errors.Is. Build errors are returned by ToSql and
 // by every helper that runs a statement; the wrapped message names the offending part.
 var (
-	// ErrStale is returned by CheckFresh when the mirror was last published longer ago
-	// than MaxStaleness, or never. Guarded statements do not return it: they decide
+	// ErrStale is returned by CheckFresh when the snapshot behind the current
+	// generation is older than MaxStaleness, or nothing was ever published. Guarded statements do not return it: they decide
 	// staleness inside their own SQL and admit no row.
 	ErrStale = errors.New("grant mirror is stale")
 	// ErrIdentifier marks a table, column or alias that is not a plain SQL identifier.
@@ -24,6 +24,10 @@ var (
 	ErrNoGuard = errors.New("statement has no guard")
 	// ErrPlaceholder marks a Where fragment whose placeholders do not match its arguments.
 	ErrPlaceholder = errors.New("placeholder mismatch")
+	// ErrFragment marks a Where fragment that could reach outside the parentheses the
+	// builder puts around it: an unbalanced parenthesis, a comment, a semicolon, or a
+	// string literal whose end depends on server settings.
+	ErrFragment = errors.New("unsafe where fragment")
 	// ErrNoHashKey is returned when a Hash mask is used without Options.HashKey.
 	ErrNoHashKey = errors.New("hash mask needs a key")
 	// ErrStatement marks a statement that cannot be built as given: no FROM, two FROMs,

@@ -57,7 +57,7 @@ func setup(t testing.TB) *fixture {
 	f.exec(`CREATE TABLE memberships_1 (account text COLLATE "C" NOT NULL, email text COLLATE "C" NOT NULL, role text COLLATE "C" NOT NULL)`)
 	f.exec(`CREATE INDEX memberships_1_email ON memberships_1 (email, role, account)`)
 	f.exec(`CREATE VIEW memberships AS SELECT DISTINCT account, email, role FROM memberships_1`)
-	f.exec(`CREATE TABLE current (generation bigint NOT NULL, published_at timestamptz NOT NULL, snapshot_at timestamptz NOT NULL)`)
+	f.exec(`CREATE TABLE current (generation bigint NOT NULL, published_at timestamptz NOT NULL, snapshot_at timestamptz)`)
 	f.exec(`CREATE TABLE masked_1 (account text COLLATE "C" NOT NULL, object_name text COLLATE "C" NOT NULL,
 		column_name text COLLATE "C" NOT NULL, reason text COLLATE "C" NOT NULL)`)
 	f.exec(`CREATE VIEW masked_columns AS SELECT account, object_name, column_name, reason FROM masked_1`)
@@ -136,6 +136,19 @@ func (f *fixture) ids(s *Stmt) []int64 {
 func (f *fixture) maps(s *Stmt) []map[string]any {
 	f.t.Helper()
 	rows, err := s.Query(f.ctx, f.db)
+	require.NoError(f.t, err)
+	out, err := pgx.CollectRows(rows, pgx.RowToMap)
+	require.NoError(f.t, err)
+	return out
+}
+
+// rawMaps runs a statement's SQL directly, not through Stmt.Query, so that a Shadow
+// statement's visible column is among the columns returned.
+func (f *fixture) rawMaps(s *Stmt) []map[string]any {
+	f.t.Helper()
+	sql, args, err := s.ToSql()
+	require.NoError(f.t, err)
+	rows, err := f.db.Query(f.ctx, sql, args...)
 	require.NoError(f.t, err)
 	out, err := pgx.CollectRows(rows, pgx.RowToMap)
 	require.NoError(f.t, err)

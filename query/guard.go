@@ -98,16 +98,20 @@ func (e *env) accountFilter(alias string) {
 	e.t.ref(e.account)
 }
 
-// fresh writes the fail-closed condition: the mirror has been published, recently
-// enough. The cutoff is computed from the builder's clock and bound, so tests can move
-// time without sleeping, and Postgres evaluates the subquery once per statement.
+// fresh writes the fail-closed condition: the mirror has been published, and what it
+// knows is recent enough. Its age is that of the Snowflake snapshot it was computed
+// from (current.snapshot_at), not of the publish: a month-old snapshot published now is
+// a month out of date. A snapshot that recorded no extraction time is judged by its
+// publish time, the only time known. The cutoff is computed from the builder's clock
+// and bound, so tests can move time without sleeping, and Postgres evaluates the
+// subquery once per statement.
 func (e *env) fresh() {
 	e.t.sql("EXISTS (SELECT 1 FROM " + e.b.current.String() + " " + reservedPrefix + "c")
 	if e.b.maxAge != NoStalenessLimit {
 		if e.cutoff < 0 {
 			e.cutoff = e.t.bind(e.b.now().Add(-e.b.maxAge))
 		}
-		e.t.sql(" WHERE " + reservedPrefix + "c.published_at >= ")
+		e.t.sql(" WHERE coalesce(" + reservedPrefix + "c.snapshot_at, " + reservedPrefix + "c.published_at) >= ")
 		e.t.ref(e.cutoff)
 	}
 	e.t.sql(")")

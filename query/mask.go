@@ -105,7 +105,10 @@ func Mask(column string, s Strategy, unless ...Unmask) Part {
 	return mask{column: column, strategy: s, unless: unless}
 }
 
-// roleNames resolves role names the way Snowflake does.
+// roleNames resolves role names the way Snowflake does and writes them the way the
+// memberships table stores them: canonical, so a role whose name needs quotes
+// (`"Data Stewards"`) matches its quoted spelling there, and an unquoted name
+// typed in any case matches the upper-case role it resolves to.
 func roleNames(roles []string) ([]string, error) {
 	out := make([]string, 0, len(roles))
 	for _, r := range roles {
@@ -116,7 +119,7 @@ func roleNames(roles []string) ([]string, error) {
 		if len(parts) > 2 {
 			return nil, fmt.Errorf("%w: role %q has more than two parts", ErrStatement, r)
 		}
-		out = append(out, strings.Join(parts, "."))
+		out = append(out, ident.Join(parts...))
 	}
 	return out, nil
 }

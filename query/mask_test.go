@@ -188,3 +188,33 @@ func TestLoadMasks(t *testing.T) {
 	require.Equal(t, map[string]any{"id": int32(1), "email": "Ann.Lee@Example.com", "Mixed Case": "secret 1",
 		"note": "likes tea", "age": RedactedText}, bob[0])
 }
+
+// TestUnlessRoleQuotedNames: memberships store canonical role names, quoted where
+// Snowflake needs quotes; UnlessRole resolves what it is given the same way, in
+// both directions: the quoted spelling unmasks, the unquoted one (which Snowflake
+// folds to upper case, another role) does not.
+func TestUnlessRoleQuotedNames(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	people(f)
+	f.grant(grant{"ACME", "stew@example.com", "WAREHOUSE", "W", "USAGE"},
+		grant{"ACME", "dbr@example.com", "WAREHOUSE", "W", "USAGE"},
+		grant{"ACME", "other@example.com", "WAREHOUSE", "W", "USAGE"})
+	f.member("ACME", "stew@example.com", "PUBLIC", `"Data Stewards"`)
+	f.member("ACME", "dbr@example.com", "PUBLIC", `HR."pii reader"`)
+	f.member("ACME", "other@example.com", "PUBLIC", `"DATA STEWARDS"`)
+	b := f.builder(f.options())
+	ctx := context.Background()
+	email := func(viewer string, unless ...Unmask) any {
+		rows := f.maps(b.Select(ctx, viewer, From("people p"), Columns("p.id"), Guard("WAREHOUSE", "p.wh", "USAGE"),
+			Mask("p.email", Redact, unless...), Where("p.id = 1")))
+		require.Len(t, rows, 1)
+		return rows[0]["email"]
+	}
+	require.Equal(t, "Ann.Lee@Example.com", email("stew@example.com", UnlessRole(`"Data Stewards"`)))
+	require.Equal(t, RedactedText, email("stew@example.com", UnlessRole("Data Stewards")), "unquoted folds to DATA STEWARDS")
+	require.Equal(t, "Ann.Lee@Example.com", email("other@example.com", UnlessRole("data stewards")))
+	require.Equal(t, RedactedText, email("other@example.com", UnlessRole(`"Data Stewards"`)))
+	require.Equal(t, "Ann.Lee@Example.com", email("dbr@example.com", UnlessRole(`hr."pii reader"`)))
+	require.Equal(t, RedactedText, email("dbr@example.com", UnlessRole(`hr.pii_reader`)))
+}

@@ -8,6 +8,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 )
 
@@ -30,13 +31,61 @@ func TestShadowMode(t *testing.T) {
 		}
 		parts := []Part{From("data d"), Columns("d.id"), Where("d.object_type = 'TABLE'"),
 			Guard("TABLE", "d.object_name", "SELECT"), OrderBy("d.id")}
-		rows := f.maps(b.Select(ctx, v, parts...))
+		rows := f.rawMaps(b.Select(ctx, v, parts...))
 		tables := 0
 		for _, r := range rows {
 			require.Equal(t, want[r["id"].(int64)], r["visible"], "%s row %d", v, r["id"])
 			tables++
 		}
 		require.Less(t, len(want), tables, "shadow mode must not filter")
+
+		// Through Query the rows look as in Off mode: no visible column, so a struct
+		// without that field scans (pgx.RowToStructByName is strict both ways), and the
+		// builder counts and logs what Enforce would have hidden.
+		logs.Reset()
+		before := b.ShadowTotals()
+		type row struct {
+			ID int64 `db:"id"`
+		}
+		got, err := Collect(ctx, f.db, b.Select(ctx, v, parts...), pgx.RowToStructByName[row])
+		require.NoError(t, err)
+		require.Len(t, got, tables)
+		for i, r := range got {
+			require.Equal(t, rows[i]["id"], r.ID)
+		}
+		var served map[string]any
+		require.NoError(t, json.Unmarshal(logs.Bytes(), &served))
+		require.Equal(t, "grantmirror shadow mismatch", served["msg"])
+		require.Equal(t, v, served["viewer"])
+		require.EqualValues(t, tables, served["rows"])
+		require.EqualValues(t, tables-len(want), served["hidden"])
+		after := b.ShadowTotals()
+		require.Equal(t, ShadowStats{Rows: int64(tables), Hidden: int64(tables - len(want))},
+			ShadowStats{Rows: after.Rows - before.Rows, Hidden: after.Hidden - before.Hidden})
+		maps := f.maps(b.Select(ctx, v, parts...))
+		require.NotContains(t, maps[0], "visible")
+
+		// Rows read before an early Close are what is counted.
+		logs.Reset()
+		qr, err := b.Select(ctx, v, parts...).Query(ctx, f.db)
+		require.NoError(t, err)
+		early := ShadowStats{}
+		for i := 0; i < 5 && qr.Next(); i++ {
+			var id int64
+			require.NoError(t, qr.Scan(&id))
+			early.Rows++
+			if !want[id] {
+				early.Hidden++
+			}
+		}
+		qr.Close()
+		if early.Hidden > 0 {
+			require.NoError(t, json.Unmarshal(logs.Bytes(), &served))
+			require.EqualValues(t, early.Rows, served["rows"])
+			require.EqualValues(t, early.Hidden, served["hidden"])
+		} else {
+			require.Zero(t, logs.Len())
+		}
 
 		logs.Reset()
 		st, err := b.Select(ctx, v, parts...).CountHidden(ctx, f.db)
@@ -161,23 +210,37 @@ func TestStaleness(t *testing.T) {
 	parts := []Part{From("wh"), Columns("wh.id"), Guard("WAREHOUSE", "wh.warehouse", "USAGE"),
 		Mask("wh.email", Redact, UnlessRole("PII_READER")), OrderBy("wh.id")}
 
+	// Ages are of the snapshot (when Snowflake was read) and of the publish, both
+	// counted back from the builder's clock; the snapshot's is the one judged.
+	hours := func(h float64) *time.Duration { d := time.Duration(h * float64(time.Hour)); return &d }
 	tests := []struct {
 		name      string
-		age       time.Duration
+		snapshot  *time.Duration // nil: the snapshot recorded no extraction time
+		published time.Duration
 		maxAge    time.Duration
 		fresh     bool
 		wantIDs   []int64
 		wantEmail any
 	}{
-		{"just published", 0, 3 * time.Hour, true, []int64{1}, "x@example.com"},
-		{"at the limit", 3 * time.Hour, 3 * time.Hour, true, []int64{1}, "x@example.com"},
-		{"a second past", 3*time.Hour + time.Second, 3 * time.Hour, false, []int64{}, nil},
-		{"default limit", 5 * time.Hour, 0, true, []int64{1}, "x@example.com"},
-		{"past default limit", 7 * time.Hour, 0, false, []int64{}, nil},
-		{"no limit", 1000 * time.Hour, NoStalenessLimit, true, []int64{1}, "x@example.com"},
+		{"just read", hours(0), 0, 3 * time.Hour, true, []int64{1}, "x@example.com"},
+		{"at the limit", hours(3), 0, 3 * time.Hour, true, []int64{1}, "x@example.com"},
+		{"a second past", hours(3 + 1.0/3600), 0, 3 * time.Hour, false, []int64{}, nil},
+		{"month-old snapshot published now", hours(31 * 24), 0, 3 * time.Hour, false, []int64{}, nil},
+		{"recent snapshot, publish long ago", hours(1), 30 * time.Hour, 3 * time.Hour, true, []int64{1}, "x@example.com"},
+		{"default limit", hours(5), 0, 0, true, []int64{1}, "x@example.com"},
+		{"past default limit", hours(7), time.Hour, 0, false, []int64{}, nil},
+		{"no limit", hours(1000), 0, NoStalenessLimit, true, []int64{1}, "x@example.com"},
+		{"no snapshot time, published recently", nil, 2 * time.Hour, 3 * time.Hour, true, []int64{1}, "x@example.com"},
+		{"no snapshot time, published long ago", nil, 4 * time.Hour, 3 * time.Hour, false, []int64{}, nil},
 	}
 	for _, tt := range tests {
-		now = f.published.Add(tt.age)
+		now = f.published.Add(24 * time.Hour)
+		var snapshotAt *time.Time
+		if tt.snapshot != nil {
+			at := now.Add(-*tt.snapshot)
+			snapshotAt = &at
+		}
+		f.exec(`UPDATE current SET published_at = $1, snapshot_at = $2`, now.Add(-tt.published), snapshotAt)
 		b := build(Enforce, tt.maxAge)
 		require.Equal(t, tt.wantIDs, f.ids(b.Select(ctx, "alice@example.com", parts...)), tt.name)
 		err := b.CheckFresh(ctx, f.db)
@@ -187,8 +250,11 @@ func TestStaleness(t *testing.T) {
 			require.Equal(t, tt.wantEmail, rows[0]["email"], tt.name)
 		} else {
 			require.ErrorIs(t, err, ErrStale, tt.name)
+			if tt.snapshot != nil {
+				require.Contains(t, err.Error(), "snapshot taken", tt.name)
+			}
 			// Shadow mode reports every row as hidden while the mirror is stale.
-			rows := f.maps(build(Shadow, tt.maxAge).Select(ctx, "alice@example.com", parts...))
+			rows := f.rawMaps(build(Shadow, tt.maxAge).Select(ctx, "alice@example.com", parts...))
 			require.Len(t, rows, 2)
 			for _, r := range rows {
 				require.Equal(t, false, r["visible"])

@@ -17,9 +17,10 @@ type Mode int
 const (
 	// Enforce filters rows through the guards and masks PII columns.
 	Enforce Mode = iota
-	// Shadow returns every row unmasked, as if grantmirror were not there, plus a
-	// boolean column named "visible" saying whether Enforce would have kept the row.
-	// Teams run it to measure mismatches before switching enforcement on.
+	// Shadow returns every row unmasked, as if grantmirror were not there, and
+	// measures what Enforce would have hidden: the SQL carries a last boolean column
+	// named "visible", which Query and Collect consume, count and log (see
+	// Stmt.Query). Teams run it to measure mismatches before switching enforcement on.
 	Shadow
 	// Off returns every row unmasked and adds nothing.
 	Off
@@ -51,9 +52,9 @@ func ParseMode(s string) (Mode, error) {
 // DefaultSchema is where the sync publishes the mirror unless configured otherwise.
 const DefaultSchema = "grantmirror"
 
-// DefaultMaxStaleness is the age after which a mirror no longer admits rows when
-// Options.MaxStaleness is zero. ACCOUNT_USAGE lags up to two hours and the sync
-// usually runs hourly, so a mirror older than six hours means the job is failing.
+// DefaultMaxStaleness is the snapshot age after which a mirror no longer admits rows
+// when Options.MaxStaleness is zero. ACCOUNT_USAGE lags up to two hours and the sync
+// usually runs hourly, so a snapshot older than six hours means the job is failing.
 const DefaultMaxStaleness = 6 * time.Hour
 
 // NoStalenessLimit, as Options.MaxStaleness, accepts a mirror of any age. A mirror
@@ -71,8 +72,11 @@ type Options struct {
 	Mode Mode
 	// Modes, when set, chooses the mode per tenant (see WithTenant and Rollout).
 	Modes ModeResolver
-	// MaxStaleness is how old the last publish may be before guards admit nothing:
-	// zero means DefaultMaxStaleness, NoStalenessLimit disables the age check.
+	// MaxStaleness is how old the mirror's knowledge may be before guards admit
+	// nothing and masks hide everything: the age of the Snowflake snapshot the
+	// current generation was computed from (current.snapshot_at), not of its publish,
+	// or of the publish when the snapshot recorded no extraction time. Zero means
+	// DefaultMaxStaleness, NoStalenessLimit disables the age check.
 	MaxStaleness time.Duration
 	// HashKey keys the Hash mask's HMAC-SHA256. Keep it secret and stable: a new key
 	// changes every hashed value.
@@ -89,7 +93,8 @@ type Options struct {
 	Privileges  []string
 	// Now is the clock staleness and rollouts are judged by, default time.Now.
 	Now func() time.Time
-	// Logger receives shadow-mode mismatch counts, default slog.Default().
+	// Logger receives shadow-mode mismatches, one Info record per statement that
+	// served rows Enforce would have hidden; default slog.Default().
 	Logger *slog.Logger
 }
 
@@ -110,6 +115,7 @@ type Builder struct {
 	privileges  map[string]bool
 	now         func() time.Time
 	log         *slog.Logger
+	shadow      *shadowTotals
 }
 
 // New validates the options and returns a Builder.
@@ -136,6 +142,7 @@ func New(o Options) (*Builder, error) {
 		privileges:  map[string]bool{},
 		now:         o.Now,
 		log:         o.Logger,
+		shadow:      &shadowTotals{},
 	}
 	if o.AccessTable != "" {
 		if b.access, err = fullName(o.AccessTable, 1, 2); err != nil {

@@ -159,6 +159,12 @@ func (b *Builder) build(viewer string, s *spec, mode Mode) (*text, error) {
 	if err != nil {
 		return nil, fmt.Errorf("from: %w", err)
 	}
+	// A table read without an alias is given its own name as one, so that the guarded
+	// subquery below can carry the same name as the table: columns are qualified with
+	// the alias or the bare table name, never with the schema.
+	if from.alias == nil {
+		from.alias = name{from.table.last()}
+	}
 	list, err := selectList(s, from)
 	if err != nil {
 		return nil, err
@@ -221,44 +227,41 @@ func (b *Builder) build(viewer string, s *spec, mode Mode) (*text, error) {
 		}
 		t.sql(" AS visible")
 	}
-	t.sql(" FROM " + from.String())
-
-	conds := 0
-	and := func() {
-		if conds == 0 {
-			t.sql(" WHERE ")
-		} else {
+	// The guards live in a subquery of their own and the fragments filter its result
+	// from outside, so even a fragment that got past the lexical checks could only
+	// narrow what the guards admitted, never widen it.
+	t.sql(" FROM ")
+	if mode == Enforce && len(s.checks) > 0 {
+		t.sql("(SELECT * FROM " + from.String() + " WHERE ")
+		e.fresh()
+		for _, c := range s.checks {
 			t.sql(" AND ")
-		}
-		conds++
-	}
-	for _, w := range s.wheres {
-		and()
-		t.sql("(")
-		if err := t.fragment(w.sql, w.args); err != nil {
-			return nil, fmt.Errorf("where: %w", err)
-		}
-		t.sql(")")
-	}
-	switch mode {
-	case Enforce:
-		if len(s.checks) > 0 {
-			and()
-			e.fresh()
-			for _, c := range s.checks {
-				t.sql(" AND ")
-				if err := e.check(c); err != nil {
-					return nil, err
-				}
+			if err := e.check(c); err != nil {
+				return nil, err
 			}
 		}
-	case Off:
+		t.sql(") AS " + from.alias.String())
+	} else {
+		t.sql(from.String())
+	}
+	if mode == Off {
 		scratch := newEnv(b, &text{}, viewer, &from)
 		for _, c := range s.checks {
 			if err := scratch.check(c); err != nil {
 				return nil, err
 			}
 		}
+	}
+	for i, w := range s.wheres {
+		if i == 0 {
+			t.sql(" WHERE (")
+		} else {
+			t.sql(" AND (")
+		}
+		if err := t.fragment(w.sql, w.args); err != nil {
+			return nil, fmt.Errorf("where: %w", err)
+		}
+		t.sql(")")
 	}
 	if len(orders) > 0 {
 		t.sql(" ORDER BY " + strings.Join(orders, ", "))
@@ -404,7 +407,7 @@ func (c *Cond) Format(f Format) Sqlizer {
 // cannot be built, as opposed to an error from the database.
 func IsBuildError(err error) bool {
 	for _, s := range []error{ErrIdentifier, ErrObjectType, ErrPrivilege, ErrViewer, ErrNoGuard,
-		ErrPlaceholder, ErrNoHashKey, ErrStatement} {
+		ErrPlaceholder, ErrFragment, ErrNoHashKey, ErrStatement} {
 		if errors.Is(err, s) {
 			return true
 		}

@@ -102,8 +102,9 @@ func escapeQuestion(s string) string {
 // fragment parses a hand-written SQL fragment and appends it to t with its
 // placeholders turned into references to args. A fragment uses either ? (with ??
 // for a literal question mark) or $1…$n, never both; placeholders inside string
-// literals, quoted identifiers, dollar-quoted strings and comments are text. Every
-// argument must be used, and no placeholder may point past the arguments.
+// literals, quoted identifiers and dollar-quoted strings are text. Every argument
+// must be used, and no placeholder may point past the arguments. The fragment must be
+// one balanced expression (see lex): it is checked before any of it is written.
 func (t *text) fragment(s string, args []any) error {
 	if strings.IndexByte(s, 0) >= 0 || !utf8.ValidString(s) {
 		return fmt.Errorf("%w: SQL text is not valid UTF-8 without NUL", ErrPlaceholder)
@@ -171,11 +172,15 @@ type token struct {
 	n    int
 }
 
-// lex splits SQL into text and placeholder tokens following Postgres's lexical rules
-// for what can hide a placeholder: '…' strings (and E'…' with backslash escapes),
-// "…" identifiers, $tag$…$tag$ strings, -- and nested /* */ comments. An unterminated
-// quote or comment is an error, because whatever follows it would be read differently
-// by Postgres than by us.
+// lex splits a Where fragment into text and placeholder tokens following Postgres's
+// lexical rules for what can hide a placeholder: '…' strings (and E'…' with backslash
+// escapes), "…" identifiers and $tag$…$tag$ strings. It also refuses everything that
+// would let a fragment reach past the parentheses the builder puts around it: a
+// parenthesis closed before it was opened or left open, a -- or /* comment (which
+// would swallow the builder's text after the fragment), a semicolon, and a backslash
+// before a quote in a plain string, which a server with standard_conforming_strings
+// off would read as an escaped quote and so end the string somewhere else than this
+// lexer does. An unterminated quote is an error for the same reason.
 func lex(s string) ([]token, error) {
 	var toks []token
 	start := 0
@@ -184,6 +189,7 @@ func lex(s string) ([]token, error) {
 			toks = append(toks, token{kind: tokText, text: s[start:end]})
 		}
 	}
+	depth := 0
 	i := 0
 	for i < len(s) {
 		c := s[i]
@@ -194,6 +200,9 @@ func lex(s string) ([]token, error) {
 			if err != nil {
 				return nil, err
 			}
+			if !escapes && strings.Contains(s[i:j], `\'`) {
+				return nil, fmt.Errorf(`%w: a backslash before a quote in %q ends the string early when standard_conforming_strings is off; pass the value as an argument`, ErrFragment, s)
+			}
 			i = j
 		case c == '"':
 			j, err := skipQuoted(s, i, '"', false)
@@ -201,34 +210,19 @@ func lex(s string) ([]token, error) {
 				return nil, err
 			}
 			i = j
-		case c == '-' && i+1 < len(s) && s[i+1] == '-':
-			j := strings.IndexByte(s[i:], '\n')
-			if j < 0 {
-				i = len(s)
-			} else {
-				i += j + 1
+		case c == '-' && i+1 < len(s) && s[i+1] == '-', c == '/' && i+1 < len(s) && s[i+1] == '*':
+			return nil, fmt.Errorf("%w: comment %q in %q", ErrFragment, s[i:i+2], s)
+		case c == ';':
+			return nil, fmt.Errorf("%w: semicolon in %q", ErrFragment, s)
+		case c == '(':
+			depth++
+			i++
+		case c == ')':
+			if depth == 0 {
+				return nil, fmt.Errorf("%w: %q closes a parenthesis it did not open", ErrFragment, s)
 			}
-		case c == '/' && i+1 < len(s) && s[i+1] == '*':
-			depth := 0
-			j := i
-			for j < len(s) {
-				if strings.HasPrefix(s[j:], "/*") {
-					depth++
-					j += 2
-				} else if strings.HasPrefix(s[j:], "*/") {
-					depth--
-					j += 2
-					if depth == 0 {
-						break
-					}
-				} else {
-					j++
-				}
-			}
-			if depth != 0 {
-				return nil, fmt.Errorf("%w: unterminated comment in %q", ErrPlaceholder, s)
-			}
-			i = j
+			depth--
+			i++
 		case c == '$' && (i == 0 || !isIdentByte(s[i-1])):
 			j := i + 1
 			for j < len(s) && s[j] >= '0' && s[j] <= '9' {
@@ -273,6 +267,9 @@ func lex(s string) ([]token, error) {
 		default:
 			i++
 		}
+	}
+	if depth != 0 {
+		return nil, fmt.Errorf("%w: %q leaves %d parenthesis(es) open", ErrFragment, s, depth)
 	}
 	flush(len(s))
 	return toks, nil

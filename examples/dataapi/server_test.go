@@ -74,10 +74,21 @@ func setup(t *testing.T) (*pgxpool.Pool, string) {
 
 func server(t *testing.T, pool *pgxpool.Pool, schema string, now time.Time) *Server {
 	t.Helper()
-	g, err := query.New(query.Options{Schema: schema, MaxStaleness: 3 * time.Hour,
-		Now: func() time.Time { return now }})
+	s, _ := serverIn(t, pool, schema, now, query.Enforce)
+	return s
+}
+
+// serverIn serves in a mode, with the builder and the server logging as JSON into the
+// returned buffer.
+func serverIn(t *testing.T, pool *pgxpool.Pool, schema string, now time.Time, mode query.Mode) (*Server, *bytes.Buffer) {
+	t.Helper()
+	logs := &bytes.Buffer{}
+	log := slog.New(slog.NewJSONHandler(logs, nil))
+	g, err := query.New(query.Options{Schema: schema, MaxStaleness: 3 * time.Hour, Mode: mode, Logger: log,
+		EmailDomains: map[string]string{"corp.example": "example.com"},
+		Now:          func() time.Time { return now }})
 	require.NoError(t, err)
-	return NewServer(pool, g, schema+".query_history", slog.New(slog.NewTextHandler(&bytes.Buffer{}, nil)))
+	return NewServer(pool, g, schema+".query_history", log), logs
 }
 
 func get(t *testing.T, h http.Handler, viewer, target string) (int, Page) {
@@ -174,6 +185,86 @@ func TestRequestErrors(t *testing.T) {
 	for _, tt := range tests {
 		code, _ := get(t, tt.h, tt.viewer, tt.target)
 		require.Equal(t, tt.want, code, tt.name)
+	}
+}
+
+// Shadow mode serves what the API served before grantmirror, every row in the clear,
+// and logs per request how many of them enforcement would have hidden.
+func TestShadowModeServesEverythingAndLogsMismatches(t *testing.T) {
+	t.Parallel()
+	pool, schema := setup(t)
+	h, logs := serverIn(t, pool, schema, published.Add(time.Hour), query.Shadow)
+
+	// Bob (signing in under the aliased domain) may use LOADING_WH only: 10 of 30 rows.
+	req := httptest.NewRequest(http.MethodGet, "/query-history?limit=100", nil)
+	req.Header.Set(ViewerHeader, "bob@corp.example")
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, req)
+	require.Equal(t, http.StatusOK, rec.Code, rec.Body.String())
+	require.NotContains(t, rec.Body.String(), "visible")
+	var page Page
+	require.NoError(t, json.Unmarshal(rec.Body.Bytes(), &page))
+	require.Len(t, page.Rows, 30)
+	warehouses := map[string]int{}
+	for _, r := range page.Rows {
+		warehouses[r.Warehouse]++
+		require.Equal(t, "select secret_"+itoa(r.ID), *r.QueryText, "shadow mode does not mask")
+	}
+	require.Equal(t, map[string]int{"LOADING_WH": 10, "ANALYTICS_WH": 10, "ADMIN_WH": 10}, warehouses)
+
+	var mismatch map[string]any
+	for _, line := range bytes.Split(bytes.TrimSpace(logs.Bytes()), []byte("\n")) {
+		var rec map[string]any
+		require.NoError(t, json.Unmarshal(line, &rec))
+		if rec["msg"] == "grantmirror shadow mismatch" {
+			require.Nil(t, mismatch, "one record per request")
+			mismatch = rec
+		}
+	}
+	require.NotNil(t, mismatch, "the mismatch is logged:\n%s", logs)
+	require.Equal(t, "bob@example.com", mismatch["viewer"])
+	require.EqualValues(t, 30, mismatch["rows"])
+	require.EqualValues(t, 20, mismatch["hidden"])
+	require.Equal(t, query.ShadowStats{Rows: 30, Hidden: 20}, h.g.ShadowTotals())
+
+	// The same request enforced returns Bob's 10 rows, masked.
+	enforced, _ := serverIn(t, pool, schema, published.Add(time.Hour), query.Enforce)
+	code, p := get(t, enforced, "bob@corp.example", "/query-history?limit=100")
+	require.Equal(t, http.StatusOK, code)
+	require.Len(t, p.Rows, 10)
+	require.Equal(t, query.RedactedText, *p.Rows[0].QueryText)
+}
+
+func TestSettings(t *testing.T) {
+	t.Parallel()
+	env := func(kv map[string]string) func(string) string {
+		return func(k string) string { return kv[k] }
+	}
+	st, err := readSettings(env(map[string]string{
+		"DATAAPI_DATABASE_URL": "postgres://db/app", "DATAAPI_MODE": "shadow", "DATAAPI_SCHEMA": "mirror",
+		"DATAAPI_EMAIL_DOMAINS": "corp.example=example.com, eu.example = example.com", "DATAAPI_MAX_STALENESS": "90m",
+		"DATAAPI_HASH_KEY": "00ff",
+		// The CLI's variables mean something else and are not read.
+		"GRANTMIRROR_MODE": "granted", "GRANTMIRROR_SCHEMA": "other",
+	}))
+	require.NoError(t, err)
+	require.Equal(t, ":8080", st.addr)
+	require.Equal(t, "usage.query_history", st.table)
+	require.Equal(t, query.Shadow, st.options.Mode)
+	require.Equal(t, "mirror", st.options.Schema)
+	require.Equal(t, 90*time.Minute, st.options.MaxStaleness)
+	require.Equal(t, []byte{0, 0xff}, st.options.HashKey)
+	require.Equal(t, map[string]string{"corp.example": "example.com", "eu.example": "example.com"}, st.options.EmailDomains)
+
+	for name, kv := range map[string]map[string]string{
+		"no database":     {},
+		"CLI mode word":   {"DATAAPI_DATABASE_URL": "x", "DATAAPI_MODE": "granted"},
+		"bad staleness":   {"DATAAPI_DATABASE_URL": "x", "DATAAPI_MAX_STALENESS": "-1h"},
+		"bad hash key":    {"DATAAPI_DATABASE_URL": "x", "DATAAPI_HASH_KEY": "zz"},
+		"bad domain pair": {"DATAAPI_DATABASE_URL": "x", "DATAAPI_EMAIL_DOMAINS": "corp.example"},
+	} {
+		_, err := readSettings(env(kv))
+		require.Error(t, err, name)
 	}
 }
 

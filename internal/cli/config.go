@@ -28,6 +28,7 @@ type Config struct {
 	Mode           string         `mapstructure:"mode"`
 	Roles          string         `mapstructure:"roles"`
 	MaxRevokeRatio float64        `mapstructure:"max_revoke_ratio"`
+	MaxAddRatio    float64        `mapstructure:"max_add_ratio"`
 	Force          bool           `mapstructure:"force"`
 	Keep           int            `mapstructure:"keep"`
 	HistoryDays    int            `mapstructure:"history_days"`
@@ -70,6 +71,7 @@ var defaults = map[string]any{
 	"mode":             string(pipeline.Effective),
 	"roles":            string(pipeline.AllRoles),
 	"max_revoke_ratio": 0.2,
+	"max_add_ratio":    0.5,
 	"keep":             3,
 	"history_days":     365,
 	"postgres::schema": "grantmirror",
@@ -81,7 +83,7 @@ var defaults = map[string]any{
 // envKeys are bound explicitly, so an environment variable works even when the
 // config file does not mention the key.
 var envKeys = []string{
-	"source", "target", "mode", "roles", "max_revoke_ratio", "force", "keep", "history_days", "pii_tags",
+	"source", "target", "mode", "roles", "max_revoke_ratio", "max_add_ratio", "force", "keep", "history_days", "pii_tags",
 	"postgres::schema", "log_level", "log_format", "pushgateway",
 	// Snowflake secrets for the accounts that name no file for them (see
 	// snowflakeConfig), meant to come from the environment, not from a file.
@@ -91,7 +93,7 @@ var envKeys = []string{
 // flagKeys maps flag names to config keys; a flag set on the command line wins.
 var flagKeys = map[string]string{
 	"source": "source", "target": "target", "mode": "mode", "roles": "roles",
-	"max-revoke-ratio": "max_revoke_ratio", "force": "force", "keep": "keep", "history-days": "history_days",
+	"max-revoke-ratio": "max_revoke_ratio", "max-add-ratio": "max_add_ratio", "force": "force", "keep": "keep", "history-days": "history_days",
 	"schema": "postgres::schema", "log-level": "log_level", "log-format": "log_format",
 	"pushgateway": "pushgateway",
 }
@@ -148,7 +150,7 @@ func (c *Config) flattenOptions() (pipeline.Options, error) {
 }
 
 func (c *Config) publishOptions() (pipeline.PublishOptions, error) {
-	o := pipeline.PublishOptions{MaxRevokeRatio: c.MaxRevokeRatio, Force: c.Force, Keep: c.Keep}
+	o := pipeline.PublishOptions{MaxRevokeRatio: c.MaxRevokeRatio, MaxAddRatio: c.MaxAddRatio, Force: c.Force, Keep: c.Keep}
 	if err := o.Validate(); err != nil {
 		return o, usageErr("%v", err)
 	}

@@ -2,6 +2,7 @@ package cli
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"strconv"
@@ -22,8 +23,10 @@ func syncCommand(e *env) *cli.Command {
 		Usage: "extract, flatten and publish the mirror, once or on a schedule",
 		Description: `Reads the grant graph from --source, flattens it into email × object × privilege
 rows with their role paths, and publishes them to --target as a new generation in one
-atomic step. A generation that would remove more than --max-revoke-ratio of the current
-rows is refused (exit 1) unless --force: a truncated extract must not lock people out.
+atomic step. The guard weighs every account on its own: a generation that would drop an
+account of the current one, remove more than --max-revoke-ratio of an account's rows or
+add more than --max-add-ratio of them is refused (exit 1) unless --force. A truncated
+extract must neither lock people out nor let them in.
 
 With --pushgateway, the run's metrics (rows, durations, outcome, last success) are pushed
 to a Prometheus Pushgateway when it ends; a failed push is logged, and the sync keeps
@@ -72,8 +75,9 @@ func configFlags() []cli.Flag {
 		&cli.StringFlag{Name: "source", Aliases: []string{"s"}, Usage: "dir:PATH (a snapshot) or snowflake (the accounts in the config)"},
 		&cli.StringFlag{Name: "mode", Usage: "effective (USAGE on containers required) or granted (default effective)"},
 		&cli.StringFlag{Name: "roles", Usage: "all (secondary roles ALL, Snowflake's default) or primary (default all)"},
-		&cli.Float64Flag{Name: "max-revoke-ratio", Usage: "largest share of current rows one sync may remove", DefaultText: "0.2"},
-		&cli.BoolFlag{Name: "force", Usage: "publish even when the revocation guard would refuse"},
+		&cli.Float64Flag{Name: "max-revoke-ratio", Usage: "largest share of an account's current rows one sync may remove", DefaultText: "0.2"},
+		&cli.Float64Flag{Name: "max-add-ratio", Usage: "most rows one sync may add to an account, as a share of its current rows", DefaultText: "0.5"},
+		&cli.BoolFlag{Name: "force", Usage: "publish even when the guard would refuse"},
 		&cli.IntFlag{Name: "keep", Usage: "generations kept for rollback besides the current one", DefaultText: "3"},
 		&cli.IntFlag{Name: "history-days", Usage: "days the Postgres access history keeps a removed row, for --at answers", DefaultText: "365"},
 		&cli.StringFlag{Name: "pushgateway", Usage: "Prometheus Pushgateway URL to push the metrics of a one-shot sync to"},
@@ -161,7 +165,7 @@ func (e *env) printSync(res *pipeline.Result, cfg pipeline.Config) {
 		fmt.Fprintf(w, "dry run: would publish %d rows (+%d −%d) from %s to %s; nothing was written\n",
 			m.Access.Len(), res.Added, res.Removed, cfg.Source, pipeline.RedactDSN(e.cfg.Target))
 		if res.Refused {
-			fmt.Fprintf(w, "the revocation guard would refuse it: more than %.0f%% of the current rows removed\n", 100*cfg.Publish.MaxRevokeRatio)
+			fmt.Fprintf(w, "the revocation guard would refuse it: %s\n", guardProblems(res.RefusedBecause))
 		}
 		n := 0
 		for ch := range pipeline.Diff(res.Current, m.Access) {
@@ -184,6 +188,16 @@ func (e *env) printSync(res *pipeline.Result, cfg pipeline.Config) {
 	if n := len(m.Excluded); n > 0 {
 		fmt.Fprintf(w, "%d Snowflake users left out (no valid email); run grantmirror lint to list them\n", n)
 	}
+}
+
+// guardProblems is what the guard objected to, without the advice a refused
+// sync prints: a dry run publishes nothing whatever --force says.
+func guardProblems(err error) string {
+	var g *pipeline.GuardError
+	if errors.As(err, &g) {
+		return strings.Join(g.Problems, "; ")
+	}
+	return err.Error()
 }
 
 // progress draws a spinner for each phase of a sync on a terminal and, once a

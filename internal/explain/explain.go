@@ -74,6 +74,73 @@ type Answer struct {
 	// NoPaths says the generation current at At is no longer kept: its rows come
 	// from the access history, without the role paths behind them.
 	NoPaths bool `json:"paths_unavailable,omitempty"`
+	// Sessions says, per active Snowflake user of the person, which roles its
+	// sessions hold: the rule behind every path above.
+	Sessions []Session `json:"sessions,omitempty"`
+}
+
+// Session is the role rule that applied to one user.
+type Session struct {
+	Account string `json:"account"`
+	User    string `json:"user"`
+	// Roles is all (secondary roles ALL: every granted role at once) or primary
+	// (only DEFAULT_ROLE and what it inherits).
+	Roles       string `json:"roles"`
+	DefaultRole string `json:"default_role,omitempty"`
+	// Source says where the rule came from: the user's DEFAULT_SECONDARY_ROLE, or
+	// the configured default when the snapshot has no (known) value.
+	Source string `json:"source"`
+}
+
+// String describes the rule for people.
+func (s Session) String() string {
+	what := "secondary roles ALL: every granted role counts"
+	if s.Roles == string(pipeline.PrimaryRole) {
+		role := s.DefaultRole
+		if role == "" {
+			role = "none set, so PUBLIC"
+		}
+		what = "no secondary roles: only DEFAULT_ROLE (" + role + ") and what it inherits count"
+	}
+	return fmt.Sprintf("user %s: %s (%s)", s.User, what, s.Source)
+}
+
+// sessions lists the role rule of each active user with the person's address.
+func sessions(m *pipeline.Mirror, q Query, norm *ident.Normalizer) []Session {
+	if m.Snapshot == nil {
+		return nil
+	}
+	var out []Session
+	for _, a := range m.Snapshot.Accounts {
+		if q.Account != "" && a.Name != q.Account {
+			continue
+		}
+		for i := range a.Users {
+			u := &a.Users[i]
+			if e, _ := norm.User(u.Name, u.Email); e != q.Email || !u.Active() {
+				continue
+			}
+			s := Session{Account: a.Name, User: u.Name, Roles: string(pipeline.SessionRoles(u, m.Meta.Roles)), DefaultRole: u.DefaultRole}
+			switch {
+			case u.SecondaryRoles != "":
+				s.Source = fmt.Sprintf("DEFAULT_SECONDARY_ROLE is %s", orEmpty(u.SecondaryRaw))
+			case u.SecondaryRaw != "":
+				s.Source = fmt.Sprintf("DEFAULT_SECONDARY_ROLE %q is not a documented value; the configured --roles %s applies", u.SecondaryRaw, m.Meta.Roles)
+			default:
+				s.Source = fmt.Sprintf("the snapshot has no DEFAULT_SECONDARY_ROLE; the configured --roles %s applies", m.Meta.Roles)
+			}
+			out = append(out, s)
+		}
+	}
+	slices.SortFunc(out, func(x, y Session) int { return strings.Compare(x.Account+"\x00"+x.User, y.Account+"\x00"+y.User) })
+	return out
+}
+
+func orEmpty(s string) string {
+	if s == "" {
+		return "empty"
+	}
+	return s
 }
 
 // AddLocalGrants adds the grants that answer the question as reasons of their
@@ -180,6 +247,7 @@ func explain(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer) *An
 		}
 	}
 	ans.Allowed = len(ans.Reasons) > 0
+	ans.Sessions = sessions(m, q, norm)
 	if !ans.Allowed {
 		ans.Misses = whyNot(m, ix, q, norm)
 	}

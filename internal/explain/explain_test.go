@@ -295,3 +295,79 @@ func TestLocalGrantsAnswerOnlyTheirQuestion(t *testing.T) {
 		})
 	}
 }
+
+// TestLoginRules: an expired user's why-not names the expiry and the ALTER USER
+// that lifts it; every answer says which secondary-role rule shaped each user.
+func TestLoginRules(t *testing.T) {
+	t.Parallel()
+	snap, err := pipeline.ReadSnapshot(filepath.Join("..", "..", "testdata", "conformance", "login"))
+	require.NoError(t, err)
+	m, err := pipeline.Flatten(snap, pipeline.Options{Roles: pipeline.PrimaryRole})
+	require.NoError(t, err)
+	norm := ident.NewNormalizer(ident.Aliases{})
+
+	ann := Explain(m, Query{Email: "ann@example.com", Object: "DB.S.T1", Privilege: "SELECT"}, norm)
+	require.False(t, ann.Allowed)
+	require.Len(t, ann.Misses, 1)
+	require.Equal(t, MissUserExpired, ann.Misses[0].Kind)
+	require.Contains(t, ann.Misses[0].Detail, "2026-10-31T23:59:59Z")
+	require.Equal(t, "ALTER USER ANN UNSET DAYS_TO_EXPIRY", ann.Misses[0].Fixes[0].SQL)
+	require.Empty(t, ann.Sessions, "an expired user has no sessions")
+
+	// FAY's own setting ([]) keeps WRITER out; GUS's (["ALL"]) brings it in; HAL's
+	// empty cell is "none"; IDA's unknown value falls back to the configured mode.
+	for _, tc := range []struct {
+		email, roles, source string
+		insert               bool
+	}{
+		{"fay@example.com", "primary", "DEFAULT_SECONDARY_ROLE is []", false},
+		{"gus@example.com", "all", `DEFAULT_SECONDARY_ROLE is ["ALL"]`, true},
+		{"hal@example.com", "primary", "DEFAULT_SECONDARY_ROLE is empty", false},
+		{"ida@example.com", "primary", "not a documented value; the configured --roles primary applies", false},
+	} {
+		ans := Explain(m, Query{Email: tc.email, Object: "DB.S.T1", Privilege: "INSERT"}, norm)
+		require.Equal(t, tc.insert, ans.Allowed, tc.email)
+		require.Len(t, ans.Sessions, 1, tc.email)
+		require.Equal(t, tc.roles, ans.Sessions[0].Roles, tc.email)
+		require.Contains(t, ans.Sessions[0].Source, tc.source, tc.email)
+		var txt bytes.Buffer
+		require.NoError(t, WriteText(&txt, ans))
+		require.Contains(t, txt.String(), "roles: user ", tc.email)
+	}
+}
+
+// TestRoleKindsInFixes: a fix that grants an application role says APPLICATION
+// ROLE; one that would grant an instance role has no statement, since granting it
+// names a class the snapshot does not hold.
+func TestRoleKindsInFixes(t *testing.T) {
+	t.Parallel()
+	snap, err := pipeline.ReadSnapshot(filepath.Join("..", "..", "testdata", "conformance", "role-kinds"))
+	require.NoError(t, err)
+	m, err := pipeline.Flatten(snap, pipeline.Options{})
+	require.NoError(t, err)
+	norm := ident.NewNormalizer(ident.Aliases{})
+
+	ans := Explain(m, Query{Email: "amy@example.com", Object: "APPDB.CORE.AUDIT", Privilege: "SELECT"}, norm)
+	require.False(t, ans.Allowed)
+	require.Len(t, ans.Misses, 1)
+	require.Equal(t, MissRoleNotHeld, ans.Misses[0].Kind)
+	require.Contains(t, ans.Misses[0].Detail, "application role APPDB.APP_AUDITOR")
+	require.Equal(t, "GRANT APPLICATION ROLE APPDB.APP_AUDITOR TO ROLE APP_USERS", ans.Misses[0].Fixes[0].SQL)
+
+	ok := Explain(m, Query{Email: "bob@example.com", Object: "ML.MODELS.CHURN_SCORES", Privilege: "SELECT"}, norm)
+	require.True(t, ok.Allowed)
+	require.Equal(t, []string{"ML_USERS", "ML.MODELS.CHURN!MLCONSUMER"}, ok.Reasons[0].Paths[0].Roles)
+
+	no := Explain(m, Query{Email: "amy@example.com", Object: "ML.MODELS.CHURN_SCORES", Privilege: "SELECT"}, norm)
+	require.False(t, no.Allowed)
+	var fix *Fix
+	for i := range no.Misses {
+		if no.Misses[i].Kind == MissRoleNotHeld {
+			fix = &no.Misses[i].Fixes[0]
+			require.Contains(t, no.Misses[i].Detail, "instance role ML.MODELS.CHURN!MLCONSUMER")
+		}
+	}
+	require.NotNil(t, fix)
+	require.Equal(t, "grant_role", fix.Action)
+	require.Empty(t, fix.SQL)
+}

@@ -30,6 +30,9 @@ func WriteText(w io.Writer, a *Answer) error {
 	if a.NoPaths {
 		fmt.Fprintf(w, "role paths unavailable: generation %d is no longer kept, so its rows come from the access history without the roles behind them\n", a.Meta.Generation)
 	}
+	for _, s := range a.Sessions {
+		fmt.Fprintf(w, "roles: %s\n", s)
+	}
 	if !a.Allowed {
 		fmt.Fprintf(w, "DENIED: %s cannot use %s on %s\n", q.Email, what, q.Object)
 		for _, m := range a.Misses {

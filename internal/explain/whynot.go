@@ -17,6 +17,7 @@ const (
 	MissUsage        = "missing_usage"      // holds the privilege but cannot reach the container
 	MissRoleRevoked  = "role_grant_revoked" // a role that would give it was revoked from the user
 	MissUserDisabled = "user_disabled"      // the person's user that holds it is disabled
+	MissUserExpired  = "user_expired"       // the person's user passed its EXPIRES_AT
 	MissUserDropped  = "user_dropped"       // the person's user was dropped
 	MissGrantRevoked = "grant_revoked"      // the grant itself was revoked
 	MissRoleNotHeld  = "role_not_granted"   // roles have it, none is the person's
@@ -27,7 +28,7 @@ const (
 	MissNoGrant      = "no_grant"           // nothing in the account grants this object
 )
 
-var missOrder = []string{MissUsage, MissRoleRevoked, MissUserDisabled, MissUserDropped, MissGrantRevoked,
+var missOrder = []string{MissUsage, MissRoleRevoked, MissUserDisabled, MissUserExpired, MissUserDropped, MissGrantRevoked,
 	MissRoleNotHeld, MissPrivilege, MissDroppedRole, MissInvalidEmail, MissUnknownEmail, MissNoGrant}
 
 // Miss is one reason a person lacks access, with the changes that together would
@@ -41,7 +42,7 @@ type Miss struct {
 // Fix is one change to Snowflake (or to grantmirror's aliases). SQL is the
 // statement an administrator would run.
 type Fix struct {
-	Action     string `json:"action"` // grant_privilege, grant_role, enable_user, domain_alias
+	Action     string `json:"action"` // grant_privilege, grant_role, enable_user, unexpire_user, domain_alias
 	SQL        string `json:"sql,omitempty"`
 	Privilege  string `json:"privilege,omitempty"`
 	ObjectType string `json:"object_type,omitempty"`
@@ -118,10 +119,23 @@ func inactive(a *pipeline.Account, p *person) []Miss {
 			out = append(out, Miss{Kind: MissUserDropped, Detail: fmt.Sprintf("user %s was dropped on %s", u.Name, day(u.DeletedOn))})
 		case u.Disabled:
 			out = append(out, Miss{Kind: MissUserDisabled, Detail: fmt.Sprintf("user %s is disabled", u.Name),
-				Fixes: []Fix{{Action: "enable_user", User: u.Name, Account: a.Name, SQL: fmt.Sprintf("ALTER USER %s SET DISABLED = FALSE", ident.Part(u.Name))}}})
+				Fixes: []Fix{enableUser(a, u)}})
+		case u.Expired:
+			out = append(out, Miss{Kind: MissUserExpired, Detail: fmt.Sprintf("user %s expired on %s (EXPIRES_AT) and cannot sign in", u.Name, u.ExpiresAt.UTC().Format(time.RFC3339)),
+				Fixes: []Fix{enableUser(a, u)}})
 		}
 	}
 	return out
+}
+
+// enableUser is the fix that lets a user that still exists sign in again: clear
+// DISABLED, or remove the expiry date (Snowflake sets EXPIRES_AT from
+// DAYS_TO_EXPIRY; unsetting it means the user never expires).
+func enableUser(a *pipeline.Account, u *pipeline.User) Fix {
+	if u.Disabled {
+		return Fix{Action: "enable_user", User: u.Name, Account: a.Name, SQL: fmt.Sprintf("ALTER USER %s SET DISABLED = FALSE", ident.Part(u.Name))}
+	}
+	return Fix{Action: "unexpire_user", User: u.Name, Account: a.Name, SQL: fmt.Sprintf("ALTER USER %s UNSET DAYS_TO_EXPIRY", ident.Part(u.Name))}
 }
 
 // elsewhere finds the person's users under another address in the mirror: the sync
@@ -225,7 +239,7 @@ func objectMisses(m *pipeline.Mirror, ix *index, a *pipeline.Account, p *person,
 			out = append(out, Miss{Kind: MissUsage,
 				Detail: fmt.Sprintf("holds %s on %s %s through role %s (user %s), but none of their roles has USAGE on %s %s%s",
 					g.Privilege, g.ObjectType, g.ObjectName, g.Role, ms[0].User, u.ObjectType, u.ObjectName, holders(ix, u)),
-				Fixes: []Fix{grantPrivilege(a.Name, privilege.Usage, u.ObjectType, u.ObjectName, g.Role)}})
+				Fixes: []Fix{fx.grantPrivilege(a.Name, privilege.Usage, u.ObjectType, u.ObjectName, g.Role)}})
 		}
 		if len(out) > 0 {
 			return dedupe(out)
@@ -249,10 +263,10 @@ func objectMisses(m *pipeline.Mirror, ix *index, a *pipeline.Account, p *person,
 		case !rg.DeletedOn.IsZero():
 			to := pick(p, role, target)
 			out = append(out, Miss{Kind: MissGrantRevoked, Detail: fmt.Sprintf("%s on %s %s was granted to %s and revoked on %s", rg.Privilege, rg.GrantedOn, q.Object, role, day(rg.DeletedOn)),
-				Fixes: fx.withUsage(grantPrivilege(a.Name, priv, rg.GrantedOn, q.Object, to), to, rg.GrantedOn, q.Object, priv)})
+				Fixes: fx.withUsage(fx.grantPrivilege(a.Name, priv, rg.GrantedOn, q.Object, to), to, rg.GrantedOn, q.Object, priv)})
 		case !graph.Dropped[role].IsZero():
 			out = append(out, Miss{Kind: MissDroppedRole, Detail: fmt.Sprintf("%s on %s %s is granted to role %s, which was dropped on %s", rg.Privilege, rg.GrantedOn, q.Object, role, day(graph.Dropped[role])),
-				Fixes: fx.withUsage(grantPrivilege(a.Name, priv, rg.GrantedOn, q.Object, target), target, rg.GrantedOn, q.Object, priv)})
+				Fixes: fx.withUsage(fx.grantPrivilege(a.Name, priv, rg.GrantedOn, q.Object, target), target, rg.GrantedOn, q.Object, priv)})
 		}
 	}
 
@@ -265,7 +279,7 @@ func objectMisses(m *pipeline.Mirror, ix *index, a *pipeline.Account, p *person,
 		typ := onObject[0].ObjectType
 		out = append(out, Miss{Kind: MissPrivilege,
 			Detail: fmt.Sprintf("no role has %s on %s %s; roles hold %s on it", q.Privilege, typ, q.Object, strings.Join(slices.Compact(privs), ", ")),
-			Fixes:  fx.withUsage(grantPrivilege(a.Name, q.Privilege, typ, q.Object, target), target, typ, q.Object, q.Privilege)})
+			Fixes:  fx.withUsage(fx.grantPrivilege(a.Name, q.Privilege, typ, q.Object, target), target, typ, q.Object, q.Privilege)})
 	}
 	if len(out) == 0 && len(onObject) == 0 {
 		out = append(out, Miss{Kind: MissNoGrant, Detail: fmt.Sprintf("no grant on %s exists in account %s%s", q.Object, a.Name, similar(m, a.Name, q.Object))})
@@ -306,7 +320,7 @@ func (f *fixer) withUsage(first Fix, receiver, typ, name, priv string) []Fix {
 	extra := f.graph.Closure(receiver)
 	for _, u := range containers(f.row(typ, name, priv)) {
 		if !f.holds(extra, u) {
-			fixes = append(fixes, grantPrivilege(f.account, privilege.Usage, u.ObjectType, u.ObjectName, receiver))
+			fixes = append(fixes, f.grantPrivilege(f.account, privilege.Usage, u.ObjectType, u.ObjectName, receiver))
 		}
 	}
 	return fixes
@@ -341,7 +355,7 @@ func (f *fixer) roleMisses(a *pipeline.Account, role string, relevant []pipeline
 		}
 		granted := ident.Part(ug.Role)
 		out = append(out, Miss{Kind: MissRoleRevoked, Detail: fmt.Sprintf("role %s (which gives %s) was granted to user %s and revoked on %s", granted, what, ug.Grantee, day(ug.DeletedOn)),
-			Fixes: f.withUsage(grantRole(a.Name, granted, ug.Grantee, ""), granted, g.ObjectType, g.ObjectName, g.Privilege)})
+			Fixes: f.withUsage(f.grantRole(a.Name, granted, ug.Grantee, ""), granted, g.ObjectType, g.ObjectName, g.Privilege)})
 	}
 	// The role is held by one of the person's disabled users.
 	for _, u := range p.inactive {
@@ -351,8 +365,12 @@ func (f *fixer) roleMisses(a *pipeline.Account, role string, relevant []pipeline
 		for i := range a.UserGrants {
 			ug := &a.UserGrants[i]
 			if ug.Grantee == u.Name && ug.DeletedOn.IsZero() && f.graph.Reaches(ident.Part(ug.Role), role) {
-				out = append(out, Miss{Kind: MissUserDisabled, Detail: fmt.Sprintf("user %s, which is disabled, holds role %s (which gives %s)", u.Name, ident.Part(ug.Role), what),
-					Fixes: []Fix{{Action: "enable_user", User: u.Name, Account: a.Name, SQL: fmt.Sprintf("ALTER USER %s SET DISABLED = FALSE", ident.Part(u.Name))}}})
+				kind, state := MissUserDisabled, "is disabled"
+				if !u.Disabled {
+					kind, state = MissUserExpired, "expired on "+u.ExpiresAt.UTC().Format(time.RFC3339)
+				}
+				out = append(out, Miss{Kind: kind, Detail: fmt.Sprintf("user %s, which %s, holds role %s (which gives %s)", u.Name, state, ident.Part(ug.Role), what),
+					Fixes: []Fix{enableUser(a, u)}})
 			}
 		}
 	}
@@ -360,14 +378,16 @@ func (f *fixer) roleMisses(a *pipeline.Account, role string, relevant []pipeline
 	switch {
 	case strings.HasPrefix(role, "USER "):
 		to := receivingRole(p)
-		fixes = f.withUsage(grantPrivilege(a.Name, g.Privilege, g.ObjectType, g.ObjectName, to), to, g.ObjectType, g.ObjectName, g.Privilege)
-	case isDatabaseRole(role):
-		// Database roles cannot be granted to users; grant it to the person's role.
-		fixes = f.withUsage(grantRole(a.Name, role, "", receivingRole(p)), role, g.ObjectType, g.ObjectName, g.Privilege)
+		fixes = f.withUsage(f.grantPrivilege(a.Name, g.Privilege, g.ObjectType, g.ObjectName, to), to, g.ObjectType, g.ObjectName, g.Privilege)
+	case f.graph.Kind(role) != "ROLE":
+		// Database, application and instance roles are best granted to the
+		// person's own account role, which keeps them in the role hierarchy.
+		fixes = f.withUsage(f.grantRole(a.Name, role, "", receivingRole(p)), role, g.ObjectType, g.ObjectName, g.Privilege)
 	default:
-		fixes = f.withUsage(grantRole(a.Name, role, p.active[0].Name, ""), role, g.ObjectType, g.ObjectName, g.Privilege)
+		fixes = f.withUsage(f.grantRole(a.Name, role, p.active[0].Name, ""), role, g.ObjectType, g.ObjectName, g.Privilege)
 	}
-	out = append(out, Miss{Kind: MissRoleNotHeld, Detail: fmt.Sprintf("%s is granted to role %s, which none of the person's users (%s) holds", what, role, userNames(p)), Fixes: fixes})
+	noun, _ := privilege.RoleWords(f.graph.Kind(role))
+	out = append(out, Miss{Kind: MissRoleNotHeld, Detail: fmt.Sprintf("%s is granted to %s %s, which none of the person's users (%s) holds", what, noun, role, userNames(p)), Fixes: fixes})
 	return out
 }
 
@@ -404,9 +424,6 @@ func receivingRole(p *person) string {
 	}
 	return best
 }
-
-// isDatabaseRole reports whether a canonical role name has two parts (DB.ROLE).
-func isDatabaseRole(role string) bool { return len(ident.Parts(role)) == 2 }
 
 // holders names the roles that do hold a USAGE, for the person to ask for.
 func holders(ix *index, r pipeline.Row) string {
@@ -455,28 +472,33 @@ func similar(m *pipeline.Mirror, account, object string) string {
 	return "; similar objects: " + strings.Join(names, ", ")
 }
 
-func grantPrivilege(account, priv, typ, object, role string) Fix {
-	kw := "ROLE"
-	if isDatabaseRole(role) {
-		kw = "DATABASE ROLE"
+func (f *fixer) grantPrivilege(account, priv, typ, object, role string) Fix {
+	fix := Fix{Action: "grant_privilege", Account: account, Privilege: priv, ObjectType: typ, Object: object, Role: role}
+	kind := f.graph.Kind(role)
+	_, kw := privilege.RoleWords(kind)
+	// An instance role's privileges come from its class; no GRANT gives it more.
+	if kind != "INSTANCE_ROLE" {
+		fix.SQL = fmt.Sprintf("GRANT %s ON %s %s TO %s %s", priv, strings.ReplaceAll(typ, "_", " "), object, kw, role)
 	}
-	return Fix{Action: "grant_privilege", Account: account, Privilege: priv, ObjectType: typ, Object: object, Role: role,
-		SQL: fmt.Sprintf("GRANT %s ON %s %s TO %s %s", priv, strings.ReplaceAll(typ, "_", " "), object, kw, role)}
+	return fix
 }
 
-// grantRole grants role to a user, or to another role when toRole is set.
-func grantRole(account, role, user, toRole string) Fix {
-	kw := "ROLE"
-	if isDatabaseRole(role) {
-		kw = "DATABASE ROLE"
+// grantRole grants role to a user, or to another role when toRole is set. Granting
+// an instance role names the instance's class, which the snapshot does not hold, so
+// that fix carries no statement.
+func (f *fixer) grantRole(account, role, user, toRole string) Fix {
+	kind := f.graph.Kind(role)
+	_, kw := privilege.RoleWords(kind)
+	fix := Fix{Action: "grant_role", Account: account, Role: role, User: user, ToRole: toRole}
+	switch {
+	case kind == "INSTANCE_ROLE":
+	case toRole != "":
+		_, to := privilege.RoleWords(f.graph.Kind(toRole))
+		fix.SQL = fmt.Sprintf("GRANT %s %s TO %s %s", kw, role, to, toRole)
+	default:
+		fix.SQL = fmt.Sprintf("GRANT %s %s TO USER %s", kw, role, ident.Part(user))
 	}
-	f := Fix{Action: "grant_role", Account: account, Role: role, User: user, ToRole: toRole}
-	if toRole != "" {
-		f.SQL = fmt.Sprintf("GRANT %s %s TO ROLE %s", kw, role, toRole)
-	} else {
-		f.SQL = fmt.Sprintf("GRANT ROLE %s TO USER %s", role, ident.Part(user))
-	}
-	return f
+	return fix
 }
 
 func dedupe(ms []Miss) []Miss {

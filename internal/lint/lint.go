@@ -7,6 +7,7 @@ import (
 	"io"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/privilege"
@@ -33,6 +34,9 @@ const (
 	DatabaseRoleUnused = "database_role_never_granted"
 	UserWithoutRoles   = "user_without_roles"
 	NoContainerUsage   = "no_container_usage"
+	UserLocked         = "user_locked"
+	UserExpired        = "user_expired"
+	UnknownSecondary   = "unknown_secondary_roles"
 )
 
 // Finding is one thing to look at, with what to do about it.
@@ -88,8 +92,24 @@ func lintAccount(a *pipeline.Account, m *pipeline.Mirror, norm *ident.Normalizer
 	held := graph.Closure(pipeline.PublicRole) // every user holds PUBLIC and what it inherits
 	for i := range a.Users {
 		u := &a.Users[i]
+		if u.DeletedOn.IsZero() && !u.Disabled && u.Expired {
+			add(Info, UserExpired, "user "+u.Name, fmt.Sprintf("ALTER USER %s UNSET DAYS_TO_EXPIRY if the user should sign in again", ident.Part(u.Name)),
+				"user %s expired on %s (EXPIRES_AT) and is left out of the mirror, like a disabled user", u.Name, u.ExpiresAt.UTC().Format(time.RFC3339))
+		}
 		if !u.Active() {
 			continue
+		}
+		if u.SnowflakeLock || !u.LockedUntil.IsZero() && u.LockedUntil.After(a.ExtractedAt) {
+			why := "Snowflake placed a temporary lock on it (SNOWFLAKE_LOCK)"
+			if !u.SnowflakeLock {
+				why = "it is locked until " + u.LockedUntil.UTC().Format(time.RFC3339) + " (LOCKED_UNTIL_TIME), after failed sign-ins"
+			}
+			add(Warning, UserLocked, "user "+u.Name, "nothing to do if the lock is expected; the user keeps its access once it lifts",
+				"user %s cannot sign in right now: %s; a lock is temporary, so its access stays mirrored", u.Name, why)
+		}
+		if u.SecondaryRoles == "" && u.SecondaryRaw != "" {
+			add(Warning, UnknownSecondary, "user "+u.Name, "expected [\"ALL\"] or []: check the extract",
+				"user %s has DEFAULT_SECONDARY_ROLE %q, which is not a documented value; the configured --roles %s applies to it", u.Name, u.SecondaryRaw, m.Meta.Roles)
 		}
 		for _, r := range direct[u.Name] {
 			for s := range graph.Closure(r) {
@@ -163,7 +183,7 @@ func lintAccount(a *pipeline.Account, m *pipeline.Mirror, norm *ident.Normalizer
 	for _, r := range a.Roles {
 		if r.DeletedOn.IsZero() {
 			db := ""
-			if r.Type == "DATABASE_ROLE" {
+			if r.Type == "DATABASE_ROLE" || r.Type == "APPLICATION_ROLE" {
 				db = r.Database
 			}
 			known[roleName(r.Name, db)] = true
@@ -199,13 +219,14 @@ func lintAccount(a *pipeline.Account, m *pipeline.Mirror, norm *ident.Normalizer
 		if held[role] || !graph.Dropped[role].IsZero() {
 			continue
 		}
+		noun, _ := privilege.RoleWords(graph.Kind(role))
 		if isDatabaseRole(role) && !grantedTo[role] {
 			add(Info, DatabaseRoleUnused, "role "+role, "grant it to an account role, or drop it",
-				"database role %s is never granted to a role", role)
+				"%s %s is never granted to a role", noun, role)
 			continue
 		}
 		add(Warning, RoleHeldByNobody, "role "+role, "grant it to the users or roles that need it, or drop it",
-			"role %s is held by no active user, directly or through other roles", role)
+			"%s %s is held by no active user, directly or through other roles", noun, role)
 	}
 
 	// Objects whose database or schema no role can use: their grants help nobody.
@@ -252,6 +273,8 @@ func roleName(name, db string) string {
 	return ident.Join(db, name)
 }
 
+// isDatabaseRole reports whether a role lives in a database or application (DB.ROLE)
+// rather than in the account.
 func isDatabaseRole(role string) bool { return len(ident.Parts(role)) == 2 }
 
 func sortedKeys[V any](m map[string]V) []string {

@@ -33,7 +33,7 @@ func lintSample(t *testing.T, dir string) []Finding {
 
 func TestGolden(t *testing.T) {
 	t.Parallel()
-	for _, dir := range []string{"../../testdata/sample/acme", "../../testdata/sample/adversarial", "../../testdata/sample/tiny", "../../testdata/conformance/rules"} {
+	for _, dir := range []string{"../../testdata/sample/acme", "../../testdata/sample/adversarial", "../../testdata/sample/tiny", "../../testdata/conformance/rules", "../../testdata/conformance/login", "../../testdata/conformance/role-kinds"} {
 		t.Run(filepath.Base(dir), func(t *testing.T) {
 			t.Parallel()
 			fs := lintSample(t, dir)
@@ -97,6 +97,43 @@ func TestFindings(t *testing.T) {
 	require.NotEmpty(t, find(rules, InvalidEmail, "user EVE"))
 	require.Empty(t, find(rules, InvalidEmail, "user LOADER"))
 	require.Empty(t, find(rules, InvalidEmail, "user BOB"), "disabled users are not linted")
+}
+
+// TestLoginStates: locked users keep their access and are listed; expired users
+// are left out and listed; an undocumented DEFAULT_SECONDARY_ROLE is flagged.
+func TestLoginStates(t *testing.T) {
+	t.Parallel()
+	fs := lintSample(t, "../../testdata/conformance/login")
+	for _, tc := range []struct{ code, subject, severity string }{
+		{UserLocked, "user DAN", Warning},
+		{UserLocked, "user EDO", Warning},
+		{UserExpired, "user ANN", Info},
+		{UserExpired, "user CAT", Info},
+		{UnknownSecondary, "user IDA", Warning},
+	} {
+		got := find(fs, tc.code, tc.subject)
+		require.Len(t, got, 1, "%s %s", tc.code, tc.subject)
+		require.Equal(t, tc.severity, got[0].Severity)
+	}
+	require.Contains(t, find(fs, UserExpired, "user ANN")[0].Hint, "ALTER USER ANN UNSET DAYS_TO_EXPIRY")
+	for _, u := range []string{"user BEN", "user FAY", "user GUS"} {
+		require.Empty(t, find(fs, UserLocked, u), u)
+		require.Empty(t, find(fs, UserExpired, u), u)
+		require.Empty(t, find(fs, UnknownSecondary, u), u)
+	}
+}
+
+// TestRoleKinds: application roles are called application roles, not database
+// roles.
+func TestRoleKinds(t *testing.T) {
+	t.Parallel()
+	fs := lintSample(t, "../../testdata/conformance/role-kinds")
+	got := find(fs, DatabaseRoleUnused, "role APPDB.APP_AUDITOR")
+	require.Len(t, got, 1)
+	require.Equal(t, "application role APPDB.APP_AUDITOR is never granted to a role", got[0].Detail)
+	for _, f := range fs {
+		require.NotContains(t, f.Detail, "database role APPDB.", f.Detail)
+	}
 }
 
 func TestServiceUserSharingAPersonsEmail(t *testing.T) {

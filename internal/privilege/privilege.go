@@ -47,8 +47,27 @@ func Implies(objectType, held, want string) bool {
 }
 
 // roleTypes are the GRANTED_ON words whose USAGE grant means the grantee inherits
-// the named role.
-var roleTypes = map[string]bool{"ROLE": true, "DATABASE_ROLE": true, "APPLICATION_ROLE": true}
+// the named role: account roles, database roles, application roles (granted to an
+// account role, another application role of the same application or a user) and
+// instance roles of class instances (granted to account or database roles).
+var roleTypes = map[string]bool{"ROLE": true, "DATABASE_ROLE": true, "APPLICATION_ROLE": true, "INSTANCE_ROLE": true}
+
+// IsRoleType reports whether a GRANTED_ON or GRANTED_TO word names a kind of role.
+func IsRoleType(word string) bool { return roleTypes[word] }
+
+// RoleWords are how Snowflake names each kind of role in prose and in SQL (GRANT
+// APPLICATION ROLE …): the noun, and the keyword before a role's name.
+func RoleWords(kind string) (noun, keyword string) {
+	switch kind {
+	case "DATABASE_ROLE":
+		return "database role", "DATABASE ROLE"
+	case "APPLICATION_ROLE":
+		return "application role", "APPLICATION ROLE"
+	case "INSTANCE_ROLE":
+		return "instance role", "INSTANCE ROLE"
+	}
+	return "role", "ROLE"
+}
 
 // IsInheritance reports whether a grant row nests roles rather than granting a
 // privilege on an object. OWNERSHIP of a role is not inheritance.

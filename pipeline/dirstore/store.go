@@ -205,17 +205,31 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 
 	// The guard compares against what readers see now, under the lock, so two
 	// syncs cannot both pass it against the same old generation.
-	oldRows, added, removed := 0, m.Access.Len(), 0
+	added, removed := m.Access.Len(), 0
 	cur, err := s.currentNumber()
 	switch {
 	case err == nil:
-		if oldRows, added, removed, err = s.compare(ctx, cur, m.Access); err != nil {
+		prev, err := s.readStored(cur)
+		if err != nil {
+			return nil, err
+		}
+		var accounts []string
+		for _, a := range prev.Accounts {
+			accounts = append(accounts, a.Name)
+		}
+		byAdded, byRemoved, err := s.compare(ctx, cur, m.Access)
+		if err != nil {
 			return nil, fmt.Errorf("read current generation %d: %w", cur, err)
 		}
+		changes := pipeline.AccountChanges(accounts, m, byAdded, byRemoved)
+		if err := pipeline.CheckChanges(changes, opts); err != nil {
+			return nil, err
+		}
+		added, removed = 0, 0
+		for _, c := range changes {
+			added, removed = added+c.Added, removed+c.Removed
+		}
 	case !errors.Is(err, pipeline.ErrNoGeneration):
-		return nil, err
-	}
-	if err := pipeline.CheckRevocation(oldRows, removed, m.Access.Len(), opts); err != nil {
 		return nil, err
 	}
 
@@ -393,31 +407,31 @@ func (s *Store) write(ctx context.Context, dir string, m *pipeline.Mirror, st *s
 	return syncDir(dir)
 }
 
-// compare merges generation n's access file, sorted as it was written, with next:
-// the old generation streams from disk, so a large one is never held in memory
-// next to the new one.
-func (s *Store) compare(ctx context.Context, n int, next *pipeline.Access) (oldRows, added, removed int, err error) {
+// compare merges generation n's access file, sorted as it was written, with next,
+// and counts per account the rows next adds and removes: the old generation
+// streams from disk, so a large one is never held in memory next to the new one.
+func (s *Store) compare(ctx context.Context, n int, next *pipeline.Access) (added, removed map[string]int, err error) {
+	added, removed = map[string]int{}, map[string]int{}
 	pull, stop := iter.Pull(next.All())
 	defer stop()
 	nr, ok := pull()
 	err = readTable(ctx, filepath.Join(s.dir, genDir(n), "access.parquet"), func(v, _ []string) error {
 		old := pipeline.Row{Account: v[0], Email: v[1], ObjectType: v[2], ObjectName: v[3], Privilege: v[4]}
-		oldRows++
 		for ok && nr.Compare(old) < 0 {
-			added++
+			added[nr.Account]++
 			nr, ok = pull()
 		}
 		if ok && nr.Compare(old) == 0 {
 			nr, ok = pull()
 		} else {
-			removed++
+			removed[old.Account]++
 		}
 		return nil
 	})
 	for ; ok; nr, ok = pull() {
-		added++
+		added[nr.Account]++
 	}
-	return oldRows, added, removed, err
+	return added, removed, err
 }
 
 func (s *Store) readAccess(ctx context.Context, n int) (*pipeline.Access, error) {

@@ -49,8 +49,7 @@ func (s *Store) becomeCurrent(ctx context.Context, tx pgx.Tx, gen, prev int, at 
 		}
 	} else {
 		if !compared {
-			var added, removed int
-			if err := s.compareIn(ctx, tx, prev, gen, &added, &removed); err != nil {
+			if _, _, err := s.compareIn(ctx, tx, prev, gen); err != nil {
 				return at, fmt.Errorf("compare generation %d with %d: %w", gen, prev, err)
 			}
 		}

@@ -81,16 +81,22 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	}
 	built := time.Now()
 	rows := m.Access.Len()
-	oldRows, added, removed := 0, rows, 0
+	added, removed := rows, 0
+	var changes []pipeline.AccountChange
 	if prev != nil {
-		oldRows = prev.Rows
-		if added, removed, err = s.compare(ctx, conn, prev.Number, next); err != nil {
+		byAdded, byRemoved, err := s.compare(ctx, conn, prev.Number, next)
+		if err != nil {
 			return nil, err
+		}
+		changes = pipeline.AccountChanges(prev.Accounts, m, byAdded, byRemoved)
+		added, removed = 0, 0
+		for _, c := range changes {
+			added, removed = added+c.Added, removed+c.Removed
 		}
 	}
 	compared := time.Now()
-	log.Debug("compared", "removed", removed, "duration", compared.Sub(built))
-	if err := pipeline.CheckRevocation(oldRows, removed, rows, opts); err != nil {
+	log.Debug("compared", "added", added, "removed", removed, "duration", compared.Sub(built))
+	if err := pipeline.CheckChanges(changes, opts); err != nil {
 		if derr := s.dropGeneration(context.WithoutCancel(ctx), conn, next); derr != nil {
 			log.Warn("drop refused generation; the next publish drops it", "error", derr)
 		}
@@ -104,7 +110,9 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	if prev != nil {
 		prevNumber = prev.Number
 	}
-	forced := opts.Force && pipeline.CheckRevocation(oldRows, removed, rows, pipeline.PublishOptions{MaxRevokeRatio: opts.MaxRevokeRatio}) != nil
+	unforced := opts
+	unforced.Force = false
+	forced := opts.Force && pipeline.CheckChanges(changes, unforced) != nil
 	g, err := s.swap(ctx, conn, next, prevNumber, m, added, removed, forced)
 	if err != nil {
 		return nil, err
@@ -139,20 +147,21 @@ func (s *Store) build(ctx context.Context, conn *pgxpool.Conn, n int, m *pipelin
 
 // compare finds, in SQL, the rows generation n adds to generation prev and the
 // rows it removes, for the revocation guard to weigh and the access history to
-// record (compare_generations.sql), and counts them.
-func (s *Store) compare(ctx context.Context, conn *pgxpool.Conn, prev, n int) (added, removed int, err error) {
+// record (compare_generations.sql), and counts them per account.
+func (s *Store) compare(ctx context.Context, conn *pgxpool.Conn, prev, n int) (added, removed map[string]int, err error) {
 	err = pgx.BeginFunc(ctx, conn, func(tx pgx.Tx) error {
-		return s.compareIn(ctx, tx, prev, n, &added, &removed)
+		added, removed, err = s.compareIn(ctx, tx, prev, n)
+		return err
 	})
 	if err != nil {
-		return 0, 0, fmt.Errorf("compare generation %d with %d: %w", n, prev, err)
+		return nil, nil, fmt.Errorf("compare generation %d with %d: %w", n, prev, err)
 	}
 	return added, removed, nil
 }
 
-func (s *Store) compareIn(ctx context.Context, tx pgx.Tx, prev, n int, added, removed *int) error {
+func (s *Store) compareIn(ctx context.Context, tx pgx.Tx, prev, n int) (added, removed map[string]int, err error) {
 	if _, err := tx.Exec(ctx, s.stmt("guard_settings", nil)); err != nil {
-		return err
+		return nil, nil, err
 	}
 	v := vars{"gen": n, "prev": prev}
 	// Generations that both carry per-person digests are compared only where a
@@ -160,20 +169,31 @@ func (s *Store) compareIn(ctx context.Context, tx pgx.Tx, prev, n int, added, re
 	stmt := "compare_generations"
 	var both bool
 	if err := tx.QueryRow(ctx, s.stmt("has_people", vars{"gen": prev})).Scan(&both); err != nil {
-		return err
+		return nil, nil, err
 	}
 	if both {
 		if err := tx.QueryRow(ctx, s.stmt("has_people", vars{"gen": n})).Scan(&both); err != nil {
-			return err
+			return nil, nil, err
 		}
 	}
 	if both {
 		stmt = "compare_changed_people"
 	}
 	if _, err := tx.Exec(ctx, s.stmt(stmt, v)); err != nil {
-		return err
+		return nil, nil, err
 	}
-	return tx.QueryRow(ctx, s.stmt("count_changes", v)).Scan(added, removed)
+	rows, err := tx.Query(ctx, s.stmt("count_changes", v))
+	if err != nil {
+		return nil, nil, err
+	}
+	added, removed = map[string]int{}, map[string]int{}
+	var account string
+	var a, r int
+	_, err = pgx.ForEachRow(rows, []any{&account, &a, &r}, func() error {
+		added[account], removed[account] = a, r
+		return nil
+	})
+	return added, removed, err
 }
 
 // swap records generation n, writes its changes against generation prev (0: none)

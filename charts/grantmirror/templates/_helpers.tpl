@@ -105,10 +105,10 @@ container only as GRANTMIRROR_TARGET from a Secret.
 {{- end }}
 {{- $snowflake := dict "history_days" $c.snowflake.historyDays "query_timeout" $c.snowflake.queryTimeout "allow_partial" $c.snowflake.allowPartial "accounts" $accounts }}
 {{- $email := dict "domain_aliases" $c.email.domainAliases "overrides" $c.email.overrides }}
-{{- $cfg := dict "source" $c.source "mode" $c.mode "roles" $c.roles "max_revoke_ratio" $c.maxRevokeRatio "keep" $c.keep "email" $email "postgres" (dict "schema" $c.postgres.schema) "snowflake" $snowflake }}
+{{- $cfg := dict "source" $c.source "mode" $c.mode "roles" $c.roles "max_revoke_ratio" $c.maxRevokeRatio "max_add_ratio" $c.maxAddRatio "keep" $c.keep "email" $email "postgres" (dict "schema" $c.postgres.schema) "snowflake" $snowflake }}
 {{- /* toYaml sorts keys; emitting one key at a time keeps the order of the documented config file. */}}
 {{- $out := list }}
-{{- range $k := list "source" "mode" "roles" "max_revoke_ratio" "keep" }}
+{{- range $k := list "source" "mode" "roles" "max_revoke_ratio" "max_add_ratio" "keep" }}
 {{- $out = append $out (toYaml (dict $k (get $cfg $k))) }}
 {{- end }}
 {{- /* pii_tags is written only when set: leaving the key out is what keeps grantmirror's default tags. */}}
