@@ -93,7 +93,7 @@ history, a directory target from the generations it keeps.
 
 Examples:
    grantmirror diff
-   grantmirror diff --from 3 --to 5 --format csv
+   grantmirror diff --from 1 --to 2 --format csv
    grantmirror diff --since 24h
    grantmirror diff --since 2026-03-01 --format csv`,
 		Flags: targetFlags(
@@ -263,7 +263,7 @@ generation as usual.
 
 Examples:
    grantmirror rollback
-   grantmirror rollback 41 --target postgres://grantmirror@db/app`,
+   grantmirror rollback 1 --target postgres://grantmirror@db/app`,
 		Flags: targetFlags(),
 		Action: e.action(func(c *cli.Context) error {
 			n := 0
