@@ -164,7 +164,7 @@ func sliceAccount(a *Account, objects map[string]bool, users map[[2]string]bool)
 	b := *a
 	b.RoleGrants = nil
 	for _, rg := range a.RoleGrants {
-		if isRoleKind(rg.GrantedOn) || objects[ObjectName(&rg)] {
+		if KeptWhole(&rg) || objects[ObjectName(&rg)] {
 			b.RoleGrants = append(b.RoleGrants, rg)
 		}
 	}
@@ -189,13 +189,16 @@ func sliceAccount(a *Account, objects map[string]bool, users map[[2]string]bool)
 	return &b
 }
 
-// isRoleKind reports whether a grants_to_roles row grants a role (nesting).
-func isRoleKind(grantedOn string) bool {
-	switch grantedOn {
+// KeptWhole reports whether every slice keeps a grants_to_roles row whatever its
+// focus: role-to-role grants (nesting), which why-not needs for the role graph,
+// and grants to applications and shares, which no person reaches but every answer
+// lists as not mirrored (NotMirrored).
+func KeptWhole(rg *RoleGrant) bool {
+	switch rg.GrantedOn {
 	case "ROLE", "DATABASE_ROLE", "APPLICATION_ROLE", "INSTANCE_ROLE":
 		return true
 	}
-	return false
+	return rg.GrantedTo == "APPLICATION" || rg.GrantedTo == "SHARE"
 }
 
 // ChangesOf is the answer Reader.Changes must give, computed from two whole

@@ -76,6 +76,7 @@ var chartLeavesOut = map[string]string{
 	"log_level":                                   "the chart's top-level logLevel value, passed as --log-level",
 	"log_format":                                  "the chart's top-level logFormat value, passed as --log-format",
 	"pushgateway":                                 "the chart's top-level pushgateway.url value, passed as --pushgateway",
+	"policy_fallback":                             "the chart keeps the default: deny what a policy grantmirror cannot translate",
 	"notifications":                               "the chart's top-level notifications values",
 	"notifications.webhook_url":                   "from a Secret (notifications.webhookSecretName) as GRANTMIRROR_NOTIFICATIONS_WEBHOOK_URL",
 	"notifications.max_attempts":                  "the default retries of a webhook delivery",

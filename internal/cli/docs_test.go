@@ -2,6 +2,7 @@ package cli
 
 import (
 	"bufio"
+	"fmt"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -10,6 +11,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 	"github.com/urfave/cli/v2"
 
@@ -35,7 +37,9 @@ var notRunnable = map[string]string{
 	"grantmirror sync --source snowflake --target postgres://grantmirror@db/app --pushgateway http://pushgateway:9091": "needs a Snowflake account",
 	"grantmirror sync --config grantmirror.yaml --every 1h --listen :9090":                                             "runs until stopped (daemon_test covers --every)",
 	"grantmirror explain bob@example.com SALES.PUBLIC.ORDERS SELECT --at 2026-03-03T12:00:00Z":                         "asks about a moment before the sandbox's first generation; the --at tests cover it",
-	"grantmirror sample --users 50000 --roles 10000 --grants 1000000 --out /tmp/big":                                   "benchmark size; sample_test covers the command",
+	"grantmirror diff --since 24h":                                                   "asks about a moment before the sandbox's first generation; the --since tests cover it",
+	"grantmirror diff --since 2026-03-01 --format csv":                               "asks about a moment before the sandbox's first generation; the --since tests cover it",
+	"grantmirror sample --users 50000 --roles 10000 --grants 1000000 --out /tmp/big": "benchmark size; sample_test covers the command",
 }
 
 // readmeExamples returns the grantmirror command lines of README.md's shell
@@ -133,6 +137,16 @@ func newSandbox(t *testing.T) *sandbox {
 	s.dsn, s.schema = pgtest.URL(), pgtest.Schema(t, pgtest.Pool(t))
 	r := run(t, "migrate", "--target", s.dsn, "--schema", s.schema)
 	require.Equal(t, ExitOK, r.code, r.stderr)
+	// The product tables the rls examples guard (app.events, app.usage) live in
+	// the sandbox's schema.
+	pool := pgtest.Pool(t)
+	for _, ddl := range []string{
+		`CREATE TABLE %s.events (id bigserial PRIMARY KEY, table_name text NOT NULL)`,
+		`CREATE TABLE %s.usage (id bigserial PRIMARY KEY, account text, database_name text, schema_name text, table_name text)`,
+	} {
+		_, err := pool.Exec(t.Context(), fmt.Sprintf(ddl, pgx.Identifier{s.schema}.Sanitize()))
+		require.NoError(t, err)
+	}
 	// Two generations on each target, for the examples of diff and rollback.
 	for range 2 {
 		for _, target := range [][]string{{}, {"--target", s.dsn, "--schema", s.schema}} {
@@ -165,6 +179,8 @@ func (s *sandbox) args(t *testing.T, line string) []string {
 			out[i] = filepath.Join(s.target, strings.TrimPrefix(w, "grantmirror-data/"))
 		case w == "dir:snapshot":
 			out[i] = "dir:" + filepath.Join(repo, "testdata", "sample", "acme")
+		case strings.HasPrefix(w, "app."):
+			out[i] = s.schema + "." + strings.TrimPrefix(w, "app.")
 		case w == "grantmirror.yaml":
 			out[i] = filepath.Join(s.dir, "grantmirror.yaml")
 		case strings.HasPrefix(w, "testdata/"), strings.HasPrefix(w, "dir:testdata/"):

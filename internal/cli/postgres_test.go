@@ -68,7 +68,7 @@ func TestBadTargets(t *testing.T) {
 	for _, tc := range []struct {
 		target, want string
 	}{
-		{"mysql://x", `target "mysql://x": want dir:PATH, postgres://`},
+		{"mysql://x", `target "mysql://x": want dir:PATH or postgres://`},
 		{"postgres://u:hunter2@127.0.0.1:1/db", "127.0.0.1:1"},
 		{"postgres://u@127.0.0.1/db?sslmode=bogus", "sslmode"},
 	} {

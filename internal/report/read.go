@@ -20,9 +20,11 @@ type Source struct {
 	Normalizer func(pipeline.Meta) *ident.Normalizer
 }
 
-// noOne is an address no person has (it holds a NUL byte): the slice about it
-// is a generation's meta, exclusions and small snapshot tables, without rows.
-const noOne = "\x00"
+// noOne is an address no person has (a published email always has a local part
+// and a domain): the slice about it is a generation's meta, exclusions and small
+// snapshot tables, without rows. It must be text every store can compare, so no
+// NUL byte, which Postgres refuses.
+const noOne = "@"
 
 // Generate writes the report o asks for, reading no more of the generation
 // than the report needs: the full access view in CSV or JSON streams from the

@@ -19,7 +19,8 @@ import (
 
 // files are the snapshot files a manifest describes.
 var files = []string{"users.csv", "roles.csv", "grants_to_users.csv", "grants_to_roles.csv",
-	"tag_references.csv", "policy_references.csv", "access_history.csv"}
+	"tag_references.csv", "policy_references.csv", "masking_policies.csv", "row_access_policies.csv",
+	"projection_policies.csv", "access_history.csv"}
 
 // Reseal rewrites the rows and sha256 of dir's manifest.json for the files as
 // they are now, keeping its other fields. A directory without a manifest is

@@ -539,7 +539,8 @@ func encodeObject(in *objectInput, m *pipeline.Mirror) []byte {
 				p := &a.Policies[i]
 				pt.str(a.Name)
 				pt.uint(uint64(i))
-				for _, s := range []string{p.PolicyName, p.PolicyKind, p.Database, p.Schema, p.Entity, p.Column} {
+				for _, s := range []string{p.PolicyName, p.PolicyKind, p.Database, p.Schema, p.Entity, p.Column,
+					p.PolicyDatabase, p.PolicySchema, p.EntityDomain, p.TagDatabase, p.TagSchema, p.TagName, p.Status} {
 					pt.str(s)
 				}
 				pt.end()
@@ -646,7 +647,8 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	for range t.n {
 		t.next()
 		acc, seq := t.str(), int(t.uint())
-		p := pipeline.PolicyRef{PolicyName: t.str(), PolicyKind: t.str(), Database: t.str(), Schema: t.str(), Entity: t.str(), Column: t.str()}
+		p := pipeline.PolicyRef{PolicyName: t.str(), PolicyKind: t.str(), Database: t.str(), Schema: t.str(), Entity: t.str(), Column: t.str(),
+			PolicyDatabase: t.str(), PolicySchema: t.str(), EntityDomain: t.str(), TagDatabase: t.str(), TagSchema: t.str(), TagName: t.str(), Status: t.str()}
 		if keep(pipeline.RefObject(p.Database, p.Schema, p.Entity)) {
 			out.policies = append(out.policies, seqRecord[pipeline.PolicyRef]{acc, seq, p})
 		}
@@ -673,16 +675,6 @@ func historyObject(name string) string {
 		return c
 	}
 	return strings.ToUpper(name)
-}
-
-// isRoleKind reports whether a grants_to_roles row grants a role (nesting): those
-// go into the core file, which every question reads whole, as SliceOf keeps them all.
-func isRoleKind(grantedOn string) bool {
-	switch grantedOn {
-	case "ROLE", "DATABASE_ROLE", "APPLICATION_ROLE", "INSTANCE_ROLE":
-		return true
-	}
-	return false
 }
 
 // Core file sections: the small snapshot tables every question reads whole, and
@@ -740,7 +732,9 @@ func encodeCore(m *pipeline.Mirror) []byte {
 				gt.end()
 			}
 			for i := range a.RoleGrants {
-				if isRoleKind(a.RoleGrants[i].GrantedOn) {
+				// The rows every slice keeps go into the core file, which every
+				// question reads whole.
+				if pipeline.KeptWhole(&a.RoleGrants[i]) {
 					rr.str(a.Name)
 					rr.uint(uint64(i))
 					writeRoleGrant(rr, &a.RoleGrants[i])
@@ -920,10 +914,15 @@ type snapshotAccount struct {
 	Source      string    `json:"source"`
 	HasRoles    bool      `json:"has_roles"`
 	HasHistory  bool      `json:"has_history"`
+	// Bodies are the policy definitions: few and small, and every slice keeps
+	// them whole, so they live here rather than in a partition.
+	Bodies   []pipeline.PolicyBody `json:"policy_bodies,omitempty"`
+	BodiesOf map[string]bool       `json:"policy_bodies_of,omitempty"`
 }
 
 func (s snapshotAccount) account() *pipeline.Account {
-	return &pipeline.Account{Name: s.Name, ExtractedAt: s.ExtractedAt, Source: s.Source, HasRoles: s.HasRoles, HasHistory: s.HasHistory}
+	return &pipeline.Account{Name: s.Name, ExtractedAt: s.ExtractedAt, Source: s.Source, HasRoles: s.HasRoles, HasHistory: s.HasHistory,
+		Bodies: s.Bodies, BodiesOf: s.BodiesOf}
 }
 
 func errPart(kind string, i int, err error) error {

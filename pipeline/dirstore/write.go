@@ -113,7 +113,7 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) 
 	for ai, a := range accounts {
 		names[ai] = make([]string, len(a.RoleGrants))
 		for i := range a.RoleGrants {
-			if rg := &a.RoleGrants[i]; !isRoleKind(rg.GrantedOn) {
+			if rg := &a.RoleGrants[i]; !pipeline.KeptWhole(rg) {
 				key := place{rg.GrantedOn, rg.Catalog, rg.Schema, rg.Name, rg.Instance}
 				n, ok := canonical[key]
 				if !ok {
@@ -143,7 +143,8 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) 
 
 	lay := &layout{Persons: make([]partRef, numParts), Objects: make([]string, numParts), Roles: make([]string, numParts), HasSnapshot: m.Snapshot != nil}
 	for _, a := range accounts {
-		lay.Snapshot = append(lay.Snapshot, snapshotAccount{Name: a.Name, ExtractedAt: a.ExtractedAt, Source: a.Source, HasRoles: a.HasRoles, HasHistory: a.HasHistory})
+		lay.Snapshot = append(lay.Snapshot, snapshotAccount{Name: a.Name, ExtractedAt: a.ExtractedAt, Source: a.Source, HasRoles: a.HasRoles, HasHistory: a.HasHistory,
+			Bodies: a.Bodies, BodiesOf: a.BodiesOf})
 	}
 	stats := &writeStats{}
 	jobs := make(chan func() error)

@@ -191,6 +191,9 @@ func (s *Store) ObjectNames(ctx context.Context, n int, account string) (_ []str
 			return err
 		}
 		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
+		if len(out) == 0 {
+			out = nil // no names, as pipeline.ObjectNamesOf says it
+		}
 		return err
 	})
 	return out, err

@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -299,11 +300,16 @@ func requireSlice(t *testing.T, published, opened, got *pipeline.Mirror, what st
 	}
 }
 
-// sorted orders a copy of a table by its printed rows.
+// sorted orders a copy of a table by its rows as JSON, which follows pointers
+// (a masked column's rule) rather than printing their addresses.
 func sorted[T any](l []T) []string {
 	out := make([]string, len(l))
 	for i, v := range l {
-		out[i] = fmt.Sprintf("%+v", v)
+		b, err := json.Marshal(v)
+		if err != nil {
+			panic(err)
+		}
+		out[i] = string(b)
 	}
 	slices.Sort(out)
 	return out
