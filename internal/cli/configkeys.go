@@ -2,6 +2,7 @@ package cli
 
 import (
 	"fmt"
+	"github.com/grantmirror/grantmirror/internal/ident"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -222,30 +223,9 @@ func walkKeys(path string, n *yaml.Node, prefix string, keys map[string]keySpec,
 func nearest(s string, candidates []string) string {
 	best, bestD := "", len(s)/3+1
 	for _, c := range candidates {
-		if d := editDistance(s, c); d < bestD {
+		if d := ident.Distance(s, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
 	return best
-}
-
-// editDistance is the Levenshtein distance of two keys.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }

@@ -177,7 +177,7 @@ func unknownEmail(m *pipeline.Mirror, norm *ident.Normalizer, q Query) []Miss {
 			case !ident.ValidEmail(e) && strings.EqualFold(u.Name, local):
 				seen[e] = true
 				out = append(out, Miss{Kind: MissInvalidEmail, Detail: fmt.Sprintf("user %s has no usable email (%q); set its EMAIL or add an override", u.Name, u.Email)})
-			case ident.ValidEmail(e) && distance(e, q.Email) <= 2:
+			case ident.ValidEmail(e) && ident.Distance(e, q.Email) <= 2:
 				seen[e] = true
 				out = append(out, Miss{Kind: MissUnknownEmail, Detail: fmt.Sprintf("no Snowflake user has %s; did you mean %s (user %s)?", q.Email, e, u.Name)})
 			}
@@ -187,27 +187,6 @@ func unknownEmail(m *pipeline.Mirror, norm *ident.Normalizer, q Query) []Miss {
 		out = append(out, Miss{Kind: MissUnknownEmail, Detail: fmt.Sprintf("no active Snowflake user has the email %s (after aliases)", q.Email)})
 	}
 	return out
-}
-
-// distance is the Levenshtein distance, for near-miss suggestions.
-func distance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // objectMisses explains, for a known person, why no row grants the object.
@@ -483,7 +462,7 @@ func similar(granted []string, object string) string {
 	var names []string
 	for _, name := range granted {
 		p := ident.Parts(name)
-		if strings.EqualFold(strings.Trim(p[len(p)-1], `"`), strings.Trim(last, `"`)) || distance(name, object) <= 2 {
+		if strings.EqualFold(strings.Trim(p[len(p)-1], `"`), strings.Trim(last, `"`)) || ident.Distance(name, object) <= 2 {
 			names = append(names, name)
 		}
 	}
