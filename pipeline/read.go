@@ -182,7 +182,7 @@ func sliceAccount(a *Account, objects map[string]bool, users map[[2]string]bool)
 	}
 	b.History = nil
 	for _, h := range a.History {
-		if objects[canonicalObject(h.ObjectName)] || users[[2]string{a.Name, strings.ToUpper(h.User)}] {
+		if objects[HistoryObject(h.ObjectName)] || users[[2]string{a.Name, strings.ToUpper(h.User)}] {
 			b.History = append(b.History, h)
 		}
 	}
@@ -239,9 +239,9 @@ func ObjectNamesOf(m *Mirror, account string) []string {
 	return slices.Compact(names)
 }
 
-// canonicalObject canonicalizes a dotted name as access history records it, so it
+// HistoryObject canonicalizes a dotted name as access history records it, so it
 // compares with published names; a name that does not parse is kept upper-cased.
-func canonicalObject(name string) string {
+func HistoryObject(name string) string {
 	if c, err := ident.Canonical(name); err == nil {
 		return c
 	}

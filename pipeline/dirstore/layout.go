@@ -661,20 +661,11 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 		t.next()
 		acc, seq := t.str(), int(t.uint())
 		h := pipeline.AccessEvent{User: t.str(), ObjectDomain: t.str(), ObjectName: t.str(), LastAccessed: t.time(), QueryCount: t.int()}
-		if keep(historyObject(h.ObjectName)) {
+		if keep(pipeline.HistoryObject(h.ObjectName)) {
 			out.history = append(out.history, seqRecord[pipeline.AccessEvent]{acc, seq, h})
 		}
 	}
 	return t.err("access_history")
-}
-
-// historyObject canonicalizes a name as access history records it, as SliceOf
-// does, so history lands in the partition of the object it is about.
-func historyObject(name string) string {
-	if c, err := ident.Canonical(name); err == nil {
-		return c
-	}
-	return strings.ToUpper(name)
 }
 
 // Core file sections: the small snapshot tables every question reads whole, and

@@ -134,7 +134,7 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) 
 			objects[k].policies[ai] = append(objects[k].policies[ai], i)
 		}
 		for i, h := range a.History {
-			k := partOf(historyObject(h.ObjectName))
+			k := partOf(pipeline.HistoryObject(h.ObjectName))
 			objects[k].history[ai] = append(objects[k].history[ai], i)
 			k = partOf(userKey(a.Name, h.User))
 			roles[k].history[ai] = append(roles[k].history[ai], i)

@@ -119,13 +119,13 @@ func BenchmarkPublishChanges(b *testing.B) {
 // rowBytes is the size on disk of the tables that hold generations, with their
 // indexes and TOAST, after a VACUUM so that dead row versions do not count.
 func (f *fixture) rowBytes(b testing.TB) int64 {
-	for _, t := range []string{"access_rows", "membership_rows", "grant_rows", "masked_rows", "digests", "snapshot_files", "snapshot_blobs"} {
+	for _, t := range []string{"access_rows", "membership_rows", "grant_rows", "masked_rows", "digests", "snapshot_files", "snapshot_parts", "snapshot_blobs"} {
 		f.exec(b, `VACUUM %s.`+t)
 	}
 	var n int64
 	require.NoError(b, f.admin.QueryRow(context.Background(), f.sql(`SELECT sum(pg_total_relation_size(c.oid))::bigint FROM pg_class c
 		WHERE c.relnamespace = $1::regnamespace AND c.relkind = 'r'
-		  AND c.relname IN ('access_rows', 'membership_rows', 'grant_rows', 'masked_rows', 'digests', 'snapshot_files', 'snapshot_blobs')`), f.schema).Scan(&n))
+		  AND c.relname IN ('access_rows', 'membership_rows', 'grant_rows', 'masked_rows', 'digests', 'snapshot_files', 'snapshot_parts', 'snapshot_blobs')`), f.schema).Scan(&n))
 	return n
 }
 

@@ -42,7 +42,7 @@ func TestPolicyRulesPublished(t *testing.T) {
 	p, done, err := s.provider()
 	require.NoError(t, err)
 	defer done()
-	_, err = p.Down(ctx)
+	_, err = p.DownTo(ctx, 4)
 	require.NoError(t, err)
 	require.Equal(t, len(m.Masked), f.count(t, `SELECT count(*) FROM %s.masked_columns`), "undone: the view still shows the generation")
 	require.Zero(t, f.count(t, `SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 AND column_name = 'rule'`, f.schema))

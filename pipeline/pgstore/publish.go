@@ -1,16 +1,11 @@
 package pgstore
 
 import (
-	"bytes"
 	"context"
-	"crypto/sha256"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io/fs"
 	"iter"
-	"os"
-	"path/filepath"
 	"slices"
 	"strings"
 	"time"
@@ -30,7 +25,7 @@ var (
 	maskedColumns     = []string{"account", "ord", "object_name", "column_name", "reason", "rule", "valid_from"}
 	digestColumns     = []string{"kind", "account", "key", "digest", "rows", "valid_from"}
 	keyColumns        = []string{"kind", "account", "key"}
-	snapshotColumns   = []string{"generation", "path", "digest"}
+	partColumns       = []string{"generation", "account", "key", "digest"}
 	blobColumns       = []string{"digest", "content"}
 )
 
@@ -248,7 +243,7 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups
 		}
 	}
 	if m.Snapshot != nil {
-		if err := s.storeSnapshot(ctx, tx, next, m.Snapshot); err != nil {
+		if err := s.storeParts(ctx, tx, next, m.Snapshot); err != nil {
 			return 0, fmt.Errorf("store snapshot: %w", err)
 		}
 	}
@@ -384,71 +379,6 @@ func (s *Store) record(ctx context.Context, tx pgx.Tx, n, prev int, m *pipeline.
 		return nil, fmt.Errorf("record the run: %w", err)
 	}
 	return g, nil
-}
-
-// storeSnapshot stores the snapshot as the files pipeline.WriteSnapshot
-// produces, so that reading it back is the same code path as replaying a
-// snapshot directory. A file's content is stored once, by digest, and shared by
-// every generation whose snapshot has the same file.
-func (s *Store) storeSnapshot(ctx context.Context, tx pgx.Tx, n int, snap *pipeline.Snapshot) error {
-	dir, err := os.MkdirTemp("", "grantmirror-snapshot-")
-	if err != nil {
-		return err
-	}
-	defer os.RemoveAll(dir)
-	if err := pipeline.WriteSnapshot(dir, snap); err != nil {
-		return err
-	}
-	type file struct {
-		path    string
-		digest  []byte
-		content []byte
-	}
-	var files []file
-	err = filepath.WalkDir(dir, func(p string, d fs.DirEntry, err error) error {
-		if err != nil || d.IsDir() {
-			return err
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		rel, err := filepath.Rel(dir, p)
-		if err != nil {
-			return err
-		}
-		sum := sha256.Sum256(b)
-		files = append(files, file{filepath.ToSlash(rel), sum[:], b})
-		return nil
-	})
-	if err != nil {
-		return err
-	}
-	digests := make([][]byte, len(files))
-	for i, f := range files {
-		digests[i] = f.digest
-	}
-	rows, err := tx.Query(ctx, s.stmt("snapshot_known", nil), digests)
-	if err != nil {
-		return err
-	}
-	known, err := pgx.CollectRows(rows, pgx.RowTo[[]byte])
-	if err != nil {
-		return err
-	}
-	var blobs, refs [][]any
-	for _, f := range files {
-		refs = append(refs, []any{n, f.path, f.digest})
-		if !slices.ContainsFunc(known, func(d []byte) bool { return bytes.Equal(d, f.digest) }) &&
-			!slices.ContainsFunc(blobs, func(b []any) bool { return bytes.Equal(b[0].([]byte), f.digest) }) {
-			blobs = append(blobs, []any{f.digest, f.content})
-		}
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, "snapshot_blobs"}, blobColumns, pgx.CopyFromRows(blobs)); err != nil {
-		return err
-	}
-	_, err = tx.CopyFrom(ctx, pgx.Identifier{s.schema, "snapshot_files"}, snapshotColumns, pgx.CopyFromRows(refs))
-	return err
 }
 
 // prune keeps the current generation and the keep newest others, and deletes

@@ -123,7 +123,7 @@ func TestKilledAtEveryStep(t *testing.T) {
 			require.Equal(t, wantSum, sum)
 			require.Equal(t, []int{g.Number}, generationNumbers(t, s), "keep 0: only the current generation")
 			require.Equal(t, wantN, f.count(t, `SELECT count(*) FROM %s.access_rows`), "no row outside the kept generation")
-			require.Zero(t, f.count(t, `SELECT count(*) FROM %s.snapshot_files WHERE generation <> $1`, g.Number))
+			require.Zero(t, f.count(t, `SELECT count(*) FROM %s.snapshot_parts WHERE generation <> $1`, g.Number))
 		})
 	}
 }

@@ -115,14 +115,27 @@ func (s *Store) read(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirror, e
 	if m.Grants, err = collectGrants(tx.Query(ctx, s.stmt("read_grants", nil), n)); err != nil {
 		return nil, fmt.Errorf("grants: %w", err)
 	}
-	if m.Snapshot, err = s.readSnapshot(ctx, tx, n); err != nil {
+	if m.Snapshot, err = s.snapshot(ctx, tx, n, nil); err != nil {
 		return nil, fmt.Errorf("snapshot: %w", err)
 	}
 	return m, nil
 }
 
-// readSnapshot writes the stored snapshot files into a temporary directory and
-// reads them with pipeline.ReadSnapshot; nil when none were stored.
+// snapshot reads generation n's stored snapshot: from its parts (all of them
+// when parts is nil, otherwise the cores and the parts named), or whole from
+// the snapshot files of a generation published before parts existed; nil when
+// none was stored.
+func (s *Store) snapshot(ctx context.Context, tx pgx.Tx, n int, parts []string) (*pipeline.Snapshot, error) {
+	snap, ok, err := s.readParts(ctx, tx, n, parts)
+	if err != nil || ok {
+		return snap, err
+	}
+	return s.readSnapshot(ctx, tx, n)
+}
+
+// readSnapshot writes the snapshot files of a generation published before
+// migration 00006 into a temporary directory and reads them with
+// pipeline.ReadSnapshot; nil when none were stored.
 func (s *Store) readSnapshot(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Snapshot, error) {
 	rows, err := tx.Query(ctx, s.stmt("read_snapshot", nil), n)
 	if err != nil {

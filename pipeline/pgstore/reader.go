@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"slices"
 
 	"github.com/jackc/pgx/v5"
 
@@ -46,8 +47,8 @@ func (s *Store) resolve(ctx context.Context, tx pgx.Tx, n int) (int, error) {
 // Slice returns the part of generation n (0: the current one) that concerns f,
 // as pipeline.SliceOf defines it, from indexed lookups: the person's rows and
 // the objects' rows, the memberships of the person's users, and the grants on
-// the objects and their containers and to the roles of those memberships. The stored snapshot is read whole and cut
-// by SliceOf.
+// the objects and their containers and to the roles of those memberships, and
+// the snapshot parts that hold records about them, cut by SliceOf.
 func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline.Mirror, err error) {
 	defer s.boundary(&err)
 	var out *pipeline.Mirror
@@ -96,7 +97,17 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline
 		if m.Grants, err = collectGrants(tx.Query(ctx, s.stmt("slice_grants", nil), n, objects, accounts, roles)); err != nil {
 			return fmt.Errorf("grants: %w", err)
 		}
-		if m.Snapshot, err = s.readSnapshot(ctx, tx, n); err != nil {
+		// The snapshot parts SliceOf keeps records from: those of the objects and
+		// their containers, and the access history of the person's users.
+		parts := []string{}
+		for _, name := range objects {
+			parts = append(parts, objectPart(name))
+		}
+		for _, ms := range m.Memberships {
+			parts = append(parts, userPart(ms.User))
+		}
+		slices.Sort(parts)
+		if m.Snapshot, err = s.snapshot(ctx, tx, n, slices.Compact(parts)); err != nil {
 			return fmt.Errorf("snapshot: %w", err)
 		}
 		out = pipeline.SliceOf(m, f)

@@ -87,7 +87,7 @@ func (f *fixture) count(t testing.TB, query string, args ...any) int {
 func (f *fixture) storage(t testing.TB) map[string]int {
 	t.Helper()
 	out := map[string]int{}
-	for _, table := range []string{"generations", "access_rows", "membership_rows", "grant_rows", "masked_rows", "digests", "snapshot_files", "snapshot_blobs"} {
+	for _, table := range []string{"generations", "access_rows", "membership_rows", "grant_rows", "masked_rows", "digests", "snapshot_files", "snapshot_parts", "snapshot_blobs"} {
 		out[table] = f.count(t, `SELECT count(*) FROM %s.`+table)
 	}
 	return out

@@ -72,7 +72,7 @@ func TestPublishedContract(t *testing.T) {
 		{"every access row has a role path", `SELECT count(DISTINCT (account, email, object_type, object_name, privilege)) FROM %s.provenance`, m.Access.Len()},
 		{"role paths are arrays ending at a role the person holds", `SELECT count(*) FROM %[1]s.provenance p WHERE NOT EXISTS (
 			SELECT 1 FROM %[1]s.memberships m WHERE m.email = p.email AND m.role = p.role_path[cardinality(p.role_path)])`, 0},
-		{"snapshot files kept", `SELECT count(*) FROM %s.snapshot_files WHERE generation = 1 AND path = 'grants_to_roles.csv'`, 1},
+		{"snapshot kept in parts, a core per account", `SELECT count(*) FROM %s.snapshot_parts WHERE generation = 1 AND key = 'core'`, 1},
 		{"unique index on the rows, in key order, then the range", `SELECT count(*) FROM pg_indexes WHERE schemaname = $1
 			AND tablename = 'access_rows' AND indexdef LIKE 'CREATE UNIQUE INDEX % (email, object_type, object_name, privilege, account, valid_from) INCLUDE (valid_to)'`, 1},
 		{"the Reader's indexes, built after the first publish", `SELECT count(*) FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
@@ -245,11 +245,11 @@ func TestRefusedPublishLeavesNothing(t *testing.T) {
 	_, err = s.Publish(ctx, storetest.Truncated(m, 1), pipeline.DefaultPublishOptions())
 	require.ErrorIs(t, err, pipeline.ErrRevokeGuard)
 	require.Equal(t, stored, f.storage(t))
-	require.Zero(t, f.count(t, `SELECT count(*) FROM %s.snapshot_files WHERE generation <> 1`))
+	require.Zero(t, f.count(t, `SELECT count(*) FROM %s.snapshot_parts WHERE generation <> 1`))
 }
 
 // TestRetentionDeletesRows checks that pruned generations take the rows only
-// they held, and their snapshot files, with them, while kept generations keep
+// they held, and their snapshot parts, with them, while kept generations keep
 // the rows they share with pruned ones.
 func TestRetentionDeletesRows(t *testing.T) {
 	t.Parallel()
@@ -275,8 +275,8 @@ func TestRetentionDeletesRows(t *testing.T) {
 		require.Equal(t, wn, n)
 		require.Equal(t, wsum, sum)
 	}
-	require.Equal(t, 2, f.count(t, `SELECT count(DISTINCT generation) FROM %s.snapshot_files`))
-	require.Zero(t, f.count(t, `SELECT count(*) FROM %[1]s.snapshot_blobs b WHERE NOT EXISTS (SELECT 1 FROM %[1]s.snapshot_files f WHERE f.digest = b.digest)`))
+	require.Equal(t, 2, f.count(t, `SELECT count(DISTINCT generation) FROM %s.snapshot_parts`))
+	require.Zero(t, f.count(t, `SELECT count(*) FROM %[1]s.snapshot_blobs b WHERE NOT EXISTS (SELECT 1 FROM %[1]s.snapshot_parts p WHERE p.digest = b.digest)`))
 }
 
 // TestLocked holds the publish lock as another sync would, from a separate

@@ -1,0 +1,155 @@
+package pgstore
+
+import (
+	"context"
+	"crypto/sha256"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"testing"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/stretchr/testify/require"
+
+	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/storetest"
+)
+
+// snapshotJSON prints a snapshot's accounts as JSON, tables in their order, times
+// as instants in UTC.
+func snapshotJSON(t *testing.T, s *pipeline.Snapshot) string {
+	t.Helper()
+	b, err := json.Marshal(s.Accounts)
+	require.NoError(t, err)
+	var v any
+	require.NoError(t, json.Unmarshal(b, &v))
+	out, err := json.MarshalIndent(v, "", " ")
+	require.NoError(t, err)
+	return string(out)
+}
+
+func acmeMirror(t *testing.T) *pipeline.Mirror {
+	t.Helper()
+	return storetest.FlattenAccount(t, filepath.Join("..", "..", "testdata", "sample", "acme"), pipeline.Effective)
+}
+
+// TestSnapshotPartsRoundTrip: a generation's snapshot read back from its parts is
+// the published one, every table in its order, and a slice reads only the core
+// and the parts of its objects and the person's users.
+func TestSnapshotPartsRoundTrip(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, f := setup(t)
+	m := acmeMirror(t)
+	for i := range m.Snapshot.Accounts {
+		m.Snapshot.Accounts[i].ExtractedAt = m.Snapshot.Accounts[i].ExtractedAt.UTC()
+	}
+	_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	require.NoError(t, err)
+	back, err := s.Open(ctx, 0)
+	require.NoError(t, err)
+	require.Equal(t, snapshotJSON(t, m.Snapshot), snapshotJSON(t, back.Snapshot))
+	require.Greater(t, f.count(t, `SELECT count(*) FROM %s.snapshot_parts WHERE generation = 1`), 100, "records spread over object and user parts")
+
+	err = s.snapshotRead(ctx, 0, func(tx pgx.Tx, n int) error {
+		rg := m.Snapshot.Accounts[0].RoleGrants
+		var object string
+		for i := range rg {
+			if !pipeline.KeptWhole(&rg[i]) {
+				object = pipeline.ObjectName(&rg[i])
+				break
+			}
+		}
+		part, ok, err := s.readParts(ctx, tx, n, []string{objectPart(object)})
+		require.NoError(t, err)
+		require.True(t, ok)
+		a := part.Accounts[0]
+		require.Equal(t, m.Snapshot.Accounts[0].Users, a.Users, "the core is whole")
+		require.Less(t, len(a.RoleGrants), len(rg), "one object part, not the whole table")
+		found := false
+		for i := range a.RoleGrants {
+			found = found || pipeline.ObjectName(&a.RoleGrants[i]) == object
+		}
+		require.True(t, found, "the object's grants are in its part")
+		return nil
+	})
+	require.NoError(t, err)
+}
+
+// TestSnapshotPartsShared: a sync whose users changed but whose grants, tags,
+// policies and history did not stores one new part, the core; the object and
+// user parts are the previous generation's. (A record's place is part of it, so
+// a grant added or removed moves the places of those after it, and their parts
+// are stored anew, as a snapshot file would be.)
+func TestSnapshotPartsShared(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, f := setup(t)
+	m := acmeMirror(t)
+	_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	require.NoError(t, err)
+	blobs := f.count(t, `SELECT count(*) FROM %s.snapshot_blobs`)
+
+	a := *m.Snapshot.Accounts[0]
+	a.Users = append([]pipeline.User(nil), a.Users...)
+	for i := range a.Users {
+		if a.Users[i].Active() {
+			a.Users[i].Disabled = true
+			break
+		}
+	}
+	next, err := pipeline.Flatten(&pipeline.Snapshot{Accounts: []*pipeline.Account{&a}}, pipeline.Options{Mode: pipeline.Effective, Now: m.Meta.PublishedAt})
+	require.NoError(t, err)
+	opts := pipeline.DefaultPublishOptions()
+	opts.Force = true
+	_, err = s.Publish(ctx, next, opts)
+	require.NoError(t, err)
+	require.Equal(t, blobs+1, f.count(t, `SELECT count(*) FROM %s.snapshot_blobs`), "only the core is new")
+	require.Equal(t, f.count(t, `SELECT count(*) FROM %s.snapshot_parts WHERE generation = 1`)-1,
+		f.count(t, `SELECT count(*) FROM %[1]s.snapshot_parts a JOIN %[1]s.snapshot_parts b USING (account, key, digest) WHERE a.generation = 1 AND b.generation = 2`))
+}
+
+// TestSnapshotFilesStillRead: a generation published before snapshot parts
+// existed keeps its snapshot files, and reads and slices answer from them as from
+// parts.
+func TestSnapshotFilesStillRead(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, f := setup(t)
+	m := acmeMirror(t)
+	_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	require.NoError(t, err)
+	fromParts, err := s.Open(ctx, 0)
+	require.NoError(t, err)
+	focus := pipeline.Focus{Email: "alice.martin@acme.example", Objects: []string{"SALES.PUBLIC.ORDERS"}}
+	sliceParts, err := s.Slice(ctx, 0, focus)
+	require.NoError(t, err)
+
+	// The generation as a release before migration 00006 stored it.
+	dir := t.TempDir()
+	require.NoError(t, pipeline.WriteSnapshot(dir, fromParts.Snapshot))
+	f.exec(t, `DELETE FROM %s.snapshot_parts`)
+	require.NoError(t, filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		b, err := os.ReadFile(p)
+		require.NoError(t, err)
+		rel, err := filepath.Rel(dir, p)
+		require.NoError(t, err)
+		sum := sha256.Sum256(b)
+		f.exec(t, `INSERT INTO %s.snapshot_blobs (digest, content) VALUES ($1, $2) ON CONFLICT DO NOTHING`, sum[:], b)
+		f.exec(t, `INSERT INTO %s.snapshot_files (generation, path, digest) VALUES (1, $1, $2)`, filepath.ToSlash(rel), sum[:])
+		return nil
+	}))
+
+	fromFiles, err := s.Open(ctx, 0)
+	require.NoError(t, err)
+	require.Len(t, fromFiles.Snapshot.Accounts, 1)
+	require.Equal(t, len(fromParts.Snapshot.Accounts[0].RoleGrants), len(fromFiles.Snapshot.Accounts[0].RoleGrants))
+	require.Equal(t, fromParts.Snapshot.Accounts[0].Users, fromFiles.Snapshot.Accounts[0].Users)
+	sliceFiles, err := s.Slice(ctx, 0, focus)
+	require.NoError(t, err)
+	require.Equal(t, sliceParts.Snapshot.Accounts[0].RoleGrants, sliceFiles.Snapshot.Accounts[0].RoleGrants)
+	require.Equal(t, sliceParts.Snapshot.Accounts[0].History, sliceFiles.Snapshot.Accounts[0].History)
+}

@@ -1,1 +1,0 @@
-INSERT INTO {{schema}}.snapshot_files (generation, path, digest) VALUES ($1, $2, $3);
