@@ -52,20 +52,23 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 		return nil, err
 	}
 	started := s.clock()
-	digested := make(chan *mirrorGroups, 1)
-	go func() { digested <- digestMirror(m) }()
 	conn, unlock, err := s.lock(ctx)
 	if err != nil {
-		<-digested
 		return nil, err
 	}
 	defer unlock()
-	groups := <-digested
 	// Expired local grants stopped counting at their until already; the sweep
 	// only records it, so a failure here must not stop the sync.
 	if _, err := s.sweep(ctx, conn); err != nil {
 		s.log.Warn("record expired local grants; the next sync retries", "error", err)
 	}
+	// An unchanged mirror is told by its digest alone, before computing the
+	// per-group digests a write needs; the lock keeps the answer true until the
+	// publish transaction below, which compares against the same generation.
+	if err := s.checkUnchanged(ctx, conn, m, opts); err != nil {
+		return nil, err
+	}
+	groups := digestMirror(m)
 	var g *pipeline.Generation
 	err = s.inTx(ctx, conn, "publish", func(tx pgx.Tx) error {
 		var err error
@@ -85,6 +88,23 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	return g, nil
 }
 
+// checkUnchanged returns pipeline.CheckUnchanged's answer for m against the
+// current generation, if any.
+func (s *Store) checkUnchanged(ctx context.Context, conn *pgxpool.Conn, m *pipeline.Mirror, opts pipeline.PublishOptions) error {
+	prev, err := s.current(ctx, conn)
+	if errNoGeneration(err) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	var digest string
+	if err := conn.QueryRow(ctx, s.stmt("generation_digest", nil), prev.Number).Scan(&digest); err != nil {
+		return fmt.Errorf("read the digest of generation %d: %w", prev.Number, err)
+	}
+	return pipeline.CheckUnchanged(*prev, digest, m, opts)
+}
+
 // publishIn is the publish transaction.
 func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups *mirrorGroups, opts pipeline.PublishOptions, started time.Time) (*pipeline.Generation, error) {
 	// The guard compares against what readers see now, under the lock, so two
@@ -92,15 +112,6 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, gr
 	prev, err := s.current(ctx, tx)
 	if err != nil && !errNoGeneration(err) {
 		return nil, err
-	}
-	if prev != nil {
-		var digest string
-		if err := tx.QueryRow(ctx, s.stmt("generation_digest", nil), prev.Number).Scan(&digest); err != nil {
-			return nil, fmt.Errorf("read the digest of generation %d: %w", prev.Number, err)
-		}
-		if err := pipeline.CheckUnchanged(*prev, digest, m, opts); err != nil {
-			return nil, err
-		}
 	}
 	var base int
 	if err := tx.QueryRow(ctx, s.stmt("latest_generation", nil)).Scan(&base); err != nil {
