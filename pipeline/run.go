@@ -68,6 +68,7 @@ type Phase struct {
 
 // Result is what a run did.
 type Result struct {
+	// Mirror is the flattened mirror; nil when the input was unchanged.
 	Mirror *Mirror
 	// Generation is the generation published, or on an unchanged run the one
 	// that stays current; nil on a dry run.
@@ -75,9 +76,13 @@ type Result struct {
 	// Unchanged says the mirror equals the current generation, so nothing was
 	// (or, on a dry run, would be) published.
 	Unchanged bool
-	Added     int
-	Removed   int
-	Refused   bool // the guard refused (a dry run reports it too)
+	// InputUnchanged says the run ended before reading its input: the source's
+	// fingerprint, the settings and grantmirror itself are those that built the
+	// current generation (Meta.InputDigest).
+	InputUnchanged bool
+	Added          int
+	Removed        int
+	Refused        bool // the guard refused (a dry run reports it too)
 	// RefusedBecause is, on a dry run the guard would refuse, the guard's error.
 	RefusedBecause error
 	// Changes are the per-account changes the guard weighed: on a dry run, and on
@@ -151,6 +156,24 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 	if cfg.Source == nil || cfg.Store == nil {
 		return errors.New("run: a source and a target are required")
 	}
+	opts := cfg.Flatten
+	if opts.Now.IsZero() {
+		opts.Now = clock()
+	}
+	input, err := inputDigest(ctx, cfg, opts)
+	if err != nil {
+		return err
+	}
+	rec.InputDigest = input
+	if cur, ok, err := unchangedInput(ctx, cfg.Store, input); err != nil {
+		return err
+	} else if ok {
+		res.Generation, res.Unchanged, res.InputUnchanged = cur, true, true
+		rec.Generation, rec.SnapshotAt, rec.Rows = cur.Number, cur.SnapshotAt, cur.Rows
+		log.Info("input unchanged; nothing read or published", "generation", cur.Number, "rows", cur.Rows)
+		return nil
+	}
+
 	start := begin("extract")
 	snap, err := cfg.Source.Load(ctx)
 	if err != nil {
@@ -163,10 +186,6 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 	}
 
 	start = begin("flatten")
-	opts := cfg.Flatten
-	if opts.Now.IsZero() {
-		opts.Now = clock()
-	}
 	m, err := Flatten(snap, opts)
 	if err != nil {
 		return err
@@ -241,6 +260,47 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 	rec.Generation, rec.Added, rec.Removed = g.Number, g.Added, g.Removed
 	log.Info("published", "generation", g.Number, "rows", g.Rows, "added", g.Added, "removed", g.Removed)
 	return nil
+}
+
+// inputDigest is the run's InputDigest when its source can fingerprint what it
+// would load and the run may end at "unchanged" (neither a dry run, which
+// lists what would change, nor --force); "" otherwise.
+func inputDigest(ctx context.Context, cfg Config, opts Options) (string, error) {
+	fp, ok := cfg.Source.(Fingerprinter)
+	if !ok || cfg.DryRun || cfg.Publish.Force {
+		return "", nil
+	}
+	f, err := fp.Fingerprint(ctx)
+	if err != nil {
+		return "", fmt.Errorf("read %s: %w", cfg.Source, err)
+	}
+	return InputDigest(f, opts), nil
+}
+
+// unchangedInput reports whether input is the input digest of the newest run,
+// which published or kept the generation still current: the run has nothing to
+// read. A failed or refused run, a rollback, or a run that could not tell comes
+// in between, and the input is read again.
+func unchangedInput(ctx context.Context, s Store, input string) (*Generation, bool, error) {
+	if input == "" {
+		return nil, false, nil
+	}
+	runs, err := s.Runs(ctx, 1)
+	if err != nil || len(runs) == 0 {
+		return nil, false, err
+	}
+	last := runs[0]
+	if last.InputDigest != input || last.Status != RunPublished && last.Status != RunUnchanged {
+		return nil, false, nil
+	}
+	cur, err := s.Current(ctx)
+	if errors.Is(err, ErrNoGeneration) {
+		return nil, false, nil
+	}
+	if err != nil || cur.Number != last.Generation {
+		return nil, false, err
+	}
+	return cur, true, nil
 }
 
 // records counts the rows of every view read into a snapshot, across accounts.

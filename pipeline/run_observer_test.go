@@ -93,7 +93,10 @@ func TestCancelledRunPublishesNothing(t *testing.T) {
 			ctx, cancel := context.WithCancel(context.Background())
 			defer cancel()
 			rec := &recorder{cancelAt: at, cancel: cancel}
-			res, err := pipeline.Run(ctx, cfg(store, rec))
+			// Forced: the same input again would otherwise end before any phase.
+			second := cfg(store, rec)
+			second.Publish.Force = true
+			res, err := pipeline.Run(ctx, second)
 			require.ErrorIs(t, err, context.Canceled)
 			require.Nil(t, res.Generation)
 			require.NotContains(t, rec.events, "publish done")

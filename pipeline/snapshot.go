@@ -231,6 +231,30 @@ func ReadSnapshot(dir string) (*Snapshot, error) {
 	return snap, nil
 }
 
+// accountFile is one file of an account's snapshot and how it is read into a.
+type accountFile struct {
+	file     string
+	required bool
+	read     func(*table) error
+	present  *bool
+}
+
+// accountFiles lists the files of an account's snapshot, in reading order.
+func accountFiles(a *Account) []accountFile {
+	return []accountFile{
+		{"users.csv", true, a.readUsers, nil},
+		{"grants_to_users.csv", true, a.readUserGrants, nil},
+		{"grants_to_roles.csv", true, a.readRoleGrants, nil},
+		{"roles.csv", false, a.readRoles, &a.HasRoles},
+		{"tag_references.csv", false, a.readTags, nil},
+		{"policy_references.csv", false, a.readPolicies, nil},
+		{"masking_policies.csv", false, a.bodyReader("MASKING_POLICY"), nil},
+		{"row_access_policies.csv", false, a.bodyReader("ROW_ACCESS_POLICY"), nil},
+		{"projection_policies.csv", false, a.bodyReader("PROJECTION_POLICY"), nil},
+		{"access_history.csv", false, a.readHistory, &a.HasHistory},
+	}
+}
+
 func readAccount(dir string, snap *Snapshot) (*Account, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -251,23 +275,7 @@ func readAccount(dir string, snap *Snapshot) (*Account, error) {
 	if msg := checkValue("the source", a.Source, maxFieldBytes); msg != "" {
 		return nil, fmt.Errorf("%w: %s: %s", ErrInput, dir, msg)
 	}
-	steps := []struct {
-		file     string
-		required bool
-		read     func(*table) error
-		present  *bool
-	}{
-		{"users.csv", true, a.readUsers, nil},
-		{"grants_to_users.csv", true, a.readUserGrants, nil},
-		{"grants_to_roles.csv", true, a.readRoleGrants, nil},
-		{"roles.csv", false, a.readRoles, &a.HasRoles},
-		{"tag_references.csv", false, a.readTags, nil},
-		{"policy_references.csv", false, a.readPolicies, nil},
-		{"masking_policies.csv", false, a.bodyReader("MASKING_POLICY"), nil},
-		{"row_access_policies.csv", false, a.bodyReader("ROW_ACCESS_POLICY"), nil},
-		{"projection_policies.csv", false, a.bodyReader("PROJECTION_POLICY"), nil},
-		{"access_history.csv", false, a.readHistory, &a.HasHistory},
-	}
+	steps := accountFiles(a)
 	for _, s := range steps {
 		path := filepath.Join(dir, s.file)
 		f, err := os.Open(path)

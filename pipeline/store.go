@@ -134,6 +134,10 @@ type RunRecord struct {
 	Added      int       `json:"added"`
 	Removed    int       `json:"removed"`
 	Error      string    `json:"error,omitempty"`
+	// InputDigest is the run's input digest (InputDigest), when its source could
+	// tell: a later sync with the same one, while the generation this run left
+	// current still is, has nothing to read.
+	InputDigest string `json:"input_digest,omitempty"`
 }
 
 // AccountChange is what a new generation would do to one account: its rows in

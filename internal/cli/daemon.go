@@ -201,7 +201,7 @@ func (d *daemon) once(ctx context.Context) {
 		g := res.Generation
 		d.log.Info("sync done", "outcome", outcome, "generation", g.Number, "rows", g.Rows, "added", g.Added, "removed", g.Removed, "took", took)
 	case metrics.OutcomeUnchanged:
-		d.log.Info("sync done; unchanged, nothing published", "outcome", outcome, "generation", res.Generation.Number, "rows", res.Mirror.Access.Len(), "took", took)
+		d.log.Info("sync done; unchanged, nothing published", "outcome", outcome, "generation", res.Generation.Number, "rows", res.Generation.Rows, "took", took)
 	case metrics.OutcomeDryRun:
 		d.log.Info("sync done", "outcome", outcome, "rows", res.Mirror.Access.Len(), "added", res.Added, "removed", res.Removed, "took", took)
 	case metrics.OutcomeRefused:

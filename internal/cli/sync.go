@@ -176,6 +176,10 @@ func (e *env) printSync(res *pipeline.Result, cfg pipeline.Config) {
 	case cfg.DryRun && res.Unchanged:
 		fmt.Fprintf(w, "dry run: unchanged; %s already holds this mirror (%d rows), so a sync would publish nothing\n",
 			pipeline.RedactDSN(e.cfg.Target), m.Access.Len())
+	case res.InputUnchanged:
+		fmt.Fprintf(w, "unchanged; generation %d stays current in %s: %d rows, nothing published (the snapshot, settings and grantmirror are those that built it, so nothing was read)\n",
+			res.Generation.Number, pipeline.RedactDSN(e.cfg.Target), res.Generation.Rows)
+		return
 	case res.Unchanged:
 		fmt.Fprintf(w, "unchanged; generation %d stays current in %s: %d rows, nothing published\n",
 			res.Generation.Number, pipeline.RedactDSN(e.cfg.Target), m.Access.Len())

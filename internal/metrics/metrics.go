@@ -213,6 +213,10 @@ func (s *Sync) Observe(r Run) {
 		s.rows.Set(float64(m.Access.Len()))
 		s.excluded.Set(float64(len(m.Excluded)))
 		touched[NameRows], touched[NameExcluded] = true, true
+	} else if g := res.Generation; res.InputUnchanged && g != nil {
+		// Nothing was read: the rows are those of the generation that stays.
+		s.rows.Set(float64(g.Rows))
+		touched[NameRows] = true
 	}
 	if r.Err == nil {
 		s.added.Set(float64(res.Added))

@@ -188,7 +188,7 @@ func (s *Store) RecordRun(ctx context.Context, r pipeline.RunRecord) (err error)
 		msg = &r.Error
 	}
 	_, err = s.pool.Exec(ctx, s.stmt("record_run", nil), r.StartedAt, r.FinishedAt, r.Status, r.Source,
-		nullTime(r.SnapshotAt), gen, r.Rows, r.Added, r.Removed, msg)
+		nullTime(r.SnapshotAt), gen, r.Rows, r.Added, r.Removed, msg, r.InputDigest)
 	if err != nil {
 		return fmt.Errorf("record run: %w", err)
 	}
@@ -214,7 +214,7 @@ func (s *Store) Runs(ctx context.Context, limit int) (_ []pipeline.RunRecord, er
 		var snapshotAt *time.Time
 		var gen *int
 		var msg *string
-		err := row.Scan(&r.StartedAt, &r.FinishedAt, &r.Status, &r.Source, &snapshotAt, &gen, &r.Rows, &r.Added, &r.Removed, &msg)
+		err := row.Scan(&r.StartedAt, &r.FinishedAt, &r.Status, &r.Source, &snapshotAt, &gen, &r.Rows, &r.Added, &r.Removed, &msg, &r.InputDigest)
 		r.StartedAt, r.FinishedAt = r.StartedAt.UTC(), r.FinishedAt.UTC()
 		if snapshotAt != nil {
 			r.SnapshotAt = snapshotAt.UTC()

@@ -1,4 +1,4 @@
--- Snapshot parts. {{schema}} is replaced by the quoted schema name before goose
+-- Snapshot parts, and the input digest of runs. {{schema}} is replaced by the quoted schema name before goose
 -- reads this file.
 --
 -- A generation's snapshot is stored as parts per account: a core part (users,
@@ -21,7 +21,13 @@ CREATE TABLE {{schema}}.snapshot_parts (
 
 CREATE INDEX snapshot_parts_digest ON {{schema}}.snapshot_parts (digest);
 
+-- What a run read, as pipeline.InputDigest: a sync whose input digest is that of
+-- the newest run, while the generation that run left current still is, has
+-- nothing to read. Empty for runs that could not tell, and those before.
+ALTER TABLE {{schema}}.runs ADD COLUMN input_digest text NOT NULL DEFAULT '';
+
 -- +goose Down
 -- Generations published since keep no snapshot: explain and lint then answer
 -- them without the why-not inputs, until they age out.
+ALTER TABLE {{schema}}.runs DROP COLUMN input_digest;
 DROP TABLE {{schema}}.snapshot_parts;
