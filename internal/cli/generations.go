@@ -388,7 +388,7 @@ func (e *env) sinceNothing(s pipeline.Store, since time.Time, err error) (*diffP
 	if cerr != nil {
 		return nil, err
 	}
-	n, at, known, ferr := e.firstPublication(s)
+	n, when, at, known, ferr := e.firstPublication(s)
 	if ferr != nil {
 		return nil, ferr
 	}
@@ -396,7 +396,7 @@ func (e *env) sinceNothing(s pipeline.Store, since time.Time, err error) (*diffP
 		return nil, err
 	}
 	d := &diffPlan{since: since, nothing: true, ch: &pipeline.Changes{To: cur.Number}}
-	d.note = fmt.Sprintf("no generation was current at %s; the first, generation %d, was published at %s: every row is added", stamp(since), n, stamp(at))
+	d.note = fmt.Sprintf("no generation was current at %s; the first, generation %d, was %s: every row is added", stamp(since), n, when)
 	r := pipeline.ReaderOf(s)
 	if err := r.Scan(e.ctx, cur.Number, func(row pipeline.Row) error {
 		d.ch.Added = append(d.ch.Added, row)
@@ -408,32 +408,36 @@ func (e *env) sinceNothing(s pipeline.Store, since time.Time, err error) (*diffP
 	return d, nil
 }
 
-// firstPublication is the first generation the target published and when. A
-// target with an access history knows it whatever it keeps; a directory only
-// while it still keeps that generation (known is false otherwise).
-func (e *env) firstPublication(s pipeline.Store) (n int, at time.Time, known bool, err error) {
+// firstPublication is the first generation the target published, and when:
+// in words, "published at T" from the generation itself while it is kept, or
+// from the run that published it. A target with an access history answers for
+// moments before the generations it keeps; a directory does not, so for it
+// known is false once the first generation is pruned.
+func (e *env) firstPublication(s pipeline.Store) (n int, when string, at time.Time, known bool, err error) {
 	gens, err := s.Generations(e.ctx)
 	if err != nil {
-		return 0, time.Time{}, false, err
+		return 0, "", time.Time{}, false, err
 	}
 	runs, err := s.Runs(e.ctx, 0)
 	if err != nil {
-		return 0, time.Time{}, false, err
+		return 0, "", time.Time{}, false, err
 	}
 	for _, g := range gens {
 		if n == 0 || g.Number < n {
 			n, at, known = g.Number, g.PublishedAt, true
+			when = "published at " + stamp(at)
 		}
 	}
 	for _, r := range runs {
 		if r.Status == pipeline.RunPublished && r.Generation > 0 && (n == 0 || r.Generation < n) {
 			n, at, known = r.Generation, r.FinishedAt, false
+			when = "published by the run that finished at " + stamp(at)
 		}
 	}
 	if _, ok := s.(historian); ok && n > 0 {
 		known = true
 	}
-	return n, at, known, nil
+	return n, when, at, known, nil
 }
 
 // writeDiff writes the summary and the changes; it reports whether anything
