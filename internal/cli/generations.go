@@ -454,7 +454,7 @@ func (e *env) writeDiff(format string, d *diffPlan) (bool, error) {
 		w.Flush()
 		return changed, w.Error()
 	}
-	sum, err := e.summarize(d)
+	sum, err := e.summarize(d, wholeSidesAbove)
 	if err != nil {
 		return changed, err
 	}
@@ -554,8 +554,9 @@ const wholeSidesAbove = 200
 // summarize counts the changes by object, by the role heading each row's role
 // path, and by cause, from the provenance of both sides: each changed person's
 // slice of the generations compared (their memberships, the grants on the
-// objects that changed for them, and the users of the snapshot).
-func (e *env) summarize(d *diffPlan) (*diffSummary, error) {
+// objects that changed for them, and the users of the snapshot), or, with
+// more than wholeAbove people, both generations whole.
+func (e *env) summarize(d *diffPlan, wholeAbove int) (*diffSummary, error) {
 	sum := &diffSummary{Added: len(d.ch.Added), Removed: len(d.ch.Removed), ByObject: []diffCount{}, ByRole: []diffCount{}, ByCause: []diffCount{}}
 	objects, roles, causes := map[string]*diffCount{}, map[string]*diffCount{}, map[string]*diffCount{}
 	bump := func(m map[string]*diffCount, name string, added bool) {
@@ -597,7 +598,7 @@ func (e *env) summarize(d *diffPlan) (*diffSummary, error) {
 		return newSide(a), newSide(b), nil
 	}
 	var whole [2]*side
-	if len(people) > wholeSidesAbove {
+	if len(people) > wholeAbove {
 		from, to, err := read(pipeline.Focus{})
 		if err != nil {
 			return nil, err

@@ -323,3 +323,28 @@ func TestDiffSinceBeforeFirstGeneration(t *testing.T) {
 		require.Contains(t, r.stderr, "a directory target answers only for the generations it keeps")
 	})
 }
+
+// TestDiffSummaryWhole: a summary read from both generations whole, as one of
+// many people is, counts what the per-person slices count.
+func TestDiffSummaryWhole(t *testing.T) {
+	t.Parallel()
+	target := t.TempDir()
+	for _, src := range []string{filepath.Join(repo, "testdata/sample/acme"), tinyWithoutBen(t), filepath.Join(repo, "testdata/sample/tiny")} {
+		r := run(t, "sync", "--source", "dir:"+src, "--target", "dir:"+target, "--force", "--log-level", "error")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+	}
+	e := &env{ctx: t.Context(), cfg: &Config{Target: "dir:" + target}}
+	s, err := e.openStore()
+	require.NoError(t, err)
+	defer s.Close()
+	for _, pair := range [][2]int{{1, 2}, {2, 3}} {
+		d, err := e.changes(s, pair[0], pair[1])
+		require.NoError(t, err)
+		sliced, err := e.summarize(d, len(d.ch.Added)+len(d.ch.Removed))
+		require.NoError(t, err)
+		whole, err := e.summarize(d, 0)
+		require.NoError(t, err)
+		require.Equal(t, sliced, whole)
+		require.NotEmpty(t, whole.ByCause)
+	}
+}
