@@ -261,7 +261,9 @@ func rowsOf(t *testing.T, with func(...string) []string, gen int) int {
 	t.Helper()
 	r := run(t, with("generations", "--format", "json")...)
 	require.Equal(t, ExitOK, r.code, r.stderr)
-	var out struct{ Generations []struct{ Generation, Rows int } }
+	var out struct {
+		Generations []struct{ Generation, Rows int }
+	}
 	require.NoError(t, json.Unmarshal([]byte(r.stdout), &out))
 	for _, g := range out.Generations {
 		if g.Generation == gen {
