@@ -536,15 +536,15 @@ type diffSummary struct {
 // Causes of a changed row, as the summary names them: the added wording first,
 // the removed one second.
 var (
-	causeGrant      = [2]string{"grant added on the object", "grant revoked on the object"}
-	causeRole       = [2]string{"role granted", "role revoked"}
-	causeUsage      = [2]string{"usage on the database or schema granted", "usage on the database or schema revoked"}
-	causeUser       = [2]string{"user new", "user dropped"}
-	causeDisabled   = [2]string{"user re-enabled", "user disabled"}
-	causeExpired    = [2]string{"user no longer expired", "user expired"}
-	causeEmail      = [2]string{"email mapping changed", "email mapping changed"}
-	causeNothing    = "nothing mirrored before"
-	causeUnexplored = "unexplained"
+	causeGrant       = [2]string{"grant added on the object", "grant revoked on the object"}
+	causeRole        = [2]string{"role granted", "role revoked"}
+	causeUsage       = [2]string{"usage on the database or schema granted", "usage on the database or schema revoked"}
+	causeUser        = [2]string{"user new", "user dropped"}
+	causeDisabled    = [2]string{"user re-enabled", "user disabled"}
+	causeExpired     = [2]string{"user no longer expired", "user expired"}
+	causeEmail       = [2]string{"email mapping changed", "email mapping changed"}
+	causeNothing     = "nothing mirrored before"
+	causeUnexplained = "unexplained"
 )
 
 // wholeSidesAbove is how many changed people a summary reads one by one; above
@@ -714,7 +714,7 @@ func (s *side) head(r pipeline.Row) string {
 		}
 	}
 	if best == "" {
-		return causeUnexplored
+		return causeUnexplained
 	}
 	return best
 }
@@ -740,7 +740,7 @@ func cause(c pipeline.Change, has, other *side) string {
 	}
 	granting := has.granting(c.Row)
 	if len(granting) == 0 {
-		return causeUnexplored
+		return causeUnexplained
 	}
 	if has.users != nil && other.users != nil {
 		users := map[string]bool{}
@@ -863,6 +863,10 @@ Examples:
 			}
 			defer s.Close()
 			started := time.Now().UTC()
+			// The generation this rollback replaces, for its run record. The
+			// store takes its publish lock only inside Rollback; a sync that
+			// publishes in between would be the one replaced, and the record
+			// names the older one.
 			cur, err := s.Current(e.ctx)
 			if err != nil {
 				return e.noGeneration(err)

@@ -350,3 +350,23 @@ func TestDiffSummaryWhole(t *testing.T) {
 		require.NotEmpty(t, whole.ByCause)
 	}
 }
+
+// TestDiffSinceWithoutRolePaths: a Postgres target answers a moment whose
+// generation it no longer keeps from its access history, which has the rows
+// but not their role paths: the summary counts rows and objects and says why
+// it has no roles and causes.
+func TestDiffSinceWithoutRolePaths(t *testing.T) {
+	t.Parallel()
+	pg := []string{"--target", pgtest.URL(), "--schema", pgtest.Schema(t, pgtest.Pool(t)), "--log-level", "error"}
+	with := func(args ...string) []string { return append(args, pg...) }
+	r := run(t, with("sync", "--source", "dir:"+filepath.Join(repo, "testdata/sample/tiny"))...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	between := time.Now().UTC()
+	r = run(t, with("sync", "--source", "dir:"+tinyWithoutBen(t), "--force", "--keep", "0")...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	r = run(t, with("diff", "--since", between.Format(time.RFC3339Nano))...)
+	require.Equal(t, ExitFindings, r.code, r.stderr)
+	require.Contains(t, r.stdout, "generation 1 → 2\n0 added, 7 removed\nby object:\n")
+	require.Contains(t, r.stdout, fmt.Sprintf("roles and causes unavailable: generation 1, current at %s, is no longer kept: the access history has its rows, not their role paths", stamp(between)))
+	require.NotContains(t, r.stdout, "by cause:")
+}
