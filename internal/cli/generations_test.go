@@ -87,16 +87,17 @@ func reportRows(t *testing.T, args []string, gen int) map[string]bool {
 }
 
 // changeSet is what changed from one generation's rows to another's, counted
-// by object ("TYPE NAME") and by email, [added, removed].
-func changeSet(from, to map[string]bool) (total [2]int, byObject, byEmail map[string][2]int) {
-	byObject, byEmail = map[string][2]int{}, map[string][2]int{}
+// by object ("TYPE NAME") and by email and object type ("EMAIL|TYPE"), [added,
+// removed].
+func changeSet(from, to map[string]bool) (total [2]int, byObject, byPerson map[string][2]int) {
+	byObject, byPerson = map[string][2]int{}, map[string][2]int{}
 	add := func(row string, i int) {
 		f := strings.Split(row, "|") // account, email, type, name, privilege
-		o, e := byObject[f[2]+" "+f[3]], byEmail[f[1]]
+		o, p := byObject[f[2]+" "+f[3]], byPerson[f[1]+"|"+f[2]]
 		o[i]++
-		e[i]++
+		p[i]++
 		total[i]++
-		byObject[f[2]+" "+f[3]], byEmail[f[1]] = o, e
+		byObject[f[2]+" "+f[3]], byPerson[f[1]+"|"+f[2]] = o, p
 	}
 	for r := range to {
 		if !from[r] {
@@ -108,7 +109,7 @@ func changeSet(from, to map[string]bool) (total [2]int, byObject, byEmail map[st
 			add(r, 1)
 		}
 	}
-	return total, byObject, byEmail
+	return total, byObject, byPerson
 }
 
 // TestDiffSummary publishes three generations of the tiny sample on each target,
@@ -130,26 +131,36 @@ func TestDiffSummary(t *testing.T) {
 		"grants_to_users.csv": {"WRITER,USER,BEN,", "WRITER,USER,BEN,2026-11-02 00:00:00.000 +0000", "", "READER,USER,CARL,\n"},
 		"grants_to_roles.csv": {"", "SELECT,TABLE,ORDERS,SHOP,PUBLIC,ROLE,READER,false,\n"},
 	})
+	// Generation 4: READER loses USAGE on the schema; in effective mode CARL
+	// loses the tables in it too, though their grants stay.
+	fourth := tinyEdited(t, map[string][]string{
+		"users.csv":           {"ANNA,anna@tiny.example,false,", "ANNA,anna@tiny.example,true,", "", "CARL,carl.b@tiny.example,false,\n"},
+		"grants_to_users.csv": {"WRITER,USER,BEN,", "WRITER,USER,BEN,2026-11-02 00:00:00.000 +0000", "", "READER,USER,CARL,\n"},
+		"grants_to_roles.csv": {"USAGE,SCHEMA,PUBLIC,SHOP,,ROLE,READER,false,", "USAGE,SCHEMA,PUBLIC,SHOP,,ROLE,READER,false,2026-11-02 00:00:00.000 +0000", "", "SELECT,TABLE,ORDERS,SHOP,PUBLIC,ROLE,READER,false,\n"},
+	})
 	for name, target := range diffTargets(t) {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			with := func(args ...string) []string { return append(args, target...) }
-			for _, src := range []string{tiny, second, third} {
+			for _, src := range []string{tiny, second, third, fourth} {
 				r := run(t, with("sync", "--source", "dir:"+src, "--force")...)
 				require.Equal(t, ExitOK, r.code, r.stderr)
 			}
 			for _, tc := range []struct {
 				from, to int
-				causes   map[string]string // email → the cause of all its rows
+				// causes maps an email, or an email and object type
+				// ("EMAIL|TYPE"), to the cause of its rows.
+				causes map[string]string
 			}{
 				{1, 2, map[string]string{"anna@tiny.example": "user disabled", "carl@tiny.example": "user new", "ben@tiny.example": "grant added on the object"}},
 				{2, 3, map[string]string{"ben@tiny.example": "role revoked", "carl@tiny.example": "email mapping changed", "carl.b@tiny.example": "email mapping changed"}},
+				{3, 4, map[string]string{"carl.b@tiny.example|SCHEMA": "grant revoked on the object", "carl.b@tiny.example": "usage on the database or schema revoked"}},
 			} {
 				r := run(t, with("diff", "--from", fmt.Sprint(tc.from), "--to", fmt.Sprint(tc.to), "--format", "json")...)
 				require.Equal(t, ExitFindings, r.code, r.stderr)
 				var got diffJSON
 				require.NoError(t, json.Unmarshal([]byte(r.stdout), &got), r.stdout)
-				total, byObject, byEmail := changeSet(reportRows(t, target, tc.from), reportRows(t, target, tc.to))
+				total, byObject, byPerson := changeSet(reportRows(t, target, tc.from), reportRows(t, target, tc.to))
 				require.NotZero(t, total[0]+total[1])
 				require.Equal(t, total, [2]int{got.Summary.Added, got.Summary.Removed})
 				require.Len(t, got.Summary.ByObject, len(byObject))
@@ -158,12 +169,21 @@ func TestDiffSummary(t *testing.T) {
 					require.Equal(t, n, [2]int{c.Added, c.Removed}, "%d → %d: %s", tc.from, tc.to, o)
 				}
 				want := map[string][2]int{}
-				for email, n := range byEmail {
-					cause, ok := tc.causes[email]
-					require.True(t, ok, "%s changed unexpectedly", email)
+				for person, n := range byPerson {
+					cause, ok := tc.causes[person]
+					if !ok {
+						email, _, _ := strings.Cut(person, "|")
+						cause, ok = tc.causes[email]
+					}
+					require.True(t, ok, "%s changed unexpectedly", person)
 					w := want[cause]
 					want[cause] = [2]int{w[0] + n[0], w[1] + n[1]}
 				}
+				distinct := map[string]bool{}
+				for _, c := range tc.causes {
+					distinct[c] = true
+				}
+				require.Len(t, want, len(distinct), "every expected cause has rows")
 				require.Len(t, got.Summary.ByCause, len(want), "%+v", got.Summary.ByCause)
 				for cause, n := range want {
 					c := got.count(got.Summary.ByCause, cause)
