@@ -144,4 +144,24 @@ func TestXLSXSplitsLongTables(t *testing.T) {
 	about, err := f.GetRows("About")
 	require.NoError(t, err)
 	require.Contains(t, fmt.Sprint(about), "a table longer than 4 rows continues on the next sheets (Access 2, Access 3, …), each with the header")
+
+	// Every table of a combined workbook splits the same way, each part its own
+	// filterable table under a name unique in the workbook.
+	all, err := excelize.OpenReader(bytes.NewReader([]byte(render(t, m, Options{By: ByAll, Format: XLSX}))))
+	require.NoError(t, err)
+	defer all.Close()
+	sheets := all.GetSheetList()
+	require.Contains(t, sheets, "Access 3")
+	require.Contains(t, sheets, "User access 2")
+	names := map[string]bool{}
+	for _, sheet := range sheets[1:] {
+		rows, err := all.GetRows(sheet)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(rows), 1+sheetRows, sheet)
+		tables, err := all.GetTables(sheet)
+		require.NoError(t, err)
+		require.Len(t, tables, 1, sheet)
+		require.False(t, names[tables[0].Name], "table name %s is used twice", tables[0].Name)
+		names[tables[0].Name] = true
+	}
 }
