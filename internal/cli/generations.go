@@ -288,8 +288,11 @@ func (e *env) changes(s pipeline.Store, from, to int) (*diffPlan, error) {
 // replaced finds, in the run history, the kept generation that current replaced
 // when it became current: the one current before a rollback, or before a
 // publish (after a rollback, the generation rolled back to, not the newest one
-// before current). It returns 0 when the history does not tell or that
-// generation is no longer kept; note, when set, says what was chosen and why.
+// before current). It returns 0 when the history does not tell, or when a
+// publish's predecessor is no longer kept (the caller then compares with the
+// newest kept one before), and an error when a rollback's is not: comparing
+// with another would misstate what the rollback did. note, when set, says what
+// was chosen and why.
 func (e *env) replaced(s pipeline.Store, gens []pipeline.Generation, current int) (int, string, error) {
 	runs, err := s.Runs(e.ctx, 0)
 	if err != nil {
