@@ -1,9 +1,17 @@
 package cli
 
 import (
+	"cmp"
 	"encoding/csv"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"maps"
+	"os"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
 	"text/tabwriter"
 	"time"
 
@@ -12,6 +20,44 @@ import (
 	"github.com/grantmirror/grantmirror/pipeline"
 )
 
+// runRollback is the status of a rollback in the run history. The rollback
+// command records it; the history has no columns for a rollback's origin and
+// author, so its Source says both (rollbackSource), in words a person reading
+// the runs table understands too.
+const runRollback = "rollback"
+
+func rollbackSource(from int, by string) string {
+	s := fmt.Sprintf("rollback from generation %d", from)
+	if by != "" {
+		s += " by " + by
+	}
+	return s
+}
+
+var rollbackSourceRE = regexp.MustCompile(`^rollback from generation (\d+)(?: by (.+))?$`)
+
+// rollbackOf reads a rollback's run record: the generation it replaced and who
+// made it (empty when unknown). ok is false for any other run.
+func rollbackOf(r pipeline.RunRecord) (from int, by string, ok bool) {
+	if r.Status != runRollback {
+		return 0, "", false
+	}
+	m := rollbackSourceRE.FindStringSubmatch(r.Source)
+	if m == nil {
+		return 0, "", false
+	}
+	from, _ = strconv.Atoi(m[1])
+	return from, m[2], true
+}
+
+// runView is a run as generations --format json shows it: a rollback with the
+// generation it replaced and its author as fields of their own.
+type runView struct {
+	pipeline.RunRecord
+	From int    `json:"from,omitempty"`
+	By   string `json:"by,omitempty"`
+}
+
 func generationsCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "generations",
@@ -19,7 +65,9 @@ func generationsCommand(e *env) *cli.Command {
 		Description: `Lists the generations the target keeps for diff and rollback, newest first, with
 when each was published, how old its snapshot was, and what it added and removed;
 then the most recent runs, whatever their outcome (published, unchanged, refused,
-failed, rollback).
+failed, dry-run, rollback). A rollback shows the generation it replaced and the one
+it made current again (GENERATION 2 → 1), what that changed, and who ran it when
+known ($USER of the rollback).
 
 Examples:
    grantmirror generations
@@ -41,9 +89,14 @@ Examples:
 			}
 			switch c.String("format") {
 			case "json":
+				views := make([]runView, len(runs))
+				for i, r := range runs {
+					views[i].RunRecord = r
+					views[i].From, views[i].By, _ = rollbackOf(r)
+				}
 				enc := json.NewEncoder(e.stdout)
 				enc.SetIndent("", "  ")
-				return enc.Encode(map[string]any{"generations": gens, "runs": runs})
+				return enc.Encode(map[string]any{"generations": gens, "runs": views})
 			case "text":
 			default:
 				return usageErr("format %q: want text or json", c.String("format"))
@@ -61,9 +114,16 @@ Examples:
 			if len(runs) > 0 {
 				fmt.Fprintln(e.stdout, "\nRECENT RUNS")
 				tw = tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
-				fmt.Fprintln(tw, "STARTED\tSTATUS\tGENERATION\tROWS\tADDED\tREMOVED\tERROR")
+				fmt.Fprintln(tw, "STARTED\tSTATUS\tGENERATION\tROWS\tADDED\tREMOVED\tDETAIL")
 				for _, r := range runs {
-					fmt.Fprintf(tw, "%s\t%s\t%d\t%d\t%d\t%d\t%s\n", stamp(r.StartedAt), r.Status, r.Generation, r.Rows, r.Added, r.Removed, r.Error)
+					gen, detail := strconv.Itoa(r.Generation), r.Error
+					if from, by, ok := rollbackOf(r); ok {
+						gen = fmt.Sprintf("%d → %d", from, r.Generation)
+						if by != "" {
+							detail = "by " + by
+						}
+					}
+					fmt.Fprintf(tw, "%s\t%s\t%s\t%d\t%d\t%d\t%s\n", stamp(r.StartedAt), r.Status, gen, r.Rows, r.Added, r.Removed, detail)
 				}
 				tw.Flush()
 			}
@@ -83,13 +143,23 @@ func diffCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:  "diff",
 		Usage: "show the rows added and removed between two generations",
-		Description: `Compares two kept generations (default: the one before current, and current).
+		Description: `Compares two kept generations (default: current, and the generation it replaced:
+the one published before it, or after a rollback the one the rollback replaced).
 Exit 0 when they are identical, 1 when anything changed.
+
+The summary comes first: the rows added and removed, then counted by object, by
+role (the role granted to the person that heads the row's role path) and by cause:
+what differs between the two generations that explains the row (a grant added or
+revoked on the object, a role granted or revoked, usage on the database or schema,
+a user new, dropped, disabled, re-enabled or expired, a changed email mapping).
+Then the rows, by person and object. --format json has the summary as fields;
+--format csv is the rows alone.
 
 --since compares the rows as they stood at a past moment with the current ones: who
 gained and who lost access since then. The moment is judged by publish time: the rows
 readers were served then, whatever the age of their snapshot. A Postgres target answers from its access
-history, a directory target from the generations it keeps.
+history, a directory target from the generations it keeps. A moment before the first
+generation compares with nothing mirrored: every current row is added.
 
 Examples:
    grantmirror diff
@@ -97,7 +167,7 @@ Examples:
    grantmirror diff --since 24h
    grantmirror diff --since 2026-03-01 --format csv`,
 		Flags: targetFlags(
-			&cli.IntFlag{Name: "from", Usage: "older generation", DefaultText: "the newest before --to"},
+			&cli.IntFlag{Name: "from", Usage: "older generation", DefaultText: "the one --to replaced"},
 			&cli.IntFlag{Name: "to", Usage: "newer generation", DefaultText: "current"},
 			&cli.StringFlag{Name: "since", Usage: "compare the rows at this moment with the current ones: RFC 3339, a date (midnight UTC) or a duration ago (24h, 7d)"},
 			formatFlag("text", "text", "json", "csv"),
@@ -123,11 +193,16 @@ Examples:
 				return err
 			}
 			defer s.Close()
-			changes, err := e.changes(s, c.Int("from"), c.Int("to"), since)
+			var d *diffPlan
+			if !since.IsZero() {
+				d, err = e.changesSince(s, since)
+			} else {
+				d, err = e.changes(s, c.Int("from"), c.Int("to"))
+			}
 			if err != nil {
 				return e.noGeneration(err)
 			}
-			changed, err := writeDiff(e, format, changes, since)
+			changed, err := e.writeDiff(format, d)
 			if err != nil {
 				return err
 			}
@@ -139,35 +214,43 @@ Examples:
 	}
 }
 
-// changes asks the read layer what changed from generation from (0: the newest
-// kept before to) to generation to (0: current), or, when since is set, from
-// the rows as they stood then to the current ones. A target with an access
-// history answers a past moment from it, whole; any other from the generation
-// current then.
-func (e *env) changes(s pipeline.Store, from, to int, since time.Time) (*pipeline.Changes, error) {
+// diffPlan is what a diff compares: the changes, and each side's provenance
+// for the summary's roles and causes.
+type diffPlan struct {
+	ch *pipeline.Changes
+	// since, when set, is the moment the older side stood at.
+	since time.Time
+	// from and to read the part of each side a focus concerns; nil when that
+	// side has no role paths (a past moment answered from the access history).
+	from, to slicer
+	// nothing says the older side is the state before the first generation.
+	nothing bool
+	// note says how the older side was chosen when it is not plain.
+	note string
+	// noCauses says why roles and causes are not given.
+	noCauses string
+}
+
+// slicer reads the part of one side of a diff that a focus concerns.
+type slicer func(pipeline.Focus) (*pipeline.Mirror, error)
+
+func (e *env) generationSlicer(r pipeline.Reader, n int) slicer {
+	return func(f pipeline.Focus) (*pipeline.Mirror, error) { return r.Slice(e.ctx, n, f) }
+}
+
+func mirrorSlicer(m *pipeline.Mirror) slicer {
+	return func(f pipeline.Focus) (*pipeline.Mirror, error) { return pipeline.SliceOf(m, f), nil }
+}
+
+// changes compares generation from (0: the one to replaced) with generation to
+// (0: current).
+func (e *env) changes(s pipeline.Store, from, to int) (*diffPlan, error) {
 	r := pipeline.ReaderOf(s)
-	if !since.IsZero() {
-		if h, ok := s.(historian); ok {
-			old, _, err := h.MirrorAt(e.ctx, since)
-			if err != nil {
-				return nil, err
-			}
-			cur, err := r.Slice(e.ctx, 0, pipeline.Focus{})
-			if err != nil {
-				return nil, err
-			}
-			return pipeline.ChangesOf(old, cur, old.Meta.Generation, cur.Meta.Generation, pipeline.Focus{}), nil
-		}
-		n, err := e.generationAt(s, since)
-		if err != nil {
-			return nil, err
-		}
-		return r.Changes(e.ctx, n, 0, pipeline.Focus{})
-	}
 	gens, err := s.Generations(e.ctx)
 	if err != nil {
 		return nil, err
 	}
+	d := &diffPlan{}
 	if to == 0 {
 		for _, g := range gens {
 			if g.Current {
@@ -176,6 +259,12 @@ func (e *env) changes(s pipeline.Store, from, to int, since time.Time) (*pipelin
 		}
 		if to == 0 {
 			return nil, pipeline.ErrNoGeneration
+		}
+		if from == 0 {
+			from, d.note, err = e.replaced(s, gens, to)
+			if err != nil {
+				return nil, err
+			}
 		}
 	}
 	if from == 0 {
@@ -188,15 +277,178 @@ func (e *env) changes(s pipeline.Store, from, to int, since time.Time) (*pipelin
 			return nil, fmt.Errorf("%w: no generation kept before %d to compare with", pipeline.ErrUnknownGeneration, to)
 		}
 	}
-	return r.Changes(e.ctx, from, to, pipeline.Focus{})
+	d.ch, err = r.Changes(e.ctx, from, to, pipeline.Focus{})
+	if err != nil {
+		return nil, err
+	}
+	d.from, d.to = e.generationSlicer(r, from), e.generationSlicer(r, to)
+	return d, nil
 }
 
-// writeDiff writes the changes; since, when set, is the moment the older side
-// stood at.
-func writeDiff(e *env, format string, ch *pipeline.Changes, since time.Time) (bool, error) {
+// replaced finds, in the run history, the kept generation that current replaced
+// when it became current: the one current before a rollback, or before a
+// publish (after a rollback, the generation rolled back to, not the newest one
+// before current). It returns 0 when the history does not tell, or when a
+// publish's predecessor is no longer kept (the caller then compares with the
+// newest kept one before), and an error when a rollback's is not: comparing
+// with another would misstate what the rollback did. note, when set, says what
+// was chosen and why.
+func (e *env) replaced(s pipeline.Store, gens []pipeline.Generation, current int) (int, string, error) {
+	runs, err := s.Runs(e.ctx, 0)
+	if err != nil {
+		return 0, "", err
+	}
+	kept := map[int]bool{}
+	newestBefore := 0
+	for _, g := range gens {
+		kept[g.Number] = true
+		if g.Number < current {
+			newestBefore = max(newestBefore, g.Number)
+		}
+	}
+	// Runs are newest first; those that made a generation current are publishes
+	// and rollbacks.
+	var became []pipeline.RunRecord
+	for _, r := range runs {
+		if r.Status == pipeline.RunPublished || r.Status == runRollback {
+			became = append(became, r)
+		}
+	}
+	if len(became) == 0 || became[0].Generation != current {
+		return 0, "", nil
+	}
+	if from, by, ok := rollbackOf(became[0]); ok {
+		if !kept[from] {
+			return 0, "", fmt.Errorf("%w: generation %d is current again by a rollback from generation %d, which is no longer kept; name two kept generations with --from and --to",
+				pipeline.ErrUnknownGeneration, current, from)
+		}
+		who := ""
+		if by != "" {
+			who = " by " + by
+		}
+		return from, fmt.Sprintf("generation %d is current again by a rollback at %s%s; compared with generation %d, which it replaced",
+			current, stamp(became[0].StartedAt), who, from), nil
+	}
+	if len(became) < 2 || !kept[became[1].Generation] || became[1].Generation == current {
+		return 0, "", nil
+	}
+	from := became[1].Generation
+	if from == newestBefore {
+		return from, "", nil
+	}
+	return from, fmt.Sprintf("generation %d replaced generation %d, current after a rollback; compared with it", current, from), nil
+}
+
+// changesSince compares the rows as they stood at since with the current ones.
+// A target with an access history answers a past moment from it, whole; any
+// other from the generation current then. A moment before the first generation
+// compares with nothing: every current row is added.
+func (e *env) changesSince(s pipeline.Store, since time.Time) (*diffPlan, error) {
+	r := pipeline.ReaderOf(s)
+	d := &diffPlan{since: since}
+	if h, ok := s.(historian); ok {
+		old, withPaths, err := h.MirrorAt(e.ctx, since)
+		if errors.Is(err, pipeline.ErrNoGeneration) {
+			return e.sinceNothing(s, since, err)
+		}
+		if err != nil {
+			return nil, err
+		}
+		cur, err := r.Slice(e.ctx, 0, pipeline.Focus{})
+		if err != nil {
+			return nil, err
+		}
+		d.ch = pipeline.ChangesOf(old, cur, old.Meta.Generation, cur.Meta.Generation, pipeline.Focus{})
+		d.to = mirrorSlicer(cur)
+		if withPaths {
+			d.from = mirrorSlicer(old)
+		} else {
+			d.noCauses = fmt.Sprintf("generation %d, current at %s, is no longer kept: the access history has its rows, not their role paths", old.Meta.Generation, stamp(since))
+		}
+		return d, nil
+	}
+	n, err := e.generationAt(s, since)
+	if errors.Is(err, pipeline.ErrUnknownGeneration) {
+		return e.sinceNothing(s, since, err)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if d.ch, err = r.Changes(e.ctx, n, 0, pipeline.Focus{}); err != nil {
+		return nil, err
+	}
+	d.from, d.to = e.generationSlicer(r, n), e.generationSlicer(r, d.ch.To)
+	return d, nil
+}
+
+// sinceNothing answers --since for a moment the target could not find a
+// generation for (err): when it is before the first generation ever published,
+// the rows then were none, and every current row is added. Otherwise (an empty
+// target, a moment older than the history or the kept generations reach) err
+// stands.
+func (e *env) sinceNothing(s pipeline.Store, since time.Time, err error) (*diffPlan, error) {
+	cur, cerr := s.Current(e.ctx)
+	if cerr != nil {
+		return nil, err
+	}
+	n, when, at, known, ferr := e.firstPublication(s)
+	if ferr != nil {
+		return nil, ferr
+	}
+	if !known || !since.Before(at) {
+		return nil, err
+	}
+	d := &diffPlan{since: since, nothing: true, ch: &pipeline.Changes{To: cur.Number}}
+	d.note = fmt.Sprintf("no generation was current at %s; the first, generation %d, was %s: every row is added", stamp(since), n, when)
+	r := pipeline.ReaderOf(s)
+	if err := r.Scan(e.ctx, cur.Number, func(row pipeline.Row) error {
+		d.ch.Added = append(d.ch.Added, row)
+		return nil
+	}); err != nil {
+		return nil, err
+	}
+	d.from, d.to = mirrorSlicer(&pipeline.Mirror{Access: pipeline.NewAccess(nil)}), e.generationSlicer(r, cur.Number)
+	return d, nil
+}
+
+// firstPublication is the first generation the target published, and when:
+// in words, "published at T" from the generation itself while it is kept, or
+// from the run that published it. A target with an access history answers for
+// moments before the generations it keeps; a directory does not, so for it
+// known is false once the first generation is pruned.
+func (e *env) firstPublication(s pipeline.Store) (n int, when string, at time.Time, known bool, err error) {
+	gens, err := s.Generations(e.ctx)
+	if err != nil {
+		return 0, "", time.Time{}, false, err
+	}
+	runs, err := s.Runs(e.ctx, 0)
+	if err != nil {
+		return 0, "", time.Time{}, false, err
+	}
+	for _, g := range gens {
+		if n == 0 || g.Number < n {
+			n, at, known = g.Number, g.PublishedAt, true
+			when = "published at " + stamp(at)
+		}
+	}
+	for _, r := range runs {
+		if r.Status == pipeline.RunPublished && r.Generation > 0 && (n == 0 || r.Generation < n) {
+			n, at, known = r.Generation, r.FinishedAt, false
+			when = "published by the run that finished at " + stamp(at)
+		}
+	}
+	if _, ok := s.(historian); ok && n > 0 {
+		known = true
+	}
+	return n, when, at, known, nil
+}
+
+// writeDiff writes the summary and the changes; it reports whether anything
+// changed.
+func (e *env) writeDiff(format string, d *diffPlan) (bool, error) {
+	ch := d.ch
 	changed := len(ch.Added)+len(ch.Removed) > 0
-	switch format {
-	case "csv":
+	if format == "csv" {
 		w := csv.NewWriter(e.stdout)
 		w.Write([]string{"change", "account", "email", "object_type", "object_name", "privilege"})
 		for c := range ch.All() {
@@ -204,14 +456,21 @@ func writeDiff(e *env, format string, ch *pipeline.Changes, since time.Time) (bo
 		}
 		w.Flush()
 		return changed, w.Error()
-	case "json":
+	}
+	sum, err := e.summarize(d, wholeSidesAbove)
+	if err != nil {
+		return changed, err
+	}
+	if format == "json" {
 		var out struct {
 			Since   time.Time         `json:"since,omitzero"`
 			From    int               `json:"from"`
 			To      int               `json:"to"`
+			Note    string            `json:"note,omitempty"`
+			Summary *diffSummary      `json:"summary"`
 			Changes []pipeline.Change `json:"changes"`
 		}
-		out.Since, out.From, out.To, out.Changes = since, ch.From, ch.To, []pipeline.Change{}
+		out.Since, out.From, out.To, out.Note, out.Summary, out.Changes = d.since, ch.From, ch.To, d.note, sum, []pipeline.Change{}
 		for c := range ch.All() {
 			out.Changes = append(out.Changes, c)
 		}
@@ -219,12 +478,20 @@ func writeDiff(e *env, format string, ch *pipeline.Changes, since time.Time) (bo
 		enc.SetIndent("", "  ")
 		return changed, enc.Encode(out)
 	}
-	// Text groups changes by person, then object, which is how people read them:
-	// "who lost access yesterday?"
-	if !since.IsZero() {
-		fmt.Fprintf(e.stdout, "since %s: ", stamp(since))
+	if !d.since.IsZero() {
+		fmt.Fprintf(e.stdout, "since %s: ", stamp(d.since))
 	}
-	fmt.Fprintf(e.stdout, "generation %d → %d\n", ch.From, ch.To)
+	if d.nothing {
+		fmt.Fprintf(e.stdout, "nothing mirrored → generation %d\n", ch.To)
+	} else {
+		fmt.Fprintf(e.stdout, "generation %d → %d\n", ch.From, ch.To)
+	}
+	if d.note != "" {
+		fmt.Fprintf(e.stdout, "note: %s\n", d.note)
+	}
+	sum.write(e)
+	// The rows by person, then object, which is how people read them: "who lost
+	// access yesterday?"
 	lastPerson, lastObject := "", ""
 	for c := range ch.All() {
 		if p := c.Account + " " + c.Email; p != lastPerson {
@@ -241,7 +508,6 @@ func writeDiff(e *env, format string, ch *pipeline.Changes, since time.Time) (bo
 		}
 		fmt.Fprintf(e.stdout, "    %s %s\n", sign, c.Privilege)
 	}
-	fmt.Fprintf(e.stdout, "%d added, %d removed\n", len(ch.Added), len(ch.Removed))
 	return changed, nil
 }
 
@@ -252,6 +518,323 @@ func changeWord(ch pipeline.Change) string {
 	return "removed"
 }
 
+// diffCount is how many rows one object, role or cause added and removed.
+type diffCount struct {
+	Name    string `json:"name"`
+	Added   int    `json:"added"`
+	Removed int    `json:"removed"`
+}
+
+// diffSummary is what a diff says before its rows.
+type diffSummary struct {
+	Added    int         `json:"added"`
+	Removed  int         `json:"removed"`
+	ByObject []diffCount `json:"by_object"`
+	ByRole   []diffCount `json:"by_role"`
+	ByCause  []diffCount `json:"by_cause"`
+	// NoCauses says why ByRole and ByCause are empty although rows changed.
+	NoCauses string `json:"no_causes,omitempty"`
+}
+
+// Causes of a changed row, as the summary names them: the added wording first,
+// the removed one second.
+var (
+	causeGrant       = [2]string{"grant added on the object", "grant revoked on the object"}
+	causeRole        = [2]string{"role granted", "role revoked"}
+	causeUsage       = [2]string{"usage on the database or schema granted", "usage on the database or schema revoked"}
+	causeUser        = [2]string{"user new", "user dropped"}
+	causeDisabled    = [2]string{"user re-enabled", "user disabled"}
+	causeExpired     = [2]string{"user no longer expired", "user expired"}
+	causeEmail       = [2]string{"email mapping changed", "email mapping changed"}
+	causeNothing     = "nothing mirrored before"
+	causeUnexplained = "unexplained"
+)
+
+// wholeSidesAbove is how many changed people a summary reads one by one; above
+// it, reading both sides whole once is cheaper than a slice per person.
+const wholeSidesAbove = 200
+
+// summarize counts the changes by object, by the role heading each row's role
+// path, and by cause, from the provenance of both sides: each changed person's
+// slice of the generations compared (their memberships, the grants on the
+// objects that changed for them, and the users of the snapshot), or, with
+// more than wholeAbove people, both generations whole.
+func (e *env) summarize(d *diffPlan, wholeAbove int) (*diffSummary, error) {
+	sum := &diffSummary{Added: len(d.ch.Added), Removed: len(d.ch.Removed), ByObject: []diffCount{}, ByRole: []diffCount{}, ByCause: []diffCount{}}
+	objects, roles, causes := map[string]*diffCount{}, map[string]*diffCount{}, map[string]*diffCount{}
+	bump := func(m map[string]*diffCount, name string, added bool) {
+		c := m[name]
+		if c == nil {
+			c = &diffCount{Name: name}
+			m[name] = c
+		}
+		if added {
+			c.Added++
+		} else {
+			c.Removed++
+		}
+	}
+	people := map[string][]string{}
+	for c := range d.ch.All() {
+		bump(objects, c.ObjectType+" "+c.ObjectName, c.Added)
+		if !slices.Contains(people[c.Email], c.ObjectName) {
+			people[c.Email] = append(people[c.Email], c.ObjectName)
+		}
+	}
+	sum.ByObject = sortedCounts(objects)
+	switch {
+	case len(people) == 0:
+		return sum, nil
+	case d.from == nil || d.to == nil:
+		sum.NoCauses = d.noCauses
+		return sum, nil
+	}
+	read := func(f pipeline.Focus) (from, to *side, err error) {
+		a, err := d.from(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		b, err := d.to(f)
+		if err != nil {
+			return nil, nil, err
+		}
+		return newSide(a), newSide(b), nil
+	}
+	var whole [2]*side
+	if len(people) > wholeAbove {
+		from, to, err := read(pipeline.Focus{})
+		if err != nil {
+			return nil, err
+		}
+		whole = [2]*side{from, to}
+	}
+	var sides map[string][2]*side
+	if whole[0] == nil {
+		sides = map[string][2]*side{}
+		for email, objs := range people {
+			from, to, err := read(pipeline.Focus{Email: email, Objects: objs})
+			if err != nil {
+				return nil, err
+			}
+			sides[email] = [2]*side{from, to}
+		}
+	}
+	for c := range d.ch.All() {
+		pair := whole
+		if sides != nil {
+			pair = sides[c.Email]
+		}
+		has, other := pair[0], pair[1]
+		if c.Added {
+			has, other = other, has
+		}
+		bump(roles, has.head(c.Row), c.Added)
+		if d.nothing {
+			bump(causes, causeNothing, c.Added)
+		} else {
+			bump(causes, cause(c, has, other), c.Added)
+		}
+	}
+	sum.ByRole, sum.ByCause = sortedCounts(roles), sortedCounts(causes)
+	return sum, nil
+}
+
+// sortedCounts lists the counts most changed first, then by name.
+func sortedCounts(m map[string]*diffCount) []diffCount {
+	out := make([]diffCount, 0, len(m))
+	for _, c := range m {
+		out = append(out, *c)
+	}
+	slices.SortFunc(out, func(a, b diffCount) int {
+		if c := cmp.Compare(b.Added+b.Removed, a.Added+a.Removed); c != 0 {
+			return c
+		}
+		return cmp.Compare(a.Name, b.Name)
+	})
+	return out
+}
+
+// side indexes one side of a diff: who holds which roles, which role grants
+// what, and the snapshot's users.
+type side struct {
+	meta pipeline.Meta
+	// memberships of each (account, email).
+	memberships map[[2]string][]pipeline.Membership
+	grants      map[pipeline.Grant]bool
+	// users by (account, name); nil when the side has no snapshot.
+	users map[[2]string]*pipeline.User
+}
+
+func newSide(m *pipeline.Mirror) *side {
+	s := &side{meta: m.Meta, memberships: map[[2]string][]pipeline.Membership{}, grants: map[pipeline.Grant]bool{}}
+	for _, ms := range m.Memberships {
+		k := [2]string{ms.Account, ms.Email}
+		s.memberships[k] = append(s.memberships[k], ms)
+	}
+	for _, g := range m.Grants {
+		g.Via = ""
+		s.grants[g] = true
+	}
+	if m.Snapshot != nil {
+		s.users = map[[2]string]*pipeline.User{}
+		for _, a := range m.Snapshot.Accounts {
+			for i := range a.Users {
+				u := &a.Users[i]
+				// A dropped user may share its name with an active one: the active
+				// one is the user.
+				if prev := s.users[[2]string{a.Name, u.Name}]; prev == nil || !prev.Active() {
+					s.users[[2]string{a.Name, u.Name}] = u
+				}
+			}
+		}
+	}
+	return s
+}
+
+// granting returns the person's memberships whose role holds the row's grant.
+func (s *side) granting(r pipeline.Row) []pipeline.Membership {
+	var out []pipeline.Membership
+	for _, ms := range s.memberships[[2]string{r.Account, r.Email}] {
+		if s.grants[pipeline.Grant{Account: r.Account, Role: ms.Role, ObjectType: r.ObjectType, ObjectName: r.ObjectName, Privilege: r.Privilege}] {
+			out = append(out, ms)
+		}
+	}
+	return out
+}
+
+// head is the role at the head of the row's shortest role path: the role
+// granted to the person's user that leads to the grant.
+func (s *side) head(r pipeline.Row) string {
+	best := ""
+	bestLen := 0
+	for _, ms := range s.granting(r) {
+		h := ms.Role
+		if len(ms.Path) > 0 {
+			h = ms.Path[0]
+		}
+		if best == "" || len(ms.Path) < bestLen || len(ms.Path) == bestLen && h < best {
+			best, bestLen = h, len(ms.Path)
+		}
+	}
+	if best == "" {
+		return causeUnexplained
+	}
+	return best
+}
+
+// holds reports whether the person of r holds role in its account.
+func (s *side) holds(r pipeline.Row, role string) bool {
+	for _, ms := range s.memberships[[2]string{r.Account, r.Email}] {
+		if ms.Role == role {
+			return true
+		}
+	}
+	return false
+}
+
+// cause names why the row c is on side has and not on side other: first what
+// happened to the person's user, then to the roles that grant the row.
+func cause(c pipeline.Change, has, other *side) string {
+	word := func(pair [2]string) string {
+		if c.Added {
+			return pair[0]
+		}
+		return pair[1]
+	}
+	granting := has.granting(c.Row)
+	if len(granting) == 0 {
+		return causeUnexplained
+	}
+	if has.users != nil && other.users != nil {
+		users := map[string]bool{}
+		for _, ms := range granting {
+			users[ms.User] = true
+		}
+		for _, name := range slices.Sorted(maps.Keys(users)) {
+			ou := other.users[[2]string{c.Account, name}]
+			switch {
+			case ou == nil || !ou.DeletedOn.IsZero():
+				return word(causeUser)
+			case ou.Disabled:
+				return word(causeDisabled)
+			case ou.Expired:
+				return word(causeExpired)
+			}
+			// The user is active on both sides but filed under another email on
+			// the other: its email or the aliases mapping it changed.
+			hu := has.users[[2]string{c.Account, name}]
+			if hu != nil && !other.mapsUser(c.Account, c.Email, name) &&
+				(!strings.EqualFold(strings.TrimSpace(hu.Email), strings.TrimSpace(ou.Email)) || !sameAliases(has.meta, other.meta)) {
+				return word(causeEmail)
+			}
+		}
+	}
+	granted, held := false, false
+	for _, ms := range granting {
+		if other.grants[pipeline.Grant{Account: c.Account, Role: ms.Role, ObjectType: c.ObjectType, ObjectName: c.ObjectName, Privilege: c.Privilege}] {
+			granted = true
+			held = held || other.holds(c.Row, ms.Role)
+		}
+	}
+	switch {
+	case held:
+		// The same role holds the same grant on both sides: in effective mode,
+		// what changed is usage on a container.
+		return word(causeUsage)
+	case granted:
+		return word(causeRole)
+	}
+	return word(causeGrant)
+}
+
+// mapsUser reports whether this side files the Snowflake user under email.
+func (s *side) mapsUser(account, email, user string) bool {
+	for _, ms := range s.memberships[[2]string{account, email}] {
+		if ms.User == user {
+			return true
+		}
+	}
+	return false
+}
+
+// sameAliases reports whether two generations map users to emails with the
+// same aliases and overrides (both unrecorded counts as the same).
+func sameAliases(a, b pipeline.Meta) bool {
+	if a.Settings == nil || b.Settings == nil {
+		return a.Settings == b.Settings
+	}
+	return maps.Equal(a.Settings.DomainAliases, b.Settings.DomainAliases) && maps.Equal(a.Settings.Overrides, b.Settings.Overrides)
+}
+
+// summaryLines is how many objects, roles and causes the text summary lists
+// each; JSON has them all.
+const summaryLines = 10
+
+func (s *diffSummary) write(e *env) {
+	fmt.Fprintf(e.stdout, "%d added, %d removed\n", s.Added, s.Removed)
+	group := func(title string, counts []diffCount) {
+		if len(counts) == 0 {
+			return
+		}
+		fmt.Fprintf(e.stdout, "by %s:\n", title)
+		tw := tabwriter.NewWriter(e.stdout, 0, 4, 2, ' ', 0)
+		for i, c := range counts {
+			if i == summaryLines {
+				fmt.Fprintf(tw, "  … and %d more\n", len(counts)-i)
+				break
+			}
+			fmt.Fprintf(tw, "  +%d\t−%d\t%s\n", c.Added, c.Removed, c.Name)
+		}
+		tw.Flush()
+	}
+	group("object", s.ByObject)
+	group("role", s.ByRole)
+	group("cause", s.ByCause)
+	if s.NoCauses != "" {
+		fmt.Fprintf(e.stdout, "roles and causes unavailable: %s\n", s.NoCauses)
+	}
+}
+
 func rollbackCommand(e *env) *cli.Command {
 	return &cli.Command{
 		Name:      "rollback",
@@ -259,7 +842,9 @@ func rollbackCommand(e *env) *cli.Command {
 		ArgsUsage: "[GENERATION]",
 		Description: `Points the target back at a kept generation (default: the one published before
 the current one). Readers switch in one atomic step. The next sync publishes a new
-generation as usual.
+generation as usual. The rollback is recorded as a run (generations lists it, with
+who ran it: $USER), and a bare diff afterwards compares the generation made current
+again with the one it replaced.
 
 Examples:
    grantmirror rollback
@@ -280,11 +865,32 @@ Examples:
 				return err
 			}
 			defer s.Close()
+			started := time.Now().UTC()
+			// The generation this rollback replaces, for its run record. The
+			// store takes its publish lock only inside Rollback; a sync that
+			// publishes in between would be the one replaced, and the record
+			// names the older one.
+			cur, err := s.Current(e.ctx)
+			if err != nil {
+				return e.noGeneration(err)
+			}
 			g, err := s.Rollback(e.ctx, n)
 			if err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "generation %d is current again (%d rows, published %s)\n", g.Number, g.Rows, stamp(g.PublishedAt))
+			fmt.Fprintf(e.stdout, "generation %d is current again (%d rows, published %s); it replaced generation %d\n", g.Number, g.Rows, stamp(g.PublishedAt), cur.Number)
+			rec := pipeline.RunRecord{StartedAt: started, Status: runRollback, Source: rollbackSource(cur.Number, os.Getenv("USER")),
+				Generation: g.Number, Rows: g.Rows}
+			// Both generations are kept (a rollback prunes nothing), so what the
+			// rollback changed is a question to the read layer, as for diff.
+			ch, err := pipeline.ReaderOf(s).Changes(e.ctx, cur.Number, g.Number, pipeline.Focus{})
+			if err != nil {
+				return fmt.Errorf("rolled back, but could not count what changed for the run history: %w", err)
+			}
+			rec.Added, rec.Removed, rec.FinishedAt = len(ch.Added), len(ch.Removed), time.Now().UTC()
+			if err := s.RecordRun(e.ctx, rec); err != nil {
+				return fmt.Errorf("rolled back, but could not record the run: %w", err)
+			}
 			return nil
 		}),
 	}

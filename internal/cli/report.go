@@ -38,8 +38,11 @@ snapshot was taken and how old it is, the generation and the mode.
 
 With access_history.csv in the snapshot, objects are marked used or unused in the
 last --days days, and --by user --unused lists only what was not used.
-HTML is one self-contained file (sortable, filterable, printable); XLSX has one
-sheet per table with a frozen header and filter buttons.
+HTML is one self-contained file (sortable, filterable, printable); a table longer
+than --max-rows shows its first rows and says how many it leaves out, with the CSV
+command that writes it whole. XLSX has one sheet per table with a frozen header and
+filter buttons; a table longer than a sheet's 1,048,575 rows continues on the next
+sheets (Access 2, Access 3, …), each with the header.
 
 --by access in csv or json streams from the target, row by row, whatever the size of
 the mirror; a report on --email people reads only their part of the generation.
@@ -64,7 +67,7 @@ Examples:
 			&cli.StringSliceFlag{Name: "account", Usage: "only this account (repeatable)"},
 			&cli.BoolFlag{Name: "unused", Usage: "with --by user: list only access not used in --days days (needs access history)"},
 			&cli.IntFlag{Name: "days", Value: report.DefaultDays, Usage: "usage window in days"},
-			&cli.IntFlag{Name: "max-rows", Value: report.DefaultMaxRows, Usage: "HTML: summarize tables longer than this"},
+			&cli.IntFlag{Name: "max-rows", Value: report.DefaultMaxRows, Usage: "HTML: show at most this many rows of a table (the page says what it leaves out)"},
 			atFlag(),
 		),
 		Action: e.action(func(c *cli.Context) error {

@@ -10,7 +10,4 @@ var (
 	// ErrNoHistory means an unused-access report was asked of a snapshot that has no
 	// access_history.csv, so nobody's usage is known.
 	ErrNoHistory = errors.New("usage is unknown")
-	// ErrTooLarge means a view does not fit its format, such as more rows than one
-	// spreadsheet sheet holds.
-	ErrTooLarge = errors.New("report too large")
 )

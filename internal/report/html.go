@@ -81,8 +81,8 @@ func writeHTML(w io.Writer, md *model) error {
 		}
 		tooMany := v.Count > maxHTMLSections
 		if tooMany {
-			hv.Note = fmt.Sprintf("%d sections are too many for one page: only the index is shown. Narrow the report with --email, --object, --role or --account, or %s.",
-				v.Count, md.fullReportHint(v.View))
+			hv.Note = fmt.Sprintf("%s sections are too many for one page: only the index is shown. Narrow the report with --email, --object, --role or --account; the full table: %s",
+				thousands(v.Count), md.fullReportHint(v.View))
 		}
 		if err := page.ExecuteTemplate(b, "viewStart", hv); err != nil {
 			return fmt.Errorf("html: %w", err)
@@ -129,7 +129,8 @@ func cellClasses(cols []column, row []cell) []cell {
 	return out
 }
 
-// cutTable keeps the first max rows of a table and says so when it cuts.
+// cutTable keeps the first max rows of a table and says so when it cuts, with
+// the command that writes the table whole (hint).
 func cutTable(t *table, maxRows int, hint string) htmlTable {
 	ht := htmlTable{Title: t.Title, Columns: t.Columns}
 	for row := range t.all() {
@@ -139,13 +140,14 @@ func cutTable(t *table, maxRows int, hint string) htmlTable {
 		}
 	}
 	if ht.Total > maxRows {
-		ht.Note = fmt.Sprintf("Showing the first %d of %d rows: a page this long would not open. %s.", maxRows, ht.Total, capitalize(hint))
+		ht.Note = fmt.Sprintf("This table shows the first %s of %s rows: a page this long would not open; the full table: %s",
+			thousands(maxRows), thousands(ht.Total), hint)
 	}
 	return ht
 }
 
 // accessHTML shows the access table when it fits, and otherwise a summary by
-// object type and privilege with the way to get every row.
+// object type and privilege with the command that writes the table whole.
 func (md *model) accessHTML(t *table, maxRows int) htmlTable {
 	type key struct{ typ, priv string }
 	type agg struct {
@@ -183,12 +185,14 @@ func (md *model) accessHTML(t *table, maxRows int) htmlTable {
 		g := groups[k]
 		ht.Rows = append(ht.Rows, cellClasses(ht.Columns, []cell{text(k.typ), text(k.priv), text(fmt.Sprint(g.rows)), text(fmt.Sprint(len(g.people))), text(fmt.Sprint(len(g.objects)))}))
 	}
-	ht.Note = fmt.Sprintf("The access table has %d rows, more than the %d one page shows, so it is summarized here; the user and object views show every row in smaller tables. %s.",
-		ht.Total, maxRows, capitalize(md.fullReportHint(ByAccess)))
+	ht.Note = fmt.Sprintf("The access table has %s rows, more than the %s one page shows: this is a summary by object type and privilege; the full table: %s",
+		thousands(ht.Total), thousands(maxRows), md.fullReportHint(ByAccess))
 	return ht
 }
 
-// fullReportHint tells how to get a view whole.
+// fullReportHint is the command that writes a view whole, with the report's
+// filters. It names CSV, which streams any number of rows; the file is named
+// after the view.
 func (md *model) fullReportHint(v View) string {
 	args := []string{"grantmirror report --by " + string(v)}
 	if md.o.Unused {
@@ -206,13 +210,5 @@ func (md *model) fullReportHint(v View) string {
 	for _, r := range md.o.Roles {
 		args = append(args, "--role '"+r+"'")
 	}
-	cmd := strings.Join(args, " ")
-	return "get every row with: " + cmd + " --format csv (or --format xlsx --out report.xlsx)"
-}
-
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
+	return strings.Join(args, " ") + " --format csv --out " + string(v) + ".csv"
 }

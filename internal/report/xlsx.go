@@ -9,8 +9,10 @@ import (
 	"github.com/xuri/excelize/v2"
 )
 
-// maxSheetRows is what one worksheet holds, header included.
-const maxSheetRows = 1048576
+// sheetRows is how many data rows one worksheet holds below its header: the
+// format's 1,048,576 rows less the header. A longer table continues on further
+// sheets; tests lower it to split small tables.
+var sheetRows = 1048575
 
 // numericColumns hold counts, written as numbers so that a spreadsheet sorts them.
 var numericColumns = map[string]bool{"query_count": true, "roles": true, "objects": true, "unused_objects": true}
@@ -65,7 +67,7 @@ func writeAbout(f *excelize.File, sheet string, md *model, bold int) error {
 	for _, g := range h.NotMirrored {
 		rows = append(rows, []any{"Not mirrored", g.Account + ": " + g.String()})
 	}
-	rows = append(rows, []any{}, []any{"Sheets", "each sheet is one table with filter buttons on its header row; lists inside a cell are separated by \"; \" and role paths by \" > \""})
+	rows = append(rows, []any{}, []any{"Sheets", fmt.Sprintf("each sheet is one table with filter buttons on its header row; a table longer than %s rows continues on the next sheets (Access 2, Access 3, …), each with the header; lists inside a cell are separated by \"; \" and role paths by \" > \"", thousands(sheetRows))})
 	for i, r := range rows {
 		if len(r) == 0 {
 			continue
@@ -84,45 +86,32 @@ func writeAbout(f *excelize.File, sheet string, md *model, bold int) error {
 	return f.SetColWidth(sheet, "B", "B", 110)
 }
 
+// writeSheet writes table t, the workbook's nth, as one sheet, or when it has
+// more rows than a sheet holds as several: "Access", "Access 2", …, each with
+// the header, its own frozen pane and filter buttons. Rows stream through, so
+// a table of any size costs the memory of one row.
 func writeSheet(f *excelize.File, t flatTable, n int, head int) error {
-	if _, err := f.NewSheet(t.Sheet); err != nil {
-		return err
-	}
-	sw, err := f.NewStreamWriter(t.Sheet)
-	if err != nil {
-		return err
-	}
-	for i := range t.Columns {
-		width := 16.0
-		if i < len(t.Widths) {
-			width = t.Widths[i]
-		}
-		if err := sw.SetColWidth(i+1, i+1, width); err != nil {
-			return err
-		}
-	}
-	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft",
-		Selection: []excelize.Selection{{SQRef: "A2", ActiveCell: "A2", Pane: "bottomLeft"}}}); err != nil {
-		return err
-	}
-	header := make([]any, len(t.Columns))
-	for i, c := range t.Columns {
-		header[i] = excelize.Cell{StyleID: head, Value: c}
-	}
-	if err := sw.SetRow("A1", header); err != nil {
-		return err
-	}
 	numeric := make([]bool, len(t.Columns))
 	for i, c := range t.Columns {
 		numeric[i] = numericColumns[c]
 	}
-	row := 1
+	part, row := 1, 1
+	sw, err := startSheet(f, t, t.Sheet, head)
+	if err != nil {
+		return err
+	}
 	values := make([]any, len(t.Columns))
 	for rec := range t.Rows() {
-		row++
-		if row > maxSheetRows {
-			return fmt.Errorf("%w: more than %d rows; use --format csv, or filter with --account, --email, --object or --role", ErrTooLarge, maxSheetRows-1)
+		if row > sheetRows {
+			if err := endSheet(sw, t, fmt.Sprintf("T%d_%d_%s", n+1, part, t.Sheet), row); err != nil {
+				return err
+			}
+			part, row = part+1, 1
+			if sw, err = startSheet(f, t, fmt.Sprintf("%s %d", t.Sheet, part), head); err != nil {
+				return err
+			}
 		}
+		row++
 		for i, v := range rec {
 			values[i] = v
 			if numeric[i] {
@@ -136,19 +125,71 @@ func writeSheet(f *excelize.File, t flatTable, n int, head int) error {
 			return err
 		}
 	}
+	return endSheet(sw, t, fmt.Sprintf("T%d_%d_%s", n+1, part, t.Sheet), row)
+}
+
+// startSheet adds a sheet for table t and writes its header.
+func startSheet(f *excelize.File, t flatTable, sheet string, head int) (*excelize.StreamWriter, error) {
+	if _, err := f.NewSheet(sheet); err != nil {
+		return nil, err
+	}
+	sw, err := f.NewStreamWriter(sheet)
+	if err != nil {
+		return nil, err
+	}
+	for i := range t.Columns {
+		width := 16.0
+		if i < len(t.Widths) {
+			width = t.Widths[i]
+		}
+		if err := sw.SetColWidth(i+1, i+1, width); err != nil {
+			return nil, err
+		}
+	}
+	if err := sw.SetPanes(&excelize.Panes{Freeze: true, YSplit: 1, TopLeftCell: "A2", ActivePane: "bottomLeft",
+		Selection: []excelize.Selection{{SQRef: "A2", ActiveCell: "A2", Pane: "bottomLeft"}}}); err != nil {
+		return nil, err
+	}
+	header := make([]any, len(t.Columns))
+	for i, c := range t.Columns {
+		header[i] = excelize.Cell{StyleID: head, Value: c}
+	}
+	return sw, sw.SetRow("A1", header)
+}
+
+// endSheet gives a sheet whose last row is row its table and flushes it. A
+// table gives the header its filter buttons and survives sorting; its name must
+// be unique in the workbook and a valid identifier.
+func endSheet(sw *excelize.StreamWriter, t flatTable, name string, row int) error {
 	last, _ := excelize.CoordinatesToCellName(len(t.Columns), max(row, 2))
-	// A table gives the header its filter buttons and survives sorting; its name
-	// must be unique in the workbook and a valid identifier.
-	name := "T" + strconv.Itoa(n+1) + "_" + strings.Map(func(r rune) rune {
+	name = strings.Map(func(r rune) rune {
 		if r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' {
 			return r
 		}
 		return '_'
-	}, t.Sheet)
+	}, name)
 	if err := sw.AddTable(&excelize.Table{Range: "A1:" + last, Name: name, StyleName: "TableStyleLight9", ShowRowStripes: ptr(true)}); err != nil {
 		return err
 	}
 	return sw.Flush()
+}
+
+// thousands writes n with comma thousands separators, as people read counts.
+func thousands(n int) string {
+	s := strconv.Itoa(n)
+	neg := strings.HasPrefix(s, "-")
+	s = strings.TrimPrefix(s, "-")
+	var b strings.Builder
+	for i, c := range s {
+		if i > 0 && (len(s)-i)%3 == 0 {
+			b.WriteByte(',')
+		}
+		b.WriteRune(c)
+	}
+	if neg {
+		return "-" + b.String()
+	}
+	return b.String()
 }
 
 func ptr[T any](v T) *T { return &v }

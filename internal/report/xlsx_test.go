@@ -2,6 +2,7 @@ package report
 
 import (
 	"bytes"
+	"fmt"
 	"slices"
 	"testing"
 
@@ -103,4 +104,64 @@ func TestXLSXMatchesCSV(t *testing.T) {
 		want = append(want, []string{r.Account, r.Email, r.ObjectType, r.ObjectName, r.Privilege})
 	}
 	require.Equal(t, want, rows[1:])
+}
+
+// TestXLSXSplitsLongTables lowers the rows a sheet holds: a longer table
+// continues on "Access 2", "Access 3", each with the header, frozen and
+// filterable, and the sheets together hold every row in order. Not parallel: it
+// changes sheetRows, which every workbook reads.
+func TestXLSXSplitsLongTables(t *testing.T) {
+	defer func(n int) { sheetRows = n }(sheetRows)
+	sheetRows = 4
+	m := setup(t, "tiny")
+	require.Equal(t, 10, m.Access.Len(), "the sample has the rows this test splits")
+	f, err := excelize.OpenReader(bytes.NewReader([]byte(render(t, m, Options{By: ByAccess, Format: XLSX}))))
+	require.NoError(t, err)
+	defer f.Close()
+	require.Equal(t, []string{"About", "Access", "Access 2", "Access 3"}, f.GetSheetList())
+	var got [][]string
+	for i, sheet := range []string{"Access", "Access 2", "Access 3"} {
+		rows, err := f.GetRows(sheet)
+		require.NoError(t, err)
+		require.Equal(t, AccessHeader, rows[0], sheet)
+		require.Len(t, rows, 1+[]int{4, 4, 2}[i], sheet)
+		got = append(got, rows[1:]...)
+		panes, err := f.GetPanes(sheet)
+		require.NoError(t, err)
+		require.True(t, panes.Freeze, sheet)
+		tables, err := f.GetTables(sheet)
+		require.NoError(t, err)
+		require.Len(t, tables, 1, sheet)
+		last, err := excelize.CoordinatesToCellName(len(AccessHeader), len(rows))
+		require.NoError(t, err)
+		require.Equal(t, "A1:"+last, tables[0].Range, sheet)
+	}
+	var want [][]string
+	for r := range m.Access.All() {
+		want = append(want, []string{r.Account, r.Email, r.ObjectType, r.ObjectName, r.Privilege})
+	}
+	require.Equal(t, want, got)
+	about, err := f.GetRows("About")
+	require.NoError(t, err)
+	require.Contains(t, fmt.Sprint(about), "a table longer than 4 rows continues on the next sheets (Access 2, Access 3, …), each with the header")
+
+	// Every table of a combined workbook splits the same way, each part its own
+	// filterable table under a name unique in the workbook.
+	all, err := excelize.OpenReader(bytes.NewReader([]byte(render(t, m, Options{By: ByAll, Format: XLSX}))))
+	require.NoError(t, err)
+	defer all.Close()
+	sheets := all.GetSheetList()
+	require.Contains(t, sheets, "Access 3")
+	require.Contains(t, sheets, "User access 2")
+	names := map[string]bool{}
+	for _, sheet := range sheets[1:] {
+		rows, err := all.GetRows(sheet)
+		require.NoError(t, err)
+		require.LessOrEqual(t, len(rows), 1+sheetRows, sheet)
+		tables, err := all.GetTables(sheet)
+		require.NoError(t, err)
+		require.Len(t, tables, 1, sheet)
+		require.False(t, names[tables[0].Name], "table name %s is used twice", tables[0].Name)
+		names[tables[0].Name] = true
+	}
 }
