@@ -502,3 +502,71 @@ func TestReportsCountLocalGrants(t *testing.T) {
 	require.Equal(t, ExitOK, r.code, r.stderr)
 	require.NotContains(t, r.stdout, "zoe@", "a filter keeps other people's local grants out")
 }
+
+// TestGrantSubcommandHelp: every grant subcommand's --help lists the flags it
+// reads, none it does not, and an example of its own.
+func TestGrantSubcommandHelp(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		path      []string
+		flags     []string
+		notFlags  []string
+		exampleOf string
+	}{
+		{[]string{"request"}, []string{"--for", "--reason", "--approver", "--object-type", "--account", "--target"}, []string{"--to-approve", "--format"}, "grant request "},
+		{[]string{"break-glass"}, []string{"--for", "--reason", "--object-type", "--account"}, []string{"--approver", "--all"}, "grant break-glass "},
+		{[]string{"approve"}, []string{"--target", "--schema"}, []string{"--reason", "--for"}, "grant approve "},
+		{[]string{"deny"}, []string{"--reason"}, []string{"--for", "--approver"}, "grant deny "},
+		{[]string{"review"}, []string{"--reason"}, []string{"--for"}, "grant review "},
+		{[]string{"revoke"}, []string{"--reason"}, []string{"--for"}, "grant revoke "},
+		{[]string{"requests"}, []string{"--mine", "--to-approve", "--all", "--format"}, []string{"--reason"}, "grant requests"},
+		{[]string{"list"}, []string{"--all", "--format"}, []string{"--reason", "--mine"}, "grant list"},
+		{[]string{"report"}, []string{"--format"}, []string{"--all", "--reason"}, "grant report"},
+		{[]string{"policy", "show"}, []string{"--format"}, []string{"--reason"}, "grant policy show"},
+		{[]string{"policy", "set"}, []string{"--reason"}, []string{"--format", "--for"}, "grant policy set "},
+	} {
+		r := run(t, append(append([]string{"grant"}, tc.path...), "--help")...)
+		require.Equal(t, ExitOK, r.code, "%v: %s", tc.path, r.stderr)
+		options := r.stdout[strings.Index(r.stdout, "OPTIONS:"):]
+		for _, f := range tc.flags {
+			require.Contains(t, options, "\n   "+f+" ", "%v lists %s", tc.path, f)
+		}
+		for _, f := range tc.notFlags {
+			require.NotContains(t, options, "\n   "+f+" ", "%v does not read %s", tc.path, f)
+		}
+		require.Contains(t, r.stdout, "   grantmirror "+tc.exampleOf, "%v shows an example", tc.path)
+	}
+}
+
+// TestGrantUsageMistakes: every mistake in how a grant subcommand is called is
+// exit 2, said before any database is asked, wherever the flags are written.
+func TestGrantUsageMistakes(t *testing.T) {
+	t.Parallel()
+	ask := []string{"bob@x.example", "SALES.PUBLIC.ORDERS", "SELECT"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{append(append([]string{"grant", "request"}, ask...), "--reason", "r", "--approver", "d@x.example"), "--for DURATION"},
+		{append(append([]string{"grant", "request"}, ask...), "--for", "48h", "--approver", "d@x.example"), "say why with --reason"},
+		{append(append([]string{"grant", "request"}, ask...), "--for", "soon", "--reason", "r", "--approver", "d@x.example"), "want a duration"},
+		{append(append([]string{"grant", "request"}, ask...), "--for", "1h", "--reason", "r"), "--approver EMAIL"},
+		{append(append([]string{"grant", "--for", "1h", "break-glass"}, ask...), "--approver", "d@x.example"), "grant break-glass has no flag --approver"},
+		{append([]string{"grant", "break-glass"}, ask...), "--for DURATION"},
+		{append(append([]string{"grant", "break-glass"}, ask...), "--for", "1h"), "say why with --reason"},
+		{[]string{"grant", "request", "bob@x.example", "SALES.PUBLIC.ORDERS"}, "want EMAIL OBJECT PRIVILEGE, got 2 arguments (see grantmirror grant request --help)"},
+		{[]string{"grant", "deny", "12"}, "say why with --reason"},
+		{[]string{"grant", "revoke", "twelve", "--reason", "r"}, "want its number"},
+		{[]string{"grant", "approve", "12", "--reason", "r"}, "grantmirror grant approve has no flag --reason"},
+		{[]string{"grant", "requests", "--mine", "--all"}, "one of them"},
+		{[]string{"grant", "list", "--format", "xml"}, `format "xml"`},
+		{[]string{"grant", "policy", "show", "--format", "csv"}, "want text or json"},
+		{[]string{"grant", "policy", "set", "max-duration", "7d"}, "--reason"},
+		{[]string{"grant", "policy", "set", "colour", "blue", "--reason", "r"}, "unknown setting"},
+		{[]string{"grant", "policy", "sho"}, `did you mean "show"?`},
+	} {
+		r := run(t, tc.args...)
+		require.Equal(t, ExitError, r.code, "%v: %s", tc.args, r.stderr)
+		require.Contains(t, r.stderr, tc.want, "%v", tc.args)
+	}
+}
