@@ -14,9 +14,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/grantmirror/grantmirror/internal/explain"
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/localgrant"
 	"github.com/grantmirror/grantmirror/internal/metrics"
+	"github.com/grantmirror/grantmirror/internal/privilege"
 	"github.com/grantmirror/grantmirror/internal/webhook"
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
@@ -314,6 +316,9 @@ func (e *env) grantRequest(c *cli.Context, breakGlass bool) error {
 		return err
 	}
 	defer s.Close()
+	if err := e.checkAsk(s, ask); err != nil {
+		return err
+	}
 	var r *localgrant.Request
 	if breakGlass {
 		r, err = s.BreakGlass(e.ctx, ask)
@@ -332,6 +337,33 @@ func (e *env) grantRequest(c *cli.Context, breakGlass bool) error {
 	fmt.Fprintf(e.stdout, "request #%d: %s asks for %s to have %s on %s %s (account %s) for %s; pending, nothing is granted until %s approves\n",
 		r.ID, r.RequestedBy, r.Email, r.Privilege, r.ObjectType, r.ObjectName, r.Account, localgrant.Span(r.Duration),
 		strings.Join(r.Approvers, " or "))
+	return nil
+}
+
+// checkAsk refuses, as usage mistakes, an ask whose privilege or object type
+// neither Snowflake nor the current generation knows, or whose email no user of
+// the generation has while some have one a typo away. A person Snowflake does
+// not know at all may be given a local grant.
+func (e *env) checkAsk(s *pgstore.Store, a localgrant.Ask) error {
+	m, err := s.Slice(e.ctx, 0, pipeline.Focus{Email: ident.NormalizeEmail(a.Email), Objects: []string{a.ObjectName}})
+	if errors.Is(err, pipeline.ErrNoGeneration) {
+		// The store refuses the ask itself: local grants build on a generation.
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	seen := explain.SeenObjectTypes(m)
+	if err := privilege.LookupObjectType(ident.Word(a.ObjectType), seen...); err != nil {
+		return usageErr("--object-type: %v", err)
+	}
+	q := explain.Query{Email: ident.NormalizeEmail(a.Email), Object: a.ObjectName, Privilege: ident.Privilege(a.Privilege)}
+	if err := explain.CheckPrivilege(m, q); err != nil {
+		return usageErr("%v", err)
+	}
+	if err := explain.CheckEmail(m, e.cfg.caller().Normalizer(m.Meta), q.Email); err != nil {
+		return usageErr("%v", err)
+	}
 	return nil
 }
 
@@ -667,6 +699,14 @@ func parsePolicyChange(args []string, reason string) (pgstore.PolicyChange, erro
 			return ch, usageErr("policy set %s: want TYPE PRIVILEGE…", setting)
 		}
 		ch.Kind, ch.Allowed, ch.ObjectType, ch.Privileges = pgstore.PolicyAllow, setting == "allow", rest[0], rest[1:]
+		if err = privilege.LookupObjectType(ident.Word(ch.ObjectType)); err != nil {
+			return ch, usageErr("policy set %s: %v", setting, err)
+		}
+		for _, p := range ch.Privileges {
+			if err = privilege.Lookup(ident.Privilege(p)); err != nil {
+				return ch, usageErr("policy set %s: %v", setting, err)
+			}
+		}
 	case "max-duration", "pending-ttl", "break-glass-max":
 		if err = want(1, "a duration"); err != nil {
 			return ch, err

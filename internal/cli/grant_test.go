@@ -95,6 +95,19 @@ func TestHistoryOnPostgres(t *testing.T) {
 	require.Equal(t, ExitError, r.code)
 	require.Contains(t, r.stderr, "first publication")
 
+	// check --at decides as explain --at answers, from the history.
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--at", at)...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	require.Empty(t, r.stdout, "check is quiet")
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT")...)
+	require.Equal(t, ExitFindings, r.code, "now ben has lost it: %s", r.stderr)
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--at", "2020-01-01")...)
+	require.Equal(t, ExitError, r.code)
+	require.Contains(t, r.stderr, "first publication")
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--at", "yesterday-ish")...)
+	require.Equal(t, ExitError, r.code)
+	require.Contains(t, r.stderr, "--at")
+
 	r = run(t, with("diff", "--since", at, "--format", "csv")...)
 	require.Equal(t, ExitFindings, r.code, r.stderr)
 	require.Contains(t, r.stdout, "removed,TINY,ben@tiny.example,TABLE,SHOP.PUBLIC.ITEMS,SELECT")
@@ -336,6 +349,20 @@ func TestHistoryOnDirectoryTargets(t *testing.T) {
 	require.Equal(t, ExitError, r.code)
 	require.Contains(t, r.stderr, "--at")
 
+	// check --at decides from the generation current then, and refuses what
+	// explain --at refuses.
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--at", between)...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	require.Empty(t, r.stdout, "check is quiet")
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT")...)
+	require.Equal(t, ExitFindings, r.code, r.stderr)
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--at", before.Add(-time.Hour).Format(time.RFC3339))...)
+	require.Equal(t, ExitError, r.code)
+	require.Contains(t, r.stderr, "a directory target answers only for the generations it keeps")
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELEC", "--at", between)...)
+	require.Equal(t, ExitError, r.code)
+	require.Contains(t, r.stderr, `unknown privilege "SELEC" (did you mean SELECT?)`)
+
 	r = run(t, with("grant", "list")...)
 	require.Equal(t, ExitError, r.code)
 	require.Contains(t, r.stderr, "local grants need a postgres:// target")
@@ -568,5 +595,56 @@ func TestGrantUsageMistakes(t *testing.T) {
 		r := run(t, tc.args...)
 		require.Equal(t, ExitError, r.code, "%v: %s", tc.args, r.stderr)
 		require.Contains(t, r.stderr, tc.want, "%v", tc.args)
+	}
+}
+
+// TestGrantTypos: a request or break-glass grant whose privilege, object type or
+// email is a typo is a usage mistake (exit 2) with the nearest name, said before
+// anything is written; a person Snowflake does not know at all may still be
+// asked for. A policy change naming a type or privilege Snowflake lacks is one too.
+func TestGrantTypos(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	schema := pgtest.Schema(t, pool)
+	pg := []string{"--target", pgtest.URL(), "--schema", schema, "--log-level", "error"}
+	with := func(args ...string) []string { return append(args, pg...) }
+	r := run(t, with("sync", "--source", "dir:"+filepath.Join(repo, "testdata/sample/tiny"))...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	ask := []string{"--for", "1h", "--reason", "r", "--approver", "dave@tiny.example"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"request", "zoe@tiny.example", "SHOP.PUBLIC.ITEMS", "SELEC"}, `unknown privilege "SELEC" (did you mean SELECT?)`},
+		{[]string{"request", "zoe@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--object-type", "TABLS"}, `--object-type: unknown object type "TABLS" (did you mean TABLE?)`},
+		{[]string{"request", "anne@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT"}, `unknown email "anne@tiny.example" (did you mean anna@tiny.example?)`},
+		{[]string{"break-glass", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "INSRT", "--for", "1h", "--reason", "r"}, `unknown privilege "INSRT" (did you mean INSERT?)`},
+	} {
+		args := append([]string{"grant"}, tc.args...)
+		if tc.args[0] == "request" {
+			args = append(args, ask...)
+		}
+		r := run(t, with(args...)...)
+		require.Equal(t, ExitError, r.code, "%v: %s", tc.args, r.stderr)
+		require.Contains(t, r.stderr, tc.want, "%v", tc.args)
+	}
+	var requests int
+	require.NoError(t, pool.QueryRow(context.Background(), "SELECT count(*) FROM "+pgx.Identifier{schema}.Sanitize()+".requests").Scan(&requests))
+	require.Zero(t, requests, "nothing was requested")
+
+	// Far from everyone: a person Snowflake does not know, refused (if at all)
+	// by the database's rules, exit 1, not as a typo.
+	r = run(t, with(append([]string{"grant", "request", "zoe@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT"}, ask...)...)...)
+	require.Equal(t, ExitFindings, r.code, r.stderr)
+	require.NotContains(t, r.stderr, "unknown")
+
+	for args, want := range map[string]string{
+		"allow TABLS SELECT":   `unknown object type "TABLS" (did you mean TABLE?)`,
+		"allow VIEW SELEC":     `unknown privilege "SELEC" (did you mean SELECT?)`,
+		"disallow TABLE UPDAT": `unknown privilege "UPDAT" (did you mean UPDATE?)`,
+	} {
+		r := run(t, with(append(append([]string{"grant", "policy", "set"}, strings.Fields(args)...), "--reason", "r")...)...)
+		require.Equal(t, ExitError, r.code, "%s: %s", args, r.stderr)
+		require.Contains(t, r.stderr, want, args)
 	}
 }
