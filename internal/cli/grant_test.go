@@ -261,6 +261,10 @@ func TestAccessRequests(t *testing.T) {
 	require.Len(t, mine.Requests, 1)
 	require.Equal(t, localgrant.RequestApproved, mine.Requests[0].Status)
 	require.Equal(t, "dave@tiny.example", mine.Requests[0].DecidedBy)
+	// Flags written before the subcommand's name, as grant once took them, still work.
+	same := as(carol, "grant", "--format", "json", "requests")
+	require.Equal(t, ExitOK, same.code, same.stderr)
+	require.Equal(t, r.stdout, same.stdout)
 
 	// Break-glass: at once, then reviewed by dave.
 	r = as(carol, "grant", "break-glass", "zoe@tiny.example", "SHOP.PUBLIC.V_STOCK", "SELECT", "--object-type", "VIEW", "--for", "1h", "--reason", "incident 42")

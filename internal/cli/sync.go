@@ -238,7 +238,8 @@ type progress struct {
 	phase        string
 	total, count int
 	start        time.Time
-	rows         int // the rows Rows reported for the phase about to be done
+	drawn        time.Time // when Add last redrew the bar
+	rows         int       // the rows Rows reported for the phase about to be done
 }
 
 // progressTick is how often the bar or spinner is redrawn.
@@ -300,7 +301,12 @@ func (p *progress) Add(phase string, n int) {
 		return
 	}
 	p.count += n
-	p.draw(false)
+	// A store reports every thousand rows or so; the terminal needs a redraw
+	// only every tick.
+	if now := p.clock(); now.Sub(p.drawn) >= progressTick {
+		p.drawn = now
+		p.draw(false)
+	}
 }
 
 // Phase starts the bar of a phase, or replaces it with the phase's summary.
