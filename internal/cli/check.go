@@ -14,8 +14,9 @@ func checkCommand(e *env) *cli.Command {
 		Usage:     "exit 0 if a person may use a privilege on an object, 1 if not",
 		ArgsUsage: "EMAIL OBJECT PRIVILEGE",
 		Description: `Quiet, for scripts: exit 0 when allowed, 1 when denied, 2 on error. Use explain to
-see why. A privilege or object type Snowflake does not have, or an email no user
-has while some have one a typo away, is a usage error (exit 2) naming the nearest.
+see why. A privilege that neither Snowflake nor the generation's grants know, or an
+email no user has while some have one a typo away, is a usage error (exit 2) that
+names the nearest.
 
 --at decides as of a past moment (RFC 3339, a date, or a duration ago such as
 72h), as explain --at does: by publish time, from the access history of a
