@@ -369,13 +369,15 @@ func (p *progress) describe() string {
 // draw redraws the bar with the current count; turn advances a spinner. p.mu
 // is held.
 func (p *progress) draw(turn bool) {
-	p.bar.Describe(p.describe())
+	// Both redraw; the description goes last so that each redraw ends with
+	// the text and the bar of the same count.
 	switch {
 	case p.total > 0:
 		_ = p.bar.Set(min(p.count, p.total))
 	case turn:
 		_ = p.bar.Add(1)
 	}
+	p.bar.Describe(p.describe())
 }
 
 func (p *progress) tick(bar *progressbar.ProgressBar, stop chan struct{}) {
