@@ -5,6 +5,9 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"os"
+	"path/filepath"
+	"strings"
 	"time"
 )
 
@@ -52,6 +55,75 @@ type Observer interface {
 	// the rows of the mirror for flatten, the rows published for publish and the
 	// rows that would be published for diff.
 	Rows(phase string, n int)
+}
+
+// Counter is an Observer that also follows counts within a phase, to draw a
+// progress bar. Run calls Expect(phase, total) before a phase starts when its
+// total is known (the records the source expects for extract, the mirror's
+// rows for publish), and Add(phase, n) for every Advance the source's Load or
+// the store's Publish reports.
+type Counter interface {
+	Expect(phase string, total int)
+	Add(phase string, n int)
+}
+
+// ExpectedSource is a Source that knows, before Load, how many records it
+// will read; false when it does not.
+type ExpectedSource interface {
+	Expected() (int, bool)
+}
+
+type advanceKey struct{}
+
+// Advance reports, from a Source's Load or a Store's Publish called by Run,
+// that n more records were read or rows written. It costs a context lookup and
+// does nothing when no Counter listens.
+func Advance(ctx context.Context, n int) {
+	if add, ok := ctx.Value(advanceKey{}).(func(int)); ok {
+		add(n)
+	}
+}
+
+// counted is ctx with Advance passed on to obs's Add for phase, when obs
+// counts; expect is the phase's total, or negative when unknown.
+func counted(ctx context.Context, obs Observer, phase string, expect int) context.Context {
+	c, ok := obs.(Counter)
+	if !ok {
+		return ctx
+	}
+	if expect >= 0 {
+		c.Expect(phase, expect)
+	}
+	return context.WithValue(ctx, advanceKey{}, func(n int) { c.Add(phase, n) })
+}
+
+// Expected sums the rows the manifest.json of each account lists for its
+// files; false when an account has no manifest or its manifest no row counts.
+func (d DirSource) Expected() (int, bool) {
+	dirs := []string{d.Dir}
+	if _, err := os.Stat(filepath.Join(d.Dir, "users.csv")); err != nil {
+		entries, err := os.ReadDir(d.Dir)
+		if err != nil {
+			return 0, false
+		}
+		dirs = dirs[:0]
+		for _, e := range entries {
+			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+				dirs = append(dirs, filepath.Join(d.Dir, e.Name()))
+			}
+		}
+	}
+	total := int64(0)
+	for _, dir := range dirs {
+		man, err := readManifest(dir, &Account{})
+		if err != nil || man == nil || man.Rows == nil {
+			return 0, false
+		}
+		for _, n := range man.Rows {
+			total += n
+		}
+	}
+	return int(total), len(dirs) > 0
 }
 
 // nopObserver is the observer of a run that has none.
@@ -174,8 +246,15 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 		return nil
 	}
 
+	expect := -1
+	if es, ok := cfg.Source.(ExpectedSource); ok {
+		if n, ok := es.Expected(); ok {
+			expect = n
+		}
+	}
+	loadCtx := counted(ctx, cfg.Observer, "extract", expect)
 	start := begin("extract")
-	snap, err := cfg.Source.Load(ctx)
+	snap, err := cfg.Source.Load(loadCtx)
 	if err != nil {
 		return fmt.Errorf("read %s: %w", cfg.Source, err)
 	}
@@ -227,6 +306,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 		phase("diff", start, m.Access.Len())
 		return nil
 	}
+	publishCtx := counted(ctx, cfg.Observer, "publish", m.Access.Len())
 	start = begin("publish")
 	// A run cancelled as it reaches the target must not publish, nor report
 	// that it found nothing to publish.
@@ -235,7 +315,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 	}
 	popts := cfg.Publish
 	popts.SkipUnchanged = !popts.Force
-	g, err := cfg.Store.Publish(ctx, m, popts)
+	g, err := cfg.Store.Publish(publishCtx, m, popts)
 	var unchanged *UnchangedError
 	if errors.As(err, &unchanged) {
 		cur := unchanged.Current

@@ -14,11 +14,19 @@ func checkCommand(e *env) *cli.Command {
 		Usage:     "exit 0 if a person may use a privilege on an object, 1 if not",
 		ArgsUsage: "EMAIL OBJECT PRIVILEGE",
 		Description: `Quiet, for scripts: exit 0 when allowed, 1 when denied, 2 on error. Use explain to
-see why.
+see why. A privilege that neither Snowflake nor the generation's grants know, or an
+email no user has while some have one a typo away, is a usage error (exit 2) that
+names the nearest.
 
-Example:
-   grantmirror check alice@example.com SALES.PUBLIC.ORDERS SELECT && echo allowed`,
-		Flags: targetFlags(&cli.StringFlag{Name: "account", Usage: "only this account"}),
+--at decides as of a past moment (RFC 3339, a date, or a duration ago such as
+72h), as explain --at does: by publish time, from the access history of a
+Postgres target (local grants in force then included), from the generations a
+directory target keeps.
+
+Examples:
+   grantmirror check alice@example.com SALES.PUBLIC.ORDERS SELECT && echo allowed
+   grantmirror check alice.martin@acme.example SALES.PUBLIC.ORDERS SELECT --at 1s`,
+		Flags: targetFlags(&cli.StringFlag{Name: "account", Usage: "only this account"}, atFlag()),
 		Action: e.action(func(c *cli.Context) error {
 			if c.NArg() != 3 {
 				return usageErr("want EMAIL OBJECT PRIVILEGE, got %d arguments (see grantmirror check --help)", c.NArg())
@@ -27,14 +35,28 @@ Example:
 			if err != nil {
 				return err
 			}
+			at, err := atTime(c)
+			if err != nil {
+				return err
+			}
 			s, err := e.openStore()
 			if err != nil {
 				return err
 			}
 			defer s.Close()
-			allowed, err := explain.Check(e.ctx, e.explainSource(s), q)
+			var allowed bool
+			if at.IsZero() {
+				allowed, err = explain.Check(e.ctx, e.explainSource(s), q)
+			} else {
+				// A past moment is answered as explain answers it, so that the
+				// two cannot disagree about it either.
+				var ans *explain.Answer
+				if ans, err = e.explainAt(s, q, 0, at); err == nil {
+					allowed = ans.Allowed
+				}
+			}
 			if err != nil {
-				return e.noGeneration(err)
+				return typo(e.noGeneration(err))
 			}
 			if !allowed {
 				return findings

@@ -39,6 +39,20 @@ func TestCheckExitCodes(t *testing.T) {
 		require.Equal(t, tc.code, r.code, "%v: %s", tc.args, r.stderr)
 		require.Empty(t, r.stdout, "check is quiet")
 	}
+	// Typos are usage mistakes, said with the nearest name, by check and explain alike.
+	for args, want := range map[string]string{
+		"alice.martin@acme.example SALES.PUBLIC.ORDERS SELEC":  `unknown privilege "SELEC" (did you mean SELECT?)`,
+		"alice.martin@acme.example SALES.PUBLIC.ORDERS UPDAT":  `unknown privilege "UPDAT" (did you mean UPDATE?)`,
+		"alice.martn@acme.example SALES.PUBLIC.ORDERS SELECT":  `unknown email "alice.martn@acme.example" (did you mean alice.martin@acme.example?)`,
+		"alice.martin@acme.example SALES.PUBLIC.ORDERS FROBN8": `unknown privilege "FROBN8"`,
+	} {
+		for _, cmd := range []string{"check", "explain"} {
+			r := run(t, append(append([]string{cmd}, strings.Fields(args)...), flags...)...)
+			require.Equal(t, ExitError, r.code, "%s %s: %s", cmd, args, r.stdout)
+			require.Contains(t, r.stderr, want, "%s %s", cmd, args)
+			require.NotContains(t, r.stdout, "GRANT", "%s %s: no fix for a typo", cmd, args)
+		}
+	}
 	r := run(t, "check", "--target", "dir:"+t.TempDir(), "a@b.example", "X", "SELECT")
 	require.Equal(t, ExitError, r.code)
 	require.Contains(t, r.stderr, "no generation published yet")

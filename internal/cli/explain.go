@@ -11,6 +11,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/explain"
 	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/internal/privilege"
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
@@ -69,7 +70,7 @@ Examples:
 			defer s.Close()
 			ans, err := e.explainAt(s, q, c.Int("generation"), at)
 			if err != nil {
-				return e.noGeneration(err)
+				return typo(e.noGeneration(err))
 			}
 			if err := write(e, ans); err != nil {
 				return err
@@ -116,7 +117,10 @@ func (e *env) explainAt(s pipeline.Store, q explain.Query, n int, at time.Time) 
 				return nil, err
 			}
 		}
-		ans := explain.AskMirror(m, q, src.Config, local)
+		ans, err := explain.AskMirror(m, q, src.Config, local)
+		if err != nil {
+			return nil, err
+		}
 		ans.At, ans.NoPaths = at, !withPaths
 		return ans, nil
 	}
@@ -133,6 +137,17 @@ func (e *env) explainAt(s pipeline.Store, q explain.Query, n int, at time.Time) 
 	}
 	ans.At = at
 	return ans, nil
+}
+
+// typo turns explain's refusal of a privilege or an email nobody has into the
+// usage mistake it is (exit 2), said with the nearest name.
+func typo(err error) error {
+	var priv *privilege.UnknownError
+	var email *explain.UnknownEmailError
+	if errors.As(err, &priv) || errors.As(err, &email) {
+		return usageErr("%v", err)
+	}
+	return err
 }
 
 // noGeneration adds what to do to an empty target's error.

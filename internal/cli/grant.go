@@ -14,20 +14,32 @@ import (
 
 	"github.com/urfave/cli/v2"
 
+	"github.com/grantmirror/grantmirror/internal/explain"
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/localgrant"
 	"github.com/grantmirror/grantmirror/internal/metrics"
+	"github.com/grantmirror/grantmirror/internal/privilege"
 	"github.com/grantmirror/grantmirror/internal/webhook"
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
 // grantCommand is grant request|approve|deny|requests|break-glass|review|revoke|
-// list|report|policy. The flags of every subcommand belong to grant itself: the
-// command line moves flags ahead of positional arguments (see interspersed), so
-// they arrive before the subcommand's name, and each subcommand reads them from
-// its parent.
+// list|report|policy show|set. Each subcommand declares the flags it reads, so
+// its --help lists them; the command line moves flags written anywhere after
+// the subcommand's name (see interspersed).
 func grantCommand(e *env) *cli.Command {
+	reason := func(usage string) cli.Flag {
+		return &cli.StringFlag{Name: "reason", Usage: usage + " (required)"}
+	}
+	ask := func() []cli.Flag {
+		return []cli.Flag{
+			&cli.StringFlag{Name: "for", Usage: "how long the grant lasts from its approval: a duration (48h, 90m) or days (7d) (required)"},
+			&cli.StringFlag{Name: "object-type", Value: "TABLE", Usage: "the object's type, as Snowflake's GRANTED_ON says it (TABLE, VIEW, MATERIALIZED_VIEW…)"},
+			&cli.StringFlag{Name: "account", Usage: "the account of the object (default: the only one of the current generation)"},
+		}
+	}
+	listFormat := func() cli.Flag { return formatFlag("text", "text", "csv", "json") }
 	return &cli.Command{
 		Name:  "grant",
 		Usage: "access requests and the time-boxed local grants they give (Postgres targets)",
@@ -59,7 +71,119 @@ log and, when notifications.webhook_url is set, announced on the webhook.
    grant policy show                   the policy the database enforces
    grant policy set SETTING ARGS… --reason TEXT      (policy admins)
 
-Policy settings:
+Each subcommand's --help lists its flags (grantmirror grant request --help). EMAIL
+and OBJECT are spelled as explain reads them. Exit codes: 0 done, 1 refused by the
+database's rules, 2 a usage mistake (a missing --for or --reason, a misspelt
+privilege, object type or email).
+
+Examples:
+   grantmirror grant request bob@example.com sales.public.orders SELECT --for 48h \
+       --reason "covers for alice" --approver dave@example.com
+   grantmirror grant requests --to-approve
+   grantmirror grant approve 12
+   grantmirror grant policy set approver schema SALES.PUBLIC dave@example.com --reason "owns sales"`,
+		Subcommands: []*cli.Command{
+			{Name: "request", Usage: "ask for a privilege on an object for a while", ArgsUsage: "EMAIL OBJECT PRIVILEGE",
+				Description: `Makes a pending request, which grants nothing until one of the approvers it names
+approves it (grant approve). The approvers must be designated for the object by the
+policy (grant policy show); you are the database role you connect as.
+
+Examples:
+   grantmirror grant request bob@example.com sales.public.orders SELECT --for 48h \
+       --reason "covers for alice" --approver dave@example.com
+   grantmirror grant request bob@example.com SALES.PUBLIC.V_ORDERS SELECT --object-type VIEW \
+       --for 7d --reason "quarter close" --approver dave@example.com --approver erin@example.com`,
+				Flags: targetFlags(append(ask(),
+					reason("why the person needs it"),
+					&cli.StringSliceFlag{Name: "approver", Usage: "email of a designated approver asked to decide (repeatable; at least one)"},
+				)...),
+				Action: e.action(func(c *cli.Context) error { return e.grantRequest(c, false) })},
+			{Name: "approve", Usage: "approve a pending request that names you", ArgsUsage: "ID",
+				Description: `Puts the request in force at once, for the duration it asked, from now. Only an
+approver it names may, and never its requester or the person it is for.
+
+Example:
+   grantmirror grant approve 12`,
+				Flags:  targetFlags(),
+				Action: e.action(func(c *cli.Context) error { return e.grantDecide(c, "approve") })},
+			{Name: "deny", Usage: "deny a pending request that names you, or withdraw your own", ArgsUsage: "ID",
+				Description: `Closes a pending request: its approvers deny it, its requester withdraws it.
+
+Example:
+   grantmirror grant deny 12 --reason "use the reporting replica instead"`,
+				Flags:  targetFlags(reason("why it is denied")),
+				Action: e.action(func(c *cli.Context) error { return e.grantDecide(c, "deny") })},
+			{Name: "requests", Usage: "list requests: yours, those to approve, or all",
+				Description: `Lists the requests you made or that are for you (--mine, the default), those
+waiting for your decision or review (--to-approve), or every one (--all).
+
+Examples:
+   grantmirror grant requests --to-approve
+   grantmirror grant requests --all --format csv > requests.csv`,
+				Flags: targetFlags(
+					&cli.BoolFlag{Name: "mine", Usage: "those you made or that are for you (the default)"},
+					&cli.BoolFlag{Name: "to-approve", Usage: "those waiting for your decision or review"},
+					&cli.BoolFlag{Name: "all", Usage: "every request"},
+					listFormat(),
+				),
+				Action: e.action(func(c *cli.Context) error { return e.grantRequests(c) })},
+			{Name: "break-glass", Usage: "an emergency grant, in force at once, reviewed afterwards", ArgsUsage: "EMAIL OBJECT PRIVILEGE",
+				Description: `Grants at once, for at most the policy's break-glass maximum, with no approver:
+it is announced, counted, and waits for a designated approver's review (grant review).
+
+Example:
+   grantmirror grant break-glass bob@example.com SALES.PUBLIC.ORDERS SELECT --for 2h --reason "incident 4711"`,
+				Flags:  targetFlags(append(ask(), reason("the emergency"))...),
+				Action: e.action(func(c *cli.Context) error { return e.grantRequest(c, true) })},
+			{Name: "review", Usage: "review a break-glass grant after the fact", ArgsUsage: "ID",
+				Description: `Records a designated approver's review of a break-glass request (not its maker's).
+
+Example:
+   grantmirror grant review 13 --reason "justified: incident 4711"`,
+				Flags:  targetFlags(reason("the review's finding")),
+				Action: e.action(func(c *cli.Context) error { return e.grantDecide(c, "review") })},
+			{Name: "revoke", Usage: "end a local grant now", ArgsUsage: "ID",
+				Description: `Ends a local grant at once: its holder, a designated approver or a policy admin may.
+
+Example:
+   grantmirror grant revoke 7 --reason "alice is back"`,
+				Flags:  targetFlags(reason("why it ends early")),
+				Action: e.action(func(c *cli.Context) error { return e.grantDecide(c, "revoke") })},
+			{Name: "list", Usage: "list the local grants in force (--all: every grant)",
+				Description: `Lists the local grants in force, or with --all the revoked and expired ones too.
+
+Examples:
+   grantmirror grant list
+   grantmirror grant list --all --format json`,
+				Flags: targetFlags(
+					&cli.BoolFlag{Name: "all", Usage: "revoked and expired grants too"},
+					listFormat(),
+				),
+				Action: e.action(func(c *cli.Context) error { return e.grantList(c) })},
+			{Name: "report", Usage: "every local grant: status, and whether access history shows it used",
+				Description: `Lists every local grant with its status and whether the current generation's
+access history shows it used (unknown without access history).
+
+Example:
+   grantmirror grant report --format csv > local-grants.csv`,
+				Flags:  targetFlags(listFormat()),
+				Action: e.action(func(c *cli.Context) error { return e.grantReport(c) })},
+			{Name: "policy", Usage: "show the access policy, or change it (policy admins)", ArgsUsage: "show | set SETTING ARGS…",
+				Description: `Examples:
+   grantmirror grant policy show
+   grantmirror grant policy set max-duration 14d --reason "shorter by default"`,
+				Subcommands: []*cli.Command{
+					{Name: "show", Usage: "print the policy the database enforces",
+						Description: `Prints the allow-list, the limits, the designated approvers, the sensitive
+objects, the identities and the policy admins.
+
+Examples:
+   grantmirror grant policy show
+   grantmirror grant policy show --format json`,
+						Flags:  targetFlags(formatFlag("text", "text", "json")),
+						Action: e.action(func(c *cli.Context) error { return e.grantPolicyShow(c) })},
+					{Name: "set", Usage: "change one setting of the policy (policy admins)", ArgsUsage: "SETTING ARGS…",
+						Description: `Settings:
    allow TYPE PRIVILEGE…  | disallow TYPE PRIVILEGE…
    max-duration D | pending-ttl D | break-glass-max D (0 disables break-glass)
    activity EXTENSION CEILING | activity off
@@ -69,46 +193,14 @@ Policy settings:
    identity ROLE EMAIL [service] | no-identity ROLE
    admin ROLE | no-admin ROLE
 
-EMAIL and OBJECT are spelled as explain reads them.
+Every change is audited with its reason.
 
 Examples:
-   grantmirror grant request bob@example.com sales.public.orders SELECT --for 48h \
-       --reason "covers for alice" --approver dave@example.com
-   grantmirror grant requests --to-approve
-   grantmirror grant approve 12
-   grantmirror grant policy set approver schema SALES.PUBLIC dave@example.com --reason "owns sales"`,
-		Flags: targetFlags(
-			&cli.StringFlag{Name: "for", Usage: "request, break-glass: how long the grant lasts from its approval (48h, 7d)"},
-			&cli.StringFlag{Name: "reason", Usage: "request, deny, break-glass, review, revoke, policy set: why (required)"},
-			&cli.StringSliceFlag{Name: "approver", Usage: "request: email of a designated approver asked to decide (repeatable)"},
-			&cli.StringFlag{Name: "object-type", Value: "TABLE", Usage: "request, break-glass: the object's type, as Snowflake's GRANTED_ON says it"},
-			&cli.StringFlag{Name: "account", Usage: "request, break-glass: the account of the object (default: the only one)"},
-			&cli.BoolFlag{Name: "all", Usage: "list: revoked and expired grants too; requests: every request"},
-			&cli.BoolFlag{Name: "mine", Usage: "requests: those you made or that are for you (the default)"},
-			&cli.BoolFlag{Name: "to-approve", Usage: "requests: those waiting for your decision or review"},
-			formatFlag("text", "text", "csv", "json"),
-		),
-		Subcommands: []*cli.Command{
-			{Name: "request", Usage: "ask for a privilege on an object for a while", ArgsUsage: "EMAIL OBJECT PRIVILEGE",
-				Action: e.action(func(c *cli.Context) error { return e.grantRequest(c, false) })},
-			{Name: "approve", Usage: "approve a pending request that names you", ArgsUsage: "ID",
-				Action: e.action(func(c *cli.Context) error { return e.grantDecide(c, "approve") })},
-			{Name: "deny", Usage: "deny a pending request that names you, or withdraw your own", ArgsUsage: "ID",
-				Action: e.action(func(c *cli.Context) error { return e.grantDecide(c, "deny") })},
-			{Name: "requests", Usage: "list requests: yours, those to approve, or all",
-				Action: e.action(func(c *cli.Context) error { return e.grantRequests(c) })},
-			{Name: "break-glass", Usage: "an emergency grant, in force at once, reviewed afterwards", ArgsUsage: "EMAIL OBJECT PRIVILEGE",
-				Action: e.action(func(c *cli.Context) error { return e.grantRequest(c, true) })},
-			{Name: "review", Usage: "review a break-glass grant after the fact", ArgsUsage: "ID",
-				Action: e.action(func(c *cli.Context) error { return e.grantDecide(c, "review") })},
-			{Name: "revoke", Usage: "end a local grant now", ArgsUsage: "ID",
-				Action: e.action(func(c *cli.Context) error { return e.grantDecide(c, "revoke") })},
-			{Name: "list", Usage: "list the local grants in force (--all: every grant)",
-				Action: e.action(func(c *cli.Context) error { return e.grantList(c) })},
-			{Name: "report", Usage: "every local grant: status, and whether access history shows it used",
-				Action: e.action(func(c *cli.Context) error { return e.grantReport(c) })},
-			{Name: "policy", Usage: "show the access policy, or change it (policy admins)", ArgsUsage: "show | set SETTING ARGS…",
-				Action: e.action(func(c *cli.Context) error { return e.grantPolicy(c) })},
+   grantmirror grant policy set approver schema SALES.PUBLIC dave@example.com --reason "owns sales"
+   grantmirror grant policy set allow VIEW SELECT --reason "views are read like tables"`,
+						Flags:  targetFlags(reason("why the policy changes")),
+						Action: e.action(func(c *cli.Context) error { return e.grantPolicySet(c) })},
+				}},
 		},
 	}
 }
@@ -145,9 +237,10 @@ func parseDuration(s string) (time.Duration, error) {
 	return d, nil
 }
 
-// refused turns a refusal of the rules into exit code 1, like a denied answer.
+// refused turns a refusal by the database (a rule of the policy, or a privilege
+// the caller's role lacks) into exit code 1, like a denied answer.
 func refused(err error) error {
-	for _, rule := range []error{pgstore.ErrGrantRefused, pgstore.ErrUnknownGrant, pgstore.ErrGrantEnded, pgstore.ErrNotPolicyAdmin} {
+	for _, rule := range []error{pgstore.ErrGrantRefused, pgstore.ErrUnknownGrant, pgstore.ErrGrantEnded, pgstore.ErrNotPolicyAdmin, pgstore.ErrPermission} {
 		if errors.Is(err, rule) {
 			return cli.Exit(err.Error(), ExitFindings)
 		}
@@ -188,7 +281,7 @@ func (e *env) notify(s *pgstore.Store) {
 func (e *env) grantRequest(c *cli.Context, breakGlass bool) error {
 	args := c.Args().Slice()
 	if len(args) != 3 {
-		return usageErr("want EMAIL OBJECT PRIVILEGE, got %d arguments (see grantmirror grant --help)", len(args))
+		return usageErr("want EMAIL OBJECT PRIVILEGE, got %d arguments (see %s --help)", len(args), commandPath(c))
 	}
 	email, _ := e.cfg.normalizer().Email(args[0])
 	object, err := ident.Canonical(args[1])
@@ -223,6 +316,9 @@ func (e *env) grantRequest(c *cli.Context, breakGlass bool) error {
 		return err
 	}
 	defer s.Close()
+	if err := e.checkAsk(s, ask); err != nil {
+		return err
+	}
 	var r *localgrant.Request
 	if breakGlass {
 		r, err = s.BreakGlass(e.ctx, ask)
@@ -241,6 +337,33 @@ func (e *env) grantRequest(c *cli.Context, breakGlass bool) error {
 	fmt.Fprintf(e.stdout, "request #%d: %s asks for %s to have %s on %s %s (account %s) for %s; pending, nothing is granted until %s approves\n",
 		r.ID, r.RequestedBy, r.Email, r.Privilege, r.ObjectType, r.ObjectName, r.Account, localgrant.Span(r.Duration),
 		strings.Join(r.Approvers, " or "))
+	return nil
+}
+
+// checkAsk refuses, as usage mistakes, an ask whose privilege or object type
+// neither Snowflake nor the current generation knows, or whose email no user of
+// the generation has while some have one a typo away. A person Snowflake does
+// not know at all may be given a local grant.
+func (e *env) checkAsk(s *pgstore.Store, a localgrant.Ask) error {
+	m, err := s.Slice(e.ctx, 0, pipeline.Focus{Email: ident.NormalizeEmail(a.Email), Objects: []string{a.ObjectName}})
+	if errors.Is(err, pipeline.ErrNoGeneration) {
+		// The store refuses the ask itself: local grants build on a generation.
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	seen := explain.SeenObjectTypes(m)
+	if err := privilege.LookupObjectType(ident.Word(a.ObjectType), seen...); err != nil {
+		return usageErr("--object-type: %v", err)
+	}
+	q := explain.Query{Email: ident.NormalizeEmail(a.Email), Object: a.ObjectName, Privilege: ident.Privilege(a.Privilege)}
+	if err := explain.CheckPrivilege(m, q); err != nil {
+		return usageErr("%v", err)
+	}
+	if err := explain.CheckEmail(m, e.cfg.caller().Normalizer(m.Meta), q.Email); err != nil {
+		return usageErr("%v", err)
+	}
 	return nil
 }
 
@@ -506,29 +629,31 @@ func rfc3339(t time.Time) string {
 	return t.UTC().Format(time.RFC3339)
 }
 
-// grantPolicy is grant policy show and grant policy set.
-func (e *env) grantPolicy(c *cli.Context) error {
+// grantPolicyShow is grant policy show.
+func (e *env) grantPolicyShow(c *cli.Context) error {
+	if c.NArg() > 0 {
+		return usageErr("policy show takes no arguments")
+	}
+	format := c.String("format")
+	if format != "text" && format != "json" {
+		return usageErr("format %q: want text or json", format)
+	}
+	s, err := e.grantStore()
+	if err != nil {
+		return err
+	}
+	defer s.Close()
+	p, err := s.Policy(e.ctx)
+	if err != nil {
+		return refused(err)
+	}
+	return writePolicy(e, format, p)
+}
+
+// grantPolicySet is grant policy set.
+func (e *env) grantPolicySet(c *cli.Context) error {
 	args := c.Args().Slice()
-	if len(args) == 0 || (args[0] != "show" && args[0] != "set") {
-		return usageErr("want grant policy show, or grant policy set SETTING ARGS… (see grantmirror grant --help)")
-	}
-	if args[0] == "show" {
-		format, err := grantFormat(c)
-		if err != nil {
-			return err
-		}
-		s, err := e.grantStore()
-		if err != nil {
-			return err
-		}
-		defer s.Close()
-		p, err := s.Policy(e.ctx)
-		if err != nil {
-			return refused(err)
-		}
-		return writePolicy(e, format, p)
-	}
-	change, err := parsePolicyChange(args[1:], c.String("reason"))
+	change, err := parsePolicyChange(args, c.String("reason"))
 	if err != nil {
 		return err
 	}
@@ -540,7 +665,7 @@ func (e *env) grantPolicy(c *cli.Context) error {
 	if err := s.ChangePolicy(e.ctx, change); err != nil {
 		return refused(err)
 	}
-	fmt.Fprintf(e.stdout, "policy changed: %s\n", strings.Join(args[1:], " "))
+	fmt.Fprintf(e.stdout, "policy changed: %s\n", strings.Join(args, " "))
 	return nil
 }
 
@@ -574,6 +699,14 @@ func parsePolicyChange(args []string, reason string) (pgstore.PolicyChange, erro
 			return ch, usageErr("policy set %s: want TYPE PRIVILEGE…", setting)
 		}
 		ch.Kind, ch.Allowed, ch.ObjectType, ch.Privileges = pgstore.PolicyAllow, setting == "allow", rest[0], rest[1:]
+		if err = privilege.LookupObjectType(ident.Word(ch.ObjectType)); err != nil {
+			return ch, usageErr("policy set %s: %v", setting, err)
+		}
+		for _, p := range ch.Privileges {
+			if err = privilege.Lookup(ident.Privilege(p)); err != nil {
+				return ch, usageErr("policy set %s: %v", setting, err)
+			}
+		}
 	case "max-duration", "pending-ttl", "break-glass-max":
 		if err = want(1, "a duration"); err != nil {
 			return ch, err
@@ -653,7 +786,7 @@ func parsePolicyChange(args []string, reason string) (pgstore.PolicyChange, erro
 		}
 		ch.Kind, ch.Role, ch.Admin = pgstore.PolicyAdmin, rest[0], setting == "admin"
 	default:
-		return ch, usageErr("policy set %s: unknown setting (see grantmirror grant --help)", setting)
+		return ch, usageErr("policy set %s: unknown setting (see grantmirror grant policy set --help)", setting)
 	}
 	return ch, nil
 }
@@ -663,9 +796,6 @@ func writePolicy(e *env, format string, p localgrant.Policy) error {
 		enc := json.NewEncoder(e.stdout)
 		enc.SetIndent("", "  ")
 		return enc.Encode(p)
-	}
-	if format == "csv" {
-		return usageErr("policy show: want --format text or json")
 	}
 	w := e.stdout
 	allow := make([]string, len(p.Allow))

@@ -95,6 +95,19 @@ func TestHistoryOnPostgres(t *testing.T) {
 	require.Equal(t, ExitError, r.code)
 	require.Contains(t, r.stderr, "first publication")
 
+	// check --at decides as explain --at answers, from the history.
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--at", at)...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	require.Empty(t, r.stdout, "check is quiet")
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT")...)
+	require.Equal(t, ExitFindings, r.code, "now ben has lost it: %s", r.stderr)
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--at", "2020-01-01")...)
+	require.Equal(t, ExitError, r.code)
+	require.Contains(t, r.stderr, "first publication")
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--at", "yesterday-ish")...)
+	require.Equal(t, ExitError, r.code)
+	require.Contains(t, r.stderr, "--at")
+
 	r = run(t, with("diff", "--since", at, "--format", "csv")...)
 	require.Equal(t, ExitFindings, r.code, r.stderr)
 	require.Contains(t, r.stdout, "removed,TINY,ben@tiny.example,TABLE,SHOP.PUBLIC.ITEMS,SELECT")
@@ -248,6 +261,10 @@ func TestAccessRequests(t *testing.T) {
 	require.Len(t, mine.Requests, 1)
 	require.Equal(t, localgrant.RequestApproved, mine.Requests[0].Status)
 	require.Equal(t, "dave@tiny.example", mine.Requests[0].DecidedBy)
+	// Flags written before the subcommand's name, as grant once took them, still work.
+	same := as(carol, "grant", "--format", "json", "requests")
+	require.Equal(t, ExitOK, same.code, same.stderr)
+	require.Equal(t, r.stdout, same.stdout)
 
 	// Break-glass: at once, then reviewed by dave.
 	r = as(carol, "grant", "break-glass", "zoe@tiny.example", "SHOP.PUBLIC.V_STOCK", "SELECT", "--object-type", "VIEW", "--for", "1h", "--reason", "incident 42")
@@ -335,6 +352,20 @@ func TestHistoryOnDirectoryTargets(t *testing.T) {
 	r = run(t, with("explain", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "--at", "yesterday-ish")...)
 	require.Equal(t, ExitError, r.code)
 	require.Contains(t, r.stderr, "--at")
+
+	// check --at decides from the generation current then, and refuses what
+	// explain --at refuses.
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--at", between)...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	require.Empty(t, r.stdout, "check is quiet")
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT")...)
+	require.Equal(t, ExitFindings, r.code, r.stderr)
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--at", before.Add(-time.Hour).Format(time.RFC3339))...)
+	require.Equal(t, ExitError, r.code)
+	require.Contains(t, r.stderr, "a directory target answers only for the generations it keeps")
+	r = run(t, with("check", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "SELEC", "--at", between)...)
+	require.Equal(t, ExitError, r.code)
+	require.Contains(t, r.stderr, `unknown privilege "SELEC" (did you mean SELECT?)`)
 
 	r = run(t, with("grant", "list")...)
 	require.Equal(t, ExitError, r.code)
@@ -501,4 +532,123 @@ func TestReportsCountLocalGrants(t *testing.T) {
 	r = run(t, with("report", "--by", "access", "--format", "csv", "--email", "anna@tiny.example")...)
 	require.Equal(t, ExitOK, r.code, r.stderr)
 	require.NotContains(t, r.stdout, "zoe@", "a filter keeps other people's local grants out")
+}
+
+// TestGrantSubcommandHelp: every grant subcommand's --help lists the flags it
+// reads, none it does not, and an example of its own.
+func TestGrantSubcommandHelp(t *testing.T) {
+	t.Parallel()
+	for _, tc := range []struct {
+		path      []string
+		flags     []string
+		notFlags  []string
+		exampleOf string
+	}{
+		{[]string{"request"}, []string{"--for", "--reason", "--approver", "--object-type", "--account", "--target"}, []string{"--to-approve", "--format"}, "grant request "},
+		{[]string{"break-glass"}, []string{"--for", "--reason", "--object-type", "--account"}, []string{"--approver", "--all"}, "grant break-glass "},
+		{[]string{"approve"}, []string{"--target", "--schema"}, []string{"--reason", "--for"}, "grant approve "},
+		{[]string{"deny"}, []string{"--reason"}, []string{"--for", "--approver"}, "grant deny "},
+		{[]string{"review"}, []string{"--reason"}, []string{"--for"}, "grant review "},
+		{[]string{"revoke"}, []string{"--reason"}, []string{"--for"}, "grant revoke "},
+		{[]string{"requests"}, []string{"--mine", "--to-approve", "--all", "--format"}, []string{"--reason"}, "grant requests"},
+		{[]string{"list"}, []string{"--all", "--format"}, []string{"--reason", "--mine"}, "grant list"},
+		{[]string{"report"}, []string{"--format"}, []string{"--all", "--reason"}, "grant report"},
+		{[]string{"policy", "show"}, []string{"--format"}, []string{"--reason"}, "grant policy show"},
+		{[]string{"policy", "set"}, []string{"--reason"}, []string{"--format", "--for"}, "grant policy set "},
+	} {
+		r := run(t, append(append([]string{"grant"}, tc.path...), "--help")...)
+		require.Equal(t, ExitOK, r.code, "%v: %s", tc.path, r.stderr)
+		options := r.stdout[strings.Index(r.stdout, "OPTIONS:"):]
+		for _, f := range tc.flags {
+			require.Contains(t, options, "\n   "+f+" ", "%v lists %s", tc.path, f)
+		}
+		for _, f := range tc.notFlags {
+			require.NotContains(t, options, "\n   "+f+" ", "%v does not read %s", tc.path, f)
+		}
+		require.Contains(t, r.stdout, "   grantmirror "+tc.exampleOf, "%v shows an example", tc.path)
+	}
+}
+
+// TestGrantUsageMistakes: every mistake in how a grant subcommand is called is
+// exit 2, said before any database is asked, wherever the flags are written.
+func TestGrantUsageMistakes(t *testing.T) {
+	t.Parallel()
+	ask := []string{"bob@x.example", "SALES.PUBLIC.ORDERS", "SELECT"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{append(append([]string{"grant", "request"}, ask...), "--reason", "r", "--approver", "d@x.example"), "--for DURATION"},
+		{append(append([]string{"grant", "request"}, ask...), "--for", "48h", "--approver", "d@x.example"), "say why with --reason"},
+		{append(append([]string{"grant", "request"}, ask...), "--for", "soon", "--reason", "r", "--approver", "d@x.example"), "want a duration"},
+		{append(append([]string{"grant", "request"}, ask...), "--for", "1h", "--reason", "r"), "--approver EMAIL"},
+		{append(append([]string{"grant", "--for", "1h", "break-glass"}, ask...), "--approver", "d@x.example"), "grant break-glass has no flag --approver"},
+		{append([]string{"grant", "break-glass"}, ask...), "--for DURATION"},
+		{append(append([]string{"grant", "break-glass"}, ask...), "--for", "1h"), "say why with --reason"},
+		{[]string{"grant", "request", "bob@x.example", "SALES.PUBLIC.ORDERS"}, "want EMAIL OBJECT PRIVILEGE, got 2 arguments (see grantmirror grant request --help)"},
+		{[]string{"grant", "deny", "12"}, "say why with --reason"},
+		{[]string{"grant", "revoke", "twelve", "--reason", "r"}, "want its number"},
+		{[]string{"grant", "approve", "12", "--reason", "r"}, "grantmirror grant approve has no flag --reason"},
+		{[]string{"grant", "requests", "--mine", "--all"}, "one of them"},
+		{[]string{"grant", "list", "--format", "xml"}, `format "xml"`},
+		{[]string{"grant", "policy", "show", "--format", "csv"}, "want text or json"},
+		{[]string{"grant", "policy", "set", "max-duration", "7d"}, "--reason"},
+		{[]string{"grant", "policy", "set", "colour", "blue", "--reason", "r"}, "unknown setting"},
+		{[]string{"grant", "policy", "sho"}, `did you mean "show"?`},
+	} {
+		r := run(t, tc.args...)
+		require.Equal(t, ExitError, r.code, "%v: %s", tc.args, r.stderr)
+		require.Contains(t, r.stderr, tc.want, "%v", tc.args)
+	}
+}
+
+// TestGrantTypos: a request or break-glass grant whose privilege, object type or
+// email is a typo is a usage mistake (exit 2) with the nearest name, said before
+// anything is written; a person Snowflake does not know at all may still be
+// asked for. A policy change naming a type or privilege Snowflake lacks is one too.
+func TestGrantTypos(t *testing.T) {
+	t.Parallel()
+	pool := pgtest.Pool(t)
+	schema := pgtest.Schema(t, pool)
+	pg := []string{"--target", pgtest.URL(), "--schema", schema, "--log-level", "error"}
+	with := func(args ...string) []string { return append(args, pg...) }
+	r := run(t, with("sync", "--source", "dir:"+filepath.Join(repo, "testdata/sample/tiny"))...)
+	require.Equal(t, ExitOK, r.code, r.stderr)
+	ask := []string{"--for", "1h", "--reason", "r", "--approver", "dave@tiny.example"}
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"request", "zoe@tiny.example", "SHOP.PUBLIC.ITEMS", "SELEC"}, `unknown privilege "SELEC" (did you mean SELECT?)`},
+		{[]string{"request", "zoe@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT", "--object-type", "TABLS"}, `--object-type: unknown object type "TABLS" (did you mean TABLE?)`},
+		{[]string{"request", "anne@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT"}, `unknown email "anne@tiny.example" (did you mean anna@tiny.example?)`},
+		{[]string{"break-glass", "ben@tiny.example", "SHOP.PUBLIC.ITEMS", "INSRT", "--for", "1h", "--reason", "r"}, `unknown privilege "INSRT" (did you mean INSERT?)`},
+	} {
+		args := append([]string{"grant"}, tc.args...)
+		if tc.args[0] == "request" {
+			args = append(args, ask...)
+		}
+		r := run(t, with(args...)...)
+		require.Equal(t, ExitError, r.code, "%v: %s", tc.args, r.stderr)
+		require.Contains(t, r.stderr, tc.want, "%v", tc.args)
+	}
+	var requests int
+	require.NoError(t, pool.QueryRow(context.Background(), "SELECT count(*) FROM "+pgx.Identifier{schema}.Sanitize()+".requests").Scan(&requests))
+	require.Zero(t, requests, "nothing was requested")
+
+	// Far from everyone: a person Snowflake does not know, refused (if at all)
+	// by the database's rules, exit 1, not as a typo.
+	r = run(t, with(append([]string{"grant", "request", "zoe@tiny.example", "SHOP.PUBLIC.ITEMS", "SELECT"}, ask...)...)...)
+	require.Equal(t, ExitFindings, r.code, r.stderr)
+	require.NotContains(t, r.stderr, "unknown")
+
+	for args, want := range map[string]string{
+		"allow TABLS SELECT":   `unknown object type "TABLS" (did you mean TABLE?)`,
+		"allow VIEW SELEC":     `unknown privilege "SELEC" (did you mean SELECT?)`,
+		"disallow TABLE UPDAT": `unknown privilege "UPDAT" (did you mean UPDATE?)`,
+	} {
+		r := run(t, with(append(append([]string{"grant", "policy", "set"}, strings.Fields(args)...), "--reason", "r")...)...)
+		require.Equal(t, ExitError, r.code, "%s: %s", args, r.stderr)
+		require.Contains(t, r.stderr, want, args)
+	}
 }

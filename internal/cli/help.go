@@ -108,16 +108,26 @@ func suggest(s string, names []string) string {
 func onUsageError(cmds []*cli.Command) {
 	for _, c := range cmds {
 		c.OnUsageError = func(ctx *cli.Context, err error, _ bool) error {
-			return unknownFlag("grantmirror "+ctx.Command.FullName(), ctx.Command.Flags, err)
+			return unknownFlag(commandPath(ctx), ctx.Command.Flags, err)
 		}
 		if len(c.Subcommands) > 0 && c.Action == nil {
 			c.Action = func(ctx *cli.Context) error {
 				if ctx.NArg() == 0 {
 					return cli.ShowSubcommandHelp(ctx)
 				}
-				return unknownCommand(ctx.Command.FullName(), ctx.Args().First(), ctx.Command.Subcommands)
+				return unknownCommand(strings.TrimPrefix(commandPath(ctx), "grantmirror "), ctx.Args().First(), ctx.Command.Subcommands)
 			}
 		}
 		onUsageError(c.Subcommands)
 	}
+}
+
+// commandPath is the command line that names the running command, "grantmirror
+// grant policy set": urfave/cli's HelpName, which, unlike FullName, includes
+// the parents of a subcommand.
+func commandPath(ctx *cli.Context) string {
+	if ctx.Command.HelpName != "" {
+		return ctx.Command.HelpName
+	}
+	return "grantmirror " + ctx.Command.Name
 }

@@ -222,20 +222,31 @@ func guardProblems(err error) string {
 	return err.Error()
 }
 
-// progress draws a spinner for each phase of a sync on a terminal and, once a
-// phase is done, a line with its rows and duration. Log lines go through its
-// Write, which clears the spinner first, so a log line and a spinner never share
-// a line. A nil *progress draws nothing.
+// progress draws each phase of a sync on a terminal: a bar of the records read
+// or rows written against those expected, with their rate and the time left,
+// when the phase's total is known (pipeline.Counter); a spinner with the count
+// and its rate otherwise. Once a phase is done it prints a line with its rows
+// and duration. Log lines go through its Write, which clears the bar first, so
+// a log line and the bar never share a line. A nil *progress draws nothing.
 type progress struct {
-	w     io.Writer
-	mu    sync.Mutex
-	bar   *progressbar.ProgressBar
-	stop  chan struct{}
-	rows  int
-	start time.Time
+	w io.Writer
+	// now is the clock of rates and durations; nil means time.Now.
+	now func() time.Time
+	mu  sync.Mutex
+	bar *progressbar.ProgressBar
+	// stop ends the goroutine that redraws bar at every tick.
+	stop chan struct{}
+	// expect holds the totals Expect announced for phases not started yet.
+	expect map[string]int
+	// phase, total (0: unknown), count and start describe the phase drawn.
+	phase        string
+	total, count int
+	start        time.Time
+	drawn        time.Time // when Add last redrew the bar
+	rows         int       // the rows Rows reported for the phase about to be done
 }
 
-// progressTick is how often a spinner turns.
+// progressTick is how often the bar or spinner is redrawn.
 const progressTick = 120 * time.Millisecond
 
 // newProgress returns the progress display of a sync, or nil where there must be
@@ -254,7 +265,55 @@ func (e *env) newProgress() *progress {
 	return p
 }
 
-// Phase starts a spinner for a phase, or replaces it with the phase's summary.
+// clock is p's clock: now, or time.Now when it is nil.
+func (p *progress) clock() time.Time {
+	if p.now == nil {
+		return time.Now()
+	}
+	return p.now()
+}
+
+// unit is what a phase counts.
+func unit(phase string) string {
+	if phase == "extract" {
+		return "records"
+	}
+	return "rows"
+}
+
+// Expect records the total of a phase about to start.
+func (p *progress) Expect(phase string, total int) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.expect == nil {
+		p.expect = map[string]int{}
+	}
+	p.expect[phase] = total
+}
+
+// Add counts n more records read or rows written by the phase drawn.
+func (p *progress) Add(phase string, n int) {
+	if p == nil {
+		return
+	}
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.bar == nil || phase != p.phase {
+		return
+	}
+	p.count += n
+	// A store reports every thousand rows or so; the terminal needs a redraw
+	// only every tick.
+	if now := p.clock(); now.Sub(p.drawn) >= progressTick {
+		p.drawn = now
+		p.draw(false)
+	}
+}
+
+// Phase starts the bar of a phase, or replaces it with the phase's summary.
 func (p *progress) Phase(name string, done bool) {
 	if p == nil {
 		return
@@ -263,30 +322,69 @@ func (p *progress) Phase(name string, done bool) {
 	defer p.mu.Unlock()
 	p.clear()
 	if done {
-		what := "rows"
-		if name == "extract" {
-			what = "records"
-		}
-		fmt.Fprintf(p.w, "%-8s %s %s in %s\n", name, thousands(p.rows), what, time.Since(p.start).Round(time.Millisecond))
+		fmt.Fprintf(p.w, "%-8s %s %s in %s\n", name, thousands(p.rows), unit(name), p.clock().Sub(p.start).Round(time.Millisecond))
 		return
 	}
-	p.start, p.rows = time.Now(), 0
-	p.bar = progressbar.NewOptions(-1,
+	p.phase, p.start, p.rows, p.count = name, p.clock(), 0, 0
+	p.total = p.expect[name]
+	delete(p.expect, name)
+	size := -1 // a spinner
+	if p.total > 0 {
+		size = p.total
+	}
+	p.bar = progressbar.NewOptions(size,
 		progressbar.OptionSetWriter(p.w),
-		progressbar.OptionSetDescription(name),
+		progressbar.OptionSetDescription(p.describe()),
 		progressbar.OptionSpinnerType(14),
-		progressbar.OptionSetElapsedTime(true),
+		progressbar.OptionSetWidth(30),
+		// describe says the rate and the time left, by p's clock.
+		progressbar.OptionSetElapsedTime(false),
+		progressbar.OptionSetPredictTime(false),
 		progressbar.OptionClearOnFinish(),
-		// The spinner turns on p's own ticks, under p.mu, so that Write can
-		// clear it without racing a redraw.
+		// The bar is redrawn on p's own ticks and counts, under p.mu, so
+		// that Write can clear it without racing a redraw.
 		progressbar.OptionSetSpinnerChangeInterval(0),
 	)
 	_ = p.bar.RenderBlank()
 	p.stop = make(chan struct{})
-	go p.spin(p.bar, p.stop)
+	go p.tick(p.bar, p.stop)
 }
 
-func (p *progress) spin(bar *progressbar.ProgressBar, stop chan struct{}) {
+// describe is the text beside the bar: the phase, the count (of the total when
+// known), its rate, and the time left.
+func (p *progress) describe() string {
+	what := unit(p.phase)
+	text := fmt.Sprintf("%-8s %s %s", p.phase, thousands(p.count), what)
+	if p.total > 0 {
+		text = fmt.Sprintf("%-8s %s/%s %s", p.phase, thousands(p.count), thousands(p.total), what)
+	}
+	elapsed := p.clock().Sub(p.start)
+	if p.count == 0 || elapsed <= 0 {
+		return text
+	}
+	rate := float64(p.count) / elapsed.Seconds()
+	text += fmt.Sprintf(", %s %s/s", thousands(int(rate)), what)
+	if left := p.total - p.count; p.total > 0 && left > 0 {
+		text += fmt.Sprintf(", ETA %s", time.Duration(float64(left)/rate*float64(time.Second)).Round(time.Second))
+	}
+	return text
+}
+
+// draw redraws the bar with the current count; turn advances a spinner. p.mu
+// is held.
+func (p *progress) draw(turn bool) {
+	// Both redraw; the description goes last so that each redraw ends with
+	// the text and the bar of the same count.
+	switch {
+	case p.total > 0:
+		_ = p.bar.Set(min(p.count, p.total))
+	case turn:
+		_ = p.bar.Add(1)
+	}
+	p.bar.Describe(p.describe())
+}
+
+func (p *progress) tick(bar *progressbar.ProgressBar, stop chan struct{}) {
 	t := time.NewTicker(progressTick)
 	defer t.Stop()
 	for {
@@ -296,7 +394,7 @@ func (p *progress) spin(bar *progressbar.ProgressBar, stop chan struct{}) {
 		case <-t.C:
 			p.mu.Lock()
 			if p.bar == bar {
-				_ = bar.Add(1)
+				p.draw(true)
 			}
 			p.mu.Unlock()
 		}
@@ -313,7 +411,7 @@ func (p *progress) Rows(_ string, n int) {
 	p.mu.Unlock()
 }
 
-// Close removes the spinner of a phase that failed or was interrupted.
+// Close removes the bar of a phase that failed or was interrupted.
 func (p *progress) Close() {
 	if p == nil {
 		return
@@ -323,7 +421,7 @@ func (p *progress) Close() {
 	p.clear()
 }
 
-// clear removes the spinner; p.mu is held.
+// clear removes the bar; p.mu is held.
 func (p *progress) clear() {
 	if p.bar == nil {
 		return

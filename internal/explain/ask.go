@@ -118,9 +118,15 @@ func (s Source) slice(ctx context.Context, n int, q *Query) (*pipeline.Mirror, e
 
 // Check is the access decision for the current generation, local grants in
 // force included, as guarded reads make it: q.Privilege must be set.
+//
+// A privilege nobody has is a *privilege.UnknownError; a denial for an address
+// no user has, near addresses users do, an *UnknownEmailError.
 func Check(ctx context.Context, s Source, q Query) (bool, error) {
 	m, err := s.slice(ctx, 0, &q)
 	if err != nil {
+		return false, err
+	}
+	if err := CheckPrivilege(m, q); err != nil {
 		return false, err
 	}
 	var local []LocalGrant
@@ -129,16 +135,22 @@ func Check(ctx context.Context, s Source, q Query) (bool, error) {
 			return false, err
 		}
 	}
-	return Decide(m, q, local).Allowed(), nil
+	if !Decide(m, q, local).Allowed() {
+		return false, CheckEmail(m, s.Config.Normalizer(m.Meta), q.Email)
+	}
+	return true, nil
 }
 
 // Ask explains q from generation n of the target (0: the current one, the only
 // one local grants count for). It reads the slice of the generation about q's
 // person and object, and the names of the objects granted only when it must
-// suggest one.
+// suggest one. It refuses the typos Check does, with the same errors.
 func Ask(ctx context.Context, s Source, n int, q Query) (*Answer, error) {
 	m, err := s.slice(ctx, n, &q)
 	if err != nil {
+		return nil, err
+	}
+	if err := CheckPrivilege(m, q); err != nil {
 		return nil, err
 	}
 	var local []LocalGrant
@@ -156,17 +168,32 @@ func Ask(ctx context.Context, s Source, n int, q Query) (*Answer, error) {
 		}
 		return names
 	}
-	ans := explain(ix, m, q, s.Config.Normalizer(m.Meta), local)
+	norm := s.Config.Normalizer(m.Meta)
+	ans := explain(ix, m, q, norm, local)
+	if !ans.Allowed {
+		if err := CheckEmail(m, norm, q.Email); err != nil {
+			return nil, err
+		}
+	}
 	ans.Notes = s.Config.Notes(m.Meta)
 	return ans, namesErr
 }
 
 // AskMirror explains q from a whole mirror that no generation number names: the
 // access table as it stood at a past moment. local are the grants in force then.
-func AskMirror(m *pipeline.Mirror, q Query, c Config, local []LocalGrant) *Answer {
+// It refuses the typos Ask does.
+func AskMirror(m *pipeline.Mirror, q Query, c Config, local []LocalGrant) (*Answer, error) {
 	norm := c.Normalizer(m.Meta)
 	q.Email, _ = norm.Email(q.Email)
+	if err := CheckPrivilege(m, q); err != nil {
+		return nil, err
+	}
 	ans := explain(newIndex(m), m, q, norm, local)
+	if !ans.Allowed {
+		if err := CheckEmail(m, norm, q.Email); err != nil {
+			return nil, err
+		}
+	}
 	ans.Notes = c.Notes(m.Meta)
-	return ans
+	return ans, nil
 }

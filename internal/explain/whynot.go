@@ -156,7 +156,9 @@ func elsewhere(m *pipeline.Mirror, a *pipeline.Account, p *person) []Miss {
 
 func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
 
-// unknownEmail looks for the address under another domain, or a near miss.
+// unknownEmail looks for the address under another domain, a user of its name
+// without a usable one, or the addresses a typo away (those Ask and Check
+// refuse the question with: see CheckEmail; Explain answers it).
 func unknownEmail(m *pipeline.Mirror, norm *ident.Normalizer, q Query) []Miss {
 	local, domain, _ := strings.Cut(q.Email, "@")
 	var out []Miss
@@ -177,10 +179,12 @@ func unknownEmail(m *pipeline.Mirror, norm *ident.Normalizer, q Query) []Miss {
 			case !ident.ValidEmail(e) && strings.EqualFold(u.Name, local):
 				seen[e] = true
 				out = append(out, Miss{Kind: MissInvalidEmail, Detail: fmt.Sprintf("user %s has no usable email (%q); set its EMAIL or add an override", u.Name, u.Email)})
-			case ident.ValidEmail(e) && ident.Distance(e, q.Email) <= 2:
-				seen[e] = true
-				out = append(out, Miss{Kind: MissUnknownEmail, Detail: fmt.Sprintf("no Snowflake user has %s; did you mean %s (user %s)?", q.Email, e, u.Name)})
 			}
+		}
+	}
+	for _, n := range nearEmails(m, norm, q.Email) {
+		if !seen[n.email] {
+			out = append(out, Miss{Kind: MissUnknownEmail, Detail: fmt.Sprintf("no Snowflake user has %s; did you mean %s (user %s)?", q.Email, n.email, n.user)})
 		}
 	}
 	if len(out) == 0 {

@@ -204,7 +204,7 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups
 	}
 	if base == 0 {
 		// Nothing to compare with: every row is new, copied straight in.
-		src := newRowSource(m.Access.All(), int64(next), nil)
+		src := newRowSource(advancing(ctx, m.Access.All()), int64(next), nil)
 		n, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, "access_rows"}, accessRowColumns, src)
 		src.stop()
 		if err != nil {
@@ -223,7 +223,7 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups
 		if err != nil {
 			return 0, fmt.Errorf("stage changed groups: %w", err)
 		}
-		src := newRowSource(m.Access.All(), 0, people)
+		src := newRowSource(advancing(ctx, m.Access.All()), 0, people)
 		_, err = tx.CopyFrom(ctx, pgx.Identifier{"gm_stage"}, accessColumns, src)
 		src.stop()
 		if err != nil {
@@ -535,6 +535,28 @@ type rowSource struct {
 	// person, so the set is consulted once per person.
 	account, email string
 	wanted         bool
+}
+
+// progressBatch is how many rows advancing reads between two reports.
+const progressBatch = 1024
+
+// advancing yields rows, reporting them by batches to the progress of the sync
+// publishing (pipeline.Advance): every row of the mirror is read once, copied
+// or, in a publish of changed people only, passed over.
+func advancing(ctx context.Context, rows iter.Seq[pipeline.Row]) iter.Seq[pipeline.Row] {
+	return func(yield func(pipeline.Row) bool) {
+		n := 0
+		defer func() { pipeline.Advance(ctx, n) }()
+		for r := range rows {
+			if n++; n == progressBatch {
+				pipeline.Advance(ctx, n)
+				n = 0
+			}
+			if !yield(r) {
+				return
+			}
+		}
+	}
 }
 
 func newRowSource(rows iter.Seq[pipeline.Row], gen int64, people map[[2]string]bool) *rowSource {
