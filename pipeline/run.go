@@ -5,9 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
-	"os"
-	"path/filepath"
-	"strings"
 	"time"
 )
 
@@ -22,7 +19,9 @@ type Source interface {
 type DirSource struct{ Dir string }
 
 // Load reads the directory.
-func (d DirSource) Load(ctx context.Context) (*Snapshot, error) { return ReadSnapshot(d.Dir) }
+func (d DirSource) Load(ctx context.Context) (*Snapshot, error) {
+	return readSnapshot(d.Dir, func(n int) { Advance(ctx, n) })
+}
 
 func (d DirSource) String() string { return "dir:" + d.Dir }
 
@@ -100,18 +99,9 @@ func counted(ctx context.Context, obs Observer, phase string, expect int) contex
 // Expected sums the rows the manifest.json of each account lists for its
 // files; false when an account has no manifest or its manifest no row counts.
 func (d DirSource) Expected() (int, bool) {
-	dirs := []string{d.Dir}
-	if _, err := os.Stat(filepath.Join(d.Dir, "users.csv")); err != nil {
-		entries, err := os.ReadDir(d.Dir)
-		if err != nil {
-			return 0, false
-		}
-		dirs = dirs[:0]
-		for _, e := range entries {
-			if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-				dirs = append(dirs, filepath.Join(d.Dir, e.Name()))
-			}
-		}
+	dirs, err := accountDirs(d.Dir)
+	if err != nil || len(dirs) == 0 {
+		return 0, false
 	}
 	total := int64(0)
 	for _, dir := range dirs {
@@ -123,7 +113,7 @@ func (d DirSource) Expected() (int, bool) {
 			total += n
 		}
 	}
-	return int(total), len(dirs) > 0
+	return int(total), true
 }
 
 // nopObserver is the observer of a run that has none.

@@ -188,10 +188,14 @@ func (m *manifest) lists(name string) bool {
 // otherwise one account per subdirectory (hidden ones aside), each of which must
 // hold users.csv: an account whose users went missing must not be read as an
 // account that is gone. Errors name the file and line.
-func ReadSnapshot(dir string) (*Snapshot, error) {
+func ReadSnapshot(dir string) (*Snapshot, error) { return readSnapshot(dir, nil) }
+
+// readSnapshot is ReadSnapshot calling advance, when not nil, as records are
+// read (in steps of advanceStep), for a progress bar.
+func readSnapshot(dir string, advance func(int)) (*Snapshot, error) {
 	snap := &Snapshot{}
 	if _, err := os.Stat(filepath.Join(dir, "users.csv")); err == nil {
-		a, err := readAccount(dir, snap)
+		a, err := readAccount(dir, snap, advance)
 		if err != nil {
 			return nil, err
 		}
@@ -211,7 +215,7 @@ func ReadSnapshot(dir string) (*Snapshot, error) {
 			return nil, fmt.Errorf("%w: %s: required file users.csv is missing; every subdirectory of a multi-account snapshot is an account, and an account without users cannot be mirrored (restore the file, or remove the directory to drop the account)",
 				ErrInput, filepath.Join(sub, "users.csv"))
 		}
-		a, err := readAccount(sub, snap)
+		a, err := readAccount(sub, snap, advance)
 		if err != nil {
 			return nil, err
 		}
@@ -255,7 +259,7 @@ func accountFiles(a *Account) []accountFile {
 	}
 }
 
-func readAccount(dir string, snap *Snapshot) (*Account, error) {
+func readAccount(dir string, snap *Snapshot, advance func(int)) (*Account, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
@@ -291,7 +295,11 @@ func readAccount(dir string, snap *Snapshot) (*Account, error) {
 			}
 			return nil, fmt.Errorf("%w: %v", ErrInput, err)
 		}
-		err = readFile(path, s.file, f, man, s.read)
+		read := s.read
+		if advance != nil {
+			read = func(t *table) error { t.advance = advance; return s.read(t) }
+		}
+		err = readFile(path, s.file, f, man, read)
 		f.Close()
 		if err != nil {
 			return nil, err
@@ -456,7 +464,14 @@ type table struct {
 	line int
 	// records counts the records read so far, the header aside.
 	records int64
+	// advance, when not nil, hears of every advanceStep records and of the
+	// rest at the end.
+	advance func(int)
 }
+
+// advanceStep is how many records a table reads between two reports of
+// progress: often enough for a bar to move, rarely enough to cost nothing.
+const advanceStep = 4096
 
 func newTable(path string, f io.Reader) (*table, error) {
 	r := csv.NewReader(f)
@@ -529,6 +544,10 @@ func (t *table) each(fn func() error) error {
 func (t *table) next() (bool, error) {
 	rec, err := t.r.Read()
 	if err == io.EOF {
+		if t.advance != nil {
+			t.advance(int(t.records % advanceStep))
+			t.advance = nil
+		}
 		return false, nil
 	}
 	if err != nil {
@@ -536,6 +555,9 @@ func (t *table) next() (bool, error) {
 	}
 	t.rec = rec
 	t.records++
+	if t.advance != nil && t.records%advanceStep == 0 {
+		t.advance(advanceStep)
+	}
 	t.line, _ = t.r.FieldPos(0)
 	if len(rec) != len(t.head) {
 		return false, fmt.Errorf("%w: %s:%d: the record has %d fields but the header has %d; the file is truncated or a value is not quoted",

@@ -148,6 +148,7 @@ func TestRunCounts(t *testing.T) {
 		want, ok := src.Expected()
 		require.True(t, ok, dir)
 		require.Equal(t, want, obs.expect["extract"], dir)
+		require.Equal(t, want, obs.added["extract"], "%s: every record read is counted as it is read", dir)
 		require.Equal(t, res.Mirror.Access.Len(), obs.expect["publish"], dir)
 		require.Equal(t, res.Mirror.Access.Len(), obs.added["publish"], dir)
 	}
