@@ -134,7 +134,7 @@ func (s *Store) snapshot(ctx context.Context, tx pgx.Tx, n int, parts []string) 
 }
 
 // readSnapshot writes the snapshot files of a generation published before
-// migration 00006 into a temporary directory and reads them with
+// migration 00007 into a temporary directory and reads them with
 // pipeline.ReadSnapshot; nil when none were stored.
 func (s *Store) readSnapshot(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Snapshot, error) {
 	rows, err := tx.Query(ctx, s.stmt("read_snapshot", nil), n)

@@ -17,7 +17,7 @@ import (
 	"github.com/grantmirror/grantmirror/pipeline"
 )
 
-// A generation's snapshot is stored in parts per account (migration 00006): the
+// A generation's snapshot is stored in parts per account (migration 00007): the
 // core, which every answer reads whole, and partBuckets parts that hold the
 // records about the objects whose names hash to them ("o:N") and the access
 // history of the users whose names hash to them ("u:N"; those records are also in

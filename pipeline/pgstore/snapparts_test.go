@@ -125,7 +125,7 @@ func TestSnapshotFilesStillRead(t *testing.T) {
 	sliceParts, err := s.Slice(ctx, 0, focus)
 	require.NoError(t, err)
 
-	// The generation as a release before migration 00006 stored it.
+	// The generation as a release before migration 00007 stored it.
 	dir := t.TempDir()
 	require.NoError(t, pipeline.WriteSnapshot(dir, fromParts.Snapshot))
 	f.exec(t, `DELETE FROM %s.snapshot_parts`)
