@@ -15,7 +15,8 @@
 //
 // The builder relies on the mirror's published contract only: the views
 // grantmirror.access(account, email, object_type, object_name, privilege),
-// memberships(account, email, role), masked_columns and current(generation,
+// memberships(account, email, role), masked_columns, row_policies(account,
+// object_name, admit_roles, admit_emails, allow) and current(generation,
 // published_at, snapshot_at). Options.Schema and Options.AccessTable point elsewhere.
 //
 // # Guards
@@ -29,6 +30,16 @@
 // normalized the way the sync normalized the mirror's: give Options.EmailDomains the
 // same aliases as the sync's email.domain_aliases. Options.Account restricts a
 // multi-account mirror to one account.
+//
+// Every guard also applies Snowflake's row access policies: a row of an object whose
+// policy does not admit the viewer does not pass, whatever the grants say. A
+// translated policy admits the viewers who hold one of its roles in its account (as
+// memberships lists them) or whose primary role it tests; one grantmirror could not
+// translate admits as the sync's policy_fallback says (deny unless "allow"). Postgres
+// computes the objects denied to the viewer once per statement, and each row costs
+// one comparison with that list: nothing measurable in an account without row access
+// policies. Without Options.Account, a policy in any account of the mirror applies
+// to the object's name.
 //
 // Guards live in a subquery of their own, which the rest of the statement reads:
 //
