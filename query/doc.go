@@ -47,7 +47,10 @@
 //	WHERE (<fragment>) ORDER BY … LIMIT …
 //
 // The probe binds all leading columns of the mirror's unique index, so Postgres
-// probes the index or turns the EXISTS into a join driven by it.
+// probes the index or turns the EXISTS into a join driven by it. It also requires
+// the object not to be among those row access policies deny the viewer,
+// object_name <> ALL(ARRAY(<denied objects>)), an uncorrelated subquery Postgres
+// evaluates once per statement.
 //
 // # Where fragments
 //
@@ -65,8 +68,9 @@
 // branches, of which one-time filters switch on exactly one at each execution, so it
 // is planned and prepared once for every viewer:
 //
-//	WITH gm__s AS MATERIALIZED (SELECT <visible objects ≤ SparseObjects> AND <index exists> AS sparse),
-//	     gm__v AS MATERIALIZED (SELECT DISTINCT object_name FROM access WHERE <viewer> AND <sparse> AND <fresh>),
+//	WITH gm__r AS MATERIALIZED (SELECT ARRAY(<objects row access policies deny the viewer>) AS objects),
+//	     gm__s AS MATERIALIZED (SELECT <visible objects ≤ SparseObjects> AND <index exists> AS sparse),
+//	     gm__v AS MATERIALIZED (SELECT DISTINCT object_name FROM access WHERE <viewer> AND <not in gm__r> AND <sparse> AND <fresh>),
 //	     gm__t AS MATERIALIZED (<the LIMIT+OFFSET-th best sort key over each object's first LIMIT+OFFSET keys>)
 //	SELECT … FROM (
 //	    (SELECT d.* FROM gm__v CROSS JOIN LATERAL
