@@ -100,7 +100,7 @@ func NotMirrored(m *Mirror) []Gap {
 			}
 			for i := range a.Users {
 				u := &a.Users[i]
-				if u.Active() && u.SecondaryRoles == "" && u.SecondaryRaw != "" {
+				if u.Active() && u.SecondaryRoles == "" && u.SecondaryRaw != "" && !strings.EqualFold(strings.TrimSpace(u.SecondaryRaw), "NULL") {
 					add(key{a.Name, "DEFAULT_SECONDARY_ROLE values grantmirror does not know",
 						"Snowflake documents [\"ALL\"] and [] only", fmt.Sprintf("the configured --roles %s applies to these users", m.Meta.Roles)}, "user "+u.Name+" ("+u.SecondaryRaw+")")
 				}

@@ -34,7 +34,7 @@ func TestLoginColumnsRoundTrip(t *testing.T) {
 	require.False(t, byName["EDO"].LockedUntil.IsZero())
 	require.Equal(t, pipeline.PrimaryRole, byName["FAY"].SecondaryRoles)
 	require.Equal(t, pipeline.AllRoles, byName["GUS"].SecondaryRoles)
-	require.Equal(t, pipeline.PrimaryRole, byName["HAL"].SecondaryRoles)
+	require.Equal(t, pipeline.RoleMode(""), byName["HAL"].SecondaryRoles, "NULL: unset, the configured default applies")
 	require.Equal(t, pipeline.RoleMode(""), byName["IDA"].SecondaryRoles)
 }
 

@@ -71,8 +71,9 @@ type User struct {
 	SnowflakeLock bool
 	LockedUntil   time.Time
 	// SecondaryRoles is USERS.DEFAULT_SECONDARY_ROLE read as a role mode: AllRoles
-	// for ["ALL"], PrimaryRole for empty or [], "" when the column is absent or its
-	// value unknown, so the configured default applies. SecondaryRaw keeps the value.
+	// for ["ALL"], PrimaryRole for [], "" when the column is absent, NULL (empty)
+	// or a value Snowflake does not document, so the configured default applies.
+	// SecondaryRaw keeps the value.
 	SecondaryRoles RoleMode
 	SecondaryRaw   string
 }
@@ -665,14 +666,18 @@ func (a *Account) readUsers(t *table) error {
 }
 
 // SecondaryRoleMode reads a DEFAULT_SECONDARY_ROLE value: ["ALL"] (or ALL) means
-// every granted role is active, empty or [] means only the default role; anything
-// else is not a value Snowflake documents and gives "", the configured default.
+// every granted role is active, [] (the property set to ()) only the default role.
+// NULL, written empty, is the property unset, which Snowflake's behavior change
+// bundle 2024_08 (BCR-1692) turned from no secondary roles into ('ALL'), and which
+// ACCOUNT_USAGE.USERS may go on showing as NULL after the change: the snapshot
+// cannot tell which an account follows, so it gives "", the configured default,
+// as anything else Snowflake does not document does.
 func SecondaryRoleMode(v string) RoleMode {
 	w := strings.ToUpper(strings.Join(strings.Fields(v), ""))
 	switch w {
 	case `["ALL"]`, "ALL", `('ALL')`, "[ALL]":
 		return AllRoles
-	case "", "[]", "()", "NULL":
+	case "[]", "()":
 		return PrimaryRole
 	}
 	return ""

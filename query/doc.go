@@ -15,7 +15,8 @@
 //
 // The builder relies on the mirror's published contract only: the views
 // grantmirror.access(account, email, object_type, object_name, privilege),
-// memberships(account, email, role), masked_columns and current(generation,
+// memberships(account, email, role), masked_columns, row_policies(account,
+// object_name, admit_roles, admit_emails, allow) and current(generation,
 // published_at, snapshot_at). Options.Schema and Options.AccessTable point elsewhere.
 //
 // # Guards
@@ -30,13 +31,26 @@
 // same aliases as the sync's email.domain_aliases. Options.Account restricts a
 // multi-account mirror to one account.
 //
+// Every guard also applies Snowflake's row access policies: a row of an object whose
+// policy does not admit the viewer does not pass, whatever the grants say. A
+// translated policy admits the viewers who hold one of its roles in its account (as
+// memberships lists them) or whose primary role it tests; one grantmirror could not
+// translate admits as the sync's policy_fallback says (deny unless "allow"). Postgres
+// computes the objects denied to the viewer once per statement, and each row costs
+// one comparison with that list: nothing measurable in an account without row access
+// policies. Without Options.Account, a policy in any account of the mirror applies
+// to the object's name.
+//
 // Guards live in a subquery of their own, which the rest of the statement reads:
 //
 //	SELECT … FROM (SELECT * FROM t AS d WHERE <fresh> AND EXISTS (<mirror probe>)) AS d
 //	WHERE (<fragment>) ORDER BY … LIMIT …
 //
 // The probe binds all leading columns of the mirror's unique index, so Postgres
-// probes the index or turns the EXISTS into a join driven by it.
+// probes the index or turns the EXISTS into a join driven by it. It also requires
+// the object not to be among those row access policies deny the viewer,
+// object_name <> ALL(ARRAY(<denied objects>)), an uncorrelated subquery Postgres
+// evaluates once per statement.
 //
 // # Where fragments
 //
@@ -54,8 +68,9 @@
 // branches, of which one-time filters switch on exactly one at each execution, so it
 // is planned and prepared once for every viewer:
 //
-//	WITH gm__s AS MATERIALIZED (SELECT <visible objects ≤ SparseObjects> AND <index exists> AS sparse),
-//	     gm__v AS MATERIALIZED (SELECT DISTINCT object_name FROM access WHERE <viewer> AND <sparse> AND <fresh>),
+//	WITH gm__r AS MATERIALIZED (SELECT ARRAY(<objects row access policies deny the viewer>) AS objects),
+//	     gm__s AS MATERIALIZED (SELECT <visible objects ≤ SparseObjects> AND <index exists> AS sparse),
+//	     gm__v AS MATERIALIZED (SELECT DISTINCT object_name FROM access WHERE <viewer> AND <not in gm__r> AND <sparse> AND <fresh>),
 //	     gm__t AS MATERIALIZED (<the LIMIT+OFFSET-th best sort key over each object's first LIMIT+OFFSET keys>)
 //	SELECT … FROM (
 //	    (SELECT d.* FROM gm__v CROSS JOIN LATERAL

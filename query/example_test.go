@@ -32,7 +32,7 @@ func ExampleBuilder_Select() {
 	fmt.Println(sql)
 	fmt.Println(args[1], args[2], len(args))
 	// Output:
-	// SELECT q.id, q.warehouse_name, CASE WHEN (EXISTS (SELECT 1 FROM grantmirror.current gm__c WHERE coalesce(gm__c.snapshot_at, gm__c.published_at) >= $1) AND (EXISTS (SELECT 1 FROM grantmirror.memberships gm__m1 WHERE gm__m1.email = $2 AND gm__m1.role = ANY($3)))) THEN (q.query_text)::text ELSE '********'::text END AS query_text FROM (SELECT * FROM usage.query_history AS q WHERE EXISTS (SELECT 1 FROM grantmirror.current gm__c WHERE coalesce(gm__c.snapshot_at, gm__c.published_at) >= $1) AND EXISTS (SELECT 1 FROM grantmirror.access gm__a2 WHERE gm__a2.email = $2 AND gm__a2.object_type = $4 AND gm__a2.object_name = q.warehouse_name COLLATE "C" AND gm__a2.privilege = $5)) AS q WHERE (q.started_at >= $6) ORDER BY q.id DESC LIMIT 50
+	// SELECT q.id, q.warehouse_name, CASE WHEN (EXISTS (SELECT 1 FROM grantmirror.current gm__c WHERE coalesce(gm__c.snapshot_at, gm__c.published_at) >= $1) AND (EXISTS (SELECT 1 FROM grantmirror.memberships gm__m1 WHERE gm__m1.email = $2 AND gm__m1.role = ANY($3)))) THEN (q.query_text)::text ELSE '********'::text END AS query_text FROM (SELECT * FROM usage.query_history AS q WHERE EXISTS (SELECT 1 FROM grantmirror.current gm__c WHERE coalesce(gm__c.snapshot_at, gm__c.published_at) >= $1) AND EXISTS (SELECT 1 FROM grantmirror.access gm__a2 WHERE gm__a2.email = $2 AND gm__a2.object_type = $4 AND gm__a2.object_name = q.warehouse_name COLLATE "C" AND gm__a2.privilege = $5 AND gm__a2.object_name <> ALL(ARRAY(SELECT gm__r3.object_name FROM grantmirror.row_policies gm__r3 WHERE NOT gm__r3.allow AND NOT ($2 = ANY(gm__r3.admit_emails)) AND NOT EXISTS (SELECT 1 FROM grantmirror.memberships gm__m4 WHERE gm__m4.email = $2 AND gm__m4.account = gm__r3.account AND gm__m4.role = ANY(gm__r3.admit_roles)))))) AS q WHERE (q.started_at >= $6) ORDER BY q.id DESC LIMIT 50
 	// alice@example.com [PII_READER] 6
 }
 
@@ -48,8 +48,8 @@ func ExampleBuilder_Visible() {
 	fmt.Println("SELECT t.* FROM catalog.tables t WHERE " + cond)
 	fmt.Println(args[1:])
 	// Output:
-	// SELECT t.* FROM catalog.tables t WHERE (EXISTS (SELECT 1 FROM grantmirror.current gm__c WHERE coalesce(gm__c.snapshot_at, gm__c.published_at) >= ?) AND EXISTS (SELECT 1 FROM grantmirror.access gm__a1 WHERE gm__a1.email = ? AND gm__a1.object_type = ? AND gm__a1.object_name = t.object_name COLLATE "C" AND gm__a1.privilege = ?))
-	// [bob@example.com TABLE SELECT]
+	// SELECT t.* FROM catalog.tables t WHERE (EXISTS (SELECT 1 FROM grantmirror.current gm__c WHERE coalesce(gm__c.snapshot_at, gm__c.published_at) >= ?) AND EXISTS (SELECT 1 FROM grantmirror.access gm__a1 WHERE gm__a1.email = ? AND gm__a1.object_type = ? AND gm__a1.object_name = t.object_name COLLATE "C" AND gm__a1.privilege = ? AND gm__a1.object_name <> ALL(ARRAY(SELECT gm__r2.object_name FROM grantmirror.row_policies gm__r2 WHERE NOT gm__r2.allow AND NOT (? = ANY(gm__r2.admit_emails)) AND NOT EXISTS (SELECT 1 FROM grantmirror.memberships gm__m3 WHERE gm__m3.email = ? AND gm__m3.account = gm__r2.account AND gm__m3.role = ANY(gm__r2.admit_roles))))))
+	// [bob@example.com TABLE SELECT bob@example.com bob@example.com]
 }
 
 // Data that keeps database, schema and table in separate columns, as Snowflake's own
@@ -66,7 +66,7 @@ func ExampleGuardParts() {
 	}
 	fmt.Println(sql)
 	// Output:
-	// SELECT s.table_catalog, s.table_schema, s.table_name, s.bytes FROM (SELECT * FROM usage.table_storage AS s WHERE EXISTS (SELECT 1 FROM grantmirror.current gm__c WHERE coalesce(gm__c.snapshot_at, gm__c.published_at) >= $1) AND EXISTS (SELECT 1 FROM grantmirror.access gm__a1 WHERE gm__a1.email = $2 AND gm__a1.object_type = $3 AND gm__a1.object_name = (CASE WHEN s.table_catalog ~ '^[A-Z_][A-Z0-9_$]*$' THEN s.table_catalog ELSE '"' || replace(s.table_catalog, '"', '""') || '"' END || '.' || CASE WHEN s.table_schema ~ '^[A-Z_][A-Z0-9_$]*$' THEN s.table_schema ELSE '"' || replace(s.table_schema, '"', '""') || '"' END || '.' || CASE WHEN s.table_name ~ '^[A-Z_][A-Z0-9_$]*$' THEN s.table_name ELSE '"' || replace(s.table_name, '"', '""') || '"' END) COLLATE "C" AND gm__a1.privilege = $4)) AS s
+	// SELECT s.table_catalog, s.table_schema, s.table_name, s.bytes FROM (SELECT * FROM usage.table_storage AS s WHERE EXISTS (SELECT 1 FROM grantmirror.current gm__c WHERE coalesce(gm__c.snapshot_at, gm__c.published_at) >= $1) AND EXISTS (SELECT 1 FROM grantmirror.access gm__a1 WHERE gm__a1.email = $2 AND gm__a1.object_type = $3 AND gm__a1.object_name = (CASE WHEN s.table_catalog ~ '^[A-Z_][A-Z0-9_$]*$' THEN s.table_catalog ELSE '"' || replace(s.table_catalog, '"', '""') || '"' END || '.' || CASE WHEN s.table_schema ~ '^[A-Z_][A-Z0-9_$]*$' THEN s.table_schema ELSE '"' || replace(s.table_schema, '"', '""') || '"' END || '.' || CASE WHEN s.table_name ~ '^[A-Z_][A-Z0-9_$]*$' THEN s.table_name ELSE '"' || replace(s.table_name, '"', '""') || '"' END) COLLATE "C" AND gm__a1.privilege = $4 AND gm__a1.object_name <> ALL(ARRAY(SELECT gm__r2.object_name FROM grantmirror.row_policies gm__r2 WHERE NOT gm__r2.allow AND NOT ($2 = ANY(gm__r2.admit_emails)) AND NOT EXISTS (SELECT 1 FROM grantmirror.memberships gm__m3 WHERE gm__m3.email = $2 AND gm__m3.account = gm__r2.account AND gm__m3.role = ANY(gm__r2.admit_roles)))))) AS s
 }
 
 // Tenants move to enforcement one at a time; until their date they run in shadow

@@ -68,8 +68,23 @@ func setup(t testing.TB) *fixture {
 	f.exec(`CREATE VIEW memberships AS SELECT DISTINCT account, email, role FROM memberships_1`)
 	f.exec(`CREATE TABLE current (generation bigint NOT NULL, published_at timestamptz NOT NULL, snapshot_at timestamptz)`)
 	f.exec(`CREATE TABLE masked_1 (account text COLLATE "C" NOT NULL, object_name text COLLATE "C" NOT NULL,
-		column_name text COLLATE "C" NOT NULL, reason text COLLATE "C" NOT NULL)`)
-	f.exec(`CREATE VIEW masked_columns AS SELECT account, object_name, column_name, reason FROM masked_1`)
+		column_name text COLLATE "C" NOT NULL, reason text COLLATE "C" NOT NULL, rule text COLLATE "C" NOT NULL DEFAULT '')`)
+	f.exec(`CREATE VIEW masked_columns AS SELECT account, object_name, column_name, reason, rule FROM masked_1`)
+	// row_policies takes the row access rules (masked rows without a column) apart
+	// as the sync's migration does; a row without a rule admits nobody.
+	f.exec(`CREATE VIEW row_policies AS SELECT k.account, k.object_name,
+		CASE WHEN r.translated THEN r.roles ELSE '{}' END AS admit_roles,
+		CASE WHEN r.translated THEN r.emails ELSE '{}' END AS admit_emails,
+		NOT r.translated AND r.fallback = 'allow' AS allow
+		FROM masked_1 k CROSS JOIN LATERAL (
+			SELECT coalesce(j.rule ->> 'translated' = 'true', false) AS translated,
+				coalesce(j.rule ->> 'fallback', '') AS fallback,
+				CASE WHEN jsonb_typeof(j.rule -> 'roles') = 'array'
+					THEN ARRAY(SELECT jsonb_array_elements_text(j.rule -> 'roles')) ELSE '{}' END::text[] AS roles,
+				CASE WHEN jsonb_typeof(j.rule -> 'emails') = 'array'
+					THEN ARRAY(SELECT jsonb_array_elements_text(j.rule -> 'emails')) ELSE '{}' END::text[] AS emails
+			FROM (SELECT CASE WHEN k.rule <> '' THEN k.rule::jsonb END AS rule) j) r
+		WHERE k.column_name = ''`)
 	f.exec(`INSERT INTO current VALUES (1, $1, $2)`, f.published, f.published.Add(-time.Hour))
 	return f
 }

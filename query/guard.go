@@ -68,6 +68,9 @@ type env struct {
 	account  int
 	cutoff   int
 	n        int
+	// deniedCTE is set once a split statement's WITH has computed the denied
+	// objects as gm__r, which every check then reads.
+	deniedCTE bool
 }
 
 func newEnv(b *Builder, t *text, viewer string, from *tableRef) *env {
@@ -134,7 +137,9 @@ func (e *env) column(s string) (string, error) {
 
 // check writes one check. Every guard is an inline EXISTS on the mirror with all four
 // leading columns of its unique index bound by equality, never a function call, so the
-// planner can probe the index (or turn the EXISTS into a join driven by it). The data
+// planner can probe the index (or turn the EXISTS into a join driven by it); the
+// probe also skips the objects a row access policy denies the viewer (see denied),
+// an array Postgres computes once per statement however many rows probe. The data
 // side is compared under COLLATE "C", the collation the sync gives the mirror's
 // columns: equality means the same bytes under any deterministic collation, and a
 // data column with its own explicit collation would otherwise clash with the mirror's
@@ -221,8 +226,38 @@ func (e *env) check(c Check) error {
 	e.t.sql(" AND " + a + ".privilege = ")
 	e.t.val(priv)
 	e.accountFilter(a)
-	e.t.sql(")")
+	e.t.sql(" AND " + a + ".object_name <> ALL(")
+	e.denied()
+	e.t.sql("))")
 	return nil
+}
+
+// denied writes the objects whose Snowflake row access policy does not admit the
+// viewer, as one uncorrelated ARRAY subquery: Postgres computes the array once per
+// statement (an InitPlan) and then tests each row's object against it, so a viewer
+// in an account without row access policies pays one descent of an empty index.
+// A translated policy admits the viewers who hold one of its roles in the policy's
+// account, or are one of its people; an untranslated one admits everyone when its
+// fallback is "allow" and nobody otherwise. Without Options.Account, a policy of
+// any account denies its object: names are compared without accounts there, and an
+// object another account protects is not shown on the strength of a grant in
+// another. A split statement computes the array once in its WITH (gm__r), however
+// many checks read it.
+func (e *env) denied() {
+	if e.deniedCTE {
+		e.t.sql("(SELECT " + reservedPrefix + "r.objects FROM " + reservedPrefix + "r)::text[]")
+		return
+	}
+	r, m := e.alias("r"), e.alias("m")
+	e.t.sql("ARRAY(SELECT " + r + ".object_name FROM " + e.b.rowPolicies.String() + " " + r +
+		" WHERE NOT " + r + ".allow AND NOT (")
+	e.viewerRef()
+	e.t.sql(" = ANY(" + r + ".admit_emails)) AND NOT EXISTS (SELECT 1 FROM " + e.b.memberships.String() + " " + m +
+		" WHERE " + m + ".email = ")
+	e.viewerRef()
+	e.t.sql(" AND " + m + ".account = " + r + ".account AND " + m + ".role = ANY(" + r + ".admit_roles))")
+	e.accountFilter(r)
+	e.t.sql(")")
 }
 
 // canonicalPart is ident.Part in SQL: a part is written bare when it matches

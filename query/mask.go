@@ -438,7 +438,7 @@ func (b *Builder) LoadMasks(ctx context.Context, db Querier, set MaskSet) ([]Par
 	for _, e := range entries {
 		switch e.column {
 		case "":
-			continue // row access: RowPolicies
+			continue // row access: every guard applies it (see denied)
 		case "*":
 			everyColumn = append(everyColumn, e)
 		default:
@@ -512,62 +512,4 @@ func anyOf(us []Unmask) Unmask {
 		return us[0]
 	}
 	return Unmask{kind: unmaskAny, any: us}
-}
-
-// RowPolicies returns the conditions Snowflake's row access policies on object put
-// on a viewer's reads, as Where parts for that viewer: a translated policy admits
-// the viewers it names (every row or none: the policies the mirror translates test
-// roles, not row values), an untranslated one admits as its published fallback
-// says (deny by default: no row). Add them to every Select of a table that copies
-// the object. Being Where parts, they filter in every mode, Shadow and Off
-// included; the guard's own freshness check still applies on top.
-func (b *Builder) RowPolicies(ctx context.Context, db Querier, object, viewerEmail string) ([]Part, error) {
-	canonical, err := ident.Canonical(object)
-	if err != nil {
-		return nil, fmt.Errorf("row policies: object %q: %w", object, err)
-	}
-	viewer, err := b.viewer(viewerEmail)
-	if err != nil {
-		return nil, err
-	}
-	entries, err := b.readMasks(ctx, db, canonical)
-	if err != nil {
-		return nil, fmt.Errorf("row policies for %s: %w", canonical, err)
-	}
-	var parts []Part
-	for _, e := range entries {
-		if e.column != "" || e.object != canonical || e.rule == nil || e.rule.Kind != ruleRowAccess {
-			continue
-		}
-		u := e.rule.admits()
-		switch {
-		case u.kind == unmaskAll:
-			continue // fallback allow
-		case u.kind == unmaskNever || len(u.stored) == 0 && len(u.emails) == 0:
-			parts = append(parts, Where("false"))
-			continue
-		}
-		var sql strings.Builder
-		var args []any
-		sql.WriteString("(")
-		if len(u.stored) > 0 {
-			sql.WriteString("EXISTS (SELECT 1 FROM " + b.memberships.String() + " gm_rowpolicy WHERE gm_rowpolicy.email = ? AND gm_rowpolicy.role = ANY(?::text[])")
-			args = append(args, viewer, u.stored)
-			if b.account != "" {
-				sql.WriteString(" AND gm_rowpolicy.account = ?")
-				args = append(args, b.account)
-			}
-			sql.WriteString(")")
-		}
-		if len(u.emails) > 0 {
-			if len(u.stored) > 0 {
-				sql.WriteString(" OR ")
-			}
-			sql.WriteString("?::text = ANY(?::text[])")
-			args = append(args, viewer, u.emails)
-		}
-		sql.WriteString(")")
-		parts = append(parts, Where(sql.String(), args...))
-	}
-	return parts, nil
 }

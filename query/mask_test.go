@@ -158,7 +158,6 @@ func TestLoadMasks(t *testing.T) {
 	people(f)
 	f.exec(`ALTER TABLE people ADD COLUMN "Mixed Case" text`)
 	f.exec(`UPDATE people SET "Mixed Case" = 'secret ' || id`)
-	withRules(f)
 	f.exec(`INSERT INTO masked_1 (account, object_name, column_name, reason) VALUES
 		('ACME', 'HR.CORE.PEOPLE', 'EMAIL', 'masking policy HR.GOV.EMAIL_MASK'),
 		('ACME', 'HR.CORE.PEOPLE', 'EMAIL', 'tag HR.GOV.PII=email'),
@@ -220,13 +219,6 @@ func TestUnlessRoleQuotedNames(t *testing.T) {
 	require.Equal(t, RedactedText, email("dbr@example.com", UnlessRole(`hr.pii_reader`)))
 }
 
-// withRules gives the fixture's masked columns the rule column a sync publishes
-// since the fifth migration.
-func withRules(f *fixture) {
-	f.exec(`ALTER TABLE masked_1 ADD COLUMN rule text COLLATE "C" NOT NULL DEFAULT ''`)
-	f.exec(`CREATE OR REPLACE VIEW masked_columns AS SELECT account, object_name, column_name, reason, rule FROM masked_1`)
-}
-
 // TestLoadMasksPolicies: masks loaded from translated Snowflake policies show the
 // value to exactly the viewers the policy admits, in both directions; untranslated
 // policies mask for everyone; a policy on the column wins over one from a tag; a
@@ -235,7 +227,6 @@ func TestLoadMasksPolicies(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
 	people(f)
-	withRules(f)
 	f.exec(`INSERT INTO masked_1 (account, object_name, column_name, reason, rule) VALUES
 		('ACME', 'HR.CORE.PEOPLE', 'EMAIL', 'masking policy GOV.P.EMAIL', '{"kind":"masking","policy":"GOV.P.EMAIL","translated":true,"roles":["\"Data Stewards\""]}'),
 		('ACME', 'HR.CORE.PEOPLE', 'EMAIL', 'masking policy GOV.P.TAGGED on tag GOV.T.PII', '{"kind":"masking","policy":"GOV.P.TAGGED","tag":"GOV.T.PII","translated":false,"fallback":"mask"}'),
@@ -304,37 +295,110 @@ func TestLoadMasksPolicies(t *testing.T) {
 	require.Equal(t, RedactedText, stewRows[0]["note"], "NOTE's untranslated policy is direct: the tag's rule does not replace it")
 }
 
-// TestRowPolicies: a translated row access policy lets through every row for the
-// viewers it admits and none for the others; an untranslated one follows its
-// fallback.
-func TestRowPolicies(t *testing.T) {
-	t.Parallel()
-	f := setup(t)
-	people(f)
-	withRules(f)
+// rowPolicyWorld is a table of two rows per object, objects named whole (obj) and
+// in parts, every one readable with SELECT by every viewer, and row access
+// policies on most of them: PEOPLE admits the role "Data Stewards" and carl;
+// DENIED and ALLOWED were not translated and fall back to deny and allow; NORULE's
+// row has no rule (published before rules existed); ELSEWHERE's policy belongs to
+// another account; OTHER has none.
+func rowPolicyWorld(f *fixture, viewers []string) {
+	f.exec(`CREATE TABLE docs (id int PRIMARY KEY, obj text NOT NULL, db text, sch text, name text)`)
+	// The index lets a paged read take the sparse shape, driven from the viewer's objects.
+	f.exec(`CREATE INDEX docs_obj_id ON docs (obj, id)`)
+	objects := []string{"PEOPLE", "DENIED", "ALLOWED", "NORULE", "ELSEWHERE", "OTHER"}
+	for i, o := range objects {
+		f.exec(`INSERT INTO docs VALUES ($1, 'HR.CORE.' || $3, 'HR', 'CORE', $3), ($2, 'HR.CORE.' || $3, 'HR', 'CORE', $3)`, 2*i+1, 2*i+2, o)
+		for _, v := range viewers {
+			f.grant(grant{"ACME", v, "TABLE", "HR.CORE." + o, "SELECT"})
+		}
+	}
 	f.exec(`INSERT INTO masked_1 (account, object_name, column_name, reason, rule) VALUES
 		('ACME', 'HR.CORE.PEOPLE', '', 'row access policy GOV.P.ROWS', '{"kind":"row_access","policy":"GOV.P.ROWS","translated":true,"roles":["\"Data Stewards\""],"emails":["carl@example.com"]}'),
+		('ACME', 'HR.CORE.PEOPLE', 'EMAIL', 'tag HR.GOV.PII=email', ''),
 		('ACME', 'HR.CORE.DENIED', '', 'row access policy GOV.P.ODD', '{"kind":"row_access","policy":"GOV.P.ODD","translated":false,"fallback":"deny"}'),
-		('ACME', 'HR.CORE.ALLOWED', '', 'row access policy GOV.P.ODD', '{"kind":"row_access","policy":"GOV.P.ODD","translated":false,"fallback":"allow"}')`)
-	for _, v := range []string{"stew@example.com", "carl@example.com", "nobody@example.com"} {
-		f.grant(grant{"ACME", v, "WAREHOUSE", "W", "USAGE"})
-	}
+		('ACME', 'HR.CORE.ALLOWED', '', 'row access policy GOV.P.ODD', '{"kind":"row_access","policy":"GOV.P.ODD","translated":false,"fallback":"allow"}'),
+		('ACME', 'HR.CORE.NORULE', '', 'row access policy GOV.P.OLD', ''),
+		('OTHER', 'HR.CORE.ELSEWHERE', '', 'row access policy GOV.P.ROWS', '{"kind":"row_access","policy":"GOV.P.ROWS","translated":true,"roles":["ADMIN"]}')`)
 	f.member("ACME", "stew@example.com", "PUBLIC", `"Data Stewards"`)
 	f.member("OTHER", "nobody@example.com", `"Data Stewards"`) // another account's role counts for nothing
-	o := f.options()
-	o.Account = "ACME"
-	b := f.builder(o)
+}
+
+// TestRowAccessPolicies: every kind of guard shows the rows of an object whose row
+// access policy admits the viewer and none of one whose policy does not — a
+// translated policy by role (in its own account) or person, an untranslated one by
+// its fallback — and leaves objects without a policy alone.
+func TestRowAccessPolicies(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	viewers := []string{"stew@example.com", "carl@example.com", "nobody@example.com"}
+	rowPolicyWorld(f, viewers)
+	f.grant(grant{"ACME", "nobody@example.com", "WAREHOUSE", "W", "USAGE"})
 	ctx := context.Background()
-	count := func(object, viewer string) int {
-		rp, err := b.RowPolicies(ctx, f.db, object, viewer)
-		require.NoError(t, err)
-		parts := append([]Part{From("people p"), Columns("p.id"), Guard("WAREHOUSE", "p.wh", "USAGE")}, rp...)
-		return len(f.ids(b.Select(ctx, viewer, parts...)))
+	objectsOf := func(rows []map[string]any) []string {
+		seen := map[string]bool{}
+		for _, r := range rows {
+			seen[strings.TrimPrefix(r["obj"].(string), "HR.CORE.")] = true
+		}
+		return slices.Sorted(maps.Keys(seen))
 	}
-	require.Equal(t, 4, count("hr.core.people", "stew@example.com"))
-	require.Equal(t, 4, count("hr.core.people", "carl@example.com"))
-	require.Equal(t, 0, count("hr.core.people", "nobody@example.com"))
-	require.Equal(t, 0, count("hr.core.denied", "stew@example.com"))
-	require.Equal(t, 4, count("hr.core.allowed", "nobody@example.com"))
-	require.Equal(t, 4, count("hr.core.other", "nobody@example.com"), "no policy, no condition")
+	for _, account := range []string{"ACME", ""} {
+		o := f.options()
+		o.Account = account
+		b := f.builder(o)
+		// Without an account, ELSEWHERE's policy in OTHER applies to the name too.
+		want := map[string][]string{
+			"stew@example.com":   {"ALLOWED", "ELSEWHERE", "OTHER", "PEOPLE"},
+			"carl@example.com":   {"ALLOWED", "ELSEWHERE", "OTHER", "PEOPLE"},
+			"nobody@example.com": {"ALLOWED", "ELSEWHERE", "OTHER"},
+		}
+		if account == "" {
+			for v, w := range want {
+				want[v] = slices.DeleteFunc(slices.Clone(w), func(s string) bool { return s == "ELSEWHERE" })
+			}
+		}
+		for _, v := range viewers {
+			guards := map[string]Part{
+				"Guard":      Guard("TABLE", "d.obj", "SELECT"),
+				"GuardParts": GuardParts("TABLE", []string{"d.db", "d.sch", "d.name"}, "SELECT"),
+				"AnyOf":      AnyOf(Guard("TABLE", "d.obj", "INSERT"), Guard("TABLE", "d.obj", "SELECT")),
+			}
+			for kind, g := range guards {
+				for _, paged := range []bool{false, true} {
+					parts := []Part{From("docs d"), Columns("d.id", "d.obj"), g, OrderBy("d.id")}
+					if paged {
+						parts = append(parts, Limit(100))
+					}
+					s := b.Select(ctx, v, parts...)
+					if paged {
+						require.NoError(t, s.Learn(ctx, f.db))
+						sql, _, err := s.ToSql()
+						require.NoError(t, err)
+						require.Equal(t, kind == "Guard", strings.Contains(sql, "gm__v"), "%s: only a Guard on a column drives the sparse shape", kind)
+					}
+					rows := f.maps(s)
+					require.Equal(t, want[v], objectsOf(rows), "%s through %s, account %q, paged %v", v, kind, account, paged)
+					require.Len(t, rows, 2*len(want[v]), "every row of an admitted object")
+				}
+			}
+			for _, object := range []string{"PEOPLE", "DENIED", "ALLOWED", "NORULE", "ELSEWHERE", "OTHER"} {
+				rows := f.maps(b.Select(ctx, v, From("docs d"), Columns("d.id", "d.obj"), Where("d.name = ?", object),
+					GuardObject("TABLE", "hr.core."+object, "SELECT")))
+				require.Equal(t, slices.Contains(want[v], object), len(rows) == 2, "%s through GuardObject on %s, account %q", v, object, account)
+			}
+			// Shadow measures the same: the rows Enforce hides are not visible.
+			o := o
+			o.Mode = Shadow
+			hidden := 0
+			for _, r := range f.rawMaps(f.builder(o).Select(ctx, v, From("docs d"), Columns("d.id", "d.obj"), Guard("TABLE", "d.obj", "SELECT"))) {
+				if !r["visible"].(bool) {
+					hidden++
+				}
+			}
+			require.Equal(t, 12-2*len(want[v]), hidden, "%s in shadow mode", v)
+		}
+		// A denied object does not spoil another check of an AnyOf.
+		rows := f.maps(b.Select(ctx, "nobody@example.com", From("docs d"), Columns("d.id", "d.obj"),
+			AnyOf(Guard("TABLE", "d.obj", "SELECT"), GuardObject("WAREHOUSE", "w", "USAGE"))))
+		require.Len(t, rows, 12)
+	}
 }

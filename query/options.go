@@ -66,7 +66,8 @@ const NoStalenessLimit time.Duration = -1
 type Options struct {
 	// AccessTable is the published access view, default Schema + ".access".
 	AccessTable string
-	// Schema holds memberships, current and masked_columns; default "grantmirror".
+	// Schema holds memberships, current, masked_columns and row_policies; default
+	// "grantmirror".
 	Schema string
 	// Mode applies when Modes is nil.
 	Mode Mode
@@ -104,6 +105,7 @@ type Builder struct {
 	memberships name
 	current     name
 	masked      name
+	rowPolicies name
 	mode        Mode
 	modes       ModeResolver
 	maxAge      time.Duration
@@ -133,6 +135,7 @@ func New(o Options) (*Builder, error) {
 		memberships: name{schema[0], "memberships"},
 		current:     name{schema[0], "current"},
 		masked:      name{schema[0], "masked_columns"},
+		rowPolicies: name{schema[0], "row_policies"},
 		access:      name{schema[0], "access"},
 		mode:        o.Mode,
 		modes:       o.Modes,

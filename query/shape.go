@@ -156,13 +156,15 @@ func tableColumn(ref string, from tableRef) (string, bool) {
 	return n.last(), true
 }
 
-// with writes the prefix of a split statement: gm__s decides once per execution
+// with writes the prefix of a split statement: gm__r holds the objects row access
+// policies deny the viewer (see denied), gm__s decides once per execution
 // whether the read is sparse — the viewer sees at most SparseObjects objects through
 // the driving Guard (counted by an index-only scan of the mirror that stops after
 // SparseObjects+1 rows), and the data table has a valid btree index on (object column,
 // sort column) with the object column's own collation and a NOT NULL sort column — and
-// gm__v lists the viewer's objects when it is, while the mirror is fresh. Both are
-// materialized, so each is computed once however often the branches read them.
+// gm__v lists the viewer's objects when it is, while the mirror is fresh, without
+// those a row access policy denies the viewer. All are materialized, so each is
+// computed once however often the branches read them.
 func (e *env) with(sp *split, s *spec) error {
 	objectType, err := e.b.normalizeType(sp.driver.objectType)
 	if err != nil {
@@ -182,7 +184,11 @@ func (e *env) with(sp *split, s *spec) error {
 		e.accountFilter(a)
 	}
 	p := reservedPrefix
-	e.t.sql("WITH " + p + "s AS MATERIALIZED (SELECT (SELECT count(*) FROM (SELECT 1")
+	e.t.sql("WITH " + p + "r AS MATERIALIZED (SELECT ")
+	e.denied()
+	e.t.sql(" AS objects), ")
+	e.deniedCTE = true
+	e.t.sql(p + "s AS MATERIALIZED (SELECT (SELECT count(*) FROM (SELECT 1")
 	objects(e.alias("a"))
 	e.t.sql(" LIMIT " + strconv.Itoa(SparseObjects+1) + ") " + p + "n) <= " + strconv.Itoa(SparseObjects))
 	e.t.sql(" AND ")
@@ -191,7 +197,9 @@ func (e *env) with(sp *split, s *spec) error {
 	a := e.alias("a")
 	e.t.sql(a + ".object_name")
 	objects(a)
-	e.t.sql(" AND (SELECT " + p + "s.sparse FROM " + p + "s) AND ")
+	e.t.sql(" AND " + a + ".object_name <> ALL(")
+	e.denied()
+	e.t.sql(") AND (SELECT " + p + "s.sparse FROM " + p + "s) AND ")
 	e.fresh()
 	// gm__t is the bound: for each object the first window sort keys through the
 	// index (an index-only scan when the table's visibility map allows), and the

@@ -91,8 +91,9 @@ func (w pagedWorld) names(viewer string) []string {
 // TestPagedShapesMatchReference reads pages through the builder in every shape — sparse
 // viewers driven from their objects, dense viewers probing the mirror, tables without
 // the index or with a nullable sort column, both sort directions, offsets, fragments,
-// an extra check — and compares each page, rows and order, with the same read unguarded
-// and filtered by the objects the test knows the viewer holds.
+// an extra check, row access policies that admit some viewers and deny others — and
+// compares each page, rows and order, with the same read unguarded and filtered by the
+// objects the test knows the viewer holds and is admitted to.
 func TestPagedShapesMatchReference(t *testing.T) {
 	t.Parallel()
 	f := setup(t)
@@ -100,6 +101,28 @@ func TestPagedShapesMatchReference(t *testing.T) {
 		"some@example.com": 120, "edge@example.com": SparseObjects - 20, "many@example.com": SparseObjects + 150}
 	w := loadPaged(t, f, 12_000, 800, viewers)
 	f.grant(grant{"ACME", "some@example.com", "DATABASE", "DB", "USAGE"}, grant{"ACME", "many@example.com", "DATABASE", "DB", "USAGE"})
+	// Row access policies: objects ending in 3 admit the role STEWARD and
+	// one@example.com, those ending in 7 were not translated and deny, those ending
+	// in 5 were not translated and allow.
+	f.exec(`INSERT INTO masked_1 SELECT 'ACME', 'DB.S.T' || o, '', 'row access policy GOV.P.R' || o % 10,
+		CASE o % 10 WHEN 3 THEN '{"kind":"row_access","translated":true,"roles":["STEWARD"],"emails":["one@example.com"]}'
+		WHEN 7 THEN '{"kind":"row_access","translated":false,"fallback":"deny"}'
+		ELSE '{"kind":"row_access","translated":false,"fallback":"allow"}' END
+		FROM generate_series(0, $1 - 1) o WHERE o % 10 IN (3, 5, 7)`, w.objects)
+	f.member("ACME", "some@example.com", "STEWARD")
+	f.member("ACME", "many@example.com", "STEWARD")
+	f.member("OTHER", "edge@example.com", "STEWARD") // another account's role admits nothing
+	admitted := func(v string) []string {
+		return slices.DeleteFunc(w.names(v), func(n string) bool {
+			switch n[len(n)-1] {
+			case '7':
+				return true
+			case '3':
+				return v != "some@example.com" && v != "many@example.com" && v != "one@example.com"
+			}
+			return false
+		})
+	}
 	b := f.builder(f.options())
 	ctx := context.Background()
 
@@ -131,7 +154,7 @@ func TestPagedShapesMatchReference(t *testing.T) {
 				Limit(rd.limit), Offset(rd.offset)}
 			common = append(common, rd.where...)
 			guarded := append(slices.Clone(common), Guard("TABLE", "d.object_name", "SELECT"))
-			reference := append(slices.Clone(common), Unguarded(), Where("d.object_name IN (SELECT unnest(?::text[]))", w.names(v)))
+			reference := append(slices.Clone(common), Unguarded(), Where("d.object_name IN (SELECT unnest(?::text[]))", admitted(v)))
 			if rd.extra {
 				guarded = append(guarded, GuardObject("DATABASE", "db", "USAGE"))
 				if v != "some@example.com" && v != "many@example.com" {
@@ -189,6 +212,10 @@ func TestPagedShapesExplain(t *testing.T) {
 	f := setup(t)
 	viewers := map[string]int{"few@example.com": 10, "many@example.com": SparseObjects + 300}
 	loadPaged(t, f, 40_000, 1200, viewers)
+	// A row access policy on every twelfth object, admitting a role nobody holds.
+	f.exec(`INSERT INTO masked_1 SELECT 'ACME', 'DB.S.T' || o, '', 'row access policy GOV.P.ROWS',
+		'{"kind":"row_access","policy":"GOV.P.ROWS","translated":true,"roles":["AUDITOR"]}' FROM generate_series(0, 1199, 12) o`)
+	f.exec(`ANALYZE masked_1`)
 	b := f.builder(f.options())
 	ctx := context.Background()
 	page := func(v, table string) map[string]int {
@@ -219,11 +246,26 @@ func TestPagedShapesExplain(t *testing.T) {
 	// The mirror and its local-grant branch are read twice (count, list), not per row.
 	require.LessOrEqual(t, sum(sparse, has("access_1_key")), 2, "%v", sparse)
 	require.LessOrEqual(t, sum(sparse, has("local_grants")), 2, "%v", sparse)
+	// Row access policies are read once per statement, not per object or row.
+	require.Equal(t, 1, sum(sparse, has("masked_1")), "%v", sparse)
+	// A second check, applied per object inside the sparse branch, reads what the
+	// statement computed once.
+	f.grant(grant{"ACME", "few@example.com", "DATABASE", "DB", "USAGE"})
+	second := executed(t, f, b.Select(ctx, "few@example.com", From("data d"), Columns("d.pk", "d.id"),
+		Guard("TABLE", "d.object_name", "SELECT"), GuardObject("DATABASE", "db", "USAGE"), OrderBy("d.id DESC"), Limit(50)))
+	require.Greater(t, sum(second, has("data_object_")), 0, "%v", second)
+	require.Equal(t, 1, sum(second, has("masked_1")), "%v", second)
 
 	dense := page("many@example.com", "data")
 	require.Zero(t, sum(dense, has("data_object_id")), "the sparse branch must not run: %v", dense)
 	require.Greater(t, sum(dense, has("Index Scan data data_id")), 0, "the table is read in id order: %v", dense)
 	require.Greater(t, sum(dense, has("access_1")), 50, "a probe per row read: %v", dense)
+	require.Equal(t, 1, sum(dense, has("masked_1")), "row access policies once per statement: %v", dense)
+	// The plain shape reads them once per guard, however it decides rows.
+	plain := executed(t, f, b.Select(ctx, "many@example.com", From("data d"), Columns("d.pk", "d.id"),
+		AnyOf(Guard("TABLE", "d.object_name", "INSERT"), Guard("TABLE", "d.object_name", "SELECT")), Where("d.id <= 300")))
+	require.Greater(t, sum(plain, has("access_1")), 0, "%v", plain)
+	require.LessOrEqual(t, sum(plain, has("masked_1")), 2, "%v", plain)
 	// A sort column that may be NULL has an index, but the bound cannot order NULLs.
 	nullable := page("few@example.com", "data_null")
 	require.Zero(t, sum(nullable, has("_object_id")), "the sparse branch must not run: %v", nullable)

@@ -46,6 +46,8 @@ func setup(t *testing.T) (*pgxpool.Pool, string) {
 		`CREATE VIEW ` + schema + `.memberships AS SELECT DISTINCT * FROM ` + schema + `.memberships_7`,
 		`CREATE TABLE ` + schema + `.current (generation bigint NOT NULL, published_at timestamptz NOT NULL, snapshot_at timestamptz NOT NULL)`,
 		`CREATE TABLE ` + schema + `.masked_columns (account text NOT NULL, object_name text NOT NULL, column_name text NOT NULL, reason text NOT NULL)`,
+		`CREATE TABLE ` + schema + `.row_policies (account text COLLATE "C" NOT NULL, object_name text COLLATE "C" NOT NULL,
+			admit_roles text[] NOT NULL, admit_emails text[] NOT NULL, allow boolean NOT NULL)`,
 		`CREATE TABLE ` + schema + `.query_history (id bigint PRIMARY KEY, warehouse_name text NOT NULL,
 			user_email text, query_text text, started_at timestamptz NOT NULL)`,
 	} {

@@ -102,6 +102,20 @@ func TestGeneratedQueriesAreGuarded(t *testing.T) {
 	_, err = q.GetEvent(ctx, db.GetEventParams{Viewer: "alice@example.com", MaxStalenessSeconds: sixHours, ID: 2})
 	require.True(t, errors.Is(err, pgx.ErrNoRows), "a row alice may not see is not there: %v", err)
 
+	// A Snowflake row access policy on ORDERS that admits only AUDITOR hides its
+	// rows from alice; one that names her admits her again.
+	rowPolicy := func(rule string) {
+		_, err := conn.Exec(ctx, `DELETE FROM grantmirror.masked_rows WHERE column_name = ''`)
+		require.NoError(t, err)
+		_, err = conn.Exec(ctx, `INSERT INTO grantmirror.masked_rows (account, ord, object_name, column_name, reason, valid_from, rule)
+			SELECT 'ACME', 1, 'SALES.PUBLIC.ORDERS', '', 'row access policy GOV.P.ROWS', c.generation, $1 FROM grantmirror.current c`, rule)
+		require.NoError(t, err)
+	}
+	rowPolicy(`{"kind":"row_access","policy":"GOV.P.ROWS","translated":true,"roles":["AUDITOR"]}`)
+	require.Empty(t, list("alice@example.com", sixHours), "the row access policy does not admit alice")
+	rowPolicy(`{"kind":"row_access","policy":"GOV.P.ROWS","translated":true,"roles":["AUDITOR"],"emails":["alice@example.com"]}`)
+	require.Equal(t, []int64{3, 1}, list("alice@example.com", sixHours), "the policy names alice")
+
 	// A newer generation extracted long ago: the same queries fail closed.
 	publish(t, store, time.Now().Add(-48*time.Hour), alice, bob)
 	require.Empty(t, list("alice@example.com", sixHours))

@@ -16,3 +16,17 @@ CREATE TABLE grantmirror.current (
     published_at timestamptz NOT NULL,
     snapshot_at  timestamptz
 );
+
+CREATE TABLE grantmirror.memberships (
+    account text NOT NULL,
+    email   text NOT NULL,
+    role    text NOT NULL
+);
+
+CREATE TABLE grantmirror.row_policies (
+    account      text NOT NULL,
+    object_name  text NOT NULL,
+    admit_roles  text[] NOT NULL,
+    admit_emails text[] NOT NULL,
+    allow        boolean NOT NULL
+);

@@ -38,6 +38,10 @@ not aliased: set it as the mirror spells addresses.
 Run it as the table's owner. Reading roles need SELECT on the table, and USAGE on
 the mirror's schema with SELECT on its access and current views.
 
+Snowflake's row access policies apply too: no row of an object whose policy does not
+admit the viewer shows. The policy reads them (row_policies, memberships) with the
+rights of the role that runs rls enable, which must be able to read both.
+
 The table's owner bypasses row-level security, as do superusers and roles with
 BYPASSRLS: check what the product's own role is. --force-owner sets FORCE ROW LEVEL
 SECURITY so the owner is guarded too. With row-level security on, other roles may

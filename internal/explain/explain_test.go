@@ -328,14 +328,14 @@ func TestLoginRules(t *testing.T) {
 	require.Empty(t, ann.Sessions, "an expired user has no sessions")
 
 	// FAY's own setting ([]) keeps WRITER out; GUS's (["ALL"]) brings it in; HAL's
-	// empty cell is "none"; IDA's unknown value falls back to the configured mode.
+	// empty cell (NULL: unset) and IDA's unknown value fall back to the configured mode.
 	for _, tc := range []struct {
 		email, roles, source string
 		insert               bool
 	}{
 		{"fay@example.com", "primary", "DEFAULT_SECONDARY_ROLE is []", false},
 		{"gus@example.com", "all", `DEFAULT_SECONDARY_ROLE is ["ALL"]`, true},
-		{"hal@example.com", "primary", "DEFAULT_SECONDARY_ROLE is empty", false},
+		{"hal@example.com", "primary", "no DEFAULT_SECONDARY_ROLE; the configured --roles primary applies", false},
 		{"ida@example.com", "primary", "not a documented value; the configured --roles primary applies", false},
 	} {
 		ans := Explain(m, Query{Email: tc.email, Object: "DB.S.T1", Privilege: "INSERT"}, norm)

@@ -3,6 +3,8 @@ package fakesnowflake
 import (
 	"errors"
 	"fmt"
+	"regexp"
+	"strings"
 )
 
 // ErrNoDir is returned by New when Options.Dir is empty or not a directory.
@@ -34,6 +36,59 @@ func InsufficientPrivileges(view string) QueryError {
 		SQLState: "42501",
 		Message:  fmt.Sprintf("SQL access control error:\nInsufficient privileges to operate on view '%s'", view),
 	}
+}
+
+// InvalidIdentifier is Snowflake's answer to a query naming a column the view
+// does not have, at the line (from 1) and position (from 0, as Snowflake counts
+// columns) where the query names it.
+func InvalidIdentifier(column string, line, position int) QueryError {
+	return QueryError{
+		Code:     "000904",
+		SQLState: "42000",
+		Message:  fmt.Sprintf("SQL compilation error: error line %d at position %d\ninvalid identifier '%s'", line, position, column),
+	}
+}
+
+// lineComment is a SQL comment to the end of its line, which Snowflake's
+// compiler ignores.
+var lineComment = regexp.MustCompile(`--[^\n]*`)
+
+// withoutComments blanks the comments of sql, keeping every other character
+// where it was.
+func withoutComments(sql string) string {
+	return lineComment.ReplaceAllStringFunc(sql, func(c string) string { return strings.Repeat(" ", len(c)) })
+}
+
+// nameAt is where code first names column as a whole word, or -1.
+func nameAt(code, column string) int {
+	loc := regexp.MustCompile(`(?i)\b` + regexp.QuoteMeta(column) + `\b`).FindStringIndex(code)
+	if loc == nil {
+		return -1
+	}
+	return loc[0]
+}
+
+func names(code, column string) bool { return nameAt(code, column) >= 0 }
+
+// invalidIdentifier is the error a query naming one of the missing columns gets:
+// the first such name in the query, outside comments.
+func invalidIdentifier(sql string, missing []string) (QueryError, bool) {
+	if len(missing) == 0 {
+		return QueryError{}, false
+	}
+	code := withoutComments(sql)
+	first, at := "", -1
+	for _, c := range missing {
+		if i := nameAt(code, c); i >= 0 && (at < 0 || i < at) {
+			first, at = c, i
+		}
+	}
+	if at < 0 {
+		return QueryError{}, false
+	}
+	before := code[:at]
+	line := strings.Count(before, "\n") + 1
+	return InvalidIdentifier(first, line, at-strings.LastIndex(before, "\n")-1), true
 }
 
 // Login failures, with the codes Snowflake uses.

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -39,26 +40,63 @@ type chunk struct {
 }
 
 // result loads and encodes a view once; later queries reuse it. The error wraps
-// fs.ErrNotExist when the snapshot has no file for the view.
-func (s *Server) result(view string) (*result, error) {
+// fs.ErrNotExist when the snapshot has no file for the view. A view with
+// missing columns answers each query with the file's other columns that the
+// query names, so that a query leaving columns out gets a result without them.
+func (s *Server) result(view, sql string) (*result, error) {
+	missing := s.missing[view]
 	s.mu.Lock()
 	res := s.results[view]
 	s.mu.Unlock()
-	if res != nil {
+	if res != nil && len(missing) == 0 {
 		return res, nil
 	}
 	cols, rows, err := readCSV(filepath.Join(s.opts.Dir, strings.ToLower(view)+".csv"))
 	if err != nil {
 		return nil, err
 	}
+	if len(missing) > 0 {
+		code := withoutComments(sql)
+		drop := slices.Clone(missing)
+		for _, c := range cols {
+			if !names(code, c) {
+				drop = append(drop, c)
+			}
+		}
+		cols, rows = without(cols, rows, drop)
+	}
 	res, err = encode(s.opts, cols, rows)
 	if err != nil {
 		return nil, fmt.Errorf("encode %s: %w", view, err)
 	}
-	s.mu.Lock()
-	s.results[view] = res
-	s.mu.Unlock()
+	if len(missing) == 0 {
+		s.mu.Lock()
+		s.results[view] = res
+		s.mu.Unlock()
+	}
 	return res, nil
+}
+
+// without removes the named columns from a result.
+func without(cols []string, rows [][]*string, drop []string) ([]string, [][]*string) {
+	if len(drop) == 0 {
+		return cols, rows
+	}
+	var keep []int
+	var kept []string
+	for i, c := range cols {
+		if !slices.Contains(drop, c) {
+			keep, kept = append(keep, i), append(kept, c)
+		}
+	}
+	out := make([][]*string, len(rows))
+	for r, row := range rows {
+		out[r] = make([]*string, len(keep))
+		for j, i := range keep {
+			out[r][j] = row[i]
+		}
+	}
+	return kept, out
 }
 
 // readCSV reads a snapshot file; empty cells become NULL, as Snowflake's views

@@ -60,6 +60,12 @@ type Options struct {
 	SessionQueries int
 	// Errors makes the named views (upper case, e.g. "GRANTS_TO_ROLES") fail.
 	Errors map[string]QueryError
+	// MissingColumns are, by view, columns the account's view lacks, as an
+	// account predating them does: a query that names one (outside comments)
+	// fails with 000904 invalid identifier. A view with missing columns answers
+	// other queries with the file's columns they name, never the missing ones,
+	// as a view of that shape would.
+	MissingColumns map[string][]string
 	// StallViews makes queries on the named views hang until the client gives up.
 	StallViews map[string]bool
 	// StallLogin makes logins hang until the client gives up.
@@ -127,6 +133,7 @@ type Server struct {
 	queries  map[string]*query   // by query ID
 	results  map[string]*result  // by view, built once
 	errs     map[string]QueryError
+	missing  map[string][]string // by view, upper case
 	stalls   map[string]bool
 	failing  int
 	seq      int
@@ -174,6 +181,12 @@ func New(opts Options) (*Server, error) {
 	}
 	for v, e := range opts.Errors {
 		s.errs[strings.ToUpper(v)] = e
+	}
+	s.missing = map[string][]string{}
+	for v, cols := range opts.MissingColumns {
+		for _, c := range cols {
+			s.missing[strings.ToUpper(v)] = append(s.missing[strings.ToUpper(v)], strings.ToUpper(c))
+		}
 	}
 	for v, on := range opts.StallViews {
 		s.stalls[strings.ToUpper(v)] = on
@@ -426,7 +439,11 @@ func (s *Server) query(w http.ResponseWriter, r *http.Request) {
 		s.fail(w, qerr, qid)
 		return
 	}
-	res, err := s.result(view)
+	if e, ok := invalidIdentifier(req.SQLText, s.missing[view]); ok {
+		s.fail(w, e, qid)
+		return
+	}
+	res, err := s.result(view, req.SQLText)
 	if errors.Is(err, fs.ErrNotExist) {
 		s.fail(w, NotAuthorized(view), qid)
 		return

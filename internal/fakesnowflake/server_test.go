@@ -317,6 +317,25 @@ func TestQueryErrors(t *testing.T) {
 	require.Equal(t, 4, c.srv.Stats().Failed)
 }
 
+// TestMissingColumns: a view without a column answers a query naming it, outside
+// comments, with Snowflake's invalid identifier error at its line and position,
+// and leaves it out of every result.
+func TestMissingColumns(t *testing.T) {
+	t.Parallel()
+	c := setup(t, Options{Format: JSON, MissingColumns: map[string][]string{"users": {"deleted_on"}}})
+	require.True(t, c.login(map[string]any{}).Success)
+	r := c.query("-- DELETED_ON in a comment is no reference\nSELECT NAME,\n  DELETED_ON FROM SNOWFLAKE.ACCOUNT_USAGE.USERS")
+	require.False(t, r.Success)
+	require.Equal(t, "000904", r.Code)
+	require.Equal(t, "42000", r.Data.SQLState)
+	require.Equal(t, "SQL compilation error: error line 3 at position 2\ninvalid identifier 'DELETED_ON'", r.Message)
+
+	r = c.query("-- without DELETED_ON\nSELECT NAME, EMAIL FROM SNOWFLAKE.ACCOUNT_USAGE.USERS")
+	require.True(t, r.Success, r.Message)
+	require.Equal(t, []rowType{{"NAME", "text"}, {"EMAIL", "text"}}, r.Data.RowType)
+	require.Equal(t, []*string{str("BOB"), str(`bob "jr", esq@example.com`)}, r.Data.RowSet[1])
+}
+
 func TestSessionExpiresAndRenews(t *testing.T) {
 	t.Parallel()
 	c := setup(t, Options{SessionQueries: 1})

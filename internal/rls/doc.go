@@ -2,8 +2,11 @@
 // clients that do not read through the query builder: psql, an ORM, a BI tool, a
 // Python or Node service. Enable installs a policy on the table that admits a row
 // only when the viewer named for the transaction (SET LOCAL grantmirror.viewer)
-// holds the privilege on the row's object in the mirror, and only while the
-// mirror is fresh; Disable removes it and Status reports it.
+// holds the privilege on the row's object in the mirror, the object's Snowflake row
+// access policy (if any) admits the viewer, and only while the mirror is fresh;
+// Disable removes it and Status reports it. The row access policies are read by
+// rls_denied, once per statement, with the rights of the role that ran Enable, so
+// reading roles need only the access and current views.
 //
 // The SQL lives in sql/postgres/rls_*.sql. Every name spliced into it is first
 // checked with the query builder's identifier rules, then resolved by Postgres

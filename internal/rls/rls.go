@@ -327,12 +327,18 @@ func Enable(ctx context.Context, db DB, schema string, s Spec) (Table, error) {
 	if s.SetLimit == 0 {
 		s.SetLimit = DefaultSetLimit
 	}
-	var ready bool
-	if err := db.QueryRow(ctx, stmt("mirror_ready", nil), schema).Scan(&ready); err != nil {
+	var ready, readable bool
+	if err := db.QueryRow(ctx, stmt("mirror_ready", nil), schema).Scan(&ready, &readable); err != nil {
 		return Table{}, fmt.Errorf("look up the mirror schema %s: %w", schema, err)
 	}
 	if !ready {
-		return Table{}, fmt.Errorf("%w: schema %s has no access and current views; run grantmirror migrate first", ErrNoMirror, schema)
+		return Table{}, fmt.Errorf("%w: schema %s lacks the access, current, memberships or row_policies view; run grantmirror migrate first", ErrNoMirror, schema)
+	}
+	// The policy applies Snowflake's row access policies through rls_denied, which
+	// reads row_policies and memberships with the installer's rights so that
+	// readers need no more than the access and current views.
+	if !readable {
+		return Table{}, fmt.Errorf("%w: the installing role cannot read %s.row_policies and %s.memberships, which the policy reads with its rights", ErrSpec, schema, schema)
 	}
 	t, err := resolveTable(ctx, db, s.Table)
 	if err != nil {

@@ -92,7 +92,8 @@ func (f *fixture) exec(sql string, args ...any) {
 	require.NoError(f.t, err, sql)
 }
 
-func (f *fixture) publish(extractedAt time.Time, rows []pipeline.Row) {
+// publish makes rows the current generation; edits add what else it holds.
+func (f *fixture) publish(extractedAt time.Time, rows []pipeline.Row, edits ...func(*pipeline.Mirror)) {
 	f.t.Helper()
 	m := &pipeline.Mirror{Meta: pipeline.Meta{
 		Accounts: []pipeline.AccountMeta{{Name: "ACME", ExtractedAt: extractedAt, Source: "test"}},
@@ -105,6 +106,9 @@ func (f *fixture) publish(extractedAt time.Time, rows []pipeline.Row) {
 	}
 	m.Access = pipeline.NewAccess(slices.Clone(rows))
 	m.Meta.Rows = m.Access.Len()
+	for _, edit := range edits {
+		edit(m)
+	}
 	opts := pipeline.DefaultPublishOptions()
 	opts.Force = true
 	_, err := f.store.Publish(f.ctx, m, opts)
@@ -216,6 +220,79 @@ func TestGuardsEveryClientRole(t *testing.T) {
 			require.Equal(t, all, f.ids(f.owner, ""))
 		})
 	}
+}
+
+// TestRowAccessPolicies: the policy hides the rows of an object whose Snowflake
+// row access policy does not admit the viewer, in both modes, and only those: a
+// translated policy admits by role (in its own account) or person, an
+// untranslated one by its fallback. The reader holds nothing beyond the access
+// and current views.
+func TestRowAccessPolicies(t *testing.T) {
+	t.Parallel()
+	rows := []pipeline.Row{
+		row("alice@example.com", "TABLE", "SALES.PUBLIC.ORDERS", "SELECT"),
+		row("alice@example.com", "TABLE", `SALES.CORE."lines"`, "SELECT"),
+		row("alice@example.com", "TABLE", "SALES.PUBLIC.CUSTOMERS", "SELECT"),
+		row("bob@example.com", "TABLE", "SALES.PUBLIC.ORDERS", "SELECT"),
+		row("bob@example.com", "TABLE", "SALES.PUBLIC.CUSTOMERS", "SELECT"),
+		row("carol@example.com", "TABLE", "SALES.PUBLIC.ORDERS", "SELECT"),
+		row("carol@example.com", "TABLE", `SALES.CORE."lines"`, "SELECT"),
+		{Account: "OTHER", Email: "alice@example.com", ObjectType: "TABLE", ObjectName: "SALES.PUBLIC.SECRET", Privilege: "SELECT"},
+	}
+	f := newFixture(t, time.Now().Add(-time.Hour), rows)
+	f.events()
+	policy := func(account, object string, r pipeline.PolicyRule) pipeline.MaskedColumn {
+		r.Kind = pipeline.RowAccessRule
+		return pipeline.MaskedColumn{Account: account, ObjectName: object, Reason: "row access policy " + r.Policy, Rule: &r}
+	}
+	f.publish(time.Now().Add(-time.Hour), rows, func(m *pipeline.Mirror) {
+		m.Meta.Accounts = append(m.Meta.Accounts, pipeline.AccountMeta{Name: "OTHER", ExtractedAt: m.Meta.Accounts[0].ExtractedAt, Source: "test"})
+		m.Masked = []pipeline.MaskedColumn{
+			policy("ACME", "SALES.PUBLIC.ORDERS", pipeline.PolicyRule{Policy: "GOV.P.SALES", Translated: true,
+				Roles: []string{"SALES_ALL"}, Emails: []string{"carol@example.com"}}),
+			policy("ACME", `SALES.CORE."lines"`, pipeline.PolicyRule{Policy: "GOV.P.ODD", Fallback: pipeline.FallbackDeny}),
+			policy("ACME", "SALES.PUBLIC.CUSTOMERS", pipeline.PolicyRule{Policy: "GOV.P.ODD", Fallback: pipeline.FallbackAllow}),
+			// SECRET is protected in ACME, where alice holds nothing; hers is in OTHER.
+			policy("ACME", "SALES.PUBLIC.SECRET", pipeline.PolicyRule{Policy: "GOV.P.ODD", Fallback: pipeline.FallbackDeny}),
+		}
+		m.Memberships = []pipeline.Membership{
+			{Account: "ACME", Email: "bob@example.com", User: "BOB", Role: "SALES_ALL", Path: []string{"SALES_ALL"}},
+			// Another account's role admits nothing in ACME.
+			{Account: "OTHER", Email: "alice@example.com", User: "ALICE", Role: "SALES_ALL", Path: []string{"SALES_ALL"}},
+		}
+	})
+	for _, limit := range []int{0, 1} {
+		f.enable(Spec{ObjectColumn: "table_name", ObjectType: "TABLE", Privilege: "SELECT", SetLimit: limit})
+		require.Equal(t, []int64{4}, f.ids(f.reader, "alice@example.com"),
+			"alice: CUSTOMERS (fallback allow); not ORDERS (role in another account), lines (fallback deny), nor SECRET (protected by name) (set limit %d)", limit)
+		require.Equal(t, []int64{1, 2, 4}, f.ids(f.reader, "bob@example.com"), "bob: ORDERS by role (set limit %d)", limit)
+		require.Equal(t, []int64{1, 2}, f.ids(f.reader, "carol@example.com"), "carol: ORDERS by address, not lines (set limit %d)", limit)
+
+		// With the account column, SECRET's policy in ACME says nothing of OTHER's.
+		f.enable(Spec{ObjectParts: []string{"db", "sch", "name"}, AccountColumn: "account", ObjectType: "TABLE", Privilege: "SELECT", SetLimit: limit})
+		require.Equal(t, []int64{4, 5}, f.ids(f.reader, "alice@example.com"), "set limit %d", limit)
+		require.Equal(t, []int64{1, 2, 4}, f.ids(f.reader, "bob@example.com"), "set limit %d", limit)
+	}
+	// The next generation without the policies shows everything granted again.
+	f.publish(time.Now().Add(-time.Hour), rows)
+	require.Equal(t, []int64{1, 2, 3, 4, 5}, f.ids(f.reader, "alice@example.com"))
+}
+
+// TestInstallerMustReadRowPolicies: a role that cannot read row_policies and
+// memberships cannot install the policy, which reads them with its rights.
+func TestInstallerMustReadRowPolicies(t *testing.T) {
+	t.Parallel()
+	f := newFixture(t, time.Now().Add(-time.Hour), mirrorRows)
+	f.exec(`GRANT CREATE ON SCHEMA ` + pgx.Identifier{f.mirror}.Sanitize() + ` TO ` + pgx.Identifier{f.owner}.Sanitize())
+	err := pgx.BeginFunc(f.ctx, f.admin, func(tx pgx.Tx) error {
+		if _, err := tx.Exec(f.ctx, `SET LOCAL ROLE `+pgx.Identifier{f.owner}.Sanitize()); err != nil {
+			return err
+		}
+		_, err := Enable(f.ctx, tx, f.mirror, Spec{Table: f.app + ".events", ObjectColumn: "table_name", ObjectType: "TABLE", Privilege: "SELECT"})
+		return err
+	})
+	require.ErrorIs(t, err, ErrSpec)
+	require.ErrorContains(t, err, "row_policies")
 }
 
 func TestForceOwner(t *testing.T) {

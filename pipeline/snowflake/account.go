@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strings"
 	"sync"
 	"time"
 
@@ -121,6 +122,18 @@ func extractAccount(ctx context.Context, cfg Config, a Account, dir string, o op
 	ar.ExtractedAt = o.now().UTC()
 	for _, v := range views {
 		vr, err := x.extractView(ctx, v, filepath.Join(dir, v.file))
+		if col := missingOptional(err, v); col != "" {
+			log.Warn("the view lacks a column grantmirror reads; extracting it without its optional columns, which the snapshot leaves unknown",
+				"view", v.name, "missing", col, "left_out", v.optional)
+			without := v
+			without.sql, without.fallback = v.fallback, ""
+			tried := vr.Attempts
+			vr, err = x.extractView(ctx, without, filepath.Join(dir, v.file))
+			vr.Attempts += tried
+			if err == nil {
+				vr.Omitted = v.optional
+			}
+		}
 		if err != nil {
 			if v.required || !errors.Is(err, ErrPermission) {
 				return ar, fmt.Errorf("read SNOWFLAKE.ACCOUNT_USAGE.%s%s: %w", v.name, hint(err), err)
@@ -135,6 +148,24 @@ func extractAccount(ctx context.Context, cfg Config, a Account, dir string, o op
 		return ar, fmt.Errorf("write manifest: %w", err)
 	}
 	return ar, nil
+}
+
+// missingOptional returns the optional column of v that Snowflake reported as an
+// invalid identifier in err, or "" when err is anything else or v has no query
+// without its optional columns. Snowflake quotes the identifier as the query
+// spelled it: bare for the unquoted names the queries use.
+func missingOptional(err error, v view) string {
+	var se *Error
+	if v.fallback == "" || !errors.As(err, &se) || se.Code != codeInvalidIdentifier {
+		return ""
+	}
+	msg := strings.ToUpper(se.Message)
+	for _, c := range v.optional {
+		if strings.Contains(msg, "INVALID IDENTIFIER '"+c+"'") || strings.Contains(msg, `INVALID IDENTIFIER '"`+c+`"'`) {
+			return c
+		}
+	}
+	return ""
 }
 
 // hint adds what to do about a permission error on a required view.

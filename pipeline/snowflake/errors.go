@@ -81,6 +81,7 @@ const (
 	codeObjectNotAuthorized    = 2003   // object does not exist or not authorized
 	codeInsufficientPrivileges = 3001   // insufficient privileges to operate on …
 	codeStatementTimeout       = 630    // STATEMENT_TIMEOUT_IN_SECONDS reached
+	codeInvalidIdentifier      = 904    // a column the query names is not in the view
 	codeRoleNotGranted         = 390189 // role in the connect string not granted
 	codeSessionExpired         = 390112 // the driver renews; seen only if that fails
 )

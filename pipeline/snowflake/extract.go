@@ -122,6 +122,10 @@ type ViewResult struct {
 	// absent from the snapshot and Reason says why.
 	Missing bool
 	Reason  string
+	// Omitted lists the optional columns left out of the file because the
+	// account's view lacks one of them (see the warning logged); the snapshot
+	// then leaves them unknown.
+	Omitted []string
 }
 
 // SkippedAccount is an account that failed and was allowed to.
@@ -143,6 +147,9 @@ type manifestFile struct {
 	Rows        map[string]int64  `json:"rows"`
 	SHA256      map[string]string `json:"sha256"`
 	Missing     []string          `json:"missing,omitempty"`
+	// OmittedColumns are, by file, the optional columns the account's views
+	// lack, which the file therefore leaves out.
+	OmittedColumns map[string][]string `json:"omitted_columns,omitempty"`
 }
 
 // latencyNote is recorded in every manifest: ACCOUNT_USAGE lags the account.
@@ -158,7 +165,11 @@ const latencyNote = "SNOWFLAKE.ACCOUNT_USAGE views lag the account by up to 120 
 // cfg.AllowPartial: then it is left out and listed in Result.Skipped. Within an
 // account, an optional view the role cannot read is left out with a warning; a
 // required one (users, grants_to_users, grants_to_roles) fails the account with
-// an error naming the view and Snowflake's error code.
+// an error naming the view and Snowflake's error code. An account whose USERS
+// view lacks one of the optional columns (DEFAULT_SECONDARY_ROLE, EXPIRES_AT,
+// LOCKED_UNTIL_TIME, SNOWFLAKE_LOCK) is read without all of them, with a warning
+// naming them: its users then count as not expired and their sessions follow
+// the configured roles mode.
 func Extract(ctx context.Context, cfg Config, outDir string, opts ...Option) (Result, error) {
 	o := defaultOptions()
 	for _, opt := range opts {
@@ -300,6 +311,12 @@ func writeManifest(dir string, a Account, cfg Config, ar AccountResult) error {
 			return err
 		}
 		m.Rows[v.File], m.SHA256[v.File] = v.Rows, sum
+		if len(v.Omitted) > 0 {
+			if m.OmittedColumns == nil {
+				m.OmittedColumns = map[string][]string{}
+			}
+			m.OmittedColumns[v.File] = v.Omitted
+		}
 	}
 	b, err := json.MarshalIndent(m, "", "  ")
 	if err != nil {

@@ -14,6 +14,11 @@ type view struct {
 	required bool   // the snapshot is useless without it
 	history  bool   // the query takes HistoryDays as its one bind parameter
 	sql      string
+	// optional are columns sql reads that some accounts' views lack, and
+	// fallback the query without them, run when Snowflake answers sql with an
+	// invalid identifier error naming one of them.
+	optional []string
+	fallback string
 }
 
 // views are read in this order: the required ones first, so that an account
@@ -22,7 +27,9 @@ var views = loadViews()
 
 func loadViews() []view {
 	list := []view{
-		{name: "USERS", required: true},
+		// EXPIRES_AT, the locks and DEFAULT_SECONDARY_ROLE came to USERS later
+		// than the rest; an account without one of them still has users.
+		{name: "USERS", required: true, optional: []string{"DEFAULT_SECONDARY_ROLE", "EXPIRES_AT", "LOCKED_UNTIL_TIME", "SNOWFLAKE_LOCK"}},
 		{name: "GRANTS_TO_USERS", required: true},
 		{name: "GRANTS_TO_ROLES", required: true},
 		{name: "ROLES"},
@@ -43,6 +50,13 @@ func loadViews() []view {
 			panic("snowflake: embedded query missing: " + err.Error())
 		}
 		list[i].sql = string(b)
+		if len(list[i].optional) > 0 {
+			b, err := fs.ReadFile(sqlfiles.Snowflake, "snowflake/"+base+"_without_optional.sql")
+			if err != nil {
+				panic("snowflake: embedded query missing: " + err.Error())
+			}
+			list[i].fallback = string(b)
+		}
 	}
 	return list
 }

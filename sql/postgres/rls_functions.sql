@@ -5,7 +5,10 @@
 --
 -- They run with the privileges of whoever reads the guarded table, so a reading
 -- role needs USAGE on {{schema}} and SELECT on its access and current views, as it
--- would to use the query builder.
+-- would to use the query builder. rls_denied alone runs with the rights of the
+-- role that installs the policy, which Enable checks can read row_policies and
+-- memberships, so that readers need nothing more to be held to Snowflake's row
+-- access policies.
 
 -- The viewer of the transaction, as the mirror spells addresses: trimmed and in
 -- lower case; NULL when grantmirror.viewer is unset or empty. One expression
@@ -50,20 +53,53 @@ BEGIN
 END
 $$;
 
+-- The objects whose Snowflake row access policy does not admit the viewer of
+-- the transaction: the names, or with by_account each account, U+001F and the
+-- name. A translated policy admits the viewers who hold one of its roles in its
+-- account or are one of its people; an untranslated one admits everyone when its
+-- fallback is allow, nobody otherwise. Without by_account a policy in any
+-- account denies the name, as the rows carry no account to tell them apart.
+-- Both policy modes read it once per statement; in an account without row
+-- access policies it is one descent of an empty index.
+CREATE OR REPLACE FUNCTION {{schema}}.rls_denied(by_account boolean)
+RETURNS text[]
+LANGUAGE plpgsql STABLE PARALLEL SAFE SECURITY DEFINER
+SET search_path = pg_catalog, pg_temp
+AS $$
+DECLARE
+    viewer text := {{schema}}.rls_viewer();
+    denied text[];
+BEGIN
+    SELECT coalesce(array_agg(CASE WHEN by_account THEN p.account || E'\x1f' || p.object_name ELSE p.object_name END), '{}')
+    INTO denied
+    FROM {{schema}}.row_policies p
+    WHERE NOT p.allow
+      AND NOT coalesce(viewer = ANY (p.admit_emails), false)
+      AND NOT EXISTS (SELECT 1
+                      FROM {{schema}}.memberships m
+                      WHERE m.email = viewer AND m.account = p.account AND m.role = ANY (p.admit_roles));
+    RETURN denied;
+END
+$$;
+
 -- The viewer's visible objects of one type and privilege, for the policy's
--- 'set' mode: the names, or with by_account each account, U+001F and the name.
+-- 'set' mode: the names, or with by_account each account, U+001F and the name,
+-- without those a row access policy denies the viewer.
 CREATE OR REPLACE FUNCTION {{schema}}.rls_objects(want_type text, want_privilege text, by_account boolean)
 RETURNS text[]
 LANGUAGE plpgsql STABLE PARALLEL SAFE
 SET search_path = pg_catalog, pg_temp
 AS $$
 DECLARE
+    denied text[] := {{schema}}.rls_denied(by_account);
     visible text[];
 BEGIN
-    SELECT coalesce(array_agg(CASE WHEN by_account THEN a.account || E'\x1f' || a.object_name ELSE a.object_name END), '{}')
+    SELECT coalesce(array_agg(o.key), '{}')
     INTO visible
-    FROM {{schema}}.access a
-    WHERE a.email = {{schema}}.rls_viewer() AND a.object_type = want_type AND a.privilege = want_privilege;
+    FROM (SELECT CASE WHEN by_account THEN a.account || E'\x1f' || a.object_name ELSE a.object_name END AS key
+          FROM {{schema}}.access a
+          WHERE a.email = {{schema}}.rls_viewer() AND a.object_type = want_type AND a.privilege = want_privilege) o
+    WHERE o.key <> ALL (denied);
     RETURN visible;
 END
 $$;

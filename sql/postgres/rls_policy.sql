@@ -12,7 +12,9 @@
 -- which Postgres reads once and hashes (a hashed SubPlan): no probe of the
 -- mirror per row. In 'probe' mode, for a viewer who sees too much for the set to
 -- pay off, one probe of the mirror's index decides; OFFSET 0 keeps it a probe,
--- where Postgres would otherwise hash the whole visible set after all. In
+-- where Postgres would otherwise hash the whole visible set after all; the
+-- objects a row access policy denies the viewer (rls_denied) are read once per
+-- statement, as an InitPlan, and the probe skips them. In
 -- 'none' mode (stale mirror, no viewer) nothing passes. A row without an object
 -- (or account) matches nothing.
 CREATE POLICY grantmirror_guard ON {{table}}
@@ -30,6 +32,8 @@ USING (
                       AND gm__a.object_name = ({{object}}) COLLATE "C"
                       AND gm__a.privilege = '{{privilege}}'
                       AND (NOT {{by_account}} OR gm__a.account = {{account}} COLLATE "C")
+                      AND (CASE WHEN {{by_account}} THEN gm__a.account || E'\x1f' || gm__a.object_name ELSE gm__a.object_name END)
+                          <> ALL ((SELECT {{schema}}.rls_denied({{by_account}}))::text[])
                     OFFSET 0)
         ELSE false
     END

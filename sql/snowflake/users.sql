@@ -4,8 +4,12 @@
 -- cannot sign in and is left out like a disabled one; a lock (SNOWFLAKE_LOCK,
 -- LOCKED_UNTIL_TIME) is temporary and only listed. DEFAULT_SECONDARY_ROLE decides
 -- per user whether a session holds every granted role (["ALL"]) or only the
--- default one (empty). Timestamps render as Snowflake's TIMESTAMP_LTZ output in
--- the session time zone, which grantmirror sets to UTC.
+-- default one ([]); NULL, the property unset, means ('ALL') since behavior change
+-- bundle 2024_08 and no secondary roles before it, so the configured --roles
+-- decides. Timestamps render as Snowflake's TIMESTAMP_LTZ output in the session
+-- time zone, which grantmirror sets to UTC. An account whose USERS view lacks
+-- EXPIRES_AT, SNOWFLAKE_LOCK, LOCKED_UNTIL_TIME or DEFAULT_SECONDARY_ROLE is read
+-- with users_without_optional.sql instead.
 SELECT
     NAME,
     LOGIN_NAME,
