@@ -2,6 +2,8 @@ package pgstore
 
 import (
 	"context"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -13,8 +15,11 @@ import (
 
 // BenchmarkSyncSample runs whole syncs (read the snapshot directory, flatten,
 // publish) of `grantmirror sample --users 20000 --roles 4000 --grants 400000`
-// into a fresh schema, side by side in one run: the first sync, a resync of the
-// same snapshot, and a resync after 1% of the users lost their role grants. It
+// into a fresh schema, side by side in one run: the first sync; a resync of the
+// same snapshot (which ends at its fingerprint); a resync of the same content
+// under another manifest (read and flattened, found unchanged); a forced
+// publish of an identical generation; and a resync after 1% of the users lost
+// their role grants. It
 // reports each in seconds, and the bytes the 1% resync's generation added to the
 // row tables against the full first generation (pg_total_relation_size).
 //
@@ -38,6 +43,13 @@ func BenchmarkSyncSample(b *testing.B) {
 			changed.UserGrants[i].DeletedOn = a.ExtractedAt.Add(-time.Hour)
 		}
 	}
+	// The same snapshot with its manifest rewritten: another fingerprint, so the
+	// sync reads and flattens it, and finds the mirror unchanged.
+	reread := b.TempDir()
+	require.NoError(b, pipeline.WriteSnapshot(reread, &pipeline.Snapshot{Accounts: []*pipeline.Account{a}}))
+	man, err := os.ReadFile(filepath.Join(reread, "manifest.json"))
+	require.NoError(b, err)
+	require.NoError(b, os.WriteFile(filepath.Join(reread, "manifest.json"), append(man, '\n'), 0o644))
 	onePercent := b.TempDir()
 	require.NoError(b, pipeline.WriteSnapshot(onePercent, &pipeline.Snapshot{Accounts: []*pipeline.Account{&changed}}))
 
@@ -47,9 +59,12 @@ func BenchmarkSyncSample(b *testing.B) {
 		b.StopTimer()
 		s, f := setup(b)
 		b.StartTimer()
-		for _, step := range []struct{ name, dir string }{{"first", full}, {"unchanged", full}, {"one-percent", onePercent}} {
+		for _, step := range []struct {
+			name, dir string
+			force     bool
+		}{{"first", full, false}, {"unchanged", full, false}, {"unchanged-reread", reread, false}, {"forced", full, true}, {"one-percent", onePercent, false}} {
 			start := time.Now()
-			res, err := pipeline.Run(ctx, pipeline.Config{Source: pipeline.DirSource{Dir: step.dir}, Store: s, Publish: pipeline.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 3}})
+			res, err := pipeline.Run(ctx, pipeline.Config{Source: pipeline.DirSource{Dir: step.dir}, Store: s, Publish: pipeline.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 3, Force: step.force}})
 			require.NoError(b, err)
 			totals[step.name+"-s"] += time.Since(start).Seconds()
 			for _, p := range res.Phases {
@@ -61,6 +76,11 @@ func BenchmarkSyncSample(b *testing.B) {
 				rows = int64(res.Mirror.Access.Len())
 				fullBytes = f.rowBytes(b)
 			case "unchanged":
+				require.True(b, res.InputUnchanged, "the same input is not read again")
+			case "unchanged-reread":
+				require.True(b, res.Unchanged)
+				require.False(b, res.InputUnchanged)
+			case "forced":
 				require.Zero(b, res.Added+res.Removed)
 				changedBytes = f.rowBytes(b)
 			case "one-percent":
