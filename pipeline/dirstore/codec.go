@@ -168,10 +168,19 @@ func (t *table) appendTo(e *enc) {
 // tableReader reads a table back, record by record; next must be called after
 // each record, as end was after each written one.
 type tableReader struct {
-	prev []string
+	// prev holds each column's latest value as the bytes in the buffer, and the
+	// string made of them once someone asked for it: a value repeated from the
+	// record before costs nothing, and a record skipped allocates nothing.
+	prev []prevValue
 	col  int
 	n    int
 	d    dec
+}
+
+type prevValue struct {
+	b   []byte
+	s   string
+	str bool
 }
 
 func readTable(d *dec) *tableReader {
@@ -183,30 +192,45 @@ func readTable(d *dec) *tableReader {
 	return t
 }
 
-func (t *tableReader) str() string {
+// raw reads a string column as the bytes in the buffer.
+func (t *tableReader) raw() *prevValue {
 	u := t.d.uvarint()
 	if u == 0 {
 		if t.col >= len(t.prev) {
 			t.d.fail()
-			return ""
+			return &prevValue{}
 		}
 		t.col++
-		return t.prev[t.col-1]
+		return &t.prev[t.col-1]
 	}
 	n := int(u - 1)
 	if n > len(t.d.b)-t.d.off || u-1 > uint64(len(t.d.b)) {
 		t.d.fail()
-		return ""
+		return &prevValue{}
 	}
-	s := string(t.d.b[t.d.off : t.d.off+n])
+	b := t.d.b[t.d.off : t.d.off+n : t.d.off+n]
 	t.d.off += n
 	if t.col == len(t.prev) {
-		t.prev = append(t.prev, s)
+		t.prev = append(t.prev, prevValue{})
 	}
-	t.prev[t.col] = s
+	t.prev[t.col] = prevValue{b: b}
 	t.col++
-	return s
+	return &t.prev[t.col-1]
 }
+
+func (t *tableReader) str() string { return t.strOf(t.raw()) }
+
+// strOf is the string of a value raw returned, made once.
+func (t *tableReader) strOf(v *prevValue) string {
+	if !v.str {
+		v.s, v.str = string(v.b), true
+	}
+	return v.s
+}
+
+// bytes reads a string column without making a string of it; the bytes are
+// the buffer's, valid while it is.
+func (t *tableReader) bytes() []byte { return t.raw().b }
 
 func (t *tableReader) next() { t.col = 0 }
 

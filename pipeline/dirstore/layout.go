@@ -583,6 +583,17 @@ func readRoleGrant(t *tableReader) pipeline.RoleGrant {
 		Schema: t.str(), GrantedTo: t.str(), Grantee: t.str(), GrantOption: t.bool(), DeletedOn: t.time(), Instance: t.str()}
 }
 
+// skipRoleGrant reads past what writeRoleGrant wrote, allocating nothing.
+func skipRoleGrant(t *tableReader) {
+	t.uint()
+	for range 7 {
+		t.raw()
+	}
+	t.bool()
+	t.time()
+	t.raw()
+}
+
 // seqRecord is a snapshot record with the account it belongs to and its place in
 // that account's table, so records read from several partitions go back in order.
 type seqRecord[T any] struct {
@@ -621,11 +632,13 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	t = readTable(&dec{b: secs[secRoleGrants]})
 	for range t.n {
 		t.next()
-		acc, seq, name := t.str(), int(t.uint()), t.str()
-		rg := readRoleGrant(t)
-		if keep(name) {
-			out.roleGrants = append(out.roleGrants, seqRecord[pipeline.RoleGrant]{acc, seq, rg})
+		acc, seq, name := t.raw(), int(t.uint()), t.bytes()
+		if names != nil && !names[string(name)] {
+			skipRoleGrant(t)
+			continue
 		}
+		account := t.strOf(acc)
+		out.roleGrants = append(out.roleGrants, seqRecord[pipeline.RoleGrant]{account, seq, readRoleGrant(t)})
 	}
 	if err := t.err("grants_to_roles"); err != nil {
 		return err
@@ -771,7 +784,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &core{accounts: map[string]*pipeline.Account{}, userEmails: map[[2]string][]string{}, emailUsers: map[string][][2]string{}}
+	c := &core{accounts: map[string]*pipeline.Account{}}
 	for _, a := range accounts {
 		c.accounts[a.Name] = a.account()
 	}
@@ -784,7 +797,15 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 		}
 		return a
 	}
+	// With one account (the usual case), its tables are sized once.
+	var only *pipeline.Account
+	if len(accounts) == 1 {
+		only = c.accounts[accounts[0].Name]
+	}
 	t := readTable(&dec{b: secs[secUsers]})
+	if only != nil {
+		only.Users = make([]pipeline.User, 0, t.n)
+	}
 	for range t.n {
 		t.next()
 		a := acc(t)
@@ -805,6 +826,9 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 		return nil, err
 	}
 	t = readTable(&dec{b: secs[secUserGrants]})
+	if only != nil {
+		only.UserGrants = make([]pipeline.UserGrant, 0, t.n)
+	}
 	for range t.n {
 		t.next()
 		a := acc(t)
@@ -823,6 +847,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 		return nil, err
 	}
 	t = readTable(&dec{b: secs[secUserIndex]})
+	c.userEmails, c.emailUsers = make(map[[2]string][]string, t.n), make(map[string][][2]string, t.n)
 	for range t.n {
 		t.next()
 		k := [2]string{t.str(), t.str()}
