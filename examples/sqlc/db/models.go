@@ -27,3 +27,17 @@ type GrantmirrorCurrent struct {
 	PublishedAt pgtype.Timestamptz
 	SnapshotAt  pgtype.Timestamptz
 }
+
+type GrantmirrorMembership struct {
+	Account string
+	Email   string
+	Role    string
+}
+
+type GrantmirrorRowPolicy struct {
+	Account     string
+	ObjectName  string
+	AdmitRoles  []string
+	AdmitEmails []string
+	Allow       bool
+}

@@ -85,8 +85,9 @@ type ListEventsParams struct {
 }
 
 // Every query that reads app.events carries the guard of guard.sql verbatim, as
-// its own condition: the rows of the tables the viewer may SELECT, and none at
-// all when the mirror's snapshot is older than max_staleness_seconds.
+// its own condition: the rows of the tables the viewer may SELECT and whose
+// Snowflake row access policy (if any) admits the viewer, and none at all when
+// the mirror's snapshot is older than max_staleness_seconds.
 func (q *Queries) ListEvents(ctx context.Context, arg ListEventsParams) ([]AppEvent, error) {
 	rows, err := q.db.Query(ctx, listEvents, arg.Viewer, arg.MaxStalenessSeconds, arg.PageSize)
 	if err != nil {
