@@ -4,8 +4,10 @@ import (
 	"encoding/csv"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -346,9 +348,10 @@ func TestDiffSinceBeforeFirstGeneration(t *testing.T) {
 	})
 }
 
-// TestDiffSummaryWhole: a summary read from both generations whole, as one of
-// many people is, counts what the per-person slices count.
-func TestDiffSummaryWhole(t *testing.T) {
+// TestDiffSummaryPartial: a summary bounded to fewer people than changed finds
+// roles and causes for those with the most changed rows, exactly as an unbounded
+// one does for them, and counts everyone else's rows as not analysed.
+func TestDiffSummaryPartial(t *testing.T) {
 	t.Parallel()
 	target := t.TempDir()
 	for _, src := range []string{filepath.Join(repo, "testdata/sample/acme"), tinyWithoutBen(t), filepath.Join(repo, "testdata/sample/tiny")} {
@@ -359,16 +362,47 @@ func TestDiffSummaryWhole(t *testing.T) {
 	s, err := e.openStore()
 	require.NoError(t, err)
 	defer s.Close()
-	for _, pair := range [][2]int{{1, 2}, {2, 3}} {
-		d, err := e.changes(s, pair[0], pair[1])
-		require.NoError(t, err)
-		sliced, err := e.summarize(d, len(d.ch.Added)+len(d.ch.Removed))
-		require.NoError(t, err)
-		whole, err := e.summarize(d, 0)
-		require.NoError(t, err)
-		require.Equal(t, sliced, whole)
-		require.NotEmpty(t, whole.ByCause)
+	d, err := e.changes(s, 1, 2)
+	require.NoError(t, err)
+	all, err := e.summarize(d, 0)
+	require.NoError(t, err)
+	require.Empty(t, all.Partial)
+	require.NotContains(t, names(all.ByCause), causeNotAnalysed)
+
+	rowsOf := map[string]int{}
+	for c := range d.ch.All() {
+		rowsOf[c.Email]++
 	}
+	require.Greater(t, len(rowsOf), 2, "the acme → tiny diff changes many people")
+	part, err := e.summarize(d, 2)
+	require.NoError(t, err)
+	require.Equal(t, all.ByObject, part.ByObject, "objects are counted from the rows alone")
+	total := func(cs []diffCount) (n int) {
+		for _, c := range cs {
+			n += c.Added + c.Removed
+		}
+		return n
+	}
+	require.Equal(t, total(all.ByCause), total(part.ByCause), "every row is counted once")
+	require.Equal(t, total(all.ByRole), total(part.ByRole))
+	notAnalysed := 0
+	for _, c := range part.ByCause {
+		if c.Name == causeNotAnalysed {
+			notAnalysed = c.Added + c.Removed
+		}
+	}
+	counts := slices.Sorted(maps.Values(rowsOf))
+	top := counts[len(counts)-1] + counts[len(counts)-2]
+	require.Equal(t, total(all.ByCause)-top, notAnalysed, "the two most changed people are analysed")
+	require.Contains(t, part.Partial, fmt.Sprintf("the %d rows of the other %d people are not analysed", notAnalysed, len(rowsOf)-2))
+}
+
+func names(cs []diffCount) []string {
+	var out []string
+	for _, c := range cs {
+		out = append(out, c.Name)
+	}
+	return out
 }
 
 // TestDiffSinceWithoutRolePaths: a Postgres target answers a moment whose
