@@ -4,11 +4,13 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
+	"github.com/urfave/cli/v2"
 )
 
 func TestHelpCommand(t *testing.T) {
@@ -66,4 +68,37 @@ func TestLogDurations(t *testing.T) {
 	require.NoError(t, json.Unmarshal(js.Bytes(), &rec))
 	require.InDelta(t, 1.23456789, rec["took"], 1e-9, "seconds in JSON")
 	require.True(t, strings.Contains(txt.String(), "took=1.235s"), txt.String())
+}
+
+// TestEveryCommandShowsItsFlagsAndAnExample walks every command and subcommand:
+// its --help lists the flags it declares (none live on a parent it inherits them
+// from) and shows at least one example of itself.
+func TestEveryCommandShowsItsFlagsAndAnExample(t *testing.T) {
+	t.Parallel()
+	app := newApp(strings.NewReader(""), &bytes.Buffer{}, &bytes.Buffer{})
+	visited := 0
+	var walk func(path []string, cmds []*cli.Command)
+	walk = func(path []string, cmds []*cli.Command) {
+		for _, c := range cmds {
+			if c.Hidden || c.Name == "help" {
+				continue
+			}
+			p := append(slices.Clone(path), c.Name)
+			if len(c.Subcommands) > 0 {
+				require.Empty(t, c.Flags, "%v: flags live on the subcommands that read them", p)
+				walk(p, c.Subcommands)
+				continue
+			}
+			visited++
+			r := run(t, append(p, "--help")...)
+			require.Equal(t, ExitOK, r.code, "%v: %s", p, r.stderr)
+			options := r.stdout[strings.Index(r.stdout, "OPTIONS:"):]
+			for _, f := range c.Flags {
+				require.Contains(t, options, "--"+f.Names()[0], "%v lists its flag", p)
+			}
+			require.Contains(t, r.stdout, "   grantmirror "+strings.Join(p, " "), "%v shows an example of itself", p)
+		}
+	}
+	walk(nil, app.Commands)
+	require.Greater(t, visited, 25, "every command and subcommand")
 }

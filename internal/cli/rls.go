@@ -66,17 +66,6 @@ Examples:
    grantmirror rls status --target postgres://owner@db/app
    grantmirror rls status app.events --format json --target postgres://owner@db/app
    grantmirror rls disable app.events --target postgres://owner@db/app`,
-		Flags: targetFlags(
-			&cli.StringFlag{Name: "object-column", Usage: "enable: the column holding each row's object as a canonical name (SALES.PUBLIC.ORDERS)"},
-			&cli.StringSliceFlag{Name: "object-parts", Usage: "enable: the database[,schema[,name]] columns, as Snowflake stores the parts"},
-			&cli.StringFlag{Name: "account-column", Usage: "enable: the column holding each row's Snowflake account, for a multi-account mirror"},
-			&cli.StringFlag{Name: "type", Value: "TABLE", Usage: "enable: the object type, as Snowflake's GRANTED_ON says it"},
-			&cli.StringFlag{Name: "privilege", Value: "SELECT", Usage: "enable: the privilege the viewer must hold"},
-			&cli.StringFlag{Name: "max-staleness", Value: rls.DefaultMaxStaleness.String(), Usage: "enable: how old the mirror's snapshot may be (6h, 2d)"},
-			&cli.IntFlag{Name: "set-limit", Value: rls.DefaultSetLimit, Usage: "enable: past this many visible objects, each row is probed in the mirror instead of matched against the viewer's set built once per statement: lower it for services that only read pages, keep it high for full and aggregate reads"},
-			&cli.BoolFlag{Name: "force-owner", Usage: "enable: guard the table's owner too (FORCE ROW LEVEL SECURITY)"},
-			formatFlag("text", "text", "json"),
-		),
 		Subcommands: []*cli.Command{
 			{
 				Name:      "enable",
@@ -85,6 +74,17 @@ Examples:
 				Description: `Example:
    grantmirror rls enable app.events --object-column table_name --type TABLE --privilege SELECT \
        --max-staleness 6h --target postgres://owner@db/app`,
+				Flags: targetFlags(
+					&cli.StringFlag{Name: "object-column", Usage: "the column holding each row's object as a canonical name (SALES.PUBLIC.ORDERS)"},
+					&cli.StringSliceFlag{Name: "object-parts", Usage: "the database[,schema[,name]] columns, as Snowflake stores the parts"},
+					&cli.StringFlag{Name: "account-column", Usage: "the column holding each row's Snowflake account, for a multi-account mirror"},
+					&cli.StringFlag{Name: "type", Value: "TABLE", Usage: "the object type, as Snowflake's GRANTED_ON says it"},
+					&cli.StringFlag{Name: "privilege", Value: "SELECT", Usage: "the privilege the viewer must hold"},
+					&cli.StringFlag{Name: "max-staleness", Value: rls.DefaultMaxStaleness.String(), Usage: "how old the mirror's snapshot may be (6h, 2d)"},
+					&cli.IntFlag{Name: "set-limit", Value: rls.DefaultSetLimit, Usage: "past this many visible objects, each row is probed in the mirror instead of matched against the viewer's set built once per statement: lower it for services that only read pages, keep it high for full and aggregate reads"},
+					&cli.BoolFlag{Name: "force-owner", Usage: "guard the table's owner too (FORCE ROW LEVEL SECURITY)"},
+					formatFlag("text", "text", "json"),
+				),
 				Action: e.action(func(c *cli.Context) error { return e.rlsEnable(c) }),
 			},
 			{
@@ -93,6 +93,7 @@ Examples:
 				ArgsUsage: "TABLE",
 				Description: `Example:
    grantmirror rls disable app.events --target postgres://owner@db/app`,
+				Flags:  targetFlags(formatFlag("text", "text", "json")),
 				Action: e.action(func(c *cli.Context) error { return e.rlsDisable(c) }),
 			},
 			{
@@ -102,6 +103,7 @@ Examples:
 				Description: `Examples:
    grantmirror rls status --target postgres://owner@db/app
    grantmirror rls status app.events --format json --target postgres://owner@db/app`,
+				Flags:  targetFlags(formatFlag("text", "text", "json")),
 				Action: e.action(func(c *cli.Context) error { return e.rlsStatus(c) }),
 			},
 		},
