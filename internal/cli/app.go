@@ -8,7 +8,9 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/user"
 	"runtime/debug"
+	"strconv"
 	"strings"
 	"time"
 
@@ -286,4 +288,18 @@ Example:
 			return nil
 		},
 	}
+}
+
+// whoRuns names the person or service running the command, for the audit log
+// and the run history: $USER where a login shell sets it, else the operating
+// system's account (a container runs as one even where no shell set USER), else
+// its numeric id.
+func whoRuns() string {
+	if u := os.Getenv("USER"); u != "" {
+		return u
+	}
+	if u, err := user.Current(); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return "uid " + strconv.Itoa(os.Getuid())
 }

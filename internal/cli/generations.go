@@ -7,7 +7,6 @@ import (
 	"errors"
 	"fmt"
 	"maps"
-	"os"
 	"regexp"
 	"slices"
 	"strconv"
@@ -67,7 +66,7 @@ when each was published, how old its snapshot was, and what it added and removed
 then the most recent runs, whatever their outcome (published, unchanged, refused,
 failed, dry-run, rollback). A rollback shows the generation it replaced and the one
 it made current again (GENERATION 2 → 1), what that changed, and who ran it when
-known ($USER of the rollback).
+known (who ran it: $USER, else the account it ran as).
 
 Examples:
    grantmirror generations
@@ -869,7 +868,7 @@ func rollbackCommand(e *env) *cli.Command {
 		Description: `Points the target back at a kept generation (default: the one published before
 the current one). Readers switch in one atomic step. The next sync publishes a new
 generation as usual. The rollback is recorded as a run (generations lists it, with
-who ran it: $USER), and a bare diff afterwards compares the generation made current
+who ran it: $USER, else the account it ran as), and a bare diff afterwards compares the generation made current
 again with the one it replaced.
 
 Examples:
@@ -905,7 +904,7 @@ Examples:
 				return err
 			}
 			fmt.Fprintf(e.stdout, "generation %d is current again (%d rows, published %s); it replaced generation %d\n", g.Number, g.Rows, stamp(g.PublishedAt), cur.Number)
-			rec := pipeline.RunRecord{StartedAt: started, Status: runRollback, Source: rollbackSource(cur.Number, os.Getenv("USER")),
+			rec := pipeline.RunRecord{StartedAt: started, Status: runRollback, Source: rollbackSource(cur.Number, whoRuns()),
 				Generation: g.Number, Rows: g.Rows}
 			// Both generations are kept (a rollback prunes nothing), so what the
 			// rollback changed is a question to the read layer, as for diff.

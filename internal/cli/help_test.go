@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/json"
 	"log/slog"
+	"os/user"
 	"slices"
 	"strings"
 	"testing"
@@ -101,4 +102,18 @@ func TestEveryCommandShowsItsFlagsAndAnExample(t *testing.T) {
 	}
 	walk(nil, app.Commands)
 	require.Greater(t, visited, 25, "every command and subcommand")
+}
+
+// TestWhoRunsWithoutUSER: in a pod no shell sets USER; the run history and the
+// audit log still name who ran the command.
+func TestWhoRunsWithoutUSER(t *testing.T) {
+	t.Setenv("USER", "")
+	got := whoRuns()
+	require.NotEmpty(t, got)
+	u, err := user.Current()
+	if err == nil && u.Username != "" {
+		require.Equal(t, u.Username, got)
+	}
+	t.Setenv("USER", "dave")
+	require.Equal(t, "dave", whoRuns())
 }

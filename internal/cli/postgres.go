@@ -2,7 +2,6 @@ package cli
 
 import (
 	"fmt"
-	"os"
 
 	"github.com/urfave/cli/v2"
 
@@ -12,7 +11,7 @@ import (
 
 func openPostgres(e *env, dsn string) (pipeline.Store, error) {
 	return pgstore.Open(e.ctx, dsn, pgstore.Options{Schema: e.cfg.Postgres.Schema, Logger: e.log,
-		HistoryDays: e.cfg.HistoryDays, Actor: os.Getenv("USER")})
+		HistoryDays: e.cfg.HistoryDays, Actor: whoRuns()})
 }
 
 // isPostgres reports whether the target is a Postgres DSN, a URL or a
