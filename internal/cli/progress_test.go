@@ -14,6 +14,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/dirstore"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
@@ -136,21 +137,25 @@ func (o *countingObserver) Add(phase string, n int) {
 func TestRunCounts(t *testing.T) {
 	t.Parallel()
 	pool := pgtest.Pool(t)
-	store, err := pgstore.Open(context.Background(), pgtest.URL(), pgstore.Options{Schema: pgtest.Schema(t, pool)})
+	pg, err := pgstore.Open(context.Background(), pgtest.URL(), pgstore.Options{Schema: pgtest.Schema(t, pool)})
 	require.NoError(t, err)
-	defer store.Close()
-	for _, dir := range []string{"testdata/sample/tiny", "testdata/sample/acme"} {
-		obs := &countingObserver{expect: map[string]int{}, added: map[string]int{}}
-		src := pipeline.DirSource{Dir: filepath.Join(repo, dir)}
-		res, err := pipeline.Run(context.Background(), pipeline.Config{Source: src, Store: store,
-			Publish: pipeline.PublishOptions{Force: true, Keep: 1}, Observer: obs})
-		require.NoError(t, err)
-		want, ok := src.Expected()
-		require.True(t, ok, dir)
-		require.Equal(t, want, obs.expect["extract"], dir)
-		require.Equal(t, want, obs.added["extract"], "%s: every record read is counted as it is read", dir)
-		require.Equal(t, res.Mirror.Access.Len(), obs.expect["publish"], dir)
-		require.Equal(t, res.Mirror.Access.Len(), obs.added["publish"], dir)
+	defer pg.Close()
+	dir, err := dirstore.Open(t.TempDir())
+	require.NoError(t, err)
+	for _, store := range []pipeline.Store{pg, dir} {
+		for _, sample := range []string{"testdata/sample/tiny", "testdata/sample/acme"} {
+			obs := &countingObserver{expect: map[string]int{}, added: map[string]int{}}
+			src := pipeline.DirSource{Dir: filepath.Join(repo, sample)}
+			res, err := pipeline.Run(context.Background(), pipeline.Config{Source: src, Store: store,
+				Publish: pipeline.PublishOptions{Force: true, Keep: 1}, Observer: obs})
+			require.NoError(t, err)
+			want, ok := src.Expected()
+			require.True(t, ok, sample)
+			require.Equal(t, want, obs.expect["extract"], sample)
+			require.Equal(t, want, obs.added["extract"], "%s: every record read is counted as it is read", sample)
+			require.Equal(t, res.Mirror.Access.Len(), obs.expect["publish"], sample)
+			require.Equal(t, res.Mirror.Access.Len(), obs.added["publish"], "%s: every row written is counted", sample)
+		}
 	}
 	// tiny's manifest.json lists 2 + 2 + 7 rows.
 	n, ok := pipeline.DirSource{Dir: filepath.Join(repo, "testdata/sample/tiny")}.Expected()

@@ -204,6 +204,17 @@ type personInput struct {
 	members []int   // indexes into the mirror's memberships
 }
 
+// rows counts the access rows of the partition's people.
+func (in *personInput) rows() int {
+	n := 0
+	for pi, p := range in.parts {
+		for _, ei := range in.emails[pi] {
+			n += len(p.Lists[ei])
+		}
+	}
+	return n
+}
+
 // localObject is an object privilege of a partition's dictionary, with where it
 // came from.
 type localObject struct {

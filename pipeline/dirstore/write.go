@@ -179,6 +179,10 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) 
 		for k := range numParts {
 			if !send(func() (err error) {
 				lay.Persons[k], err = s.writePerson(&persons[k], m.Memberships, objHashes, cur, k, stats)
+				if err == nil {
+					// Rows written, or found written already: the progress bar's count.
+					pipeline.Advance(ctx, persons[k].rows())
+				}
 				return err
 			}) {
 				return
