@@ -11,6 +11,7 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -343,6 +344,9 @@ func readFile(path, name string, f io.Reader, man *manifest, read func(*table) e
 	t, err := newTable(path, io.TeeReader(f, h))
 	rows := int64(0)
 	if err == nil {
+		// A hint only, checked once the file is read, and capped so that a
+		// manifest that lies cannot make the reader reserve gigabytes.
+		t.expect = int(min(max(wantRows, 0), 1<<20))
 		err = read(t)
 		rows = t.records
 	}
@@ -468,6 +472,9 @@ type table struct {
 	// advance, when not nil, hears of every advanceStep records and of the
 	// rest at the end.
 	advance func(int)
+	// expect is how many records the manifest says the file holds (0: not
+	// known), so a reader sizes its table once rather than growing it.
+	expect int
 }
 
 // advanceStep is how many records a table reads between two reports of
@@ -743,6 +750,7 @@ func (a *Account) readRoleGrants(t *table) error {
 		return err
 	}
 	opt, inst := t.optional("GRANT_OPTION"), t.optional("OBJECT_INSTANCE")
+	a.RoleGrants = slices.Grow(a.RoleGrants, t.expect)
 	return t.each(func() error {
 		g := RoleGrant{Line: t.line, Privilege: ident.Privilege(t.get(idx[0])), GrantedOn: ident.Word(t.get(idx[1])),
 			Name: t.get(idx[2]), Catalog: t.get(idx[3]), Schema: t.get(idx[4]), Grantee: t.get(idx[6]), Instance: t.get(inst)}
@@ -763,11 +771,8 @@ func (a *Account) readRoleGrants(t *table) error {
 		if err := checkContainer(t, &g); err != nil {
 			return err
 		}
-		if n := len(objectParts(g.Catalog, g.Schema, g.Name)) + len(g.GrantedOn) + len(g.Privilege); n > maxObjectBytes {
-			return t.errf("NAME", "with its database, schema, GRANTED_ON and PRIVILEGE makes %d bytes; the limit is %d, so that every target can index it", n, maxObjectBytes)
-		}
-		if q := ident.Part(g.Grantee); len(q) > maxFieldBytes {
-			return t.errf("GRANTEE_NAME", "is %d bytes long quoted; the limit is %d, so that every target can index it", len(q), maxFieldBytes)
+		if err := checkGrantLengths(t, &g); err != nil {
+			return err
 		}
 		if g.GrantOption, err = t.boolean(opt, "GRANT_OPTION"); err != nil {
 			return err
@@ -867,6 +872,24 @@ func objectParts(parts ...string) string {
 		}
 	}
 	return ident.Join(nonEmpty...)
+}
+
+// checkGrantLengths refuses a grant whose quoted object name or grantee is too
+// long for every target to index. Quoting at most doubles a part and adds two
+// quotes (and a name at most two dots), so the names of nearly every row are
+// measured without being quoted.
+func checkGrantLengths(t *table, g *RoleGrant) error {
+	if 2*(len(g.Catalog)+len(g.Schema)+len(g.Name))+8+len(g.GrantedOn)+len(g.Privilege) > maxObjectBytes {
+		if n := len(objectParts(g.Catalog, g.Schema, g.Name)) + len(g.GrantedOn) + len(g.Privilege); n > maxObjectBytes {
+			return t.errf("NAME", "with its database, schema, GRANTED_ON and PRIVILEGE makes %d bytes; the limit is %d, so that every target can index it", n, maxObjectBytes)
+		}
+	}
+	if 2*len(g.Grantee)+2 > maxFieldBytes {
+		if q := ident.Part(g.Grantee); len(q) > maxFieldBytes {
+			return t.errf("GRANTEE_NAME", "is %d bytes long quoted; the limit is %d, so that every target can index it", len(q), maxFieldBytes)
+		}
+	}
+	return nil
 }
 
 // checkContainer rejects rows whose object cannot be named: a schema, a database
