@@ -163,7 +163,9 @@ func sessions(m *pipeline.Mirror, q Query, norm *ident.Normalizer) []Session {
 			case u.SecondaryRaw != "":
 				s.Source = fmt.Sprintf("DEFAULT_SECONDARY_ROLE %q is not a documented value; the configured --roles %s applies", u.SecondaryRaw, m.Meta.Roles)
 			default:
-				s.Source = fmt.Sprintf("the snapshot has no DEFAULT_SECONDARY_ROLE; the configured --roles %s applies", m.Meta.Roles)
+				// NULL in ACCOUNT_USAGE.USERS: unset, which since Snowflake's 2024_08
+				// bundle means ALL, though the view may not show it yet.
+				s.Source = fmt.Sprintf("DEFAULT_SECONDARY_ROLE is not set or not extracted; the configured --roles %s applies", m.Meta.Roles)
 			}
 			out = append(out, s)
 		}

@@ -335,7 +335,7 @@ func TestLoginRules(t *testing.T) {
 	}{
 		{"fay@example.com", "primary", "DEFAULT_SECONDARY_ROLE is []", false},
 		{"gus@example.com", "all", `DEFAULT_SECONDARY_ROLE is ["ALL"]`, true},
-		{"hal@example.com", "primary", "no DEFAULT_SECONDARY_ROLE; the configured --roles primary applies", false},
+		{"hal@example.com", "primary", "DEFAULT_SECONDARY_ROLE is not set or not extracted; the configured --roles primary applies", false},
 		{"ida@example.com", "primary", "not a documented value; the configured --roles primary applies", false},
 	} {
 		ans := Explain(m, Query{Email: tc.email, Object: "DB.S.T1", Privilege: "INSERT"}, norm)
