@@ -61,10 +61,31 @@ func exitCode(err error, stderr io.Writer) int {
 		return ec.ExitCode()
 	}
 	fmt.Fprintln(stderr, "grantmirror:", err)
+	if h := failureHint(err); h != "" {
+		fmt.Fprintln(stderr, "hint:", h)
+	}
 	if errors.Is(err, pipeline.ErrRevokeGuard) {
 		return ExitFindings
 	}
 	return ExitError
+}
+
+// failureHint says what to look at for a failure of a kind a source and a target
+// share (the error itself says which of them failed); "" for any other.
+func failureHint(err error) string {
+	switch {
+	case errors.Is(err, pipeline.ErrAuth):
+		return "the credentials were refused: check the user and its password, key or token (grantmirror config shows what is configured, secrets redacted)"
+	case errors.Is(err, pipeline.ErrPermission):
+		return "the login lacks a privilege it needs: for Snowflake, the roles README.md lists; for Postgres, a sync needs to own the schema (or run grantmirror migrate as one that can create it), a reader SELECT on its views"
+	case errors.Is(err, pipeline.ErrTimeout):
+		return "it ran out of time: raise the timeout, or retry when the service is less busy"
+	case errors.Is(err, pipeline.ErrUnavailable):
+		return "the service could not be reached or kept failing: check the address and the network, then retry; the published mirror is unchanged"
+	case errors.Is(err, pipeline.ErrConfig):
+		return "the configuration cannot work as given: grantmirror config shows what was read"
+	}
+	return ""
 }
 
 // findings is an exit with code 1 and no extra message: the command already

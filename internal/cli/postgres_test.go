@@ -66,16 +66,22 @@ func TestPostgresTarget(t *testing.T) {
 func TestBadTargets(t *testing.T) {
 	t.Parallel()
 	for _, tc := range []struct {
-		target, want string
+		target, want, hint string
 	}{
-		{"mysql://x", `target "mysql://x": want dir:PATH or postgres://`},
-		{"postgres://u:hunter2@127.0.0.1:1/db", "127.0.0.1:1"},
-		{"postgres://u@127.0.0.1/db?sslmode=bogus", "sslmode"},
+		{"mysql://x", `target "mysql://x": want dir:PATH or postgres://`, ""},
+		{"postgres://u:hunter2@127.0.0.1:1/db", "127.0.0.1:1", "hint: the service could not be reached"},
+		{"postgres://u@127.0.0.1/db?sslmode=bogus", "sslmode", ""},
+		{"postgres://postgres@127.0.0.1:5432/no_such_database_here", "database does not exist", "hint: the configuration cannot work"},
 	} {
 		r := run(t, "generations", "--target", tc.target)
 		require.Equal(t, ExitError, r.code)
 		require.Contains(t, r.stderr, tc.want)
 		require.NotContains(t, r.stderr, "hunter2", "passwords never appear in errors")
+		if tc.hint != "" {
+			require.Contains(t, r.stderr, tc.hint, "the shared kind of the failure says what to look at")
+		} else {
+			require.NotContains(t, r.stderr, "hint:")
+		}
 	}
 	r := run(t, "sync", "--source", "dir:"+filepath.Join(repo, "testdata/sample/tiny"), "--target", "dir:"+t.TempDir(), "--schema", "Bad Schema; DROP TABLE x", "--log-level", "error")
 	require.Equal(t, 0, r.code, "the schema only matters to Postgres targets: %s", r.stderr)

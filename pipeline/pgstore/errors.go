@@ -14,22 +14,24 @@ import (
 )
 
 // Sentinel errors callers test with errors.Is. Driver errors are translated into
-// them at the package boundary, so that the CLI can say what to fix.
+// them at the package boundary, so that the CLI can say what to fix. The
+// connection errors are kinds of pipeline's shared ones (pipeline.ErrAuth, …),
+// which a source's failures match too.
 var (
 	// ErrSchemaTooNew is returned when the schema was migrated by a newer
 	// grantmirror than this binary: writing to it could corrupt what the newer
 	// version relies on.
 	ErrSchemaTooNew = errors.New("schema was migrated by a newer grantmirror")
 	// ErrUnreachable is returned when no connection to the server can be opened.
-	ErrUnreachable = errors.New("database unreachable")
+	ErrUnreachable = pipeline.Kind(pipeline.ErrUnavailable, "database unreachable")
 	// ErrAuth is returned when the server rejects the user or its password.
-	ErrAuth = errors.New("database rejected the login")
+	ErrAuth = pipeline.Kind(pipeline.ErrAuth, "database rejected the login")
 	// ErrNoDatabase is returned when the database named in the DSN does not exist.
-	ErrNoDatabase = errors.New("database does not exist")
+	ErrNoDatabase = pipeline.Kind(pipeline.ErrConfig, "database does not exist")
 	// ErrPermission is returned when the database user lacks a privilege the
 	// operation needs: typically a read-only user asked to publish, or a server
 	// that is a read-only replica.
-	ErrPermission = errors.New("database user lacks a privilege on the schema")
+	ErrPermission = pipeline.Kind(pipeline.ErrPermission, "database user lacks a privilege on the schema")
 	// ErrHistoryExpired is returned for a moment older than the access history
 	// kept: retention deleted rows that were present then, or history began later.
 	ErrHistoryExpired = errors.New("access history does not reach back that far")
