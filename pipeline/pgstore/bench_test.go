@@ -43,7 +43,7 @@ func BenchmarkPublish(b *testing.B) {
 		f.exec(b, `CREATE TABLE %s.`+table+` (account text COLLATE "C" NOT NULL, email text COLLATE "C" NOT NULL,
 			object_type text COLLATE "C" NOT NULL, object_name text COLLATE "C" NOT NULL, privilege text COLLATE "C" NOT NULL)`)
 		start := time.Now()
-		src := newRowSource(m.Access.All(), 0, nil)
+		src := newRowSource(m.Access.All(), 0)
 		n, err := f.admin.CopyFrom(ctx, pgx.Identifier{f.schema, table}, accessColumns, src)
 		src.stop()
 		copying += time.Since(start)

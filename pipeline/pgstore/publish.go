@@ -1,11 +1,13 @@
 package pgstore
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"iter"
+	"maps"
 	"slices"
 	"strings"
 	"time"
@@ -204,7 +206,7 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups
 	}
 	if base == 0 {
 		// Nothing to compare with: every row is new, copied straight in.
-		src := newRowSource(advancing(ctx, m.Access.All()), int64(next), nil)
+		src := newRowSource(advancing(ctx, m.Access.All()), int64(next))
 		n, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, "access_rows"}, accessRowColumns, src)
 		src.stop()
 		if err != nil {
@@ -223,12 +225,15 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups
 		if err != nil {
 			return 0, fmt.Errorf("stage changed groups: %w", err)
 		}
-		src := newRowSource(advancing(ctx, m.Access.All()), 0, people)
-		_, err = tx.CopyFrom(ctx, pgx.Identifier{"gm_stage"}, accessColumns, src)
+		src := newRowSource(advancing(ctx, peopleRows(m.Access, people)), 0)
+		staged, err := tx.CopyFrom(ctx, pgx.Identifier{"gm_stage"}, accessColumns, src)
 		src.stop()
 		if err != nil {
 			return 0, fmt.Errorf("stage the rows of changed people: %w", err)
 		}
+		// Everyone else's rows are in the generation already: written, as far as
+		// the progress bar is concerned.
+		pipeline.Advance(ctx, m.Access.Len()-int(staged))
 		if err := s.step(ctx, "staged"); err != nil {
 			return 0, err
 		}
@@ -523,18 +528,29 @@ func numbers(gens []pipeline.Generation) string {
 
 // rowSource feeds access rows to COPY straight from the mirror's iterator. Values
 // points at the fields of one reused row, so copying allocates nothing per row.
-// With a generation, each row is copied valid from it on; with people, only the
-// rows of those people are copied.
+// With a generation, each row is copied valid from it on.
 type rowSource struct {
-	next   func() (pipeline.Row, bool)
-	stop   func()
-	row    pipeline.Row
-	vals   []any
-	people map[[2]string]bool
-	// The person of the last row and whether people holds them: rows come by
-	// person, so the set is consulted once per person.
-	account, email string
-	wanted         bool
+	next func() (pipeline.Row, bool)
+	stop func()
+	row  pipeline.Row
+	vals []any
+}
+
+// peopleRows yields the rows of the people (account, email) in a, by binary search
+// per person: a publish that changed a few people reads only their rows.
+func peopleRows(a *pipeline.Access, people map[[2]string]bool) iter.Seq[pipeline.Row] {
+	keys := slices.SortedFunc(maps.Keys(people), func(x, y [2]string) int {
+		return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
+	})
+	return func(yield func(pipeline.Row) bool) {
+		for _, k := range keys {
+			for r := range a.For(k[0], k[1]) {
+				if !yield(r) {
+					return
+				}
+			}
+		}
+	}
 }
 
 // progressBatch is how many rows advancing reads between two reports.
@@ -559,9 +575,9 @@ func advancing(ctx context.Context, rows iter.Seq[pipeline.Row]) iter.Seq[pipeli
 	}
 }
 
-func newRowSource(rows iter.Seq[pipeline.Row], gen int64, people map[[2]string]bool) *rowSource {
+func newRowSource(rows iter.Seq[pipeline.Row], gen int64) *rowSource {
 	next, stop := iter.Pull(rows)
-	s := &rowSource{next: next, stop: stop, people: people}
+	s := &rowSource{next: next, stop: stop}
 	s.vals = []any{&s.row.Account, &s.row.Email, &s.row.ObjectType, &s.row.ObjectName, &s.row.Privilege}
 	if gen != 0 {
 		s.vals = append(s.vals, gen)
@@ -570,20 +586,9 @@ func newRowSource(rows iter.Seq[pipeline.Row], gen int64, people map[[2]string]b
 }
 
 func (s *rowSource) Next() bool {
-	for {
-		var ok bool
-		s.row, ok = s.next()
-		if !ok || s.people == nil {
-			return ok
-		}
-		if s.row.Email != s.email || s.row.Account != s.account {
-			s.account, s.email = s.row.Account, s.row.Email
-			s.wanted = s.people[[2]string{s.account, s.email}]
-		}
-		if s.wanted {
-			return true
-		}
-	}
+	var ok bool
+	s.row, ok = s.next()
+	return ok
 }
 
 func (s *rowSource) Values() ([]any, error) { return s.vals, nil }
