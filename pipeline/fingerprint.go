@@ -6,6 +6,7 @@ import (
 	"encoding/hex"
 	"encoding/json"
 	"errors"
+	"fmt"
 	"io"
 	"io/fs"
 	"os"
@@ -92,7 +93,7 @@ func fingerprintAccount(h io.Writer, dir string) (bool, error) {
 	for _, f := range accountFiles(&Account{}) {
 		path := filepath.Join(dir, f.file)
 		want, listed := man.SHA256[f.file]
-		got, err := fileSHA256(path)
+		got, err := FileSHA256(path)
 		switch {
 		case errors.Is(err, fs.ErrNotExist) && !listed:
 			continue
@@ -106,7 +107,9 @@ func fingerprintAccount(h io.Writer, dir string) (bool, error) {
 	return true, nil
 }
 
-func fileSHA256(path string) (string, error) {
+// FileSHA256 is the SHA-256 of a file's bytes, in hex, as manifest.json records
+// it.
+func FileSHA256(path string) (string, error) {
 	f, err := os.Open(path)
 	if err != nil {
 		return "", err
@@ -114,7 +117,7 @@ func fileSHA256(path string) (string, error) {
 	defer f.Close()
 	h := sha256.New()
 	if _, err := io.Copy(h, f); err != nil {
-		return "", err
+		return "", fmt.Errorf("checksum %s: %w", path, err)
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
 }
@@ -157,7 +160,7 @@ var executableDigest = sync.OnceValue(func() string {
 	if err != nil {
 		return ""
 	}
-	sum, err := fileSHA256(path)
+	sum, err := FileSHA256(path)
 	if err != nil {
 		return ""
 	}

@@ -2,18 +2,17 @@ package snowflake
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"io/fs"
 	"log/slog"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/grantmirror/grantmirror/pipeline"
 )
 
 // Option tunes Extract.
@@ -306,7 +305,7 @@ func writeManifest(dir string, a Account, cfg Config, ar AccountResult) error {
 			m.Missing = append(m.Missing, v.File)
 			continue
 		}
-		sum, err := fileSHA256(filepath.Join(dir, v.File))
+		sum, err := pipeline.FileSHA256(filepath.Join(dir, v.File))
 		if err != nil {
 			return err
 		}
@@ -323,20 +322,6 @@ func writeManifest(dir string, a Account, cfg Config, ar AccountResult) error {
 		return err
 	}
 	return writeFileSync(filepath.Join(dir, "manifest.json"), append(b, '\n'))
-}
-
-// fileSHA256 is the SHA-256 of a file's bytes, in hex.
-func fileSHA256(path string) (string, error) {
-	f, err := os.Open(path)
-	if err != nil {
-		return "", err
-	}
-	defer f.Close()
-	h := sha256.New()
-	if _, err := io.Copy(h, f); err != nil {
-		return "", fmt.Errorf("checksum %s: %w", path, err)
-	}
-	return hex.EncodeToString(h.Sum(nil)), nil
 }
 
 func writeFileSync(path string, b []byte) error {
