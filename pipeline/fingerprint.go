@@ -42,7 +42,8 @@ func (d DirSource) Fingerprint(context.Context) (string, error) { return Snapsho
 func SnapshotFingerprint(dir string) (string, error) {
 	dirs, err := accountDirs(dir)
 	if err != nil || dirs == nil {
-		return "", err
+		// Not laid out as a snapshot: reading it says why.
+		return "", nil
 	}
 	h := sha256.New()
 	for _, d := range dirs {
@@ -52,25 +53,6 @@ func SnapshotFingerprint(dir string) (string, error) {
 		}
 	}
 	return hex.EncodeToString(h.Sum(nil)), nil
-}
-
-// accountDirs lists the account directories ReadSnapshot reads, or nil when
-// dir is not laid out as a snapshot (ReadSnapshot then says why).
-func accountDirs(dir string) ([]string, error) {
-	if _, err := os.Stat(filepath.Join(dir, "users.csv")); err == nil {
-		return []string{dir}, nil
-	}
-	entries, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, nil
-	}
-	var out []string
-	for _, e := range entries {
-		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
-			out = append(out, filepath.Join(dir, e.Name()))
-		}
-	}
-	return out, nil
 }
 
 // fingerprintAccount writes one account's manifest and verified checksums to

@@ -196,23 +196,11 @@ func ReadSnapshot(dir string) (*Snapshot, error) { return readSnapshot(dir, nil)
 // read (in steps of advanceStep), for a progress bar.
 func readSnapshot(dir string, advance func(int)) (*Snapshot, error) {
 	snap := &Snapshot{}
-	if _, err := os.Stat(filepath.Join(dir, "users.csv")); err == nil {
-		a, err := readAccount(dir, snap, advance)
-		if err != nil {
-			return nil, err
-		}
-		snap.Accounts = []*Account{a}
-		return snap, nil
-	}
-	entries, err := os.ReadDir(dir)
+	dirs, err := accountDirs(dir)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %v", ErrInput, err)
 	}
-	for _, e := range entries {
-		if !e.IsDir() || strings.HasPrefix(e.Name(), ".") {
-			continue
-		}
-		sub := filepath.Join(dir, e.Name())
+	for _, sub := range dirs {
 		if _, err := os.Stat(filepath.Join(sub, "users.csv")); err != nil {
 			return nil, fmt.Errorf("%w: %s: required file users.csv is missing; every subdirectory of a multi-account snapshot is an account, and an account without users cannot be mirrored (restore the file, or remove the directory to drop the account)",
 				ErrInput, filepath.Join(sub, "users.csv"))
@@ -235,6 +223,24 @@ func readSnapshot(dir string, advance func(int)) (*Snapshot, error) {
 	}
 	sort.Slice(snap.Accounts, func(i, j int) bool { return snap.Accounts[i].Name < snap.Accounts[j].Name })
 	return snap, nil
+}
+
+// accountDirs lists the account directories of a snapshot directory: dir itself
+// when it holds users.csv, otherwise its subdirectories, hidden ones aside.
+func accountDirs(dir string) (dirs []string, err error) {
+	if _, err := os.Stat(filepath.Join(dir, "users.csv")); err == nil {
+		return []string{dir}, nil
+	}
+	entries, err := os.ReadDir(dir)
+	if err != nil {
+		return nil, err
+	}
+	for _, e := range entries {
+		if e.IsDir() && !strings.HasPrefix(e.Name(), ".") {
+			dirs = append(dirs, filepath.Join(dir, e.Name()))
+		}
+	}
+	return dirs, nil
 }
 
 // accountFile is one file of an account's snapshot and how it is read into a.
