@@ -590,18 +590,15 @@ func (e *env) summarize(d *diffPlan, limit int) (*diffSummary, error) {
 			c.Removed++
 		}
 	}
-	people := map[string][]string{}
+	// Changed rows per person: who changed, and who changed most.
 	rowsOf := map[string]int{}
 	for c := range d.ch.All() {
 		bump(objects, c.ObjectType+" "+c.ObjectName, c.Added)
 		rowsOf[c.Email]++
-		if !slices.Contains(people[c.Email], c.ObjectName) {
-			people[c.Email] = append(people[c.Email], c.ObjectName)
-		}
 	}
 	sum.ByObject = sortedCounts(objects)
 	switch {
-	case len(people) == 0:
+	case len(rowsOf) == 0:
 		return sum, nil
 	case d.from == nil || d.to == nil:
 		sum.NoCauses = d.noCauses
@@ -618,7 +615,7 @@ func (e *env) summarize(d *diffPlan, limit int) (*diffSummary, error) {
 		}
 		return newSide(a), newSide(b), nil
 	}
-	emails := slices.Collect(maps.Keys(people))
+	emails := slices.Collect(maps.Keys(rowsOf))
 	slices.SortFunc(emails, func(a, b string) int { return cmp.Or(cmp.Compare(rowsOf[b], rowsOf[a]), cmp.Compare(a, b)) })
 	if limit > 0 && len(emails) > limit {
 		left, rows := emails[limit:], 0
