@@ -108,11 +108,11 @@ func FileSHA256(path string) (string, error) {
 // flattened with o; "" when the fingerprint is unknown or the executable cannot
 // be read.
 func InputDigest(fingerprint string, o Options) string {
-	exe := executableDigest()
-	if fingerprint == "" || exe == "" {
+	if fingerprint == "" || o.Validate() != nil {
 		return ""
 	}
-	if o.Validate() != nil {
+	exe := executableDigest()
+	if exe == "" {
 		return ""
 	}
 	tags := slices.Clone(o.PIITags)
