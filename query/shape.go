@@ -156,15 +156,17 @@ func tableColumn(ref string, from tableRef) (string, bool) {
 	return n.last(), true
 }
 
-// with writes the prefix of a split statement: gm__r holds the objects row access
-// policies deny the viewer (see denied), gm__s decides once per execution
-// whether the read is sparse — the viewer sees at most SparseObjects objects through
-// the driving Guard (counted by an index-only scan of the mirror that stops after
-// SparseObjects+1 rows), and the data table has a valid btree index on (object column,
-// sort column) with the object column's own collation and a NOT NULL sort column — and
-// gm__v lists the viewer's objects when it is, while the mirror is fresh, without
-// those a row access policy denies the viewer. All are materialized, so each is
-// computed once however often the branches read them.
+// with writes the prefix of a split statement. gm__r holds the objects row access
+// policies deny the viewer (see denied). gm__o reads the viewer's first
+// SparseObjects+1 entries of the mirror through the driving Guard, one index range
+// scan of the mirror that both decides the shape and, for a sparse viewer, lists the
+// objects. gm__s decides once per execution whether the read is sparse: the viewer
+// sees at most SparseObjects objects, and the data table has a valid btree index on
+// (object column, sort column) with the object column's own collation and a NOT NULL
+// sort column (looked up only when the count allows the sparse shape). gm__v lists
+// the viewer's objects when it is sparse, while the mirror is fresh, without those a
+// row access policy denies the viewer. All are materialized, so each is computed once
+// however often the branches read them.
 func (e *env) with(sp *split, s *spec) error {
 	objectType, err := e.b.normalizeType(sp.driver.objectType)
 	if err != nil {
@@ -174,55 +176,73 @@ func (e *env) with(sp *split, s *spec) error {
 	if err != nil {
 		return err
 	}
-	objects := func(a string) {
-		e.t.sql(" FROM " + e.b.access.String() + " " + a + " WHERE " + a + ".email = ")
-		e.viewerRef()
-		e.t.sql(" AND " + a + ".object_type = ")
-		e.t.val(objectType)
-		e.t.sql(" AND " + a + ".privilege = ")
-		e.t.val(priv)
-		e.accountFilter(a)
-	}
 	p := reservedPrefix
 	e.t.sql("WITH " + p + "r AS MATERIALIZED (SELECT ")
 	e.denied()
 	e.t.sql(" AS objects), ")
 	e.deniedCTE = true
-	e.t.sql(p + "s AS MATERIALIZED (SELECT (SELECT count(*) FROM (SELECT 1")
-	objects(e.alias("a"))
-	e.t.sql(" LIMIT " + strconv.Itoa(SparseObjects+1) + ") " + p + "n) <= " + strconv.Itoa(SparseObjects))
+	a := e.alias("a")
+	e.t.sql(p + "o AS MATERIALIZED (SELECT " + a + ".object_name FROM " + e.b.access.String() + " " + a +
+		" WHERE " + a + ".email = ")
+	e.viewerRef()
+	e.t.sql(" AND " + a + ".object_type = ")
+	e.t.val(objectType)
+	e.t.sql(" AND " + a + ".privilege = ")
+	e.t.val(priv)
+	e.accountFilter(a)
+	e.t.sql(" LIMIT " + strconv.Itoa(SparseObjects+1) + "), ")
+	e.t.sql(p + "s AS MATERIALIZED (SELECT (SELECT count(*) FROM " + p + "o) <= " + strconv.Itoa(SparseObjects))
 	e.t.sql(" AND ")
 	indexed(e.t, e.from.table, sp.objectCol, sp.sortCol)
-	e.t.sql(" AS sparse), " + p + "v AS MATERIALIZED (SELECT DISTINCT ")
-	a := e.alias("a")
-	e.t.sql(a + ".object_name")
-	objects(a)
-	e.t.sql(" AND " + a + ".object_name <> ALL(")
+	e.t.sql(" AS sparse), " + p + "v AS MATERIALIZED (SELECT DISTINCT " + p + "o.object_name FROM " + p + "o WHERE " +
+		p + "o.object_name <> ALL(")
 	e.denied()
 	e.t.sql(") AND (SELECT " + p + "s.sparse FROM " + p + "s) AND ")
 	e.fresh()
-	// gm__t is the bound: for each object the first window sort keys through the
-	// index (an index-only scan when the table's visibility map allows), and the
-	// window-th best of those over all objects. No row of the answer sorts after it.
-	// Computing it here, once, rather than as a subquery of the sparse branch also
-	// keeps the planner from charging it once per object, which would inflate the
-	// statement's estimated cost past jit_above_cost.
+	e.t.sql("), ")
+	return e.bound(sp, s)
+}
+
+// bound writes gm__t, the sort key that no row of the answer sorts after: the
+// window-th best key over the viewer's objects. Any set of the objects' rows that
+// holds at least window keys gives a key no later than it (its window-th best), so
+// the bound is first computed from the best ceil(window / objects) keys of each
+// object, one short index descent per object (an index-only scan when the table's
+// visibility map allows); only when that set holds fewer than window keys (some
+// objects have fewer rows than their share) does it read up to window keys of each.
+// Computing it here, once, rather than as a subquery of the sparse branch also keeps
+// the planner from charging it once per object, which would inflate the statement's
+// estimated cost past jit_above_cost.
+func (e *env) bound(sp *split, s *spec) error {
+	p := reservedPrefix
 	alias := e.from.alias.String()
 	sortKey := alias + "." + quoteIdent(sp.sortCol)
-	bound, dir := "min", " DESC"
+	best, dir := "min", " DESC"
 	if !sp.desc {
-		bound, dir = "max", ""
+		best, dir = "max", ""
 	}
-	e.t.sql("), " + p + "t AS MATERIALIZED (SELECT " + bound + "(" + p + "p.k) AS k FROM (SELECT " + p + "p.k FROM " + p +
-		"v CROSS JOIN LATERAL (SELECT " + sortKey + " AS k FROM ")
-	if err := e.perObject(sp, s, p+"v"); err != nil {
+	window := strconv.FormatInt(sp.window, 10)
+	// keys writes the best keys of each object, perObject of them, best first, at
+	// most window in all.
+	keys := func(perObject string) error {
+		e.t.sql("(SELECT " + p + "p.k FROM " + p + "v CROSS JOIN LATERAL (SELECT " + sortKey + " AS k FROM ")
+		if err := e.perObject(sp, s, p+"v"); err != nil {
+			return err
+		}
+		e.t.sql(" ORDER BY " + sortKey + dir + " LIMIT " + perObject + ") AS " + p + "p ORDER BY " + p + "p.k" + dir +
+			" LIMIT " + window + ") AS " + p + "p")
+		return nil
+	}
+	e.t.sql(p + "t AS MATERIALIZED (SELECT coalesce((SELECT CASE WHEN count(*) = " + window + " THEN " + best +
+		"(" + p + "p.k) END FROM ")
+	if err := keys("(SELECT (" + window + " + count(*) - 1) / greatest(count(*), 1) FROM " + p + "v)"); err != nil {
 		return err
 	}
-	e.t.sql(" ORDER BY " + sortKey + dir + " LIMIT ")
-	e.t.sql(strconv.FormatInt(sp.window, 10))
-	e.t.sql(") AS " + p + "p ORDER BY " + p + "p.k" + dir + " LIMIT ")
-	e.t.sql(strconv.FormatInt(sp.window, 10))
-	e.t.sql(") AS " + p + "p) ")
+	e.t.sql("), (SELECT " + best + "(" + p + "p.k) FROM ")
+	if err := keys(window); err != nil {
+		return err
+	}
+	e.t.sql(")) AS k) ")
 	return nil
 }
 

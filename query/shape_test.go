@@ -29,7 +29,9 @@ func objectName(o int) string { return fmt.Sprintf("DB.S.T%d", o) }
 
 // loadPaged creates three copies of the same rows: data with an index on (object_name,
 // id), data_bare with none, and data_null whose sort column may be NULL; a second
-// sort column ts repeats values so that ties are broken by id.
+// sort column ts repeats values so that ties are broken by id. data_skew holds the
+// same rows, indexed like data, with nine in ten of them on 20 objects, so that most
+// objects have fewer rows than a page and a few hold nearly all of them.
 func loadPaged(t *testing.T, f *fixture, rows, objects int, viewers map[string]int) pagedWorld {
 	t.Helper()
 	w := pagedWorld{objects: objects, visible: map[string]map[string]bool{}}
@@ -42,6 +44,10 @@ func loadPaged(t *testing.T, f *fixture, rows, objects int, viewers map[string]i
 		f.exec(`INSERT INTO `+table+` (id, ts, object_name, note)
 			SELECT g, g / 7, 'DB.S.T' || ((g * 7919) % $2), 'row ' || g FROM generate_series(1, $1) g`, rows, objects)
 	}
+	f.exec(`CREATE TABLE data_skew (LIKE data INCLUDING ALL)`)
+	f.exec(`INSERT INTO data_skew (id, ts, object_name, note)
+		SELECT id, ts, CASE WHEN id % 10 < 9 THEN 'DB.S.T' || ((id * 7919) % 20) ELSE object_name END, note FROM data`)
+	f.exec(`CREATE INDEX data_skew_object_id ON data_skew (object_name, id)`)
 	f.exec(`CREATE INDEX data_id ON data (id)`)
 	f.exec(`CREATE INDEX data_null_id ON data_null (id)`)
 	f.exec(`CREATE INDEX data_object_id ON data (object_name, id)`)
@@ -73,7 +79,7 @@ func loadPaged(t *testing.T, f *fixture, rows, objects int, viewers map[string]i
 		}
 	}
 	f.grant(gs...)
-	for _, table := range []string{"data", "data_bare", "data_null", "access_1", "local_grants"} {
+	for _, table := range []string{"data", "data_bare", "data_null", "data_skew", "access_1", "local_grants"} {
 		f.exec(`VACUUM ANALYZE ` + table)
 	}
 	return w
@@ -143,6 +149,8 @@ func TestPagedShapesMatchReference(t *testing.T) {
 		{"data", []string{"d.ts DESC", "d.id DESC"}, nil, 50, 0, false},
 		{"data", []string{"d.ts", "d.id DESC"}, []Part{Where("d.ts > ?", 100)}, 20, 3, false},
 		{"data", []string{"d.id DESC"}, nil, 50, 0, true},
+		{"data_skew", []string{"d.id DESC"}, nil, 50, 0, false},
+		{"data_skew", []string{"d.id"}, nil, 50, 10, false},
 		{"data_bare", []string{"d.id DESC"}, nil, 50, 0, false},
 		{"data_null", []string{"d.id DESC", "d.pk"}, nil, 50, 0, false},
 		{"data_null", []string{"d.id NULLS LAST", "d.pk"}, nil, 30, 4, false},
