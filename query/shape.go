@@ -25,25 +25,34 @@ type split struct {
 	objectCol string // the driver's column, unqualified
 	sortCol   string // the first ORDER BY column, unqualified
 	desc      bool
-	window    int64 // LIMIT + OFFSET: how many rows each branch must produce
+	// paged is set for a read with ORDER BY and LIMIT; window is then LIMIT + OFFSET,
+	// how many rows each branch must produce. An unpaged read needs only the index's
+	// first key and reads each object's rows whole.
+	paged  bool
+	window int64
 }
 
-// planSplit decides whether a statement can carry the sparse shape: enforced, paged
-// (ORDER BY and LIMIT), with a Guard on a plain column among its top-level checks, and
-// every ORDER BY item a column of the table rather than a name from the select list
-// (the branches sort before the select list exists).
+// planSplit decides whether a statement can carry the sparse shape: enforced, with a
+// Guard on a plain column among its top-level checks and, when paged (ORDER BY and
+// LIMIT), every ORDER BY item a column of the table rather than a name from the
+// select list (the branches sort before the select list exists). A read without ORDER
+// BY or without LIMIT is split unpaged: its ORDER BY, LIMIT and OFFSET apply to the
+// union of the branches.
 func planSplit(s *spec, from tableRef, list []selected, orders []orderItem, mode Mode) (*split, bool) {
-	if mode != Enforce || s.limit == nil || len(orders) == 0 {
+	if mode != Enforce {
 		return nil, false
 	}
-	window := *s.limit
-	if s.offset != nil {
-		if *s.offset > math.MaxInt64-window {
-			return nil, false
+	sp := &split{}
+	if s.limit != nil && len(orders) > 0 {
+		window := *s.limit
+		if s.offset != nil {
+			if *s.offset > math.MaxInt64-window {
+				return nil, false
+			}
+			window += *s.offset
 		}
-		window += *s.offset
+		sp.paged, sp.window, sp.desc = true, window, orders[0].desc
 	}
-	sp := &split{window: window, desc: orders[0].desc}
 	found := false
 	for _, c := range s.checks {
 		if !found && c.kind == checkColumn && len(c.columns) == 1 {
@@ -57,6 +66,9 @@ func planSplit(s *spec, from tableRef, list []selected, orders []orderItem, mode
 	}
 	if !found {
 		return nil, false
+	}
+	if !sp.paged {
+		return sp, true
 	}
 	outputs := map[string]bool{}
 	for _, sel := range list {
@@ -83,8 +95,9 @@ func planSplit(s *spec, from tableRef, list []selected, orders []orderItem, mode
 
 // indexed writes the condition that table has a valid, non-partial btree index whose
 // first key is objectCol, a text or varchar column, under the column's own collation,
-// and whose second key is sortCol, a NOT NULL column: what the sparse shape needs to be
-// fast (the index) and right (no NULL sort keys, which the bound would not order).
+// and, when sortCol is given, whose second key is sortCol, a NOT NULL column: what the
+// sparse shape needs to be fast (the index) and right (no NULL sort keys, which the
+// bound would not order).
 func indexed(t *text, table name, objectCol, sortCol string) {
 	p := reservedPrefix
 	// 403 is the btree access method, whose OID is fixed in pg_am; 25 and 1043 are
@@ -92,16 +105,21 @@ func indexed(t *text, table name, objectCol, sortCol string) {
 	// can serve.
 	t.sql("EXISTS (SELECT 1 FROM pg_catalog.pg_index " + p + "i" +
 		" JOIN pg_catalog.pg_class " + p + "ic ON " + p + "ic.oid = " + p + "i.indexrelid" +
-		" JOIN pg_catalog.pg_attribute " + p + "io ON " + p + "io.attrelid = " + p + "i.indrelid AND " + p + "io.attnum = " + p + "i.indkey[0]" +
-		" JOIN pg_catalog.pg_attribute " + p + "ik ON " + p + "ik.attrelid = " + p + "i.indrelid AND " + p + "ik.attnum = " + p + "i.indkey[1]" +
-		" WHERE " + p + "i.indrelid = pg_catalog.to_regclass(")
+		" JOIN pg_catalog.pg_attribute " + p + "io ON " + p + "io.attrelid = " + p + "i.indrelid AND " + p + "io.attnum = " + p + "i.indkey[0]")
+	if sortCol != "" {
+		t.sql(" JOIN pg_catalog.pg_attribute " + p + "ik ON " + p + "ik.attrelid = " + p + "i.indrelid AND " + p + "ik.attnum = " + p + "i.indkey[1]")
+	}
+	t.sql(" WHERE " + p + "i.indrelid = pg_catalog.to_regclass(")
 	t.val(table.String())
-	t.sql(") AND " + p + "ic.relam = 403 AND " + p + "i.indisvalid AND " + p + "i.indpred IS NULL AND " + p + "i.indnkeyatts >= 2" +
-		" AND " + p + "io.attname = ")
+	t.sql(") AND " + p + "ic.relam = 403 AND " + p + "i.indisvalid AND " + p + "i.indpred IS NULL AND " + p + "io.attname = ")
 	t.val(objectCol)
-	t.sql(" AND " + p + "io.atttypid IN (25, 1043) AND " + p + "i.indcollation[0] = " + p + "io.attcollation AND " + p + "ik.attname = ")
-	t.val(sortCol)
-	t.sql(" AND " + p + "ik.attnotnull)")
+	t.sql(" AND " + p + "io.atttypid IN (25, 1043) AND " + p + "i.indcollation[0] = " + p + "io.attcollation")
+	if sortCol != "" {
+		t.sql(" AND " + p + "i.indnkeyatts >= 2 AND " + p + "ik.attname = ")
+		t.val(sortCol)
+		t.sql(" AND " + p + "ik.attnotnull")
+	}
+	t.sql(")")
 }
 
 // learnTTL is how long a builder trusts what it learned about a table's indexes
@@ -194,12 +212,21 @@ func (e *env) with(sp *split, s *spec) error {
 	e.t.sql(p + "s AS MATERIALIZED (SELECT (SELECT count(*) FROM " + p + "o) <= " + strconv.Itoa(SparseObjects))
 	e.t.sql(" AND ")
 	indexed(e.t, e.from.table, sp.objectCol, sp.sortCol)
-	e.t.sql(" AS sparse), " + p + "v AS MATERIALIZED (SELECT DISTINCT " + p + "o.object_name FROM " + p + "o WHERE " +
+	// current_schema() is parallel unsafe, and its presence anywhere keeps the whole
+	// statement in one backend. Otherwise the switched-off dense branch of a full read
+	// still launches workers, because a Gather starts them before its one-time filter
+	// runs: that took a sparse viewer's full read from 2 ms to 11 ms (BENCHMARKS.md §3).
+	e.t.sql(" AS sparse, pg_catalog.current_schema() AS search_schema), " + p + "v AS MATERIALIZED (SELECT DISTINCT " + p + "o.object_name FROM " + p + "o WHERE " +
 		p + "o.object_name <> ALL(")
 	e.denied()
 	e.t.sql(") AND (SELECT " + p + "s.sparse FROM " + p + "s) AND ")
 	e.fresh()
-	e.t.sql("), ")
+	e.t.sql(")")
+	if !sp.paged {
+		e.t.sql(" ")
+		return nil
+	}
+	e.t.sql(", ")
 	return e.bound(sp, s)
 }
 
@@ -268,37 +295,45 @@ func (e *env) perObject(sp *split, s *spec, v string) error {
 }
 
 // splitFrom writes the FROM item of a split statement: the sparse branch UNION ALL
-// the dense one, each producing the first window rows of its answer, exactly one of
-// them switched on by gm__s through one-time filters, so the statement is planned
-// once and prepared once whatever the viewer.
+// the dense one, each producing the first window rows of its answer when paged (every
+// row of it when not), exactly one of them switched on by gm__s through one-time
+// filters, so the statement is planned once and prepared once whatever the viewer.
 //
-// The sparse branch reads, object by object of gm__v, the rows that sort no later than
-// the bound gm__t.
+// The sparse branch reads, object by object of gm__v, the rows of the object; when
+// paged, only those that sort no later than the bound gm__t.
 //
-// The dense branch is the plain shape: the table in sort order, every row probed in
-// the mirror.
+// The dense branch is the plain shape: the table (in sort order when paged), every row
+// probed in the mirror.
 func (e *env) splitFrom(sp *split, s *spec, orders string) error {
 	p := reservedPrefix
 	alias := e.from.alias.String()
-	sortKey := alias + "." + quoteIdent(sp.sortCol)
 	window := func() {
-		e.t.sql(" ORDER BY " + orders + " LIMIT ")
-		e.t.sql(strconv.FormatInt(sp.window, 10))
-	}
-	cmp := " >= "
-	if !sp.desc {
-		cmp = " <= "
+		if sp.paged {
+			e.t.sql(" ORDER BY " + orders + " LIMIT ")
+			e.t.sql(strconv.FormatInt(sp.window, 10))
+		}
 	}
 	e.t.sql("((SELECT " + alias + ".* FROM " + p + "v CROSS JOIN LATERAL (SELECT * FROM ")
 	if err := e.perObject(sp, s, p+"v"); err != nil {
 		return err
 	}
-	if len(s.wheres) == 0 {
-		e.t.sql(" WHERE ")
-	} else {
-		e.t.sql(" AND ")
+	if !sp.paged {
+		// OFFSET 0 keeps the planner from pulling the per-object read up into a join
+		// with gm__v, which it would plan as a hash join over the whole table.
+		e.t.sql(" OFFSET 0")
 	}
-	e.t.sql(sortKey + cmp + "(SELECT " + p + "t.k FROM " + p + "t)")
+	if sp.paged {
+		if len(s.wheres) == 0 {
+			e.t.sql(" WHERE ")
+		} else {
+			e.t.sql(" AND ")
+		}
+		cmp := " >= "
+		if !sp.desc {
+			cmp = " <= "
+		}
+		e.t.sql(alias + "." + quoteIdent(sp.sortCol) + cmp + "(SELECT " + p + "t.k FROM " + p + "t)")
+	}
 	window()
 	e.t.sql(") AS " + alias + ") UNION ALL (SELECT * FROM (SELECT * FROM " + e.from.String() +
 		" WHERE NOT (SELECT " + p + "s.sparse FROM " + p + "s) AND ")
