@@ -212,11 +212,7 @@ func (e *env) with(sp *split, s *spec) error {
 	e.t.sql(p + "s AS MATERIALIZED (SELECT (SELECT count(*) FROM " + p + "o) <= " + strconv.Itoa(SparseObjects))
 	e.t.sql(" AND ")
 	indexed(e.t, e.from.table, sp.objectCol, sp.sortCol)
-	// current_schema() is parallel unsafe, and its presence anywhere keeps the whole
-	// statement in one backend. Otherwise the switched-off dense branch of a full read
-	// still launches workers, because a Gather starts them before its one-time filter
-	// runs: that took a sparse viewer's full read from 2 ms to 11 ms (BENCHMARKS.md §3).
-	e.t.sql(" AS sparse, pg_catalog.current_schema() AS search_schema), " + p + "v AS MATERIALIZED (SELECT DISTINCT " + p + "o.object_name FROM " + p + "o WHERE " +
+	e.t.sql(" AS sparse), " + p + "v AS MATERIALIZED (SELECT DISTINCT " + p + "o.object_name FROM " + p + "o WHERE " +
 		p + "o.object_name <> ALL(")
 	e.denied()
 	e.t.sql(") AND (SELECT " + p + "s.sparse FROM " + p + "s) AND ")
@@ -335,8 +331,14 @@ func (e *env) splitFrom(sp *split, s *spec, orders string) error {
 		e.t.sql(alias + "." + quoteIdent(sp.sortCol) + cmp + "(SELECT " + p + "t.k FROM " + p + "t)")
 	}
 	window()
-	e.t.sql(") AS " + alias + ") UNION ALL (SELECT * FROM (SELECT * FROM " + e.from.String() +
-		" WHERE NOT (SELECT " + p + "s.sparse FROM " + p + "s) AND ")
+	e.t.sql(") AS " + alias + ") UNION ALL (SELECT * FROM ")
+	if !sp.paged {
+		e.t.sql("(SELECT * FROM ")
+	}
+	e.t.sql("(SELECT * FROM " + e.from.String() + " WHERE ")
+	if sp.paged {
+		e.t.sql("NOT (SELECT " + p + "s.sparse FROM " + p + "s) AND ")
+	}
 	e.fresh()
 	for _, c := range s.checks {
 		e.t.sql(" AND ")
@@ -349,6 +351,14 @@ func (e *env) splitFrom(sp *split, s *spec, orders string) error {
 		return err
 	}
 	window()
+	if !sp.paged {
+		// The switch sits outside a subquery that OFFSET 0 keeps whole, so it gates
+		// the branch from above: a full read's dense branch may run in parallel
+		// workers, and a Gather starts them before a one-time filter below it runs
+		// (10 ms of a sparse viewer's 2 ms read).
+		e.t.sql(" OFFSET 0) AS " + alias + " WHERE NOT (SELECT " + p + "s.sparse FROM " + p + "s))) AS " + alias)
+		return nil
+	}
 	e.t.sql(")) AS " + alias)
 	return nil
 }
