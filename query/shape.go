@@ -309,8 +309,19 @@ func (e *env) splitFrom(sp *split, s *spec, orders string) error {
 			e.t.sql(strconv.FormatInt(sp.window, 10))
 		}
 	}
-	e.t.sql("((SELECT " + alias + ".* FROM " + p + "v CROSS JOIN LATERAL (SELECT * FROM ")
-	if err := e.perObject(sp, s, p+"v"); err != nil {
+	objects := p + "v"
+	if sp.paged {
+		e.t.sql("((SELECT " + alias + ".* FROM " + p + "v CROSS JOIN LATERAL (SELECT * FROM ")
+	} else {
+		// The planner estimates an unnested array of unknown length at 10 elements,
+		// where it estimates gm__v at the mirror's average per viewer: this keeps the
+		// sparse branch's estimated cost, which it adds to the dense branch's, from
+		// passing jit_above_cost and compiling every execution of a full read.
+		objects = p + "u"
+		e.t.sql("((SELECT " + alias + ".* FROM unnest(ARRAY(SELECT " + p + "v.object_name FROM " + p + "v)) AS " +
+			objects + "(object_name) CROSS JOIN LATERAL (SELECT * FROM ")
+	}
+	if err := e.perObject(sp, s, objects); err != nil {
 		return err
 	}
 	if !sp.paged {
