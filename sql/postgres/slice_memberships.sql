@@ -1,10 +1,10 @@
--- The memberships of generation $1 of every Snowflake user the person $2 holds
--- one through: the person's own, and those of the same user filed under other
--- addresses. In the order read_memberships.sql reads.
+-- The memberships of generation $1 of every Snowflake user one of the people
+-- $2 holds one through: the people's own, and those of the same users filed
+-- under other addresses. In the order read_memberships.sql reads.
 WITH users AS (
     SELECT DISTINCT account, user_name
     FROM {{schema}}.membership_rows
-    WHERE email = $2 AND valid_from <= $1 AND valid_to > $1
+    WHERE email = ANY($2::text[]) AND valid_from <= $1 AND valid_to > $1
 )
 SELECT m.account, m.email, m.user_name, m.role, m.path
 FROM users u
