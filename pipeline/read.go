@@ -40,6 +40,12 @@ type Focus struct {
 	Email   string
 	Emails  []string
 	Objects []string
+	// NoPersonRows leaves the people's own rows out of a slice (their rows on
+	// f.Objects stay): a question about why people hold what they hold (diff's
+	// causes, an object's audience in a report) needs their memberships and
+	// grants, not the rest of what they can reach, which is most of what a
+	// slice about many people would read.
+	NoPersonRows bool
 }
 
 // Empty reports whether f narrows nothing.
@@ -145,7 +151,8 @@ func (c *Changes) All() iter.Seq[Change] {
 // m. The people of f are f.People(): Email and Emails alike. The slice keeps m's
 // Meta, Excluded and Masked, and:
 //
-//   - Access: every row of the people (all accounts), and every row on f.Objects;
+//   - Access: every row of the people (all accounts; none with NoPersonRows),
+//     and every row on f.Objects;
 //   - Memberships: those of the people, and those of every user who holds one of
 //     them (the same Snowflake user filed under another address by email
 //     aliases);
@@ -174,7 +181,7 @@ func SliceOf(m *Mirror, f Focus) *Mirror {
 	out := &Mirror{Meta: m.Meta, Excluded: m.Excluded, Masked: m.Masked}
 	var rows []Row
 	for r := range m.Access.All() {
-		if people[r.Email] || focus[r.ObjectName] {
+		if people[r.Email] && !f.NoPersonRows || focus[r.ObjectName] {
 			rows = append(rows, r)
 		}
 	}

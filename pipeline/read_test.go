@@ -124,6 +124,11 @@ func TestSliceOfSeveralPeople(t *testing.T) {
 	require.ElementsMatch(t, append(one.Memberships, two.Memberships...), both.Memberships)
 	require.ElementsMatch(t, append(one.Grants, two.Grants...), both.Grants)
 
+	lean := SliceOf(m, Focus{Emails: []string{"bob@x.com", "alias@y.com"}, Objects: []string{"DB.S.V"}, NoPersonRows: true})
+	require.Equal(t, []Row{rows[2]}, slices.Collect(lean.Access.All()), "only the rows on the objects")
+	require.Equal(t, both.Memberships, lean.Memberships, "the people's memberships stay")
+	require.Equal(t, m.Grants, lean.Grants, "the grants on the object, and those of the people's roles")
+
 	require.Equal(t, []string{"a@x.com", "b@x.com"}, Focus{Email: "b@x.com", Emails: []string{"b@x.com", "", "a@x.com"}}.People())
 	require.False(t, Focus{Emails: []string{"a@x.com"}}.Empty())
 	match := Focus{Emails: []string{"bob@x.com"}, Objects: []string{"DB.S.V"}}.Matches()

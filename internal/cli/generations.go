@@ -622,12 +622,14 @@ func (e *env) summarize(d *diffPlan, limit int) (*diffSummary, error) {
 	}
 	// One slice of each side about every analysed person: a row's role and
 	// cause need only its person's memberships and the grants of the roles they
-	// hold, which a slice about several people keeps for each of them.
-	a, err := d.from(pipeline.Focus{Emails: emails})
+	// hold, which a slice about several people keeps for each of them, not
+	// their rows.
+	f := pipeline.Focus{Emails: emails, NoPersonRows: true}
+	a, err := d.from(f)
 	if err != nil {
 		return nil, err
 	}
-	b, err := d.to(pipeline.Focus{Emails: emails})
+	b, err := d.to(f)
 	if err != nil {
 		return nil, err
 	}

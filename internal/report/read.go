@@ -134,7 +134,9 @@ func audience(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, er
 		// objects' slice is the answer.
 		return m, nil
 	}
-	return r.Slice(ctx, n, pipeline.Focus{Emails: people, Objects: objects})
+	// The views read only the rows on the objects: the rest of what the
+	// audience can reach is left unread.
+	return r.Slice(ctx, n, pipeline.Focus{Emails: people, Objects: objects, NoPersonRows: true})
 }
 
 // mayContain reports whether a filter name can have granted objects inside it:

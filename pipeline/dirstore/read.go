@@ -526,6 +526,9 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.M
 			want[e] = true
 			byPart[partOf(e)] = true
 		}
+		if f.NoPersonRows {
+			clear(byPart)
+		}
 		for _, k := range slices.Sorted(maps.Keys(byPart)) {
 			p, err := personOf(k)
 			if err != nil {

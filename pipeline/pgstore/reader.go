@@ -74,8 +74,11 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline
 				}
 			}
 		}
-		people := f.People()
-		rows, err := tx.Query(ctx, s.stmt("slice_access", nil), n, people, f.Objects)
+		people, rowsOf := f.People(), f.People()
+		if f.NoPersonRows {
+			rowsOf = []string{}
+		}
+		rows, err := tx.Query(ctx, s.stmt("slice_access", nil), n, rowsOf, f.Objects)
 		if err != nil {
 			return err
 		}

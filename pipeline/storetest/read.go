@@ -338,7 +338,8 @@ func Focuses(m *pipeline.Mirror) []pipeline.Focus {
 // listed in another order and with a repeat (the answer must not change), people
 // with a person who has no rows, people with objects, one person under both
 // Email and Emails, and every group of addresses one Snowflake user is filed
-// under (email aliases), alone and with another person.
+// under (email aliases), alone and with another person; each also without the
+// people's own rows (NoPersonRows).
 func Several(m *pipeline.Mirror, emails, objects []string) []pipeline.Focus {
 	const unknownEmail = "nobody@nowhere.example"
 	var fs []pipeline.Focus
@@ -364,6 +365,11 @@ func Several(m *pipeline.Mirror, emails, objects []string) []pipeline.Focus {
 				break
 			}
 		}
+	}
+	// The same questions without the people's own rows.
+	for _, f := range slices.Clone(fs) {
+		f.NoPersonRows = true
+		fs = append(fs, f)
 	}
 	return fs
 }
