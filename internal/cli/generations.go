@@ -11,6 +11,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"text/tabwriter"
 	"time"
 
@@ -624,16 +625,23 @@ func (e *env) summarize(d *diffPlan, limit int) (*diffSummary, error) {
 	// cause need only its person's memberships and the grants of the roles they
 	// hold, which a slice about several people keeps for each of them, not
 	// their rows.
+	// The two are read side by side: neither needs the other.
 	f := pipeline.Focus{Emails: emails, NoPersonRows: true}
-	a, err := d.from(f)
-	if err != nil {
+	var from, to *side
+	var fromErr error
+	var wg sync.WaitGroup
+	wg.Go(func() {
+		var m *pipeline.Mirror
+		if m, fromErr = d.from(f); fromErr == nil {
+			from = newSide(m)
+		}
+	})
+	m, err := d.to(f)
+	wg.Wait()
+	if err = cmp.Or(fromErr, err); err != nil {
 		return nil, err
 	}
-	b, err := d.to(f)
-	if err != nil {
-		return nil, err
-	}
-	from, to := newSide(a), newSide(b)
+	to = newSide(m)
 	analysed := map[string]bool{}
 	for _, e := range emails {
 		analysed[e] = true
