@@ -135,6 +135,10 @@ func withoutHistory(t *testing.T, doc string) string {
 func TestGenerateOnObjects(t *testing.T) {
 	t.Parallel()
 	m := setup(t, "acme")
+	local := []LocalGrant{
+		{Row: pipeline.Row{Account: "ACME", Email: "carol.smith@acme.example", ObjectType: "TABLE", ObjectName: "SALES.PUBLIC.ORDERS", Privilege: "SELECT"},
+			ID: 3, Approver: "dave@acme.example", Reason: "audit", Until: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)},
+	}
 	type filter struct {
 		objects, emails, roles []string
 	}
@@ -150,7 +154,7 @@ func TestGenerateOnObjects(t *testing.T) {
 	for _, f := range filters {
 		for _, by := range []View{ByObject, ByUser, ByAccess} {
 			for _, format := range Formats {
-				o := Options{By: by, Format: format, Now: reportNow, Objects: f.objects, Emails: f.emails, Roles: f.roles}
+				o := Options{By: by, Format: format, Now: reportNow, Objects: f.objects, Emails: f.emails, Roles: f.roles, Local: local}
 				r := &memReader{m: m}
 				var got bytes.Buffer
 				require.NoError(t, Generate(context.Background(), &got, Source{Reader: r, Normalizer: normalizer}, o))
