@@ -44,7 +44,8 @@ type Focus struct {
 	// f.Objects stay): a question about why people hold what they hold (diff's
 	// causes, an object's audience in a report) needs their memberships and
 	// grants, not the rest of what they can reach, which is most of what a
-	// slice about many people would read.
+	// slice about many people would read. It narrows nothing by itself, and
+	// Changes ignores it.
 	NoPersonRows bool
 }
 
@@ -77,9 +78,9 @@ func (f Focus) personSet() map[string]bool {
 	return set
 }
 
-// Matches reports whether a changed row is one a question about f asks for: its
-// person is one of f's, or its object one of f.Objects; with an empty Focus
-// every row matches. It is the filter ChangesOf applies.
+// Matches returns the filter ChangesOf applies: a changed row matches when its
+// person is one of f's or its object one of f.Objects; with an empty Focus
+// every row matches.
 func (f Focus) Matches() func(Row) bool {
 	if f.Empty() {
 		return func(Row) bool { return true }

@@ -487,10 +487,10 @@ func (s *Store) Open(ctx context.Context, n int) (*pipeline.Mirror, error) {
 }
 
 // Slice reads only what the focus concerns: the people's partitions (and those
-// of other addresses of the same Snowflake users), each once however many of the
-// people it holds, the audience section of each
-// person partition for the objects, and the object partitions of the objects and
-// their containers.
+// of other addresses of the same Snowflake users), each once however many of
+// the people it holds, and the role partitions of their roles and users; the
+// audience section of each person partition for the objects, and the object
+// partitions of the objects and their containers.
 func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.Mirror, error) {
 	if f.Empty() {
 		return s.Open(ctx, n)

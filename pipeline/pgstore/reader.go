@@ -74,7 +74,8 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline
 				}
 			}
 		}
-		people, rowsOf := f.People(), f.People()
+		people := f.People()
+		rowsOf := people
 		if f.NoPersonRows {
 			rowsOf = []string{}
 		}
