@@ -30,15 +30,68 @@ type Reader interface {
 	ObjectNames(ctx context.Context, n int, account string) ([]string, error)
 }
 
-// Focus narrows a question to a person, to objects, or to both. Emails are
-// normalized addresses as published; objects are canonical names.
+// Focus narrows a question to people, to objects, or to both. Emails are
+// normalized addresses as published; objects are canonical names. Email is one
+// person (check and explain ask about one); Emails are several, asked at once
+// (a report on an object's audience, diff's causes): a store answers them in
+// one read, not one per person. A slice about both is the slice about their
+// union.
 type Focus struct {
 	Email   string
+	Emails  []string
 	Objects []string
+	// NoPersonRows leaves the people's own rows out of a slice (their rows on
+	// f.Objects stay): a question about why people hold what they hold (diff's
+	// causes, an object's audience in a report) needs their memberships and
+	// grants, not the rest of what they can reach, which is most of what a
+	// slice about many people would read. It narrows nothing by itself, and
+	// Changes ignores it.
+	NoPersonRows bool
 }
 
 // Empty reports whether f narrows nothing.
-func (f Focus) Empty() bool { return f.Email == "" && len(f.Objects) == 0 }
+func (f Focus) Empty() bool { return f.Email == "" && len(f.Emails) == 0 && len(f.Objects) == 0 }
+
+// People returns the people f names, Email and Emails together, sorted and
+// without repeats (empty strings left out): the order a caller lists them in
+// changes nothing.
+func (f Focus) People() []string {
+	out := make([]string, 0, len(f.Emails)+1)
+	if f.Email != "" {
+		out = append(out, f.Email)
+	}
+	for _, e := range f.Emails {
+		if e != "" {
+			out = append(out, e)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// personSet is f.People as a set.
+func (f Focus) personSet() map[string]bool {
+	set := map[string]bool{}
+	for _, e := range f.People() {
+		set[e] = true
+	}
+	return set
+}
+
+// Matches returns the filter ChangesOf applies: a changed row matches when its
+// person is one of f's or its object one of f.Objects; with an empty Focus
+// every row matches.
+func (f Focus) Matches() func(Row) bool {
+	if f.Empty() {
+		return func(Row) bool { return true }
+	}
+	people := f.personSet()
+	objects := map[string]bool{}
+	for _, o := range f.Objects {
+		objects[o] = true
+	}
+	return func(r Row) bool { return people[r.Email] || objects[r.ObjectName] }
+}
 
 // objectSet is the focus objects with their containers: the names whose grants
 // and snapshot records a question about the objects needs (effective access asks
@@ -96,13 +149,16 @@ func (c *Changes) All() iter.Seq[Change] {
 }
 
 // SliceOf is the answer Reader.Slice must give, computed from a whole generation
-// m. The slice keeps m's Meta, Excluded and Masked, and:
+// m. The people of f are f.People(): Email and Emails alike. The slice keeps m's
+// Meta, Excluded and Masked, and:
 //
-//   - Access: every row of f.Email (all accounts), and every row on f.Objects;
-//   - Memberships: those of f.Email, and those of every user who holds one of them
-//     (the same Snowflake user filed under another address by email aliases);
+//   - Access: every row of the people (all accounts; none with NoPersonRows),
+//     and every row on f.Objects;
+//   - Memberships: those of the people, and those of every user who holds one of
+//     them (the same Snowflake user filed under another address by email
+//     aliases);
 //   - Grants: those on f.Objects and their containers, and every grant to a role
-//     of those memberships in its account (what the person holds and why: the
+//     of those memberships in its account (what the people hold and why: the
 //     roles behind each of their rows, which report --email shows);
 //   - Snapshot: every user, role and role-to-user grant (small tables, which
 //     why-not needs whole to find the person's users and the role graph); of
@@ -111,12 +167,14 @@ func (c *Changes) All() iter.Seq[Change] {
 //     f.Objects and of the users of those memberships (user names compared
 //     case-insensitively), which a person's report marks used or unused.
 //
-// With an empty Focus the slice is m itself.
+// A slice about several people is the union of their one-person slices (with
+// the objects' part once). With an empty Focus the slice is m itself.
 func SliceOf(m *Mirror, f Focus) *Mirror {
 	if f.Empty() {
 		return m
 	}
 	objects := f.objectSet()
+	people := f.personSet()
 	focus := map[string]bool{}
 	for _, o := range f.Objects {
 		focus[o] = true
@@ -124,14 +182,14 @@ func SliceOf(m *Mirror, f Focus) *Mirror {
 	out := &Mirror{Meta: m.Meta, Excluded: m.Excluded, Masked: m.Masked}
 	var rows []Row
 	for r := range m.Access.All() {
-		if r.Email == f.Email && f.Email != "" || focus[r.ObjectName] {
+		if people[r.Email] && !f.NoPersonRows || focus[r.ObjectName] {
 			rows = append(rows, r)
 		}
 	}
 	out.Access = NewAccess(rows)
 	users := map[[2]string]bool{}
 	for _, ms := range m.Memberships {
-		if ms.Email == f.Email && f.Email != "" {
+		if people[ms.Email] {
 			users[[2]string{ms.Account, ms.User}] = true
 		}
 	}
@@ -203,16 +261,9 @@ func KeptWhole(rg *RoleGrant) bool {
 
 // ChangesOf is the answer Reader.Changes must give, computed from two whole
 // generations: the rows of to missing from from (added) and the reverse
-// (removed), narrowed to f's person and objects (a row matches when its email is
-// f.Email, or its object is one of f.Objects; an empty Focus matches every row).
+// (removed), narrowed to the rows f.Matches.
 func ChangesOf(from, to *Mirror, fromN, toN int, f Focus) *Changes {
-	focus := map[string]bool{}
-	for _, o := range f.Objects {
-		focus[o] = true
-	}
-	match := func(r Row) bool {
-		return f.Empty() || f.Email != "" && r.Email == f.Email || focus[r.ObjectName]
-	}
+	match := f.Matches()
 	c := &Changes{From: fromN, To: toN}
 	for r := range to.Access.All() {
 		if match(r) && !from.Access.Has(r) {

@@ -1,6 +1,7 @@
 package pipeline
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/stretchr/testify/require"
@@ -76,4 +77,62 @@ func TestChangesAllMergesInTableOrder(t *testing.T) {
 	}
 	require.Len(t, want, 4)
 	require.Equal(t, want, got)
+}
+
+// TestSliceOfSeveralPeople: a slice about several people keeps what the slice
+// about each keeps, nothing more, whatever order they are named in, and a
+// person without rows adds nothing.
+func TestSliceOfSeveralPeople(t *testing.T) {
+	t.Parallel()
+	rows := []Row{
+		{"A", "alice@x.com", "TABLE", "DB.S.T", "SELECT"},
+		{"A", "bob@x.com", "TABLE", "DB.S.U", "SELECT"},
+		{"A", "carol@x.com", "TABLE", "DB.S.V", "SELECT"},
+	}
+	m := &Mirror{
+		Access: NewAccess(append([]Row(nil), rows...)),
+		Memberships: []Membership{
+			{Account: "A", Email: "alias@y.com", User: "ALICE", Role: "S"},
+			{Account: "A", Email: "alice@x.com", User: "ALICE", Role: "R"},
+			{Account: "A", Email: "bob@x.com", User: "BOB", Role: "Q"},
+			{Account: "A", Email: "carol@x.com", User: "CAROL", Role: "P"},
+		},
+		Grants: []Grant{
+			{Account: "A", Role: "P", ObjectType: "TABLE", ObjectName: "DB.S.V", Privilege: "SELECT"},
+			{Account: "A", Role: "Q", ObjectType: "TABLE", ObjectName: "DB.S.U", Privilege: "SELECT"},
+			{Account: "A", Role: "R", ObjectType: "TABLE", ObjectName: "DB.S.T", Privilege: "SELECT"},
+			{Account: "A", Role: "S", ObjectType: "WAREHOUSE", ObjectName: "WH", Privilege: "USAGE"},
+		},
+	}
+	both := SliceOf(m, Focus{Emails: []string{"bob@x.com", "alias@y.com", "nobody@x.com"}})
+	require.Equal(t, []Row{rows[1]}, slices.Collect(both.Access.All()), "alias@y.com has no rows of its own")
+	require.Equal(t, m.Memberships[:3], both.Memberships, "the alias brings its user's memberships under alice@x.com too")
+	require.Equal(t, m.Grants[1:], both.Grants)
+
+	// The union of the one-person slices, in any order, with repeats, and with
+	// Email and Emails mixed.
+	for _, f := range []Focus{
+		{Emails: []string{"nobody@x.com", "alias@y.com", "bob@x.com"}},
+		{Email: "bob@x.com", Emails: []string{"alias@y.com", "nobody@x.com", "bob@x.com"}},
+	} {
+		got := SliceOf(m, f)
+		require.Equal(t, slices.Collect(both.Access.All()), slices.Collect(got.Access.All()), "%+v", f)
+		require.Equal(t, both.Memberships, got.Memberships, "%+v", f)
+		require.Equal(t, both.Grants, got.Grants, "%+v", f)
+	}
+	one, two := SliceOf(m, Focus{Email: "bob@x.com"}), SliceOf(m, Focus{Email: "alias@y.com"})
+	require.ElementsMatch(t, append(one.Memberships, two.Memberships...), both.Memberships)
+	require.ElementsMatch(t, append(one.Grants, two.Grants...), both.Grants)
+
+	lean := SliceOf(m, Focus{Emails: []string{"bob@x.com", "alias@y.com"}, Objects: []string{"DB.S.V"}, NoPersonRows: true})
+	require.Equal(t, []Row{rows[2]}, slices.Collect(lean.Access.All()), "only the rows on the objects")
+	require.Equal(t, both.Memberships, lean.Memberships, "the people's memberships stay")
+	require.Equal(t, m.Grants, lean.Grants, "the grants on the object, and those of the people's roles")
+
+	require.Equal(t, []string{"a@x.com", "b@x.com"}, Focus{Email: "b@x.com", Emails: []string{"b@x.com", "", "a@x.com"}}.People())
+	require.False(t, Focus{Emails: []string{"a@x.com"}}.Empty())
+	match := Focus{Emails: []string{"bob@x.com"}, Objects: []string{"DB.S.V"}}.Matches()
+	require.Equal(t, []bool{false, true, true}, []bool{match(rows[0]), match(rows[1]), match(rows[2])})
+	c := ChangesOf(m, &Mirror{Access: NewAccess(nil)}, 1, 2, Focus{Emails: []string{"carol@x.com", "alice@x.com"}})
+	require.Equal(t, []Row{rows[0], rows[2]}, c.Removed)
 }

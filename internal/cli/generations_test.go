@@ -16,6 +16,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/internal/snaptest"
+	"github.com/grantmirror/grantmirror/pipeline"
 )
 
 // tinyEdited copies the tiny sample with each file's replacements applied
@@ -423,4 +424,54 @@ func TestDiffSinceWithoutRolePaths(t *testing.T) {
 	require.Contains(t, r.stdout, "generation 1 → 2\n0 added, 7 removed\nby object:\n")
 	require.Contains(t, r.stdout, fmt.Sprintf("roles and causes unavailable: generation 1, current at %s, is no longer kept: the access history has its rows, not their role paths", stamp(between)))
 	require.NotContains(t, r.stdout, "by cause:")
+}
+
+// TestDiffSummaryOneSlicePerSide: the summary reads one slice of each side,
+// about every analysed person at once, and finds the roles and causes that the
+// whole generations give.
+func TestDiffSummaryOneSlicePerSide(t *testing.T) {
+	t.Parallel()
+	target := t.TempDir()
+	for _, src := range []string{filepath.Join(repo, "testdata/sample/acme"), tinyWithoutBen(t)} {
+		r := run(t, "sync", "--source", "dir:"+src, "--target", "dir:"+target, "--force", "--log-level", "error")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+	}
+	e := &env{ctx: t.Context(), cfg: &Config{Target: "dir:" + target}}
+	s, err := e.openStore()
+	require.NoError(t, err)
+	defer s.Close()
+	d, err := e.changes(s, 1, 2)
+	require.NoError(t, err)
+	changed := map[string]bool{}
+	for c := range d.ch.All() {
+		changed[c.Email] = true
+	}
+	require.Greater(t, len(changed), 2)
+
+	var asked [2][]pipeline.Focus
+	count := func(i int, sl slicer) slicer {
+		return func(f pipeline.Focus) (*pipeline.Mirror, error) {
+			asked[i] = append(asked[i], f)
+			return sl(f)
+		}
+	}
+	from, to := d.from, d.to
+	d.from, d.to = count(0, from), count(1, to)
+	got, err := e.summarize(d, 0)
+	require.NoError(t, err)
+	for i := range asked {
+		require.Len(t, asked[i], 1, "one slice of each side")
+		require.ElementsMatch(t, slices.Collect(maps.Keys(changed)), asked[i][0].People())
+	}
+
+	whole := func(sl slicer) slicer {
+		m, err := sl(pipeline.Focus{})
+		require.NoError(t, err)
+		return func(pipeline.Focus) (*pipeline.Mirror, error) { return m, nil }
+	}
+	d.from, d.to = whole(from), whole(to)
+	want, err := e.summarize(d, 0)
+	require.NoError(t, err)
+	require.Equal(t, want, got)
+	require.NotContains(t, names(got.ByRole), causeUnexplained)
 }

@@ -45,7 +45,9 @@ filter buttons; a table longer than a sheet's 1,048,575 rows continues on the ne
 sheets (Access 2, Access 3, …), each with the header.
 
 --by access in csv or json streams from the target, row by row, whatever the size of
-the mirror; a report on --email people reads only their part of the generation.
+the mirror; a report on --email people reads only their part of the generation, and
+one on --object objects (--by access, user or object) only the objects and the people
+who can use them. --by role and --by all with filters read the generation whole.
 --at reports the mirror as it stood at a moment by publish time (what readers were
 served then); the header says when that generation's snapshot was taken.
 

@@ -2,7 +2,6 @@ package report
 
 import (
 	"context"
-	"fmt"
 	"io"
 	"slices"
 
@@ -28,10 +27,17 @@ const noOne = "@"
 
 // Generate writes the report o asks for, reading no more of the generation
 // than the report needs: the full access view in CSV or JSON streams from the
-// store row by row; a report on some people (--by user or access) reads their
-// slices; every other report reads the generation whole. o.Emails are
-// trimmed, lower-cased addresses; Generate maps them with the generation's
-// aliases.
+// store row by row; a report on some people (--by user or access) reads one
+// slice about them; a report on objects (--by access, user or object) reads the
+// slice of the objects, whose rows name their audience, then one slice about
+// the objects and that audience together; every other report (the role view
+// with any filter, which lists every holder of a role, and --by all, which has
+// it) reads the generation whole. o.Emails are trimmed, lower-cased addresses;
+// Generate maps them with the generation's aliases.
+//
+// A narrowed report shows its views as the whole generation does. Its header
+// counts what its slice holds of the snapshot: the access history of its people
+// and objects, and of the policies not mirrored those on its objects.
 func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
@@ -46,6 +52,12 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 		md := newModel(head, o)
 		md.scan = func(fn func(pipeline.Row) error) error { return r.Scan(ctx, head.Meta.Generation, fn) }
 		return write(w, md)
+	case len(o.Objects) > 0 && (o.By == ByAccess || o.By == ByUser || o.By == ByObject):
+		m, err := audience(ctx, src, &o)
+		if err != nil {
+			return err
+		}
+		return write(w, newModel(m, o))
 	case len(o.Emails) > 0 && (o.By == ByAccess || o.By == ByUser):
 		m, err := people(ctx, src, &o)
 		if err != nil {
@@ -61,31 +73,83 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 	return write(w, newModel(m, o))
 }
 
-// people reads the slices of the people o.Emails names, mapped with the
-// generation's aliases, and merges them into one mirror.
+// people reads one slice about the people o.Emails names, mapped with the
+// generation's aliases. The aliases are the generation's own, so the first
+// slice, about the addresses as given, says how they map; only when the
+// mapping changes one is a second slice read, of the generation the first
+// found, so a publish in between cannot mix two generations into one report.
 func people(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, error) {
-	firstEmail := o.Emails[0]
-	first, err := src.Reader.Slice(ctx, src.Generation, pipeline.Focus{Email: firstEmail})
+	given := o.Emails
+	m, err := src.Reader.Slice(ctx, src.Generation, pipeline.Focus{Emails: given})
 	if err != nil {
 		return nil, err
 	}
-	// Later slices name the generation the first found, so a publish in between
-	// cannot mix two generations into one report.
-	n := first.Meta.Generation
-	o.Emails = mapEmails(src.Normalizer(first.Meta), o.Emails)
-	var parts []*pipeline.Mirror
-	for i, e := range o.Emails {
-		if i == 0 && e == firstEmail {
-			parts = append(parts, first)
-			continue
-		}
-		m, err := src.Reader.Slice(ctx, n, pipeline.Focus{Email: e})
+	o.Emails = mapEmails(src.Normalizer(m.Meta), given)
+	if sameSet(given, o.Emails) {
+		return m, nil
+	}
+	return src.Reader.Slice(ctx, m.Meta.Generation, pipeline.Focus{Emails: o.Emails})
+}
+
+// audience reads what a report on the objects o.Objects names needs: the
+// slice of the objects (each filter name and, for a database or schema, every
+// granted object inside it), whose rows are the people who can use them, then
+// one slice about the objects and those people together, which has the
+// memberships and grants that say through which roles each of them can. The
+// people o.Emails names are asked about too, so a report on a person who
+// cannot use the objects says so as the whole generation does.
+func audience(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, error) {
+	r := src.Reader
+	objects := slices.Clone(o.Objects)
+	m, err := r.Slice(ctx, src.Generation, pipeline.Focus{Objects: objects})
+	if err != nil {
+		return nil, err
+	}
+	// Later reads name the generation the first found.
+	n := m.Meta.Generation
+	if slices.ContainsFunc(o.Objects, mayContain) {
+		names, err := r.ObjectNames(ctx, n, "")
 		if err != nil {
 			return nil, err
 		}
-		parts = append(parts, m)
+		md := &model{o: *o}
+		for _, name := range names {
+			if md.objectAllowed(name) && !slices.Contains(objects, name) {
+				objects = append(objects, name)
+			}
+		}
+		if len(objects) > len(o.Objects) {
+			if m, err = r.Slice(ctx, n, pipeline.Focus{Objects: objects}); err != nil {
+				return nil, err
+			}
+		}
 	}
-	return merge(parts), nil
+	o.Emails = mapEmails(src.Normalizer(m.Meta), o.Emails)
+	people := slices.Clone(o.Emails)
+	for _, e := range m.Access.Emails() {
+		people = append(people, e)
+	}
+	if len(people) == 0 {
+		// Nobody can use the objects and nobody else is asked about: the
+		// objects' slice is the answer.
+		return m, nil
+	}
+	// The views read only the rows on the objects: the rest of what the
+	// audience can reach is left unread.
+	return r.Slice(ctx, n, pipeline.Focus{Emails: people, Objects: objects, NoPersonRows: true})
+}
+
+// mayContain reports whether a filter name can have granted objects inside it:
+// a database or a schema (one or two parts). An object in a schema contains no
+// other object.
+func mayContain(name string) bool { return len(ident.Parts(name)) < 3 }
+
+// sameSet reports whether two lists of addresses name the same people.
+func sameSet(a, b []string) bool {
+	x, y := slices.Clone(a), slices.Clone(b)
+	slices.Sort(x)
+	slices.Sort(y)
+	return slices.Equal(slices.Compact(x), slices.Compact(y))
 }
 
 // mapEmails maps addresses with norm, keeping their order, without repeats.
@@ -98,61 +162,4 @@ func mapEmails(norm *ident.Normalizer, emails []string) []string {
 		}
 	}
 	return out
-}
-
-// merge joins slices of one generation: the union of their rows, memberships,
-// grants and access history, with the meta, exclusions and snapshot tables
-// every slice shares.
-func merge(parts []*pipeline.Mirror) *pipeline.Mirror {
-	if len(parts) == 1 {
-		return parts[0]
-	}
-	out := *parts[0]
-	var rows []pipeline.Row
-	seen := map[string]bool{}
-	out.Memberships, out.Grants = nil, nil
-	var snap *pipeline.Snapshot
-	if parts[0].Snapshot != nil {
-		snap = &pipeline.Snapshot{}
-		for _, a := range parts[0].Snapshot.Accounts {
-			b := *a
-			b.History = nil
-			snap.Accounts = append(snap.Accounts, &b)
-		}
-	}
-	once := func(kind string, v any) bool {
-		k := kind + fmt.Sprintf("%+v", v)
-		if seen[k] {
-			return false
-		}
-		seen[k] = true
-		return true
-	}
-	for _, p := range parts {
-		for r := range p.Access.All() {
-			rows = append(rows, r)
-		}
-		for _, ms := range p.Memberships {
-			if once("m", ms) {
-				out.Memberships = append(out.Memberships, ms)
-			}
-		}
-		for _, g := range p.Grants {
-			if once("g", g) {
-				out.Grants = append(out.Grants, g)
-			}
-		}
-		if snap != nil && p.Snapshot != nil {
-			for i, a := range p.Snapshot.Accounts {
-				for _, h := range a.History {
-					if once("h"+a.Name, h) {
-						snap.Accounts[i].History = append(snap.Accounts[i].History, h)
-					}
-				}
-			}
-		}
-	}
-	out.Access = pipeline.NewAccess(rows)
-	out.Snapshot = snap
-	return &out
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
 	"slices"
@@ -485,10 +486,11 @@ func (s *Store) Open(ctx context.Context, n int) (*pipeline.Mirror, error) {
 	return h.mirror(rows, members, c, recs), nil
 }
 
-// Slice reads only what the focus concerns: the person's partition (and those of
-// other addresses of the same Snowflake users), the audience section of each
-// person partition for the objects, and the object partitions of the objects and
-// their containers.
+// Slice reads only what the focus concerns: the people's partitions (and those
+// of other addresses of the same Snowflake users), each once however many of
+// the people it holds, and the role partitions of their roles and users; the
+// audience section of each person partition for the objects, and the object
+// partitions of the objects and their containers.
 func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.Mirror, error) {
 	if f.Empty() {
 		return s.Open(ctx, n)
@@ -515,33 +517,47 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.M
 	}
 	var rows []pipeline.Row
 	var members []pipeline.Membership
-	if f.Email != "" {
-		k := partOf(f.Email)
-		p, err := personOf(k)
-		if err != nil {
-			return nil, err
+	if people := f.People(); len(people) > 0 {
+		// The people's rows, partition by partition: several people of one
+		// partition cost one read of it.
+		want := map[string]bool{}
+		byPart := map[int]bool{}
+		for _, e := range people {
+			want[e] = true
+			byPart[partOf(e)] = true
 		}
-		for g := range p.groups {
-			if p.groups[g].email == f.Email {
-				if rows, err = p.rows(g, rows); err != nil {
-					return nil, errPart("person", k, err)
+		if f.NoPersonRows {
+			clear(byPart)
+		}
+		for _, k := range slices.Sorted(maps.Keys(byPart)) {
+			p, err := personOf(k)
+			if err != nil {
+				return nil, err
+			}
+			for g := range p.groups {
+				if want[p.groups[g].email] {
+					if rows, err = p.rows(g, rows); err != nil {
+						return nil, errPart("person", k, err)
+					}
 				}
 			}
 		}
-		// The person's users, and every address those users are filed under.
+		// The people's users, and every address those users are filed under.
 		users := map[[2]string]bool{}
 		emails := map[string]bool{}
-		for _, u := range c.emailUsers[f.Email] {
-			users[u] = true
-			for _, e := range c.userEmails[u] {
-				emails[e] = true
+		for _, e := range people {
+			for _, u := range c.emailUsers[e] {
+				users[u] = true
+				for _, e := range c.userEmails[u] {
+					emails[e] = true
+				}
 			}
 		}
-		byPart := map[int]bool{}
+		clear(byPart)
 		for e := range emails {
 			byPart[partOf(e)] = true
 		}
-		for k := range byPart {
+		for _, k := range slices.Sorted(maps.Keys(byPart)) {
 			p, err := personOf(k)
 			if err != nil {
 				return nil, err
@@ -557,7 +573,7 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.M
 	}
 	recs := &objectRecords{}
 	if len(members) > 0 {
-		// What the person holds and why: every grant to their roles, and their
+		// What the people hold and why: every grant to their roles, and their
 		// users' access history.
 		roles, users := map[string]bool{}, map[string]bool{}
 		byPart := map[int]bool{}
@@ -702,15 +718,17 @@ func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (*p
 	}
 	defer b.release()
 	c := &pipeline.Changes{From: a.n, To: b.n}
-	focus := map[string]bool{}
-	for _, o := range f.Objects {
-		focus[o] = true
-	}
-	match := func(r pipeline.Row) bool {
-		return f.Empty() || f.Email != "" && r.Email == f.Email || focus[r.ObjectName]
+	match := f.Matches()
+	// A question about people alone reads only their partitions.
+	var only map[int]bool
+	if people := f.People(); len(f.Objects) == 0 && len(people) > 0 {
+		only = map[int]bool{}
+		for _, e := range people {
+			only[partOf(e)] = true
+		}
 	}
 	for k := range numParts {
-		if len(f.Objects) == 0 && f.Email != "" && k != partOf(f.Email) {
+		if only != nil && !only[k] {
 			continue
 		}
 		if a.st.Layout.Persons[k].same(b.st.Layout.Persons[k]) {

@@ -45,10 +45,12 @@ func (s *Store) resolve(ctx context.Context, tx pgx.Tx, n int) (int, error) {
 }
 
 // Slice returns the part of generation n (0: the current one) that concerns f,
-// as pipeline.SliceOf defines it, from indexed lookups: the person's rows and
-// the objects' rows, the memberships of the person's users, and the grants on
+// as pipeline.SliceOf defines it, from indexed lookups: the people's rows and
+// the objects' rows, the memberships of the people's users, and the grants on
 // the objects and their containers and to the roles of those memberships, and
-// the snapshot parts that hold records about them, cut by SliceOf.
+// the snapshot parts that hold records about them, cut by SliceOf. Several
+// people cost one statement of each kind, each probing the index once per
+// person, not one slice per person.
 func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline.Mirror, err error) {
 	defer s.boundary(&err)
 	var out *pipeline.Mirror
@@ -72,7 +74,12 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline
 				}
 			}
 		}
-		rows, err := tx.Query(ctx, s.stmt("slice_access", nil), n, f.Email, f.Objects)
+		people := f.People()
+		rowsOf := people
+		if f.NoPersonRows {
+			rowsOf = []string{}
+		}
+		rows, err := tx.Query(ctx, s.stmt("slice_access", nil), n, rowsOf, f.Objects)
 		if err != nil {
 			return err
 		}
@@ -81,8 +88,8 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline
 			return fmt.Errorf("access rows: %w", err)
 		}
 		m.Access = pipeline.NewAccess(access)
-		if f.Email != "" {
-			if m.Memberships, err = collectMemberships(tx.Query(ctx, s.stmt("slice_memberships", nil), n, f.Email)); err != nil {
+		if len(people) > 0 {
+			if m.Memberships, err = collectMemberships(tx.Query(ctx, s.stmt("slice_memberships", nil), n, people)); err != nil {
 				return fmt.Errorf("memberships: %w", err)
 			}
 		}
@@ -98,7 +105,7 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline
 			return fmt.Errorf("grants: %w", err)
 		}
 		// The snapshot parts SliceOf keeps records from: those of the objects and
-		// their containers, and the access history of the person's users.
+		// their containers, and the access history of the people's users.
 		parts := []string{}
 		for _, name := range objects {
 			parts = append(parts, objectPart(name))
@@ -143,10 +150,7 @@ func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (_ 
 		if err != nil {
 			return err
 		}
-		focus := map[string]bool{}
-		for _, o := range f.Objects {
-			focus[o] = true
-		}
+		match := f.Matches()
 		out = &pipeline.Changes{From: from, To: to}
 		rows, err := tx.Query(ctx, s.stmt("compare", nil), from, to)
 		if err != nil {
@@ -155,7 +159,7 @@ func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (_ 
 		var r pipeline.Row
 		var added bool
 		_, err = pgx.ForEachRow(rows, []any{&r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege, &added}, func() error {
-			if !f.Empty() && !(f.Email != "" && r.Email == f.Email) && !focus[r.ObjectName] {
+			if !match(r) {
 				return nil
 			}
 			if added {

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"cmp"
 	"context"
 	"encoding/json"
 	"fmt"
@@ -77,6 +78,36 @@ func RunReader(t *testing.T, open func(t *testing.T) pipeline.Store) {
 		require.ErrorIs(t, err, pipeline.ErrNoGeneration)
 		err = r.Scan(ctx, 0, func(pipeline.Row) error { return nil })
 		require.ErrorIs(t, err, pipeline.ErrNoGeneration)
+	})
+
+	t.Run("a user under two addresses", func(t *testing.T) {
+		// Flatten files each user under one address, but a slice is defined for
+		// memberships as published: a user under two addresses (email mappings
+		// that disagree) brings both into a slice about either.
+		s := open(t)
+		m := Aliased(Sample(t, pipeline.Effective))
+		shared := SharedUsers(m)
+		require.NotEmpty(t, shared)
+		_, err := s.Publish(ctx, m, opts)
+		require.NoError(t, err)
+		opened, err := s.Open(ctx, 1)
+		require.NoError(t, err)
+		r := pipeline.ReaderOf(s)
+		var emails []string
+		for _, e := range m.Access.Emails() {
+			emails = append(emails, e)
+		}
+		fs := Several(m, spread(emails, maxFocus), nil)
+		fs = append(fs, pipeline.Focus{Email: shared[0][1]})
+		for _, f := range fs {
+			got, err := r.Slice(ctx, 1, f)
+			require.NoError(t, err, "focus %+v", f)
+			requireSlice(t, pipeline.SliceOf(m, f), pipeline.SliceOf(opened, f), got, fmt.Sprintf("focus %+v", f))
+		}
+		alone, err := r.Slice(ctx, 1, pipeline.Focus{Emails: shared[0][:1]})
+		require.NoError(t, err)
+		require.True(t, slices.ContainsFunc(alone.Memberships, func(ms pipeline.Membership) bool { return ms.Email == shared[0][1] }),
+			"a slice about one address keeps the memberships of its user under the other")
 	})
 
 	for _, dir := range Accounts(t) {
@@ -200,6 +231,40 @@ func Changed(m *pipeline.Mirror) *pipeline.Mirror {
 	return &c
 }
 
+// Aliased returns m with the Snowflake user of one person (the one in the middle
+// of the table) filed under a second address too: the same memberships and rows
+// under "alias." + the address.
+func Aliased(m *pipeline.Mirror) *pipeline.Mirror {
+	var people []string
+	for _, e := range m.Access.Emails() {
+		people = append(people, e)
+	}
+	who := people[len(people)/2]
+	alias := "alias." + who
+	next := rows(m.Access)
+	for _, r := range rows(m.Access) {
+		if r.Email == who {
+			r.Email = alias
+			next = append(next, r)
+		}
+	}
+	c := *m
+	c.Access = pipeline.NewAccess(next)
+	c.Meta.Rows = c.Access.Len()
+	c.Memberships = slices.Clone(m.Memberships)
+	for _, ms := range m.Memberships {
+		if ms.Email == who {
+			ms.Email = alias
+			c.Memberships = append(c.Memberships, ms)
+		}
+	}
+	// Memberships are listed by account and email, each person's in order.
+	slices.SortStableFunc(c.Memberships, func(a, b pipeline.Membership) int {
+		return cmp.Or(strings.Compare(a.Account, b.Account), strings.Compare(a.Email, b.Email))
+	})
+	return &c
+}
+
 // Focuses lists the questions the suite asks of a generation: each person, each
 // object (containers included), each person with an object they hold and one
 // they do not (a spread of them in a large account), an unknown email and an unknown object, alone and
@@ -258,6 +323,7 @@ func Focuses(m *pipeline.Mirror) []pipeline.Focus {
 			}
 		}
 	}
+	fs = append(fs, Several(m, emails, objects)...)
 	if len(emails) > 0 && len(objects) > 1 {
 		fs = append(fs,
 			pipeline.Focus{Email: emails[0], Objects: []string{unknownObject}},
@@ -265,6 +331,71 @@ func Focuses(m *pipeline.Mirror) []pipeline.Focus {
 			pipeline.Focus{Objects: []string{objects[0], objects[len(objects)-1]}})
 	}
 	return fs
+}
+
+// Several lists the questions about several people at once that Focuses asks,
+// from the spread of emails and objects it picked: a few people, the same people
+// listed in another order and with a repeat (the answer must not change), people
+// with a person who has no rows, people with objects, one person under both
+// Email and Emails, and every group of addresses one Snowflake user is filed
+// under (email aliases), alone and with another person; each also without the
+// people's own rows (NoPersonRows).
+func Several(m *pipeline.Mirror, emails, objects []string) []pipeline.Focus {
+	const unknownEmail = "nobody@nowhere.example"
+	var fs []pipeline.Focus
+	if len(emails) >= 2 {
+		some := spread(emails, 4)
+		back := slices.Clone(some)
+		slices.Reverse(back)
+		fs = append(fs,
+			pipeline.Focus{Emails: some},
+			pipeline.Focus{Emails: append(back, some[0])},
+			pipeline.Focus{Emails: []string{some[0], unknownEmail, some[len(some)-1]}},
+			pipeline.Focus{Email: some[0], Emails: some})
+		if len(objects) > 0 {
+			fs = append(fs, pipeline.Focus{Emails: some, Objects: []string{objects[len(objects)/2]}})
+		}
+	}
+	fs = append(fs, pipeline.Focus{Emails: []string{unknownEmail}}, pipeline.Focus{Emails: []string{unknownEmail, "other@nowhere.example"}})
+	for _, group := range SharedUsers(m) {
+		fs = append(fs, pipeline.Focus{Emails: group}, pipeline.Focus{Emails: group[:1]})
+		for _, e := range emails {
+			if !slices.Contains(group, e) {
+				fs = append(fs, pipeline.Focus{Emails: append([]string{e}, group[1:]...)})
+				break
+			}
+		}
+	}
+	// The same questions without the people's own rows.
+	for _, f := range slices.Clone(fs) {
+		f.NoPersonRows = true
+		fs = append(fs, f)
+	}
+	return fs
+}
+
+// SharedUsers returns, for each Snowflake user filed under more than one
+// address, those addresses, sorted.
+func SharedUsers(m *pipeline.Mirror) [][]string {
+	byUser := map[[2]string][]string{}
+	var users [][2]string
+	for _, ms := range m.Memberships {
+		k := [2]string{ms.Account, ms.User}
+		if _, ok := byUser[k]; !ok {
+			users = append(users, k)
+		}
+		if !slices.Contains(byUser[k], ms.Email) {
+			byUser[k] = append(byUser[k], ms.Email)
+		}
+	}
+	var out [][]string
+	for _, k := range users {
+		if l := byUser[k]; len(l) > 1 {
+			slices.Sort(l)
+			out = append(out, l)
+		}
+	}
+	return out
 }
 
 // maxFocus bounds the people and the objects Focuses asks about.
