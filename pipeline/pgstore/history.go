@@ -45,7 +45,9 @@ func (s *Store) becomeCurrent(ctx context.Context, tx pgx.Tx, gen, prev int, at 
 	start := time.Now()
 	v := vars{"gen": gen, "prev": prev}
 	if prev == 0 {
-		if _, err := tx.Exec(ctx, s.stmt("history_add_all", v), at); err != nil {
+		// The first generation's rows are its history already: one baseline row
+		// instead of one per row (00008_history_baseline.sql).
+		if _, err := tx.Exec(ctx, s.stmt("history_baseline", v), at); err != nil {
 			return at, fmt.Errorf("record history of generation %d: %w", gen, err)
 		}
 	} else {
@@ -59,6 +61,9 @@ func (s *Store) becomeCurrent(ctx context.Context, tx pgx.Tx, gen, prev int, at 
 		}
 		if _, err := tx.Exec(ctx, s.stmt("history_add", v), at); err != nil {
 			return at, fmt.Errorf("record rows generation %d adds to %d: %w", gen, prev, err)
+		}
+		if _, err := tx.Exec(ctx, s.stmt("history_materialize", v), at); err != nil {
+			return at, fmt.Errorf("record baseline rows generation %d removes from %d: %w", gen, prev, err)
 		}
 		if _, err := tx.Exec(ctx, s.stmt("history_remove", v), at); err != nil {
 			return at, fmt.Errorf("record rows generation %d removes from %d: %w", gen, prev, err)

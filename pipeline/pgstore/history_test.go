@@ -333,3 +333,90 @@ func (tl *timeline) visible(t *testing.T, q interface {
 	require.NoError(t, q.QueryRow(context.Background(), tl.sql(`SELECT count(*) FROM %s.access WHERE email = $1 AND object_name = $2`), email, object).Scan(&n))
 	return n
 }
+
+// TestFirstGenerationHistoryIsImplicit follows the rows of the first generation,
+// which the first publish records once (history_baseline) instead of row by
+// row: removed, they get an explicit row of their own; a rollback brings them
+// back as open rows; pruning and retention never make a removed row present
+// again. Every moment answers with the generation current then.
+func TestFirstGenerationHistoryIsImplicit(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	tl := setupTimeline(t, Options{HistoryDays: 10})
+	series := tinySeries(t)
+	day := 24 * time.Hour
+	moments := []struct {
+		at   time.Duration
+		want *pipeline.Mirror
+	}{}
+	requireHistory := func(step string) {
+		t.Helper()
+		for _, m := range moments {
+			got, err := tl.s.AccessAt(ctx, day0.Add(m.at))
+			require.NoError(t, err, "%s: at +%s", step, m.at)
+			require.Equal(t, rowsOf(m.want.Access), rowsOf(got), "%s: at +%s", step, m.at)
+		}
+		require.Equal(t, tl.count(t, `SELECT count(*) FROM %s.access`),
+			tl.count(t, `SELECT count(*) FROM %s.access_history WHERE removed_at IS NULL`), "%s: the open rows are the current generation", step)
+		require.Zero(t, tl.count(t, `SELECT count(*) FROM (SELECT 1 FROM %s.access_history WHERE removed_at IS NULL
+			GROUP BY account, email, object_type, object_name, privilege HAVING count(*) > 1) d`), "%s: one open row per row", step)
+	}
+
+	tl.publishAt(t, series[0], day0, 3)
+	require.Zero(t, tl.count(t, `SELECT count(*) FROM %s.history_rows`), "the first publish writes no row per row")
+	moments = append(moments, struct {
+		at   time.Duration
+		want *pipeline.Mirror
+	}{time.Hour, series[0]})
+	requireHistory("first publish")
+
+	g := tl.publishAt(t, series[1], day0.Add(day), 3) // BEN loses his role
+	require.Positive(t, g.Removed)
+	require.Equal(t, g.Removed, tl.count(t, `SELECT count(*) FROM %s.history_rows WHERE baseline AND added_at = $1 AND removed_gen = 2`, day0),
+		"each removed baseline row gets its own row, present since the baseline")
+	moments = append(moments, struct {
+		at   time.Duration
+		want *pipeline.Mirror
+	}{day + time.Hour, series[1]})
+	requireHistory("removal")
+
+	tl.now = day0.Add(2 * day)
+	_, err := tl.s.Rollback(ctx, 1)
+	require.NoError(t, err)
+	require.Equal(t, g.Removed, tl.count(t, `SELECT count(*) FROM %s.history_rows WHERE NOT baseline AND added_gen = 1 AND removed_at IS NULL`),
+		"the rollback opens the removed rows again, explicitly")
+	moments = append(moments, struct {
+		at   time.Duration
+		want *pipeline.Mirror
+	}{2*day + time.Hour, series[0]})
+	requireHistory("rollback")
+
+	// Thirty days on, BEN's first removal is past the retention, but generation 1,
+	// which holds his rows, is still kept: his baseline row stays, or the history
+	// would read him as present since day 0.
+	tl.publishAt(t, series[2], day0.Add(30*day), 3)
+	require.Equal(t, g.Removed, tl.count(t, `SELECT count(*) FROM %s.history_rows WHERE baseline`))
+	moments = []struct {
+		at   time.Duration
+		want *pipeline.Mirror
+	}{{2*day + time.Hour, series[0]}, {30*day + time.Hour, series[2]}}
+	requireHistory("retention with generation 1 kept")
+
+	// Keeping none, generation 1 is pruned with BEN's closed rows; his baseline
+	// row can go, the horizon moves past it, and the rows present since day 0
+	// still read as present.
+	g = tl.publishAt(t, series[3], day0.Add(31*day), 0) // READER loses SELECT on ITEMS
+	require.Zero(t, tl.count(t, `SELECT count(*) FROM %s.history_rows WHERE baseline AND removed_gen = 2`))
+	require.Equal(t, g.Removed, tl.count(t, `SELECT count(*) FROM %s.history_rows WHERE removed_gen = $1`, g.Number))
+	require.Positive(t, tl.count(t, `SELECT count(*) FROM %s.history_rows WHERE baseline AND removed_gen = $1`, g.Number),
+		"rows present since day 0 and removed now get their baseline row")
+	require.Positive(t, tl.count(t, `SELECT count(*) FROM %s.history_rows WHERE NOT baseline AND removed_gen = $1`, g.Number),
+		"CARL's row, added later, is closed")
+	moments = append(moments, struct {
+		at   time.Duration
+		want *pipeline.Mirror
+	}{31*day + time.Hour, series[3]})
+	requireHistory("retention after pruning")
+	_, err = tl.s.AccessAt(ctx, day0.Add(time.Hour))
+	require.ErrorIs(t, err, ErrHistoryExpired)
+}
