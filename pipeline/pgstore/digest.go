@@ -175,3 +175,20 @@ func (d *digester) done() []personDigest {
 	d.flush()
 	return d.out
 }
+
+// background runs f in a goroutine and returns a function that waits for its
+// result: a publish digests the mirror and encodes the snapshot on the client
+// while the server copies and indexes rows.
+func background[T any](f func() (T, error)) func() (T, error) {
+	done := make(chan struct{})
+	var v T
+	var err error
+	go func() {
+		defer close(done)
+		v, err = f()
+	}()
+	return func() (T, error) {
+		<-done
+		return v, err
+	}
+}

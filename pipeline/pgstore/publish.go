@@ -70,11 +70,17 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	if err := s.checkUnchanged(ctx, conn, m, opts); err != nil {
 		return nil, err
 	}
-	groups := digestMirror(m)
+	// The snapshot parts are encoded and the groups digested on the client while
+	// the server writes rows; the publish waits for each when it needs it.
+	var parts func() ([]storedPart, error)
+	if m.Snapshot != nil {
+		parts = background(func() ([]storedPart, error) { return encodeParts(m.Snapshot) })
+	}
+	groups := background(func() (*mirrorGroups, error) { return digestMirror(m), nil })
 	var g *pipeline.Generation
 	err = s.inTx(ctx, conn, "publish", func(tx pgx.Tx) error {
 		var err error
-		g, err = s.publishIn(ctx, tx, m, groups, opts, started)
+		g, err = s.publishIn(ctx, tx, m, groups, parts, opts, started)
 		return err
 	})
 	if err != nil {
@@ -108,7 +114,7 @@ func (s *Store) checkUnchanged(ctx context.Context, conn *pgxpool.Conn, m *pipel
 }
 
 // publishIn is the publish transaction.
-func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups *mirrorGroups, opts pipeline.PublishOptions, started time.Time) (*pipeline.Generation, error) {
+func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups func() (*mirrorGroups, error), parts func() ([]storedPart, error), opts pipeline.PublishOptions, started time.Time) (*pipeline.Generation, error) {
 	// The guard compares against what readers see now, under the lock, so two
 	// syncs cannot both pass it against the same old generation.
 	prev, err := s.current(ctx, tx)
@@ -122,7 +128,7 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, gr
 	next := base + 1
 	log := s.log.With("generation", next)
 	start := time.Now()
-	written, err := s.write(ctx, tx, m, groups, base, next)
+	written, err := s.write(ctx, tx, m, groups, parts, base, next)
 	if err != nil {
 		return nil, fmt.Errorf("write generation %d: %w", next, err)
 	}
@@ -174,8 +180,28 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, gr
 }
 
 // write stores generation next as its difference from generation base, the
-// newest (0: none), and returns how many groups changed.
-func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups *mirrorGroups, base, next int) (int, error) {
+// newest (0: none), with the groups digested returns and the snapshot parts
+// parts returns (nil: none), and returns how many groups changed.
+func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, digested func() (*mirrorGroups, error), parts func() ([]storedPart, error), base, next int) (int, error) {
+	if _, err := tx.Exec(ctx, s.stmt("stage_create", nil)); err != nil {
+		return 0, fmt.Errorf("stage: %w", err)
+	}
+	if base == 0 {
+		// Nothing to compare with: every row is new, copied straight in, while
+		// the groups are still being digested.
+		src := newRowSource(advancing(ctx, m.Access.All()), int64(next))
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, "access_rows"}, accessRowColumns, src)
+		src.stop()
+		if err != nil {
+			return 0, fmt.Errorf("copy access rows: %w", err)
+		}
+		if int(n) != m.Access.Len() {
+			return 0, fmt.Errorf("copy access rows: copied %d of %d", n, m.Access.Len())
+		}
+		if err := s.step(ctx, "copied"); err != nil {
+			return 0, err
+		}
+	}
 	old := map[groupKey][]byte{}
 	if base != 0 {
 		rows, err := tx.Query(ctx, s.stmt("read_digests", nil), base)
@@ -193,32 +219,19 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups
 			return 0, fmt.Errorf("read digests: %w", err)
 		}
 	}
+	groups, err := digested()
+	if err != nil {
+		return 0, err
+	}
 	changed := groups.changed(old)
-	if _, err := tx.Exec(ctx, s.stmt("stage_create", nil)); err != nil {
-		return 0, fmt.Errorf("stage: %w", err)
-	}
 	v := vars{"gen": next, "prev": base}
-	people := map[[2]string]bool{}
-	for _, k := range changed {
-		if k.kind == groupAccess {
-			people[[2]string{k.account, k.key}] = true
+	if base != 0 {
+		people := map[[2]string]bool{}
+		for _, k := range changed {
+			if k.kind == groupAccess {
+				people[[2]string{k.account, k.key}] = true
+			}
 		}
-	}
-	if base == 0 {
-		// Nothing to compare with: every row is new, copied straight in.
-		src := newRowSource(advancing(ctx, m.Access.All()), int64(next))
-		n, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, "access_rows"}, accessRowColumns, src)
-		src.stop()
-		if err != nil {
-			return 0, fmt.Errorf("copy access rows: %w", err)
-		}
-		if int(n) != m.Access.Len() {
-			return 0, fmt.Errorf("copy access rows: copied %d of %d", n, m.Access.Len())
-		}
-		if err := s.step(ctx, "copied"); err != nil {
-			return 0, err
-		}
-	} else {
 		_, err := tx.CopyFrom(ctx, pgx.Identifier{"gm_keys"}, keyColumns, pgx.CopyFromSlice(len(changed), func(i int) ([]any, error) {
 			return []any{changed[i].kind, changed[i].account, changed[i].key}, nil
 		}))
@@ -258,8 +271,12 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups
 			return 0, fmt.Errorf("index: %w", err)
 		}
 	}
-	if m.Snapshot != nil {
-		if err := s.storeParts(ctx, tx, next, m.Snapshot); err != nil {
+	if parts != nil {
+		encoded, err := parts()
+		if err == nil {
+			err = s.storeParts(ctx, tx, next, encoded)
+		}
+		if err != nil {
 			return 0, fmt.Errorf("store snapshot: %w", err)
 		}
 	}
@@ -272,47 +289,59 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups
 }
 
 // copyGroups copies the rows and digests of the changed groups the mirror has,
-// valid from generation next on.
+// valid from generation next on. Rows are made as COPY asks for them, so the
+// client encodes while the server writes, and no table is held twice.
 func (s *Store) copyGroups(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups *mirrorGroups, changed []groupKey, next int) error {
-	var ms, gs, cs, ds [][]any
-	for _, k := range changed {
-		d, ok := groups.digests[k]
-		if !ok {
-			continue
-		}
-		ds = append(ds, []any{k.kind, k.account, k.key, d.sum, d.rows, next})
-		for ord, i := range groups.members[k] {
-			switch k.kind {
-			case groupMemberships:
-				r := &m.Memberships[i]
-				ms = append(ms, []any{r.Account, r.Email, ord, r.User, r.Role, r.Path, next})
-			case groupGrants:
-				r := &m.Grants[i]
-				gs = append(gs, []any{r.Account, r.Role, ord, r.ObjectType, r.ObjectName, r.Privilege, r.Via, next})
-			case groupMasked:
-				r := &m.Masked[i]
-				rule, err := encodeRule(r.Rule)
-				if err != nil {
-					return err
-				}
-				cs = append(cs, []any{r.Account, ord, r.ObjectName, r.Column, r.Reason, rule, next})
-			}
-		}
-	}
 	for _, c := range []struct {
 		table   string
 		columns []string
-		rows    [][]any
+		kind    string // the groups whose members are the table's rows; "" for the digests
+		row     func(ord, i int) ([]any, error)
 	}{
-		{"membership_rows", membershipColumns, ms},
-		{"grant_rows", grantColumns, gs},
-		{"masked_rows", maskedColumns, cs},
-		{"digests", digestColumns, ds},
+		{"membership_rows", membershipColumns, groupMemberships, func(ord, i int) ([]any, error) {
+			r := &m.Memberships[i]
+			return []any{r.Account, r.Email, ord, r.User, r.Role, r.Path, next}, nil
+		}},
+		{"grant_rows", grantColumns, groupGrants, func(ord, i int) ([]any, error) {
+			r := &m.Grants[i]
+			return []any{r.Account, r.Role, ord, r.ObjectType, r.ObjectName, r.Privilege, r.Via, next}, nil
+		}},
+		{"masked_rows", maskedColumns, groupMasked, func(ord, i int) ([]any, error) {
+			r := &m.Masked[i]
+			rule, err := encodeRule(r.Rule)
+			return []any{r.Account, ord, r.ObjectName, r.Column, r.Reason, rule, next}, err
+		}},
+		{"digests", digestColumns, "", nil},
 	} {
-		if len(c.rows) == 0 {
+		if !slices.ContainsFunc(changed, func(k groupKey) bool {
+			_, ok := groups.digests[k]
+			return ok && (c.kind == "" || k.kind == c.kind && len(groups.members[k]) > 0)
+		}) {
 			continue
 		}
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, c.table}, c.columns, pgx.CopyFromRows(c.rows)); err != nil {
+		// ki is the changed group being copied, members its rows not copied yet.
+		ki, ord, members := -1, 0, []int(nil)
+		src := pgx.CopyFromFunc(func() ([]any, error) {
+			for len(members) == 0 {
+				if ki++; ki >= len(changed) {
+					return nil, nil
+				}
+				k := changed[ki]
+				d, ok := groups.digests[k]
+				switch {
+				case !ok:
+				case c.kind == "":
+					return []any{k.kind, k.account, k.key, d.sum, d.rows, next}, nil
+				case k.kind == c.kind:
+					ord, members = 0, groups.members[k]
+				}
+			}
+			i := members[0]
+			members = members[1:]
+			ord++
+			return c.row(ord-1, i)
+		})
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{s.schema, c.table}, c.columns, src); err != nil {
 			return fmt.Errorf("copy %s: %w", c.table, err)
 		}
 	}

@@ -127,13 +127,9 @@ func encodeParts(snap *pipeline.Snapshot) ([]storedPart, error) {
 	return out, nil
 }
 
-// storeParts stores snap as generation n's parts; a part whose content some
-// kept generation already has is referred to, not stored again.
-func (s *Store) storeParts(ctx context.Context, tx pgx.Tx, n int, snap *pipeline.Snapshot) error {
-	parts, err := encodeParts(snap)
-	if err != nil {
-		return err
-	}
+// storeParts stores the encoded parts as generation n's; a part whose content
+// some kept generation already has is referred to, not stored again.
+func (s *Store) storeParts(ctx context.Context, tx pgx.Tx, n int, parts []storedPart) error {
 	digests := make([][]byte, len(parts))
 	for i, p := range parts {
 		digests[i] = p.digest
