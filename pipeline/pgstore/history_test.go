@@ -345,10 +345,11 @@ func TestFirstGenerationHistoryIsImplicit(t *testing.T) {
 	tl := setupTimeline(t, Options{HistoryDays: 10})
 	series := tinySeries(t)
 	day := 24 * time.Hour
-	moments := []struct {
+	type when struct {
 		at   time.Duration
 		want *pipeline.Mirror
-	}{}
+	}
+	var moments []when
 	requireHistory := func(step string) {
 		t.Helper()
 		for _, m := range moments {
@@ -364,20 +365,14 @@ func TestFirstGenerationHistoryIsImplicit(t *testing.T) {
 
 	tl.publishAt(t, series[0], day0, 3)
 	require.Zero(t, tl.count(t, `SELECT count(*) FROM %s.history_rows`), "the first publish writes no row per row")
-	moments = append(moments, struct {
-		at   time.Duration
-		want *pipeline.Mirror
-	}{time.Hour, series[0]})
+	moments = append(moments, when{time.Hour, series[0]})
 	requireHistory("first publish")
 
 	g := tl.publishAt(t, series[1], day0.Add(day), 3) // BEN loses his role
 	require.Positive(t, g.Removed)
 	require.Equal(t, g.Removed, tl.count(t, `SELECT count(*) FROM %s.history_rows WHERE baseline AND added_at = $1 AND removed_gen = 2`, day0),
 		"each removed baseline row gets its own row, present since the baseline")
-	moments = append(moments, struct {
-		at   time.Duration
-		want *pipeline.Mirror
-	}{day + time.Hour, series[1]})
+	moments = append(moments, when{day + time.Hour, series[1]})
 	requireHistory("removal")
 
 	tl.now = day0.Add(2 * day)
@@ -385,10 +380,7 @@ func TestFirstGenerationHistoryIsImplicit(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, g.Removed, tl.count(t, `SELECT count(*) FROM %s.history_rows WHERE NOT baseline AND added_gen = 1 AND removed_at IS NULL`),
 		"the rollback opens the removed rows again, explicitly")
-	moments = append(moments, struct {
-		at   time.Duration
-		want *pipeline.Mirror
-	}{2*day + time.Hour, series[0]})
+	moments = append(moments, when{2*day + time.Hour, series[0]})
 	requireHistory("rollback")
 
 	// Thirty days on, BEN's first removal is past the retention, but generation 1,
@@ -396,10 +388,7 @@ func TestFirstGenerationHistoryIsImplicit(t *testing.T) {
 	// would read him as present since day 0.
 	tl.publishAt(t, series[2], day0.Add(30*day), 3)
 	require.Equal(t, g.Removed, tl.count(t, `SELECT count(*) FROM %s.history_rows WHERE baseline`))
-	moments = []struct {
-		at   time.Duration
-		want *pipeline.Mirror
-	}{{2*day + time.Hour, series[0]}, {30*day + time.Hour, series[2]}}
+	moments = []when{{2*day + time.Hour, series[0]}, {30*day + time.Hour, series[2]}}
 	requireHistory("retention with generation 1 kept")
 
 	// Keeping none, generation 1 is pruned with BEN's closed rows; his baseline
@@ -412,10 +401,7 @@ func TestFirstGenerationHistoryIsImplicit(t *testing.T) {
 		"rows present since day 0 and removed now get their baseline row")
 	require.Positive(t, tl.count(t, `SELECT count(*) FROM %s.history_rows WHERE NOT baseline AND removed_gen = $1`, g.Number),
 		"CARL's row, added later, is closed")
-	moments = append(moments, struct {
-		at   time.Duration
-		want *pipeline.Mirror
-	}{31*day + time.Hour, series[3]})
+	moments = append(moments, when{31*day + time.Hour, series[3]})
 	requireHistory("retention after pruning")
 	_, err = tl.s.AccessAt(ctx, day0.Add(time.Hour))
 	require.ErrorIs(t, err, ErrHistoryExpired)

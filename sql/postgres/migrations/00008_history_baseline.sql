@@ -48,12 +48,10 @@ CREATE UNIQUE INDEX history_baseline_one_row ON {{schema}}.history_baseline ((tr
 COMMENT ON TABLE {{schema}}.history_baseline IS
     'The first publication: its generation''s rows are present in access_history from at until history_rows records their removal.';
 
-CREATE VIEW {{schema}}.access_history AS
-SELECT account, email, object_type, object_name, privilege, added_gen, added_at, removed_gen, removed_at
-FROM {{schema}}.history_rows
-UNION ALL
-SELECT r.account, r.email, r.object_type, r.object_name, r.privilege, b.generation, b.at,
-       NULL::bigint, NULL::timestamptz
+-- The rows of the baseline generation whose history has no row of its own yet:
+-- present since the baseline's at.
+CREATE VIEW {{schema}}.history_baseline_rows AS
+SELECT r.account, r.email, r.object_type, r.object_name, r.privilege, b.generation AS added_gen, b.at AS added_at
 FROM {{schema}}.history_baseline b
 JOIN {{schema}}.access_rows r ON r.valid_from <= b.generation AND r.valid_to > b.generation
 WHERE NOT EXISTS (
@@ -61,6 +59,13 @@ WHERE NOT EXISTS (
     WHERE h.baseline
       AND h.email = r.email AND h.object_type = r.object_type AND h.object_name = r.object_name
       AND h.privilege = r.privilege AND h.account = r.account);
+
+CREATE VIEW {{schema}}.access_history AS
+SELECT account, email, object_type, object_name, privilege, added_gen, added_at, removed_gen, removed_at
+FROM {{schema}}.history_rows
+UNION ALL
+SELECT account, email, object_type, object_name, privilege, added_gen, added_at, NULL::bigint, NULL::timestamptz
+FROM {{schema}}.history_baseline_rows;
 
 COMMENT ON VIEW {{schema}}.access_history IS
     'Published rows over time: present from added_at until removed_at (NULL: still present).';
@@ -68,15 +73,10 @@ COMMENT ON VIEW {{schema}}.access_history IS
 -- +goose Down
 -- The baseline's rows still present become explicit rows again.
 INSERT INTO {{schema}}.history_rows (account, email, object_type, object_name, privilege, added_gen, added_at)
-SELECT r.account, r.email, r.object_type, r.object_name, r.privilege, b.generation, b.at
-FROM {{schema}}.history_baseline b
-JOIN {{schema}}.access_rows r ON r.valid_from <= b.generation AND r.valid_to > b.generation
-WHERE NOT EXISTS (
-    SELECT 1 FROM {{schema}}.history_rows h
-    WHERE h.baseline
-      AND h.email = r.email AND h.object_type = r.object_type AND h.object_name = r.object_name
-      AND h.privilege = r.privilege AND h.account = r.account);
+SELECT account, email, object_type, object_name, privilege, added_gen, added_at
+FROM {{schema}}.history_baseline_rows;
 DROP VIEW {{schema}}.access_history;
+DROP VIEW {{schema}}.history_baseline_rows;
 DROP TABLE {{schema}}.history_baseline;
 DROP INDEX {{schema}}.history_rows_baseline;
 ALTER TABLE {{schema}}.history_rows DROP COLUMN baseline;
