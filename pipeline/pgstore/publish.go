@@ -180,8 +180,9 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, gr
 }
 
 // write stores generation next as its difference from generation base, the
-// newest (0: none), with the groups digested returns and the snapshot parts
-// parts returns (nil: none), and returns how many groups changed.
+// newest (0: none), and returns how many groups changed. digested and parts
+// wait for the mirror's group digests and its encoded snapshot parts (parts is
+// nil when the mirror has no snapshot).
 func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, digested func() (*mirrorGroups, error), parts func() ([]storedPart, error), base, next int) (int, error) {
 	if _, err := tx.Exec(ctx, s.stmt("stage_create", nil)); err != nil {
 		return 0, fmt.Errorf("stage: %w", err)
