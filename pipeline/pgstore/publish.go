@@ -314,12 +314,6 @@ func (s *Store) copyGroups(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, g
 		}},
 		{"digests", digestColumns, "", nil},
 	} {
-		if !slices.ContainsFunc(changed, func(k groupKey) bool {
-			_, ok := groups.digests[k]
-			return ok && (c.kind == "" || k.kind == c.kind && len(groups.members[k]) > 0)
-		}) {
-			continue
-		}
 		// ki is the changed group being copied, members its rows not copied yet.
 		ki, ord, members := -1, 0, []int(nil)
 		src := pgx.CopyFromFunc(func() ([]any, error) {
