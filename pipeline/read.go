@@ -19,7 +19,9 @@ type Reader interface {
 	// as SliceOf defines it.
 	Slice(ctx context.Context, n int, f Focus) (*Mirror, error)
 	// Changes returns what changed from generation from to generation to, narrowed
-	// to f (an empty Focus means everything), as ChangesOf defines it.
+	// to f (an empty Focus means everything), as ChangesOf defines it. f.Roles and
+	// f.NoPersonRows are questions of a slice, not of a change: Changes ignores
+	// them.
 	Changes(ctx context.Context, from, to int, f Focus) (*Changes, error)
 	// Scan streams every row of generation n in table order without holding the
 	// generation in memory; fn's error stops the scan and is returned.
@@ -47,10 +49,17 @@ type Focus struct {
 	// slice about many people would read. It narrows nothing by itself, and
 	// Changes ignores it.
 	NoPersonRows bool
+	// Roles asks about every person who holds a role of one of these names, in
+	// any account, directly or through nesting (a membership of that role), as
+	// if Emails named them: a report's role view lists each holder of a role,
+	// and a store finds them without reading every person.
+	Roles []string
 }
 
 // Empty reports whether f narrows nothing.
-func (f Focus) Empty() bool { return f.Email == "" && len(f.Emails) == 0 && len(f.Objects) == 0 }
+func (f Focus) Empty() bool {
+	return f.Email == "" && len(f.Emails) == 0 && len(f.Objects) == 0 && len(f.Roles) == 0
+}
 
 // People returns the people f names, Email and Emails together, sorted and
 // without repeats (empty strings left out): the order a caller lists them in
@@ -79,13 +88,13 @@ func (f Focus) personSet() map[string]bool {
 }
 
 // Matches returns the filter ChangesOf applies: a changed row matches when its
-// person is one of f's or its object one of f.Objects; with an empty Focus
-// every row matches.
+// person is one of f's or its object one of f.Objects; with neither (f.Roles
+// and f.NoPersonRows do not count) every row matches.
 func (f Focus) Matches() func(Row) bool {
-	if f.Empty() {
+	people := f.personSet()
+	if len(people) == 0 && len(f.Objects) == 0 {
 		return func(Row) bool { return true }
 	}
-	people := f.personSet()
 	objects := map[string]bool{}
 	for _, o := range f.Objects {
 		objects[o] = true
@@ -149,7 +158,8 @@ func (c *Changes) All() iter.Seq[Change] {
 }
 
 // SliceOf is the answer Reader.Slice must give, computed from a whole generation
-// m. The people of f are f.People(): Email and Emails alike. The slice keeps m's
+// m. The people of f are f.People(), Email and Emails alike, and every holder of
+// a role f.Roles names (RoleHolders). The slice keeps m's
 // Meta, Excluded and Masked, and:
 //
 //   - Access: every row of the people (all accounts; none with NoPersonRows),
@@ -175,6 +185,9 @@ func SliceOf(m *Mirror, f Focus) *Mirror {
 	}
 	objects := f.objectSet()
 	people := f.personSet()
+	for _, e := range RoleHolders(m.Memberships, f.Roles) {
+		people[e] = true
+	}
 	focus := map[string]bool{}
 	for _, o := range f.Objects {
 		focus[o] = true
@@ -214,6 +227,23 @@ func SliceOf(m *Mirror, f Focus) *Mirror {
 		}
 	}
 	return out
+}
+
+// RoleHolders returns the people of the memberships that hold a role of one of
+// the names roles lists, in any account, sorted and without repeats: who
+// Focus.Roles asks about.
+func RoleHolders(ms []Membership, roles []string) []string {
+	if len(roles) == 0 {
+		return nil
+	}
+	var out []string
+	for _, m := range ms {
+		if slices.Contains(roles, m.Role) {
+			out = append(out, m.Email)
+		}
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
 }
 
 // sliceAccount keeps what SliceOf keeps of one account's snapshot; users holds

@@ -476,13 +476,13 @@ func audience(offsets, postings []byte, i int, out []int32) ([]int32, error) {
 	return out, d.err
 }
 
-func decodeMembers(b []byte, keep func(account, email, user string) bool) ([]pipeline.Membership, error) {
+func decodeMembers(b []byte, keep func(*pipeline.Membership) bool) ([]pipeline.Membership, error) {
 	t := readTable(&dec{b: b})
 	var out []pipeline.Membership
 	for range t.n {
 		t.next()
 		ms := pipeline.Membership{Account: t.str(), Email: t.str(), User: t.str(), Role: t.str(), Path: t.strs2()}
-		if keep == nil || keep(ms.Account, ms.Email, ms.User) {
+		if keep == nil || keep(&ms) {
 			out = append(out, ms)
 		}
 	}

@@ -329,12 +329,12 @@ func (p *person) onObjects(names map[string]bool, out []pipeline.Row) ([]pipelin
 // members returns the partition's memberships that keep accepts (all when nil),
 // in file order: the base's for people the overlay does not replace, then the
 // overlay's.
-func (p *person) members(keep func(account, email, user string) bool) ([]pipeline.Membership, error) {
+func (p *person) members(keep func(*pipeline.Membership) bool) ([]pipeline.Membership, error) {
 	if p.over == nil {
 		return decodeMembers(p.base.secs[secMembers], keep)
 	}
-	out, err := decodeMembers(p.base.secs[secMembers], func(account, email, user string) bool {
-		return !p.over.touched[personKey(account, email)] && (keep == nil || keep(account, email, user))
+	out, err := decodeMembers(p.base.secs[secMembers], func(ms *pipeline.Membership) bool {
+		return !p.over.touched[personKey(ms.Account, ms.Email)] && (keep == nil || keep(ms))
 	})
 	if err != nil {
 		return nil, err
@@ -515,9 +515,33 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.M
 		}
 		return p, err
 	}
+	people := f.People()
+	if len(f.Roles) > 0 {
+		// Memberships are filed by person: the holders of a role are found in
+		// the memberships of every partition, decoded, not their rows.
+		holders := map[string]bool{}
+		for k := range numParts {
+			p, err := personOf(k)
+			if err != nil {
+				return nil, err
+			}
+			if _, err := p.members(func(ms *pipeline.Membership) bool {
+				if slices.Contains(f.Roles, ms.Role) {
+					holders[ms.Email] = true
+				}
+				return false
+			}); err != nil {
+				return nil, errPart("person", k, err)
+			}
+		}
+		for _, e := range people {
+			holders[e] = true
+		}
+		people = slices.Sorted(maps.Keys(holders))
+	}
 	var rows []pipeline.Row
 	var members []pipeline.Membership
-	if people := f.People(); len(people) > 0 {
+	if len(people) > 0 {
 		// The people's rows, partition by partition: several people of one
 		// partition cost one read of it.
 		want := map[string]bool{}
@@ -562,8 +586,8 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.M
 			if err != nil {
 				return nil, err
 			}
-			ms, err := p.members(func(account, email, user string) bool {
-				return emails[email] && users[[2]string{account, user}]
+			ms, err := p.members(func(ms *pipeline.Membership) bool {
+				return emails[ms.Email] && users[[2]string{ms.Account, ms.User}]
 			})
 			if err != nil {
 				return nil, errPart("person", k, err)

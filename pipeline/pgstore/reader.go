@@ -75,6 +75,15 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline
 			}
 		}
 		people := f.People()
+		if len(f.Roles) > 0 {
+			var holders []string
+			if err := tx.QueryRow(ctx, s.stmt("slice_role_holders", nil), n, f.Roles).Scan(&holders); err != nil {
+				return fmt.Errorf("role holders: %w", err)
+			}
+			people = append(people, holders...)
+			slices.Sort(people)
+			people = slices.Compact(people)
+		}
 		rowsOf := people
 		if f.NoPersonRows {
 			rowsOf = []string{}

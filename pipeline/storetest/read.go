@@ -267,8 +267,9 @@ func Aliased(m *pipeline.Mirror) *pipeline.Mirror {
 
 // Focuses lists the questions the suite asks of a generation: each person, each
 // object (containers included), each person with an object they hold and one
-// they do not (a spread of them in a large account), an unknown email and an unknown object, alone and
-// with a known one.
+// they do not (a spread of them in a large account), an unknown email and an
+// unknown object, alone and with a known one, the holders of roles, and each
+// of these without the people's own rows.
 func Focuses(m *pipeline.Mirror) []pipeline.Focus {
 	var emails []string
 	for _, e := range m.Access.Emails() {
@@ -365,6 +366,25 @@ func Several(m *pipeline.Mirror, emails, objects []string) []pipeline.Focus {
 				break
 			}
 		}
+	}
+	// Roles: every holder of a role is asked about (a role held directly, one
+	// held only through nesting, a role nobody holds, a name no account has),
+	// alone, with objects, and with people.
+	var roles []string
+	for _, ms := range m.Memberships {
+		roles = append(roles, ms.Role)
+	}
+	for _, g := range m.Grants {
+		roles = append(roles, g.Role)
+	}
+	slices.Sort(roles)
+	roles = spread(slices.Compact(roles), maxFocus)
+	for _, r := range roles {
+		fs = append(fs, pipeline.Focus{Roles: []string{r}})
+	}
+	fs = append(fs, pipeline.Focus{Roles: []string{"NO_SUCH_ROLE"}}, pipeline.Focus{Roles: roles})
+	if len(roles) > 0 && len(objects) > 0 && len(emails) > 0 {
+		fs = append(fs, pipeline.Focus{Roles: roles[:1], Objects: objects[:1], Emails: emails[len(emails)-1:]})
 	}
 	// The same questions without the people's own rows.
 	for _, f := range slices.Clone(fs) {

@@ -15,6 +15,8 @@ CREATE INDEX IF NOT EXISTS membership_rows_email
     ON {{schema}}.membership_rows (email, account, valid_from) INCLUDE (valid_to);
 CREATE INDEX IF NOT EXISTS membership_rows_user
     ON {{schema}}.membership_rows (user_name, account);
+CREATE INDEX IF NOT EXISTS membership_rows_role
+    ON {{schema}}.membership_rows (role, valid_from) INCLUDE (valid_to, email);
 CREATE INDEX IF NOT EXISTS grant_rows_role
     ON {{schema}}.grant_rows (account, role, object_type, object_name, privilege);
 CREATE INDEX IF NOT EXISTS grant_rows_object
