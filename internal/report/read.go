@@ -26,14 +26,21 @@ type Source struct {
 const noOne = "@"
 
 // Generate writes the report o asks for, reading no more of the generation
-// than the report needs: the full access view in CSV or JSON streams from the
-// store row by row; a report on some people (--by user or access) reads one
-// slice about them; a report on objects (--by access, user or object) reads the
-// slice of the objects, whose rows name their audience, then one slice about
-// the objects and that audience together; every other report (the role view
-// with any filter, which lists every holder of a role, and --by all, which has
-// it) reads the generation whole. o.Emails are trimmed, lower-cased addresses;
-// Generate maps them with the generation's aliases.
+// than the report needs:
+//
+//   - the access view without filters, in every format, streams from the store
+//     row by row (Reader.Scan);
+//   - a report on objects, in every view, reads the slice of the objects, whose
+//     rows name their audience, then one slice about the objects and that
+//     audience together; the role view adds every holder of the roles with a
+//     grant on the objects (Focus.Roles), whom it lists as their members;
+//   - a report on people or on the holders of roles, in the user, access or role
+//     view, reads one slice about them;
+//   - every other report (the views of everything, an object view of people, a
+//     filter by account alone) reads the generation whole.
+//
+// o.Emails are trimmed, lower-cased addresses; Generate maps them with the
+// generation's aliases.
 //
 // A narrowed report shows its views as the whole generation does. Its header
 // counts what its slice holds of the snapshot: the access history of its people
@@ -44,7 +51,7 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 	}
 	r, n := src.Reader, src.Generation
 	switch {
-	case o.By == ByAccess && (o.Format == CSV || o.Format == JSON) && !o.filtered():
+	case o.By == ByAccess && !o.filtered():
 		head, err := r.Slice(ctx, n, pipeline.Focus{Email: noOne})
 		if err != nil {
 			return err
@@ -52,13 +59,13 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 		md := newModel(head, o)
 		md.scan = func(fn func(pipeline.Row) error) error { return r.Scan(ctx, head.Meta.Generation, fn) }
 		return write(w, md)
-	case len(o.Objects) > 0 && (o.By == ByAccess || o.By == ByUser || o.By == ByObject):
+	case len(o.Objects) > 0:
 		m, err := audience(ctx, src, &o)
 		if err != nil {
 			return err
 		}
 		return write(w, newModel(m, o))
-	case len(o.Emails) > 0 && (o.By == ByAccess || o.By == ByUser):
+	case (len(o.Emails) > 0 || len(o.Roles) > 0) && (o.By == ByAccess || o.By == ByUser || o.By == ByRole):
 		m, err := people(ctx, src, &o)
 		if err != nil {
 			return err
@@ -74,13 +81,13 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 }
 
 // people reads one slice about the people o.Emails names, mapped with the
-// generation's aliases. The aliases are the generation's own, so the first
+// generation's aliases, and the holders of the roles o.Roles names. The aliases are the generation's own, so the first
 // slice, about the addresses as given, says how they map; only when the
 // mapping changes one is a second slice read, of the generation the first
 // found, so a publish in between cannot mix two generations into one report.
 func people(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, error) {
 	given := o.Emails
-	m, err := src.Reader.Slice(ctx, src.Generation, pipeline.Focus{Emails: given})
+	m, err := src.Reader.Slice(ctx, src.Generation, pipeline.Focus{Emails: given, Roles: o.Roles})
 	if err != nil {
 		return nil, err
 	}
@@ -88,7 +95,7 @@ func people(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, erro
 	if sameSet(given, o.Emails) {
 		return m, nil
 	}
-	return src.Reader.Slice(ctx, m.Meta.Generation, pipeline.Focus{Emails: o.Emails})
+	return src.Reader.Slice(ctx, m.Meta.Generation, pipeline.Focus{Emails: o.Emails, Roles: o.Roles})
 }
 
 // audience reads what a report on the objects o.Objects names needs: the
@@ -97,7 +104,10 @@ func people(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, erro
 // one slice about the objects and those people together, which has the
 // memberships and grants that say through which roles each of them can. The
 // people o.Emails names are asked about too, so a report on a person who
-// cannot use the objects says so as the whole generation does.
+// cannot use the objects says so as the whole generation does. A report with
+// the role view asks about the holders of every role with a grant on the
+// objects, and of the roles o.Roles names: the view lists each role's members,
+// whether or not they can use the objects.
 func audience(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, error) {
 	r := src.Reader
 	objects := slices.Clone(o.Objects)
@@ -129,14 +139,24 @@ func audience(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, er
 	for _, e := range m.Access.Emails() {
 		people = append(people, e)
 	}
-	if len(people) == 0 {
+	var roles []string
+	if slices.Contains(o.views(), ByRole) {
+		md := &model{o: *o}
+		roles = slices.Clone(o.Roles)
+		for _, g := range m.Grants {
+			if md.objectAllowed(g.ObjectName) && !slices.Contains(roles, g.Role) {
+				roles = append(roles, g.Role)
+			}
+		}
+	}
+	if len(people) == 0 && len(roles) == 0 {
 		// Nobody can use the objects and nobody else is asked about: the
 		// objects' slice is the answer.
 		return m, nil
 	}
 	// The views read only the rows on the objects: the rest of what the
 	// audience can reach is left unread.
-	return r.Slice(ctx, n, pipeline.Focus{Emails: people, Objects: objects, NoPersonRows: true})
+	return r.Slice(ctx, n, pipeline.Focus{Emails: people, Roles: roles, Objects: objects, NoPersonRows: true})
 }
 
 // mayContain reports whether a filter name can have granted objects inside it:

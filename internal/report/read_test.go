@@ -67,23 +67,31 @@ func TestGenerateReadsOnlyWhatItNeeds(t *testing.T) {
 		{Row: pipeline.Row{Account: "ACME", Email: "carol.smith@acme.example", ObjectType: "TABLE", ObjectName: "SALES.PUBLIC.ORDERS", Privilege: "SELECT"},
 			ID: 3, Approver: "dave@acme.example", Reason: "audit", Until: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)},
 	}
-	for _, format := range []Format{CSV, JSON} {
+	for _, format := range Formats {
 		for _, l := range [][]LocalGrant{nil, local} {
 			o := Options{By: ByAccess, Format: format, Now: reportNow, Local: l}
 			var whole, streamed bytes.Buffer
 			require.NoError(t, Write(&whole, m, o))
 			r := &memReader{m: m}
 			require.NoError(t, Generate(context.Background(), &streamed, Source{Reader: r, Normalizer: normalizer}, o))
-			if format == JSON {
+			switch format {
+			case JSON:
 				// A streamed access report reads no access history, which the
 				// access view does not use: its header counts none.
 				require.Equal(t, withoutHistory(t, whole.String()), withoutHistory(t, streamed.String()), "%d local grants", len(l))
-			} else {
+			case CSV:
 				require.Equal(t, whole.String(), streamed.String(), "%d local grants", len(l))
+			case XLSX:
+				require.NotZero(t, streamed.Len())
+			default:
+				// The header's history counts are the slice's: none.
+				var none bytes.Buffer
+				require.NoError(t, Write(&none, historyless(m), o))
+				require.Equal(t, none.String(), streamed.String(), "--format %s, %d local grants", format, len(l))
 			}
 			require.True(t, r.scanned)
 			require.Zero(t, r.whole, "the full access report never reads the generation whole")
-			if l != nil {
+			if l != nil && (format == JSON || format == CSV) {
 				require.Contains(t, streamed.String(), "dave@acme.example")
 			}
 		}
@@ -109,6 +117,29 @@ func TestGenerateReadsOnlyWhatItNeeds(t *testing.T) {
 		require.NotEqual(t, "[]", string(g[key]))
 		require.JSONEq(t, string(w[key]), string(g[key]), "--by %s", by)
 	}
+}
+
+// viewKeys are the arrays of a JSON report of view v.
+func viewKeys(v View) []string {
+	keys := map[View]string{ByUser: "people", ByAccess: "rows", ByObject: "objects", ByRole: "roles"}
+	if v == ByAll {
+		return []string{"people", "objects", "roles", "rows"}
+	}
+	return []string{keys[v]}
+}
+
+// historyless is m without access history, as a streamed report reads it.
+func historyless(m *pipeline.Mirror) *pipeline.Mirror {
+	c := *m
+	snap := *m.Snapshot
+	snap.Accounts = nil
+	for _, a := range m.Snapshot.Accounts {
+		b := *a
+		b.History = nil
+		snap.Accounts = append(snap.Accounts, &b)
+	}
+	c.Snapshot = &snap
+	return &c
 }
 
 // withoutHistory drops the access-history counts from a JSON report's header.
@@ -151,9 +182,13 @@ func TestGenerateOnObjects(t *testing.T) {
 		{objects: []string{"SALES.PUBLIC.ORDERS"}, emails: []string{"alice.martin@acme-emea.example", "carol.smith@acme.example"}},
 		{objects: []string{"SALES.PUBLIC"}, roles: []string{"ANALYST"}},
 	}
+	roleViews := 0
 	for _, f := range filters {
-		for _, by := range []View{ByObject, ByUser, ByAccess} {
+		for _, by := range []View{ByObject, ByUser, ByAccess, ByRole, ByAll} {
 			for _, format := range Formats {
+				if by == ByAll && format == CSV {
+					continue // one table per file: refused
+				}
 				o := Options{By: by, Format: format, Now: reportNow, Objects: f.objects, Emails: f.emails, Roles: f.roles, Local: local}
 				r := &memReader{m: m}
 				var got bytes.Buffer
@@ -178,8 +213,12 @@ func TestGenerateOnObjects(t *testing.T) {
 					var g, w map[string]json.RawMessage
 					require.NoError(t, json.Unmarshal(got.Bytes(), &g))
 					require.NoError(t, json.Unmarshal(whole.Bytes(), &w))
-					key := map[View]string{ByUser: "people", ByAccess: "rows", ByObject: "objects"}[by]
-					require.JSONEq(t, string(w[key]), string(g[key]), what)
+					for _, key := range viewKeys(by) {
+						require.JSONEq(t, string(w[key]), string(g[key]), "%s: %s", what, key)
+					}
+					if by == ByRole && string(g["roles"]) != "[]" {
+						roleViews++
+					}
 					require.Equal(t, sliceHeader(t, w["header"]), sliceHeader(t, g["header"]), what)
 				case CSV:
 					require.Equal(t, whole.String(), got.String(), what)
@@ -188,6 +227,7 @@ func TestGenerateOnObjects(t *testing.T) {
 		}
 	}
 	// The filters above are not all empty answers.
+	require.Greater(t, roleViews, 3, "role views with members")
 	var got bytes.Buffer
 	o := Options{By: ByObject, Format: JSON, Now: reportNow, Objects: []string{"SALES"}}
 	require.NoError(t, Generate(context.Background(), &got, Source{Reader: &memReader{m: m}, Normalizer: normalizer}, o))
@@ -213,4 +253,46 @@ func sliceHeader(t *testing.T, raw json.RawMessage) map[string]any {
 	delete(h, "not_mirrored")
 	delete(h, "notes")
 	return h
+}
+
+// TestGenerateOnRoles: a report on the holders of roles, or the role view of
+// people, reads one slice about them, never the generation whole, and shows its
+// view as the report of the whole generation does.
+func TestGenerateOnRoles(t *testing.T) {
+	t.Parallel()
+	m := setup(t, "acme")
+	type filter struct{ emails, roles []string }
+	filters := []filter{
+		{roles: []string{"ANALYST"}},
+		{roles: []string{"ANALYST", "SYSADMIN"}},
+		{roles: []string{"NO_SUCH_ROLE"}},
+		{emails: []string{"carol.smith@acme.example"}},
+		{emails: []string{"alice.martin@acme-emea.example"}, roles: []string{"ANALYST"}},
+	}
+	shown := 0
+	for _, f := range filters {
+		for _, by := range []View{ByRole, ByUser, ByAccess} {
+			o := Options{By: by, Format: JSON, Now: reportNow, Emails: f.emails, Roles: f.roles}
+			r := &memReader{m: m}
+			var got bytes.Buffer
+			require.NoError(t, Generate(context.Background(), &got, Source{Reader: r, Normalizer: normalizer}, o))
+			require.Zero(t, r.whole, "--by %s %+v reads slices", by, f)
+			require.Equal(t, f.roles, r.focuses[0].Roles)
+
+			want := o
+			want.Emails = mapEmails(normalizer(m.Meta), f.emails)
+			var whole bytes.Buffer
+			require.NoError(t, Write(&whole, m, want))
+			var g, w map[string]json.RawMessage
+			require.NoError(t, json.Unmarshal(got.Bytes(), &g))
+			require.NoError(t, json.Unmarshal(whole.Bytes(), &w))
+			for _, key := range viewKeys(by) {
+				require.JSONEq(t, string(w[key]), string(g[key]), "--by %s %+v", by, f)
+				if string(g[key]) != "[]" {
+					shown++
+				}
+			}
+		}
+	}
+	require.Greater(t, shown, 9, "views with something in them")
 }
