@@ -16,6 +16,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // caseConfig is the part of a conformance case's config.yaml that flatten reads.
@@ -26,7 +27,7 @@ type caseConfig struct {
 	} `yaml:"email"`
 }
 
-func loadCase(t *testing.T, dir string) (*pipeline.Snapshot, pipeline.Options) {
+func loadCase(t *testing.T, dir string) (*model.Snapshot, pipeline.Options) {
 	t.Helper()
 	snap, err := pipeline.ReadSnapshot(dir)
 	require.NoError(t, err)
@@ -44,7 +45,7 @@ func TestConformance(t *testing.T) {
 	require.NotEmpty(t, cases)
 	for _, c := range cases {
 		dir := filepath.Dir(c)
-		for _, mode := range []pipeline.Mode{pipeline.Effective, pipeline.Granted} {
+		for _, mode := range []model.Mode{model.Effective, model.Granted} {
 			t.Run(filepath.Base(dir)+"/"+string(mode), func(t *testing.T) {
 				t.Parallel()
 				snap, opts := loadCase(t, dir)
@@ -65,7 +66,7 @@ func TestConformance(t *testing.T) {
 				// What the mirror does not reproduce, the same in both modes; a case
 				// without the file has nothing of the kind.
 				var gaps strings.Builder
-				for _, g := range pipeline.NotMirrored(m) {
+				for _, g := range model.NotMirrored(m) {
 					gaps.WriteString(g.Account + ": " + g.String() + "\n")
 				}
 				wantGaps, err := os.ReadFile(filepath.Join(dir, "expected-not-mirrored.txt"))

@@ -12,7 +12,7 @@ import (
 	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/internal/privilege"
 	"github.com/grantmirror/grantmirror/internal/sample"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // BenchmarkRecursiveCTE computes the same granted-mode table as Flatten with the
@@ -66,21 +66,21 @@ func sizeName(o sample.Options) string {
 
 // loadGraph writes the account as three tables, resolving what SQL should not have
 // to (canonical names, OWNERSHIP expansion, emails), exactly as flatten does.
-func loadGraph(b *testing.B, conn *pgx.Conn, a *pipeline.Account) {
+func loadGraph(b *testing.B, conn *pgx.Conn, a *model.Account) {
 	ctx := context.Background()
 	_, err := conn.Exec(ctx, `
 CREATE TABLE user_roles (email text, role text);
 CREATE TABLE role_edges (grantee text, role text);
 CREATE TABLE role_grants (role text, object_type text, object_name text, privilege text)`)
 	require.NoError(b, err)
-	dropped := pipeline.DroppedRoles(a)
+	dropped := model.DroppedRoles(a)
 	norm := ident.NewNormalizer(ident.Aliases{})
 	var users, edges, grants [][]any
 	active := map[string]string{}
 	for _, u := range a.Users {
 		if e, _ := norm.User(u.Name, u.Email); u.Active() && ident.ValidEmail(e) {
 			active[u.Name] = e
-			users = append(users, []any{e, pipeline.PublicRole})
+			users = append(users, []any{e, model.PublicRole})
 		}
 	}
 	for _, ug := range a.UserGrants {
@@ -88,7 +88,7 @@ CREATE TABLE role_grants (role text, object_type text, object_name text, privile
 			users = append(users, []any{e, ident.Part(ug.Role)})
 		}
 	}
-	graph := pipeline.NewRoleGraph(a)
+	graph := model.NewRoleGraph(a)
 	for to, from := range graph.Inherits {
 		for _, f := range from {
 			edges = append(edges, []any{to, f})
@@ -96,11 +96,11 @@ CREATE TABLE role_grants (role text, object_type text, object_name text, privile
 	}
 	for i := range a.RoleGrants {
 		rg := &a.RoleGrants[i]
-		role := pipeline.GranteeRole(rg)
+		role := model.GranteeRole(rg)
 		if !rg.DeletedOn.IsZero() || role == "" || !dropped[role].IsZero() || privilege.IsInheritance(rg.Privilege, rg.GrantedOn) {
 			continue
 		}
-		name := pipeline.ObjectName(rg)
+		name := model.ObjectName(rg)
 		grants = append(grants, []any{role, rg.GrantedOn, name, rg.Privilege})
 		if rg.Privilege == privilege.Ownership {
 			for _, p := range privilege.Implied(rg.GrantedOn) {

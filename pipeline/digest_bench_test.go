@@ -10,6 +10,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/sample"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // BenchmarkContentDigest measures the digest that lets a sync skip an
@@ -22,8 +23,8 @@ func BenchmarkContentDigest(b *testing.B) {
 	for _, size := range []sample.Options{{Users: 20_000, Roles: 4000, Grants: 400_000, Seed: 1}} {
 		a, err := sample.Generate(size)
 		require.NoError(b, err)
-		for _, mode := range []pipeline.Mode{pipeline.Effective, pipeline.Granted} {
-			m, err := pipeline.Flatten(&pipeline.Snapshot{Accounts: []*pipeline.Account{a}}, pipeline.Options{Mode: mode, Roles: pipeline.AllRoles})
+		for _, mode := range []model.Mode{model.Effective, model.Granted} {
+			m, err := pipeline.Flatten(&model.Snapshot{Accounts: []*model.Account{a}}, pipeline.Options{Mode: mode, Roles: model.AllRoles})
 			require.NoError(b, err)
 			name := sizeName(size) + "/" + string(mode)
 			b.Run(name+"/compact", func(b *testing.B) {

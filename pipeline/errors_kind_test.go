@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 	"github.com/grantmirror/grantmirror/pipeline/snowflake"
 )
@@ -19,11 +19,11 @@ func TestOneTaxonomy(t *testing.T) {
 		kind     error
 		adapters []error
 	}{
-		{pipeline.ErrAuth, []error{snowflake.ErrAuth, pgstore.ErrAuth}},
-		{pipeline.ErrPermission, []error{snowflake.ErrPermission, pgstore.ErrPermission}},
-		{pipeline.ErrUnavailable, []error{snowflake.ErrUnavailable, pgstore.ErrUnreachable}},
-		{pipeline.ErrTimeout, []error{snowflake.ErrTimeout}},
-		{pipeline.ErrConfig, []error{snowflake.ErrConfig, pgstore.ErrNoDatabase}},
+		{model.ErrAuth, []error{snowflake.ErrAuth, pgstore.ErrAuth}},
+		{model.ErrPermission, []error{snowflake.ErrPermission, pgstore.ErrPermission}},
+		{model.ErrUnavailable, []error{snowflake.ErrUnavailable, pgstore.ErrUnreachable}},
+		{model.ErrTimeout, []error{snowflake.ErrTimeout}},
+		{model.ErrConfig, []error{snowflake.ErrConfig, pgstore.ErrNoDatabase}},
 	} {
 		for _, a := range tt.adapters {
 			err := fmt.Errorf("read snowflake: %w", a)
@@ -33,6 +33,6 @@ func TestOneTaxonomy(t *testing.T) {
 		}
 	}
 	wrapped := &snowflake.Error{Code: 390100, Kind: snowflake.ErrAuth}
-	require.ErrorIs(t, wrapped, pipeline.ErrAuth, "a driver error translated at the boundary")
-	require.False(t, errors.Is(pgstore.ErrAuth, pipeline.ErrPermission))
+	require.ErrorIs(t, wrapped, model.ErrAuth, "a driver error translated at the boundary")
+	require.False(t, errors.Is(pgstore.ErrAuth, model.ErrPermission))
 }

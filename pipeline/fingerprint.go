@@ -14,6 +14,8 @@ import (
 	"slices"
 	"strings"
 	"sync"
+
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // A sync whose input is the one that built the current generation, read by the
@@ -72,7 +74,7 @@ func fingerprintAccount(h io.Writer, dir string) (bool, error) {
 	sum := sha256.Sum256(b)
 	h.Write([]byte(filepath.Base(dir) + "\x00"))
 	h.Write(sum[:])
-	for _, f := range accountFiles(&Account{}) {
+	for _, f := range accountFiles(&model.Account{}) {
 		path := filepath.Join(dir, f.file)
 		want, listed := man.SHA256[f.file]
 		got, err := FileSHA256(path)
@@ -121,8 +123,8 @@ func InputDigest(fingerprint string, o Options) string {
 	}
 	slices.Sort(tags)
 	settings, err := json.Marshal(struct {
-		Mode           Mode
-		Roles          RoleMode
+		Mode           model.Mode
+		Roles          model.RoleMode
 		Domains, Users map[string]string
 		PIITags        []string
 		PolicyFallback string

@@ -12,6 +12,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/snaptest"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // TestInputUnchanged: on both targets, a sync of the snapshot, settings and
@@ -41,7 +42,7 @@ func TestInputUnchanged(t *testing.T) {
 			require.Empty(t, res.Phases, "no phase ran")
 			runs, err = s.Runs(ctx, 1)
 			require.NoError(t, err)
-			require.Equal(t, pipeline.RunUnchanged, runs[0].Status)
+			require.Equal(t, model.RunUnchanged, runs[0].Status)
 			require.Equal(t, first.Generation.Rows, runs[0].Rows)
 			require.Equal(t, first.Generation.Number, runs[0].Generation)
 
@@ -84,12 +85,12 @@ func TestInputUnchanged(t *testing.T) {
 			// refuses it.
 			appendTo(t, filepath.Join(dir, "grants_to_users.csv"), "ROLE,ALICE,USER,\n")
 			_, err = pipeline.Run(ctx, syncConfig(dir, s, false))
-			require.ErrorIs(t, err, pipeline.ErrInput)
+			require.ErrorIs(t, err, model.ErrInput)
 			cur, err := s.Current(ctx)
 			require.NoError(t, err)
 			require.Equal(t, published, cur.Number, "the mirror is untouched")
 			res, err = pipeline.Run(ctx, syncConfig(dir, s, false))
-			require.ErrorIs(t, err, pipeline.ErrInput, "after a failed run, the input is read again")
+			require.ErrorIs(t, err, model.ErrInput, "after a failed run, the input is read again")
 		})
 	}
 }

@@ -13,12 +13,13 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/privilege"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Options are the semantic choices of a flatten.
 type Options struct {
-	Mode    Mode
-	Roles   RoleMode
+	Mode    model.Mode
+	Roles   model.RoleMode
 	Aliases ident.Aliases
 	// PIITags names the tags (TAG_NAME, or DB.SCHEMA.TAG) that mark a column as PII,
 	// compared case-insensitively. Columns with a masking policy are always masked.
@@ -31,44 +32,38 @@ type Options struct {
 	PolicyFallback string
 }
 
-// DefaultPIITags are Snowflake's classification tag and the conventional PII tag.
-var DefaultPIITags = []string{"PRIVACY_CATEGORY", "SEMANTIC_CATEGORY", "PII"}
-
 // Validate checks the options, filling defaults.
 func (o *Options) Validate() error {
 	switch o.Mode {
 	case "":
-		o.Mode = Effective
-	case Effective, Granted:
+		o.Mode = model.Effective
+	case model.Effective, model.Granted:
 	default:
 		return fmt.Errorf("mode %q: want effective or granted", o.Mode)
 	}
 	switch o.Roles {
 	case "":
-		o.Roles = AllRoles
-	case AllRoles, PrimaryRole:
+		o.Roles = model.AllRoles
+	case model.AllRoles, model.PrimaryRole:
 	default:
 		return fmt.Errorf("roles %q: want all or primary", o.Roles)
 	}
 	if o.PIITags == nil {
-		o.PIITags = DefaultPIITags
+		o.PIITags = model.DefaultPIITags
 	}
 	switch o.PolicyFallback {
 	case "":
-		o.PolicyFallback = FallbackDeny
-	case FallbackDeny, FallbackAllow:
+		o.PolicyFallback = model.FallbackDeny
+	case model.FallbackDeny, model.FallbackAllow:
 	default:
 		return fmt.Errorf("policy fallback %q: want deny or allow", o.PolicyFallback)
 	}
 	return nil
 }
 
-// PublicRole is held by every user.
-const PublicRole = "PUBLIC"
-
 // Flatten computes the mirror of a snapshot. It is deterministic: the same snapshot
 // gives the same mirror whatever the order of its rows.
-func Flatten(snap *Snapshot, opts Options) (*Mirror, error) {
+func Flatten(snap *model.Snapshot, opts Options) (*model.Mirror, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -76,17 +71,17 @@ func Flatten(snap *Snapshot, opts Options) (*Mirror, error) {
 	if now.IsZero() {
 		now = time.Now()
 	}
-	m := &Mirror{
-		Meta: Meta{PublishedAt: now.UTC(), Mode: opts.Mode, Roles: opts.Roles, Settings: &Settings{
+	m := &model.Mirror{
+		Meta: model.Meta{PublishedAt: now.UTC(), Mode: opts.Mode, Roles: opts.Roles, Settings: &model.Settings{
 			DomainAliases: maps.Clone(opts.Aliases.Domains), Overrides: maps.Clone(opts.Aliases.Users),
 			PIITags: slices.Clone(opts.PIITags),
 		}},
-		Access:   &Access{},
+		Access:   &model.Access{},
 		Snapshot: snap,
 	}
 	norm := ident.NewNormalizer(opts.Aliases)
 	for _, a := range snap.Accounts {
-		m.Meta.Accounts = append(m.Meta.Accounts, AccountMeta{Name: a.Name, ExtractedAt: a.ExtractedAt, Source: a.Source})
+		m.Meta.Accounts = append(m.Meta.Accounts, model.AccountMeta{Name: a.Name, ExtractedAt: a.ExtractedAt, Source: a.Source})
 		if err := flattenAccount(m, a, norm, opts); err != nil {
 			return nil, fmt.Errorf("account %s: %w", a.Name, err)
 		}
@@ -112,8 +107,8 @@ type graph struct {
 	// name: a grant row and its OWNERSHIP expansion find the object by index, and
 	// its few privileges in a short list.
 	byName  [][]privID
-	keys    []uint64 // id → packed key
-	objects []object // id → strings, filled by sortObjects
+	keys    []uint64                // id → packed key
+	objects []model.ObjectPrivilege // id → strings, filled by sortObjects
 	// needs holds, per object-privilege id, the USAGE ids (on database, on schema)
 	// that effective mode requires; -1 when none.
 	needs [][2]int32
@@ -200,109 +195,6 @@ func (g *graph) objectIn(known []privID, typ, name, priv int32) int32 {
 	return id
 }
 
-// roleName canonicalizes a role: account roles are one part, database and
-// application roles are DB.ROLE. A name that arrives already qualified is kept.
-func roleName(name, database string) string {
-	if database == "" {
-		return ident.Part(name)
-	}
-	if strings.Contains(name, ".") {
-		if parts, err := ident.SplitStored(name); err == nil && len(parts) == 2 {
-			return ident.Join(parts...)
-		}
-	}
-	return ident.Join(database, name)
-}
-
-// userRole is the pseudo-role holding privileges granted straight to a user
-// (GRANTED_TO = USER). Its name cannot collide with a canonical role name: those
-// are bare words or start with a quote.
-func userRole(user string) string { return "USER " + ident.Part(user) }
-
-// grantee returns the canonical role a grant row is granted to, or "" when no user
-// can reach that grantee: an application holds its grants for its own code, and a
-// share's grants reach another account.
-func grantee(g *RoleGrant) string {
-	switch g.GrantedTo {
-	case "ROLE":
-		return ident.Part(g.Grantee)
-	case "DATABASE_ROLE", "APPLICATION_ROLE":
-		db := g.Catalog
-		if g.GrantedOn == "DATABASE" {
-			db = g.Name
-		}
-		if db == "" {
-			if parts, err := ident.SplitStored(g.Grantee); err == nil && len(parts) == 2 {
-				return ident.Join(parts...)
-			}
-			return ""
-		}
-		return roleName(g.Grantee, db)
-	case "INSTANCE_ROLE":
-		return instanceRole(g.Grantee, g.Catalog, g.Schema, "")
-	case "USER":
-		return userRole(g.Grantee)
-	}
-	return ""
-}
-
-// instanceRole canonicalizes a role of a class instance the way Snowflake writes
-// it, DB.SCHEMA.INSTANCE!ROLE. The instance comes from OBJECT_INSTANCE or from a
-// name that already carries it (INSTANCE!ROLE); without either the role cannot be
-// told apart from the roles of other instances, and "" leaves the row out.
-func instanceRole(name, catalog, schema, instance string) string {
-	inst, role, ok := strings.Cut(name, "!")
-	switch {
-	case ok && strings.Contains(inst, "."):
-		if parts, err := ident.SplitStored(inst); err == nil && len(parts) == 3 {
-			return ident.Join(parts...) + "!" + ident.Part(role)
-		}
-		return ""
-	case ok && catalog != "" && schema != "":
-		return ident.Join(catalog, schema, inst) + "!" + ident.Part(role)
-	case !ok && instance != "":
-		if parts, err := ident.SplitStored(instance); err == nil && len(parts) == 3 {
-			return ident.Join(parts...) + "!" + ident.Part(name)
-		}
-	}
-	return ""
-}
-
-// objectKind says which of SNOWFLAKE.md's container rules names the object of a
-// grant row: 'd' a database, 's' a schema, 'r' a database or application role,
-// 'i' an instance role, 'o' an object in a schema, 'a' an account object.
-func objectKind(g *RoleGrant) byte {
-	switch {
-	case g.GrantedOn == "DATABASE":
-		return 'd'
-	case g.GrantedOn == "SCHEMA":
-		return 's'
-	case g.GrantedOn == "DATABASE_ROLE" || g.GrantedOn == "APPLICATION_ROLE":
-		return 'r'
-	case g.GrantedOn == "INSTANCE_ROLE":
-		return 'i'
-	case g.Schema != "":
-		return 'o'
-	}
-	return 'a'
-}
-
-// objectName canonicalizes the object of a grant row (SNOWFLAKE.md's container rule)
-// and returns the USAGE objects effective mode requires of it.
-func objectName(g *RoleGrant) (name string, db, schema string) {
-	switch objectKind(g) {
-	case 's':
-		return ident.Join(g.Catalog, g.Name), ident.Part(g.Catalog), ""
-	case 'r':
-		return roleName(g.Name, g.Catalog), "", ""
-	case 'i':
-		return instanceRole(g.Name, g.Catalog, g.Schema, g.Instance), "", ""
-	case 'o':
-		return ident.Join(g.Catalog, g.Schema, g.Name), ident.Part(g.Catalog), ident.Join(g.Catalog, g.Schema)
-	}
-	return ident.Part(g.Name), "", ""
-}
-
 // placeKey identifies where a grant row's object lives: its objectKind and, for
 // schemas and objects in schemas, the database and schema columns.
 type placeKey struct {
@@ -330,12 +222,12 @@ type cachedObject struct {
 	needs [2]int32
 }
 
-func buildGraph(a *Account) *graph {
+func buildGraph(a *model.Account) *graph {
 	g := &graph{roleID: map[string]int32{}, gone: map[string]bool{}}
-	for n := range DroppedRoles(a) {
+	for n := range model.DroppedRoles(a) {
 		g.gone[n] = true
 	}
-	g.role(PublicRole)
+	g.role(model.PublicRole)
 	usage := g.privs.id(privilege.Usage)
 	database, schemaType := g.types.id("DATABASE"), g.types.id("SCHEMA")
 	places := map[placeKey]place{}
@@ -346,12 +238,12 @@ func buildGraph(a *Account) *graph {
 		if !rg.DeletedOn.IsZero() {
 			continue
 		}
-		to := grantee(rg)
+		to := model.GranteeRole(rg)
 		if to == "" || g.gone[to] {
 			continue
 		}
 		if privilege.IsInheritance(rg.Privilege, rg.GrantedOn) {
-			from := inheritedRole(rg)
+			from := model.InheritedRole(rg)
 			if from == "" || g.gone[from] {
 				continue
 			}
@@ -362,8 +254,8 @@ func buildGraph(a *Account) *graph {
 		r := g.role(to)
 		typ := g.types.id(rg.GrantedOn)
 		ob := cachedObject{needs: [2]int32{-1, -1}}
-		if kind := objectKind(rg); kind == 'r' || kind == 'i' {
-			n, _, _ := objectName(rg)
+		if kind := model.ObjectKind(rg); kind == 'r' || kind == 'i' {
+			n, _, _ := model.GrantObject(rg)
 			if n == "" {
 				continue
 			}
@@ -453,12 +345,12 @@ func (g *graph) sortObjects() {
 	}
 	slices.SortFunc(order, func(x, y int32) int { return cmp.Compare(sk[x], sk[y]) })
 	rank := make([]int32, len(order))
-	objects := make([]object, len(order))
+	objects := make([]model.ObjectPrivilege, len(order))
 	needs := make([][2]int32, len(order))
 	for r, o := range order {
 		rank[o] = int32(r)
 		k := g.keys[o]
-		objects[r] = object{g.types.strs[k>>16&0xffff], g.names.strs[k>>32], g.privs.strs[k&0xffff]}
+		objects[r] = model.ObjectPrivilege{Type: g.types.strs[k>>16&0xffff], Name: g.names.strs[k>>32], Privilege: g.privs.strs[k&0xffff]}
 	}
 	for r, o := range order {
 		n := g.needs[o]
@@ -557,22 +449,22 @@ func (w *walker) path(r int32) []string {
 
 type person struct {
 	email string
-	users []*User
+	users []*model.User
 	roots []int32
 }
 
-func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options) error {
+func flattenAccount(m *model.Mirror, a *model.Account, norm *ident.Normalizer, opts Options) error {
 	g := buildGraph(a)
 
 	// Active users by name; two active users of one name is a broken extract.
-	byName := map[string]*User{}
+	byName := map[string]*model.User{}
 	for i := range a.Users {
 		u := &a.Users[i]
 		if !u.Active() {
 			continue
 		}
 		if prev, ok := byName[u.Name]; ok {
-			return fmt.Errorf("%w: users.csv:%d: NAME %s is an active user already at line %d", ErrInput, u.Line, u.Name, prev.Line)
+			return fmt.Errorf("%w: users.csv:%d: NAME %s is an active user already at line %d", model.ErrInput, u.Line, u.Name, prev.Line)
 		}
 		byName[u.Name] = u
 	}
@@ -590,7 +482,7 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 	}
 
 	people := map[string]*person{}
-	userRoots := map[*User][]int32{}
+	userRoots := map[*model.User][]int32{}
 	for _, u := range byName {
 		email, _ := norm.User(u.Name, u.Email)
 		if !ident.ValidEmail(email) {
@@ -598,16 +490,16 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 			if strings.TrimSpace(u.Email) == "" {
 				reason = "no email"
 			}
-			m.Excluded = append(m.Excluded, Exclusion{Account: a.Name, User: u.Name, Email: u.Email, Reason: reason})
+			m.Excluded = append(m.Excluded, model.Exclusion{Account: a.Name, User: u.Name, Email: u.Email, Reason: reason})
 			continue
 		}
-		roots := []int32{g.roleID[PublicRole]}
-		if id, ok := g.roleID[userRole(u.Name)]; ok {
+		roots := []int32{g.roleID[model.PublicRole]}
+		if id, ok := g.roleID[model.UserRole(u.Name)]; ok {
 			roots = append(roots, id)
 		}
-		mode := SessionRoles(u, opts.Roles)
+		mode := model.SessionRoles(u, opts.Roles)
 		for _, r := range granted[u.Name] {
-			if mode == AllRoles || g.roles[r] == ident.Part(u.DefaultRole) {
+			if mode == model.AllRoles || g.roles[r] == ident.Part(u.DefaultRole) {
 				roots = append(roots, r)
 			}
 		}
@@ -621,7 +513,9 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 		p.users = append(p.users, u)
 		p.roots = append(p.roots, roots...)
 	}
-	slices.SortFunc(m.Excluded, func(x, y Exclusion) int { return strings.Compare(x.Account+"\x00"+x.User, y.Account+"\x00"+y.User) })
+	slices.SortFunc(m.Excluded, func(x, y model.Exclusion) int {
+		return strings.Compare(x.Account+"\x00"+x.User, y.Account+"\x00"+y.User)
+	})
 
 	emails := make([]string, 0, len(people))
 	for e := range people {
@@ -630,7 +524,7 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 	slices.Sort(emails)
 
 	// The grants are independent of people: build them while the people are walked.
-	grantsDone := make(chan []Grant, 1)
+	grantsDone := make(chan []model.Grant, 1)
 	go func() { grantsDone <- grantTable(a.Name, g) }()
 
 	// People are split into contiguous ranges walked in parallel, each worker with its
@@ -643,25 +537,22 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			results[i] = walkPeople(a.Name, g, emails[lo:hi], people, userRoots, opts.Mode == Effective)
+			results[i] = walkPeople(a.Name, g, emails[lo:hi], people, userRoots, opts.Mode == model.Effective)
 		}()
 	}
 	wg.Wait()
-	part := accessPart{account: a.Name, objects: g.objects}
+	part := model.AccessPart{Account: a.Name, Objects: g.objects}
 	members := 0
 	for _, r := range results {
 		members += len(r.memberships)
 	}
 	m.Memberships = slices.Grow(m.Memberships, members)
 	for _, r := range results {
-		part.emails = append(part.emails, r.emails...)
-		part.lists = append(part.lists, r.lists...)
-		m.Access.n += r.rows
+		part.Emails = append(part.Emails, r.emails...)
+		part.Lists = append(part.Lists, r.lists...)
 		m.Memberships = append(m.Memberships, r.memberships...)
 	}
-	if len(part.emails) > 0 {
-		m.Access.parts = append(m.Access.parts, part)
-	}
+	m.Access.AppendPart(part)
 	if grants := <-grantsDone; len(m.Grants) == 0 {
 		m.Grants = grants // the only (or first) account: no copy
 	} else {
@@ -674,14 +565,14 @@ func flattenAccount(m *Mirror, a *Account, norm *ident.Normalizer, opts Options)
 // primaryRoles maps each primary role to the people whose sessions start in it:
 // the user's DEFAULT_ROLE when it is granted to the user (and not dropped),
 // otherwise PUBLIC, which is what Snowflake falls back to.
-func primaryRoles(users map[string]*User, granted map[string][]int32, g *graph, norm *ident.Normalizer) map[string][]string {
+func primaryRoles(users map[string]*model.User, granted map[string][]int32, g *graph, norm *ident.Normalizer) map[string][]string {
 	out := map[string][]string{}
 	for name, u := range users {
 		email, _ := norm.User(u.Name, u.Email)
 		if !ident.ValidEmail(email) {
 			continue
 		}
-		role := PublicRole
+		role := model.PublicRole
 		if def := ident.Part(u.DefaultRole); u.DefaultRole != "" {
 			for _, r := range granted[name] {
 				if g.roles[r] == def {
@@ -694,15 +585,6 @@ func primaryRoles(users map[string]*User, granted map[string][]int32, g *graph, 
 	return out
 }
 
-// SessionRoles is the role mode of a user's sessions: its own DEFAULT_SECONDARY_ROLE
-// when the snapshot has one Snowflake documents, otherwise the configured default.
-func SessionRoles(u *User, configured RoleMode) RoleMode {
-	if u.SecondaryRoles != "" {
-		return u.SecondaryRoles
-	}
-	return configured
-}
-
 func sortRoles(g *graph, roles []int32) []int32 {
 	slices.SortFunc(roles, func(x, y int32) int { return strings.Compare(g.roles[x], g.roles[y]) })
 	return slices.Compact(roles)
@@ -712,12 +594,11 @@ func sortRoles(g *graph, roles []int32) []int32 {
 type personRange struct {
 	emails      []string
 	lists       [][]int32
-	rows        int
-	memberships []Membership
+	memberships []model.Membership
 }
 
 // walkPeople computes the rows and memberships of people, in the order given.
-func walkPeople(account string, g *graph, emails []string, people map[string]*person, userRoots map[*User][]int32, effective bool) personRange {
+func walkPeople(account string, g *graph, emails []string, people map[string]*person, userRoots map[*model.User][]int32, effective bool) personRange {
 	var out personRange
 	w := newWalker(g)
 	// People who hold the same set of roles share one list: in a real account most
@@ -740,9 +621,8 @@ func walkPeople(account string, g *graph, emails []string, people map[string]*pe
 		if len(l) > 0 {
 			out.emails = append(out.emails, e)
 			out.lists = append(out.lists, l)
-			out.rows += len(l)
 		}
-		slices.SortFunc(p.users, func(x, y *User) int { return strings.Compare(x.Name, y.Name) })
+		slices.SortFunc(p.users, func(x, y *model.User) int { return strings.Compare(x.Name, y.Name) })
 		for _, u := range p.users {
 			roots := userRoots[u]
 			k := rolesKey(roots)
@@ -756,7 +636,7 @@ func walkPeople(account string, g *graph, emails []string, people map[string]*pe
 				paths[k] = ps
 			}
 			for i, r := range ps.roles {
-				out.memberships = append(out.memberships, Membership{Account: account, Email: e, User: u.Name, Role: g.roles[r], Path: ps.paths[i]})
+				out.memberships = append(out.memberships, model.Membership{Account: account, Email: e, User: u.Name, Role: g.roles[r], Path: ps.paths[i]})
 			}
 		}
 	}
@@ -764,7 +644,7 @@ func walkPeople(account string, g *graph, emails []string, people map[string]*pe
 }
 
 // grantTable lists every grant of the account after OWNERSHIP expansion.
-func grantTable(account string, g *graph) []Grant {
+func grantTable(account string, g *graph) []model.Grant {
 	// Roles in name order, each with its privileges in object order: the grants come
 	// out sorted without a sort over all of them.
 	roleOrder := make([]int32, len(g.roles))
@@ -774,7 +654,7 @@ func grantTable(account string, g *graph) []Grant {
 		total += len(g.grants[i])
 	}
 	roleOrder = sortRoles(g, roleOrder)
-	out := make([]Grant, 0, total)
+	out := make([]model.Grant, 0, total)
 	for _, r := range roleOrder {
 		for _, v := range g.grants[r] {
 			ob := g.objects[v>>1]
@@ -782,7 +662,7 @@ func grantTable(account string, g *graph) []Grant {
 			if v&1 == 1 {
 				via = privilege.Ownership
 			}
-			out = append(out, Grant{Account: account, Role: g.roles[r], ObjectType: ob.typ, ObjectName: ob.name, Privilege: ob.priv, Via: via})
+			out = append(out, model.Grant{Account: account, Role: g.roles[r], ObjectType: ob.Type, ObjectName: ob.Name, Privilege: ob.Privilege, Via: via})
 		}
 	}
 	return out
@@ -802,14 +682,14 @@ func rolesKey(roles []int32) string {
 // row access policy (Column empty), and columns tagged as PII. Policies carry their
 // translated rule; primary maps a primary role to the people whose sessions start
 // in it, for the rules that test CURRENT_ROLE().
-func maskedColumns(a *Account, tags []string, fallback string, primary map[string][]string) []MaskedColumn {
+func maskedColumns(a *model.Account, tags []string, fallback string, primary map[string][]string) []model.MaskedColumn {
 	want := map[string]bool{}
 	for _, t := range tags {
 		want[strings.ToUpper(t)] = true
 	}
 	seen := map[string]bool{}
-	var out []MaskedColumn
-	add := func(c MaskedColumn) {
+	var out []model.MaskedColumn
+	add := func(c model.MaskedColumn) {
 		if k := c.ObjectName + "\x00" + c.Column + "\x00" + c.Reason; !seen[k] {
 			seen[k] = true
 			out = append(out, c)
@@ -817,7 +697,7 @@ func maskedColumns(a *Account, tags []string, fallback string, primary map[strin
 	}
 	rules := newPolicyRules(a, fallback, primary)
 	direct := map[[2]string]bool{} // columns with a masking policy of their own
-	tagPolicies := map[string][]PolicyRef{}
+	tagPolicies := map[string][]model.PolicyRef{}
 	for _, p := range a.Policies {
 		if p.PolicyKind == "MASKING_POLICY" && p.Column != "" && p.TagName == "" {
 			direct[[2]string{ident.Join(p.Database, p.Schema, p.Entity), p.Column}] = true
@@ -835,13 +715,13 @@ func maskedColumns(a *Account, tags []string, fallback string, primary map[strin
 				continue
 			}
 			tag := ident.Join(p.TagDatabase, p.TagSchema, p.TagName)
-			add(MaskedColumn{Account: a.Name, ObjectName: object, Column: p.Column, Reason: "masking policy " + PolicyName(&p) + " on tag " + tag, Rule: rules.rule(p, tag)})
+			add(model.MaskedColumn{Account: a.Name, ObjectName: object, Column: p.Column, Reason: "masking policy " + model.PolicyName(&p) + " on tag " + tag, Rule: rules.rule(p, tag)})
 		case p.PolicyKind == "MASKING_POLICY" && p.Column != "":
-			add(MaskedColumn{Account: a.Name, ObjectName: object, Column: p.Column, Reason: "masking policy " + PolicyName(&p), Rule: rules.rule(p, "")})
+			add(model.MaskedColumn{Account: a.Name, ObjectName: object, Column: p.Column, Reason: "masking policy " + model.PolicyName(&p), Rule: rules.rule(p, "")})
 		case p.PolicyKind == "PROJECTION_POLICY" && p.Column != "":
-			add(MaskedColumn{Account: a.Name, ObjectName: object, Column: p.Column, Reason: "projection policy " + PolicyName(&p), Rule: rules.rule(p, "")})
+			add(model.MaskedColumn{Account: a.Name, ObjectName: object, Column: p.Column, Reason: "projection policy " + model.PolicyName(&p), Rule: rules.rule(p, "")})
 		case p.PolicyKind == "ROW_ACCESS_POLICY":
-			add(MaskedColumn{Account: a.Name, ObjectName: object, Reason: "row access policy " + PolicyName(&p), Rule: rules.rule(p, "")})
+			add(model.MaskedColumn{Account: a.Name, ObjectName: object, Reason: "row access policy " + model.PolicyName(&p), Rule: rules.rule(p, "")})
 		}
 	}
 	for _, t := range a.Tags {
@@ -870,7 +750,7 @@ func maskedColumns(a *Account, tags []string, fallback string, primary map[strin
 			if direct[[2]string{object, column}] {
 				continue
 			}
-			add(MaskedColumn{Account: a.Name, ObjectName: object, Column: column, Reason: "masking policy " + PolicyName(&p) + " on tag " + tag, Rule: rules.rule(p, tag)})
+			add(model.MaskedColumn{Account: a.Name, ObjectName: object, Column: column, Reason: "masking policy " + model.PolicyName(&p) + " on tag " + tag, Rule: rules.rule(p, tag)})
 		}
 		if t.Column == "" || t.ObjectDatabase == "" || t.ObjectSchema == "" {
 			continue
@@ -883,9 +763,9 @@ func maskedColumns(a *Account, tags []string, fallback string, primary map[strin
 		if t.TagValue != "" {
 			reason += "=" + t.TagValue
 		}
-		add(MaskedColumn{Account: a.Name, ObjectName: ident.Join(t.ObjectDatabase, t.ObjectSchema, t.ObjectName), Column: t.Column, Reason: reason})
+		add(model.MaskedColumn{Account: a.Name, ObjectName: ident.Join(t.ObjectDatabase, t.ObjectSchema, t.ObjectName), Column: t.Column, Reason: reason})
 	}
-	slices.SortFunc(out, func(x, y MaskedColumn) int {
+	slices.SortFunc(out, func(x, y model.MaskedColumn) int {
 		return strings.Compare(x.ObjectName+"\x00"+x.Column+"\x00"+x.Reason, y.ObjectName+"\x00"+y.Column+"\x00"+y.Reason)
 	})
 	return out

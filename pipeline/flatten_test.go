@@ -14,12 +14,13 @@ import (
 	"github.com/grantmirror/grantmirror/internal/privilege"
 	"github.com/grantmirror/grantmirror/internal/sample"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // reference is a deliberately naive second implementation of DESIGN.md's semantics:
 // strings everywhere, a recursive walk per user, no sharing. Flatten must agree with
 // it row for row, which checks both directions: no over-grant, no under-grant.
-func reference(a *pipeline.Account, opts pipeline.Options) []pipeline.Row {
+func reference(a *model.Account, opts pipeline.Options) []model.Row {
 	norm := ident.NewNormalizer(opts.Aliases)
 	gone := map[string]bool{}
 	live := map[string]bool{}
@@ -37,7 +38,7 @@ func reference(a *pipeline.Account, opts pipeline.Options) []pipeline.Row {
 	for n := range live {
 		delete(gone, n)
 	}
-	granteeOf := func(g pipeline.RoleGrant) string {
+	granteeOf := func(g model.RoleGrant) string {
 		switch g.GrantedTo {
 		case "ROLE":
 			return ident.Part(g.Grantee)
@@ -112,7 +113,7 @@ func reference(a *pipeline.Account, opts pipeline.Options) []pipeline.Row {
 		visit("user:"+u.Name, seen)
 		for _, ug := range a.UserGrants {
 			if ug.Grantee == u.Name && ug.DeletedOn.IsZero() && !gone[ident.Part(ug.Role)] &&
-				(opts.Roles != pipeline.PrimaryRole || ug.Role == u.DefaultRole) {
+				(opts.Roles != model.PrimaryRole || ug.Role == u.DefaultRole) {
 				visit(ident.Part(ug.Role), seen)
 			}
 		}
@@ -123,7 +124,7 @@ func reference(a *pipeline.Account, opts pipeline.Options) []pipeline.Row {
 			perEmail[email][r] = true
 		}
 	}
-	var rows []pipeline.Row
+	var rows []model.Row
 	for email, roles := range perEmail {
 		set := map[held]bool{}
 		for r := range roles {
@@ -133,7 +134,7 @@ func reference(a *pipeline.Account, opts pipeline.Options) []pipeline.Row {
 		}
 		usage := func(typ, name string) bool { return set[held{typ, name, "USAGE"}] }
 		for h := range set {
-			if opts.Mode != pipeline.Granted {
+			if opts.Mode != model.Granted {
 				parts := ident.Parts(h.name)
 				switch {
 				case h.typ == "SCHEMA" && !usage("DATABASE", parts[0]):
@@ -142,24 +143,24 @@ func reference(a *pipeline.Account, opts pipeline.Options) []pipeline.Row {
 					continue
 				}
 			}
-			rows = append(rows, pipeline.Row{Account: a.Name, Email: email, ObjectType: h.typ, ObjectName: h.name, Privilege: h.priv})
+			rows = append(rows, model.Row{Account: a.Name, Email: email, ObjectType: h.typ, ObjectName: h.name, Privilege: h.priv})
 		}
 	}
-	slices.SortFunc(rows, pipeline.Row.Compare)
+	slices.SortFunc(rows, model.Row.Compare)
 	return rows
 }
 
 func TestFlattenAgreesWithReference(t *testing.T) {
 	t.Parallel()
 	for seed := uint64(1); seed <= 12; seed++ {
-		for _, mode := range []pipeline.Mode{pipeline.Effective, pipeline.Granted} {
-			for _, roles := range []pipeline.RoleMode{pipeline.AllRoles, pipeline.PrimaryRole} {
+		for _, mode := range []model.Mode{model.Effective, model.Granted} {
+			for _, roles := range []model.RoleMode{model.AllRoles, model.PrimaryRole} {
 				t.Run(fmt.Sprintf("seed%d/%s/%s", seed, mode, roles), func(t *testing.T) {
 					t.Parallel()
 					a, err := sample.Generate(sample.Options{Users: 150 + int(seed)*20, Roles: 40 + int(seed)*5, Grants: 1500 + int(seed)*200, Seed: seed})
 					require.NoError(t, err)
 					opts := pipeline.Options{Mode: mode, Roles: roles, Aliases: ident.Aliases{Domains: map[string]string{"corp-sub.example": "example.com"}}}
-					m, err := pipeline.Flatten(&pipeline.Snapshot{Accounts: []*pipeline.Account{a}}, opts)
+					m, err := pipeline.Flatten(&model.Snapshot{Accounts: []*model.Account{a}}, opts)
 					require.NoError(t, err)
 					want := reference(a, opts)
 					require.NotEmpty(t, want)
@@ -219,7 +220,7 @@ func TestPrimaryRoleMode(t *testing.T) {
 	t.Parallel()
 	snap, err := pipeline.ReadSnapshot(filepath.Join("..", "testdata", "sample", "adversarial"))
 	require.NoError(t, err)
-	m, err := pipeline.Flatten(snap, pipeline.Options{Roles: pipeline.PrimaryRole})
+	m, err := pipeline.Flatten(snap, pipeline.Options{Roles: model.PrimaryRole})
 	require.NoError(t, err)
 	var got []string
 	for r := range m.Access.For("ADV", "primary@adv.example") {
@@ -235,13 +236,13 @@ func BenchmarkFlatten(b *testing.B) {
 	for _, size := range benchSizes {
 		a, err := sample.Generate(size)
 		require.NoError(b, err)
-		snap := &pipeline.Snapshot{Accounts: []*pipeline.Account{a}}
-		for _, mode := range []pipeline.Mode{pipeline.Effective, pipeline.Granted} {
+		snap := &model.Snapshot{Accounts: []*model.Account{a}}
+		for _, mode := range []model.Mode{model.Effective, model.Granted} {
 			b.Run(sizeName(size)+"/"+string(mode), func(b *testing.B) {
 				var before, after runtime.MemStats
 				runtime.GC()
 				runtime.ReadMemStats(&before)
-				var m *pipeline.Mirror
+				var m *model.Mirror
 				for b.Loop() {
 					m = nil
 					m, err = pipeline.Flatten(snap, pipeline.Options{Mode: mode, Now: time.Unix(0, 0)})

@@ -15,37 +15,38 @@ import (
 	"github.com/grantmirror/grantmirror/internal/snaptest"
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/dirstore"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
 func TestCheckChanges(t *testing.T) {
 	t.Parallel()
-	opts := pipeline.DefaultPublishOptions()
+	opts := model.DefaultPublishOptions()
 	for _, tc := range []struct {
 		name    string
-		changes []pipeline.AccountChange
+		changes []model.AccountChange
 		want    []string // "" : passes
 	}{
-		{"nothing published yet", []pipeline.AccountChange{{Account: "A", Next: 100, Added: 100}}, nil},
-		{"small change", []pipeline.AccountChange{{Account: "A", Current: 100, Next: 110, Added: 15, Removed: 5}}, nil},
-		{"new account beside an old one", []pipeline.AccountChange{
+		{"nothing published yet", []model.AccountChange{{Account: "A", Next: 100, Added: 100}}, nil},
+		{"small change", []model.AccountChange{{Account: "A", Current: 100, Next: 110, Added: 15, Removed: 5}}, nil},
+		{"new account beside an old one", []model.AccountChange{
 			{Account: "A", Current: 100, Next: 100},
 			{Account: "B", Next: 5000, Added: 5000}}, nil},
-		{"account vanished", []pipeline.AccountChange{
+		{"account vanished", []model.AccountChange{
 			{Account: "A", Current: 100, Next: 100},
 			{Account: "B", Current: 10, Removed: 10, Vanished: true}},
 			[]string{"account B (10 rows) is missing from the new snapshot"}},
-		{"account emptied", []pipeline.AccountChange{
+		{"account emptied", []model.AccountChange{
 			{Account: "A", Current: 1000, Next: 1000},
 			{Account: "B", Current: 10, Removed: 10}},
 			[]string{"account B would lose all its 10 rows"}},
-		{"too many removed in one account, few overall", []pipeline.AccountChange{
+		{"too many removed in one account, few overall", []model.AccountChange{
 			{Account: "A", Current: 10000, Next: 10000},
 			{Account: "B", Current: 100, Next: 70, Removed: 30}},
 			[]string{"account B would lose 30 of its 100 rows (30.0%, limit 20.0%)"}},
-		{"too many added", []pipeline.AccountChange{{Account: "A", Current: 100, Next: 151, Added: 51}},
+		{"too many added", []model.AccountChange{{Account: "A", Current: 100, Next: 151, Added: 51}},
 			[]string{"account A would gain 51 rows on its 100 (51.0%, limit 50.0%)"}},
-		{"every problem named", []pipeline.AccountChange{
+		{"every problem named", []model.AccountChange{
 			{Account: "A", Current: 100, Next: 200, Added: 100},
 			{Account: "B", Current: 100, Next: 50, Removed: 50},
 			{Account: "C", Current: 3, Removed: 3, Vanished: true}},
@@ -53,28 +54,28 @@ func TestCheckChanges(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			err := pipeline.CheckChanges(tc.changes, opts)
+			err := model.CheckChanges(tc.changes, opts)
 			if tc.want == nil {
 				require.NoError(t, err)
 				return
 			}
-			require.ErrorIs(t, err, pipeline.ErrRevokeGuard)
+			require.ErrorIs(t, err, model.ErrRevokeGuard)
 			for _, w := range tc.want {
 				require.Contains(t, err.Error(), w)
 			}
-			var g *pipeline.GuardError
+			var g *model.GuardError
 			require.True(t, errors.As(err, &g))
 			require.Len(t, g.Problems, len(tc.want))
 			forced := opts
 			forced.Force = true
-			require.NoError(t, pipeline.CheckChanges(tc.changes, forced))
+			require.NoError(t, model.CheckChanges(tc.changes, forced))
 		})
 	}
 }
 
 func TestPublishOptionsValidate(t *testing.T) {
 	t.Parallel()
-	o := pipeline.DefaultPublishOptions()
+	o := model.DefaultPublishOptions()
 	require.NoError(t, o.Validate())
 	o.MaxAddRatio = 3
 	require.NoError(t, o.Validate(), "growth beyond the current size is allowed when configured")
@@ -85,14 +86,14 @@ func TestPublishOptionsValidate(t *testing.T) {
 // storeKinds opens a fresh, empty store of each target kind.
 var storeKinds = []struct {
 	name string
-	open func(t *testing.T) pipeline.Store
+	open func(t *testing.T) model.Store
 }{
-	{"dir", func(t *testing.T) pipeline.Store {
+	{"dir", func(t *testing.T) model.Store {
 		s, err := dirstore.Open(t.TempDir())
 		require.NoError(t, err)
 		return s
 	}},
-	{"postgres", func(t *testing.T) pipeline.Store {
+	{"postgres", func(t *testing.T) model.Store {
 		pool := pgtest.Pool(t)
 		schema := pgtest.Schema(t, pool)
 		s, err := pgstore.Open(context.Background(), pgtest.URL(), pgstore.Options{Schema: schema})
@@ -129,15 +130,15 @@ func multiSnapshot(t *testing.T) string {
 	return dir
 }
 
-func syncConfig(dir string, store pipeline.Store, force bool) pipeline.Config {
-	opts := pipeline.DefaultPublishOptions()
+func syncConfig(dir string, store model.Store, force bool) pipeline.Config {
+	opts := model.DefaultPublishOptions()
 	opts.Force = force
 	return pipeline.Config{Source: pipeline.DirSource{Dir: dir}, Store: store, Publish: opts,
-		Flatten: pipeline.Options{Mode: pipeline.Effective, Roles: pipeline.AllRoles}}
+		Flatten: pipeline.Options{Mode: model.Effective, Roles: model.AllRoles}}
 }
 
 // accountRows counts the rows of each account of a generation.
-func accountRows(t *testing.T, s pipeline.Store) map[string]int {
+func accountRows(t *testing.T, s model.Store) map[string]int {
 	t.Helper()
 	m, err := s.Open(context.Background(), 0)
 	require.NoError(t, err)
@@ -188,7 +189,7 @@ func TestAccountVanishes(t *testing.T) {
 					snaptest.Reseal(t, filepath.Join(dir, sub))
 				}
 				res, err := pipeline.Run(ctx, syncConfig(dir, s, false))
-				require.ErrorIs(t, err, pipeline.ErrRevokeGuard)
+				require.ErrorIs(t, err, model.ErrRevokeGuard)
 				require.ErrorContains(t, err, strings.ReplaceAll(tc.want, "%d", strconv.Itoa(lost)))
 				require.True(t, res.Refused)
 				cur, err := s.Current(ctx)
@@ -197,7 +198,7 @@ func TestAccountVanishes(t *testing.T) {
 				require.Equal(t, before, accountRows(t, s))
 				runs, err := s.Runs(ctx, 1)
 				require.NoError(t, err)
-				require.Equal(t, pipeline.RunRefused, runs[0].Status)
+				require.Equal(t, model.RunRefused, runs[0].Status)
 				require.Equal(t, lost, runs[0].Removed, "the refused run records what it would have removed")
 				require.Zero(t, runs[0].Added)
 
@@ -240,13 +241,13 @@ func TestGuardRefusesAdditions(t *testing.T) {
 			appendTo(t, filepath.Join(dir, "grants_to_users.csv"), "WRITER,USER,CARL,\nWRITER,USER,DORA,\n")
 			snaptest.Reseal(t, dir)
 			res, err := pipeline.Run(ctx, syncConfig(dir, s, false))
-			require.ErrorIs(t, err, pipeline.ErrRevokeGuard)
+			require.ErrorIs(t, err, model.ErrRevokeGuard)
 			require.ErrorContains(t, err, "account TINY would gain 14 rows on its 10")
 			require.Equal(t, 14, res.Added)
 			require.Equal(t, before, accountRows(t, s), "the additions are not published")
 			runs, err := s.Runs(ctx, 1)
 			require.NoError(t, err)
-			require.Equal(t, pipeline.RunRefused, runs[0].Status)
+			require.Equal(t, model.RunRefused, runs[0].Status)
 			require.Equal(t, res.Added, runs[0].Added, "the refused run records what it would have added")
 		})
 	}
@@ -288,7 +289,7 @@ func TestAccountWithoutUsers(t *testing.T) {
 			require.NoError(t, os.Remove(users))
 			for _, force := range []bool{false, true} {
 				_, err = pipeline.Run(ctx, syncConfig(dir, s, force))
-				require.ErrorIs(t, err, pipeline.ErrInput, "even --force cannot publish an account without its users")
+				require.ErrorIs(t, err, model.ErrInput, "even --force cannot publish an account without its users")
 				require.ErrorContains(t, err, users+": required file users.csv is missing")
 			}
 			cur, err := s.Current(ctx)
@@ -297,7 +298,7 @@ func TestAccountWithoutUsers(t *testing.T) {
 			require.Equal(t, before, accountRows(t, s))
 			runs, err := s.Runs(ctx, 1)
 			require.NoError(t, err)
-			require.Equal(t, pipeline.RunFailed, runs[0].Status)
+			require.Equal(t, model.RunFailed, runs[0].Status)
 		})
 	}
 }

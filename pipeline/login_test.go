@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // TestLoginColumnsRoundTrip: expiry, locks and secondary roles survive a write and
@@ -22,7 +23,7 @@ func TestLoginColumnsRoundTrip(t *testing.T) {
 	require.NoError(t, err)
 	require.Equal(t, snap.Accounts[0].Users, back.Accounts[0].Users)
 
-	byName := map[string]*pipeline.User{}
+	byName := map[string]*model.User{}
 	for i := range back.Accounts[0].Users {
 		byName[back.Accounts[0].Users[i].Name] = &back.Accounts[0].Users[i]
 	}
@@ -32,10 +33,10 @@ func TestLoginColumnsRoundTrip(t *testing.T) {
 	require.True(t, byName["DAN"].SnowflakeLock)
 	require.True(t, byName["DAN"].Active(), "a lock keeps the access")
 	require.False(t, byName["EDO"].LockedUntil.IsZero())
-	require.Equal(t, pipeline.PrimaryRole, byName["FAY"].SecondaryRoles)
-	require.Equal(t, pipeline.AllRoles, byName["GUS"].SecondaryRoles)
-	require.Equal(t, pipeline.RoleMode(""), byName["HAL"].SecondaryRoles, "NULL: unset, the configured default applies")
-	require.Equal(t, pipeline.RoleMode(""), byName["IDA"].SecondaryRoles)
+	require.Equal(t, model.PrimaryRole, byName["FAY"].SecondaryRoles)
+	require.Equal(t, model.AllRoles, byName["GUS"].SecondaryRoles)
+	require.Equal(t, model.RoleMode(""), byName["HAL"].SecondaryRoles, "NULL: unset, the configured default applies")
+	require.Equal(t, model.RoleMode(""), byName["IDA"].SecondaryRoles)
 }
 
 // TestNoSecondaryColumnKeepsDefault: without DEFAULT_SECONDARY_ROLE every user
@@ -45,7 +46,7 @@ func TestNoSecondaryColumnKeepsDefault(t *testing.T) {
 	snap, err := pipeline.ReadSnapshot("../testdata/conformance/rules")
 	require.NoError(t, err)
 	for _, u := range snap.Accounts[0].Users {
-		require.Equal(t, pipeline.RoleMode(""), u.SecondaryRoles, u.Name)
+		require.Equal(t, model.RoleMode(""), u.SecondaryRoles, u.Name)
 	}
 	dir := t.TempDir()
 	require.NoError(t, pipeline.WriteSnapshot(dir, snap))
@@ -65,6 +66,6 @@ func TestBadExpiry(t *testing.T) {
 		require.NoError(t, os.WriteFile(filepath.Join(dir, name), []byte(body), 0o644))
 	}
 	_, err := pipeline.ReadSnapshot(dir)
-	require.ErrorIs(t, err, pipeline.ErrInput)
+	require.ErrorIs(t, err, model.ErrInput)
 	require.ErrorContains(t, err, "users.csv:2: EXPIRES_AT")
 }

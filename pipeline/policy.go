@@ -7,44 +7,8 @@ import (
 	"unicode"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
-
-// Policy kinds as a PolicyRule names them.
-const (
-	MaskingRule    = "masking"
-	RowAccessRule  = "row_access"
-	ProjectionRule = "projection"
-)
-
-// Fallbacks: what a reader gets where a policy was not translated.
-const (
-	// FallbackMask shows the masked form to everyone (masking policies).
-	FallbackMask = "mask"
-	// FallbackDeny admits no viewer (row access and projection policies, default).
-	FallbackDeny = "deny"
-	// FallbackAllow admits every viewer the grants admit, as if there were no policy.
-	FallbackAllow = "allow"
-)
-
-// PolicyRule is a Snowflake policy as the mirror applies it: who the policy admits
-// (sees the clear value, the rows, or may select the column). A viewer is admitted
-// when their session holds one of Roles (IS_ROLE_IN_SESSION and
-// IS_DATABASE_ROLE_IN_SESSION are true for any role a session holds, inherited ones
-// included) or when they are one of Emails, the people whose primary role is one of
-// Primary (CURRENT_ROLE() is the primary role only: grantmirror takes it to be the
-// user's DEFAULT_ROLE, the role a session starts with, and never a role the user
-// could switch to). A policy whose body was not translated admits as Fallback says.
-type PolicyRule struct {
-	Kind       string   `json:"kind"`
-	Policy     string   `json:"policy"`
-	Tag        string   `json:"tag,omitempty"` // the tag that carries the policy to the column
-	Translated bool     `json:"translated"`
-	Roles      []string `json:"roles,omitempty"`
-	Primary    []string `json:"primary,omitempty"`
-	Emails     []string `json:"emails,omitempty"`
-	Fallback   string   `json:"fallback,omitempty"`
-	Why        string   `json:"why,omitempty"` // why the body was not translated
-}
 
 // condition is a translated policy condition: who satisfies it.
 type condition struct {
@@ -224,7 +188,7 @@ func (p *policyParser) done() error {
 
 func (p *policyParser) body() (condition, error) {
 	if !p.peekWord("CASE") {
-		if p.kind != RowAccessRule {
+		if p.kind != model.RowAccessRule {
 			return condition{}, p.unexpected("want CASE WHEN")
 		}
 		c, err := p.cond()
@@ -281,7 +245,7 @@ func (p *policyParser) body() (condition, error) {
 // itself (masking), TRUE (row access), PROJECTION_CONSTRAINT(ALLOW => TRUE).
 func (p *policyParser) result() (bool, error) {
 	switch p.kind {
-	case RowAccessRule:
+	case model.RowAccessRule:
 		switch {
 		case p.peekWord("TRUE"):
 			p.pos++
@@ -291,7 +255,7 @@ func (p *policyParser) result() (bool, error) {
 			return false, nil
 		}
 		return false, p.unexpected("want TRUE or FALSE")
-	case ProjectionRule:
+	case model.ProjectionRule:
 		if err := p.word("PROJECTION_CONSTRAINT"); err != nil {
 			return false, err
 		}
@@ -446,16 +410,16 @@ func (p *policyParser) atom() (condition, error) {
 
 // policyRules translates an account's policies once each.
 type policyRules struct {
-	a        *Account
+	a        *model.Account
 	fallback string
 	primary  map[string][]string
-	bodies   map[string]*PolicyBody // kind + "\x00" + canonical name
-	byName   map[string][]*PolicyBody
-	done     map[string]*PolicyRule
+	bodies   map[string]*model.PolicyBody // kind + "\x00" + canonical name
+	byName   map[string][]*model.PolicyBody
+	done     map[string]*model.PolicyRule
 }
 
-func newPolicyRules(a *Account, fallback string, primary map[string][]string) *policyRules {
-	r := &policyRules{a: a, fallback: fallback, primary: primary, bodies: map[string]*PolicyBody{}, byName: map[string][]*PolicyBody{}, done: map[string]*PolicyRule{}}
+func newPolicyRules(a *model.Account, fallback string, primary map[string][]string) *policyRules {
+	r := &policyRules{a: a, fallback: fallback, primary: primary, bodies: map[string]*model.PolicyBody{}, byName: map[string][]*model.PolicyBody{}, done: map[string]*model.PolicyRule{}}
 	for i := range a.Bodies {
 		b := &a.Bodies[i]
 		r.bodies[b.Kind+"\x00"+ident.Join(b.Database, b.Schema, b.Name)] = b
@@ -464,34 +428,20 @@ func newPolicyRules(a *Account, fallback string, primary map[string][]string) *p
 	return r
 }
 
-// PolicyName is the canonical name (DB.SCHEMA.POLICY) of the policy a reference
-// names, as far as the reference tells.
-func PolicyName(p *PolicyRef) string {
-	if p.PolicyDatabase != "" && p.PolicySchema != "" {
-		return ident.Join(p.PolicyDatabase, p.PolicySchema, p.PolicyName)
-	}
-	if parts, err := ident.SplitStored(p.PolicyName); err == nil && len(parts) == 3 {
-		return ident.Join(parts...)
-	}
-	return ident.Part(p.PolicyName)
-}
-
-var ruleKinds = map[string]string{"MASKING_POLICY": MaskingRule, "ROW_ACCESS_POLICY": RowAccessRule, "PROJECTION_POLICY": ProjectionRule}
-
 // rule returns the rule of the policy a reference names, or nil for a masking
 // policy when the snapshot holds no masking policy definitions at all (readers
 // then apply their own unmask conditions, as before definitions were extracted).
-func (r *policyRules) rule(p PolicyRef, tag string) *PolicyRule {
-	kind := ruleKinds[p.PolicyKind]
-	name := PolicyName(&p)
-	if kind == MaskingRule && !r.a.BodiesOf[p.PolicyKind] {
+func (r *policyRules) rule(p model.PolicyRef, tag string) *model.PolicyRule {
+	kind := model.RuleKind(p.PolicyKind)
+	name := model.PolicyName(&p)
+	if kind == model.MaskingRule && !r.a.BodiesOf[p.PolicyKind] {
 		return nil
 	}
 	key := p.PolicyKind + "\x00" + name + "\x00" + tag + "\x00" + p.Status
 	if rule, ok := r.done[key]; ok {
 		return rule
 	}
-	rule := &PolicyRule{Kind: kind, Policy: name, Tag: tag}
+	rule := &model.PolicyRule{Kind: kind, Policy: name, Tag: tag}
 	r.done[key] = rule
 	body := r.bodies[p.PolicyKind+"\x00"+name]
 	if body == nil && !strings.Contains(name, ".") {
@@ -516,8 +466,8 @@ func (r *policyRules) rule(p PolicyRef, tag string) *PolicyRule {
 		rule.Roles, rule.Primary = nil, nil
 		rule.Why = err.Error()
 		rule.Fallback = r.fallback
-		if kind == MaskingRule {
-			rule.Fallback = FallbackMask
+		if kind == model.MaskingRule {
+			rule.Fallback = model.FallbackMask
 		}
 		return rule
 	}

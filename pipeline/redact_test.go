@@ -5,7 +5,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 func TestRedact(t *testing.T) {
@@ -21,7 +21,7 @@ func TestRedact(t *testing.T) {
 	} {
 		t.Run(c.dsn, func(t *testing.T) {
 			t.Parallel()
-			require.Equal(t, c.want, pipeline.RedactDSN(c.dsn))
+			require.Equal(t, c.want, model.RedactDSN(c.dsn))
 		})
 	}
 }

@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"log/slog"
 	"time"
+
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Source yields a snapshot: a directory replayed, or a live account extracted.
 type Source interface {
-	Load(ctx context.Context) (*Snapshot, error)
+	Load(ctx context.Context) (*model.Snapshot, error)
 	// String names the source for logs and run history, without secrets.
 	String() string
 }
@@ -19,8 +21,8 @@ type Source interface {
 type DirSource struct{ Dir string }
 
 // Load reads the directory.
-func (d DirSource) Load(ctx context.Context) (*Snapshot, error) {
-	return readSnapshot(d.Dir, func(n int) { Advance(ctx, n) })
+func (d DirSource) Load(ctx context.Context) (*model.Snapshot, error) {
+	return readSnapshot(d.Dir, func(n int) { model.Advance(ctx, n) })
 }
 
 func (d DirSource) String() string { return "dir:" + d.Dir }
@@ -29,9 +31,9 @@ func (d DirSource) String() string { return "dir:" + d.Dir }
 // one and call Run.
 type Config struct {
 	Source  Source
-	Store   Store
+	Store   model.Store
 	Flatten Options
-	Publish PublishOptions
+	Publish model.PublishOptions
 	// DryRun computes the mirror and what would change, and publishes nothing.
 	DryRun bool
 	Logger *slog.Logger
@@ -72,17 +74,6 @@ type ExpectedSource interface {
 	Expected() (int, bool)
 }
 
-type advanceKey struct{}
-
-// Advance reports, from a Source's Load or a Store's Publish called by Run,
-// that n more records were read or rows written. It costs a context lookup and
-// does nothing when no Counter listens.
-func Advance(ctx context.Context, n int) {
-	if add, ok := ctx.Value(advanceKey{}).(func(int)); ok {
-		add(n)
-	}
-}
-
 // counted is ctx with Advance passed on to obs's Add for phase, when obs
 // counts; expect is the phase's total, or negative when unknown.
 func counted(ctx context.Context, obs Observer, phase string, expect int) context.Context {
@@ -93,7 +84,7 @@ func counted(ctx context.Context, obs Observer, phase string, expect int) contex
 	if expect >= 0 {
 		c.Expect(phase, expect)
 	}
-	return context.WithValue(ctx, advanceKey{}, func(n int) { c.Add(phase, n) })
+	return model.WithAdvance(ctx, func(n int) { c.Add(phase, n) })
 }
 
 // Expected sums the rows the manifest.json of each account lists for its
@@ -105,7 +96,7 @@ func (d DirSource) Expected() (int, bool) {
 	}
 	total := int64(0)
 	for _, dir := range dirs {
-		man, err := readManifest(dir, &Account{})
+		man, err := readManifest(dir, &model.Account{})
 		if err != nil || man == nil || man.Rows == nil {
 			return 0, false
 		}
@@ -131,10 +122,10 @@ type Phase struct {
 // Result is what a run did.
 type Result struct {
 	// Mirror is the flattened mirror; nil when the input was unchanged.
-	Mirror *Mirror
+	Mirror *model.Mirror
 	// Generation is the generation published, or on an unchanged run the one
 	// that stays current; nil on a dry run.
-	Generation *Generation
+	Generation *model.Generation
 	// Unchanged says the mirror equals the current generation, so nothing was
 	// (or, on a dry run, would be) published.
 	Unchanged bool
@@ -149,10 +140,10 @@ type Result struct {
 	RefusedBecause error
 	// Changes are the per-account changes the guard weighed: on a dry run, and on
 	// a run the guard refused.
-	Changes []AccountChange
+	Changes []model.AccountChange
 	// Current is, on a dry run, the published table the mirror was compared with
 	// (empty when nothing is published), so callers can list the changes.
-	Current *Access
+	Current *model.Access
 	Phases  []Phase
 	// Warnings are what the snapshot reader accepted but a person should know,
 	// such as an account without manifest.json; Run logs them too.
@@ -176,7 +167,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 		obs = nopObserver{}
 	}
 	res := &Result{}
-	rec := RunRecord{StartedAt: clock().UTC(), Source: cfg.Source.String(), Status: RunFailed}
+	rec := model.RunRecord{StartedAt: clock().UTC(), Source: cfg.Source.String(), Status: model.RunFailed}
 	begin := func(name string) time.Time {
 		obs.Phase(name, false)
 		return clock()
@@ -192,20 +183,20 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	rec.FinishedAt = clock().UTC()
 	switch {
 	case err == nil && cfg.DryRun:
-		rec.Status = RunDryRun
+		rec.Status = model.RunDryRun
 	case err == nil && res.Unchanged:
-		rec.Status = RunUnchanged
+		rec.Status = model.RunUnchanged
 	case err == nil:
-		rec.Status = RunPublished
-	case errors.Is(err, ErrRevokeGuard):
-		rec.Status, res.Refused = RunRefused, true
+		rec.Status = model.RunPublished
+	case errors.Is(err, model.ErrRevokeGuard):
+		rec.Status, res.Refused = model.RunRefused, true
 	}
 	if err != nil {
 		rec.Error = err.Error()
 	}
 	// A run that could not take the lock did not run: recording it would race the
 	// history of the sync that holds it.
-	if !errors.Is(err, ErrLocked) && cfg.Store != nil {
+	if !errors.Is(err, model.ErrLocked) && cfg.Store != nil {
 		if rerr := cfg.Store.RecordRun(context.WithoutCancel(ctx), rec); rerr != nil {
 			log.Warn("record run", "error", rerr)
 		}
@@ -213,7 +204,7 @@ func Run(ctx context.Context, cfg Config) (*Result, error) {
 	return res, err
 }
 
-func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Time, res *Result, rec *RunRecord,
+func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Time, res *Result, rec *model.RunRecord,
 	begin func(string) time.Time, phase func(string, time.Time, int)) error {
 	if cfg.Source == nil || cfg.Store == nil {
 		return errors.New("run: a source and a target are required")
@@ -271,7 +262,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 	if cfg.DryRun {
 		start = begin("diff")
 		old, err := cfg.Store.Open(ctx, 0)
-		cur := &Access{}
+		cur := &model.Access{}
 		var accounts []string
 		switch {
 		case err == nil:
@@ -279,17 +270,17 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 			for _, a := range old.Meta.Accounts {
 				accounts = append(accounts, a.Name)
 			}
-		case !errors.Is(err, ErrNoGeneration):
+		case !errors.Is(err, model.ErrNoGeneration):
 			return err
 		}
 		res.Current = cur
 		res.Unchanged = old != nil && !cfg.Publish.Force && old.Meta.Digest != "" && old.Meta.Digest == m.Meta.Digest
-		res.Changes = DiffAccounts(cur, accounts, m)
+		res.Changes = model.DiffAccounts(cur, accounts, m)
 		for _, c := range res.Changes {
 			res.Added, res.Removed = res.Added+c.Added, res.Removed+c.Removed
 		}
 		rec.Added, rec.Removed = res.Added, res.Removed
-		if gerr := CheckChanges(res.Changes, cfg.Publish); gerr != nil {
+		if gerr := model.CheckChanges(res.Changes, cfg.Publish); gerr != nil {
 			res.Refused, res.RefusedBecause = true, gerr
 			log.Warn("a real run would be refused", "reason", gerr)
 		}
@@ -306,7 +297,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 	popts := cfg.Publish
 	popts.SkipUnchanged = !popts.Force
 	g, err := cfg.Store.Publish(publishCtx, m, popts)
-	var unchanged *UnchangedError
+	var unchanged *model.UnchangedError
 	if errors.As(err, &unchanged) {
 		cur := unchanged.Current
 		res.Generation, res.Unchanged = &cur, true
@@ -315,7 +306,7 @@ func run(ctx context.Context, cfg Config, log *slog.Logger, clock func() time.Ti
 		log.Info("unchanged; nothing published", "generation", cur.Number, "rows", m.Access.Len())
 		return nil
 	}
-	var gerr *GuardError
+	var gerr *model.GuardError
 	if errors.As(err, &gerr) {
 		// A refused run is recorded with what it would have done, so the history
 		// shows how large the refused change was.
@@ -351,7 +342,7 @@ func inputDigest(ctx context.Context, cfg Config, opts Options) (string, error) 
 // which published or kept the generation still current: the run has nothing to
 // read. A failed or refused run, a rollback, or a run that could not tell comes
 // in between, and the input is read again.
-func unchangedInput(ctx context.Context, s Store, input string) (*Generation, bool, error) {
+func unchangedInput(ctx context.Context, s model.Store, input string) (*model.Generation, bool, error) {
 	if input == "" {
 		return nil, false, nil
 	}
@@ -360,11 +351,11 @@ func unchangedInput(ctx context.Context, s Store, input string) (*Generation, bo
 		return nil, false, err
 	}
 	last := runs[0]
-	if last.InputDigest != input || last.Status != RunPublished && last.Status != RunUnchanged {
+	if last.InputDigest != input || last.Status != model.RunPublished && last.Status != model.RunUnchanged {
 		return nil, false, nil
 	}
 	cur, err := s.Current(ctx)
-	if errors.Is(err, ErrNoGeneration) {
+	if errors.Is(err, model.ErrNoGeneration) {
 		return nil, false, nil
 	}
 	if err != nil || cur.Number != last.Generation {
@@ -374,7 +365,7 @@ func unchangedInput(ctx context.Context, s Store, input string) (*Generation, bo
 }
 
 // records counts the rows of every view read into a snapshot, across accounts.
-func records(s *Snapshot) int {
+func records(s *model.Snapshot) int {
 	n := 0
 	for _, a := range s.Accounts {
 		n += len(a.Users) + len(a.Roles) + len(a.UserGrants) + len(a.RoleGrants) + len(a.Tags) + len(a.Policies) + len(a.History)
@@ -382,7 +373,7 @@ func records(s *Snapshot) int {
 	return n
 }
 
-func countPeople(m *Mirror) int {
+func countPeople(m *model.Mirror) int {
 	n := 0
 	for range m.Access.Emails() {
 		n++

@@ -9,6 +9,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/dirstore"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // recorder is an Observer that writes down every call, and can cancel the run
@@ -53,7 +54,7 @@ func TestRunReportsPhasesToObserver(t *testing.T) {
 			require.NoError(t, err)
 			rec := &recorder{}
 			res, err := pipeline.Run(context.Background(), pipeline.Config{Source: src, Store: store,
-				Flatten: pipeline.Options{Mode: pipeline.Effective, Roles: pipeline.AllRoles}, Publish: pipeline.DefaultPublishOptions(),
+				Flatten: pipeline.Options{Mode: model.Effective, Roles: model.AllRoles}, Publish: model.DefaultPublishOptions(),
 				DryRun: dryRun, Observer: rec})
 			require.NoError(t, err)
 			rows := res.Mirror.Access.Len()
@@ -78,9 +79,9 @@ func TestRunReportsPhasesToObserver(t *testing.T) {
 func TestCancelledRunPublishesNothing(t *testing.T) {
 	t.Parallel()
 	src := pipeline.DirSource{Dir: "../testdata/sample/tiny"}
-	cfg := func(store pipeline.Store, obs pipeline.Observer) pipeline.Config {
+	cfg := func(store model.Store, obs pipeline.Observer) pipeline.Config {
 		return pipeline.Config{Source: src, Store: store, Observer: obs,
-			Flatten: pipeline.Options{Mode: pipeline.Effective, Roles: pipeline.AllRoles}, Publish: pipeline.DefaultPublishOptions()}
+			Flatten: pipeline.Options{Mode: model.Effective, Roles: model.AllRoles}, Publish: model.DefaultPublishOptions()}
 	}
 	for _, at := range []string{"extract done", "flatten start", "flatten done", "publish start"} {
 		t.Run(at, func(t *testing.T) {
@@ -109,7 +110,7 @@ func TestCancelledRunPublishesNothing(t *testing.T) {
 			require.Equal(t, 1, cur.Number)
 			runs, err := store.Runs(context.Background(), 1)
 			require.NoError(t, err)
-			require.Equal(t, pipeline.RunFailed, runs[0].Status, "the interrupted run is in the history")
+			require.Equal(t, model.RunFailed, runs[0].Status, "the interrupted run is in the history")
 		})
 	}
 }

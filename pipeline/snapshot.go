@@ -19,144 +19,8 @@ import (
 	"unicode/utf8"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
-
-// Snapshot is the grant graph of one or more accounts, as read from ACCOUNT_USAGE.
-type Snapshot struct {
-	Accounts []*Account
-	// Warnings are what the reader accepted but a person should know: an account
-	// without manifest.json, named after its directory, with no extracted_at.
-	Warnings []string
-}
-
-// Account holds one account's views, one slice per snapshot file. Values are
-// normalized on read (keywords upper-cased, DISABLED parsed) but names are kept raw,
-// as Snowflake stores them, so explain can quote the source faithfully.
-type Account struct {
-	Name        string
-	ExtractedAt time.Time
-	Source      string
-
-	Users      []User
-	Roles      []Role // nil when roles.csv is absent
-	UserGrants []UserGrant
-	RoleGrants []RoleGrant
-	Tags       []TagRef
-	Policies   []PolicyRef
-	// Bodies are the policy definitions; BodiesOf records which kinds' views the
-	// snapshot holds, so a policy without a body is told from one never extracted.
-	Bodies     []PolicyBody
-	BodiesOf   map[string]bool
-	History    []AccessEvent
-	HasRoles   bool // roles.csv was present, so an unlisted role is unknown rather than unseen
-	HasHistory bool // access_history.csv was present
-}
-
-// User is a row of users.csv.
-type User struct {
-	Line        int
-	Name        string
-	Email       string
-	Disabled    bool
-	DeletedOn   time.Time
-	Type        string
-	LoginName   string
-	DisplayName string
-	DefaultRole string
-	// ExpiresAt is USERS.EXPIRES_AT; Expired says it had passed when the snapshot
-	// was extracted (or, for a snapshot without extracted_at, when it was read).
-	ExpiresAt time.Time
-	Expired   bool
-	// SnowflakeLock and LockedUntil are temporary locks (SNOWFLAKE_LOCK,
-	// LOCKED_UNTIL_TIME): the user keeps its access, lint lists them.
-	SnowflakeLock bool
-	LockedUntil   time.Time
-	// SecondaryRoles is USERS.DEFAULT_SECONDARY_ROLE read as a role mode: AllRoles
-	// for ["ALL"], PrimaryRole for [], "" when the column is absent, NULL (empty)
-	// or a value Snowflake does not document, so the configured default applies.
-	// SecondaryRaw keeps the value.
-	SecondaryRoles RoleMode
-	SecondaryRaw   string
-}
-
-// Active reports whether the user can sign in: not dropped, not disabled and not
-// expired.
-func (u *User) Active() bool { return u.DeletedOn.IsZero() && !u.Disabled && !u.Expired }
-
-// Role is a row of roles.csv.
-type Role struct {
-	Line      int
-	Name      string
-	Type      string // ROLE, DATABASE_ROLE, …
-	Database  string // for database roles
-	DeletedOn time.Time
-}
-
-// UserGrant is a row of grants_to_users.csv: Role granted to the user Grantee.
-type UserGrant struct {
-	Line      int
-	Role      string
-	Grantee   string
-	DeletedOn time.Time
-}
-
-// RoleGrant is a row of grants_to_roles.csv.
-type RoleGrant struct {
-	Line        int
-	Privilege   string
-	GrantedOn   string
-	Name        string
-	Catalog     string
-	Schema      string
-	GrantedTo   string
-	Grantee     string
-	GrantOption bool
-	DeletedOn   time.Time
-	// Instance is OBJECT_INSTANCE, the class instance (DB.SCHEMA.INSTANCE) an
-	// INSTANCE_ROLE row's role belongs to.
-	Instance string
-}
-
-// TagRef is a row of tag_references.csv.
-type TagRef struct {
-	TagDatabase, TagSchema, TagName, TagValue string
-	ObjectDatabase, ObjectSchema, ObjectName  string
-	Column, Domain                            string
-}
-
-// PolicyRef is a row of policy_references.csv.
-type PolicyRef struct {
-	PolicyName, PolicyKind           string
-	Database, Schema, Entity, Column string
-	// PolicyDatabase and PolicySchema (POLICY_DB, POLICY_SCHEMA) locate the policy;
-	// older snapshots qualify POLICY_NAME instead. EntityDomain is REF_ENTITY_DOMAIN:
-	// TAG when the policy is set on a tag (Entity then names the tag) rather than on
-	// a table, view or column.
-	PolicyDatabase, PolicySchema, EntityDomain string
-	// TagDatabase, TagSchema and TagName name the tag that brings a tag-based
-	// policy to REF_COLUMN_NAME; empty for a policy set on the column itself.
-	// Status is POLICY_STATUS (ACTIVE, or why Snowflake cannot apply it).
-	TagDatabase, TagSchema, TagName, Status string
-}
-
-// PolicyBody is a row of masking_policies.csv, row_access_policies.csv or
-// projection_policies.csv: a policy's definition, as ACCOUNT_USAGE keeps it.
-type PolicyBody struct {
-	Line                   int
-	File                   string
-	Kind                   string // MASKING_POLICY, ROW_ACCESS_POLICY or PROJECTION_POLICY
-	Database, Schema, Name string
-	Signature, Body        string
-}
-
-// AccessEvent is a row of access_history.csv, an aggregate of ACCESS_HISTORY.
-type AccessEvent struct {
-	User         string
-	ObjectDomain string
-	ObjectName   string
-	LastAccessed time.Time
-	QueryCount   int64
-}
 
 // manifest is the optional manifest.json of a snapshot. Rows and SHA256, when
 // present, describe each file as the extract wrote it, by file name: the number
@@ -190,20 +54,20 @@ func (m *manifest) lists(name string) bool {
 // otherwise one account per subdirectory (hidden ones aside), each of which must
 // hold users.csv: an account whose users went missing must not be read as an
 // account that is gone. Errors name the file and line.
-func ReadSnapshot(dir string) (*Snapshot, error) { return readSnapshot(dir, nil) }
+func ReadSnapshot(dir string) (*model.Snapshot, error) { return readSnapshot(dir, nil) }
 
 // readSnapshot is ReadSnapshot calling advance, when not nil, as records are
 // read (in steps of advanceStep), for a progress bar.
-func readSnapshot(dir string, advance func(int)) (*Snapshot, error) {
-	snap := &Snapshot{}
+func readSnapshot(dir string, advance func(int)) (*model.Snapshot, error) {
+	snap := &model.Snapshot{}
 	dirs, err := accountDirs(dir)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInput, err)
+		return nil, fmt.Errorf("%w: %v", model.ErrInput, err)
 	}
 	for _, sub := range dirs {
 		if _, err := os.Stat(filepath.Join(sub, "users.csv")); err != nil {
 			return nil, fmt.Errorf("%w: %s: required file users.csv is missing; every subdirectory of a multi-account snapshot is an account, and an account without users cannot be mirrored (restore the file, or remove the directory to drop the account)",
-				ErrInput, filepath.Join(sub, "users.csv"))
+				model.ErrInput, filepath.Join(sub, "users.csv"))
 		}
 		a, err := readAccount(sub, snap, advance)
 		if err != nil {
@@ -212,12 +76,12 @@ func readSnapshot(dir string, advance func(int)) (*Snapshot, error) {
 		snap.Accounts = append(snap.Accounts, a)
 	}
 	if len(snap.Accounts) == 0 {
-		return nil, fmt.Errorf("%w: %s: no users.csv here or in any subdirectory (a snapshot needs users.csv, grants_to_users.csv and grants_to_roles.csv)", ErrInput, dir)
+		return nil, fmt.Errorf("%w: %s: no users.csv here or in any subdirectory (a snapshot needs users.csv, grants_to_users.csv and grants_to_roles.csv)", model.ErrInput, dir)
 	}
 	seen := map[string]string{}
 	for _, a := range snap.Accounts {
 		if prev, ok := seen[a.Name]; ok {
-			return nil, fmt.Errorf("%w: account %s appears twice (%s and %s): give each manifest.json its own account", ErrInput, a.Name, prev, a.Source)
+			return nil, fmt.Errorf("%w: account %s appears twice (%s and %s): give each manifest.json its own account", model.ErrInput, a.Name, prev, a.Source)
 		}
 		seen[a.Name] = a.Source
 	}
@@ -251,8 +115,12 @@ type accountFile struct {
 	present  *bool
 }
 
+// accountReader reads an account's files into it.
+type accountReader struct{ *model.Account }
+
 // accountFiles lists the files of an account's snapshot, in reading order.
-func accountFiles(a *Account) []accountFile {
+func accountFiles(acct *model.Account) []accountFile {
+	a := accountReader{acct}
 	return []accountFile{
 		{"users.csv", true, a.readUsers, nil},
 		{"grants_to_users.csv", true, a.readUserGrants, nil},
@@ -267,12 +135,12 @@ func accountFiles(a *Account) []accountFile {
 	}
 }
 
-func readAccount(dir string, snap *Snapshot, advance func(int)) (*Account, error) {
+func readAccount(dir string, snap *model.Snapshot, advance func(int)) (*model.Account, error) {
 	abs, err := filepath.Abs(dir)
 	if err != nil {
 		return nil, err
 	}
-	a := &Account{Name: strings.ToUpper(filepath.Base(abs)), Source: "dir:" + dir}
+	a := &model.Account{Name: strings.ToUpper(filepath.Base(abs)), Source: "dir:" + dir}
 	man, err := readManifest(dir, a)
 	if err != nil {
 		return nil, err
@@ -282,10 +150,10 @@ func readAccount(dir string, snap *Snapshot, advance func(int)) (*Account, error
 			dir, a.Name))
 	}
 	if msg := checkValue("the account name "+strconv.Quote(a.Name), a.Name, maxAccountBytes); msg != "" {
-		return nil, fmt.Errorf("%w: %s: %s", ErrInput, dir, msg)
+		return nil, fmt.Errorf("%w: %s: %s", model.ErrInput, dir, msg)
 	}
 	if msg := checkValue("the source", a.Source, maxFieldBytes); msg != "" {
-		return nil, fmt.Errorf("%w: %s: %s", ErrInput, dir, msg)
+		return nil, fmt.Errorf("%w: %s: %s", model.ErrInput, dir, msg)
 	}
 	steps := accountFiles(a)
 	for _, s := range steps {
@@ -293,15 +161,15 @@ func readAccount(dir string, snap *Snapshot, advance func(int)) (*Account, error
 		f, err := os.Open(path)
 		if errors.Is(err, fs.ErrNotExist) && !s.required {
 			if man.lists(s.file) {
-				return nil, fmt.Errorf("%w: %s: manifest.json lists the file but it is missing", ErrInput, path)
+				return nil, fmt.Errorf("%w: %s: manifest.json lists the file but it is missing", model.ErrInput, path)
 			}
 			continue
 		}
 		if err != nil {
 			if errors.Is(err, fs.ErrNotExist) {
-				return nil, fmt.Errorf("%w: %s: required file is missing", ErrInput, path)
+				return nil, fmt.Errorf("%w: %s: required file is missing", model.ErrInput, path)
 			}
-			return nil, fmt.Errorf("%w: %v", ErrInput, err)
+			return nil, fmt.Errorf("%w: %v", model.ErrInput, err)
 		}
 		read := s.read
 		if advance != nil {
@@ -317,7 +185,7 @@ func readAccount(dir string, snap *Snapshot, advance func(int)) (*Account, error
 		}
 	}
 	if len(a.Users) == 0 {
-		return nil, fmt.Errorf("%w: %s: users.csv has no rows; refusing to mirror an account with no users", ErrEmptyExtract, dir)
+		return nil, fmt.Errorf("%w: %s: users.csv has no rows; refusing to mirror an account with no users", model.ErrEmptyExtract, dir)
 	}
 	return a, nil
 }
@@ -337,14 +205,14 @@ func readFile(path, name string, f io.Reader, man *manifest, read func(*table) e
 		}
 		if err == nil && t.records > 0 && end.b != '\n' {
 			err = fmt.Errorf("%w: %s:%d: the last record does not end with a line break, so the file may be cut short; if it is complete, end it with a line break",
-				ErrInput, path, t.line)
+				model.ErrInput, path, t.line)
 		}
 		return err
 	}
 	wantRows, hasRows := man.Rows[name]
 	wantSum, hasSum := man.SHA256[name]
 	if !man.lists(name) {
-		return fmt.Errorf("%w: %s: the file is not listed in manifest.json, which lists the files of the extract", ErrInput, path)
+		return fmt.Errorf("%w: %s: the file is not listed in manifest.json, which lists the files of the extract", model.ErrInput, path)
 	}
 	h := sha256.New()
 	t, err := newTable(path, io.TeeReader(f, h))
@@ -358,20 +226,20 @@ func readFile(path, name string, f io.Reader, man *manifest, read func(*table) e
 	}
 	// The rest of the file, after a parse error, still counts towards its sum.
 	if _, cerr := io.Copy(h, f); cerr != nil && err == nil {
-		err = fmt.Errorf("%w: %s: %v", ErrInput, path, cerr)
+		err = fmt.Errorf("%w: %s: %v", model.ErrInput, path, cerr)
 	}
 	// A file that is not the one extracted is the cause of whatever else went
 	// wrong reading it, so its checksum is reported first.
 	if sum := hex.EncodeToString(h.Sum(nil)); hasSum && !strings.EqualFold(sum, wantSum) {
 		return fmt.Errorf("%w: %s: the file's SHA-256 is %s but manifest.json says %s; the file was cut short or changed after the extract (re-extract, or restore it)",
-			ErrInput, path, sum, strings.ToLower(wantSum))
+			model.ErrInput, path, sum, strings.ToLower(wantSum))
 	}
 	if err != nil {
 		return err
 	}
 	if hasRows && rows != wantRows {
 		return fmt.Errorf("%w: %s: the file has %d rows but manifest.json says %d; the file was cut short or changed after the extract (re-extract, or restore it)",
-			ErrInput, path, rows, wantRows)
+			model.ErrInput, path, rows, wantRows)
 	}
 	return nil
 }
@@ -391,27 +259,27 @@ func (l *lastByte) Read(p []byte) (int, error) {
 }
 
 // readManifest reads manifest.json into a; it returns nil when there is none.
-func readManifest(dir string, a *Account) (*manifest, error) {
+func readManifest(dir string, a *model.Account) (*manifest, error) {
 	path := filepath.Join(dir, "manifest.json")
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
 		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %v", ErrInput, err)
+		return nil, fmt.Errorf("%w: %v", model.ErrInput, err)
 	}
 	var m manifest
 	if err := json.Unmarshal(b, &m); err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInput, path, err)
+		return nil, fmt.Errorf("%w: %s: %v", model.ErrInput, path, err)
 	}
 	for name, n := range m.Rows {
 		if n < 0 {
-			return nil, fmt.Errorf("%w: %s: rows of %s is %d; want 0 or more", ErrInput, path, name, n)
+			return nil, fmt.Errorf("%w: %s: rows of %s is %d; want 0 or more", model.ErrInput, path, name, n)
 		}
 	}
 	for name, sum := range m.SHA256 {
 		if b, err := hex.DecodeString(sum); err != nil || len(b) != sha256.Size {
-			return nil, fmt.Errorf("%w: %s: sha256 of %s is %q; want 64 hex digits", ErrInput, path, name, sum)
+			return nil, fmt.Errorf("%w: %s: sha256 of %s is %q; want 64 hex digits", model.ErrInput, path, name, sum)
 		}
 	}
 	if m.Account != "" {
@@ -423,7 +291,7 @@ func readManifest(dir string, a *Account) (*manifest, error) {
 	if m.ExtractedAt != "" {
 		t, err := time.Parse(time.RFC3339, m.ExtractedAt)
 		if err != nil {
-			return nil, fmt.Errorf("%w: %s: extracted_at %q is not RFC3339", ErrInput, path, m.ExtractedAt)
+			return nil, fmt.Errorf("%w: %s: extracted_at %q is not RFC3339", model.ErrInput, path, m.ExtractedAt)
 		}
 		a.ExtractedAt = t.UTC()
 	}
@@ -493,15 +361,15 @@ func newTable(path string, f io.Reader) (*table, error) {
 	r.ReuseRecord = true
 	head, err := r.Read()
 	if err == io.EOF {
-		return nil, fmt.Errorf("%w: %s: file is empty (no header line)", ErrInput, path)
+		return nil, fmt.Errorf("%w: %s: file is empty (no header line)", model.ErrInput, path)
 	}
 	if err != nil {
-		return nil, fmt.Errorf("%w: %s: %v", ErrInput, path, csvErr(err))
+		return nil, fmt.Errorf("%w: %s: %v", model.ErrInput, path, csvErr(err))
 	}
 	t := &table{path: path, r: r, cols: map[string]int{}, head: make([]string, len(head))}
 	for i, h := range head {
 		if msg := checkValue(fmt.Sprintf("column %d of the header", i+1), h, maxFieldBytes); msg != "" {
-			return nil, fmt.Errorf("%w: %s:1: %s", ErrInput, path, msg)
+			return nil, fmt.Errorf("%w: %s:1: %s", model.ErrInput, path, msg)
 		}
 		h = strings.ToUpper(strings.TrimSpace(strings.TrimPrefix(h, "\ufeff")))
 		t.head[i] = h
@@ -526,7 +394,7 @@ func (t *table) require(names ...string) ([]int, error) {
 	for i, n := range names {
 		j, ok := t.cols[n]
 		if !ok {
-			return nil, fmt.Errorf("%w: %s:1: missing column %s", ErrInput, t.path, n)
+			return nil, fmt.Errorf("%w: %s:1: missing column %s", model.ErrInput, t.path, n)
 		}
 		idx[i] = j
 	}
@@ -565,7 +433,7 @@ func (t *table) next() (bool, error) {
 		return false, nil
 	}
 	if err != nil {
-		return false, fmt.Errorf("%w: %s: %v", ErrInput, t.path, csvErr(err))
+		return false, fmt.Errorf("%w: %s: %v", model.ErrInput, t.path, csvErr(err))
 	}
 	t.rec = rec
 	t.records++
@@ -575,12 +443,12 @@ func (t *table) next() (bool, error) {
 	t.line, _ = t.r.FieldPos(0)
 	if len(rec) != len(t.head) {
 		return false, fmt.Errorf("%w: %s:%d: the record has %d fields but the header has %d; the file is truncated or a value is not quoted",
-			ErrInput, t.path, t.line, len(rec), len(t.head))
+			model.ErrInput, t.path, t.line, len(rec), len(t.head))
 	}
 	for i, v := range rec {
 		if msg := checkValue(t.head[i], v, maxFieldBytes); msg != "" {
 			line, _ := t.r.FieldPos(i)
-			return false, fmt.Errorf("%w: %s:%d: %s", ErrInput, t.path, line, msg)
+			return false, fmt.Errorf("%w: %s:%d: %s", model.ErrInput, t.path, line, msg)
 		}
 	}
 	return true, nil
@@ -595,7 +463,7 @@ func (t *table) get(i int) string {
 }
 
 func (t *table) errf(col, format string, args ...any) error {
-	return fmt.Errorf("%w: %s:%d: %s %s", ErrInput, t.path, t.line, col, fmt.Sprintf(format, args...))
+	return fmt.Errorf("%w: %s:%d: %s %s", model.ErrInput, t.path, t.line, col, fmt.Sprintf(format, args...))
 }
 
 func (t *table) boolean(i int, col string) (bool, error) {
@@ -636,7 +504,7 @@ func (t *table) timestamp(i int, col string) (time.Time, error) {
 	return time.Time{}, t.errf(col, "%q is not a timestamp (want e.g. 2026-01-31 12:00:00.000 -0700)", v)
 }
 
-func (a *Account) readUsers(t *table) error {
+func (a accountReader) readUsers(t *table) error {
 	idx, err := t.require("NAME", "EMAIL", "DISABLED", "DELETED_ON")
 	if err != nil {
 		return err
@@ -648,7 +516,7 @@ func (a *Account) readUsers(t *table) error {
 		now = time.Now().UTC()
 	}
 	return t.each(func() error {
-		u := User{Line: t.line, Name: t.get(idx[0]), Email: t.get(idx[1]), Type: ident.Word(t.get(typ)),
+		u := model.User{Line: t.line, Name: t.get(idx[0]), Email: t.get(idx[1]), Type: ident.Word(t.get(typ)),
 			LoginName: t.get(login), DisplayName: t.get(display), DefaultRole: t.get(role)}
 		if u.ExpiresAt, err = t.timestamp(expires, "EXPIRES_AT"); err != nil {
 			return err
@@ -685,25 +553,25 @@ func (a *Account) readUsers(t *table) error {
 // ACCOUNT_USAGE.USERS may go on showing as NULL after the change: the snapshot
 // cannot tell which an account follows, so it gives "", the configured default,
 // as anything else Snowflake does not document does.
-func SecondaryRoleMode(v string) RoleMode {
+func SecondaryRoleMode(v string) model.RoleMode {
 	w := strings.ToUpper(strings.Join(strings.Fields(v), ""))
 	switch w {
 	case `["ALL"]`, "ALL", `('ALL')`, "[ALL]":
-		return AllRoles
+		return model.AllRoles
 	case "[]", "()":
-		return PrimaryRole
+		return model.PrimaryRole
 	}
 	return ""
 }
 
-func (a *Account) readRoles(t *table) error {
+func (a accountReader) readRoles(t *table) error {
 	idx, err := t.require("NAME", "DELETED_ON")
 	if err != nil {
 		return err
 	}
 	typ, db := t.optional("ROLE_TYPE"), t.optional("ROLE_DATABASE_NAME")
 	return t.each(func() error {
-		r := Role{Line: t.line, Name: t.get(idx[0]), Type: ident.Word(t.get(typ)), Database: t.get(db)}
+		r := model.Role{Line: t.line, Name: t.get(idx[0]), Type: ident.Word(t.get(typ)), Database: t.get(db)}
 		if r.Name == "" {
 			return t.errf("NAME", "is empty")
 		}
@@ -715,13 +583,13 @@ func (a *Account) readRoles(t *table) error {
 	})
 }
 
-func (a *Account) readUserGrants(t *table) error {
+func (a accountReader) readUserGrants(t *table) error {
 	idx, err := t.require("ROLE", "GRANTEE_NAME", "GRANTED_TO", "DELETED_ON")
 	if err != nil {
 		return err
 	}
 	return t.each(func() error {
-		g := UserGrant{Line: t.line, Role: t.get(idx[0]), Grantee: t.get(idx[1])}
+		g := model.UserGrant{Line: t.line, Role: t.get(idx[0]), Grantee: t.get(idx[1])}
 		if g.Role == "" {
 			return t.errf("ROLE", "is empty")
 		}
@@ -750,7 +618,7 @@ var grantees = map[string]string{
 	"APPLICATION": "APPLICATION", "USER": "USER", "SHARE": "SHARE",
 }
 
-func (a *Account) readRoleGrants(t *table) error {
+func (a accountReader) readRoleGrants(t *table) error {
 	idx, err := t.require("PRIVILEGE", "GRANTED_ON", "NAME", "TABLE_CATALOG", "TABLE_SCHEMA", "GRANTED_TO", "GRANTEE_NAME", "DELETED_ON")
 	if err != nil {
 		return err
@@ -758,7 +626,7 @@ func (a *Account) readRoleGrants(t *table) error {
 	opt, inst := t.optional("GRANT_OPTION"), t.optional("OBJECT_INSTANCE")
 	a.RoleGrants = slices.Grow(a.RoleGrants, t.expect)
 	return t.each(func() error {
-		g := RoleGrant{Line: t.line, Privilege: ident.Privilege(t.get(idx[0])), GrantedOn: ident.Word(t.get(idx[1])),
+		g := model.RoleGrant{Line: t.line, Privilege: ident.Privilege(t.get(idx[0])), GrantedOn: ident.Word(t.get(idx[1])),
 			Name: t.get(idx[2]), Catalog: t.get(idx[3]), Schema: t.get(idx[4]), Grantee: t.get(idx[6]), Instance: t.get(inst)}
 		switch {
 		case g.Privilege == "":
@@ -791,19 +659,19 @@ func (a *Account) readRoleGrants(t *table) error {
 	})
 }
 
-func (a *Account) readTags(t *table) error {
+func (a accountReader) readTags(t *table) error {
 	idx, err := t.require("TAG_DATABASE", "TAG_SCHEMA", "TAG_NAME", "TAG_VALUE", "OBJECT_DATABASE", "OBJECT_SCHEMA", "OBJECT_NAME", "COLUMN_NAME", "DOMAIN")
 	if err != nil {
 		return err
 	}
 	return t.each(func() error {
-		a.Tags = append(a.Tags, TagRef{TagDatabase: t.get(idx[0]), TagSchema: t.get(idx[1]), TagName: t.get(idx[2]), TagValue: t.get(idx[3]),
+		a.Tags = append(a.Tags, model.TagRef{TagDatabase: t.get(idx[0]), TagSchema: t.get(idx[1]), TagName: t.get(idx[2]), TagValue: t.get(idx[3]),
 			ObjectDatabase: t.get(idx[4]), ObjectSchema: t.get(idx[5]), ObjectName: t.get(idx[6]), Column: t.get(idx[7]), Domain: ident.Word(t.get(idx[8]))})
 		return nil
 	})
 }
 
-func (a *Account) readPolicies(t *table) error {
+func (a accountReader) readPolicies(t *table) error {
 	idx, err := t.require("POLICY_NAME", "POLICY_KIND", "REF_DATABASE_NAME", "REF_SCHEMA_NAME", "REF_ENTITY_NAME", "REF_COLUMN_NAME")
 	if err != nil {
 		return err
@@ -811,7 +679,7 @@ func (a *Account) readPolicies(t *table) error {
 	pdb, psch, dom := t.optional("POLICY_DB"), t.optional("POLICY_SCHEMA"), t.optional("REF_ENTITY_DOMAIN")
 	tdb, tsch, tname, status := t.optional("TAG_DATABASE"), t.optional("TAG_SCHEMA"), t.optional("TAG_NAME"), t.optional("POLICY_STATUS")
 	return t.each(func() error {
-		a.Policies = append(a.Policies, PolicyRef{PolicyName: t.get(idx[0]), PolicyKind: ident.Word(t.get(idx[1])),
+		a.Policies = append(a.Policies, model.PolicyRef{PolicyName: t.get(idx[0]), PolicyKind: ident.Word(t.get(idx[1])),
 			Database: t.get(idx[2]), Schema: t.get(idx[3]), Entity: t.get(idx[4]), Column: t.get(idx[5]),
 			PolicyDatabase: t.get(pdb), PolicySchema: t.get(psch), EntityDomain: ident.Word(t.get(dom)),
 			TagDatabase: t.get(tdb), TagSchema: t.get(tsch), TagName: t.get(tname), Status: ident.Word(t.get(status))})
@@ -821,7 +689,7 @@ func (a *Account) readPolicies(t *table) error {
 
 // bodyReader reads one of the policy definition views (MASKING_POLICIES,
 // ROW_ACCESS_POLICIES, PROJECTION_POLICIES); dropped policies are left out.
-func (a *Account) bodyReader(kind string) func(*table) error {
+func (a accountReader) bodyReader(kind string) func(*table) error {
 	return func(t *table) error {
 		idx, err := t.require("POLICY_CATALOG", "POLICY_SCHEMA", "POLICY_NAME", "POLICY_BODY")
 		if err != nil {
@@ -833,7 +701,7 @@ func (a *Account) bodyReader(kind string) func(*table) error {
 		}
 		a.BodiesOf[kind] = true
 		return t.each(func() error {
-			b := PolicyBody{Line: t.line, File: filepath.Base(t.path), Kind: kind, Database: t.get(idx[0]), Schema: t.get(idx[1]), Name: t.get(idx[2]),
+			b := model.PolicyBody{Line: t.line, File: filepath.Base(t.path), Kind: kind, Database: t.get(idx[0]), Schema: t.get(idx[1]), Name: t.get(idx[2]),
 				Signature: t.get(sig), Body: t.get(idx[3])}
 			if b.Name == "" {
 				return t.errf("POLICY_NAME", "is empty")
@@ -848,13 +716,13 @@ func (a *Account) bodyReader(kind string) func(*table) error {
 	}
 }
 
-func (a *Account) readHistory(t *table) error {
+func (a accountReader) readHistory(t *table) error {
 	idx, err := t.require("USER_NAME", "OBJECT_DOMAIN", "OBJECT_NAME", "LAST_ACCESSED", "QUERY_COUNT")
 	if err != nil {
 		return err
 	}
 	return t.each(func() error {
-		e := AccessEvent{User: t.get(idx[0]), ObjectDomain: ident.Word(t.get(idx[1])), ObjectName: t.get(idx[2])}
+		e := model.AccessEvent{User: t.get(idx[0]), ObjectDomain: ident.Word(t.get(idx[1])), ObjectName: t.get(idx[2])}
 		if e.LastAccessed, err = t.timestamp(idx[3], "LAST_ACCESSED"); err != nil {
 			return err
 		}
@@ -884,7 +752,7 @@ func objectParts(parts ...string) string {
 // long for every target to index. Quoting at most doubles a part and adds two
 // quotes (and a name at most two dots), so the names of nearly every row are
 // measured without being quoted.
-func checkGrantLengths(t *table, g *RoleGrant) error {
+func checkGrantLengths(t *table, g *model.RoleGrant) error {
 	if 2*(len(g.Catalog)+len(g.Schema)+len(g.Name))+8+len(g.GrantedOn)+len(g.Privilege) > maxObjectBytes {
 		if n := len(objectParts(g.Catalog, g.Schema, g.Name)) + len(g.GrantedOn) + len(g.Privilege); n > maxObjectBytes {
 			return t.errf("NAME", "with its database, schema, GRANTED_ON and PRIVILEGE makes %d bytes; the limit is %d, so that every target can index it", n, maxObjectBytes)
@@ -900,7 +768,7 @@ func checkGrantLengths(t *table, g *RoleGrant) error {
 
 // checkContainer rejects rows whose object cannot be named: a schema, a database
 // role or an object inside a schema without its database.
-func checkContainer(t *table, g *RoleGrant) error {
+func checkContainer(t *table, g *model.RoleGrant) error {
 	if g.Catalog != "" {
 		return nil
 	}

@@ -18,6 +18,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/snaptest"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // validSnapshot writes a small valid account and returns its directory.
@@ -55,7 +56,7 @@ func TestReadSnapshotErrors(t *testing.T) {
 		{"schema without database", "grants_to_roles.csv", roleHead + "SELECT,TABLE,T,,S,ROLE,R,\n", "grants_to_roles.csv:2: TABLE_CATALOG is empty", nil},
 		{"broken csv quoting", "grants_to_roles.csv", roleHead + "SELECT,TABLE,\"T,DB,S,ROLE,R,\n", "grants_to_roles.csv: line 2", nil},
 		{"grant to a non-user", "grants_to_users.csv", "ROLE,GRANTED_TO,GRANTEE_NAME,DELETED_ON\nR,ROLE,X,\n", `grants_to_users.csv:2: GRANTED_TO is "ROLE"`, nil},
-		{"empty extract", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\n", "users.csv has no rows", []error{pipeline.ErrEmptyExtract}},
+		{"empty extract", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\n", "users.csv has no rows", []error{model.ErrEmptyExtract}},
 		{"bad manifest", "manifest.json", `{"extracted_at": "last tuesday"}`, `extracted_at "last tuesday" is not RFC3339`, nil},
 		{"record with fewer fields", "users.csv", "NAME,EMAIL,DISABLED,DELETED_ON\nA,a@x.example,false,\nB,b@x.example", "users.csv:3: the record has 2 fields but the header has 4", nil},
 		{"last field cut", "grants_to_users.csv", "ROLE,GRANTED_TO,GRANTEE_NAME,DELETED_ON\nR,USER,ANNA,\nR2,USER,ANNA,", "grants_to_users.csv:3: the last record does not end with a line break", nil},
@@ -86,7 +87,7 @@ func TestReadSnapshotErrors(t *testing.T) {
 			require.Contains(t, err.Error(), tc.want)
 			sents := tc.sents
 			if sents == nil {
-				sents = []error{pipeline.ErrInput}
+				sents = []error{model.ErrInput}
 			}
 			for _, s := range sents {
 				require.True(t, errors.Is(err, s), "%v is not %v", err, s)
@@ -159,7 +160,7 @@ func TestDuplicateActiveUser(t *testing.T) {
 	snap, err := pipeline.ReadSnapshot(dir)
 	require.NoError(t, err)
 	_, err = pipeline.Flatten(snap, pipeline.Options{})
-	require.ErrorIs(t, err, pipeline.ErrInput)
+	require.ErrorIs(t, err, model.ErrInput)
 	require.Contains(t, err.Error(), "users.csv:3: NAME ANNA is an active user already at line 2")
 }
 
@@ -202,7 +203,7 @@ func TestLimitsFitBothTargets(t *testing.T) {
 			ctx := context.Background()
 			s := kind.open(t)
 			cfg := syncConfig(write(t, catalog), s, false)
-			cfg.Flatten.Mode = pipeline.Granted
+			cfg.Flatten.Mode = model.Granted
 			res, err := pipeline.Run(ctx, cfg)
 			require.NoError(t, err)
 			require.Equal(t, 1, res.Generation.Rows)
@@ -212,9 +213,9 @@ func TestLimitsFitBothTargets(t *testing.T) {
 			require.Equal(t, 1300-len("TABLE")-len("SELECT"), len(back.Grants[0].ObjectName))
 
 			cfg = syncConfig(write(t, catalog+"X"), s, true)
-			cfg.Flatten.Mode = pipeline.Granted
+			cfg.Flatten.Mode = model.Granted
 			_, err = pipeline.Run(ctx, cfg)
-			require.ErrorIs(t, err, pipeline.ErrInput)
+			require.ErrorIs(t, err, model.ErrInput)
 			require.ErrorContains(t, err, "grants_to_roles.csv:2: NAME with its database, schema, GRANTED_ON and PRIVILEGE makes 1301 bytes")
 		})
 	}
@@ -282,7 +283,7 @@ func TestManifestVerifies(t *testing.T) {
 			dir := sealedSnapshot(t)
 			want := tc.change(t, dir)
 			_, err := pipeline.ReadSnapshot(dir)
-			require.ErrorIs(t, err, pipeline.ErrInput)
+			require.ErrorIs(t, err, model.ErrInput)
 			require.ErrorContains(t, err, want)
 		})
 	}
@@ -368,6 +369,6 @@ func TestMultiAccountSubdirectoryWithoutUsers(t *testing.T) {
 
 	require.NoError(t, os.Remove(filepath.Join(parent, "beta", "users.csv")))
 	_, err = pipeline.ReadSnapshot(parent)
-	require.ErrorIs(t, err, pipeline.ErrInput)
+	require.ErrorIs(t, err, model.ErrInput)
 	require.ErrorContains(t, err, filepath.Join(parent, "beta", "users.csv")+": required file users.csv is missing; every subdirectory of a multi-account snapshot is an account")
 }

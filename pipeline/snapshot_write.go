@@ -11,6 +11,8 @@ import (
 	"path/filepath"
 	"strconv"
 	"time"
+
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // snapshotTime is how timestamps are written: Snowflake's own TIMESTAMP_LTZ output.
@@ -26,7 +28,7 @@ func formatTime(t time.Time) string {
 // WriteSnapshot writes snap in the snapshot format, so that ReadSnapshot gives it
 // back: one directory per account when there are several, the files of the only
 // account directly in dir otherwise.
-func WriteSnapshot(dir string, snap *Snapshot) error {
+func WriteSnapshot(dir string, snap *model.Snapshot) error {
 	for _, a := range snap.Accounts {
 		d := dir
 		if len(snap.Accounts) > 1 {
@@ -41,7 +43,7 @@ func WriteSnapshot(dir string, snap *Snapshot) error {
 
 // writeAccount writes the files of one account, then manifest.json with each
 // file's rows and SHA-256, so that reading the snapshot back verifies it.
-func writeAccount(dir string, a *Account) error {
+func writeAccount(dir string, a *model.Account) error {
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return err
 	}
@@ -92,7 +94,7 @@ func writeAccount(dir string, a *Account) error {
 		}, a.HasHistory},
 	}
 	for kind, name := range map[string]string{"MASKING_POLICY": "masking_policies.csv", "ROW_ACCESS_POLICY": "row_access_policies.csv", "PROJECTION_POLICY": "projection_policies.csv"} {
-		var bodies []*PolicyBody
+		var bodies []*model.PolicyBody
 		for i := range a.Bodies {
 			if a.Bodies[i].Kind == kind {
 				bodies = append(bodies, &a.Bodies[i])
@@ -129,7 +131,7 @@ func writeAccount(dir string, a *Account) error {
 // usersHeader names the users.csv columns. DEFAULT_SECONDARY_ROLE is written only
 // when some user had it, because an absent column means "use the configured
 // default" while an empty one means "no secondary roles".
-func usersHeader(a *Account) []string {
+func usersHeader(a *model.Account) []string {
 	h := []string{"NAME", "EMAIL", "DISABLED", "DELETED_ON", "TYPE", "LOGIN_NAME", "DISPLAY_NAME", "DEFAULT_ROLE", "EXPIRES_AT", "SNOWFLAKE_LOCK", "LOCKED_UNTIL_TIME"}
 	if hasSecondary(a) {
 		h = append(h, "DEFAULT_SECONDARY_ROLE")
@@ -137,7 +139,7 @@ func usersHeader(a *Account) []string {
 	return h
 }
 
-func hasSecondary(a *Account) bool {
+func hasSecondary(a *model.Account) bool {
 	for i := range a.Users {
 		if a.Users[i].SecondaryRoles != "" || a.Users[i].SecondaryRaw != "" {
 			return true

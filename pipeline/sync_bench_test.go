@@ -9,6 +9,7 @@ import (
 	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/internal/sample"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
@@ -24,14 +25,14 @@ func BenchmarkSyncToPostgres(b *testing.B) {
 			a, err := sample.Generate(size)
 			require.NoError(b, err)
 			dir := b.TempDir()
-			require.NoError(b, pipeline.WriteSnapshot(dir, &pipeline.Snapshot{Accounts: []*pipeline.Account{a}}))
+			require.NoError(b, pipeline.WriteSnapshot(dir, &model.Snapshot{Accounts: []*model.Account{a}}))
 			pool := pgtest.Pool(b)
 			schema := pgtest.Schema(b, pool)
 			ctx := context.Background()
 			store, err := pgstore.Open(ctx, pgtest.URL(), pgstore.Options{Schema: schema})
 			require.NoError(b, err)
 			defer store.Close()
-			forced := pipeline.DefaultPublishOptions()
+			forced := model.DefaultPublishOptions()
 			forced.Force = true
 			phases := map[string]float64{}
 			var rows int
@@ -62,7 +63,7 @@ func BenchmarkUnchangedSync(b *testing.B) {
 	a, err := sample.Generate(size)
 	require.NoError(b, err)
 	dir := b.TempDir()
-	require.NoError(b, pipeline.WriteSnapshot(dir, &pipeline.Snapshot{Accounts: []*pipeline.Account{a}}))
+	require.NoError(b, pipeline.WriteSnapshot(dir, &model.Snapshot{Accounts: []*model.Account{a}}))
 	for _, force := range []bool{true, false} {
 		name := sizeName(size) + "/unchanged"
 		if force {
@@ -75,7 +76,7 @@ func BenchmarkUnchangedSync(b *testing.B) {
 			store, err := pgstore.Open(ctx, pgtest.URL(), pgstore.Options{Schema: schema})
 			require.NoError(b, err)
 			defer store.Close()
-			opts := pipeline.DefaultPublishOptions()
+			opts := model.DefaultPublishOptions()
 			cfg := pipeline.Config{Source: pipeline.DirSource{Dir: dir}, Store: store, Publish: opts}
 			_, err = pipeline.Run(ctx, cfg)
 			require.NoError(b, err)

@@ -14,6 +14,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/snaptest"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // snapshotFiles are the CSV files of a snapshot.
@@ -137,7 +138,7 @@ func TestTruncatedRecordCorpus(t *testing.T) {
 				}
 				require.NoError(t, os.WriteFile(filepath.Join(dir, file), c.body, 0o644))
 				if _, err := pipeline.ReadSnapshot(dir); err != nil {
-					require.ErrorIs(t, err, pipeline.ErrInput, c.name)
+					require.ErrorIs(t, err, model.ErrInput, c.name)
 					require.Contains(t, err.Error(), file, "%s: the error names the file", c.name)
 					refused++
 					if !first {
@@ -179,7 +180,7 @@ func TestTruncatedRecordCorpus(t *testing.T) {
 					require.True(t, res.Unchanged, "%s: sealed=%v changes the mirror", d.name, d.sealed)
 					continue
 				}
-				require.True(t, errors.Is(err, pipeline.ErrInput) || errors.Is(err, pipeline.ErrRevokeGuard), "%s: %v", d.name, err)
+				require.True(t, errors.Is(err, model.ErrInput) || errors.Is(err, model.ErrRevokeGuard), "%s: %v", d.name, err)
 				cur, err := s.Current(ctx)
 				require.NoError(t, err)
 				require.Equal(t, published.Number, cur.Number, "%s: a refused sync publishes nothing", d.name)

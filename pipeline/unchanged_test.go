@@ -9,6 +9,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/snaptest"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // TestUnchangedRun: on both targets, a sync whose mirror equals the current
@@ -42,7 +43,7 @@ func TestUnchangedRun(t *testing.T) {
 			require.Len(t, gens, 1, "nothing published")
 			runs, err := s.Runs(ctx, 1)
 			require.NoError(t, err)
-			require.Equal(t, pipeline.RunUnchanged, runs[0].Status)
+			require.Equal(t, model.RunUnchanged, runs[0].Status)
 			require.Equal(t, first.Generation.Number, runs[0].Generation)
 			require.Equal(t, first.Mirror.Access.Len(), runs[0].Rows)
 			require.Zero(t, runs[0].Added+runs[0].Removed)
@@ -88,10 +89,10 @@ func TestGenerationWithoutDigestIsNeverUnchanged(t *testing.T) {
 			dir := filepath.Join("..", "testdata", "sample", "tiny")
 			snap, err := pipeline.ReadSnapshot(dir)
 			require.NoError(t, err)
-			m, err := pipeline.Flatten(snap, pipeline.Options{Mode: pipeline.Effective, Roles: pipeline.AllRoles})
+			m, err := pipeline.Flatten(snap, pipeline.Options{Mode: model.Effective, Roles: model.AllRoles})
 			require.NoError(t, err)
 			require.Empty(t, m.Meta.Digest)
-			_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+			_, err = s.Publish(ctx, m, model.DefaultPublishOptions())
 			require.NoError(t, err)
 			res, err := pipeline.Run(ctx, syncConfig(dir, s, false))
 			require.NoError(t, err)
@@ -107,24 +108,24 @@ func TestContentDigest(t *testing.T) {
 	t.Parallel()
 	snap, err := pipeline.ReadSnapshot(filepath.Join("..", "testdata", "sample", "acme"))
 	require.NoError(t, err)
-	flatten := func(mode pipeline.Mode) *pipeline.Mirror {
-		m, err := pipeline.Flatten(snap, pipeline.Options{Mode: mode, Roles: pipeline.AllRoles})
+	flatten := func(mode model.Mode) *model.Mirror {
+		m, err := pipeline.Flatten(snap, pipeline.Options{Mode: mode, Roles: model.AllRoles})
 		require.NoError(t, err)
 		return m
 	}
-	a, b := flatten(pipeline.Effective), flatten(pipeline.Effective)
+	a, b := flatten(model.Effective), flatten(model.Effective)
 	b.Meta.PublishedAt = b.Meta.PublishedAt.Add(3600e9)
 	b.Meta.Generation = 9
 	b.Meta.Accounts[0].ExtractedAt = b.Meta.Accounts[0].ExtractedAt.Add(3600e9)
 	require.Equal(t, a.ContentDigest(), b.ContentDigest())
 
-	require.NotEqual(t, a.ContentDigest(), flatten(pipeline.Granted).ContentDigest(), "mode and rows")
-	var rows []pipeline.Row
+	require.NotEqual(t, a.ContentDigest(), flatten(model.Granted).ContentDigest(), "mode and rows")
+	var rows []model.Row
 	for r := range a.Access.All() {
 		rows = append(rows, r)
 	}
 	c := *a
-	c.Access = pipeline.NewAccess(rows[1:])
+	c.Access = model.NewAccess(rows[1:])
 	require.NotEqual(t, a.ContentDigest(), c.ContentDigest(), "one row fewer")
 	c = *a
 	c.Grants = c.Grants[1:]
@@ -133,7 +134,7 @@ func TestContentDigest(t *testing.T) {
 	c.Masked = nil
 	require.NotEqual(t, a.ContentDigest(), c.ContentDigest(), "masked columns")
 	c = *a
-	c.Memberships = append([]pipeline.Membership{}, a.Memberships...)
+	c.Memberships = append([]model.Membership{}, a.Memberships...)
 	c.Memberships[0].Path = append([]string{"X"}, c.Memberships[0].Path...)
 	require.NotEqual(t, a.ContentDigest(), c.ContentDigest(), "a role path")
 }

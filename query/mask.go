@@ -317,7 +317,7 @@ type MaskSet struct {
 	Columns []string
 }
 
-// policyRule is the rule a sync publishes with a masked column (pipeline.PolicyRule,
+// policyRule is the rule a sync publishes with a masked column (model.PolicyRule,
 // as JSON in masked_columns.rule).
 type policyRule struct {
 	Kind       string   `json:"kind"`

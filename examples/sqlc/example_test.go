@@ -16,7 +16,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/examples/sqlc/db"
 	"github.com/grantmirror/grantmirror/internal/pgtest"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
@@ -43,15 +43,15 @@ func database(t *testing.T) string {
 }
 
 // publish makes rows the current generation of the mirror, extracted at extractedAt.
-func publish(t *testing.T, s *pgstore.Store, extractedAt time.Time, rows ...pipeline.Row) {
+func publish(t *testing.T, s *pgstore.Store, extractedAt time.Time, rows ...model.Row) {
 	t.Helper()
-	m := &pipeline.Mirror{Meta: pipeline.Meta{
-		Accounts: []pipeline.AccountMeta{{Name: "ACME", ExtractedAt: extractedAt, Source: "test"}},
-		Mode:     pipeline.Effective, Roles: pipeline.AllRoles, PublishedAt: time.Now(),
+	m := &model.Mirror{Meta: model.Meta{
+		Accounts: []model.AccountMeta{{Name: "ACME", ExtractedAt: extractedAt, Source: "test"}},
+		Mode:     model.Effective, Roles: model.AllRoles, PublishedAt: time.Now(),
 	}}
-	m.Access = pipeline.NewAccess(rows)
+	m.Access = model.NewAccess(rows)
 	m.Meta.Rows = m.Access.Len()
-	opts := pipeline.DefaultPublishOptions()
+	opts := model.DefaultPublishOptions()
 	opts.Force = true
 	_, err := s.Publish(context.Background(), m, opts)
 	require.NoError(t, err)
@@ -65,8 +65,8 @@ func TestGeneratedQueriesAreGuarded(t *testing.T) {
 	require.NoError(t, err)
 	t.Cleanup(func() { store.Close() })
 	require.NoError(t, store.Migrate(ctx))
-	alice := pipeline.Row{Account: "ACME", Email: "alice@example.com", ObjectType: "TABLE", ObjectName: "SALES.PUBLIC.ORDERS", Privilege: "SELECT"}
-	bob := pipeline.Row{Account: "ACME", Email: "bob@example.com", ObjectType: "TABLE", ObjectName: "SALES.PUBLIC.ORDERS", Privilege: "INSERT"}
+	alice := model.Row{Account: "ACME", Email: "alice@example.com", ObjectType: "TABLE", ObjectName: "SALES.PUBLIC.ORDERS", Privilege: "SELECT"}
+	bob := model.Row{Account: "ACME", Email: "bob@example.com", ObjectType: "TABLE", ObjectName: "SALES.PUBLIC.ORDERS", Privilege: "INSERT"}
 	publish(t, store, time.Now().Add(-time.Hour), alice, bob)
 
 	conn, err := pgx.Connect(ctx, dsn)

@@ -17,8 +17,8 @@ import (
 	"github.com/urfave/cli/v2"
 	"golang.org/x/term"
 
-	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/dirstore"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Version is set at build time with -ldflags "-X …/internal/cli.Version=v1.2.3".
@@ -64,7 +64,7 @@ func exitCode(err error, stderr io.Writer) int {
 	if h := failureHint(err); h != "" {
 		fmt.Fprintln(stderr, "hint:", h)
 	}
-	if errors.Is(err, pipeline.ErrRevokeGuard) {
+	if errors.Is(err, model.ErrRevokeGuard) {
 		return ExitFindings
 	}
 	return ExitError
@@ -74,15 +74,15 @@ func exitCode(err error, stderr io.Writer) int {
 // share (the error itself says which of them failed); "" for any other.
 func failureHint(err error) string {
 	switch {
-	case errors.Is(err, pipeline.ErrAuth):
+	case errors.Is(err, model.ErrAuth):
 		return "the credentials were refused: check the user and its password, key or token (grantmirror config shows what is configured, secrets redacted)"
-	case errors.Is(err, pipeline.ErrPermission):
+	case errors.Is(err, model.ErrPermission):
 		return "the login lacks a privilege it needs: for Snowflake, the roles README.md lists; for Postgres, a sync needs to own the schema (or run grantmirror migrate as one that can create it), a reader SELECT on its views"
-	case errors.Is(err, pipeline.ErrTimeout):
+	case errors.Is(err, model.ErrTimeout):
 		return "it ran out of time: raise the timeout, or retry when the service is less busy"
-	case errors.Is(err, pipeline.ErrUnavailable):
+	case errors.Is(err, model.ErrUnavailable):
 		return "the service could not be reached or kept failing: check the address and the network, then retry; the published mirror is unchanged"
-	case errors.Is(err, pipeline.ErrConfig):
+	case errors.Is(err, model.ErrConfig):
 		return "the configuration cannot work as given: grantmirror config shows what was read"
 	}
 	return ""
@@ -265,7 +265,7 @@ func init() {
 }
 
 // openStore opens the target named in the config.
-func (e *env) openStore() (pipeline.Store, error) {
+func (e *env) openStore() (model.Store, error) {
 	t := e.cfg.Target
 	switch {
 	case strings.HasPrefix(t, "dir:"):
@@ -273,11 +273,11 @@ func (e *env) openStore() (pipeline.Store, error) {
 	case isPostgres(t):
 		return openPostgres(e, t)
 	}
-	return nil, usageErr("target %q: want dir:PATH or postgres://user@host/db (or keyword/value: host=… dbname=…)", pipeline.RedactDSN(t))
+	return nil, usageErr("target %q: want dir:PATH or postgres://user@host/db (or keyword/value: host=… dbname=…)", model.RedactDSN(t))
 }
 
 // openMirror reads a generation (0: current) of the target.
-func (e *env) openMirror(n int) (*pipeline.Mirror, error) {
+func (e *env) openMirror(n int) (*model.Mirror, error) {
 	s, err := e.openStore()
 	if err != nil {
 		return nil, err

@@ -6,6 +6,7 @@ import (
 	"github.com/grantmirror/grantmirror/internal/explain"
 	"github.com/grantmirror/grantmirror/internal/lint"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 func checkCommand(e *env) *cli.Command {
@@ -104,7 +105,7 @@ Examples:
 				}
 				defer s.Close()
 				// Lint looks at the whole generation: its snapshot, memberships and grants.
-				m, err := pipeline.ReaderOf(s).Slice(e.ctx, 0, pipeline.Focus{})
+				m, err := model.ReaderOf(s).Slice(e.ctx, 0, model.Focus{})
 				if err != nil {
 					return e.noGeneration(err)
 				}
@@ -124,7 +125,7 @@ Examples:
 
 // flattenSource reads --source and flattens it with the configured semantics,
 // publishing nothing.
-func (e *env) flattenSource() (*pipeline.Mirror, error) {
+func (e *env) flattenSource() (*model.Mirror, error) {
 	src, err := e.openSource()
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/webhook"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // EnvPrefix prefixes every environment variable grantmirror reads.
@@ -76,8 +77,8 @@ type PostgresConfig struct {
 // defaults are the values used when nothing else sets a key.
 var defaults = map[string]any{
 	"target":                      "dir:./grantmirror-data",
-	"mode":                        string(pipeline.Effective),
-	"roles":                       string(pipeline.AllRoles),
+	"mode":                        string(model.Effective),
+	"roles":                       string(model.AllRoles),
 	"max_revoke_ratio":            0.2,
 	"max_add_ratio":               0.5,
 	"keep":                        3,
@@ -85,8 +86,8 @@ var defaults = map[string]any{
 	"postgres::schema":            "grantmirror",
 	"log_level":                   "info",
 	"log_format":                  "auto",
-	"pii_tags":                    pipeline.DefaultPIITags,
-	"policy_fallback":             pipeline.FallbackDeny,
+	"pii_tags":                    model.DefaultPIITags,
+	"policy_fallback":             model.FallbackDeny,
 	"notifications::webhook_url":  "",
 	"notifications::max_attempts": webhook.DefaultMaxAttempts,
 	"notifications::backoff":      webhook.DefaultBackoff,
@@ -168,8 +169,8 @@ func loadConfig(c *cli.Context) (*Config, error) {
 // them.
 func (c *Config) flattenOptions() (pipeline.Options, error) {
 	o := pipeline.Options{
-		Mode:    pipeline.Mode(c.Mode),
-		Roles:   pipeline.RoleMode(c.Roles),
+		Mode:    model.Mode(c.Mode),
+		Roles:   model.RoleMode(c.Roles),
 		Aliases: ident.Aliases{Domains: c.Email.DomainAliases, Users: c.Email.Overrides},
 		PIITags: c.PIITags,
 		// What a row access or projection policy whose body grantmirror cannot
@@ -187,19 +188,19 @@ func (c *Config) flattenOptions() (pipeline.Options, error) {
 func (c *Config) caller() explain.Config {
 	tags := c.PIITags
 	if tags == nil {
-		tags = pipeline.DefaultPIITags
+		tags = model.DefaultPIITags
 	}
 	return explain.Config{
-		Mode:  pipeline.Mode(c.Mode),
-		Roles: pipeline.RoleMode(c.Roles),
-		Settings: pipeline.Settings{DomainAliases: c.Email.DomainAliases, Overrides: c.Email.Overrides,
+		Mode:  model.Mode(c.Mode),
+		Roles: model.RoleMode(c.Roles),
+		Settings: model.Settings{DomainAliases: c.Email.DomainAliases, Overrides: c.Email.Overrides,
 			PIITags: tags},
 		Explicit: func(key string) bool { return c.explicit[key] },
 	}
 }
 
-func (c *Config) publishOptions() (pipeline.PublishOptions, error) {
-	o := pipeline.PublishOptions{MaxRevokeRatio: c.MaxRevokeRatio, MaxAddRatio: c.MaxAddRatio, Force: c.Force, Keep: c.Keep}
+func (c *Config) publishOptions() (model.PublishOptions, error) {
+	o := model.PublishOptions{MaxRevokeRatio: c.MaxRevokeRatio, MaxAddRatio: c.MaxAddRatio, Force: c.Force, Keep: c.Keep}
 	if err := o.Validate(); err != nil {
 		return o, usageErr("%v", err)
 	}

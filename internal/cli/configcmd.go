@@ -12,11 +12,11 @@ import (
 	"github.com/urfave/cli/v2"
 	"go.yaml.in/yaml/v3"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/snowflake"
 )
 
-// pipeline.Redacted replaces every secret the config command prints.
+// model.Redacted replaces every secret the config command prints.
 
 func configCommand(e *env) *cli.Command {
 	return &cli.Command{
@@ -158,9 +158,9 @@ func configNode(v reflect.Value, key string) *yaml.Node {
 	case v.Kind() == reflect.String:
 		s := v.String()
 		if s != "" && isSecretKey(key) {
-			return scalar("!!str", pipeline.Redacted)
+			return scalar("!!str", model.Redacted)
 		}
-		return scalar("!!str", pipeline.RedactDSN(s))
+		return scalar("!!str", model.RedactDSN(s))
 	case v.Kind() == reflect.Bool:
 		return scalar("!!bool", strconv.FormatBool(v.Bool()))
 	case v.CanInt():

@@ -16,6 +16,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/metrics"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // defaultListen is where a daemon serves /metrics and /healthz unless told.
@@ -113,7 +114,7 @@ func newDaemon(o daemonOptions, sync func(context.Context) (*pipeline.Result, er
 // SIGINT), so a stopped daemon exits 0.
 func (e *env) runDaemon(opts pipeline.Config, o daemonOptions, prog *progress) error {
 	if e.cfg.Pushgateway != "" {
-		e.log.Warn("pushgateway is ignored in daemon mode: Prometheus scrapes /metrics instead", "pushgateway", pipeline.RedactDSN(e.cfg.Pushgateway))
+		e.log.Warn("pushgateway is ignored in daemon mode: Prometheus scrapes /metrics instead", "pushgateway", model.RedactDSN(e.cfg.Pushgateway))
 	}
 	ln, err := net.Listen("tcp", o.Listen)
 	if err != nil {
@@ -128,7 +129,7 @@ func (e *env) runDaemon(opts pipeline.Config, o daemonOptions, prog *progress) e
 	}
 	d = newDaemon(o, run, e.log)
 	e.log.Info("daemon started", "every", o.Every, "jitter", o.Jitter, "listen", ln.Addr().String(),
-		"source", opts.Source.String(), "target", pipeline.RedactDSN(e.cfg.Target), "dry_run", opts.DryRun)
+		"source", opts.Source.String(), "target", model.RedactDSN(e.cfg.Target), "dry_run", opts.DryRun)
 	return d.serve(e.ctx, ln)
 }
 

@@ -19,12 +19,13 @@ import (
 
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
-	"github.com/prometheus/common/model"
+	prommodel "github.com/prometheus/common/model"
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/internal/metrics"
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/dirstore"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // fakeClock drives a daemon's schedule. Each wait the daemon starts is handed
@@ -127,7 +128,7 @@ func openStore(t *testing.T) (*dirstore.Store, string) {
 
 // syncer runs the pipeline from the given sources in turn (the last one again
 // once they run out) into store, with the guard off: the samples differ.
-func syncer(store pipeline.Store, sources ...pipeline.Source) func(context.Context) (*pipeline.Result, error) {
+func syncer(store model.Store, sources ...pipeline.Source) func(context.Context) (*pipeline.Result, error) {
 	var mu sync.Mutex
 	n := 0
 	return func(ctx context.Context) (*pipeline.Result, error) {
@@ -136,8 +137,8 @@ func syncer(store pipeline.Store, sources ...pipeline.Source) func(context.Conte
 		n++
 		mu.Unlock()
 		return pipeline.Run(ctx, pipeline.Config{Source: src, Store: store,
-			Flatten: pipeline.Options{Mode: pipeline.Effective, Roles: pipeline.AllRoles},
-			Publish: pipeline.PublishOptions{MaxRevokeRatio: 0.2, Keep: 3, Force: true}})
+			Flatten: pipeline.Options{Mode: model.Effective, Roles: model.AllRoles},
+			Publish: model.PublishOptions{MaxRevokeRatio: 0.2, Keep: 3, Force: true}})
 	}
 }
 
@@ -152,7 +153,7 @@ func scrape(t *testing.T, url string) map[string]*dto.MetricFamily {
 	require.NoError(t, err)
 	defer resp.Body.Close()
 	require.Equal(t, http.StatusOK, resp.StatusCode)
-	p := expfmt.NewTextParser(model.UTF8Validation)
+	p := expfmt.NewTextParser(prommodel.UTF8Validation)
 	mfs, err := p.TextToMetricFamilies(resp.Body)
 	require.NoError(t, err)
 	return mfs
@@ -241,7 +242,7 @@ func TestDaemonSyncsOnScheduleAndServesMetrics(t *testing.T) {
 // extraction cut short by SIGTERM would.
 type blockingSource struct{ started chan struct{} }
 
-func (b blockingSource) Load(ctx context.Context) (*pipeline.Snapshot, error) {
+func (b blockingSource) Load(ctx context.Context) (*model.Snapshot, error) {
 	close(b.started)
 	<-ctx.Done()
 	return nil, ctx.Err()
@@ -274,7 +275,7 @@ func TestDaemonShutdownMidRunPublishesNothingAndExitsZero(t *testing.T) {
 	require.True(t, gens[0].Current)
 	runs, err := store.Runs(context.Background(), 1)
 	require.NoError(t, err)
-	require.Equal(t, pipeline.RunFailed, runs[0].Status)
+	require.Equal(t, model.RunFailed, runs[0].Status)
 	require.Contains(t, runs[0].Error, context.Canceled.Error())
 	require.NoFileExists(t, filepath.Join(dir, "gen-000002", "generation.json"))
 
@@ -292,13 +293,13 @@ type failingSource struct {
 	then  pipeline.Source
 }
 
-func (f *failingSource) Load(ctx context.Context) (*pipeline.Snapshot, error) {
+func (f *failingSource) Load(ctx context.Context) (*model.Snapshot, error) {
 	f.mu.Lock()
 	f.calls++
 	n := f.calls
 	f.mu.Unlock()
 	if n == 1 {
-		return nil, fmt.Errorf("users.csv:2: EMAIL column missing: %w", pipeline.ErrInput)
+		return nil, fmt.Errorf("users.csv:2: EMAIL column missing: %w", model.ErrInput)
 	}
 	return f.then.Load(ctx)
 }
@@ -334,10 +335,10 @@ func TestDaemonKeepsRunningAfterAFailedSync(t *testing.T) {
 func TestHealthz(t *testing.T) {
 	t.Parallel()
 	published := func(end time.Time) metrics.Run {
-		return metrics.Run{Result: &pipeline.Result{Generation: &pipeline.Generation{Number: 1}}, Start: end.Add(-time.Minute), End: end}
+		return metrics.Run{Result: &pipeline.Result{Generation: &model.Generation{Number: 1}}, Start: end.Add(-time.Minute), End: end}
 	}
 	failed := func(end time.Time) metrics.Run {
-		return metrics.Run{Result: &pipeline.Result{}, Err: fmt.Errorf("%w: x", pipeline.ErrLocked), Start: end, End: end}
+		return metrics.Run{Result: &pipeline.Result{}, Err: fmt.Errorf("%w: x", model.ErrLocked), Start: end, End: end}
 	}
 	tests := []struct {
 		name   string
@@ -547,7 +548,7 @@ func TestDaemonCountsUnchangedRunsAsSuccess(t *testing.T) {
 	store, _ := openStore(t)
 	h := setupDaemon(t, func(ctx context.Context) (*pipeline.Result, error) {
 		return pipeline.Run(ctx, pipeline.Config{Source: sampleSource("tiny"), Store: store,
-			Flatten: pipeline.Options{Mode: pipeline.Effective, Roles: pipeline.AllRoles}, Publish: pipeline.DefaultPublishOptions()})
+			Flatten: pipeline.Options{Mode: model.Effective, Roles: model.AllRoles}, Publish: model.DefaultPublishOptions()})
 	})
 	w := <-h.clock.waits
 	h.clock.elapse(w)

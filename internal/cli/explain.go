@@ -12,7 +12,7 @@ import (
 	"github.com/grantmirror/grantmirror/internal/explain"
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/privilege"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
@@ -85,8 +85,8 @@ Examples:
 
 // explainSource is the read side of an open store for check and explain: its
 // read layer, its local grants (a Postgres target's) and the caller's config.
-func (e *env) explainSource(s pipeline.Store) explain.Source {
-	src := explain.Source{Reader: pipeline.ReaderOf(s), Config: e.cfg.caller()}
+func (e *env) explainSource(s model.Store) explain.Source {
+	src := explain.Source{Reader: model.ReaderOf(s), Config: e.cfg.caller()}
 	if ps, ok := s.(*pgstore.Store); ok {
 		src.Local = func(ctx context.Context, email string, at time.Time) ([]explain.LocalGrant, error) {
 			grants, err := ps.GrantsFor(ctx, email, at)
@@ -100,7 +100,7 @@ func (e *env) explainSource(s pipeline.Store) explain.Source {
 // A target with an access history answers a past moment from it, whole, with
 // the local grants in force then; any other from the kept generation that was
 // current then.
-func (e *env) explainAt(s pipeline.Store, q explain.Query, n int, at time.Time) (*explain.Answer, error) {
+func (e *env) explainAt(s model.Store, q explain.Query, n int, at time.Time) (*explain.Answer, error) {
 	src := e.explainSource(s)
 	if at.IsZero() {
 		return explain.Ask(e.ctx, src, n, q)
@@ -152,8 +152,8 @@ func typo(err error) error {
 
 // noGeneration adds what to do to an empty target's error.
 func (e *env) noGeneration(err error) error {
-	if errors.Is(err, pipeline.ErrNoGeneration) && !strings.Contains(err.Error(), "grantmirror sync") {
-		return fmt.Errorf("%s: %w; run grantmirror sync first", pipeline.RedactDSN(e.cfg.Target), err)
+	if errors.Is(err, model.ErrNoGeneration) && !strings.Contains(err.Error(), "grantmirror sync") {
+		return fmt.Errorf("%s: %w; run grantmirror sync first", model.RedactDSN(e.cfg.Target), err)
 	}
 	return err
 }
@@ -223,24 +223,24 @@ func parseMoment(s string, now time.Time) (time.Time, error) {
 }
 
 // open reads a kept generation (0: the current one) of an open store.
-func (e *env) open(s pipeline.Store, n int) (*pipeline.Mirror, error) {
+func (e *env) open(s model.Store, n int) (*model.Mirror, error) {
 	m, err := s.Open(e.ctx, n)
-	if errors.Is(err, pipeline.ErrNoGeneration) {
-		return nil, fmt.Errorf("%s: %w; run grantmirror sync first", pipeline.RedactDSN(e.cfg.Target), err)
+	if errors.Is(err, model.ErrNoGeneration) {
+		return nil, fmt.Errorf("%s: %w; run grantmirror sync first", model.RedactDSN(e.cfg.Target), err)
 	}
 	return m, err
 }
 
 // historian is a target that keeps the access history: Postgres.
 type historian interface {
-	MirrorAt(ctx context.Context, t time.Time) (*pipeline.Mirror, bool, error)
+	MirrorAt(ctx context.Context, t time.Time) (*model.Mirror, bool, error)
 }
 
 // mirrorAt reads the mirror as it stood at t. A target with an access history
 // answers from it; any other answers with the kept generation published last at
 // or before t, and refuses a moment before the oldest one it keeps. withPaths is
 // false when the rows come without their role paths.
-func (e *env) mirrorAt(s pipeline.Store, t time.Time) (m *pipeline.Mirror, withPaths bool, err error) {
+func (e *env) mirrorAt(s model.Store, t time.Time) (m *model.Mirror, withPaths bool, err error) {
 	if h, ok := s.(historian); ok {
 		return h.MirrorAt(e.ctx, t)
 	}
@@ -255,12 +255,12 @@ func (e *env) mirrorAt(s pipeline.Store, t time.Time) (m *pipeline.Mirror, withP
 // generationAt is the kept generation that was current at t: the one
 // published last at or before it (--at judges by publish time, when readers
 // started to see a generation, not by when its snapshot was taken).
-func (e *env) generationAt(s pipeline.Store, t time.Time) (int, error) {
+func (e *env) generationAt(s model.Store, t time.Time) (int, error) {
 	gens, err := s.Generations(e.ctx)
 	if err != nil {
 		return 0, err
 	}
-	var best, oldest *pipeline.Generation
+	var best, oldest *model.Generation
 	for i := range gens {
 		g := &gens[i]
 		if !g.PublishedAt.After(t) && (best == nil || g.PublishedAt.After(best.PublishedAt) ||
@@ -273,10 +273,10 @@ func (e *env) generationAt(s pipeline.Store, t time.Time) (int, error) {
 	}
 	switch {
 	case oldest == nil:
-		return 0, fmt.Errorf("%s: %w; run grantmirror sync first", pipeline.RedactDSN(e.cfg.Target), pipeline.ErrNoGeneration)
+		return 0, fmt.Errorf("%s: %w; run grantmirror sync first", model.RedactDSN(e.cfg.Target), model.ErrNoGeneration)
 	case best == nil:
 		return 0, fmt.Errorf("%w: %s is before %s, when generation %d, the oldest %s keeps, was published; a directory target answers only for the generations it keeps (--keep)",
-			pipeline.ErrUnknownGeneration, stamp(t), stamp(oldest.PublishedAt), oldest.Number, pipeline.RedactDSN(e.cfg.Target))
+			model.ErrUnknownGeneration, stamp(t), stamp(oldest.PublishedAt), oldest.Number, model.RedactDSN(e.cfg.Target))
 	}
 	return best.Number, nil
 }
@@ -293,7 +293,7 @@ func explainGrants(gs []pgstore.LocalGrant) []explain.LocalGrant {
 
 // mirrorFor reads the mirror a report asks for: as of --at, or generation
 // --generation (0: the current one).
-func (e *env) mirrorFor(c *cli.Context) (*pipeline.Mirror, error) {
+func (e *env) mirrorFor(c *cli.Context) (*model.Mirror, error) {
 	at, err := atTime(c)
 	if err != nil || at.IsZero() {
 		if err != nil {

@@ -17,7 +17,7 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // runRollback is the status of a rollback in the run history. The rollback
@@ -38,7 +38,7 @@ var rollbackSourceRE = regexp.MustCompile(`^rollback from generation (\d+)(?: by
 
 // rollbackOf reads a rollback's run record: the generation it replaced and who
 // made it (empty when unknown). ok is false for any other run.
-func rollbackOf(r pipeline.RunRecord) (from int, by string, ok bool) {
+func rollbackOf(r model.RunRecord) (from int, by string, ok bool) {
 	if r.Status != runRollback {
 		return 0, "", false
 	}
@@ -53,7 +53,7 @@ func rollbackOf(r pipeline.RunRecord) (from int, by string, ok bool) {
 // runView is a run as generations --format json shows it: a rollback with the
 // generation it replaced and its author as fields of their own.
 type runView struct {
-	pipeline.RunRecord
+	model.RunRecord
 	From int    `json:"from,omitempty"`
 	By   string `json:"by,omitempty"`
 }
@@ -227,7 +227,7 @@ Examples:
 // diffPlan is what a diff compares: the changes, and each side's provenance
 // for the summary's roles and causes.
 type diffPlan struct {
-	ch *pipeline.Changes
+	ch *model.Changes
 	// since, when set, is the moment the older side stood at.
 	since time.Time
 	// from and to read the part of each side a focus concerns; nil when that
@@ -244,20 +244,20 @@ type diffPlan struct {
 }
 
 // slicer reads the part of one side of a diff that a focus concerns.
-type slicer func(pipeline.Focus) (*pipeline.Mirror, error)
+type slicer func(model.Focus) (*model.Mirror, error)
 
-func (e *env) generationSlicer(r pipeline.Reader, n int) slicer {
-	return func(f pipeline.Focus) (*pipeline.Mirror, error) { return r.Slice(e.ctx, n, f) }
+func (e *env) generationSlicer(r model.Reader, n int) slicer {
+	return func(f model.Focus) (*model.Mirror, error) { return r.Slice(e.ctx, n, f) }
 }
 
-func mirrorSlicer(m *pipeline.Mirror) slicer {
-	return func(f pipeline.Focus) (*pipeline.Mirror, error) { return pipeline.SliceOf(m, f), nil }
+func mirrorSlicer(m *model.Mirror) slicer {
+	return func(f model.Focus) (*model.Mirror, error) { return model.SliceOf(m, f), nil }
 }
 
 // changes compares generation from (0: the one to replaced) with generation to
 // (0: current).
-func (e *env) changes(s pipeline.Store, from, to int) (*diffPlan, error) {
-	r := pipeline.ReaderOf(s)
+func (e *env) changes(s model.Store, from, to int) (*diffPlan, error) {
+	r := model.ReaderOf(s)
 	gens, err := s.Generations(e.ctx)
 	if err != nil {
 		return nil, err
@@ -270,7 +270,7 @@ func (e *env) changes(s pipeline.Store, from, to int) (*diffPlan, error) {
 			}
 		}
 		if to == 0 {
-			return nil, pipeline.ErrNoGeneration
+			return nil, model.ErrNoGeneration
 		}
 		if from == 0 {
 			from, d.note, err = e.replaced(s, gens, to)
@@ -286,10 +286,10 @@ func (e *env) changes(s pipeline.Store, from, to int) (*diffPlan, error) {
 			}
 		}
 		if from == 0 {
-			return nil, fmt.Errorf("%w: no generation kept before %d to compare with", pipeline.ErrUnknownGeneration, to)
+			return nil, fmt.Errorf("%w: no generation kept before %d to compare with", model.ErrUnknownGeneration, to)
 		}
 	}
-	d.ch, err = r.Changes(e.ctx, from, to, pipeline.Focus{})
+	d.ch, err = r.Changes(e.ctx, from, to, model.Focus{})
 	if err != nil {
 		return nil, err
 	}
@@ -305,7 +305,7 @@ func (e *env) changes(s pipeline.Store, from, to int) (*diffPlan, error) {
 // newest kept one before), and an error when a rollback's is not: comparing
 // with another would misstate what the rollback did. note, when set, says what
 // was chosen and why.
-func (e *env) replaced(s pipeline.Store, gens []pipeline.Generation, current int) (int, string, error) {
+func (e *env) replaced(s model.Store, gens []model.Generation, current int) (int, string, error) {
 	runs, err := s.Runs(e.ctx, 0)
 	if err != nil {
 		return 0, "", err
@@ -320,9 +320,9 @@ func (e *env) replaced(s pipeline.Store, gens []pipeline.Generation, current int
 	}
 	// Runs are newest first; those that made a generation current are publishes
 	// and rollbacks.
-	var became []pipeline.RunRecord
+	var became []model.RunRecord
 	for _, r := range runs {
-		if r.Status == pipeline.RunPublished || r.Status == runRollback {
+		if r.Status == model.RunPublished || r.Status == runRollback {
 			became = append(became, r)
 		}
 	}
@@ -332,7 +332,7 @@ func (e *env) replaced(s pipeline.Store, gens []pipeline.Generation, current int
 	if from, by, ok := rollbackOf(became[0]); ok {
 		if !kept[from] {
 			return 0, "", fmt.Errorf("%w: generation %d is current again by a rollback from generation %d, which is no longer kept; name two kept generations with --from and --to",
-				pipeline.ErrUnknownGeneration, current, from)
+				model.ErrUnknownGeneration, current, from)
 		}
 		who := ""
 		if by != "" {
@@ -355,22 +355,22 @@ func (e *env) replaced(s pipeline.Store, gens []pipeline.Generation, current int
 // A target with an access history answers a past moment from it, whole; any
 // other from the generation current then. A moment before the first generation
 // compares with nothing: every current row is added.
-func (e *env) changesSince(s pipeline.Store, since time.Time) (*diffPlan, error) {
-	r := pipeline.ReaderOf(s)
+func (e *env) changesSince(s model.Store, since time.Time) (*diffPlan, error) {
+	r := model.ReaderOf(s)
 	d := &diffPlan{since: since}
 	if h, ok := s.(historian); ok {
 		old, withPaths, err := h.MirrorAt(e.ctx, since)
-		if errors.Is(err, pipeline.ErrNoGeneration) {
+		if errors.Is(err, model.ErrNoGeneration) {
 			return e.sinceNothing(s, since, err)
 		}
 		if err != nil {
 			return nil, err
 		}
-		cur, err := r.Slice(e.ctx, 0, pipeline.Focus{})
+		cur, err := r.Slice(e.ctx, 0, model.Focus{})
 		if err != nil {
 			return nil, err
 		}
-		d.ch = pipeline.ChangesOf(old, cur, old.Meta.Generation, cur.Meta.Generation, pipeline.Focus{})
+		d.ch = model.ChangesOf(old, cur, old.Meta.Generation, cur.Meta.Generation, model.Focus{})
 		d.to = mirrorSlicer(cur)
 		if withPaths {
 			d.from = mirrorSlicer(old)
@@ -380,13 +380,13 @@ func (e *env) changesSince(s pipeline.Store, since time.Time) (*diffPlan, error)
 		return d, nil
 	}
 	n, err := e.generationAt(s, since)
-	if errors.Is(err, pipeline.ErrUnknownGeneration) {
+	if errors.Is(err, model.ErrUnknownGeneration) {
 		return e.sinceNothing(s, since, err)
 	}
 	if err != nil {
 		return nil, err
 	}
-	if d.ch, err = r.Changes(e.ctx, n, 0, pipeline.Focus{}); err != nil {
+	if d.ch, err = r.Changes(e.ctx, n, 0, model.Focus{}); err != nil {
 		return nil, err
 	}
 	d.from, d.to = e.generationSlicer(r, n), e.generationSlicer(r, d.ch.To)
@@ -398,7 +398,7 @@ func (e *env) changesSince(s pipeline.Store, since time.Time) (*diffPlan, error)
 // the rows then were none, and every current row is added. Otherwise (an empty
 // target, a moment older than the history or the kept generations reach) err
 // stands.
-func (e *env) sinceNothing(s pipeline.Store, since time.Time, err error) (*diffPlan, error) {
+func (e *env) sinceNothing(s model.Store, since time.Time, err error) (*diffPlan, error) {
 	cur, cerr := s.Current(e.ctx)
 	if cerr != nil {
 		return nil, err
@@ -410,16 +410,16 @@ func (e *env) sinceNothing(s pipeline.Store, since time.Time, err error) (*diffP
 	if !known || !since.Before(at) {
 		return nil, err
 	}
-	d := &diffPlan{since: since, nothing: true, ch: &pipeline.Changes{To: cur.Number}}
+	d := &diffPlan{since: since, nothing: true, ch: &model.Changes{To: cur.Number}}
 	d.note = fmt.Sprintf("no generation was current at %s; the first, generation %d, was %s: every row is added", stamp(since), n, when)
-	r := pipeline.ReaderOf(s)
-	if err := r.Scan(e.ctx, cur.Number, func(row pipeline.Row) error {
+	r := model.ReaderOf(s)
+	if err := r.Scan(e.ctx, cur.Number, func(row model.Row) error {
 		d.ch.Added = append(d.ch.Added, row)
 		return nil
 	}); err != nil {
 		return nil, err
 	}
-	d.from, d.to = mirrorSlicer(&pipeline.Mirror{Access: pipeline.NewAccess(nil)}), e.generationSlicer(r, cur.Number)
+	d.from, d.to = mirrorSlicer(&model.Mirror{Access: model.NewAccess(nil)}), e.generationSlicer(r, cur.Number)
 	return d, nil
 }
 
@@ -428,7 +428,7 @@ func (e *env) sinceNothing(s pipeline.Store, since time.Time, err error) (*diffP
 // from the run that published it. A target with an access history answers for
 // moments before the generations it keeps; a directory does not, so for it
 // known is false once the first generation is pruned.
-func (e *env) firstPublication(s pipeline.Store) (n int, when string, at time.Time, known bool, err error) {
+func (e *env) firstPublication(s model.Store) (n int, when string, at time.Time, known bool, err error) {
 	gens, err := s.Generations(e.ctx)
 	if err != nil {
 		return 0, "", time.Time{}, false, err
@@ -444,7 +444,7 @@ func (e *env) firstPublication(s pipeline.Store) (n int, when string, at time.Ti
 		}
 	}
 	for _, r := range runs {
-		if r.Status == pipeline.RunPublished && r.Generation > 0 && (n == 0 || r.Generation < n) {
+		if r.Status == model.RunPublished && r.Generation > 0 && (n == 0 || r.Generation < n) {
 			n, at, known = r.Generation, r.FinishedAt, false
 			when = "published by the run that finished at " + stamp(at)
 		}
@@ -475,14 +475,14 @@ func (e *env) writeDiff(format string, d *diffPlan) (bool, error) {
 	}
 	if format == "json" {
 		var out struct {
-			Since   time.Time         `json:"since,omitzero"`
-			From    int               `json:"from"`
-			To      int               `json:"to"`
-			Note    string            `json:"note,omitempty"`
-			Summary *diffSummary      `json:"summary"`
-			Changes []pipeline.Change `json:"changes"`
+			Since   time.Time      `json:"since,omitzero"`
+			From    int            `json:"from"`
+			To      int            `json:"to"`
+			Note    string         `json:"note,omitempty"`
+			Summary *diffSummary   `json:"summary"`
+			Changes []model.Change `json:"changes"`
 		}
-		out.Since, out.From, out.To, out.Note, out.Summary, out.Changes = d.since, ch.From, ch.To, d.note, sum, []pipeline.Change{}
+		out.Since, out.From, out.To, out.Note, out.Summary, out.Changes = d.since, ch.From, ch.To, d.note, sum, []model.Change{}
 		for c := range ch.All() {
 			out.Changes = append(out.Changes, c)
 		}
@@ -523,7 +523,7 @@ func (e *env) writeDiff(format string, d *diffPlan) (bool, error) {
 	return changed, nil
 }
 
-func changeWord(ch pipeline.Change) string {
+func changeWord(ch model.Change) string {
 	if ch.Added {
 		return "added"
 	}
@@ -626,12 +626,12 @@ func (e *env) summarize(d *diffPlan, limit int) (*diffSummary, error) {
 	// hold, which a slice about several people keeps for each of them, not
 	// their rows.
 	// The two are read side by side: neither needs the other.
-	f := pipeline.Focus{Emails: emails, NoPersonRows: true}
+	f := model.Focus{Emails: emails, NoPersonRows: true}
 	var from, to *side
 	var fromErr error
 	var wg sync.WaitGroup
 	wg.Go(func() {
-		var m *pipeline.Mirror
+		var m *model.Mirror
 		if m, fromErr = d.from(f); fromErr == nil {
 			from = newSide(m)
 		}
@@ -686,18 +686,18 @@ func sortedCounts(m map[string]*diffCount) []diffCount {
 // side indexes one side of a diff: who holds which roles, which role grants
 // what, and the snapshot's users.
 type side struct {
-	meta pipeline.Meta
+	meta model.Meta
 	// memberships of each (account, email).
-	memberships map[[2]string][]pipeline.Membership
+	memberships map[[2]string][]model.Membership
 	// grantedTo is the roles that hold each grant (an access row without its
 	// email): one lookup per changed row finds every role that gives it.
 	grantedTo map[grantKey]map[string]bool
 	// users by (account, name); nil when the side has no snapshot.
-	users map[[2]string]*pipeline.User
+	users map[[2]string]*model.User
 }
 
-func newSide(m *pipeline.Mirror) *side {
-	s := &side{meta: m.Meta, memberships: map[[2]string][]pipeline.Membership{}, grantedTo: map[grantKey]map[string]bool{}}
+func newSide(m *model.Mirror) *side {
+	s := &side{meta: m.Meta, memberships: map[[2]string][]model.Membership{}, grantedTo: map[grantKey]map[string]bool{}}
 	for _, ms := range m.Memberships {
 		k := [2]string{ms.Account, ms.Email}
 		s.memberships[k] = append(s.memberships[k], ms)
@@ -710,7 +710,7 @@ func newSide(m *pipeline.Mirror) *side {
 		s.grantedTo[k][g.Role] = true
 	}
 	if m.Snapshot != nil {
-		s.users = map[[2]string]*pipeline.User{}
+		s.users = map[[2]string]*model.User{}
 		for _, a := range m.Snapshot.Accounts {
 			for i := range a.Users {
 				u := &a.Users[i]
@@ -728,17 +728,17 @@ func newSide(m *pipeline.Mirror) *side {
 // grantKey is a grant without its role: the object privilege an access row is.
 type grantKey struct{ account, objectType, objectName, privilege string }
 
-func grantOf(r pipeline.Row) grantKey {
+func grantOf(r model.Row) grantKey {
 	return grantKey{r.Account, r.ObjectType, r.ObjectName, r.Privilege}
 }
 
 // granting returns the person's memberships whose role holds the row's grant.
-func (s *side) granting(r pipeline.Row) []pipeline.Membership {
+func (s *side) granting(r model.Row) []model.Membership {
 	roles := s.grantedTo[grantOf(r)]
 	if len(roles) == 0 {
 		return nil
 	}
-	var out []pipeline.Membership
+	var out []model.Membership
 	for _, ms := range s.memberships[[2]string{r.Account, r.Email}] {
 		if roles[ms.Role] {
 			out = append(out, ms)
@@ -750,7 +750,7 @@ func (s *side) granting(r pipeline.Row) []pipeline.Membership {
 // head is the role at the head of the shortest role path of the memberships
 // that grant a row (side.granting): the role granted to the person's user that
 // leads to the grant.
-func head(granting []pipeline.Membership) string {
+func head(granting []model.Membership) string {
 	best := ""
 	bestLen := 0
 	for _, ms := range granting {
@@ -769,7 +769,7 @@ func head(granting []pipeline.Membership) string {
 }
 
 // holds reports whether the person of r holds role in its account.
-func (s *side) holds(r pipeline.Row, role string) bool {
+func (s *side) holds(r model.Row, role string) bool {
 	for _, ms := range s.memberships[[2]string{r.Account, r.Email}] {
 		if ms.Role == role {
 			return true
@@ -781,7 +781,7 @@ func (s *side) holds(r pipeline.Row, role string) bool {
 // cause names why the row c is on side has and not on side other, whose
 // memberships granting it are granting: first what happened to the person's
 // user, then to the roles that grant the row.
-func cause(c pipeline.Change, granting []pipeline.Membership, has, other *side) string {
+func cause(c model.Change, granting []model.Membership, has, other *side) string {
 	word := func(pair [2]string) string {
 		if c.Added {
 			return pair[0]
@@ -847,7 +847,7 @@ func (s *side) mapsUser(account, email, user string) bool {
 
 // sameAliases reports whether two generations map users to emails with the
 // same aliases and overrides (both unrecorded counts as the same).
-func sameAliases(a, b pipeline.Meta) bool {
+func sameAliases(a, b model.Meta) bool {
 	if a.Settings == nil || b.Settings == nil {
 		return a.Settings == b.Settings
 	}
@@ -930,11 +930,11 @@ Examples:
 				return err
 			}
 			fmt.Fprintf(e.stdout, "generation %d is current again (%d rows, published %s); it replaced generation %d\n", g.Number, g.Rows, stamp(g.PublishedAt), cur.Number)
-			rec := pipeline.RunRecord{StartedAt: started, Status: runRollback, Source: rollbackSource(cur.Number, whoRuns()),
+			rec := model.RunRecord{StartedAt: started, Status: runRollback, Source: rollbackSource(cur.Number, whoRuns()),
 				Generation: g.Number, Rows: g.Rows}
 			// Both generations are kept (a rollback prunes nothing), so what the
 			// rollback changed is a question to the read layer, as for diff.
-			ch, err := pipeline.ReaderOf(s).Changes(e.ctx, cur.Number, g.Number, pipeline.Focus{})
+			ch, err := model.ReaderOf(s).Changes(e.ctx, cur.Number, g.Number, model.Focus{})
 			if err != nil {
 				return fmt.Errorf("rolled back, but could not count what changed for the run history: %w", err)
 			}

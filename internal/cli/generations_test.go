@@ -16,7 +16,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/internal/snaptest"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // tinyEdited copies the tiny sample with each file's replacements applied
@@ -448,9 +448,9 @@ func TestDiffSummaryOneSlicePerSide(t *testing.T) {
 	}
 	require.Greater(t, len(changed), 2)
 
-	var asked [2][]pipeline.Focus
+	var asked [2][]model.Focus
 	count := func(i int, sl slicer) slicer {
-		return func(f pipeline.Focus) (*pipeline.Mirror, error) {
+		return func(f model.Focus) (*model.Mirror, error) {
 			asked[i] = append(asked[i], f)
 			return sl(f)
 		}
@@ -465,9 +465,9 @@ func TestDiffSummaryOneSlicePerSide(t *testing.T) {
 	}
 
 	whole := func(sl slicer) slicer {
-		m, err := sl(pipeline.Focus{})
+		m, err := sl(model.Focus{})
 		require.NoError(t, err)
-		return func(pipeline.Focus) (*pipeline.Mirror, error) { return m, nil }
+		return func(model.Focus) (*model.Mirror, error) { return m, nil }
 	}
 	d.from, d.to = whole(from), whole(to)
 	want, err := e.summarize(d, 0)

@@ -20,7 +20,7 @@ import (
 	"github.com/grantmirror/grantmirror/internal/metrics"
 	"github.com/grantmirror/grantmirror/internal/privilege"
 	"github.com/grantmirror/grantmirror/internal/webhook"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
@@ -215,7 +215,7 @@ func (e *env) grantStore() (*pgstore.Store, error) {
 	ps, ok := s.(*pgstore.Store)
 	if !ok {
 		s.Close()
-		return nil, usageErr("local grants need a postgres:// target, not %s", pipeline.RedactDSN(e.cfg.Target))
+		return nil, usageErr("local grants need a postgres:// target, not %s", model.RedactDSN(e.cfg.Target))
 	}
 	return ps, nil
 }
@@ -345,8 +345,8 @@ func (e *env) grantRequest(c *cli.Context, breakGlass bool) error {
 // the generation has while some have one a typo away. A person Snowflake does
 // not know at all may be given a local grant.
 func (e *env) checkAsk(s *pgstore.Store, a localgrant.Ask) error {
-	m, err := s.Slice(e.ctx, 0, pipeline.Focus{Email: ident.NormalizeEmail(a.Email), Objects: []string{a.ObjectName}})
-	if errors.Is(err, pipeline.ErrNoGeneration) {
+	m, err := s.Slice(e.ctx, 0, model.Focus{Email: ident.NormalizeEmail(a.Email), Objects: []string{a.ObjectName}})
+	if errors.Is(err, model.ErrNoGeneration) {
 		// The store refuses the ask itself: local grants build on a generation.
 		return nil
 	}
@@ -533,7 +533,7 @@ func (e *env) grantReport(c *cli.Context) error {
 	// Usage comes from the current generation's snapshot; without one, it is
 	// unknown rather than an error.
 	m, err := s.Open(e.ctx, 0)
-	if err != nil && !errors.Is(err, pipeline.ErrNoGeneration) {
+	if err != nil && !errors.Is(err, model.ErrNoGeneration) {
 		return err
 	}
 	return writeGrants(e, format, pgstore.GrantUsage(grants, m), true)
@@ -837,7 +837,7 @@ func writePolicy(e *env, format string, p localgrant.Policy) error {
 // delivers the notifications waiting (those of the expiries the sync just
 // recorded among them) and brings the break-glass counter up to the database's
 // total. Neither can fail the sync, which has published already.
-func (e *env) afterSync(store pipeline.Store, m *metrics.Sync) {
+func (e *env) afterSync(store model.Store, m *metrics.Sync) {
 	s, ok := store.(*pgstore.Store)
 	if !ok {
 		return

@@ -5,11 +5,11 @@ import (
 
 	"github.com/urfave/cli/v2"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
-func openPostgres(e *env, dsn string) (pipeline.Store, error) {
+func openPostgres(e *env, dsn string) (model.Store, error) {
 	return pgstore.Open(e.ctx, dsn, pgstore.Options{Schema: e.cfg.Postgres.Schema, Logger: e.log,
 		HistoryDays: e.cfg.HistoryDays, Actor: whoRuns()})
 }
@@ -31,7 +31,7 @@ Example:
 		Flags: targetFlags(),
 		Action: e.action(func(c *cli.Context) error {
 			if !isPostgres(e.cfg.Target) {
-				return usageErr("migrate needs a postgres:// target, not %s", pipeline.RedactDSN(e.cfg.Target))
+				return usageErr("migrate needs a postgres:// target, not %s", model.RedactDSN(e.cfg.Target))
 			}
 			s, err := pgstore.Open(e.ctx, e.cfg.Target, pgstore.Options{Schema: e.cfg.Postgres.Schema, Logger: e.log})
 			if err != nil {
@@ -41,7 +41,7 @@ Example:
 			if err := s.Migrate(e.ctx); err != nil {
 				return err
 			}
-			fmt.Fprintf(e.stdout, "schema %s of %s is up to date\n", e.cfg.Postgres.Schema, pipeline.RedactDSN(e.cfg.Target))
+			fmt.Fprintf(e.stdout, "schema %s of %s is up to date\n", e.cfg.Postgres.Schema, model.RedactDSN(e.cfg.Target))
 			return nil
 		}),
 	}

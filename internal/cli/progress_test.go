@@ -15,6 +15,7 @@ import (
 	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/dirstore"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
@@ -142,12 +143,12 @@ func TestRunCounts(t *testing.T) {
 	defer pg.Close()
 	dir, err := dirstore.Open(t.TempDir())
 	require.NoError(t, err)
-	for _, store := range []pipeline.Store{pg, dir} {
+	for _, store := range []model.Store{pg, dir} {
 		for _, sample := range []string{"testdata/sample/tiny", "testdata/sample/acme"} {
 			obs := &countingObserver{expect: map[string]int{}, added: map[string]int{}}
 			src := pipeline.DirSource{Dir: filepath.Join(repo, sample)}
 			res, err := pipeline.Run(context.Background(), pipeline.Config{Source: src, Store: store,
-				Publish: pipeline.PublishOptions{Force: true, Keep: 1}, Observer: obs})
+				Publish: model.PublishOptions{Force: true, Keep: 1}, Observer: obs})
 			require.NoError(t, err)
 			want, ok := src.Expected()
 			require.True(t, ok, sample)

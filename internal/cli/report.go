@@ -13,7 +13,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/report"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 )
 
@@ -109,7 +109,7 @@ Examples:
 					}
 					o.Local = reportGrants(grants)
 				}
-				src := report.Source{Reader: pipeline.ReaderOf(s), Generation: c.Int("generation"), Normalizer: e.cfg.caller().Normalizer}
+				src := report.Source{Reader: model.ReaderOf(s), Generation: c.Int("generation"), Normalizer: e.cfg.caller().Normalizer}
 				write = func(w io.Writer) error { return report.Generate(e.ctx, w, src, o) }
 			}
 			return e.writeOut(c.String("out"), func(w io.Writer) error {

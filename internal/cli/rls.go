@@ -11,7 +11,7 @@ import (
 	"github.com/urfave/cli/v2"
 
 	"github.com/grantmirror/grantmirror/internal/rls"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // rlsCommand is rls enable|disable|status. As with grant, the flags belong to rls
@@ -114,16 +114,16 @@ Examples:
 // the product's database next to the mirror it reads.
 func (e *env) rlsConn() (*pgx.Conn, error) {
 	if !isPostgres(e.cfg.Target) {
-		return nil, usageErr("rls needs a postgres:// target, not %s", pipeline.RedactDSN(e.cfg.Target))
+		return nil, usageErr("rls needs a postgres:// target, not %s", model.RedactDSN(e.cfg.Target))
 	}
 	cfg, err := pgx.ParseConfig(e.cfg.Target)
 	if err != nil {
-		return nil, usageErr("target %s: %v", pipeline.RedactDSN(e.cfg.Target), strings.ReplaceAll(err.Error(), e.cfg.Target, pipeline.RedactDSN(e.cfg.Target)))
+		return nil, usageErr("target %s: %v", model.RedactDSN(e.cfg.Target), strings.ReplaceAll(err.Error(), e.cfg.Target, model.RedactDSN(e.cfg.Target)))
 	}
 	cfg.RuntimeParams["application_name"] = "grantmirror rls"
 	conn, err := pgx.ConnectConfig(e.ctx, cfg)
 	if err != nil {
-		return nil, fmt.Errorf("connect to %s: %w", pipeline.RedactDSN(e.cfg.Target), err)
+		return nil, fmt.Errorf("connect to %s: %w", model.RedactDSN(e.cfg.Target), err)
 	}
 	return conn, nil
 }

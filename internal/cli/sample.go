@@ -8,6 +8,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/sample"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 func sampleCommand(e *env) *cli.Command {
@@ -34,7 +35,7 @@ Examples:
 			&cli.StringFlag{Name: "account", Value: "SAMPLE", Usage: "account name"},
 		},
 		Action: func(c *cli.Context) error {
-			var a *pipeline.Account
+			var a *model.Account
 			switch c.String("preset") {
 			case "acme":
 				users, seed := sample.AcmeUsers, sample.AcmeSeed
@@ -58,7 +59,7 @@ Examples:
 			if entries, err := os.ReadDir(out); err == nil && len(entries) > 0 {
 				return usageErr("out %s: directory is not empty; refusing to mix two snapshots", out)
 			}
-			if err := pipeline.WriteSnapshot(out, &pipeline.Snapshot{Accounts: []*pipeline.Account{a}}); err != nil {
+			if err := pipeline.WriteSnapshot(out, &model.Snapshot{Accounts: []*model.Account{a}}); err != nil {
 				return err
 			}
 			fmt.Fprintf(e.stdout, "wrote account %s to %s: %d users, %d roles, %d grants to roles, %d grants to users\n",

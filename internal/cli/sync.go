@@ -15,6 +15,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/metrics"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 func syncCommand(e *env) *cli.Command {
@@ -124,10 +125,10 @@ func (e *env) push(m *metrics.Sync) {
 	// The run's context may be cancelled by SIGTERM; the push of an
 	// interrupted run is still worth its few seconds.
 	if err := m.Push(context.WithoutCancel(e.ctx), gw); err != nil {
-		e.log.Warn("metrics not pushed", "pushgateway", pipeline.RedactDSN(gw), "error", err)
+		e.log.Warn("metrics not pushed", "pushgateway", model.RedactDSN(gw), "error", err)
 		return
 	}
-	e.log.Debug("metrics pushed", "pushgateway", pipeline.RedactDSN(gw))
+	e.log.Debug("metrics pushed", "pushgateway", model.RedactDSN(gw))
 }
 
 // runConfig builds the pipeline config of a sync from the loaded settings; prog,
@@ -175,22 +176,22 @@ func (e *env) printSync(res *pipeline.Result, cfg pipeline.Config) {
 	switch {
 	case cfg.DryRun && res.Unchanged:
 		fmt.Fprintf(w, "dry run: unchanged; %s already holds this mirror (%d rows), so a sync would publish nothing\n",
-			pipeline.RedactDSN(e.cfg.Target), m.Access.Len())
+			model.RedactDSN(e.cfg.Target), m.Access.Len())
 	case res.InputUnchanged:
 		fmt.Fprintf(w, "unchanged; generation %d stays current in %s: %d rows, nothing published (the snapshot, settings and grantmirror are those that built it, so nothing was read)\n",
-			res.Generation.Number, pipeline.RedactDSN(e.cfg.Target), res.Generation.Rows)
+			res.Generation.Number, model.RedactDSN(e.cfg.Target), res.Generation.Rows)
 		return
 	case res.Unchanged:
 		fmt.Fprintf(w, "unchanged; generation %d stays current in %s: %d rows, nothing published\n",
-			res.Generation.Number, pipeline.RedactDSN(e.cfg.Target), m.Access.Len())
+			res.Generation.Number, model.RedactDSN(e.cfg.Target), m.Access.Len())
 	case cfg.DryRun:
 		fmt.Fprintf(w, "dry run: would publish %d rows (+%d −%d) from %s to %s; nothing was written\n",
-			m.Access.Len(), res.Added, res.Removed, cfg.Source, pipeline.RedactDSN(e.cfg.Target))
+			m.Access.Len(), res.Added, res.Removed, cfg.Source, model.RedactDSN(e.cfg.Target))
 		if res.Refused {
 			fmt.Fprintf(w, "the revocation guard would refuse it: %s\n", guardProblems(res.RefusedBecause))
 		}
 		n := 0
-		for ch := range pipeline.Diff(res.Current, m.Access) {
+		for ch := range model.Diff(res.Current, m.Access) {
 			if n == maxChanges {
 				fmt.Fprintf(w, "  … and %d more\n", res.Added+res.Removed-n)
 				break
@@ -205,7 +206,7 @@ func (e *env) printSync(res *pipeline.Result, cfg pipeline.Config) {
 	default:
 		g := res.Generation
 		fmt.Fprintf(w, "published generation %d to %s: %d rows (+%d −%d), mode %s\n",
-			g.Number, pipeline.RedactDSN(e.cfg.Target), g.Rows, g.Added, g.Removed, m.Meta.Mode)
+			g.Number, model.RedactDSN(e.cfg.Target), g.Rows, g.Added, g.Removed, m.Meta.Mode)
 	}
 	if n := len(m.Excluded); n > 0 {
 		fmt.Fprintf(w, "%d Snowflake users left out (no valid email); run grantmirror lint to list them\n", n)
@@ -215,7 +216,7 @@ func (e *env) printSync(res *pipeline.Result, cfg pipeline.Config) {
 // guardProblems is what the guard objected to, without the advice a refused
 // sync prints: a dry run publishes nothing whatever --force says.
 func guardProblems(err error) string {
-	var g *pipeline.GuardError
+	var g *model.GuardError
 	if errors.As(err, &g) {
 		return strings.Join(g.Problems, "; ")
 	}

@@ -6,14 +6,14 @@ import (
 	"time"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Source is what check and explain read: the read layer of a target, its local
 // grants, and the caller's config, which is compared with the settings a
 // generation recorded but applied only to a generation that recorded none.
 type Source struct {
-	Reader pipeline.Reader
+	Reader model.Reader
 	// Local lists a person's local grants in force at a moment (zero: now, as the
 	// access view counts them); nil when the target keeps none.
 	Local func(ctx context.Context, email string, at time.Time) ([]LocalGrant, error)
@@ -23,9 +23,9 @@ type Source struct {
 
 // Config is the part of the caller's configuration that shapes a generation.
 type Config struct {
-	Mode     pipeline.Mode
-	Roles    pipeline.RoleMode
-	Settings pipeline.Settings
+	Mode     model.Mode
+	Roles    model.RoleMode
+	Settings model.Settings
 	// Explicit reports whether the caller set a key (in a file, the environment
 	// or a flag) rather than taking its default; nil means every key is set.
 	Explicit func(key string) bool
@@ -34,7 +34,7 @@ type Config struct {
 // Normalizer is the email mapping answers about generation meta use: the one it
 // recorded, or the caller's for a generation published before settings were
 // recorded.
-func (c Config) Normalizer(meta pipeline.Meta) *ident.Normalizer {
+func (c Config) Normalizer(meta model.Meta) *ident.Normalizer {
 	if meta.Settings != nil {
 		return ident.NewNormalizer(meta.Settings.Aliases())
 	}
@@ -44,13 +44,13 @@ func (c Config) Normalizer(meta pipeline.Meta) *ident.Normalizer {
 // Notes says how an answer about meta relates to the caller's config: which
 // settings differ from those that built the generation, or that the generation
 // recorded none and the caller's email mapping was used.
-func (c Config) Notes(meta pipeline.Meta) []string {
+func (c Config) Notes(meta model.Meta) []string {
 	var notes []string
 	if meta.Settings == nil {
 		notes = append(notes, fmt.Sprintf("generation %d did not record the settings it was built with; emails are mapped with your config's email aliases", meta.Generation))
 	}
 	if d := meta.Differences(c.Mode, c.Roles, c.Settings, c.Explicit); len(d) > 0 {
-		notes = append(notes, pipeline.DifferenceNote(meta, d))
+		notes = append(notes, model.DifferenceNote(meta, d))
 	}
 	return notes
 }
@@ -59,7 +59,7 @@ func (c Config) Notes(meta pipeline.Meta) []string {
 // that give it and the local grants in force that do. Check and explain both
 // decide with Decide, so they cannot disagree.
 type Decision struct {
-	Rows  []pipeline.Row
+	Rows  []model.Row
 	Local []LocalGrant
 }
 
@@ -69,7 +69,7 @@ func (d Decision) Allowed() bool { return len(d.Rows) > 0 || len(d.Local) > 0 }
 // Decide finds, in a generation (or the slice of it about q's person and
 // object), the rows that answer q, and among local the grants that do. An empty
 // q.Privilege matches every privilege on the object.
-func Decide(m *pipeline.Mirror, q Query, local []LocalGrant) Decision {
+func Decide(m *model.Mirror, q Query, local []LocalGrant) Decision {
 	var d Decision
 	for _, a := range m.Meta.Accounts {
 		if q.Account != "" && a.Name != q.Account {
@@ -94,8 +94,8 @@ func Decide(m *pipeline.Mirror, q Query, local []LocalGrant) Decision {
 // and lower-cased as typed) the way that generation maps addresses. A
 // generation that recorded no settings is read whole, so that why-not can find
 // a user the sync filed under another address.
-func (s Source) slice(ctx context.Context, n int, q *Query) (*pipeline.Mirror, error) {
-	f := pipeline.Focus{Email: q.Email, Objects: []string{q.Object}}
+func (s Source) slice(ctx context.Context, n int, q *Query) (*model.Mirror, error) {
+	f := model.Focus{Email: q.Email, Objects: []string{q.Object}}
 	m, err := s.Reader.Slice(ctx, n, f)
 	if err != nil {
 		return nil, err
@@ -107,7 +107,7 @@ func (s Source) slice(ctx context.Context, n int, q *Query) (*pipeline.Mirror, e
 	switch {
 	case m.Meta.Settings == nil:
 		q.Email = email
-		return s.Reader.Slice(ctx, n, pipeline.Focus{})
+		return s.Reader.Slice(ctx, n, model.Focus{})
 	case email != q.Email:
 		q.Email = email
 		f.Email = email
@@ -182,7 +182,7 @@ func Ask(ctx context.Context, s Source, n int, q Query) (*Answer, error) {
 // AskMirror explains q from a whole mirror that no generation number names: the
 // access table as it stood at a past moment. local are the grants in force then.
 // It refuses the typos Ask does.
-func AskMirror(m *pipeline.Mirror, q Query, c Config, local []LocalGrant) (*Answer, error) {
+func AskMirror(m *model.Mirror, q Query, c Config, local []LocalGrant) (*Answer, error) {
 	norm := c.Normalizer(m.Meta)
 	q.Email, _ = norm.Email(q.Email)
 	if err := CheckPrivilege(m, q); err != nil {

@@ -8,34 +8,34 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // memReader answers the read layer's questions from one generation in memory,
 // exactly as the contract defines the answers.
 type memReader struct {
-	m      *pipeline.Mirror
+	m      *model.Mirror
 	slices int
 }
 
-func (r *memReader) Slice(_ context.Context, n int, f pipeline.Focus) (*pipeline.Mirror, error) {
+func (r *memReader) Slice(_ context.Context, n int, f model.Focus) (*model.Mirror, error) {
 	if n != 0 && n != r.m.Meta.Generation {
-		return nil, pipeline.ErrUnknownGeneration
+		return nil, model.ErrUnknownGeneration
 	}
 	r.slices++
-	return pipeline.SliceOf(r.m, f), nil
+	return model.SliceOf(r.m, f), nil
 }
 
-func (r *memReader) Changes(context.Context, int, int, pipeline.Focus) (*pipeline.Changes, error) {
+func (r *memReader) Changes(context.Context, int, int, model.Focus) (*model.Changes, error) {
 	return nil, errors.New("not asked")
 }
 
-func (r *memReader) Scan(context.Context, int, func(pipeline.Row) error) error {
+func (r *memReader) Scan(context.Context, int, func(model.Row) error) error {
 	return errors.New("not asked")
 }
 
 func (r *memReader) ObjectNames(_ context.Context, _ int, account string) ([]string, error) {
-	return pipeline.ObjectNamesOf(r.m, account), nil
+	return model.ObjectNamesOf(r.m, account), nil
 }
 
 // TestAskFromASliceEqualsTheWholeGeneration: explain reading only the slice of a
@@ -57,7 +57,7 @@ func TestAskFromASliceEqualsTheWholeGeneration(t *testing.T) {
 				emails = append(emails, e)
 			}
 			emails = append([]string{"nobody@acme.example", "alice.martin@acme-emea.example"}, emails...)
-			objects := append(pipeline.ObjectNamesOf(m, ""), "SALES.PUBLIC.ORDERZ")
+			objects := append(model.ObjectNamesOf(m, ""), "SALES.PUBLIC.ORDERZ")
 			asked, allowed := 0, 0
 			// A spread of people, each asked about a spread of objects.
 			step := max(1, len(emails)/25)
@@ -120,5 +120,5 @@ func TestCheckCountsLocalGrants(t *testing.T) {
 	require.NotNil(t, ans.Reasons[len(ans.Reasons)-1].Local)
 	require.NotEmpty(t, ans.Misses, "the misses still say what Snowflake alone lacks")
 	_, err = Ask(context.Background(), src, 7, Query{Email: "zoe@tiny.example", Object: "SHOP.PUBLIC.ITEMS"})
-	require.ErrorIs(t, err, pipeline.ErrUnknownGeneration)
+	require.ErrorIs(t, err, model.ErrUnknownGeneration)
 }

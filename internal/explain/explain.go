@@ -8,7 +8,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/privilege"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Query asks about one person and one object; Privilege empty means every privilege
@@ -22,14 +22,14 @@ type Query struct {
 
 // Path is one chain from a person's Snowflake user to a grant.
 type Path struct {
-	User  string         `json:"user"`
-	Roles []string       `json:"roles"` // the role granted to User first, the grantee of Grant last
-	Grant pipeline.Grant `json:"grant"`
+	User  string      `json:"user"`
+	Roles []string    `json:"roles"` // the role granted to User first, the grantee of Grant last
+	Grant model.Grant `json:"grant"`
 }
 
 // Reason explains one row of the access table.
 type Reason struct {
-	pipeline.Row
+	model.Row
 	Paths []Path `json:"paths"`
 	// Usage holds, in effective mode, the USAGE rows on the object's database and
 	// schema that made it reachable, each with its own paths.
@@ -43,13 +43,13 @@ type Reason struct {
 // request (grantmirror grant request, then grant approve). Row says what it gives; it is left out of JSON, where
 // the enclosing Reason carries it.
 type LocalGrant struct {
-	pipeline.Row `json:"-"`
-	ID           int64     `json:"id"`
-	GrantedBy    string    `json:"granted_by"`
-	Approver     string    `json:"approver"`
-	Reason       string    `json:"reason"`
-	CreatedAt    time.Time `json:"created_at"`
-	Until        time.Time `json:"until"`
+	model.Row `json:"-"`
+	ID        int64     `json:"id"`
+	GrantedBy string    `json:"granted_by"`
+	Approver  string    `json:"approver"`
+	Reason    string    `json:"reason"`
+	CreatedAt time.Time `json:"created_at"`
+	Until     time.Time `json:"until"`
 }
 
 // String describes the grant as explain prints it: local grant #12 by
@@ -62,12 +62,12 @@ func (g LocalGrant) String() string {
 
 // Answer is the result of Explain.
 type Answer struct {
-	Query   Query         `json:"query"`
-	Allowed bool          `json:"allowed"`
-	Meta    pipeline.Meta `json:"generation"`
-	Reasons []Reason      `json:"reasons,omitempty"`
-	Misses  []Miss        `json:"misses,omitempty"`
-	Known   bool          `json:"known_email"`
+	Query   Query      `json:"query"`
+	Allowed bool       `json:"allowed"`
+	Meta    model.Meta `json:"generation"`
+	Reasons []Reason   `json:"reasons,omitempty"`
+	Misses  []Miss     `json:"misses,omitempty"`
+	Known   bool       `json:"known_email"`
 	// At is the moment a point-in-time answer is about (explain --at); zero for
 	// the current generation.
 	At time.Time `json:"at,omitzero"`
@@ -84,19 +84,19 @@ type Answer struct {
 	// NotMirrored lists what of Snowflake's rules for this object (its policies,
 	// grants to applications or shares) or this person the mirror does not
 	// reproduce, and what it does instead.
-	NotMirrored []pipeline.Gap `json:"not_mirrored,omitempty"`
+	NotMirrored []model.Gap `json:"not_mirrored,omitempty"`
 }
 
 // gapsFor keeps the gaps about the object asked for (its columns, the schema
 // and database it is in) or about the person's users.
-func gapsFor(m *pipeline.Mirror, q Query, sessions []Session) []pipeline.Gap {
-	var out []pipeline.Gap
+func gapsFor(m *model.Mirror, q Query, sessions []Session) []model.Gap {
+	var out []model.Gap
 	parts := ident.Parts(q.Object)
 	var above []string
 	for i := 1; i < len(parts); i++ {
 		above = append(above, strings.Join(parts[:i], ".")+".*")
 	}
-	for _, g := range pipeline.NotMirrored(m) {
+	for _, g := range model.NotMirrored(m) {
 		if q.Account != "" && g.Account != q.Account {
 			continue
 		}
@@ -131,7 +131,7 @@ type Session struct {
 // String describes the rule for people.
 func (s Session) String() string {
 	what := "secondary roles ALL: every granted role counts"
-	if s.Roles == string(pipeline.PrimaryRole) {
+	if s.Roles == string(model.PrimaryRole) {
 		role := s.DefaultRole
 		if role == "" {
 			role = "none set, so PUBLIC"
@@ -142,7 +142,7 @@ func (s Session) String() string {
 }
 
 // sessions lists the role rule of each active user with the person's address.
-func sessions(m *pipeline.Mirror, q Query, norm *ident.Normalizer) []Session {
+func sessions(m *model.Mirror, q Query, norm *ident.Normalizer) []Session {
 	if m.Snapshot == nil {
 		return nil
 	}
@@ -156,7 +156,7 @@ func sessions(m *pipeline.Mirror, q Query, norm *ident.Normalizer) []Session {
 			if e, _ := norm.User(u.Name, u.Email); e != q.Email || !u.Active() {
 				continue
 			}
-			s := Session{Account: a.Name, User: u.Name, Roles: string(pipeline.SessionRoles(u, m.Meta.Roles)), DefaultRole: u.DefaultRole}
+			s := Session{Account: a.Name, User: u.Name, Roles: string(model.SessionRoles(u, m.Meta.Roles)), DefaultRole: u.DefaultRole}
 			switch {
 			case u.SecondaryRoles != "":
 				s.Source = fmt.Sprintf("DEFAULT_SECONDARY_ROLE is %s", orEmpty(u.SecondaryRaw))
@@ -185,7 +185,7 @@ func orEmpty(s string) string {
 // them) as reasons of their own, after Snowflake's. A question Snowflake denies
 // becomes allowed and keeps its misses, which say what Snowflake alone lacks.
 func (a *Answer) AddLocalGrants(grants []LocalGrant) {
-	for _, g := range Decide(&pipeline.Mirror{}, a.Query, grants).Local {
+	for _, g := range Decide(&model.Mirror{}, a.Query, grants).Local {
 		a.Reasons = append(a.Reasons, Reason{Row: g.Row, Paths: []Path{}, Local: &g})
 		a.Allowed = true
 	}
@@ -193,10 +193,10 @@ func (a *Answer) AddLocalGrants(grants []LocalGrant) {
 
 // index is the provenance of one generation arranged for lookups.
 type index struct {
-	m      *pipeline.Mirror
-	grants map[grantKey][]pipeline.Grant
+	m      *model.Mirror
+	grants map[grantKey][]model.Grant
 	// members holds each person's memberships, by account and email.
-	members map[[2]string][]pipeline.Membership
+	members map[[2]string][]model.Membership
 	// names lists the objects an account's grants name, for suggestions; a
 	// slice of a generation asks the store.
 	names func(account string) []string
@@ -204,9 +204,9 @@ type index struct {
 
 type grantKey struct{ account, typ, name, priv string }
 
-func newIndex(m *pipeline.Mirror) *index {
-	ix := &index{m: m, grants: map[grantKey][]pipeline.Grant{}, members: map[[2]string][]pipeline.Membership{},
-		names: func(account string) []string { return pipeline.ObjectNamesOf(m, account) }}
+func newIndex(m *model.Mirror) *index {
+	ix := &index{m: m, grants: map[grantKey][]model.Grant{}, members: map[[2]string][]model.Membership{},
+		names: func(account string) []string { return model.ObjectNamesOf(m, account) }}
 	for _, g := range m.Grants {
 		k := grantKey{g.Account, g.ObjectType, g.ObjectName, g.Privilege}
 		ix.grants[k] = append(ix.grants[k], g)
@@ -219,8 +219,8 @@ func newIndex(m *pipeline.Mirror) *index {
 }
 
 // memberships returns the person's memberships in an account, by role.
-func (ix *index) memberships(account, email string) map[string][]pipeline.Membership {
-	out := map[string][]pipeline.Membership{}
+func (ix *index) memberships(account, email string) map[string][]model.Membership {
+	out := map[string][]model.Membership{}
 	for _, ms := range ix.members[[2]string{account, email}] {
 		out[ms.Role] = append(out[ms.Role], ms)
 	}
@@ -228,7 +228,7 @@ func (ix *index) memberships(account, email string) map[string][]pipeline.Member
 }
 
 // paths lists every (user, role path) that brings a grant of row r to the person.
-func (ix *index) paths(r pipeline.Row, roles map[string][]pipeline.Membership) []Path {
+func (ix *index) paths(r model.Row, roles map[string][]model.Membership) []Path {
 	var out []Path
 	for _, g := range ix.grants[grantKey{r.Account, r.ObjectType, r.ObjectName, r.Privilege}] {
 		for _, ms := range roles[g.Role] {
@@ -249,13 +249,13 @@ func (ix *index) paths(r pipeline.Row, roles map[string][]pipeline.Membership) [
 
 // Explain answers q from generation m; norm maps Snowflake users to addresses the
 // way the sync did, so the people behind q.Email can be found in the snapshot.
-func Explain(m *pipeline.Mirror, q Query, norm *ident.Normalizer) *Answer {
+func Explain(m *model.Mirror, q Query, norm *ident.Normalizer) *Answer {
 	return explain(newIndex(m), m, q, norm, nil)
 }
 
 // explain answers q from m (a generation or its slice about q), local grants
 // included; the rows it explains are those Decide finds.
-func explain(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer, local []LocalGrant) *Answer {
+func explain(ix *index, m *model.Mirror, q Query, norm *ident.Normalizer, local []LocalGrant) *Answer {
 	ans := &Answer{Query: q, Meta: m.Meta}
 	d := Decide(m, q, local)
 	for account, email := range m.Access.Emails() {
@@ -274,7 +274,7 @@ func explain(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer, loc
 	for _, r := range d.Rows {
 		roles := ix.memberships(r.Account, q.Email)
 		reason := Reason{Row: r, Paths: ix.paths(r, roles)}
-		if m.Meta.Mode == pipeline.Effective {
+		if m.Meta.Mode == model.Effective {
 			for _, u := range containers(r) {
 				if m.Access.Has(u) {
 					reason.Usage = append(reason.Usage, Reason{Row: u, Paths: ix.paths(u, roles)})
@@ -294,10 +294,10 @@ func explain(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer, loc
 }
 
 // containers returns the USAGE rows effective mode requires for r.
-func containers(r pipeline.Row) []pipeline.Row {
-	var out []pipeline.Row
-	for _, c := range pipeline.Containers(r.ObjectType, r.ObjectName) {
-		out = append(out, pipeline.Row{Account: r.Account, Email: r.Email, ObjectType: c.Type, ObjectName: c.Name, Privilege: privilege.Usage})
+func containers(r model.Row) []model.Row {
+	var out []model.Row
+	for _, c := range model.Containers(r.ObjectType, r.ObjectName) {
+		out = append(out, model.Row{Account: r.Account, Email: r.Email, ObjectType: c.Type, ObjectName: c.Name, Privilege: privilege.Usage})
 	}
 	return out
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/privilege"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -23,7 +24,7 @@ var acmeAliases = ident.Aliases{
 	Users:   map[string]string{"AIRFLOW": "data-platform@acme.example"},
 }
 
-func load(t testing.TB, name string, aliases ident.Aliases) (*pipeline.Snapshot, *pipeline.Mirror) {
+func load(t testing.TB, name string, aliases ident.Aliases) (*model.Snapshot, *model.Mirror) {
 	t.Helper()
 	snap, err := pipeline.ReadSnapshot(filepath.Join("..", "..", "testdata", "sample", name))
 	require.NoError(t, err)
@@ -41,7 +42,7 @@ func TestEveryRowHasRealPaths(t *testing.T) {
 			t.Parallel()
 			snap, m := load(t, name, acmeAliases)
 			a := snap.Accounts[0]
-			graph := pipeline.NewRoleGraph(a)
+			graph := model.NewRoleGraph(a)
 			norm := ident.NewNormalizer(acmeAliases)
 			direct := map[[2]string]bool{}
 			for _, ug := range a.UserGrants {
@@ -49,7 +50,7 @@ func TestEveryRowHasRealPaths(t *testing.T) {
 					direct[[2]string{ug.Grantee, ident.Part(ug.Role)}] = true
 				}
 			}
-			users := map[string]*pipeline.User{}
+			users := map[string]*model.User{}
 			for i := range a.Users {
 				if a.Users[i].Active() {
 					users[a.Users[i].Name] = &a.Users[i]
@@ -61,7 +62,7 @@ func TestEveryRowHasRealPaths(t *testing.T) {
 				if !rg.DeletedOn.IsZero() {
 					continue
 				}
-				k := [4]string{pipeline.GranteeRole(rg), rg.GrantedOn, pipeline.ObjectName(rg), rg.Privilege}
+				k := [4]string{model.GranteeRole(rg), rg.GrantedOn, model.ObjectName(rg), rg.Privilege}
 				held[k] = true
 				if rg.Privilege == privilege.Ownership {
 					for _, p := range privilege.Implied(rg.GrantedOn) {
@@ -82,7 +83,7 @@ func TestEveryRowHasRealPaths(t *testing.T) {
 					e, _ := norm.User(u.Name, u.Email)
 					require.Equal(t, r.Email, e)
 					first := p.Roles[0]
-					require.True(t, first == pipeline.PublicRole || first == "USER "+ident.Part(u.Name) || direct[[2]string{u.Name, first}],
+					require.True(t, first == model.PublicRole || first == "USER "+ident.Part(u.Name) || direct[[2]string{u.Name, first}],
 						"%s is not granted to %s", first, u.Name)
 					for i := 1; i < len(p.Roles); i++ {
 						require.True(t, graph.Has(p.Roles[i-1], p.Roles[i]), "%s does not inherit %s", p.Roles[i-1], p.Roles[i])
@@ -97,7 +98,7 @@ func TestEveryRowHasRealPaths(t *testing.T) {
 }
 
 // explainWith reuses an index across many questions; Explain builds its own.
-func explainWith(ix *index, m *pipeline.Mirror, q Query, norm *ident.Normalizer) *Answer {
+func explainWith(ix *index, m *model.Mirror, q Query, norm *ident.Normalizer) *Answer {
 	return explain(ix, m, q, norm, nil)
 }
 
@@ -150,7 +151,7 @@ func TestFixesGrantAccess(t *testing.T) {
 }
 
 // applyFix changes a snapshot the way the fix's SQL would change Snowflake.
-func applyFix(t *testing.T, a *pipeline.Account, f Fix) {
+func applyFix(t *testing.T, a *model.Account, f Fix) {
 	t.Helper()
 	role := func(name string) (kind, db, role string) {
 		parts, err := ident.Split(name)
@@ -164,7 +165,7 @@ func applyFix(t *testing.T, a *pipeline.Account, f Fix) {
 	case "grant_privilege":
 		parts, err := ident.Split(f.Object)
 		require.NoError(t, err)
-		g := pipeline.RoleGrant{Privilege: f.Privilege, GrantedOn: f.ObjectType}
+		g := model.RoleGrant{Privilege: f.Privilege, GrantedOn: f.ObjectType}
 		switch {
 		case f.ObjectType == "SCHEMA":
 			g.Catalog, g.Name = parts[0], parts[1]
@@ -182,11 +183,11 @@ func applyFix(t *testing.T, a *pipeline.Account, f Fix) {
 	case "grant_role":
 		kind, db, r := role(f.Role)
 		if f.User != "" {
-			a.UserGrants = append(a.UserGrants, pipeline.UserGrant{Role: r, Grantee: f.User})
+			a.UserGrants = append(a.UserGrants, model.UserGrant{Role: r, Grantee: f.User})
 			return
 		}
 		_, _, to := role(f.ToRole)
-		a.RoleGrants = append(a.RoleGrants, pipeline.RoleGrant{Privilege: "USAGE", GrantedOn: kind, Name: r, Catalog: db, GrantedTo: "ROLE", Grantee: to})
+		a.RoleGrants = append(a.RoleGrants, model.RoleGrant{Privilege: "USAGE", GrantedOn: kind, Name: r, Catalog: db, GrantedTo: "ROLE", Grantee: to})
 	case "enable_user":
 		for i := range a.Users {
 			if a.Users[i].Name == f.User {
@@ -201,7 +202,7 @@ func applyFix(t *testing.T, a *pipeline.Account, f Fix) {
 // coverGrant is a local grant as grantmirror grant add records it.
 func coverGrant(email, object string) []LocalGrant {
 	return []LocalGrant{{
-		Row: pipeline.Row{Account: "TINY", Email: email, ObjectType: "TABLE", ObjectName: object, Privilege: "SELECT"},
+		Row: model.Row{Account: "TINY", Email: email, ObjectType: "TABLE", ObjectName: object, Privilege: "SELECT"},
 		ID:  12, GrantedBy: "carol@tiny.example", Approver: "dave@tiny.example", Reason: "covers for ben during the audit",
 		CreatedAt: time.Date(2026, 11, 24, 12, 0, 0, 0, time.UTC), Until: time.Date(2026, 11, 26, 12, 0, 0, 0, time.UTC),
 	}}
@@ -237,7 +238,7 @@ func TestExplainGolden(t *testing.T) {
 			if !tc.at.IsZero() {
 				// What a store answers once the generation is pruned: its rows
 				// and metadata, no provenance, no snapshot.
-				m = &pipeline.Mirror{Meta: m.Meta, Access: m.Access}
+				m = &model.Mirror{Meta: m.Meta, Access: m.Access}
 			}
 			ans := Explain(m, Query{Email: tc.email, Object: tc.object, Privilege: tc.priv}, ident.NewNormalizer(tc.aliases))
 			ans.AddLocalGrants(tc.local)
@@ -315,7 +316,7 @@ func TestLoginRules(t *testing.T) {
 	t.Parallel()
 	snap, err := pipeline.ReadSnapshot(filepath.Join("..", "..", "testdata", "conformance", "login"))
 	require.NoError(t, err)
-	m, err := pipeline.Flatten(snap, pipeline.Options{Roles: pipeline.PrimaryRole})
+	m, err := pipeline.Flatten(snap, pipeline.Options{Roles: model.PrimaryRole})
 	require.NoError(t, err)
 	norm := ident.NewNormalizer(ident.Aliases{})
 

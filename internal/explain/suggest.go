@@ -8,7 +8,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/privilege"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // A question that names a privilege, an object type or an email nobody has is
@@ -33,7 +33,7 @@ const maxNearEmails = 3
 // CheckPrivilege returns a *privilege.UnknownError when q names a privilege
 // that neither Snowflake's list nor the grants of m (a generation, or the slice
 // of it about q) know.
-func CheckPrivilege(m *pipeline.Mirror, q Query) error {
+func CheckPrivilege(m *model.Mirror, q Query) error {
 	if q.Privilege == "" || privilege.Lookup(q.Privilege) == nil {
 		return nil
 	}
@@ -42,7 +42,7 @@ func CheckPrivilege(m *pipeline.Mirror, q Query) error {
 
 // seenPrivileges are the privileges m's grants and rows name: a generation
 // may hold privileges newer than Snowflake's list here.
-func seenPrivileges(m *pipeline.Mirror) []string {
+func seenPrivileges(m *model.Mirror) []string {
 	var seen []string
 	for _, g := range m.Grants {
 		seen = append(seen, g.Privilege)
@@ -56,7 +56,7 @@ func seenPrivileges(m *pipeline.Mirror) []string {
 
 // SeenObjectTypes are the object types m's grants name, for
 // privilege.LookupObjectType.
-func SeenObjectTypes(m *pipeline.Mirror) []string {
+func SeenObjectTypes(m *model.Mirror) []string {
 	var seen []string
 	for _, g := range m.Grants {
 		seen = append(seen, g.ObjectType)
@@ -71,7 +71,7 @@ func SeenObjectTypes(m *pipeline.Mirror) []string {
 // without its snapshot (the access history of a moment whose generation is no
 // longer kept) knows too little to say, and an address far from every known
 // one is a person Snowflake does not know, which is an answer, not a mistake.
-func CheckEmail(m *pipeline.Mirror, norm *ident.Normalizer, email string) error {
+func CheckEmail(m *model.Mirror, norm *ident.Normalizer, email string) error {
 	if m.Snapshot == nil || knownEmail(m, norm, email) {
 		return nil
 	}
@@ -85,7 +85,7 @@ func CheckEmail(m *pipeline.Mirror, norm *ident.Normalizer, email string) error 
 	return &UnknownEmailError{Email: email, Nearest: near}
 }
 
-func knownEmail(m *pipeline.Mirror, norm *ident.Normalizer, email string) bool {
+func knownEmail(m *model.Mirror, norm *ident.Normalizer, email string) bool {
 	for _, ms := range m.Memberships {
 		if ms.Email == email {
 			return true
@@ -114,7 +114,7 @@ type nearEmail struct {
 
 // nearEmails lists the active users' addresses within two edits of email,
 // nearest first, one entry per address, at most maxNearEmails.
-func nearEmails(m *pipeline.Mirror, norm *ident.Normalizer, email string) []nearEmail {
+func nearEmails(m *model.Mirror, norm *ident.Normalizer, email string) []nearEmail {
 	var out []nearEmail
 	seen := map[string]bool{}
 	for _, a := range m.Snapshot.Accounts {

@@ -8,7 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/internal/privilege"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // TestTyposAreRefused: Ask, Check and AskMirror refuse a misspelt privilege
@@ -58,7 +58,7 @@ func TestTyposAreRefused(t *testing.T) {
 	}
 
 	// A privilege Snowflake's list lacks is one when the generation grants it.
-	hologram := &pipeline.Mirror{Meta: m.Meta, Access: pipeline.NewAccess([]pipeline.Row{
+	hologram := &model.Mirror{Meta: m.Meta, Access: model.NewAccess([]model.Row{
 		{Account: "ACME", Email: "alice.martin@acme.example", ObjectType: "HOLOGRAM", ObjectName: "H", Privilege: "IMAGINE"}})}
 	require.NoError(t, CheckPrivilege(hologram, Query{Object: "H", Privilege: "IMAGINE"}))
 	require.EqualError(t, CheckPrivilege(hologram, Query{Object: "H", Privilege: "IMAGIN"}), `unknown privilege "IMAGIN" (did you mean IMAGINE?)`)
@@ -77,7 +77,7 @@ func TestTyposAreRefused(t *testing.T) {
 
 	// Without a snapshot (history of a pruned generation) there is no one to
 	// suggest: the denial stands.
-	pruned := &pipeline.Mirror{Meta: m.Meta, Access: m.Access}
+	pruned := &model.Mirror{Meta: m.Meta, Access: m.Access}
 	ans, err := AskMirror(pruned, Query{Email: "alice.martn@acme.example", Object: "SALES.PUBLIC.ORDERS", Privilege: "SELECT"}, src.Config, nil)
 	require.NoError(t, err)
 	require.False(t, ans.Allowed)

@@ -9,7 +9,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/privilege"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Kinds of misses, in the order they are most useful to someone fixing access.
@@ -58,12 +58,12 @@ type Fix struct {
 
 // person is what a snapshot says about one email in one account.
 type person struct {
-	active   []*pipeline.User // active users with this address
-	inactive []*pipeline.User // disabled or dropped users with this address
-	roles    map[string][]pipeline.Membership
+	active   []*model.User // active users with this address
+	inactive []*model.User // disabled or dropped users with this address
+	roles    map[string][]model.Membership
 }
 
-func findPerson(a *pipeline.Account, ix *index, norm *ident.Normalizer, email string) *person {
+func findPerson(a *model.Account, ix *index, norm *ident.Normalizer, email string) *person {
 	p := &person{roles: ix.memberships(a.Name, email)}
 	for i := range a.Users {
 		u := &a.Users[i]
@@ -79,7 +79,7 @@ func findPerson(a *pipeline.Account, ix *index, norm *ident.Normalizer, email st
 	return p
 }
 
-func whyNot(m *pipeline.Mirror, ix *index, q Query, norm *ident.Normalizer) []Miss {
+func whyNot(m *model.Mirror, ix *index, q Query, norm *ident.Normalizer) []Miss {
 	if m.Snapshot == nil {
 		return nil
 	}
@@ -112,7 +112,7 @@ func whyNot(m *pipeline.Mirror, ix *index, q Query, norm *ident.Normalizer) []Mi
 	return misses
 }
 
-func inactive(a *pipeline.Account, p *person) []Miss {
+func inactive(a *model.Account, p *person) []Miss {
 	var out []Miss
 	for _, u := range p.inactive {
 		switch {
@@ -132,7 +132,7 @@ func inactive(a *pipeline.Account, p *person) []Miss {
 // enableUser is the fix that lets a user that still exists sign in again: clear
 // DISABLED, or remove the expiry date (Snowflake sets EXPIRES_AT from
 // DAYS_TO_EXPIRY; unsetting it means the user never expires).
-func enableUser(a *pipeline.Account, u *pipeline.User) Fix {
+func enableUser(a *model.Account, u *model.User) Fix {
 	if u.Disabled {
 		return Fix{Action: "enable_user", User: u.Name, Account: a.Name, SQL: fmt.Sprintf("ALTER USER %s SET DISABLED = FALSE", ident.Part(u.Name))}
 	}
@@ -141,7 +141,7 @@ func enableUser(a *pipeline.Account, u *pipeline.User) Fix {
 
 // elsewhere finds the person's users under another address in the mirror: the sync
 // ran with email aliases this question was not asked with.
-func elsewhere(m *pipeline.Mirror, a *pipeline.Account, p *person) []Miss {
+func elsewhere(m *model.Mirror, a *model.Account, p *person) []Miss {
 	var out []Miss
 	for _, u := range p.active {
 		for _, ms := range m.Memberships {
@@ -159,7 +159,7 @@ func day(t time.Time) string { return t.UTC().Format("2006-01-02") }
 // unknownEmail looks for the address under another domain, a user of its name
 // without a usable one, or the addresses a typo away (those Ask and Check
 // refuse the question with: see CheckEmail; Explain answers it).
-func unknownEmail(m *pipeline.Mirror, norm *ident.Normalizer, q Query) []Miss {
+func unknownEmail(m *model.Mirror, norm *ident.Normalizer, q Query) []Miss {
 	local, domain, _ := strings.Cut(q.Email, "@")
 	var out []Miss
 	seen := map[string]bool{}
@@ -194,9 +194,9 @@ func unknownEmail(m *pipeline.Mirror, norm *ident.Normalizer, q Query) []Miss {
 }
 
 // objectMisses explains, for a known person, why no row grants the object.
-func objectMisses(m *pipeline.Mirror, ix *index, a *pipeline.Account, p *person, q Query) []Miss {
+func objectMisses(m *model.Mirror, ix *index, a *model.Account, p *person, q Query) []Miss {
 	var out []Miss
-	var relevant, onObject []pipeline.Grant
+	var relevant, onObject []model.Grant
 	for _, g := range m.Grants {
 		if g.Account == a.Name && g.ObjectName == q.Object {
 			onObject = append(onObject, g)
@@ -205,7 +205,7 @@ func objectMisses(m *pipeline.Mirror, ix *index, a *pipeline.Account, p *person,
 			}
 		}
 	}
-	graph := pipeline.NewRoleGraph(a)
+	graph := model.NewRoleGraph(a)
 	fx := &fixer{ix: ix, graph: graph, p: p, account: a.Name, email: q.Email, roles: m.Meta.Roles}
 	target := receivingRole(p)
 
@@ -237,10 +237,10 @@ func objectMisses(m *pipeline.Mirror, ix *index, a *pipeline.Account, p *person,
 	// Revoked grants and grants to dropped roles: what the account used to say.
 	for i := range a.RoleGrants {
 		rg := &a.RoleGrants[i]
-		if pipeline.ObjectName(rg) != q.Object || q.Privilege != "" && !privilege.Implies(rg.GrantedOn, rg.Privilege, q.Privilege) {
+		if model.ObjectName(rg) != q.Object || q.Privilege != "" && !privilege.Implies(rg.GrantedOn, rg.Privilege, q.Privilege) {
 			continue
 		}
-		role := pipeline.GranteeRole(rg)
+		role := model.GranteeRole(rg)
 		priv := orWanted(q.Privilege, rg.Privilege)
 		switch {
 		case role == "":
@@ -276,19 +276,19 @@ func objectMisses(m *pipeline.Mirror, ix *index, a *pipeline.Account, p *person,
 // the USAGE the person would still lack.
 type fixer struct {
 	ix      *index
-	graph   *pipeline.RoleGraph
+	graph   *model.RoleGraph
 	p       *person
 	account string
 	email   string
-	roles   pipeline.RoleMode // the configured default for users without their own
+	roles   model.RoleMode // the configured default for users without their own
 }
 
-func (f *fixer) row(typ, name, priv string) pipeline.Row {
-	return pipeline.Row{Account: f.account, Email: f.email, ObjectType: typ, ObjectName: name, Privilege: priv}
+func (f *fixer) row(typ, name, priv string) model.Row {
+	return model.Row{Account: f.account, Email: f.email, ObjectType: typ, ObjectName: name, Privilege: priv}
 }
 
 // holds reports whether the person's roles, plus extra, have the grant of r.
-func (f *fixer) holds(extra map[string]bool, r pipeline.Row) bool {
+func (f *fixer) holds(extra map[string]bool, r model.Row) bool {
 	for _, g := range f.ix.grants[grantKey{r.Account, r.ObjectType, r.ObjectName, r.Privilege}] {
 		if _, ok := f.p.roles[g.Role]; ok || extra[g.Role] {
 			return true
@@ -327,10 +327,10 @@ func pick(p *person, role, target string) string {
 }
 
 // roleMisses explains why the person does not hold role, which has the privilege.
-func (f *fixer) roleMisses(a *pipeline.Account, role string, relevant []pipeline.Grant) []Miss {
+func (f *fixer) roleMisses(a *model.Account, role string, relevant []model.Grant) []Miss {
 	var out []Miss
 	p := f.p
-	g := relevant[slices.IndexFunc(relevant, func(g pipeline.Grant) bool { return g.Role == role })]
+	g := relevant[slices.IndexFunc(relevant, func(g model.Grant) bool { return g.Role == role })]
 	what := fmt.Sprintf("%s on %s %s", g.Privilege, g.ObjectType, g.ObjectName)
 	// A revoked grant of a role that reaches it, to one of the person's users.
 	for i := range a.UserGrants {
@@ -363,7 +363,7 @@ func (f *fixer) roleMisses(a *pipeline.Account, role string, relevant []pipeline
 	// its default role: secondary roles are off for it.
 	inactive := false
 	for _, u := range p.active {
-		if pipeline.SessionRoles(u, f.roles) != pipeline.PrimaryRole {
+		if model.SessionRoles(u, f.roles) != model.PrimaryRole {
 			continue
 		}
 		for i := range a.UserGrants {
@@ -425,19 +425,19 @@ func receivingRole(p *person) string {
 	best := ""
 	for role, ms := range p.roles {
 		for _, m := range ms {
-			if len(m.Path) == 1 && m.User == p.active[0].Name && role != pipeline.PublicRole && !strings.HasPrefix(role, "USER ") && (best == "" || role < best) {
+			if len(m.Path) == 1 && m.User == p.active[0].Name && role != model.PublicRole && !strings.HasPrefix(role, "USER ") && (best == "" || role < best) {
 				best = role
 			}
 		}
 	}
 	if best == "" {
-		return pipeline.PublicRole
+		return model.PublicRole
 	}
 	return best
 }
 
 // holders names the roles that do hold a USAGE, for the person to ask for.
-func holders(ix *index, r pipeline.Row) string {
+func holders(ix *index, r model.Row) string {
 	var roles []string
 	for _, g := range ix.grants[grantKey{r.Account, r.ObjectType, r.ObjectName, r.Privilege}] {
 		roles = append(roles, g.Role)
@@ -449,7 +449,7 @@ func holders(ix *index, r pipeline.Row) string {
 	return "; roles that have it: " + strings.Join(slices.Compact(roles), ", ")
 }
 
-func distinctRoles(gs []pipeline.Grant) []string {
+func distinctRoles(gs []model.Grant) []string {
 	var roles []string
 	for _, g := range gs {
 		roles = append(roles, g.Role)

@@ -11,7 +11,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/internal/privilege"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Severities. Error findings make `grantmirror lint` exit 1.
@@ -57,7 +57,7 @@ const ConfigDiffers = "config_differs"
 // Generation checks a published generation with norm, the email mapping it was
 // built with; notes, which say how the caller's config differs from its
 // settings, lead the findings as information.
-func Generation(m *pipeline.Mirror, norm *ident.Normalizer, notes []string) []Finding {
+func Generation(m *model.Mirror, norm *ident.Normalizer, notes []string) []Finding {
 	var out []Finding
 	for _, n := range notes {
 		out = append(out, Finding{Severity: Info, Code: ConfigDiffers, Subject: fmt.Sprintf("generation %d", m.Meta.Generation), Detail: n,
@@ -68,7 +68,7 @@ func Generation(m *pipeline.Mirror, norm *ident.Normalizer, notes []string) []Fi
 
 // Lint checks one generation (its snapshot, memberships and grants) with the email
 // settings the sync used.
-func Lint(m *pipeline.Mirror, norm *ident.Normalizer) []Finding {
+func Lint(m *model.Mirror, norm *ident.Normalizer) []Finding {
 	var out []Finding
 	if m.Snapshot == nil {
 		return out
@@ -78,7 +78,7 @@ func Lint(m *pipeline.Mirror, norm *ident.Normalizer) []Finding {
 	}
 	// What the mirror does not reproduce: a reviewer must not take the fallback
 	// for Snowflake's answer.
-	for _, g := range pipeline.NotMirrored(m) {
+	for _, g := range model.NotMirrored(m) {
 		out = append(out, Finding{Severity: Warning, Code: NotMirrored, Account: g.Account, Subject: g.What,
 			Detail: "not mirrored: " + g.String(), Hint: "grantmirror's answer for these differs from Snowflake's where the fallback does"})
 	}
@@ -96,12 +96,12 @@ func HasErrors(fs []Finding) bool {
 	return slices.ContainsFunc(fs, func(f Finding) bool { return f.Severity == Error })
 }
 
-func lintAccount(a *pipeline.Account, m *pipeline.Mirror, norm *ident.Normalizer) []Finding {
+func lintAccount(a *model.Account, m *model.Mirror, norm *ident.Normalizer) []Finding {
 	var out []Finding
 	add := func(sev, code, subject, hint, format string, args ...any) {
 		out = append(out, Finding{Severity: sev, Code: code, Account: a.Name, Subject: subject, Detail: fmt.Sprintf(format, args...), Hint: hint})
 	}
-	graph := pipeline.NewRoleGraph(a)
+	graph := model.NewRoleGraph(a)
 
 	// Direct roles of every active user, whatever their email.
 	direct := map[string][]string{}
@@ -110,9 +110,9 @@ func lintAccount(a *pipeline.Account, m *pipeline.Mirror, norm *ident.Normalizer
 			direct[ug.Grantee] = append(direct[ug.Grantee], ident.Part(ug.Role))
 		}
 	}
-	byEmail := map[string][]*pipeline.User{}
-	aliased := map[string][]string{}           // domain → users matched only through its alias
-	held := graph.Closure(pipeline.PublicRole) // every user holds PUBLIC and what it inherits
+	byEmail := map[string][]*model.User{}
+	aliased := map[string][]string{}        // domain → users matched only through its alias
+	held := graph.Closure(model.PublicRole) // every user holds PUBLIC and what it inherits
 	for i := range a.Users {
 		u := &a.Users[i]
 		if u.DeletedOn.IsZero() && !u.Disabled && u.Expired {
@@ -222,13 +222,13 @@ func lintAccount(a *pipeline.Account, m *pipeline.Mirror, norm *ident.Normalizer
 	}
 	for i := range a.RoleGrants {
 		rg := &a.RoleGrants[i]
-		role := pipeline.GranteeRole(rg)
+		role := model.GranteeRole(rg)
 		if !rg.DeletedOn.IsZero() || role == "" || strings.HasPrefix(role, "USER ") {
 			continue
 		}
 		if t := graph.Dropped[role]; !t.IsZero() {
 			add(Warning, GrantToDroppedRole, "role "+role, "the grant disappears from ACCOUNT_USAGE in time; nothing to do unless the role should exist",
-				"%s on %s %s is still granted to role %s, dropped on %s; it counts for nobody", rg.Privilege, rg.GrantedOn, pipeline.ObjectName(rg), role, t.UTC().Format("2006-01-02"))
+				"%s on %s %s is still granted to role %s, dropped on %s; it counts for nobody", rg.Privilege, rg.GrantedOn, model.ObjectName(rg), role, t.UTC().Format("2006-01-02"))
 			continue
 		}
 		known[role] = true
@@ -264,7 +264,7 @@ func lintAccount(a *pipeline.Account, m *pipeline.Mirror, norm *ident.Normalizer
 		if g.Account != a.Name || g.Via != "" {
 			continue
 		}
-		for _, c := range pipeline.Containers(g.ObjectType, g.ObjectName) {
+		for _, c := range model.Containers(g.ObjectType, g.ObjectName) {
 			if n := [2]string{c.Type, c.Name}; !usage[n] {
 				stuck[n] = append(stuck[n], g.Privilege+" on "+g.ObjectType+" "+g.ObjectName)
 			}

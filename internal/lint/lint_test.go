@@ -12,6 +12,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 var update = flag.Bool("update", false, "rewrite golden files")
@@ -141,8 +142,8 @@ func TestServiceUserSharingAPersonsEmail(t *testing.T) {
 	snap, err := pipeline.ReadSnapshot("../../testdata/sample/tiny")
 	require.NoError(t, err)
 	a := snap.Accounts[0]
-	a.Users = append(a.Users, pipeline.User{Name: "ETL", Email: "anna@tiny.example", Type: "SERVICE"})
-	a.UserGrants = append(a.UserGrants, pipeline.UserGrant{Role: "WRITER", Grantee: "ETL"})
+	a.Users = append(a.Users, model.User{Name: "ETL", Email: "anna@tiny.example", Type: "SERVICE"})
+	a.UserGrants = append(a.UserGrants, model.UserGrant{Role: "WRITER", Grantee: "ETL"})
 	m, err := pipeline.Flatten(snap, pipeline.Options{})
 	require.NoError(t, err)
 	fs := Lint(m, ident.NewNormalizer(ident.Aliases{}))

@@ -3,7 +3,7 @@ package localgrant
 import (
 	"time"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Statuses of a local grant.
@@ -18,7 +18,7 @@ const (
 // CreatedAt until Until, unless it is revoked earlier. Rows are never deleted.
 type Grant struct {
 	ID int64 `json:"id"`
-	pipeline.Row
+	model.Row
 	GrantedBy    string    `json:"granted_by"`
 	Approver     string    `json:"approver"`
 	Reason       string    `json:"reason"`

@@ -8,6 +8,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // shop designates dave for the schema SHOP.PUBLIC, erin for one object in it,
@@ -144,7 +145,7 @@ func TestExtendedUntil(t *testing.T) {
 	start := time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC)
 	p := shop()
 	p.ActivityExtension, p.ActivityCeiling = 3*24*time.Hour, 10*24*time.Hour
-	g := Grant{Row: pipeline.Row{ObjectName: "SHOP.PUBLIC.ITEMS"}, CreatedAt: start, Until: start.Add(48 * time.Hour)}
+	g := Grant{Row: model.Row{ObjectName: "SHOP.PUBLIC.ITEMS"}, CreatedAt: start, Until: start.Add(48 * time.Hour)}
 	until, ok := p.ExtendedUntil(g, start.Add(time.Hour), false)
 	require.True(t, ok)
 	require.Equal(t, start.Add(73*time.Hour), until)
@@ -155,7 +156,7 @@ func TestExtendedUntil(t *testing.T) {
 	require.False(t, ok, "a use before the grant")
 	_, ok = p.ExtendedUntil(g, start.Add(time.Hour), true)
 	require.False(t, ok, "break-glass")
-	_, ok = p.ExtendedUntil(Grant{Row: pipeline.Row{ObjectName: "HR.A.B"}, CreatedAt: start, Until: start.Add(time.Hour)}, start, false)
+	_, ok = p.ExtendedUntil(Grant{Row: model.Row{ObjectName: "HR.A.B"}, CreatedAt: start, Until: start.Add(time.Hour)}, start, false)
 	require.False(t, ok, "sensitive")
 	long := g
 	long.Until = start.Add(5 * 24 * time.Hour)
@@ -204,7 +205,7 @@ func TestUsage(t *testing.T) {
 	}
 	require.NotEmpty(t, email)
 	grant := func(id int64, created time.Time, account, object string) Grant {
-		return Grant{ID: id, Row: pipeline.Row{Account: account, Email: email, ObjectType: "TABLE", ObjectName: object, Privilege: "SELECT"},
+		return Grant{ID: id, Row: model.Row{Account: account, Email: email, ObjectType: "TABLE", ObjectName: object, Privilege: "SELECT"},
 			CreatedAt: created, Until: created.Add(time.Hour)}
 	}
 	uses := Usage([]Grant{

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Use of a local grant, as access history tells it.
@@ -34,10 +34,10 @@ type Use struct {
 // with the sync's aliases) has a LAST_ACCESSED on the object in
 // access_history.csv later than the grant's creation. Without access history for
 // the account, or without a snapshot, the use is unknown.
-func Usage(grants []Grant, m *pipeline.Mirror) []Use {
+func Usage(grants []Grant, m *model.Mirror) []Use {
 	type person struct{ account, email string }
 	users := map[person]map[string]bool{}
-	history := map[string]*pipeline.Account{}
+	history := map[string]*model.Account{}
 	if m != nil {
 		for _, ms := range m.Memberships {
 			p := person{ms.Account, ms.Email}

@@ -3,7 +3,7 @@ package metrics
 import (
 	"errors"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 	"github.com/grantmirror/grantmirror/pipeline/snowflake"
 )
@@ -39,7 +39,7 @@ var (
 		snowflake.ErrUnavailable, snowflake.ErrResult, snowflake.ErrNoAccount,
 	}
 	targetErrors = []error{
-		pipeline.ErrTarget, pipeline.ErrNoGeneration, pipeline.ErrUnknownGeneration,
+		model.ErrTarget, model.ErrNoGeneration, model.ErrUnknownGeneration,
 		pgstore.ErrSchemaTooNew, pgstore.ErrUnreachable, pgstore.ErrAuth, pgstore.ErrNoDatabase, pgstore.ErrPermission,
 	}
 )
@@ -51,11 +51,11 @@ func Classify(err error) Kind {
 	switch {
 	case err == nil:
 		return ""
-	case errors.Is(err, pipeline.ErrRevokeGuard):
+	case errors.Is(err, model.ErrRevokeGuard):
 		return KindGuard
-	case errors.Is(err, pipeline.ErrLocked):
+	case errors.Is(err, model.ErrLocked):
 		return KindLocked
-	case errors.Is(err, pipeline.ErrInput), errors.Is(err, pipeline.ErrEmptyExtract):
+	case errors.Is(err, model.ErrInput), errors.Is(err, model.ErrEmptyExtract):
 		return KindInput
 	case errors.As(err, &sfErr), isAny(err, snowflakeErrors):
 		return KindSnowflake

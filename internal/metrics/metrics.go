@@ -11,15 +11,16 @@ import (
 	dto "github.com/prometheus/client_model/go"
 
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Outcomes of a run, the values of the outcome label of grantmirror_sync_runs_total.
 const (
-	OutcomePublished = pipeline.RunPublished
-	OutcomeUnchanged = pipeline.RunUnchanged
-	OutcomeDryRun    = pipeline.RunDryRun
-	OutcomeRefused   = pipeline.RunRefused
-	OutcomeFailed    = pipeline.RunFailed
+	OutcomePublished = model.RunPublished
+	OutcomeUnchanged = model.RunUnchanged
+	OutcomeDryRun    = model.RunDryRun
+	OutcomeRefused   = model.RunRefused
+	OutcomeFailed    = model.RunFailed
 )
 
 // Run is one sync as the metrics see it.
@@ -161,7 +162,7 @@ func (s *Sync) LastRun() Run {
 // Outcome tells how a run ended.
 func Outcome(res *pipeline.Result, err error) string {
 	switch {
-	case errors.Is(err, pipeline.ErrRevokeGuard):
+	case errors.Is(err, model.ErrRevokeGuard):
 		return OutcomeRefused
 	case err != nil:
 		return OutcomeFailed
@@ -251,7 +252,7 @@ func (s *Sync) ObserveBreakGlass(total int64) {
 }
 
 // viewRows counts the rows of each view in views order, across accounts.
-func viewRows(snap *pipeline.Snapshot) []int {
+func viewRows(snap *model.Snapshot) []int {
 	n := make([]int, len(views))
 	for _, a := range snap.Accounts {
 		for i, c := range []int{len(a.Users), len(a.Roles), len(a.UserGrants), len(a.RoleGrants), len(a.Tags), len(a.Policies), len(a.History)} {

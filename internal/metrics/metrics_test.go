@@ -18,6 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 	"github.com/grantmirror/grantmirror/pipeline/snowflake"
 )
@@ -30,15 +31,15 @@ func TestClassify(t *testing.T) {
 		want Kind
 	}{
 		{"nil", nil, ""},
-		{"guard", fmt.Errorf("publish: %w", pipeline.ErrRevokeGuard), KindGuard},
-		{"locked", fmt.Errorf("%w: /data", pipeline.ErrLocked), KindLocked},
-		{"bad snapshot", fmt.Errorf("read dir:x: %w", fmt.Errorf("users.csv:3: %w", pipeline.ErrInput)), KindInput},
-		{"empty extract", pipeline.ErrEmptyExtract, KindInput},
+		{"guard", fmt.Errorf("publish: %w", model.ErrRevokeGuard), KindGuard},
+		{"locked", fmt.Errorf("%w: /data", model.ErrLocked), KindLocked},
+		{"bad snapshot", fmt.Errorf("read dir:x: %w", fmt.Errorf("users.csv:3: %w", model.ErrInput)), KindInput},
+		{"empty extract", model.ErrEmptyExtract, KindInput},
 		{"snowflake error", &snowflake.Error{Code: 2003, Kind: snowflake.ErrPermission}, KindSnowflake},
 		{"snowflake error without kind", fmt.Errorf("read snowflake:ACME: %w", &snowflake.Error{Code: 1}), KindSnowflake},
 		{"snowflake timeout", fmt.Errorf("%w: %w", snowflake.ErrTimeout, context.DeadlineExceeded), KindSnowflake},
 		{"snowflake auth", fmt.Errorf("login: %w", snowflake.ErrAuth), KindSnowflake},
-		{"bad target", fmt.Errorf("%w: empty directory", pipeline.ErrTarget), KindTarget},
+		{"bad target", fmt.Errorf("%w: empty directory", model.ErrTarget), KindTarget},
 		{"postgres unreachable", fmt.Errorf("%w: dial tcp", pgstore.ErrUnreachable), KindTarget},
 		{"postgres permission", pgstore.ErrPermission, KindTarget},
 		{"interrupted", context.Canceled, KindOther},
@@ -53,18 +54,18 @@ func TestClassify(t *testing.T) {
 }
 
 // mirror builds a flattened mirror of rows rows from a snapshot of one account.
-func mirror(rows int) *pipeline.Mirror {
-	rs := make([]pipeline.Row, rows)
+func mirror(rows int) *model.Mirror {
+	rs := make([]model.Row, rows)
 	for i := range rs {
-		rs[i] = pipeline.Row{Account: "ACME", Email: fmt.Sprintf("p%d@example.com", i), ObjectType: "TABLE", ObjectName: "DB.S.T", Privilege: "SELECT"}
+		rs[i] = model.Row{Account: "ACME", Email: fmt.Sprintf("p%d@example.com", i), ObjectType: "TABLE", ObjectName: "DB.S.T", Privilege: "SELECT"}
 	}
-	acct := &pipeline.Account{Name: "ACME",
-		Users:      make([]pipeline.User, 4),
-		UserGrants: make([]pipeline.UserGrant, 5),
-		RoleGrants: make([]pipeline.RoleGrant, 6),
+	acct := &model.Account{Name: "ACME",
+		Users:      make([]model.User, 4),
+		UserGrants: make([]model.UserGrant, 5),
+		RoleGrants: make([]model.RoleGrant, 6),
 	}
-	return &pipeline.Mirror{Access: pipeline.NewAccess(rs), Snapshot: &pipeline.Snapshot{Accounts: []*pipeline.Account{acct}},
-		Excluded: []pipeline.Exclusion{{Account: "ACME", User: "SVC_1"}}}
+	return &model.Mirror{Access: model.NewAccess(rs), Snapshot: &model.Snapshot{Accounts: []*model.Account{acct}},
+		Excluded: []model.Exclusion{{Account: "ACME", User: "SVC_1"}}}
 }
 
 var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
@@ -72,7 +73,7 @@ var t0 = time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)
 func published(gen, rows, added, removed int, end time.Time) Run {
 	return Run{
 		Result: &pipeline.Result{Mirror: mirror(rows), Added: added, Removed: removed,
-			Generation: &pipeline.Generation{Number: gen, Rows: rows, Added: added, Removed: removed},
+			Generation: &model.Generation{Number: gen, Rows: rows, Added: added, Removed: removed},
 			Phases:     []pipeline.Phase{{Name: "extract", Duration: 2 * time.Second}, {Name: "flatten", Duration: time.Second}, {Name: "publish", Duration: 500 * time.Millisecond}}},
 		Start: end.Add(-4 * time.Second), End: end,
 	}
@@ -97,7 +98,7 @@ func TestObserve(t *testing.T) {
 
 	// A run that fails in extract counts an error and keeps the last success,
 	// the published rows and the phases it never reached.
-	failed := Run{Result: &pipeline.Result{}, Err: fmt.Errorf("read dir:x: %w", pipeline.ErrInput), Start: t0.Add(time.Hour), End: t0.Add(time.Hour + time.Second)}
+	failed := Run{Result: &pipeline.Result{}, Err: fmt.Errorf("read dir:x: %w", model.ErrInput), Start: t0.Add(time.Hour), End: t0.Add(time.Hour + time.Second)}
 	s.Observe(failed)
 	require.Equal(t, 1.0, testutil.ToFloat64(s.runs.WithLabelValues(OutcomeFailed)))
 	require.Equal(t, 1.0, testutil.ToFloat64(s.errs.WithLabelValues(string(KindInput))))
@@ -109,7 +110,7 @@ func TestObserve(t *testing.T) {
 	// A refused publish is an error of kind guard and a refusal.
 	refused := Run{Result: &pipeline.Result{Mirror: mirror(1), Refused: true,
 		Phases: []pipeline.Phase{{Name: "extract", Duration: time.Second}, {Name: "flatten", Duration: time.Second}}},
-		Err: fmt.Errorf("x: %w", pipeline.ErrRevokeGuard), Start: t0.Add(2 * time.Hour), End: t0.Add(2*time.Hour + 2*time.Second)}
+		Err: fmt.Errorf("x: %w", model.ErrRevokeGuard), Start: t0.Add(2 * time.Hour), End: t0.Add(2*time.Hour + 2*time.Second)}
 	s.Observe(refused)
 	require.Equal(t, 1.0, testutil.ToFloat64(s.refusals))
 	require.Equal(t, 1.0, testutil.ToFloat64(s.runs.WithLabelValues(OutcomeRefused)))
@@ -245,7 +246,7 @@ func TestPush(t *testing.T) {
 	require.Equal(t, 6.0, value(t, p.families[NameExtracted], "view", "grants_to_roles"))
 
 	// A failed run adds its own series and leaves the last publish's alone.
-	s.Observe(Run{Result: &pipeline.Result{}, Err: fmt.Errorf("%w: busy", pipeline.ErrLocked), Start: t0, End: t0.Add(time.Second)})
+	s.Observe(Run{Result: &pipeline.Result{}, Err: fmt.Errorf("%w: busy", model.ErrLocked), Start: t0, End: t0.Add(time.Second)})
 	require.NoError(t, s.Push(context.Background(), g.srv.URL))
 	p = g.last(t)
 	require.Equal(t, http.MethodPost, p.method)

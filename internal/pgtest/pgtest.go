@@ -13,7 +13,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // DefaultURL is the database tests use when GRANTMIRROR_TEST_DATABASE_URL is unset.
@@ -67,7 +67,7 @@ func Conn(t testing.TB) *pgx.Conn {
 
 func unreachable(t testing.TB, err error) {
 	t.Helper()
-	msg := "test database " + pipeline.RedactDSN(URL()) + " unreachable (set GRANTMIRROR_TEST_DATABASE_URL): " + err.Error()
+	msg := "test database " + model.RedactDSN(URL()) + " unreachable (set GRANTMIRROR_TEST_DATABASE_URL): " + err.Error()
 	if os.Getenv("CI") == "true" {
 		t.Fatal(msg)
 	}

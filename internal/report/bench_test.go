@@ -6,6 +6,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/sample"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // BenchmarkReport renders acme, the realistic sample (296 people, 8,076 rows), in
@@ -40,7 +41,7 @@ func BenchmarkReportLarge(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	m, err := pipeline.Flatten(&pipeline.Snapshot{Accounts: []*pipeline.Account{a}}, pipeline.Options{Now: reportNow})
+	m, err := pipeline.Flatten(&model.Snapshot{Accounts: []*model.Account{a}}, pipeline.Options{Now: reportNow})
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -4,7 +4,7 @@ import (
 	"encoding/csv"
 	"io"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // AccessHeader is the header of the access CSV; scripts depend on it.
@@ -12,7 +12,7 @@ var AccessHeader = []string{"account", "email", "object_type", "object_name", "p
 
 // AccessCSV writes every row of the access table, sorted, under AccessHeader. It
 // streams, so a large generation needs no second copy in memory.
-func AccessCSV(w io.Writer, a *pipeline.Access) error {
+func AccessCSV(w io.Writer, a *model.Access) error {
 	cw := csv.NewWriter(w)
 	if err := cw.Write(AccessHeader); err != nil {
 		return err

@@ -52,7 +52,7 @@ const (
 
 // diagram lays out the hierarchy of every account of the report, limited to the
 // roles the role view shows and, when filtered, their ancestors and descendants.
-func (md *model) diagram() []*diagram {
+func (md *reportModel) diagram() []*diagram {
 	var out []*diagram
 	for _, a := range md.accounts {
 		scope := map[string]bool{}

@@ -7,7 +7,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // requireSound checks what any drawing must satisfy: nodes inside the canvas and
@@ -116,7 +116,7 @@ func TestDiagramShapes(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			t.Parallel()
-			a := &account{meta: pipeline.AccountMeta{Name: "X"}, inherits: tc.inherits, inheritedBy: map[string][]string{}}
+			a := &account{meta: model.AccountMeta{Name: "X"}, inherits: tc.inherits, inheritedBy: map[string][]string{}}
 			scope := map[string]bool{"LONELY": true, "PUBLIC": true}
 			for r, l := range tc.inherits {
 				scope[r] = true

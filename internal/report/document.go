@@ -8,7 +8,7 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // The readable formats (Markdown and HTML) share one document model: a view is a
@@ -164,19 +164,19 @@ func usageCell(state string, last string) cell {
 }
 
 // accountTitle prefixes a title with its account when a report spans several.
-func (md *model) accountTitle(account, title string) string {
+func (md *reportModel) accountTitle(account, title string) string {
 	if len(md.accounts) > 1 {
 		return account + ": " + title
 	}
 	return title
 }
 
-func (md *model) linker() linker {
+func (md *reportModel) linker() linker {
 	vs := md.o.views()
 	return linker{users: slices.Contains(vs, ByUser) && !md.o.Unused, objects: slices.Contains(vs, ByObject), roles: slices.Contains(vs, ByRole)}
 }
 
-func (md *model) usageKnown() bool {
+func (md *reportModel) usageKnown() bool {
 	for _, a := range md.accounts {
 		if a.usage != nil {
 			return true
@@ -186,7 +186,7 @@ func (md *model) usageKnown() bool {
 }
 
 // viewDocs builds the readable views of the report.
-func (md *model) viewDocs() []*viewDoc {
+func (md *reportModel) viewDocs() []*viewDoc {
 	var out []*viewDoc
 	for _, v := range md.o.views() {
 		switch {
@@ -208,7 +208,7 @@ func (md *model) viewDocs() []*viewDoc {
 	return out
 }
 
-func (md *model) userDoc() *viewDoc {
+func (md *reportModel) userDoc() *viewDoc {
 	l := md.linker()
 	d := &viewDoc{View: ByUser, ID: "view-user", Title: "By user",
 		Intro: []string{"One section per person: the Snowflake users that map to their email, every role they hold (directly, or inherited through the path shown), and the objects they can use, grouped by database and schema. " + markLegend}}
@@ -262,7 +262,7 @@ func countUnused(objs []ReachObject) int {
 	return n
 }
 
-func (md *model) personSection(p *Person, l linker) section {
+func (md *reportModel) personSection(p *Person, l linker) section {
 	s := section{ID: personID(p.Account, p.Email), Title: md.accountTitle(p.Account, p.Email)}
 	var users []cell
 	for _, u := range p.Users {
@@ -312,7 +312,7 @@ func (md *model) personSection(p *Person, l linker) section {
 	return s
 }
 
-func (md *model) accountUsage(name string) bool {
+func (md *reportModel) accountUsage(name string) bool {
 	for _, a := range md.accounts {
 		if a.meta.Name == name {
 			return a.usage != nil
@@ -395,7 +395,7 @@ func roleCells(account string, roles []string, l linker) cell {
 	return c
 }
 
-func (md *model) unusedDoc() *viewDoc {
+func (md *reportModel) unusedDoc() *viewDoc {
 	l := md.linker()
 	d := &viewDoc{View: ByUser, ID: "view-unused", Title: fmt.Sprintf("Not used in %d days", md.o.Days),
 		Intro: []string{fmt.Sprintf("Per person, the tables and views they can read but did not read in the %d days before the snapshot, with the roles that grant them. Revoking these is unlikely to hurt; ask first.", md.o.Days)}}
@@ -428,7 +428,7 @@ func (md *model) unusedDoc() *viewDoc {
 	return d
 }
 
-func (md *model) objectDoc() *viewDoc {
+func (md *reportModel) objectDoc() *viewDoc {
 	l := md.linker()
 	d := &viewDoc{View: ByObject, ID: "view-object", Title: "By object",
 		Intro: []string{"One section per object: every person who can use it, the privileges they hold, and for each the role that grants it and the path by which they hold that role. Read a path left to right: the first role is granted to the person's Snowflake user, each next role is granted to the one before."}}
@@ -468,11 +468,11 @@ func (md *model) objectDoc() *viewDoc {
 	return d
 }
 
-func (md *model) objectSection(r *ObjectReport, l linker) section {
+func (md *reportModel) objectSection(r *ObjectReport, l linker) section {
 	s := section{ID: objectID(r.Account, r.ObjectType, r.ObjectName), Title: md.accountTitle(r.Account, r.ObjectName),
 		Badge: r.ObjectType + ", " + plural(len(r.People), "person", "people")}
 	s.Facts = append(s.Facts, fact{"Who", []cell{text(plural(len(r.People), "person", "people") + " can use it")}})
-	if md.m.Meta.Mode == pipeline.Effective {
+	if md.m.Meta.Mode == model.Effective {
 		db, schema := container(r.ObjectType, r.ObjectName)
 		var needs []cell
 		if db != "" && r.ObjectType != "DATABASE" {
@@ -511,7 +511,7 @@ func (md *model) objectSection(r *ObjectReport, l linker) section {
 	return s
 }
 
-func (md *model) roleDoc() *viewDoc {
+func (md *reportModel) roleDoc() *viewDoc {
 	l := md.linker()
 	d := &viewDoc{View: ByRole, ID: "view-role", Title: "By role",
 		Intro: []string{"One section per role: the people who hold it (directly, or because they hold a role it is granted to) and the privileges granted to the role itself. A role also has the privileges of every role it inherits."}}
@@ -543,7 +543,7 @@ func (md *model) roleDoc() *viewDoc {
 	return d
 }
 
-func (md *model) roleSection(r *RoleReport, l linker) section {
+func (md *reportModel) roleSection(r *RoleReport, l linker) section {
 	s := section{ID: roleID(r.Account, r.Role), Title: md.accountTitle(r.Account, r.Role)}
 	if strings.HasPrefix(r.Role, "USER ") {
 		s.Badge = "grants made to a user directly"
@@ -577,7 +577,7 @@ func (md *model) roleSection(r *RoleReport, l linker) section {
 		if m.Direct {
 			how = HowDirect
 		}
-		if r.Role == pipeline.PublicRole {
+		if r.Role == model.PublicRole {
 			how = HowPublic
 		}
 		members.Rows = append(members.Rows, []cell{l.person(r.Account, m.Email), text(how), text(arrowPath(m.Path)), text(strings.Join(m.Users, ", "))})
@@ -594,7 +594,7 @@ func (md *model) roleSection(r *RoleReport, l linker) section {
 	return s
 }
 
-func (md *model) accessDoc() *viewDoc {
+func (md *reportModel) accessDoc() *viewDoc {
 	l := md.linker()
 	d := &viewDoc{View: ByAccess, ID: "view-access", Title: "Access table",
 		Intro: []string{"The published table itself: one row per person, object and privilege, exactly what data APIs filter with."}}
@@ -623,11 +623,11 @@ func (md *model) accessDoc() *viewDoc {
 // table's order: the mirrored rows (streamed from the store when the report
 // scans) with the local grants in force merged in, each after the mirrored row
 // it equals. A failed scan ends the rows and is kept in md.err.
-func (md *model) accessRows() iter.Seq[AccessRow] {
+func (md *reportModel) accessRows() iter.Seq[AccessRow] {
 	return func(yield func(AccessRow) bool) {
 		local := md.localRows()
 		i := 0
-		emit := func(r pipeline.Row) bool {
+		emit := func(r model.Row) bool {
 			for i < len(local) && local[i].Row.Compare(r) < 0 {
 				if !yield(local[i]) {
 					return false
@@ -639,7 +639,7 @@ func (md *model) accessRows() iter.Seq[AccessRow] {
 		done := true
 		switch {
 		case md.scan != nil:
-			err := md.scan(func(r pipeline.Row) error {
+			err := md.scan(func(r model.Row) error {
 				if !emit(r) {
 					return errStopped
 				}

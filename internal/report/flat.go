@@ -31,7 +31,7 @@ var accessTable = flatTable{Sheet: "Access", Columns: AccessHeader, Widths: []fl
 // accessFlat is the access view as a table; with local grants in force it has
 // four more columns, which say which rows are local and until when, why and
 // who approved them.
-func (md *model) accessFlat() flatTable {
+func (md *reportModel) accessFlat() flatTable {
 	t := accessTable
 	withLocal := len(md.o.Local) > 0
 	if withLocal {
@@ -51,7 +51,7 @@ func (md *model) accessFlat() flatTable {
 }
 
 // userAccessFlat is the user view as a table: one row per person and object.
-func (md *model) userAccessFlat() flatTable {
+func (md *reportModel) userAccessFlat() flatTable {
 	return flatTable{Sheet: "User access",
 		Columns: []string{"account", "email", "users", "group", "object_type", "object_name", "privileges", "roles", "usage", "last_accessed", "query_count"},
 		Widths:  []float64{10, 34, 24, 24, 14, 48, 30, 36, 12, 14, 12},
@@ -73,7 +73,7 @@ func (md *model) userAccessFlat() flatTable {
 		}}
 }
 
-func (md *model) peopleFlat() flatTable {
+func (md *reportModel) peopleFlat() flatTable {
 	return flatTable{Sheet: "People",
 		Columns: []string{"account", "email", "users", "roles", "objects", "unused_objects"},
 		Widths:  []float64{10, 34, 30, 10, 10, 14},
@@ -96,7 +96,7 @@ func (md *model) peopleFlat() flatTable {
 		}}
 }
 
-func (md *model) userRolesFlat() flatTable {
+func (md *reportModel) userRolesFlat() flatTable {
 	return flatTable{Sheet: "User roles",
 		Columns: []string{"account", "email", "role", "how", "path", "users"},
 		Widths:  []float64{10, 34, 28, 22, 60, 24},
@@ -113,7 +113,7 @@ func (md *model) userRolesFlat() flatTable {
 		}}
 }
 
-func (md *model) unusedFlat() flatTable {
+func (md *reportModel) unusedFlat() flatTable {
 	return flatTable{Sheet: "Unused access",
 		Columns: []string{"account", "email", "object_type", "object_name", "privileges", "roles", "last_accessed", "query_count"},
 		Widths:  []float64{10, 34, 14, 48, 30, 36, 14, 12},
@@ -132,7 +132,7 @@ func (md *model) unusedFlat() flatTable {
 
 // objectFlat is the object view as a table: one row per object, person and role
 // that gives the person privileges on it.
-func (md *model) objectFlat() flatTable {
+func (md *reportModel) objectFlat() flatTable {
 	return flatTable{Sheet: "Object access",
 		Columns: []string{"account", "object_type", "object_name", "email", "privileges", "role", "path", "users", "usage", "last_accessed"},
 		Widths:  []float64{10, 14, 48, 34, 30, 28, 60, 24, 12, 14},
@@ -154,7 +154,7 @@ func (md *model) objectFlat() flatTable {
 // roleFlat is the role view as one long table for CSV: a kind column says whether
 // a line is a member, a privilege of the role, or a role it inherits (in Snowflake
 // terms, USAGE on that role).
-func (md *model) roleFlat() flatTable {
+func (md *reportModel) roleFlat() flatTable {
 	return flatTable{Sheet: "Roles",
 		Columns: []string{"account", "role", "kind", "email", "users", "path", "object_type", "object_name", "privilege", "via"},
 		Rows: func() iter.Seq[[]string] {
@@ -180,7 +180,7 @@ func (md *model) roleFlat() flatTable {
 		}}
 }
 
-func (md *model) roleMembersFlat() flatTable {
+func (md *reportModel) roleMembersFlat() flatTable {
 	return flatTable{Sheet: "Role members",
 		Columns: []string{"account", "role", "email", "direct", "path", "users"},
 		Widths:  []float64{10, 28, 34, 8, 60, 24},
@@ -197,7 +197,7 @@ func (md *model) roleMembersFlat() flatTable {
 		}}
 }
 
-func (md *model) rolePrivilegesFlat() flatTable {
+func (md *reportModel) rolePrivilegesFlat() flatTable {
 	return flatTable{Sheet: "Role privileges",
 		Columns: []string{"account", "role", "object_type", "object_name", "privilege", "via"},
 		Widths:  []float64{10, 28, 14, 48, 22, 12},
@@ -214,7 +214,7 @@ func (md *model) rolePrivilegesFlat() flatTable {
 		}}
 }
 
-func (md *model) roleHierarchyFlat() flatTable {
+func (md *reportModel) roleHierarchyFlat() flatTable {
 	return flatTable{Sheet: "Role hierarchy",
 		Columns: []string{"account", "role", "inherits"},
 		Widths:  []float64{10, 28, 28},
@@ -232,7 +232,7 @@ func (md *model) roleHierarchyFlat() flatTable {
 }
 
 // csvTable is the one table a CSV report of the view holds.
-func (md *model) csvTable() flatTable {
+func (md *reportModel) csvTable() flatTable {
 	switch {
 	case md.o.By == ByUser && md.o.Unused:
 		return md.unusedFlat()
@@ -247,7 +247,7 @@ func (md *model) csvTable() flatTable {
 }
 
 // sheets are the tables a workbook holds, one sheet each, in view order.
-func (md *model) sheets() []flatTable {
+func (md *reportModel) sheets() []flatTable {
 	var out []flatTable
 	for _, v := range md.o.views() {
 		switch {
@@ -268,7 +268,7 @@ func (md *model) sheets() []flatTable {
 
 // writeCSV writes the view's table. The unfiltered access table goes through
 // AccessCSV, the contract scripts depend on.
-func writeCSV(w io.Writer, md *model) error {
+func writeCSV(w io.Writer, md *reportModel) error {
 	if md.o.By == ByAccess && !md.o.filtered() && md.scan == nil && len(md.o.Local) == 0 {
 		return AccessCSV(w, md.m.Access)
 	}

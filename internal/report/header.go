@@ -5,21 +5,21 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Header is what every report states about the data it shows: where it came from,
 // how old it is and how it was computed. An access report without its age would
 // invite people to trust yesterday's grants.
 type Header struct {
-	Title       string            `json:"title"`
-	View        View              `json:"view"`
-	GeneratedAt time.Time         `json:"generated_at"`
-	Generation  int               `json:"generation"`
-	PublishedAt time.Time         `json:"published_at"`
-	Mode        pipeline.Mode     `json:"mode"`
-	RoleMode    pipeline.RoleMode `json:"roles"`
-	Rows        int               `json:"rows"`
+	Title       string         `json:"title"`
+	View        View           `json:"view"`
+	GeneratedAt time.Time      `json:"generated_at"`
+	Generation  int            `json:"generation"`
+	PublishedAt time.Time      `json:"published_at"`
+	Mode        model.Mode     `json:"mode"`
+	RoleMode    model.RoleMode `json:"roles"`
+	Rows        int            `json:"rows"`
 	// LocalGrants counts the local grants in force that Rows includes.
 	LocalGrants int             `json:"local_grants,omitempty"`
 	SnapshotAt  *time.Time      `json:"snapshot_at,omitempty"`
@@ -30,7 +30,7 @@ type Header struct {
 	Notes       []string        `json:"notes,omitempty"`
 	// NotMirrored lists the Snowflake rules the mirror did not translate and what
 	// it does instead; the readable formats show them as a section of their own.
-	NotMirrored []pipeline.Gap `json:"not_mirrored,omitempty"`
+	NotMirrored []model.Gap `json:"not_mirrored,omitempty"`
 }
 
 // AccountHeader describes one account of the report.
@@ -55,7 +55,7 @@ var viewTitles = map[View]string{
 	ByAll:    "Access report",
 }
 
-func (md *model) header() Header {
+func (md *reportModel) header() Header {
 	m, o := md.m, md.o
 	h := Header{
 		Title:       "grantmirror: " + strings.ToLower(viewTitles[o.By]),
@@ -131,7 +131,7 @@ func (md *model) header() Header {
 	if len(unknown) < len(md.accounts) && o.By != ByAccess {
 		h.Notes = append(h.Notes, fmt.Sprintf("Used means a query read the object (or, for a database or schema, something inside it) in the %d days before the snapshot, per ACCESS_HISTORY.", o.Days))
 	}
-	if m.Meta.Mode == pipeline.Effective && o.By != ByAccess {
+	if m.Meta.Mode == model.Effective && o.By != ByAccess {
 		h.Notes = append(h.Notes, "Effective mode: a privilege on an object counts only when the person also holds USAGE on its database and schema, as a Snowflake session needs.")
 	}
 	for _, e := range md.missing {

@@ -65,7 +65,7 @@ type htmlHead struct {
 
 // writeHTML writes one self-contained page. Sections stream through the template
 // one at a time; only the per-view index is held in memory.
-func writeHTML(w io.Writer, md *model) error {
+func writeHTML(w io.Writer, md *reportModel) error {
 	b := bufio.NewWriterSize(w, 64<<10)
 	h := md.header()
 	views := md.viewDocs()
@@ -148,7 +148,7 @@ func cutTable(t *table, maxRows int, hint string) htmlTable {
 
 // accessHTML shows the access table when it fits, and otherwise a summary by
 // object type and privilege with the command that writes the table whole.
-func (md *model) accessHTML(t *table, maxRows int) htmlTable {
+func (md *reportModel) accessHTML(t *table, maxRows int) htmlTable {
 	type key struct{ typ, priv string }
 	type agg struct {
 		rows            int
@@ -193,7 +193,7 @@ func (md *model) accessHTML(t *table, maxRows int) htmlTable {
 // fullReportHint is the command that writes a view whole, with the report's
 // filters. It names CSV, which streams any number of rows; the file is named
 // after the view.
-func (md *model) fullReportHint(v View) string {
+func (md *reportModel) fullReportHint(v View) string {
 	args := []string{"grantmirror report --by " + string(v)}
 	if md.o.Unused {
 		args = append(args, fmt.Sprintf("--unused --days %d", md.o.Days))

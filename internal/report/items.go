@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Person is one section of the user view: a person of one account, the Snowflake
@@ -125,7 +125,7 @@ type RolePrivilege struct {
 // people yields the user view, one person at a time, in account and email order.
 // With unused set, each person keeps only the tracked objects not used within the
 // window, and people with none are left out.
-func (md *model) people(unused bool) iter.Seq[*Person] {
+func (md *reportModel) people(unused bool) iter.Seq[*Person] {
 	return func(yield func(*Person) bool) {
 		for _, a := range md.accounts {
 			if unused && a.usage == nil {
@@ -144,7 +144,7 @@ func (md *model) people(unused bool) iter.Seq[*Person] {
 	}
 }
 
-func (md *model) person(a *account, p *person, unused bool) *Person {
+func (md *reportModel) person(a *account, p *person, unused bool) *Person {
 	out := &Person{Account: a.meta.Name, Email: p.email, Users: a.userInfo(p), Objects: []ReachObject{}}
 	if !unused {
 		out.Roles = a.heldRoles(p)
@@ -239,9 +239,9 @@ func (a *account) heldRoles(p *person) []HeldRole {
 	return out
 }
 
-func how(ms *pipeline.Membership) string {
+func how(ms *model.Membership) string {
 	switch {
-	case ms.Role == pipeline.PublicRole:
+	case ms.Role == model.PublicRole:
 		return HowPublic
 	case strings.HasPrefix(ms.Role, "USER "):
 		return HowOwnGrants
@@ -253,7 +253,7 @@ func how(ms *pipeline.Membership) string {
 
 // objectReports yields the object view: every granted object that passes the
 // filters and that somebody can use, in account and name order.
-func (md *model) objectReports() iter.Seq[*ObjectReport] {
+func (md *reportModel) objectReports() iter.Seq[*ObjectReport] {
 	return func(yield func(*ObjectReport) bool) {
 		for r := range md.allObjectReports() {
 			if !r.Dark && !yield(r) {
@@ -265,7 +265,7 @@ func (md *model) objectReports() iter.Seq[*ObjectReport] {
 
 // allObjectReports also yields the objects nobody can use, marked Dark, so that
 // the readable views can count them.
-func (md *model) allObjectReports() iter.Seq[*ObjectReport] {
+func (md *reportModel) allObjectReports() iter.Seq[*ObjectReport] {
 	return func(yield func(*ObjectReport) bool) {
 		for _, a := range md.accounts {
 			for _, k := range a.objects {
@@ -284,7 +284,7 @@ func (md *model) allObjectReports() iter.Seq[*ObjectReport] {
 	}
 }
 
-func (md *model) objectReport(a *account, k objKey) *ObjectReport {
+func (md *reportModel) objectReport(a *account, k objKey) *ObjectReport {
 	out := &ObjectReport{Account: a.meta.Name, ObjectType: k.typ, ObjectName: k.name, Grants: []ObjectGrant{}, People: []Viewer{}}
 	viewers := map[string]*Viewer{}
 	for _, g := range a.byObject[k] {
@@ -296,7 +296,7 @@ func (md *model) objectReport(a *account, k objKey) *ObjectReport {
 			if !a.selected[ms.Email] {
 				continue
 			}
-			row := pipeline.Row{Account: a.meta.Name, Email: ms.Email, ObjectType: k.typ, ObjectName: k.name, Privilege: g.Privilege}
+			row := model.Row{Account: a.meta.Name, Email: ms.Email, ObjectType: k.typ, ObjectName: k.name, Privilege: g.Privilege}
 			// In effective mode a grant counts only with USAGE on the containers;
 			// the published table already says whether it does.
 			if !md.m.Access.Has(row) {
@@ -343,7 +343,7 @@ func (md *model) objectReport(a *account, k objKey) *ObjectReport {
 // addThrough records that the viewer holds role (by ms's path) and gets priv from
 // it. Two users holding the role by the same path share a line; different paths
 // are different reasons and get their own.
-func (v *Viewer) addThrough(role, priv string, ms *pipeline.Membership) {
+func (v *Viewer) addThrough(role, priv string, ms *model.Membership) {
 	for i := range v.Through {
 		t := &v.Through[i]
 		if t.Role != role || !slices.Equal(t.Path, ms.Path) {
@@ -363,7 +363,7 @@ func (v *Viewer) addThrough(role, priv string, ms *pipeline.Membership) {
 // roleReports yields the role view in account and role order. The role filter names
 // the roles shown; the email filter keeps the roles those people hold; the object
 // filter keeps the roles with a grant on those objects.
-func (md *model) roleReports() iter.Seq[*RoleReport] {
+func (md *reportModel) roleReports() iter.Seq[*RoleReport] {
 	return func(yield func(*RoleReport) bool) {
 		for _, a := range md.accounts {
 			for _, role := range a.roles {
@@ -380,20 +380,20 @@ func (md *model) roleReports() iter.Seq[*RoleReport] {
 }
 
 // roleShown reports whether the role view shows a role, without building it.
-func (md *model) roleShown(a *account, role string) bool {
+func (md *reportModel) roleShown(a *account, role string) bool {
 	if len(md.o.Roles) > 0 && !slices.Contains(md.o.Roles, role) {
 		return false
 	}
-	if len(md.o.Emails) > 0 && !slices.ContainsFunc(a.roleMembers[role], func(ms *pipeline.Membership) bool { return a.selected[ms.Email] }) {
+	if len(md.o.Emails) > 0 && !slices.ContainsFunc(a.roleMembers[role], func(ms *model.Membership) bool { return a.selected[ms.Email] }) {
 		return false
 	}
-	if len(md.o.Objects) > 0 && !slices.ContainsFunc(a.byRole[role], func(g pipeline.Grant) bool { return md.objectAllowed(g.ObjectName) }) {
+	if len(md.o.Objects) > 0 && !slices.ContainsFunc(a.byRole[role], func(g model.Grant) bool { return md.objectAllowed(g.ObjectName) }) {
 		return false
 	}
 	return true
 }
 
-func (md *model) roleReport(a *account, role string) *RoleReport {
+func (md *reportModel) roleReport(a *account, role string) *RoleReport {
 	if !md.roleShown(a, role) {
 		return nil
 	}

@@ -11,7 +11,7 @@ import (
 // writeJSON writes one JSON document: the header, then one array per view with one
 // element per line. Elements are encoded as they are produced, so memory holds one
 // person, object or role at a time.
-func writeJSON(w io.Writer, md *model) error {
+func writeJSON(w io.Writer, md *reportModel) error {
 	b := bufio.NewWriterSize(w, 64<<10)
 	var buf bytes.Buffer
 	enc := json.NewEncoder(&buf)

@@ -5,7 +5,7 @@ import (
 	"slices"
 	"time"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // LocalGrant is access granted by hand on top of the mirror on a Postgres
@@ -13,12 +13,12 @@ import (
 // force, so the access report lists it too, marked as local: without it, a
 // report's totals would not be what data APIs enforce.
 type LocalGrant struct {
-	pipeline.Row `json:"-"`
-	ID           int64     `json:"id"`
-	GrantedBy    string    `json:"granted_by"`
-	Approver     string    `json:"approver"`
-	Reason       string    `json:"reason"`
-	Until        time.Time `json:"until"`
+	model.Row `json:"-"`
+	ID        int64     `json:"id"`
+	GrantedBy string    `json:"granted_by"`
+	Approver  string    `json:"approver"`
+	Reason    string    `json:"reason"`
+	Until     time.Time `json:"until"`
 }
 
 // String describes the grant in a table cell.
@@ -28,7 +28,7 @@ func (g *LocalGrant) String() string {
 
 // AccessRow is one row of the access view: a mirrored row, or a local grant's.
 type AccessRow struct {
-	pipeline.Row
+	model.Row
 	Local *LocalGrant `json:"local_grant,omitempty"`
 }
 
@@ -50,7 +50,7 @@ func (r AccessRow) cells(withLocal bool) []string {
 
 // localRows are the local grants the filters let through, in table order. A
 // local grant comes through no role, so a role filter keeps none.
-func (md *model) localRows() []AccessRow {
+func (md *reportModel) localRows() []AccessRow {
 	var out []AccessRow
 	for i := range md.o.Local {
 		g := &md.o.Local[i]

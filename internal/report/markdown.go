@@ -9,7 +9,7 @@ import (
 
 // writeMarkdown writes the readable report as GitHub-flavoured Markdown, one
 // section at a time, so a large account is never held whole.
-func writeMarkdown(w io.Writer, md *model) error {
+func writeMarkdown(w io.Writer, md *reportModel) error {
 	b := bufio.NewWriterSize(w, 64<<10)
 	h := md.header()
 	fmt.Fprintf(b, "# %s\n\n", mdEscape(h.Title))
@@ -69,7 +69,7 @@ func writeMarkdown(w io.Writer, md *model) error {
 	return b.Flush()
 }
 
-func writeMermaid(b *bufio.Writer, md *model, d *diagram) {
+func writeMermaid(b *bufio.Writer, md *reportModel, d *diagram) {
 	title := "Role hierarchy"
 	if len(md.accounts) > 1 {
 		title += " of " + d.Account

@@ -7,20 +7,20 @@ import (
 	"time"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
-// model indexes a generation once so that every view can answer "through which
+// reportModel indexes a generation once so that every view can answer "through which
 // role" without scanning the whole grant list per row.
-type model struct {
-	m        *pipeline.Mirror
+type reportModel struct {
+	m        *model.Mirror
 	o        Options
 	accounts []*account
 	// missing lists the filtered emails that no account of the generation knows.
 	missing []string
 	// scan, when set, streams the access rows from the store instead of m.Access,
 	// so a full access report never holds the generation; err keeps its failure.
-	scan func(fn func(pipeline.Row) error) error
+	scan func(fn func(model.Row) error) error
 	err  error
 }
 
@@ -36,38 +36,38 @@ func (k objKey) compare(o objKey) int {
 
 // account is the index of one account of the generation.
 type account struct {
-	meta pipeline.AccountMeta
-	snap *pipeline.Account // nil when the store kept no snapshot
+	meta model.AccountMeta
+	snap *model.Account // nil when the store kept no snapshot
 
-	users       map[string]*pipeline.User // active users by name, from the snapshot
-	people      map[string]*person        // by email
-	emails      []string                  // sorted, after the email filter
-	selected    map[string]bool           // the same emails, as a set
-	groups      map[objKey]string         // object → database or schema it is grouped under
-	roleMembers map[string][]*pipeline.Membership
-	byRole      map[string][]pipeline.Grant  // a role's own grants, in object order
-	byObject    map[objKey][]*pipeline.Grant // the grants on an object, in role order
-	objects     []objKey                     // every granted object, sorted by name
-	inherits    map[string][]string          // role → roles granted to it
-	inheritedBy map[string][]string          // role → roles it is granted to
-	roles       []string                     // every known role, sorted
-	through     map[string]bool              // roles the role filter lets through; nil: all
-	usage       *usage                       // nil without access history
-	cutoff      time.Time                    // access before this is not recent
-	snapshotAt  time.Time                    // the account's extraction time, or the report's
+	users       map[string]*model.User // active users by name, from the snapshot
+	people      map[string]*person     // by email
+	emails      []string               // sorted, after the email filter
+	selected    map[string]bool        // the same emails, as a set
+	groups      map[objKey]string      // object → database or schema it is grouped under
+	roleMembers map[string][]*model.Membership
+	byRole      map[string][]model.Grant  // a role's own grants, in object order
+	byObject    map[objKey][]*model.Grant // the grants on an object, in role order
+	objects     []objKey                  // every granted object, sorted by name
+	inherits    map[string][]string       // role → roles granted to it
+	inheritedBy map[string][]string       // role → roles it is granted to
+	roles       []string                  // every known role, sorted
+	through     map[string]bool           // roles the role filter lets through; nil: all
+	usage       *usage                    // nil without access history
+	cutoff      time.Time                 // access before this is not recent
+	snapshotAt  time.Time                 // the account's extraction time, or the report's
 }
 
 // person is one email's memberships in one account.
 type person struct {
 	email       string
-	memberships []*pipeline.Membership
+	memberships []*model.Membership
 	roles       map[string]bool
 	users       []string // sorted
 }
 
-func newModel(m *pipeline.Mirror, o Options) *model {
-	md := &model{m: m, o: o}
-	snaps := map[string]*pipeline.Account{}
+func newModel(m *model.Mirror, o Options) *reportModel {
+	md := &reportModel{m: m, o: o}
+	snaps := map[string]*model.Account{}
 	if m.Snapshot != nil {
 		for _, a := range m.Snapshot.Accounts {
 			snaps[a.Name] = a
@@ -93,12 +93,12 @@ func newModel(m *pipeline.Mirror, o Options) *model {
 	return md
 }
 
-func newAccount(m *pipeline.Mirror, meta pipeline.AccountMeta, snap *pipeline.Account, o Options) *account {
+func newAccount(m *model.Mirror, meta model.AccountMeta, snap *model.Account, o Options) *account {
 	a := &account{
 		meta: meta, snap: snap,
-		users: map[string]*pipeline.User{}, people: map[string]*person{},
-		roleMembers: map[string][]*pipeline.Membership{}, byRole: map[string][]pipeline.Grant{},
-		byObject: map[objKey][]*pipeline.Grant{}, inherits: map[string][]string{}, inheritedBy: map[string][]string{},
+		users: map[string]*model.User{}, people: map[string]*person{},
+		roleMembers: map[string][]*model.Membership{}, byRole: map[string][]model.Grant{},
+		byObject: map[objKey][]*model.Grant{}, inherits: map[string][]string{}, inheritedBy: map[string][]string{},
 		groups: map[objKey]string{},
 	}
 	if snap != nil {
@@ -199,9 +199,9 @@ func newAccount(m *pipeline.Mirror, meta pipeline.AccountMeta, snap *pipeline.Ac
 // buildHierarchy reads role inheritance from the snapshot when the generation kept
 // it, which has every edge; otherwise it falls back to the edges of the recorded
 // role paths, which are the ones that give somebody a role.
-func (a *account) buildHierarchy(m *pipeline.Mirror) {
+func (a *account) buildHierarchy(m *model.Mirror) {
 	if a.snap != nil {
-		g := pipeline.NewRoleGraph(a.snap)
+		g := model.NewRoleGraph(a.snap)
 		for r, l := range g.Inherits {
 			a.inherits[r] = slices.Clone(l)
 		}
@@ -251,7 +251,7 @@ func (a *account) roleAllowed(role string) bool {
 
 // objectAllowed reports whether an object passes the object filter: equal to a
 // filter name or inside the database or schema it names.
-func (md *model) objectAllowed(name string) bool {
+func (md *reportModel) objectAllowed(name string) bool {
 	if len(md.o.Objects) == 0 {
 		return true
 	}
@@ -276,7 +276,7 @@ func (a *account) grantingRoles(p *person, k objKey, priv string) []string {
 }
 
 // rowAllowed reports whether one access row passes the object and role filters.
-func (md *model) rowAllowed(a *account, p *person, r pipeline.Row) bool {
+func (md *reportModel) rowAllowed(a *account, p *person, r model.Row) bool {
 	if !md.objectAllowed(r.ObjectName) {
 		return false
 	}

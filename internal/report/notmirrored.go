@@ -5,16 +5,16 @@ import (
 	"slices"
 	"strings"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // notMirrored is the view that lists what the mirror does not reproduce.
 const notMirrored View = "not-mirrored"
 
 // gaps returns what of the report's accounts the mirror does not reproduce.
-func (md *model) gaps() []pipeline.Gap {
-	var out []pipeline.Gap
-	for _, g := range pipeline.NotMirrored(md.m) {
+func (md *reportModel) gaps() []model.Gap {
+	var out []model.Gap
+	for _, g := range model.NotMirrored(md.m) {
 		if len(md.o.Accounts) == 0 || slices.Contains(md.o.Accounts, g.Account) {
 			out = append(out, g)
 		}
@@ -26,7 +26,7 @@ func (md *model) gaps() []pipeline.Gap {
 // when the mirror falls back somewhere: one entry per policy or grant shape, on
 // which objects, and what the mirror does instead, so nobody reads a fallback as
 // Snowflake's answer. Nil when there is nothing to list.
-func (md *model) notMirroredDoc(gaps []pipeline.Gap) *viewDoc {
+func (md *reportModel) notMirroredDoc(gaps []model.Gap) *viewDoc {
 	if len(gaps) == 0 {
 		return nil
 	}

@@ -6,17 +6,17 @@ import (
 	"slices"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Source is where Generate reads a generation: a target's read layer.
 type Source struct {
-	Reader pipeline.Reader
+	Reader model.Reader
 	// Generation is the generation to report on; 0 means the current one.
 	Generation int
 	// Normalizer maps the filtered emails the way a generation maps addresses
 	// (the aliases it was built with).
-	Normalizer func(pipeline.Meta) *ident.Normalizer
+	Normalizer func(model.Meta) *ident.Normalizer
 }
 
 // noOne is an address no person has (a published email always has a local part
@@ -52,12 +52,12 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 	r, n := src.Reader, src.Generation
 	switch {
 	case o.By == ByAccess && !o.filtered():
-		head, err := r.Slice(ctx, n, pipeline.Focus{Email: noOne})
+		head, err := r.Slice(ctx, n, model.Focus{Email: noOne})
 		if err != nil {
 			return err
 		}
 		md := newModel(head, o)
-		md.scan = func(fn func(pipeline.Row) error) error { return r.Scan(ctx, head.Meta.Generation, fn) }
+		md.scan = func(fn func(model.Row) error) error { return r.Scan(ctx, head.Meta.Generation, fn) }
 		return write(w, md)
 	case len(o.Objects) > 0:
 		m, err := audience(ctx, src, &o)
@@ -72,7 +72,7 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 		}
 		return write(w, newModel(m, o))
 	}
-	m, err := r.Slice(ctx, n, pipeline.Focus{})
+	m, err := r.Slice(ctx, n, model.Focus{})
 	if err != nil {
 		return err
 	}
@@ -85,9 +85,9 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 // slice, about the addresses as given, says how they map; only when the
 // mapping changes one is a second slice read, of the generation the first
 // found, so a publish in between cannot mix two generations into one report.
-func people(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, error) {
+func people(ctx context.Context, src Source, o *Options) (*model.Mirror, error) {
 	given := o.Emails
-	m, err := src.Reader.Slice(ctx, src.Generation, pipeline.Focus{Emails: given, Roles: o.Roles})
+	m, err := src.Reader.Slice(ctx, src.Generation, model.Focus{Emails: given, Roles: o.Roles})
 	if err != nil {
 		return nil, err
 	}
@@ -95,7 +95,7 @@ func people(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, erro
 	if sameSet(given, o.Emails) {
 		return m, nil
 	}
-	return src.Reader.Slice(ctx, m.Meta.Generation, pipeline.Focus{Emails: o.Emails, Roles: o.Roles})
+	return src.Reader.Slice(ctx, m.Meta.Generation, model.Focus{Emails: o.Emails, Roles: o.Roles})
 }
 
 // audience reads what a report on the objects o.Objects names needs: the
@@ -108,10 +108,10 @@ func people(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, erro
 // the role view asks about the holders of every role with a grant on the
 // objects, and of the roles o.Roles names: the view lists each role's members,
 // whether or not they can use the objects.
-func audience(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, error) {
+func audience(ctx context.Context, src Source, o *Options) (*model.Mirror, error) {
 	r := src.Reader
 	objects := slices.Clone(o.Objects)
-	m, err := r.Slice(ctx, src.Generation, pipeline.Focus{Objects: objects})
+	m, err := r.Slice(ctx, src.Generation, model.Focus{Objects: objects})
 	if err != nil {
 		return nil, err
 	}
@@ -122,14 +122,14 @@ func audience(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, er
 		if err != nil {
 			return nil, err
 		}
-		md := &model{o: *o}
+		md := &reportModel{o: *o}
 		for _, name := range names {
 			if md.objectAllowed(name) && !slices.Contains(objects, name) {
 				objects = append(objects, name)
 			}
 		}
 		if len(objects) > len(o.Objects) {
-			if m, err = r.Slice(ctx, n, pipeline.Focus{Objects: objects}); err != nil {
+			if m, err = r.Slice(ctx, n, model.Focus{Objects: objects}); err != nil {
 				return nil, err
 			}
 		}
@@ -141,7 +141,7 @@ func audience(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, er
 	}
 	var roles []string
 	if slices.Contains(o.views(), ByRole) {
-		md := &model{o: *o}
+		md := &reportModel{o: *o}
 		roles = slices.Clone(o.Roles)
 		for _, g := range m.Grants {
 			if md.objectAllowed(g.ObjectName) && !slices.Contains(roles, g.Role) {
@@ -156,7 +156,7 @@ func audience(ctx context.Context, src Source, o *Options) (*pipeline.Mirror, er
 	}
 	// The views read only the rows on the objects: the rest of what the
 	// audience can reach is left unread.
-	return r.Slice(ctx, n, pipeline.Focus{Emails: people, Roles: roles, Objects: objects, NoPersonRows: true})
+	return r.Slice(ctx, n, model.Focus{Emails: people, Roles: roles, Objects: objects, NoPersonRows: true})
 }
 
 // mayContain reports whether a filter name can have granted objects inside it:

@@ -12,34 +12,34 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // memReader answers the read layer from one generation in memory, as the
 // contract defines the answers, and counts what it was asked.
 type memReader struct {
-	m                    *pipeline.Mirror
+	m                    *model.Mirror
 	whole, sliced, names int
 	scanned              bool
 	// focuses are the focuses of the slices asked, in order.
-	focuses []pipeline.Focus
+	focuses []model.Focus
 }
 
-func (r *memReader) Slice(_ context.Context, _ int, f pipeline.Focus) (*pipeline.Mirror, error) {
+func (r *memReader) Slice(_ context.Context, _ int, f model.Focus) (*model.Mirror, error) {
 	if f.Empty() {
 		r.whole++
 	} else {
 		r.sliced++
 	}
 	r.focuses = append(r.focuses, f)
-	return pipeline.SliceOf(r.m, f), nil
+	return model.SliceOf(r.m, f), nil
 }
 
-func (r *memReader) Changes(context.Context, int, int, pipeline.Focus) (*pipeline.Changes, error) {
+func (r *memReader) Changes(context.Context, int, int, model.Focus) (*model.Changes, error) {
 	return nil, errors.New("not asked")
 }
 
-func (r *memReader) Scan(_ context.Context, _ int, fn func(pipeline.Row) error) error {
+func (r *memReader) Scan(_ context.Context, _ int, fn func(model.Row) error) error {
 	r.scanned = true
 	for row := range r.m.Access.All() {
 		if err := fn(row); err != nil {
@@ -51,10 +51,10 @@ func (r *memReader) Scan(_ context.Context, _ int, fn func(pipeline.Row) error) 
 
 func (r *memReader) ObjectNames(_ context.Context, _ int, account string) ([]string, error) {
 	r.names++
-	return pipeline.ObjectNamesOf(r.m, account), nil
+	return model.ObjectNamesOf(r.m, account), nil
 }
 
-func normalizer(m pipeline.Meta) *ident.Normalizer { return ident.NewNormalizer(m.Settings.Aliases()) }
+func normalizer(m model.Meta) *ident.Normalizer { return ident.NewNormalizer(m.Settings.Aliases()) }
 
 // TestGenerateReadsOnlyWhatItNeeds: the full access report streams from Scan
 // and equals the report of the whole generation, local grants merged in; a
@@ -64,7 +64,7 @@ func TestGenerateReadsOnlyWhatItNeeds(t *testing.T) {
 	t.Parallel()
 	m := setup(t, "acme")
 	local := []LocalGrant{
-		{Row: pipeline.Row{Account: "ACME", Email: "carol.smith@acme.example", ObjectType: "TABLE", ObjectName: "SALES.PUBLIC.ORDERS", Privilege: "SELECT"},
+		{Row: model.Row{Account: "ACME", Email: "carol.smith@acme.example", ObjectType: "TABLE", ObjectName: "SALES.PUBLIC.ORDERS", Privilege: "SELECT"},
 			ID: 3, Approver: "dave@acme.example", Reason: "audit", Until: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)},
 	}
 	for _, format := range Formats {
@@ -129,7 +129,7 @@ func viewKeys(v View) []string {
 }
 
 // historyless is m without access history, as a streamed report reads it.
-func historyless(m *pipeline.Mirror) *pipeline.Mirror {
+func historyless(m *model.Mirror) *model.Mirror {
 	c := *m
 	snap := *m.Snapshot
 	snap.Accounts = nil
@@ -167,7 +167,7 @@ func TestGenerateOnObjects(t *testing.T) {
 	t.Parallel()
 	m := setup(t, "acme")
 	local := []LocalGrant{
-		{Row: pipeline.Row{Account: "ACME", Email: "carol.smith@acme.example", ObjectType: "TABLE", ObjectName: "SALES.PUBLIC.ORDERS", Privilege: "SELECT"},
+		{Row: model.Row{Account: "ACME", Email: "carol.smith@acme.example", ObjectType: "TABLE", ObjectName: "SALES.PUBLIC.ORDERS", Privilege: "SELECT"},
 			ID: 3, Approver: "dave@acme.example", Reason: "audit", Until: time.Date(2026, 11, 3, 0, 0, 0, 0, time.UTC)},
 	}
 	type filter struct {

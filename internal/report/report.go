@@ -5,13 +5,13 @@ import (
 	"io"
 	"strings"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Write renders the report of a generation that o asks for. CSV, JSON and Markdown
 // stream row by row; HTML summarizes tables longer than o.MaxRows; XLSX streams
 // each sheet.
-func Write(w io.Writer, m *pipeline.Mirror, o Options) error {
+func Write(w io.Writer, m *model.Mirror, o Options) error {
 	if err := o.Validate(); err != nil {
 		return err
 	}
@@ -19,7 +19,7 @@ func Write(w io.Writer, m *pipeline.Mirror, o Options) error {
 }
 
 // write renders a report of a built model.
-func write(w io.Writer, md *model) error {
+func write(w io.Writer, md *reportModel) error {
 	o := md.o
 	if o.Unused && !md.usageKnown() {
 		var names []string

@@ -18,6 +18,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 var update = flag.Bool("update", false, "rewrite the golden files under testdata/")
@@ -38,7 +39,7 @@ var sampleAliases = ident.Aliases{
 }
 
 // setup flattens a bundled sample as sync would and stamps it as generation 7.
-func setup(t *testing.T, sample string) *pipeline.Mirror {
+func setup(t *testing.T, sample string) *model.Mirror {
 	t.Helper()
 	snap, err := pipeline.ReadSnapshot(filepath.Join(samples, sample))
 	require.NoError(t, err)
@@ -49,7 +50,7 @@ func setup(t *testing.T, sample string) *pipeline.Mirror {
 }
 
 // render writes a report and fails the test on error.
-func render(t *testing.T, m *pipeline.Mirror, o Options) string {
+func render(t *testing.T, m *model.Mirror, o Options) string {
 	t.Helper()
 	if o.Now.IsZero() {
 		o.Now = reportNow
@@ -153,7 +154,7 @@ func rowSet(t *testing.T, data string, cols ...string) map[string]bool {
 }
 
 // accessKeys is the access table as "account|email|type|name|privilege" keys.
-func accessKeys(m *pipeline.Mirror, keep func(pipeline.Row) bool) map[string]bool {
+func accessKeys(m *model.Mirror, keep func(model.Row) bool) map[string]bool {
 	out := map[string]bool{}
 	for r := range m.Access.All() {
 		if keep == nil || keep(r) {
@@ -248,21 +249,21 @@ func TestFilters(t *testing.T) {
 	cases := []struct {
 		name string
 		o    Options
-		keep func(pipeline.Row) bool
+		keep func(model.Row) bool
 	}{
-		{"email", Options{Emails: []string{"bob.nguyen@acme.example"}}, func(r pipeline.Row) bool { return r.Email == "bob.nguyen@acme.example" }},
-		{"object exact", Options{Objects: []string{"SALES.PUBLIC.ORDERS"}}, func(r pipeline.Row) bool { return r.ObjectName == "SALES.PUBLIC.ORDERS" }},
-		{"schema prefix", Options{Objects: []string{"SALES.CORE"}}, func(r pipeline.Row) bool {
+		{"email", Options{Emails: []string{"bob.nguyen@acme.example"}}, func(r model.Row) bool { return r.Email == "bob.nguyen@acme.example" }},
+		{"object exact", Options{Objects: []string{"SALES.PUBLIC.ORDERS"}}, func(r model.Row) bool { return r.ObjectName == "SALES.PUBLIC.ORDERS" }},
+		{"schema prefix", Options{Objects: []string{"SALES.CORE"}}, func(r model.Row) bool {
 			return r.ObjectName == "SALES.CORE" || strings.HasPrefix(r.ObjectName, "SALES.CORE.")
 		}},
-		{"database prefix keeps quoted children", Options{Objects: []string{"RAW"}}, func(r pipeline.Row) bool {
+		{"database prefix keeps quoted children", Options{Objects: []string{"RAW"}}, func(r model.Row) bool {
 			return r.ObjectName == "RAW" || strings.HasPrefix(r.ObjectName, "RAW.")
 		}},
-		{"role", Options{Roles: []string{"SALES_ANALYST"}}, func(r pipeline.Row) bool {
+		{"role", Options{Roles: []string{"SALES_ANALYST"}}, func(r model.Row) bool {
 			return holders[r.Email] && viaRole[strings.Join([]string{r.ObjectType, r.ObjectName, r.Privilege}, "|")]
 		}},
 		{"account", Options{Accounts: []string{"acme"}}, nil},
-		{"other account", Options{Accounts: []string{"NOPE"}}, func(pipeline.Row) bool { return false }},
+		{"other account", Options{Accounts: []string{"NOPE"}}, func(model.Row) bool { return false }},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {

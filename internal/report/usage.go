@@ -5,7 +5,7 @@ import (
 	"time"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Usage states of a (person, object) pair.
@@ -48,7 +48,7 @@ type usage struct {
 	unmatched int
 }
 
-func newUsage(a *account, snap *pipeline.Account) *usage {
+func newUsage(a *account, snap *model.Account) *usage {
 	u := &usage{byEmail: map[string]map[string]stat{}}
 	userEmail := map[string]string{}
 	for e, p := range a.people {

@@ -20,7 +20,7 @@ var numericColumns = map[string]bool{"query_count": true, "roles": true, "object
 // writeXLSX writes a workbook: an About sheet with the header, then one sheet per
 // table of the view, each with a frozen header row, filter buttons and set column
 // widths. Sheets are streamed to a temporary file by excelize, not held in memory.
-func writeXLSX(w io.Writer, md *model) error {
+func writeXLSX(w io.Writer, md *reportModel) error {
 	f := excelize.NewFile()
 	defer f.Close()
 	const about = "About"
@@ -52,7 +52,7 @@ func writeXLSX(w io.Writer, md *model) error {
 	return err
 }
 
-func writeAbout(f *excelize.File, sheet string, md *model, bold int) error {
+func writeAbout(f *excelize.File, sheet string, md *reportModel, bold int) error {
 	h := md.header()
 	rows := [][]any{{h.Title}, {}}
 	for _, kv := range h.facts() {

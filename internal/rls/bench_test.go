@@ -11,7 +11,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/internal/pgtest"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // benchVisibility are the shares of the table the benchmark's viewers see.
@@ -106,8 +106,8 @@ func BenchmarkRLS(b *testing.B) {
 
 // benchMirror: each viewer holds SELECT and INSERT on every round(1/share)-th
 // table; 200 other people hold SELECT on 500 tables each.
-func benchMirror() []pipeline.Row {
-	var rows []pipeline.Row
+func benchMirror() []model.Row {
+	var rows []model.Row
 	name := func(o int) string { return fmt.Sprintf("SALES.PUBLIC.T%d", o) }
 	for _, v := range benchVisibility {
 		every := int(math.Round(1 / v))

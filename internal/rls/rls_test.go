@@ -16,7 +16,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/localgrant"
 	"github.com/grantmirror/grantmirror/internal/pgtest"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/pgstore"
 	"github.com/grantmirror/grantmirror/query"
 )
@@ -44,7 +44,7 @@ func randomHex() string {
 
 // newFixture publishes mirror (extracted at extractedAt) and creates the events
 // table with one row per object below, ids in order.
-func newFixture(t testing.TB, extractedAt time.Time, rows []pipeline.Row) *fixture {
+func newFixture(t testing.TB, extractedAt time.Time, rows []model.Row) *fixture {
 	t.Helper()
 	ctx := context.Background()
 	admin := pgtest.Pool(t)
@@ -93,23 +93,23 @@ func (f *fixture) exec(sql string, args ...any) {
 }
 
 // publish makes rows the current generation; edits add what else it holds.
-func (f *fixture) publish(extractedAt time.Time, rows []pipeline.Row, edits ...func(*pipeline.Mirror)) {
+func (f *fixture) publish(extractedAt time.Time, rows []model.Row, edits ...func(*model.Mirror)) {
 	f.t.Helper()
-	m := &pipeline.Mirror{Meta: pipeline.Meta{
-		Accounts: []pipeline.AccountMeta{{Name: "ACME", ExtractedAt: extractedAt, Source: "test"}},
-		Mode:     pipeline.Effective, Roles: pipeline.AllRoles, PublishedAt: time.Now(),
+	m := &model.Mirror{Meta: model.Meta{
+		Accounts: []model.AccountMeta{{Name: "ACME", ExtractedAt: extractedAt, Source: "test"}},
+		Mode:     model.Effective, Roles: model.AllRoles, PublishedAt: time.Now(),
 	}}
 	// Every object is granted to one role, so that the schema knows it, as a
 	// sync's grants would make it.
 	for _, r := range rows {
-		m.Grants = append(m.Grants, pipeline.Grant{Account: r.Account, Role: "R", ObjectType: r.ObjectType, ObjectName: r.ObjectName, Privilege: r.Privilege})
+		m.Grants = append(m.Grants, model.Grant{Account: r.Account, Role: "R", ObjectType: r.ObjectType, ObjectName: r.ObjectName, Privilege: r.Privilege})
 	}
-	m.Access = pipeline.NewAccess(slices.Clone(rows))
+	m.Access = model.NewAccess(slices.Clone(rows))
 	m.Meta.Rows = m.Access.Len()
 	for _, edit := range edits {
 		edit(m)
 	}
-	opts := pipeline.DefaultPublishOptions()
+	opts := model.DefaultPublishOptions()
 	opts.Force = true
 	_, err := f.store.Publish(f.ctx, m, opts)
 	require.NoError(f.t, err)
@@ -161,13 +161,13 @@ func (f *fixture) enable(s Spec) Table {
 	return got
 }
 
-func row(email, typ, name, priv string) pipeline.Row {
-	return pipeline.Row{Account: "ACME", Email: email, ObjectType: typ, ObjectName: name, Privilege: priv}
+func row(email, typ, name, priv string) model.Row {
+	return model.Row{Account: "ACME", Email: email, ObjectType: typ, ObjectName: name, Privilege: priv}
 }
 
 // mirrorRows: alice reads ORDERS and "lines"; bob reads CUSTOMERS and may only
 // insert into ORDERS; carol holds SELECT on a view named like the ORDERS table.
-var mirrorRows = []pipeline.Row{
+var mirrorRows = []model.Row{
 	row("alice@example.com", "TABLE", "SALES.PUBLIC.ORDERS", "SELECT"),
 	row("alice@example.com", "TABLE", `SALES.CORE."lines"`, "SELECT"),
 	row("bob@example.com", "TABLE", "SALES.PUBLIC.CUSTOMERS", "SELECT"),
@@ -229,7 +229,7 @@ func TestGuardsEveryClientRole(t *testing.T) {
 // and current views.
 func TestRowAccessPolicies(t *testing.T) {
 	t.Parallel()
-	rows := []pipeline.Row{
+	rows := []model.Row{
 		row("alice@example.com", "TABLE", "SALES.PUBLIC.ORDERS", "SELECT"),
 		row("alice@example.com", "TABLE", `SALES.CORE."lines"`, "SELECT"),
 		row("alice@example.com", "TABLE", "SALES.PUBLIC.CUSTOMERS", "SELECT"),
@@ -241,21 +241,21 @@ func TestRowAccessPolicies(t *testing.T) {
 	}
 	f := newFixture(t, time.Now().Add(-time.Hour), rows)
 	f.events()
-	policy := func(account, object string, r pipeline.PolicyRule) pipeline.MaskedColumn {
-		r.Kind = pipeline.RowAccessRule
-		return pipeline.MaskedColumn{Account: account, ObjectName: object, Reason: "row access policy " + r.Policy, Rule: &r}
+	policy := func(account, object string, r model.PolicyRule) model.MaskedColumn {
+		r.Kind = model.RowAccessRule
+		return model.MaskedColumn{Account: account, ObjectName: object, Reason: "row access policy " + r.Policy, Rule: &r}
 	}
-	f.publish(time.Now().Add(-time.Hour), rows, func(m *pipeline.Mirror) {
-		m.Meta.Accounts = append(m.Meta.Accounts, pipeline.AccountMeta{Name: "OTHER", ExtractedAt: m.Meta.Accounts[0].ExtractedAt, Source: "test"})
-		m.Masked = []pipeline.MaskedColumn{
-			policy("ACME", "SALES.PUBLIC.ORDERS", pipeline.PolicyRule{Policy: "GOV.P.SALES", Translated: true,
+	f.publish(time.Now().Add(-time.Hour), rows, func(m *model.Mirror) {
+		m.Meta.Accounts = append(m.Meta.Accounts, model.AccountMeta{Name: "OTHER", ExtractedAt: m.Meta.Accounts[0].ExtractedAt, Source: "test"})
+		m.Masked = []model.MaskedColumn{
+			policy("ACME", "SALES.PUBLIC.ORDERS", model.PolicyRule{Policy: "GOV.P.SALES", Translated: true,
 				Roles: []string{"SALES_ALL"}, Emails: []string{"carol@example.com"}}),
-			policy("ACME", `SALES.CORE."lines"`, pipeline.PolicyRule{Policy: "GOV.P.ODD", Fallback: pipeline.FallbackDeny}),
-			policy("ACME", "SALES.PUBLIC.CUSTOMERS", pipeline.PolicyRule{Policy: "GOV.P.ODD", Fallback: pipeline.FallbackAllow}),
+			policy("ACME", `SALES.CORE."lines"`, model.PolicyRule{Policy: "GOV.P.ODD", Fallback: model.FallbackDeny}),
+			policy("ACME", "SALES.PUBLIC.CUSTOMERS", model.PolicyRule{Policy: "GOV.P.ODD", Fallback: model.FallbackAllow}),
 			// SECRET is protected in ACME, where alice holds nothing; hers is in OTHER.
-			policy("ACME", "SALES.PUBLIC.SECRET", pipeline.PolicyRule{Policy: "GOV.P.ODD", Fallback: pipeline.FallbackDeny}),
+			policy("ACME", "SALES.PUBLIC.SECRET", model.PolicyRule{Policy: "GOV.P.ODD", Fallback: model.FallbackDeny}),
 		}
-		m.Memberships = []pipeline.Membership{
+		m.Memberships = []model.Membership{
 			{Account: "ACME", Email: "bob@example.com", User: "BOB", Role: "SALES_ALL", Path: []string{"SALES_ALL"}},
 			// Another account's role admits nothing in ACME.
 			{Account: "OTHER", Email: "alice@example.com", User: "ALICE", Role: "SALES_ALL", Path: []string{"SALES_ALL"}},

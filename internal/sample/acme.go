@@ -6,7 +6,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // AcmeUsers and AcmeSeed are the size and seed of the acme account bundled in
@@ -20,8 +20,8 @@ const (
 // marketing, finance, HR and data teams, a subsidiary on another email domain,
 // service accounts, and the untidy parts every real account has (revoked grants,
 // disabled and recreated users, a dropped role, a schema nobody can enter).
-func Acme(users int, seed uint64) *pipeline.Account {
-	b := &acme{r: rand.New(rand.NewPCG(seed, 42)), a: &pipeline.Account{
+func Acme(users int, seed uint64) *model.Account {
+	b := &acme{r: rand.New(rand.NewPCG(seed, 42)), a: &model.Account{
 		Name: "ACME", ExtractedAt: extractedAt, Source: "sample:acme", HasRoles: true, HasHistory: true,
 	}}
 	b.objects()
@@ -33,7 +33,7 @@ func Acme(users int, seed uint64) *pipeline.Account {
 
 type acme struct {
 	r      *rand.Rand
-	a      *pipeline.Account
+	a      *model.Account
 	objs   []obj
 	emails []string
 }
@@ -58,7 +58,7 @@ var acmeSchemas = []struct {
 }
 
 func (b *acme) grant(priv, on, name, catalog, schema, to, grantee string) {
-	b.a.RoleGrants = append(b.a.RoleGrants, pipeline.RoleGrant{Privilege: priv, GrantedOn: on, Name: name, Catalog: catalog, Schema: schema, GrantedTo: to, Grantee: grantee})
+	b.a.RoleGrants = append(b.a.RoleGrants, model.RoleGrant{Privilege: priv, GrantedOn: on, Name: name, Catalog: catalog, Schema: schema, GrantedTo: to, Grantee: grantee})
 }
 
 // revoked adds a grant that was revoked days before the extract.
@@ -68,7 +68,7 @@ func (b *acme) revoked(days int, priv, on, name, catalog, schema, to, grantee st
 }
 
 func (b *acme) role(name string) {
-	b.a.Roles = append(b.a.Roles, pipeline.Role{Name: name, Type: "ROLE"})
+	b.a.Roles = append(b.a.Roles, model.Role{Name: name, Type: "ROLE"})
 }
 
 func (b *acme) inherit(grantee string, roles ...string) {
@@ -111,7 +111,7 @@ func (b *acme) roles() {
 	// of PAYROLL), WRITER inherits READER (a database role granted to a database role)
 	// and writes the tables.
 	for _, db := range []string{"SALES", "MARKETING", "FINANCE", "HR", "RAW", "ANALYTICS"} {
-		b.a.Roles = append(b.a.Roles, pipeline.Role{Name: "READER", Type: "DATABASE_ROLE", Database: db}, pipeline.Role{Name: "WRITER", Type: "DATABASE_ROLE", Database: db})
+		b.a.Roles = append(b.a.Roles, model.Role{Name: "READER", Type: "DATABASE_ROLE", Database: db}, model.Role{Name: "WRITER", Type: "DATABASE_ROLE", Database: db})
 		b.grant("USAGE", "DATABASE", db, "", "", "DATABASE_ROLE", "READER")
 		skip := ""
 		if db == "FINANCE" {
@@ -137,7 +137,7 @@ func (b *acme) roles() {
 		"TRANSFORMER", "DATA_SCIENTIST", "EXEC", "SUPPORT", "INTERN", "LOADER", "BI_TOOL", "ORPHAN_ROLE", "Data Stewards"} {
 		b.role(r)
 	}
-	b.a.Roles = append(b.a.Roles, pipeline.Role{Name: "LEGACY_REPORTING", Type: "ROLE", DeletedOn: extractedAt.Add(-20 * 24 * time.Hour)})
+	b.a.Roles = append(b.a.Roles, model.Role{Name: "LEGACY_REPORTING", Type: "ROLE", DeletedOn: extractedAt.Add(-20 * 24 * time.Hour)})
 
 	for _, wh := range []string{"COMPUTE_WH", "BI_WH", "ETL_WH"} {
 		b.grant("OWNERSHIP", "WAREHOUSE", wh, "", "", "ROLE", "SYSADMIN")
@@ -245,10 +245,10 @@ func (b *acme) pickTeam() string {
 	return teams[0].role
 }
 
-func (b *acme) user(name, email, typ, role string) *pipeline.User {
-	b.a.Users = append(b.a.Users, pipeline.User{Name: name, Email: email, Type: typ, LoginName: name, DisplayName: name, DefaultRole: role})
+func (b *acme) user(name, email, typ, role string) *model.User {
+	b.a.Users = append(b.a.Users, model.User{Name: name, Email: email, Type: typ, LoginName: name, DisplayName: name, DefaultRole: role})
 	if role != "" {
-		b.a.UserGrants = append(b.a.UserGrants, pipeline.UserGrant{Role: role, Grantee: name})
+		b.a.UserGrants = append(b.a.UserGrants, model.UserGrant{Role: role, Grantee: name})
 	}
 	return &b.a.Users[len(b.a.Users)-1]
 }
@@ -259,7 +259,7 @@ func (b *acme) people(n int) {
 	b.user("ALICE_ADMIN", "alice.martin@acme.example", "PERSON", "DATA_ENGINEER")
 	b.user("BNGUYEN", "bob.nguyen@acme.example", "PERSON", "FINANCE_ANALYST")
 	b.user("CSMITH", "carol.smith@acme.example", "PERSON", "INTERN")
-	b.a.UserGrants = append(b.a.UserGrants, pipeline.UserGrant{Role: "EXEC", Grantee: "CSMITH", DeletedOn: extractedAt.Add(-3 * 24 * time.Hour)})
+	b.a.UserGrants = append(b.a.UserGrants, model.UserGrant{Role: "EXEC", Grantee: "CSMITH", DeletedOn: extractedAt.Add(-3 * 24 * time.Hour)})
 	b.user("DGARCIA", "dave.garcia@acme.example", "PERSON", "ACCOUNTADMIN")
 	b.user("EKOWALSKI", "erin.kowalski@acme.example", "PERSON", "HR_PARTNER").Disabled = true
 	b.user("LOADER_SVC", "svc-10293", "SERVICE", "LOADER")
@@ -303,9 +303,9 @@ func (b *acme) people(n int) {
 			old.DeletedOn = extractedAt.Add(-time.Duration(5+b.r.IntN(60)) * 24 * time.Hour)
 			b.a.Users = append(b.a.Users, old)
 		case k < 12:
-			b.a.UserGrants = append(b.a.UserGrants, pipeline.UserGrant{Role: b.pickTeam(), Grantee: name})
+			b.a.UserGrants = append(b.a.UserGrants, model.UserGrant{Role: b.pickTeam(), Grantee: name})
 		case k < 14:
-			b.a.UserGrants = append(b.a.UserGrants, pipeline.UserGrant{Role: b.pickTeam(), Grantee: name, DeletedOn: extractedAt.Add(-time.Duration(1+b.r.IntN(90)) * 24 * time.Hour)})
+			b.a.UserGrants = append(b.a.UserGrants, model.UserGrant{Role: b.pickTeam(), Grantee: name, DeletedOn: extractedAt.Add(-time.Duration(1+b.r.IntN(90)) * 24 * time.Hour)})
 		}
 		b.emails = append(b.emails, name)
 	}
@@ -313,13 +313,13 @@ func (b *acme) people(n int) {
 
 // governance adds masking policies, PII tags and access history.
 func (b *acme) governance() {
-	b.a.Policies = []pipeline.PolicyRef{
+	b.a.Policies = []model.PolicyRef{
 		{PolicyName: "GOVERNANCE.POLICIES.EMAIL_MASK", PolicyKind: "MASKING_POLICY", Database: "HR", Schema: "PEOPLE", Entity: "EMPLOYEES", Column: "EMAIL"},
 		{PolicyName: "GOVERNANCE.POLICIES.SSN_MASK", PolicyKind: "MASKING_POLICY", Database: "HR", Schema: "PEOPLE", Entity: "EMPLOYEES", Column: "SSN"},
 		{PolicyName: "GOVERNANCE.POLICIES.AMOUNT_MASK", PolicyKind: "MASKING_POLICY", Database: "FINANCE", Schema: "PAYROLL", Entity: "SALARIES", Column: "AMOUNT"},
 		{PolicyName: "GOVERNANCE.POLICIES.REGION_FILTER", PolicyKind: "ROW_ACCESS_POLICY", Database: "SALES", Schema: "PUBLIC", Entity: "ORDERS"},
 	}
-	b.a.Tags = []pipeline.TagRef{
+	b.a.Tags = []model.TagRef{
 		{TagDatabase: "GOVERNANCE", TagSchema: "TAGS", TagName: "PII", TagValue: "email", ObjectDatabase: "SALES", ObjectSchema: "PUBLIC", ObjectName: "CUSTOMERS", Column: "EMAIL", Domain: "COLUMN"},
 		{TagDatabase: "GOVERNANCE", TagSchema: "TAGS", TagName: "PII", TagValue: "phone", ObjectDatabase: "SALES", ObjectSchema: "PUBLIC", ObjectName: "CUSTOMERS", Column: "PHONE", Domain: "COLUMN"},
 		{TagDatabase: "SNOWFLAKE", TagSchema: "CORE", TagName: "PRIVACY_CATEGORY", TagValue: "IDENTIFIER", ObjectDatabase: "SALES", ObjectSchema: "PUBLIC", ObjectName: "CUSTOMERS", Column: "FULL_NAME", Domain: "COLUMN"},
@@ -334,10 +334,10 @@ func (b *acme) governance() {
 		}
 		for _, o := range popular {
 			if b.r.IntN(3) == 0 {
-				b.a.History = append(b.a.History, pipeline.AccessEvent{User: name, ObjectDomain: "TABLE", ObjectName: o,
+				b.a.History = append(b.a.History, model.AccessEvent{User: name, ObjectDomain: "TABLE", ObjectName: o,
 					LastAccessed: extractedAt.Add(-time.Duration(1+b.r.IntN(80*24)) * time.Hour), QueryCount: int64(1 + b.r.IntN(400))})
 			}
 		}
 	}
-	b.a.History = append(b.a.History, pipeline.AccessEvent{User: "AMARTIN", ObjectDomain: "TABLE", ObjectName: "SALES.PUBLIC.ORDERS", LastAccessed: extractedAt.Add(-26 * time.Hour), QueryCount: 812})
+	b.a.History = append(b.a.History, model.AccessEvent{User: "AMARTIN", ObjectDomain: "TABLE", ObjectName: "SALES.PUBLIC.ORDERS", LastAccessed: extractedAt.Add(-26 * time.Hour), QueryCount: 812})
 }

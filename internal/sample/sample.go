@@ -5,7 +5,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Options size a generated account. The same options and seed give the same account.
@@ -35,11 +35,11 @@ var extractedAt = time.Date(2026, 11, 1, 6, 0, 0, 0, time.UTC)
 // people) at the top inherit team and access roles below them, up to twelve levels
 // deep, with fan-in; database roles hold most object privileges; a few admin roles
 // own most objects but are granted to few people, as in real accounts.
-func Generate(o Options) (*pipeline.Account, error) {
+func Generate(o Options) (*model.Account, error) {
 	if err := o.Validate(); err != nil {
 		return nil, err
 	}
-	g := &gen{r: rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)), a: &pipeline.Account{
+	g := &gen{r: rand.New(rand.NewPCG(o.Seed, o.Seed^0x9e3779b97f4a7c15)), a: &model.Account{
 		Name: o.Account, ExtractedAt: extractedAt, Source: fmt.Sprintf("sample:users=%d,roles=%d,grants=%d,seed=%d", o.Users, o.Roles, o.Grants, o.Seed),
 		HasRoles: true,
 	}}
@@ -52,7 +52,7 @@ func Generate(o Options) (*pipeline.Account, error) {
 
 type gen struct {
 	r *rand.Rand
-	a *pipeline.Account
+	a *model.Account
 
 	dbs     []string
 	schemas [][]string // per database
@@ -113,7 +113,7 @@ func (g *gen) objects(o Options) {
 
 func (g *gen) addRole(name, typ, db string) {
 	deleted := time.Time{}
-	g.a.Roles = append(g.a.Roles, pipeline.Role{Name: name, Type: typ, Database: db, DeletedOn: deleted})
+	g.a.Roles = append(g.a.Roles, model.Role{Name: name, Type: typ, Database: db, DeletedOn: deleted})
 }
 
 func (g *gen) roles(o Options) {
@@ -152,7 +152,7 @@ func (g *gen) roles(o Options) {
 }
 
 func (g *gen) grant(priv, on, name, catalog, schema, to, grantee string) {
-	rg := pipeline.RoleGrant{Privilege: priv, GrantedOn: on, Name: name, Catalog: catalog, Schema: schema, GrantedTo: to, Grantee: grantee}
+	rg := model.RoleGrant{Privilege: priv, GrantedOn: on, Name: name, Catalog: catalog, Schema: schema, GrantedTo: to, Grantee: grantee}
 	if g.r.IntN(50) == 0 {
 		rg.DeletedOn = extractedAt.Add(-time.Duration(1+g.r.IntN(900)) * time.Hour)
 	}
@@ -276,7 +276,7 @@ func (g *gen) users(o Options) {
 	top := g.levels[0]
 	for i := 0; i < o.Users; i++ {
 		name := fmt.Sprintf("USER_%d", i)
-		u := pipeline.User{Name: name, Email: fmt.Sprintf("person%d@%s", i, domains[g.r.IntN(len(domains))]), Type: "PERSON"}
+		u := model.User{Name: name, Email: fmt.Sprintf("person%d@%s", i, domains[g.r.IntN(len(domains))]), Type: "PERSON"}
 		switch k := g.r.IntN(100); {
 		case k < 2: // service account with an ID where the email should be
 			u.Email, u.Type = fmt.Sprintf("%d", 100000+i), "SERVICE"
@@ -285,8 +285,8 @@ func (g *gen) users(o Options) {
 		case k < 7:
 			u.Disabled = true
 		case k < 8 && i%10 == 0: // a second, admin user for the same person
-			g.a.Users = append(g.a.Users, pipeline.User{Name: name + "_ADMIN", Email: u.Email, Type: "PERSON"})
-			g.a.UserGrants = append(g.a.UserGrants, pipeline.UserGrant{Role: g.admins[g.r.IntN(len(g.admins))], Grantee: name + "_ADMIN"})
+			g.a.Users = append(g.a.Users, model.User{Name: name + "_ADMIN", Email: u.Email, Type: "PERSON"})
+			g.a.UserGrants = append(g.a.UserGrants, model.UserGrant{Role: g.admins[g.r.IntN(len(g.admins))], Grantee: name + "_ADMIN"})
 		case k < 11: // dropped and recreated
 			old := u
 			old.DeletedOn = extractedAt.Add(-72 * time.Hour)
@@ -299,7 +299,7 @@ func (g *gen) users(o Options) {
 			if g.r.IntN(3) > 0 {
 				r = top[g.r.IntN(min(len(top), 20))]
 			}
-			ug := pipeline.UserGrant{Role: r, Grantee: name}
+			ug := model.UserGrant{Role: r, Grantee: name}
 			if g.r.IntN(40) == 0 {
 				ug.DeletedOn = extractedAt.Add(-time.Duration(1+g.r.IntN(500)) * time.Hour)
 			}

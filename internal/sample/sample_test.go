@@ -7,6 +7,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 func TestGenerateIsDeterministic(t *testing.T) {
@@ -28,7 +29,7 @@ func TestGenerateFlattens(t *testing.T) {
 	t.Parallel()
 	a, err := Generate(Options{Users: 500, Roles: 80, Grants: 4000, Seed: 1})
 	require.NoError(t, err)
-	m, err := pipeline.Flatten(&pipeline.Snapshot{Accounts: []*pipeline.Account{a}}, pipeline.Options{Now: time.Unix(0, 0)})
+	m, err := pipeline.Flatten(&model.Snapshot{Accounts: []*model.Account{a}}, pipeline.Options{Now: time.Unix(0, 0)})
 	require.NoError(t, err)
 	require.Positive(t, m.Access.Len())
 	require.NotEmpty(t, m.Excluded, "junk emails must be left out")

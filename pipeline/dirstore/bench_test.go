@@ -17,6 +17,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/sample"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // benchSizes are the accounts of BENCHMARKS.md §6; GRANTMIRROR_BENCH_LARGE=1 adds
@@ -94,21 +95,21 @@ func dirBytes(dir string) float64 {
 //	go test ./pipeline/dirstore -run '^$' -bench DirectoryTarget -benchtime 1x
 func BenchmarkDirectoryTarget(b *testing.B) {
 	for _, size := range benchSizes() {
-		for _, mode := range []pipeline.Mode{pipeline.Effective, pipeline.Granted} {
+		for _, mode := range []model.Mode{model.Effective, model.Granted} {
 			b.Run(fmt.Sprintf("users=%d/%s", size.Users, mode), func(b *testing.B) {
 				a, err := sample.Generate(size)
 				require.NoError(b, err)
-				m, err := pipeline.Flatten(&pipeline.Snapshot{Accounts: []*pipeline.Account{a}}, pipeline.Options{Mode: mode})
+				m, err := pipeline.Flatten(&model.Snapshot{Accounts: []*model.Account{a}}, pipeline.Options{Mode: mode})
 				require.NoError(b, err)
 				// 1% of the people are disabled: their rows and memberships go.
 				changed := *a
-				changed.Users = append([]pipeline.User(nil), a.Users...)
+				changed.Users = append([]model.User(nil), a.Users...)
 				for i := range changed.Users {
 					if i%100 == 50 {
 						changed.Users[i].Disabled = true
 					}
 				}
-				m2, err := pipeline.Flatten(&pipeline.Snapshot{Accounts: []*pipeline.Account{&changed}}, pipeline.Options{Mode: mode})
+				m2, err := pipeline.Flatten(&model.Snapshot{Accounts: []*model.Account{&changed}}, pipeline.Options{Mode: mode})
 				require.NoError(b, err)
 				var email, object string
 				for r := range m.Access.All() {
@@ -118,7 +119,7 @@ func BenchmarkDirectoryTarget(b *testing.B) {
 					}
 				}
 				ctx := context.Background()
-				opts := pipeline.DefaultPublishOptions()
+				opts := model.DefaultPublishOptions()
 				for b.Loop() {
 					dir := b.TempDir()
 					s, err := Open(dir)
@@ -149,30 +150,30 @@ func BenchmarkDirectoryTarget(b *testing.B) {
 					})
 					b.ReportMetric((dirBytes(dir)-before)/(1<<20), "changed1%-MB")
 
-					r := pipeline.ReaderOf(s)
+					r := model.ReaderOf(s)
 					step(b, "slice", func() {
-						sl, err := r.Slice(ctx, 0, pipeline.Focus{Email: email, Objects: []string{object}})
+						sl, err := r.Slice(ctx, 0, model.Focus{Email: email, Objects: []string{object}})
 						require.NoError(b, err)
 						require.NotZero(b, sl.Access.Len())
 					})
 					step(b, "slice-email", func() {
-						sl, err := r.Slice(ctx, 0, pipeline.Focus{Email: email})
+						sl, err := r.Slice(ctx, 0, model.Focus{Email: email})
 						require.NoError(b, err)
 						require.NotZero(b, sl.Access.Len())
 					})
 					step(b, "changes-same", func() {
-						c, err := r.Changes(ctx, 1, 2, pipeline.Focus{})
+						c, err := r.Changes(ctx, 1, 2, model.Focus{})
 						require.NoError(b, err)
 						require.Empty(b, c.Added)
 					})
 					step(b, "changes-1%", func() {
-						c, err := r.Changes(ctx, 2, 3, pipeline.Focus{})
+						c, err := r.Changes(ctx, 2, 3, model.Focus{})
 						require.NoError(b, err)
 						require.NotEmpty(b, c.Removed)
 					})
 					step(b, "scan", func() {
 						n := 0
-						require.NoError(b, r.Scan(ctx, 0, func(pipeline.Row) error { n++; return nil }))
+						require.NoError(b, r.Scan(ctx, 0, func(model.Row) error { n++; return nil }))
 						require.Equal(b, m2.Access.Len(), n)
 					})
 				}
@@ -196,7 +197,7 @@ func BenchmarkSyncToDirectory(b *testing.B) {
 			a, err := sample.Generate(size)
 			require.NoError(b, err)
 			src := b.TempDir()
-			require.NoError(b, pipeline.WriteSnapshot(src, &pipeline.Snapshot{Accounts: []*pipeline.Account{a}}))
+			require.NoError(b, pipeline.WriteSnapshot(src, &model.Snapshot{Accounts: []*model.Account{a}}))
 			ctx := context.Background()
 			var rows int
 			phases := map[string]float64{}
@@ -205,7 +206,7 @@ func BenchmarkSyncToDirectory(b *testing.B) {
 				s, err := Open(b.TempDir())
 				require.NoError(b, err)
 				res, err := pipeline.Run(ctx, pipeline.Config{Source: pipeline.DirSource{Dir: src}, Store: s,
-					Flatten: pipeline.Options{Mode: pipeline.Granted}, Publish: pipeline.DefaultPublishOptions()})
+					Flatten: pipeline.Options{Mode: model.Granted}, Publish: model.DefaultPublishOptions()})
 				require.NoError(b, err)
 				rows = res.Mirror.Access.Len()
 				for _, p := range res.Phases {

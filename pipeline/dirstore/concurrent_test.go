@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/storetest"
 )
 
@@ -27,9 +27,9 @@ func TestReadersDuringPublishAndPrune(t *testing.T) {
 	dir := t.TempDir()
 	s, err := Open(dir)
 	require.NoError(t, err)
-	a, b := storetest.Sample(t, pipeline.Effective), storetest.Sample(t, pipeline.Granted)
+	a, b := storetest.Sample(t, model.Effective), storetest.Sample(t, model.Granted)
 	require.NotEqual(t, a.Access.Len(), b.Access.Len())
-	opts := pipeline.DefaultPublishOptions()
+	opts := model.DefaultPublishOptions()
 	opts.Keep, opts.Force = 0, true
 	_, err = s.Publish(ctx, a, opts)
 	require.NoError(t, err)
@@ -39,9 +39,9 @@ func TestReadersDuringPublishAndPrune(t *testing.T) {
 		email, object = r.Email, r.ObjectName
 	}
 	sizes := map[int]bool{a.Access.Len(): true, b.Access.Len(): true}
-	want := map[int]*pipeline.Mirror{}
-	for _, m := range []*pipeline.Mirror{a, b} {
-		want[m.Access.Len()] = pipeline.SliceOf(m, pipeline.Focus{Email: email, Objects: []string{object}})
+	want := map[int]*model.Mirror{}
+	for _, m := range []*model.Mirror{a, b} {
+		want[m.Access.Len()] = model.SliceOf(m, model.Focus{Email: email, Objects: []string{object}})
 	}
 
 	const publishes = 40
@@ -63,19 +63,19 @@ func TestReadersDuringPublishAndPrune(t *testing.T) {
 				var err error
 				switch w {
 				case 0:
-					var m *pipeline.Mirror
+					var m *model.Mirror
 					if m, err = r.Open(ctx, 0); err == nil && !sizes[m.Access.Len()] {
 						err = fmt.Errorf("open: a mixed generation of %d rows", m.Access.Len())
 					}
 				case 1:
 					n := 0
-					if err = r.Scan(ctx, 0, func(pipeline.Row) error { n++; return nil }); err == nil && !sizes[n] {
+					if err = r.Scan(ctx, 0, func(model.Row) error { n++; return nil }); err == nil && !sizes[n] {
 						err = fmt.Errorf("scan: a mixed generation of %d rows", n)
 					}
 				case 2:
 					if _, err = r.Current(ctx); err == nil {
-						var sl *pipeline.Mirror
-						if sl, err = r.Slice(ctx, 0, pipeline.Focus{Email: email, Objects: []string{object}}); err == nil {
+						var sl *model.Mirror
+						if sl, err = r.Slice(ctx, 0, model.Focus{Email: email, Objects: []string{object}}); err == nil {
 							w, ok := want[sl.Meta.Rows]
 							if !ok || !slices.Equal(slices.Collect(w.Access.All()), slices.Collect(sl.Access.All())) || !reflect.DeepEqual(w.Memberships, sl.Memberships) {
 								err = fmt.Errorf("slice of a %d-row generation matches neither", sl.Meta.Rows)

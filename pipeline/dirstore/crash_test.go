@@ -13,7 +13,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/storetest"
 )
 
@@ -49,10 +49,10 @@ func crashChild(step, dir string) int {
 		}
 		return nil
 	}
-	opts := pipeline.DefaultPublishOptions()
+	opts := model.DefaultPublishOptions()
 	opts.Force = true
 	opts.Keep = 0
-	if _, err := s.Publish(context.Background(), storetest.Sample(&testing.T{}, pipeline.Granted), opts); err != nil {
+	if _, err := s.Publish(context.Background(), storetest.Sample(&testing.T{}, model.Granted), opts); err != nil {
 		return 2
 	}
 	return 0
@@ -62,7 +62,7 @@ func crashChild(step, dir string) int {
 // generation readers get is the one the pointer names, exactly; a directory that
 // was never published is not listed, not a rollback target, not counted in
 // retention; the next publish cleans up and keeps the real previous generation.
-func checkAfterCrash(t *testing.T, dir, step string, first, second *pipeline.Mirror) {
+func checkAfterCrash(t *testing.T, dir, step string, first, second *model.Mirror) {
 	t.Helper()
 	ctx := context.Background()
 	s, err := Open(dir)
@@ -92,17 +92,17 @@ func checkAfterCrash(t *testing.T, dir, step string, first, second *pipeline.Mir
 		require.NoError(t, err)
 		require.NotEmpty(t, runs)
 		require.Equal(t, 2, runs[0].Generation)
-		require.Equal(t, pipeline.RunPublished, runs[0].Status)
+		require.Equal(t, model.RunPublished, runs[0].Status)
 		require.Equal(t, second.Access.Len(), runs[0].Rows)
 	} else {
 		require.Equal(t, []int{1}, numbers, "a generation that was never published is not listed")
 		_, err = s.Rollback(ctx, 2)
-		require.ErrorIs(t, err, pipeline.ErrUnknownGeneration, "never published: not a rollback target")
+		require.ErrorIs(t, err, model.ErrUnknownGeneration, "never published: not a rollback target")
 		_, err = s.Open(ctx, 2)
-		require.ErrorIs(t, err, pipeline.ErrUnknownGeneration)
+		require.ErrorIs(t, err, model.ErrUnknownGeneration)
 	}
 
-	keep := pipeline.DefaultPublishOptions()
+	keep := model.DefaultPublishOptions()
 	keep.Keep = 1
 	keep.Force = true
 	g, err := s.Publish(ctx, first, keep)
@@ -156,8 +156,8 @@ func TestCrashAtEveryStep(t *testing.T) {
 			dir := t.TempDir()
 			s, err := Open(dir)
 			require.NoError(t, err)
-			first, second := storetest.Sample(t, pipeline.Effective), storetest.Sample(t, pipeline.Granted)
-			_, err = s.Publish(ctx, first, pipeline.DefaultPublishOptions())
+			first, second := storetest.Sample(t, model.Effective), storetest.Sample(t, model.Granted)
+			_, err = s.Publish(ctx, first, model.DefaultPublishOptions())
 			require.NoError(t, err)
 			crash := errors.New("killed")
 			s.failpoint = func(at string) error {
@@ -166,7 +166,7 @@ func TestCrashAtEveryStep(t *testing.T) {
 				}
 				return nil
 			}
-			opts := pipeline.DefaultPublishOptions()
+			opts := model.DefaultPublishOptions()
 			opts.Keep, opts.Force = 0, true
 			_, err = s.Publish(ctx, second, opts)
 			require.ErrorIs(t, err, crash)
@@ -189,8 +189,8 @@ func TestKilledPublish(t *testing.T) {
 			dir := t.TempDir()
 			s, err := Open(dir)
 			require.NoError(t, err)
-			first, second := storetest.Sample(t, pipeline.Effective), storetest.Sample(t, pipeline.Granted)
-			_, err = s.Publish(ctx, first, pipeline.DefaultPublishOptions())
+			first, second := storetest.Sample(t, model.Effective), storetest.Sample(t, model.Granted)
+			_, err = s.Publish(ctx, first, model.DefaultPublishOptions())
 			require.NoError(t, err)
 
 			cmd := exec.Command(exe)
@@ -214,10 +214,10 @@ func TestCrashDuringRollback(t *testing.T) {
 	ctx := context.Background()
 	s, err := Open(t.TempDir())
 	require.NoError(t, err)
-	first, second := storetest.Sample(t, pipeline.Effective), storetest.Sample(t, pipeline.Granted)
-	_, err = s.Publish(ctx, first, pipeline.DefaultPublishOptions())
+	first, second := storetest.Sample(t, model.Effective), storetest.Sample(t, model.Granted)
+	_, err = s.Publish(ctx, first, model.DefaultPublishOptions())
 	require.NoError(t, err)
-	_, err = s.Publish(ctx, second, pipeline.DefaultPublishOptions())
+	_, err = s.Publish(ctx, second, model.DefaultPublishOptions())
 	require.NoError(t, err)
 	crash := errors.New("killed")
 	s.failpoint = func(at string) error {
@@ -240,7 +240,7 @@ func TestCrashDuringRollback(t *testing.T) {
 	require.Equal(t, 1, g.Number)
 	// A publish after a rollback keeps the generation it replaced, not the newer
 	// one the rollback left.
-	keep := pipeline.DefaultPublishOptions()
+	keep := model.DefaultPublishOptions()
 	keep.Keep, keep.Force = 1, true
 	g, err = s.Publish(ctx, second, keep)
 	require.NoError(t, err)

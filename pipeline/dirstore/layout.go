@@ -9,7 +9,7 @@ import (
 	"unsafe"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // numParts is how many person partitions and object partitions a generation has.
@@ -113,7 +113,7 @@ func hashString(s string) uint64 {
 
 // objectHashes hashes each object privilege of a part once, so a person's digest
 // costs one mix per row.
-func objectHashes(p pipeline.AccessPart) []uint64 {
+func objectHashes(p model.AccessPart) []uint64 {
 	out := make([]uint64, len(p.Objects))
 	for i, o := range p.Objects {
 		out[i] = digestMix(digestMix(hashString(o.Type), hashString(o.Name)), hashString(o.Privilege))
@@ -122,7 +122,7 @@ func objectHashes(p pipeline.AccessPart) []uint64 {
 }
 
 // personDigests computes the digest of every person of a partition input.
-func personDigests(in *personInput, members []pipeline.Membership, objHashes [][]uint64) map[string]uint64 {
+func personDigests(in *personInput, members []model.Membership, objHashes [][]uint64) map[string]uint64 {
 	out := map[string]uint64{}
 	for pi, p := range in.parts {
 		for _, ei := range in.emails[pi] {
@@ -199,7 +199,7 @@ func decodeTouched(b []byte) (map[string]bool, error) {
 // personInput is what one person partition holds: for each account, the indexes
 // of its emails that hash to the partition, and the memberships of those emails.
 type personInput struct {
-	parts   []pipeline.AccessPart
+	parts   []model.AccessPart
 	emails  [][]int // per part
 	members []int   // indexes into the mirror's memberships
 }
@@ -228,7 +228,7 @@ type localObject struct {
 // a partition's bytes depend only on its people: one whose people did not change
 // is byte for byte the same and is shared. The audience section is the same rows
 // by object, for "who can use this object" without reading by person.
-func encodePerson(in *personInput, members []pipeline.Membership, digests map[string]uint64, touched []string) (file []byte, rows int) {
+func encodePerson(in *personInput, members []model.Membership, digests map[string]uint64, touched []string) (file []byte, rows int) {
 	// The dictionary: mark what the partition's people use, per account, then
 	// merge the accounts' marked objects into one sorted list.
 	remap := make([][]int32, len(in.parts))
@@ -252,8 +252,8 @@ func encodePerson(in *personInput, members []pipeline.Membership, digests map[st
 		lists = append(lists, l)
 		remap[pi] = make([]int32, len(p.Objects))
 	}
-	obj := func(o localObject) pipeline.ObjectPrivilege { return in.parts[o.part].Objects[o.id] }
-	var dict []pipeline.ObjectPrivilege
+	obj := func(o localObject) model.ObjectPrivilege { return in.parts[o.part].Objects[o.id] }
+	var dict []model.ObjectPrivilege
 	if len(lists) == 1 {
 		for _, o := range lists[0] {
 			remap[o.part][o.id] = int32(len(dict))
@@ -350,7 +350,7 @@ func encodePerson(in *personInput, members []pipeline.Membership, digests map[st
 	return file, rows
 }
 
-func compareObject(a, b pipeline.ObjectPrivilege) int {
+func compareObject(a, b model.ObjectPrivilege) int {
 	if c := strings.Compare(a.Type, b.Type); c != 0 {
 		return c
 	}
@@ -363,7 +363,7 @@ func compareObject(a, b pipeline.ObjectPrivilege) int {
 // encodeDict writes sorted object privileges: types and privileges through a small
 // string table, names front-coded against the previous one (sorted names share
 // their database and schema).
-func encodeDict(e *enc, dict []pipeline.ObjectPrivilege) {
+func encodeDict(e *enc, dict []model.ObjectPrivilege) {
 	ids := map[string]int{}
 	var strs []string
 	id := func(s string) int {
@@ -420,10 +420,10 @@ func scanDict(b []byte, fn func(i int, typ string, name []byte, priv string)) er
 	return d.err
 }
 
-func decodeDict(b []byte) ([]pipeline.ObjectPrivilege, error) {
-	var dict []pipeline.ObjectPrivilege
+func decodeDict(b []byte) ([]model.ObjectPrivilege, error) {
+	var dict []model.ObjectPrivilege
 	err := scanDict(b, func(_ int, typ string, name []byte, priv string) {
-		dict = append(dict, pipeline.ObjectPrivilege{Type: typ, Name: string(name), Privilege: priv})
+		dict = append(dict, model.ObjectPrivilege{Type: typ, Name: string(name), Privilege: priv})
 	})
 	return dict, err
 }
@@ -476,12 +476,12 @@ func audience(offsets, postings []byte, i int, out []int32) ([]int32, error) {
 	return out, d.err
 }
 
-func decodeMembers(b []byte, keep func(*pipeline.Membership) bool) ([]pipeline.Membership, error) {
+func decodeMembers(b []byte, keep func(*model.Membership) bool) ([]model.Membership, error) {
 	t := readTable(&dec{b: b})
-	var out []pipeline.Membership
+	var out []model.Membership
 	for range t.n {
 		t.next()
-		ms := pipeline.Membership{Account: t.str(), Email: t.str(), User: t.str(), Role: t.str(), Path: t.strs2()}
+		ms := model.Membership{Account: t.str(), Email: t.str(), User: t.str(), Role: t.str(), Path: t.strs2()}
 		if keep == nil || keep(&ms) {
 			out = append(out, ms)
 		}
@@ -513,7 +513,7 @@ type objectInput struct {
 	history    [][]int
 }
 
-func encodeObject(in *objectInput, m *pipeline.Mirror) []byte {
+func encodeObject(in *objectInput, m *model.Mirror) []byte {
 	gt := newTable().grow(len(in.grants), 16)
 	for _, i := range in.grants {
 		g := &m.Grants[i]
@@ -578,7 +578,7 @@ func encodeObject(in *objectInput, m *pipeline.Mirror) []byte {
 	return frame(kindObject, secs...)
 }
 
-func writeRoleGrant(t *table, rg *pipeline.RoleGrant) {
+func writeRoleGrant(t *table, rg *model.RoleGrant) {
 	t.uint(uint64(rg.Line))
 	for _, s := range []string{rg.Privilege, rg.GrantedOn, rg.Name, rg.Catalog, rg.Schema, rg.GrantedTo, rg.Grantee} {
 		t.str(s)
@@ -589,8 +589,8 @@ func writeRoleGrant(t *table, rg *pipeline.RoleGrant) {
 	t.end()
 }
 
-func readRoleGrant(t *tableReader) pipeline.RoleGrant {
-	return pipeline.RoleGrant{Line: int(t.uint()), Privilege: t.str(), GrantedOn: t.str(), Name: t.str(), Catalog: t.str(),
+func readRoleGrant(t *tableReader) model.RoleGrant {
+	return model.RoleGrant{Line: int(t.uint()), Privilege: t.str(), GrantedOn: t.str(), Name: t.str(), Catalog: t.str(),
 		Schema: t.str(), GrantedTo: t.str(), Grantee: t.str(), GrantOption: t.bool(), DeletedOn: t.time(), Instance: t.str()}
 }
 
@@ -616,11 +616,11 @@ type seqRecord[T any] struct {
 // objectRecords is what an object partition decodes to, narrowed to the names a
 // question needs (nil: all of them).
 type objectRecords struct {
-	grants     []pipeline.Grant
-	roleGrants []seqRecord[pipeline.RoleGrant]
-	tags       []seqRecord[pipeline.TagRef]
-	policies   []seqRecord[pipeline.PolicyRef]
-	history    []seqRecord[pipeline.AccessEvent]
+	grants     []model.Grant
+	roleGrants []seqRecord[model.RoleGrant]
+	tags       []seqRecord[model.TagRef]
+	policies   []seqRecord[model.PolicyRef]
+	history    []seqRecord[model.AccessEvent]
 }
 
 func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
@@ -632,7 +632,7 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	t := readTable(&dec{b: secs[secGrants]})
 	for range t.n {
 		t.next()
-		g := pipeline.Grant{Account: t.str(), Role: t.str(), ObjectType: t.str(), ObjectName: t.str(), Privilege: t.str(), Via: t.str()}
+		g := model.Grant{Account: t.str(), Role: t.str(), ObjectType: t.str(), ObjectName: t.str(), Privilege: t.str(), Via: t.str()}
 		if keep(g.ObjectName) {
 			out.grants = append(out.grants, g)
 		}
@@ -649,7 +649,7 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 			continue
 		}
 		account := t.strOf(acc)
-		out.roleGrants = append(out.roleGrants, seqRecord[pipeline.RoleGrant]{account, seq, readRoleGrant(t)})
+		out.roleGrants = append(out.roleGrants, seqRecord[model.RoleGrant]{account, seq, readRoleGrant(t)})
 	}
 	if err := t.err("grants_to_roles"); err != nil {
 		return err
@@ -658,10 +658,10 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	for range t.n {
 		t.next()
 		acc, seq := t.str(), int(t.uint())
-		tg := pipeline.TagRef{TagDatabase: t.str(), TagSchema: t.str(), TagName: t.str(), TagValue: t.str(),
+		tg := model.TagRef{TagDatabase: t.str(), TagSchema: t.str(), TagName: t.str(), TagValue: t.str(),
 			ObjectDatabase: t.str(), ObjectSchema: t.str(), ObjectName: t.str(), Column: t.str(), Domain: t.str()}
-		if keep(pipeline.RefObject(tg.ObjectDatabase, tg.ObjectSchema, tg.ObjectName)) {
-			out.tags = append(out.tags, seqRecord[pipeline.TagRef]{acc, seq, tg})
+		if keep(model.RefObject(tg.ObjectDatabase, tg.ObjectSchema, tg.ObjectName)) {
+			out.tags = append(out.tags, seqRecord[model.TagRef]{acc, seq, tg})
 		}
 	}
 	if err := t.err("tag_references"); err != nil {
@@ -671,10 +671,10 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	for range t.n {
 		t.next()
 		acc, seq := t.str(), int(t.uint())
-		p := pipeline.PolicyRef{PolicyName: t.str(), PolicyKind: t.str(), Database: t.str(), Schema: t.str(), Entity: t.str(), Column: t.str(),
+		p := model.PolicyRef{PolicyName: t.str(), PolicyKind: t.str(), Database: t.str(), Schema: t.str(), Entity: t.str(), Column: t.str(),
 			PolicyDatabase: t.str(), PolicySchema: t.str(), EntityDomain: t.str(), TagDatabase: t.str(), TagSchema: t.str(), TagName: t.str(), Status: t.str()}
-		if keep(pipeline.RefObject(p.Database, p.Schema, p.Entity)) {
-			out.policies = append(out.policies, seqRecord[pipeline.PolicyRef]{acc, seq, p})
+		if keep(model.RefObject(p.Database, p.Schema, p.Entity)) {
+			out.policies = append(out.policies, seqRecord[model.PolicyRef]{acc, seq, p})
 		}
 	}
 	if err := t.err("policy_references"); err != nil {
@@ -684,9 +684,9 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	for range t.n {
 		t.next()
 		acc, seq := t.str(), int(t.uint())
-		h := pipeline.AccessEvent{User: t.str(), ObjectDomain: t.str(), ObjectName: t.str(), LastAccessed: t.time(), QueryCount: t.int()}
-		if keep(pipeline.HistoryObject(h.ObjectName)) {
-			out.history = append(out.history, seqRecord[pipeline.AccessEvent]{acc, seq, h})
+		h := model.AccessEvent{User: t.str(), ObjectDomain: t.str(), ObjectName: t.str(), LastAccessed: t.time(), QueryCount: t.int()}
+		if keep(model.HistoryObject(h.ObjectName)) {
+			out.history = append(out.history, seqRecord[model.AccessEvent]{acc, seq, h})
 		}
 	}
 	return t.err("access_history")
@@ -703,7 +703,7 @@ const (
 	coreSections
 )
 
-func encodeCore(m *pipeline.Mirror) []byte {
+func encodeCore(m *model.Mirror) []byte {
 	ut, rt, gt, rr, ui := newTable(), newTable(), newTable(), newTable(), newTable()
 	if m.Snapshot != nil {
 		for _, a := range m.Snapshot.Accounts {
@@ -749,7 +749,7 @@ func encodeCore(m *pipeline.Mirror) []byte {
 			for i := range a.RoleGrants {
 				// The rows every slice keeps go into the core file, which every
 				// question reads whole.
-				if pipeline.KeptWhole(&a.RoleGrants[i]) {
+				if model.KeptWhole(&a.RoleGrants[i]) {
 					rr.str(a.Name)
 					rr.uint(uint64(i))
 					writeRoleGrant(rr, &a.RoleGrants[i])
@@ -783,9 +783,9 @@ func encodeCore(m *pipeline.Mirror) []byte {
 
 // core is the decoded core file.
 type core struct {
-	accounts map[string]*pipeline.Account // snapshot tables by account name
+	accounts map[string]*model.Account // snapshot tables by account name
 	// roleGrants are the role-to-role grants, to merge with an object partition's.
-	roleGrants []seqRecord[pipeline.RoleGrant]
+	roleGrants []seqRecord[model.RoleGrant]
 	userEmails map[[2]string][]string // (account, user) → emails
 	emailUsers map[string][][2]string // email → (account, user)
 }
@@ -795,34 +795,34 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	if err != nil {
 		return nil, err
 	}
-	c := &core{accounts: map[string]*pipeline.Account{}}
+	c := &core{accounts: map[string]*model.Account{}}
 	for _, a := range accounts {
 		c.accounts[a.Name] = a.account()
 	}
-	acc := func(t *tableReader) *pipeline.Account {
+	acc := func(t *tableReader) *model.Account {
 		name := t.str()
 		a := c.accounts[name]
 		if a == nil {
 			t.d.fail()
-			return &pipeline.Account{}
+			return &model.Account{}
 		}
 		return a
 	}
 	// With one account (the usual case), its tables are sized once.
-	var only *pipeline.Account
+	var only *model.Account
 	if len(accounts) == 1 {
 		only = c.accounts[accounts[0].Name]
 	}
 	t := readTable(&dec{b: secs[secUsers]})
 	if only != nil {
-		only.Users = make([]pipeline.User, 0, t.n)
+		only.Users = make([]model.User, 0, t.n)
 	}
 	for range t.n {
 		t.next()
 		a := acc(t)
-		a.Users = append(a.Users, pipeline.User{Line: int(t.uint()), Name: t.str(), Email: t.str(), Disabled: t.bool(), DeletedOn: t.time(),
+		a.Users = append(a.Users, model.User{Line: int(t.uint()), Name: t.str(), Email: t.str(), Disabled: t.bool(), DeletedOn: t.time(),
 			Type: t.str(), LoginName: t.str(), DisplayName: t.str(), DefaultRole: t.str(), ExpiresAt: t.time(), Expired: t.bool(),
-			SnowflakeLock: t.bool(), LockedUntil: t.time(), SecondaryRoles: pipeline.RoleMode(t.str()), SecondaryRaw: t.str()})
+			SnowflakeLock: t.bool(), LockedUntil: t.time(), SecondaryRoles: model.RoleMode(t.str()), SecondaryRaw: t.str()})
 	}
 	if err := t.err("users"); err != nil {
 		return nil, err
@@ -831,19 +831,19 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	for range t.n {
 		t.next()
 		a := acc(t)
-		a.Roles = append(a.Roles, pipeline.Role{Line: int(t.uint()), Name: t.str(), Type: t.str(), Database: t.str(), DeletedOn: t.time()})
+		a.Roles = append(a.Roles, model.Role{Line: int(t.uint()), Name: t.str(), Type: t.str(), Database: t.str(), DeletedOn: t.time()})
 	}
 	if err := t.err("roles"); err != nil {
 		return nil, err
 	}
 	t = readTable(&dec{b: secs[secUserGrants]})
 	if only != nil {
-		only.UserGrants = make([]pipeline.UserGrant, 0, t.n)
+		only.UserGrants = make([]model.UserGrant, 0, t.n)
 	}
 	for range t.n {
 		t.next()
 		a := acc(t)
-		a.UserGrants = append(a.UserGrants, pipeline.UserGrant{Line: int(t.uint()), Role: t.str(), Grantee: t.str(), DeletedOn: t.time()})
+		a.UserGrants = append(a.UserGrants, model.UserGrant{Line: int(t.uint()), Role: t.str(), Grantee: t.str(), DeletedOn: t.time()})
 	}
 	if err := t.err("grants_to_users"); err != nil {
 		return nil, err
@@ -852,7 +852,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	for range t.n {
 		t.next()
 		name, seq := t.str(), int(t.uint())
-		c.roleGrants = append(c.roleGrants, seqRecord[pipeline.RoleGrant]{name, seq, readRoleGrant(t)})
+		c.roleGrants = append(c.roleGrants, seqRecord[model.RoleGrant]{name, seq, readRoleGrant(t)})
 	}
 	if err := t.err("grants_to_roles"); err != nil {
 		return nil, err
@@ -874,7 +874,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 
 // encodeNames writes the distinct object names the grants name, per account,
 // sorted: explain's suggestions, without reading the grants.
-func encodeNames(m *pipeline.Mirror) []byte {
+func encodeNames(m *model.Mirror) []byte {
 	t := newTable()
 	var account string
 	var names []string
@@ -943,12 +943,12 @@ type snapshotAccount struct {
 	HasHistory  bool      `json:"has_history"`
 	// Bodies are the policy definitions: few and small, and every slice keeps
 	// them whole, so they live here rather than in a partition.
-	Bodies   []pipeline.PolicyBody `json:"policy_bodies,omitempty"`
-	BodiesOf map[string]bool       `json:"policy_bodies_of,omitempty"`
+	Bodies   []model.PolicyBody `json:"policy_bodies,omitempty"`
+	BodiesOf map[string]bool    `json:"policy_bodies_of,omitempty"`
 }
 
-func (s snapshotAccount) account() *pipeline.Account {
-	return &pipeline.Account{Name: s.Name, ExtractedAt: s.ExtractedAt, Source: s.Source, HasRoles: s.HasRoles, HasHistory: s.HasHistory,
+func (s snapshotAccount) account() *model.Account {
+	return &model.Account{Name: s.Name, ExtractedAt: s.ExtractedAt, Source: s.Source, HasRoles: s.HasRoles, HasHistory: s.HasHistory,
 		Bodies: s.Bodies, BodiesOf: s.BodiesOf}
 }
 
@@ -1056,7 +1056,7 @@ func findRuns(b []byte, want map[string]bool, fn func(key string, t *tableReader
 	return nil
 }
 
-func encodeRoles(in *roleInput, m *pipeline.Mirror) []byte {
+func encodeRoles(in *roleInput, m *model.Mirror) []byte {
 	var gr runs
 	gr.data.b = make([]byte, 0, 16*len(in.grants))
 	var t *table
@@ -1116,7 +1116,7 @@ func decodeRoles(b []byte, roles, users map[string]bool, out *objectRecords) err
 	err = findRuns(secs[secGrantsByRole], roles, func(_ string, t *tableReader) {
 		for range t.n {
 			t.next()
-			out.grants = append(out.grants, pipeline.Grant{Account: t.str(), Role: t.str(), ObjectType: t.str(), ObjectName: t.str(), Privilege: t.str(), Via: t.str()})
+			out.grants = append(out.grants, model.Grant{Account: t.str(), Role: t.str(), ObjectType: t.str(), ObjectName: t.str(), Privilege: t.str(), Via: t.str()})
 		}
 	})
 	if err != nil {
@@ -1126,8 +1126,8 @@ func decodeRoles(b []byte, roles, users map[string]bool, out *objectRecords) err
 		for range t.n {
 			t.next()
 			acc, seq := t.str(), int(t.uint())
-			h := pipeline.AccessEvent{User: t.str(), ObjectDomain: t.str(), ObjectName: t.str(), LastAccessed: t.time(), QueryCount: t.int()}
-			out.history = append(out.history, seqRecord[pipeline.AccessEvent]{acc, seq, h})
+			h := model.AccessEvent{User: t.str(), ObjectDomain: t.str(), ObjectName: t.str(), LastAccessed: t.time(), QueryCount: t.int()}
+			out.history = append(out.history, seqRecord[model.AccessEvent]{acc, seq, h})
 		}
 	})
 	if err != nil {

@@ -16,7 +16,7 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Operations of publications.jsonl.
@@ -33,10 +33,10 @@ const (
 // under the same lock, so when the last entry names a generation CURRENT does not,
 // that operation was interrupted before its pointer update.
 type publication struct {
-	Op         string              `json:"op"`
-	Generation int                 `json:"generation"`
-	At         time.Time           `json:"at"`
-	Run        *pipeline.RunRecord `json:"run,omitempty"`
+	Op         string           `json:"op"`
+	Generation int              `json:"generation"`
+	At         time.Time        `json:"at"`
+	Run        *model.RunRecord `json:"run,omitempty"`
 }
 
 func (s *Store) readPublications() ([]publication, error) {
@@ -129,7 +129,7 @@ func (s *Store) recover() error {
 		return err
 	}
 	cur, err := s.currentNumber()
-	if err != nil && !errors.Is(err, pipeline.ErrNoGeneration) {
+	if err != nil && !errors.Is(err, model.ErrNoGeneration) {
 		return err
 	}
 	log, err := s.readPublications()
@@ -339,7 +339,7 @@ func (s *Store) collect() error {
 }
 
 // RecordRun appends a run to runs.jsonl.
-func (s *Store) RecordRun(ctx context.Context, r pipeline.RunRecord) error {
+func (s *Store) RecordRun(ctx context.Context, r model.RunRecord) error {
 	b, err := json.Marshal(r)
 	if err != nil {
 		return err
@@ -359,8 +359,8 @@ func (s *Store) RecordRun(ctx context.Context, r pipeline.RunRecord) error {
 // killed before recording its run is reported from its publication, which was
 // written before the pointer moved, so no published generation is missing from
 // the history.
-func (s *Store) Runs(ctx context.Context, limit int) ([]pipeline.RunRecord, error) {
-	var all []pipeline.RunRecord
+func (s *Store) Runs(ctx context.Context, limit int) ([]model.RunRecord, error) {
+	var all []model.RunRecord
 	f, err := os.Open(filepath.Join(s.dir, runsFile))
 	switch {
 	case errors.Is(err, fs.ErrNotExist):
@@ -374,7 +374,7 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]pipeline.RunRecord, erro
 			if len(bytes.TrimSpace(sc.Bytes())) == 0 {
 				continue
 			}
-			var r pipeline.RunRecord
+			var r model.RunRecord
 			if err := json.Unmarshal(sc.Bytes(), &r); err != nil {
 				return nil, fmt.Errorf("%s line %d: %w", runsFile, line, err)
 			}
@@ -386,12 +386,12 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]pipeline.RunRecord, erro
 	}
 	recorded := map[int]bool{}
 	for _, r := range all {
-		if r.Status == pipeline.RunPublished {
+		if r.Status == model.RunPublished {
 			recorded[r.Generation] = true
 		}
 	}
 	cur, err := s.currentNumber()
-	if err != nil && !errors.Is(err, pipeline.ErrNoGeneration) {
+	if err != nil && !errors.Is(err, model.ErrNoGeneration) {
 		return nil, err
 	}
 	log, err := s.readPublications()
@@ -408,9 +408,9 @@ func (s *Store) Runs(ctx context.Context, limit int) ([]pipeline.RunRecord, erro
 		}
 	}
 	if missing {
-		slices.SortStableFunc(all, func(a, b pipeline.RunRecord) int { return a.FinishedAt.Compare(b.FinishedAt) })
+		slices.SortStableFunc(all, func(a, b model.RunRecord) int { return a.FinishedAt.Compare(b.FinishedAt) })
 	}
-	var out []pipeline.RunRecord
+	var out []model.RunRecord
 	for i := len(all) - 1; i >= 0 && (limit <= 0 || len(out) < limit); i-- {
 		out = append(out, all[i])
 	}

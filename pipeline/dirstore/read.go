@@ -15,7 +15,7 @@ import (
 	"sync"
 	"syscall"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // handle is a generation held for reading: its generation.json is open with a
@@ -52,7 +52,7 @@ func (s *Store) acquire(n int) (*handle, error) {
 				return nil, err
 			}
 			if !slices.Contains(ns, n) {
-				return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+				return nil, fmt.Errorf("%w: %d", model.ErrUnknownGeneration, n)
 			}
 		}
 		path := filepath.Join(s.dir, genDir(want), genFile)
@@ -61,7 +61,7 @@ func (s *Store) acquire(n int) (*handle, error) {
 			if n == 0 {
 				continue
 			}
-			return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+			return nil, fmt.Errorf("%w: %d", model.ErrUnknownGeneration, n)
 		}
 		if err != nil {
 			return nil, err
@@ -82,7 +82,7 @@ func (s *Store) acquire(n int) (*handle, error) {
 			if n == 0 {
 				continue
 			}
-			return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+			return nil, fmt.Errorf("%w: %d", model.ErrUnknownGeneration, n)
 		}
 		b, err := io.ReadAll(f)
 		if err != nil {
@@ -150,7 +150,7 @@ type pfile struct {
 	name    string // the content hash it is stored under
 	secs    [][]byte
 	groups  []group
-	dict    []pipeline.ObjectPrivilege
+	dict    []model.ObjectPrivilege
 	touched map[string]bool
 }
 
@@ -170,7 +170,7 @@ func openPFile(name string, b []byte) (*pfile, error) {
 	return &pfile{name: name, secs: secs, groups: gs, touched: touched}, nil
 }
 
-func (p *pfile) objects() ([]pipeline.ObjectPrivilege, error) {
+func (p *pfile) objects() ([]model.ObjectPrivilege, error) {
 	if p.dict == nil {
 		d, err := decodeDict(p.secs[secDict])
 		if err != nil {
@@ -202,15 +202,15 @@ func (p *pfile) ids(g int, out []int32) ([]int32, error) {
 // onObjects appends the rows of the file on the named objects, from the audience
 // section (the dictionary is scanned without decoding it), leaving out the people
 // skip names.
-func (p *pfile) onObjects(names map[string]bool, skip map[string]bool, out []pipeline.Row) ([]pipeline.Row, error) {
+func (p *pfile) onObjects(names map[string]bool, skip map[string]bool, out []model.Row) ([]model.Row, error) {
 	type hit struct {
 		id int
-		o  pipeline.ObjectPrivilege
+		o  model.ObjectPrivilege
 	}
 	var hits []hit
 	err := scanDict(p.secs[secDict], func(i int, typ string, name []byte, priv string) {
 		if names[string(name)] {
-			hits = append(hits, hit{i, pipeline.ObjectPrivilege{Type: typ, Name: string(name), Privilege: priv}})
+			hits = append(hits, hit{i, model.ObjectPrivilege{Type: typ, Name: string(name), Privilege: priv}})
 		}
 	})
 	if err != nil {
@@ -229,7 +229,7 @@ func (p *pfile) onObjects(names map[string]bool, skip map[string]bool, out []pip
 			if skip[personKey(gr.account, gr.email)] {
 				continue
 			}
-			out = append(out, pipeline.Row{Account: gr.account, Email: gr.email, ObjectType: h.o.Type, ObjectName: h.o.Name, Privilege: h.o.Privilege})
+			out = append(out, model.Row{Account: gr.account, Email: gr.email, ObjectType: h.o.Type, ObjectName: h.o.Name, Privilege: h.o.Privilege})
 		}
 	}
 	return out, nil
@@ -301,7 +301,7 @@ func compareGroup(a, b group) int {
 }
 
 // rows appends group g's rows.
-func (p *person) rows(g int, out []pipeline.Row) ([]pipeline.Row, error) {
+func (p *person) rows(g int, out []model.Row) ([]model.Row, error) {
 	f := p.src[g]
 	ids, err := f.ids(p.idx[g], nil)
 	if err != nil {
@@ -310,12 +310,12 @@ func (p *person) rows(g int, out []pipeline.Row) ([]pipeline.Row, error) {
 	gr := p.groups[g]
 	for _, id := range ids {
 		o := f.dict[id]
-		out = append(out, pipeline.Row{Account: gr.account, Email: gr.email, ObjectType: o.Type, ObjectName: o.Name, Privilege: o.Privilege})
+		out = append(out, model.Row{Account: gr.account, Email: gr.email, ObjectType: o.Type, ObjectName: o.Name, Privilege: o.Privilege})
 	}
 	return out, nil
 }
 
-func (p *person) onObjects(names map[string]bool, out []pipeline.Row) ([]pipeline.Row, error) {
+func (p *person) onObjects(names map[string]bool, out []model.Row) ([]model.Row, error) {
 	if p.over == nil {
 		return p.base.onObjects(names, nil, out)
 	}
@@ -329,11 +329,11 @@ func (p *person) onObjects(names map[string]bool, out []pipeline.Row) ([]pipelin
 // members returns the partition's memberships that keep accepts (all when nil),
 // in file order: the base's for people the overlay does not replace, then the
 // overlay's.
-func (p *person) members(keep func(*pipeline.Membership) bool) ([]pipeline.Membership, error) {
+func (p *person) members(keep func(*model.Membership) bool) ([]model.Membership, error) {
 	if p.over == nil {
 		return decodeMembers(p.base.secs[secMembers], keep)
 	}
-	out, err := decodeMembers(p.base.secs[secMembers], func(ms *pipeline.Membership) bool {
+	out, err := decodeMembers(p.base.secs[secMembers], func(ms *model.Membership) bool {
 		return !p.over.touched[personKey(ms.Account, ms.Email)] && (keep == nil || keep(ms))
 	})
 	if err != nil {
@@ -360,16 +360,16 @@ func (h *handle) accountOrder() func(string) int {
 
 // sortMemberships puts memberships from several partitions back in table order:
 // by account, then email; within an email they come from one partition, in order.
-func sortMemberships(ms []pipeline.Membership, rank func(string) int) {
-	slices.SortStableFunc(ms, func(a, b pipeline.Membership) int {
+func sortMemberships(ms []model.Membership, rank func(string) int) {
+	slices.SortStableFunc(ms, func(a, b model.Membership) int {
 		return cmp.Or(cmp.Compare(rank(a.Account), rank(b.Account)), strings.Compare(a.Email, b.Email))
 	})
 }
 
 // sortGrants puts grants from several partitions back in the grant table's order:
 // account, role, object, and a grant as such before the same one by ownership.
-func sortGrants(gs []pipeline.Grant, rank func(string) int) {
-	slices.SortStableFunc(gs, func(a, b pipeline.Grant) int {
+func sortGrants(gs []model.Grant, rank func(string) int) {
+	slices.SortStableFunc(gs, func(a, b model.Grant) int {
 		return cmp.Or(cmp.Compare(rank(a.Account), rank(b.Account)), strings.Compare(a.Role, b.Role),
 			strings.Compare(a.ObjectType, b.ObjectType), strings.Compare(a.ObjectName, b.ObjectName),
 			strings.Compare(a.Privilege, b.Privilege), strings.Compare(a.Via, b.Via))
@@ -392,12 +392,12 @@ func bySeq[T any](rs []seqRecord[T], account string) []T {
 }
 
 // mirror builds the Mirror of a generation from what was read of it.
-func (h *handle) mirror(rows []pipeline.Row, members []pipeline.Membership, c *core, recs *objectRecords) *pipeline.Mirror {
+func (h *handle) mirror(rows []model.Row, members []model.Membership, c *core, recs *objectRecords) *model.Mirror {
 	rank := h.accountOrder()
 	sortMemberships(members, rank)
 	// A grant or history record can be read twice, by object and by role or user.
-	seen := map[pipeline.Grant]bool{}
-	recs.grants = slices.DeleteFunc(recs.grants, func(g pipeline.Grant) bool {
+	seen := map[model.Grant]bool{}
+	recs.grants = slices.DeleteFunc(recs.grants, func(g model.Grant) bool {
 		dup := seen[g]
 		seen[g] = true
 		return dup
@@ -408,15 +408,15 @@ func (h *handle) mirror(rows []pipeline.Row, members []pipeline.Membership, c *c
 		seq     int
 	}
 	seenHistory := map[at]bool{}
-	recs.history = slices.DeleteFunc(recs.history, func(r seqRecord[pipeline.AccessEvent]) bool {
+	recs.history = slices.DeleteFunc(recs.history, func(r seqRecord[model.AccessEvent]) bool {
 		dup := seenHistory[at{r.account, r.seq}]
 		seenHistory[at{r.account, r.seq}] = true
 		return dup
 	})
-	m := &pipeline.Mirror{Meta: h.st.Meta, Excluded: h.st.Excluded, Masked: h.st.Masked,
-		Access: pipeline.NewAccess(rows), Memberships: members, Grants: recs.grants}
+	m := &model.Mirror{Meta: h.st.Meta, Excluded: h.st.Excluded, Masked: h.st.Masked,
+		Access: model.NewAccess(rows), Memberships: members, Grants: recs.grants}
 	if h.st.Layout.HasSnapshot {
-		m.Snapshot = &pipeline.Snapshot{}
+		m.Snapshot = &model.Snapshot{}
 		for _, sa := range h.st.Layout.Snapshot {
 			a := *c.accounts[sa.Name]
 			a.RoleGrants = bySeq(append(slices.Clone(c.roleGrants), recs.roleGrants...), a.Name)
@@ -442,14 +442,14 @@ func (h *handle) core() (*core, error) {
 }
 
 // Open reads generation n (0: current) back whole.
-func (s *Store) Open(ctx context.Context, n int) (*pipeline.Mirror, error) {
+func (s *Store) Open(ctx context.Context, n int) (*model.Mirror, error) {
 	h, err := s.acquire(n)
 	if err != nil {
 		return nil, err
 	}
 	defer h.release()
-	var rows []pipeline.Row
-	var members []pipeline.Membership
+	var rows []model.Row
+	var members []model.Membership
 	for k := range numParts {
 		p, err := h.person(k)
 		if err != nil {
@@ -491,7 +491,7 @@ func (s *Store) Open(ctx context.Context, n int) (*pipeline.Mirror, error) {
 // the people it holds, and the role partitions of their roles and users; the
 // audience section of each person partition for the objects, and the object
 // partitions of the objects and their containers.
-func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.Mirror, error) {
+func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror, error) {
 	if f.Empty() {
 		return s.Open(ctx, n)
 	}
@@ -525,7 +525,7 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.M
 			if err != nil {
 				return nil, err
 			}
-			if _, err := p.members(func(ms *pipeline.Membership) bool {
+			if _, err := p.members(func(ms *model.Membership) bool {
 				if slices.Contains(f.Roles, ms.Role) {
 					holders[ms.Email] = true
 				}
@@ -539,8 +539,8 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.M
 		}
 		people = slices.Sorted(maps.Keys(holders))
 	}
-	var rows []pipeline.Row
-	var members []pipeline.Membership
+	var rows []model.Row
+	var members []model.Membership
 	if len(people) > 0 {
 		// The people's rows, partition by partition: several people of one
 		// partition cost one read of it.
@@ -586,7 +586,7 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (*pipeline.M
 			if err != nil {
 				return nil, err
 			}
-			ms, err := p.members(func(ms *pipeline.Membership) bool {
+			ms, err := p.members(func(ms *model.Membership) bool {
 				return emails[ms.Email] && users[[2]string{ms.Account, ms.User}]
 			})
 			if err != nil {
@@ -668,7 +668,7 @@ func objectSet(objects []string) map[string]bool {
 // Scan streams generation n in table order: the person partitions are each in
 // table order, and a merge of their groups by account and email interleaves them.
 // It holds every partition's group list and dictionary, never the rows.
-func (s *Store) Scan(ctx context.Context, n int, fn func(pipeline.Row) error) error {
+func (s *Store) Scan(ctx context.Context, n int, fn func(model.Row) error) error {
 	h, err := s.acquire(n)
 	if err != nil {
 		return err
@@ -687,7 +687,7 @@ func (s *Store) Scan(ctx context.Context, n int, fn func(pipeline.Row) error) er
 		}
 		return a.email < b.email
 	}
-	var buf []pipeline.Row
+	var buf []model.Row
 	for {
 		best := -1
 		for k, p := range ps {
@@ -730,7 +730,7 @@ func (s *Store) ObjectNames(ctx context.Context, n int, account string) ([]strin
 // Changes compares two generations partition by partition; a person partition
 // whose rows hash is the same in both is skipped unread, so identical generations
 // cost two generation.json reads.
-func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (*pipeline.Changes, error) {
+func (s *Store) Changes(ctx context.Context, from, to int, f model.Focus) (*model.Changes, error) {
 	a, err := s.acquire(from)
 	if err != nil {
 		return nil, err
@@ -741,7 +741,7 @@ func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (*p
 		return nil, err
 	}
 	defer b.release()
-	c := &pipeline.Changes{From: a.n, To: b.n}
+	c := &model.Changes{From: a.n, To: b.n}
 	match := f.Matches()
 	// A question about people alone reads only their partitions.
 	var only map[int]bool
@@ -776,8 +776,8 @@ func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (*p
 			return nil, err
 		}
 	}
-	slices.SortFunc(c.Added, pipeline.Row.Compare)
-	slices.SortFunc(c.Removed, pipeline.Row.Compare)
+	slices.SortFunc(c.Added, model.Row.Compare)
+	slices.SortFunc(c.Removed, model.Row.Compare)
 	return c, nil
 }
 
@@ -788,10 +788,10 @@ func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (*p
 // Groups are merged by account and email; a group read from the same place of the
 // same file in both is equal without decoding (an overlay over a shared base
 // costs only its own people), others are merged row by row.
-func diffPartition(pa, pb *person, match func(pipeline.Row) bool, collect bool) (added, removed []pipeline.Row, nAdded, nRemoved map[string]int, err error) {
+func diffPartition(pa, pb *person, match func(model.Row) bool, collect bool) (added, removed []model.Row, nAdded, nRemoved map[string]int, err error) {
 	nAdded, nRemoved = map[string]int{}, map[string]int{}
-	emit := func(out []pipeline.Row, g group, o pipeline.ObjectPrivilege) []pipeline.Row {
-		r := pipeline.Row{Account: g.account, Email: g.email, ObjectType: o.Type, ObjectName: o.Name, Privilege: o.Privilege}
+	emit := func(out []model.Row, g group, o model.ObjectPrivilege) []model.Row {
+		r := model.Row{Account: g.account, Email: g.email, ObjectType: o.Type, ObjectName: o.Name, Privilege: o.Privilege}
 		if match == nil || match(r) {
 			out = append(out, r)
 		}
@@ -865,5 +865,5 @@ func diffPartition(pa, pb *person, match func(pipeline.Row) bool, collect bool) 
 	return added, removed, nAdded, nRemoved, nil
 }
 
-var _ pipeline.Store = (*Store)(nil)
-var _ pipeline.Reader = (*Store)(nil)
+var _ model.Store = (*Store)(nil)
+var _ model.Reader = (*Store)(nil)

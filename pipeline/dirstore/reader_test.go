@@ -13,10 +13,11 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // sampleMirror flattens a sample account with its own config.yaml.
-func sampleMirror(t testing.TB, snap *pipeline.Snapshot, dir string, mode pipeline.Mode) *pipeline.Mirror {
+func sampleMirror(t testing.TB, snap *model.Snapshot, dir string, mode model.Mode) *model.Mirror {
 	t.Helper()
 	var cfg struct {
 		Email struct {
@@ -36,13 +37,13 @@ func sampleMirror(t testing.TB, snap *pipeline.Snapshot, dir string, mode pipeli
 
 // samples returns every sample account, and all of them as one multi-account
 // snapshot, flattened.
-func samples(t testing.TB, mode pipeline.Mode) map[string]*pipeline.Mirror {
+func samples(t testing.TB, mode model.Mode) map[string]*model.Mirror {
 	t.Helper()
 	dirs, err := filepath.Glob("../../testdata/sample/*")
 	require.NoError(t, err)
 	require.NotEmpty(t, dirs)
-	out := map[string]*pipeline.Mirror{}
-	multi := &pipeline.Snapshot{}
+	out := map[string]*model.Mirror{}
+	multi := &model.Snapshot{}
 	for _, d := range dirs {
 		snap, err := pipeline.ReadSnapshot(d)
 		require.NoError(t, err)
@@ -51,7 +52,7 @@ func samples(t testing.TB, mode pipeline.Mode) map[string]*pipeline.Mirror {
 		require.NoError(t, err)
 		multi.Accounts = append(multi.Accounts, again.Accounts...)
 	}
-	slices.SortFunc(multi.Accounts, func(a, b *pipeline.Account) int { return cmpString(a.Name, b.Name) })
+	slices.SortFunc(multi.Accounts, func(a, b *model.Account) int { return cmpString(a.Name, b.Name) })
 	out["all accounts"] = sampleMirror(t, multi, dirs[0], mode)
 	return out
 }
@@ -67,8 +68,8 @@ func cmpString(a, b string) int {
 }
 
 // utc is the snapshot with every time in UTC, as a generation stores instants.
-func utc(s *pipeline.Snapshot) *pipeline.Snapshot {
-	out := &pipeline.Snapshot{}
+func utc(s *model.Snapshot) *model.Snapshot {
+	out := &model.Snapshot{}
 	for _, a := range s.Accounts {
 		b := *a
 		b.ExtractedAt = b.ExtractedAt.UTC()
@@ -100,20 +101,20 @@ func utc(s *pipeline.Snapshot) *pipeline.Snapshot {
 // focuses are the questions asked of every sample: each person alone, each with
 // an object they can use and one they cannot, objects alone (a table, a schema,
 // a database, a name nobody holds), and a person nobody knows.
-func focuses(m *pipeline.Mirror) []pipeline.Focus {
+func focuses(m *model.Mirror) []model.Focus {
 	var names []string
 	for _, g := range m.Grants {
 		names = append(names, g.ObjectName)
 	}
 	slices.Sort(names)
 	names = slices.Compact(names)
-	var out []pipeline.Focus
+	var out []model.Focus
 	for i, n := range names {
 		if i%7 == 0 || len(containerNames(n)) == 2 && i%3 == 0 {
-			out = append(out, pipeline.Focus{Objects: []string{n}})
+			out = append(out, model.Focus{Objects: []string{n}})
 		}
 	}
-	out = append(out, pipeline.Focus{Objects: []string{"NO_SUCH_DB.PUBLIC.NOTHING"}}, pipeline.Focus{Email: "nobody@nowhere.example"})
+	out = append(out, model.Focus{Objects: []string{"NO_SUCH_DB.PUBLIC.NOTHING"}}, model.Focus{Email: "nobody@nowhere.example"})
 	i := 0
 	for _, e := range m.Access.Emails() {
 		if i++; i%5 != 1 {
@@ -125,15 +126,15 @@ func focuses(m *pipeline.Mirror) []pipeline.Focus {
 			break
 		}
 		other := names[i%len(names)]
-		out = append(out, pipeline.Focus{Email: e}, pipeline.Focus{Email: e, Objects: []string{first}},
-			pipeline.Focus{Email: e, Objects: []string{other, first}})
+		out = append(out, model.Focus{Email: e}, model.Focus{Email: e, Objects: []string{first}},
+			model.Focus{Email: e, Objects: []string{other, first}})
 	}
 	seen := map[string]bool{}
 	for _, ms := range m.Memberships { // people with roles, perhaps without rows
 		_, hasRows := iterFirst(m.Access.For("", ms.Email))
 		if !seen[ms.Email] && !hasRows {
 			seen[ms.Email] = true
-			out = append(out, pipeline.Focus{Email: ms.Email})
+			out = append(out, model.Focus{Email: ms.Email})
 		}
 	}
 	return out
@@ -146,20 +147,20 @@ func focuses(m *pipeline.Mirror) []pipeline.Focus {
 func TestReaderMatchesWholeGeneration(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
-	effective, granted := samples(t, pipeline.Effective), samples(t, pipeline.Granted)
+	effective, granted := samples(t, model.Effective), samples(t, model.Granted)
 	for name, m := range effective {
 		t.Run(name, func(t *testing.T) {
 			t.Parallel()
 			s, err := Open(t.TempDir())
 			require.NoError(t, err)
-			force := pipeline.DefaultPublishOptions()
+			force := model.DefaultPublishOptions()
 			force.Force = true
 			_, err = s.Publish(ctx, m, force)
 			require.NoError(t, err)
 			_, err = s.Publish(ctx, granted[name], force)
 			require.NoError(t, err)
 			// Generation 3 loses a third of the people, so Changes has both directions.
-			var rows []pipeline.Row
+			var rows []model.Row
 			k := 0
 			for _, e := range m.Access.Emails() {
 				if k++; k%3 != 1 {
@@ -167,7 +168,7 @@ func TestReaderMatchesWholeGeneration(t *testing.T) {
 				}
 			}
 			cut := *m
-			cut.Access = pipeline.NewAccess(rows)
+			cut.Access = model.NewAccess(rows)
 			_, err = s.Publish(ctx, &cut, force)
 			require.NoError(t, err)
 
@@ -184,8 +185,8 @@ func TestReaderMatchesWholeGeneration(t *testing.T) {
 				}
 			}
 			few := *m
-			few.Access = pipeline.NewAccess(rows)
-			few.Memberships = slices.DeleteFunc(slices.Clone(m.Memberships), func(ms pipeline.Membership) bool { return ms.Email == kept })
+			few.Access = model.NewAccess(rows)
+			few.Memberships = slices.DeleteFunc(slices.Clone(m.Memberships), func(ms model.Membership) bool { return ms.Email == kept })
 			g4, err := s.Publish(ctx, &few, force)
 			require.NoError(t, err)
 			if name == "acme" {
@@ -201,7 +202,7 @@ func TestReaderMatchesWholeGeneration(t *testing.T) {
 				require.Positive(t, overlays, "a small change is written as overlays")
 			}
 
-			for n, want := range map[int]*pipeline.Mirror{1: m, 4: &few} {
+			for n, want := range map[int]*model.Mirror{1: m, 4: &few} {
 				back, err := s.Open(ctx, n)
 				require.NoError(t, err)
 				require.Equal(t, slices.Collect(want.Access.All()), slices.Collect(back.Access.All()))
@@ -216,15 +217,15 @@ func TestReaderMatchesWholeGeneration(t *testing.T) {
 			four, err := s.Open(ctx, 4)
 			require.NoError(t, err)
 
-			var scanned []pipeline.Row
-			require.NoError(t, s.Scan(ctx, 1, func(r pipeline.Row) error { scanned = append(scanned, r); return nil }))
+			var scanned []model.Row
+			require.NoError(t, s.Scan(ctx, 1, func(r model.Row) error { scanned = append(scanned, r); return nil }))
 			require.Equal(t, slices.Collect(m.Access.All()), scanned)
 
 			for _, f := range focuses(m) {
-				for n, g := range map[int]*pipeline.Mirror{1: whole, 4: four} {
+				for n, g := range map[int]*model.Mirror{1: whole, 4: four} {
 					got, err := s.Slice(ctx, n, f)
 					require.NoError(t, err)
-					want := pipeline.SliceOf(g, f)
+					want := model.SliceOf(g, f)
 					require.Equal(t, slices.Collect(want.Access.All()), slices.Collect(got.Access.All()), "access of %+v", f)
 					require.Equal(t, want.Memberships, got.Memberships, "memberships of %+v", f)
 					require.Equal(t, want.Grants, got.Grants, "grants of %+v", f)
@@ -233,26 +234,26 @@ func TestReaderMatchesWholeGeneration(t *testing.T) {
 				}
 			}
 
-			gens := map[int]*pipeline.Mirror{1: whole, 4: four}
+			gens := map[int]*model.Mirror{1: whole, 4: four}
 			for _, n := range []int{2, 3} {
 				gens[n], err = s.Open(ctx, n)
 				require.NoError(t, err)
 			}
 			fs := focuses(m)
-			fs = append(fs[:min(len(fs), 40)], pipeline.Focus{})
+			fs = append(fs[:min(len(fs), 40)], model.Focus{})
 			for _, pair := range [][2]int{{1, 2}, {2, 1}, {1, 3}, {3, 2}, {2, 2}, {1, 4}, {4, 1}, {4, 3}, {2, 4}} {
 				for _, f := range fs {
 					got, err := s.Changes(ctx, pair[0], pair[1], f)
 					require.NoError(t, err)
-					require.Equal(t, pipeline.ChangesOf(gens[pair[0]], gens[pair[1]], pair[0], pair[1], f), got, "changes %v of %+v", pair, f)
+					require.Equal(t, model.ChangesOf(gens[pair[0]], gens[pair[1]], pair[0], pair[1], f), got, "changes %v of %+v", pair, f)
 				}
 			}
 			// The guard's counts, taken partition by partition over overlays, are
 			// those of a whole comparison.
-			c43 := pipeline.ChangesOf(gens[3], four, 3, 4, pipeline.Focus{})
+			c43 := model.ChangesOf(gens[3], four, 3, 4, model.Focus{})
 			require.Equal(t, len(c43.Added), g4.Added)
 			require.Equal(t, len(c43.Removed), g4.Removed)
-			all, err := s.Changes(ctx, 1, 3, pipeline.Focus{})
+			all, err := s.Changes(ctx, 1, 3, model.Focus{})
 			require.NoError(t, err)
 			require.NotEmpty(t, all.Removed, "a third of the people lost their rows")
 
@@ -263,10 +264,10 @@ func TestReaderMatchesWholeGeneration(t *testing.T) {
 			for _, a := range accounts {
 				got, err := s.ObjectNames(ctx, 1, a)
 				require.NoError(t, err)
-				require.Equal(t, pipeline.ObjectNamesOf(whole, a), got, "object names of %q", a)
+				require.Equal(t, model.ObjectNamesOf(whole, a), got, "object names of %q", a)
 				got, err = s.ObjectNames(ctx, 4, a)
 				require.NoError(t, err)
-				require.Equal(t, pipeline.ObjectNamesOf(four, a), got, "object names of %q", a)
+				require.Equal(t, model.ObjectNamesOf(four, a), got, "object names of %q", a)
 			}
 		})
 	}

@@ -8,7 +8,7 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // fill sets every field of the struct v points to a non-zero value derived from
@@ -37,43 +37,43 @@ func fill(v any, seed int) {
 // codec fails here, not in explain.
 func TestSnapshotRoundTrip(t *testing.T) {
 	t.Parallel()
-	a := &pipeline.Account{Name: "ACME", ExtractedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Source: "test", HasRoles: true, HasHistory: true}
+	a := &model.Account{Name: "ACME", ExtractedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Source: "test", HasRoles: true, HasHistory: true}
 	for i := range 3 {
-		var u pipeline.User
+		var u model.User
 		fill(&u, i)
-		var r pipeline.Role
+		var r model.Role
 		fill(&r, i)
-		var ug pipeline.UserGrant
+		var ug model.UserGrant
 		fill(&ug, i)
-		var rg, nest pipeline.RoleGrant
+		var rg, nest model.RoleGrant
 		fill(&rg, i)
 		fill(&nest, i)
 		nest.GrantedOn = "ROLE"
-		var tg pipeline.TagRef
+		var tg model.TagRef
 		fill(&tg, i)
-		var p pipeline.PolicyRef
+		var p model.PolicyRef
 		fill(&p, i)
-		var h pipeline.AccessEvent
+		var h model.AccessEvent
 		fill(&h, i)
 		a.Users, a.Roles, a.UserGrants = append(a.Users, u), append(a.Roles, r), append(a.UserGrants, ug)
 		a.RoleGrants = append(a.RoleGrants, rg, nest)
 		a.Tags, a.Policies, a.History = append(a.Tags, tg), append(a.Policies, p), append(a.History, h)
 	}
-	m := &pipeline.Mirror{Meta: pipeline.Meta{Accounts: []pipeline.AccountMeta{{Name: "ACME"}}},
-		Access:   pipeline.NewAccess([]pipeline.Row{{Account: "ACME", Email: "a@example.com", ObjectType: "TABLE", ObjectName: "DB.S.T", Privilege: "SELECT"}}),
-		Snapshot: &pipeline.Snapshot{Accounts: []*pipeline.Account{a}}}
-	var ms pipeline.Membership
+	m := &model.Mirror{Meta: model.Meta{Accounts: []model.AccountMeta{{Name: "ACME"}}},
+		Access:   model.NewAccess([]model.Row{{Account: "ACME", Email: "a@example.com", ObjectType: "TABLE", ObjectName: "DB.S.T", Privilege: "SELECT"}}),
+		Snapshot: &model.Snapshot{Accounts: []*model.Account{a}}}
+	var ms model.Membership
 	fill(&ms, 0)
 	ms.Account, ms.Path = "ACME", []string{"R1", "R2"}
-	var g pipeline.Grant
+	var g model.Grant
 	fill(&g, 0)
 	g.Account = "ACME"
-	m.Memberships, m.Grants = []pipeline.Membership{ms}, []pipeline.Grant{g}
+	m.Memberships, m.Grants = []model.Membership{ms}, []model.Grant{g}
 
 	s, err := Open(t.TempDir())
 	require.NoError(t, err)
 	ctx := context.Background()
-	_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	_, err = s.Publish(ctx, m, model.DefaultPublishOptions())
 	require.NoError(t, err)
 	back, err := s.Open(ctx, 0)
 	require.NoError(t, err)

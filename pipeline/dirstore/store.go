@@ -14,7 +14,7 @@ import (
 	"strings"
 	"syscall"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Layout of a target directory:
@@ -62,11 +62,11 @@ type Store struct {
 // Open opens (creating if needed) a directory target.
 func Open(dir string) (*Store, error) {
 	if dir == "" {
-		return nil, fmt.Errorf("%w: empty directory", pipeline.ErrTarget)
+		return nil, fmt.Errorf("%w: empty directory", model.ErrTarget)
 	}
 	for _, d := range []string{dir, filepath.Join(dir, partsDir), filepath.Join(dir, trashDir)} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
-			return nil, fmt.Errorf("%w: %v", pipeline.ErrTarget, err)
+			return nil, fmt.Errorf("%w: %v", model.ErrTarget, err)
 		}
 	}
 	return &Store{dir: dir}, nil
@@ -77,12 +77,12 @@ func (s *Store) Close() error { return nil }
 
 // stored is generation.json.
 type stored struct {
-	pipeline.Meta
-	Added    int                     `json:"added"`
-	Removed  int                     `json:"removed"`
-	Excluded []pipeline.Exclusion    `json:"excluded"`
-	Masked   []pipeline.MaskedColumn `json:"masked"`
-	Layout   *layout                 `json:"layout"`
+	model.Meta
+	Added    int                  `json:"added"`
+	Removed  int                  `json:"removed"`
+	Excluded []model.Exclusion    `json:"excluded"`
+	Masked   []model.MaskedColumn `json:"masked"`
+	Layout   *layout              `json:"layout"`
 }
 
 func genDir(n int) string { return fmt.Sprintf("%s%06d", genPrefix, n) }
@@ -104,7 +104,7 @@ func (s *Store) lock() (func(), error) {
 	if err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB); err != nil {
 		f.Close()
 		if errors.Is(err, syscall.EWOULDBLOCK) {
-			return nil, fmt.Errorf("%w: %s", pipeline.ErrLocked, s.dir)
+			return nil, fmt.Errorf("%w: %s", model.ErrLocked, s.dir)
 		}
 		return nil, err
 	}
@@ -122,7 +122,7 @@ func unlockClose(f *os.File) {
 func (s *Store) currentNumber() (int, error) {
 	b, err := os.ReadFile(filepath.Join(s.dir, currentFile))
 	if errors.Is(err, fs.ErrNotExist) {
-		return 0, pipeline.ErrNoGeneration
+		return 0, model.ErrNoGeneration
 	}
 	if err != nil {
 		return 0, err
@@ -159,7 +159,7 @@ func (s *Store) dirs() ([]int, error) {
 // disk, ascending, with the current one.
 func (s *Store) published() (ns []int, cur int, err error) {
 	cur, err = s.currentNumber()
-	if err != nil && !errors.Is(err, pipeline.ErrNoGeneration) {
+	if err != nil && !errors.Is(err, model.ErrNoGeneration) {
 		return nil, 0, err
 	}
 	log, err := s.readPublications()
@@ -182,7 +182,7 @@ func (s *Store) published() (ns []int, cur int, err error) {
 func readStoredFile(path string, n int) (*stored, error) {
 	b, err := os.ReadFile(path)
 	if errors.Is(err, fs.ErrNotExist) {
-		return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+		return nil, fmt.Errorf("%w: %d", model.ErrUnknownGeneration, n)
 	}
 	if err != nil {
 		return nil, err
@@ -205,8 +205,8 @@ func (s *Store) readStored(n int) (*stored, error) {
 	return readStoredFile(filepath.Join(s.dir, genDir(n), genFile), n)
 }
 
-func (st *stored) generation(current int) pipeline.Generation {
-	g := pipeline.Generation{Number: st.Generation, PublishedAt: st.PublishedAt, SnapshotAt: st.SnapshotAt(),
+func (st *stored) generation(current int) model.Generation {
+	g := model.Generation{Number: st.Generation, PublishedAt: st.PublishedAt, SnapshotAt: st.SnapshotAt(),
 		Rows: st.Rows, Added: st.Added, Removed: st.Removed, Mode: st.Mode, Current: st.Generation == current}
 	for _, a := range st.Accounts {
 		g.Accounts = append(g.Accounts, a.Name)
@@ -215,7 +215,7 @@ func (st *stored) generation(current int) pipeline.Generation {
 }
 
 // Current describes the published generation.
-func (s *Store) Current(ctx context.Context) (*pipeline.Generation, error) {
+func (s *Store) Current(ctx context.Context) (*model.Generation, error) {
 	h, err := s.acquire(0)
 	if err != nil {
 		return nil, err
@@ -227,15 +227,15 @@ func (s *Store) Current(ctx context.Context) (*pipeline.Generation, error) {
 
 // Generations lists kept generations, newest first: only those that were
 // published, so a directory left by a kill before its pointer update is not one.
-func (s *Store) Generations(ctx context.Context) ([]pipeline.Generation, error) {
+func (s *Store) Generations(ctx context.Context) ([]model.Generation, error) {
 	ns, cur, err := s.published()
 	if err != nil {
 		return nil, err
 	}
-	var out []pipeline.Generation
+	var out []model.Generation
 	for i := len(ns) - 1; i >= 0; i-- {
 		st, err := s.readStored(ns[i])
-		if errors.Is(err, pipeline.ErrUnknownGeneration) {
+		if errors.Is(err, model.ErrUnknownGeneration) {
 			continue // pruned since the listing
 		}
 		if err != nil {
@@ -247,7 +247,7 @@ func (s *Store) Generations(ctx context.Context) ([]pipeline.Generation, error) 
 }
 
 // Publish writes m as the next generation and points CURRENT at it.
-func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.PublishOptions) (*pipeline.Generation, error) {
+func (s *Store) Publish(ctx context.Context, m *model.Mirror, opts model.PublishOptions) (*model.Generation, error) {
 	if err := opts.Validate(); err != nil {
 		return nil, err
 	}
@@ -269,13 +269,13 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 		if old, err = s.readStored(cur); err != nil {
 			return nil, fmt.Errorf("read current generation %d: %w", cur, err)
 		}
-	case !errors.Is(err, pipeline.ErrNoGeneration):
+	case !errors.Is(err, model.ErrNoGeneration):
 		return nil, err
 	}
 	var curLayout *layout
 	if old != nil {
 		// A sync that changes nothing writes nothing: checked before encoding.
-		if err := pipeline.CheckUnchanged(old.generation(cur), old.Digest, m, opts); err != nil {
+		if err := model.CheckUnchanged(old.generation(cur), old.Digest, m, opts); err != nil {
 			return nil, err
 		}
 		curLayout = old.Layout
@@ -297,8 +297,8 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 		for _, a := range old.Accounts {
 			accounts = append(accounts, a.Name)
 		}
-		changes := pipeline.AccountChanges(accounts, m, byAdded, byRemoved)
-		if err := pipeline.CheckChanges(changes, opts); err != nil {
+		changes := model.AccountChanges(accounts, m, byAdded, byRemoved)
+		if err := model.CheckChanges(changes, opts); err != nil {
 			// The partitions written for the refused generation go now.
 			if gcErr := s.collect(); gcErr != nil {
 				return nil, errors.Join(err, gcErr)
@@ -381,12 +381,12 @@ func maxGeneration(log []publication) int {
 
 // runOf is the run record a publish knows of itself: kept with the publication
 // so that a kill before the sync records its run loses nothing (Runs reports it).
-func runOf(st *stored) pipeline.RunRecord {
+func runOf(st *stored) model.RunRecord {
 	var sources []string
 	for _, a := range st.Accounts {
 		sources = append(sources, a.Source)
 	}
-	return pipeline.RunRecord{StartedAt: st.PublishedAt, FinishedAt: st.PublishedAt, Status: pipeline.RunPublished,
+	return model.RunRecord{StartedAt: st.PublishedAt, FinishedAt: st.PublishedAt, Status: model.RunPublished,
 		Source: strings.Join(sources, ","), SnapshotAt: st.SnapshotAt(), Generation: st.Generation,
 		Rows: st.Rows, Added: st.Added, Removed: st.Removed}
 }
@@ -481,7 +481,7 @@ func syncDir(dir string) error {
 
 // Rollback points CURRENT at a kept generation (0: the newest one before current).
 // Only a generation that was published is a target.
-func (s *Store) Rollback(ctx context.Context, n int) (*pipeline.Generation, error) {
+func (s *Store) Rollback(ctx context.Context, n int) (*model.Generation, error) {
 	unlock, err := s.lock()
 	if err != nil {
 		return nil, err
@@ -495,7 +495,7 @@ func (s *Store) Rollback(ctx context.Context, n int) (*pipeline.Generation, erro
 		return nil, err
 	}
 	if cur == 0 {
-		return nil, pipeline.ErrNoGeneration
+		return nil, model.ErrNoGeneration
 	}
 	if n == 0 {
 		for _, k := range ns {
@@ -504,11 +504,11 @@ func (s *Store) Rollback(ctx context.Context, n int) (*pipeline.Generation, erro
 			}
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("%w: no generation kept before %d", pipeline.ErrUnknownGeneration, cur)
+			return nil, fmt.Errorf("%w: no generation kept before %d", model.ErrUnknownGeneration, cur)
 		}
 	}
 	if !slices.Contains(ns, n) {
-		return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+		return nil, fmt.Errorf("%w: %d", model.ErrUnknownGeneration, n)
 	}
 	st, err := s.readStored(n)
 	if err != nil {

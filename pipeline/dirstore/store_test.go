@@ -8,13 +8,13 @@ import (
 
 	"github.com/stretchr/testify/require"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/storetest"
 )
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) pipeline.Store {
+	storetest.Run(t, func(t *testing.T) model.Store {
 		s, err := Open(t.TempDir())
 		require.NoError(t, err)
 		return s
@@ -23,7 +23,7 @@ func TestConformance(t *testing.T) {
 
 func TestReaderConformance(t *testing.T) {
 	t.Parallel()
-	storetest.RunReader(t, func(t *testing.T) pipeline.Store {
+	storetest.RunReader(t, func(t *testing.T) model.Store {
 		s, err := Open(t.TempDir())
 		require.NoError(t, err)
 		return s
@@ -38,8 +38,8 @@ func TestLockedTarget(t *testing.T) {
 	unlock, err := s.lock()
 	require.NoError(t, err)
 	defer unlock()
-	_, err = s.Publish(context.Background(), storetest.Sample(t, pipeline.Effective), pipeline.DefaultPublishOptions())
-	require.ErrorIs(t, err, pipeline.ErrLocked)
+	_, err = s.Publish(context.Background(), storetest.Sample(t, model.Effective), model.DefaultPublishOptions())
+	require.ErrorIs(t, err, model.ErrLocked)
 	_, err = os.Stat(filepath.Join(s.dir, currentFile))
 	require.ErrorIs(t, err, os.ErrNotExist)
 }

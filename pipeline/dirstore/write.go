@@ -11,7 +11,7 @@ import (
 	"runtime"
 	"sync"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // partRef names a person partition of a generation: a base file, and an overlay
@@ -61,8 +61,8 @@ type writeStats struct {
 // those not already under parts/. A worker holds one partition at a time, so the
 // memory it adds is one partition's encoding (a thirty-second of the table), not
 // the table.
-func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) (*layout, *writeStats, error) {
-	parts := []pipeline.AccessPart{}
+func (s *Store) encodeAll(ctx context.Context, m *model.Mirror, cur *layout) (*layout, *writeStats, error) {
+	parts := []model.AccessPart{}
 	var objHashes [][]uint64
 	for p := range m.Access.Parts() {
 		parts = append(parts, p)
@@ -83,7 +83,7 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) 
 		persons[k].members = append(persons[k].members, i)
 	}
 	objects := make([]objectInput, numParts)
-	var accounts []*pipeline.Account
+	var accounts []*model.Account
 	if m.Snapshot != nil {
 		accounts = m.Snapshot.Accounts
 	}
@@ -113,11 +113,11 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) 
 	for ai, a := range accounts {
 		names[ai] = make([]string, len(a.RoleGrants))
 		for i := range a.RoleGrants {
-			if rg := &a.RoleGrants[i]; !pipeline.KeptWhole(rg) {
+			if rg := &a.RoleGrants[i]; !model.KeptWhole(rg) {
 				key := place{rg.GrantedOn, rg.Catalog, rg.Schema, rg.Name, rg.Instance}
 				n, ok := canonical[key]
 				if !ok {
-					n = pipeline.ObjectName(rg)
+					n = model.ObjectName(rg)
 					canonical[key] = n
 				}
 				names[ai][i] = n
@@ -126,15 +126,15 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) 
 			}
 		}
 		for i, t := range a.Tags {
-			k := partOf(pipeline.RefObject(t.ObjectDatabase, t.ObjectSchema, t.ObjectName))
+			k := partOf(model.RefObject(t.ObjectDatabase, t.ObjectSchema, t.ObjectName))
 			objects[k].tags[ai] = append(objects[k].tags[ai], i)
 		}
 		for i, p := range a.Policies {
-			k := partOf(pipeline.RefObject(p.Database, p.Schema, p.Entity))
+			k := partOf(model.RefObject(p.Database, p.Schema, p.Entity))
 			objects[k].policies[ai] = append(objects[k].policies[ai], i)
 		}
 		for i, h := range a.History {
-			k := partOf(pipeline.HistoryObject(h.ObjectName))
+			k := partOf(model.HistoryObject(h.ObjectName))
 			objects[k].history[ai] = append(objects[k].history[ai], i)
 			k = partOf(userKey(a.Name, h.User))
 			roles[k].history[ai] = append(roles[k].history[ai], i)
@@ -181,7 +181,7 @@ func (s *Store) encodeAll(ctx context.Context, m *pipeline.Mirror, cur *layout) 
 				lay.Persons[k], err = s.writePerson(&persons[k], m.Memberships, objHashes, cur, k, stats)
 				if err == nil {
 					// Rows written, or found written already: the progress bar's count.
-					pipeline.Advance(ctx, persons[k].rows())
+					model.Advance(ctx, persons[k].rows())
 				}
 				return err
 			}) {
@@ -277,7 +277,7 @@ func (s *Store) partPath(hash string) string { return filepath.Join(s.dir, parts
 // the current generation's base, an overlay of the people who changed when they
 // are few, the whole partition otherwise. People are compared by digest, so an
 // unchanged partition costs one digest per person and no encoding.
-func (s *Store) writePerson(in *personInput, members []pipeline.Membership, objHashes [][]uint64, cur *layout, k int, stats *writeStats) (partRef, error) {
+func (s *Store) writePerson(in *personInput, members []model.Membership, objHashes [][]uint64, cur *layout, k int, stats *writeStats) (partRef, error) {
 	digests := personDigests(in, members, objHashes)
 	if cur != nil {
 		base := cur.Persons[k].Base

@@ -11,7 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/query"
 )
 
@@ -33,7 +33,7 @@ func BenchmarkPublish(b *testing.B) {
 	m := generated(10000, 100)
 	rows := m.Access.Len()
 	b.Logf("%d access rows, %d memberships, %d grants", rows, len(m.Memberships), len(m.Grants))
-	opts := pipeline.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 0}
+	opts := model.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 0}
 	var copying, indexing, publishing time.Duration
 	for i := range b.N {
 		b.StopTimer()
@@ -86,7 +86,7 @@ func BenchmarkPublish(b *testing.B) {
 func BenchmarkPublishChanges(b *testing.B) {
 	ctx := context.Background()
 	a := generated(10000, 100)
-	var rows []pipeline.Row
+	var rows []model.Row
 	for r := range a.Access.All() {
 		if r.Email >= "person009900@" {
 			r.Email = "new-" + r.Email
@@ -94,18 +94,18 @@ func BenchmarkPublishChanges(b *testing.B) {
 		rows = append(rows, r)
 	}
 	c := *a
-	c.Access = pipeline.NewAccess(rows)
+	c.Access = model.NewAccess(rows)
 	for _, bc := range []struct {
 		name    string
-		mirrors []*pipeline.Mirror
+		mirrors []*model.Mirror
 		changed int
-	}{{"one-percent", []*pipeline.Mirror{&c, a}, 10000}, {"unchanged", []*pipeline.Mirror{a, a}, 0}} {
+	}{{"one-percent", []*model.Mirror{&c, a}, 10000}, {"unchanged", []*model.Mirror{a, a}, 0}} {
 		b.Run(bc.name, func(b *testing.B) {
 			s, f := setup(b)
 			if testing.Verbose() {
 				s.log = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelDebug}))
 			}
-			opts := pipeline.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 1000}
+			opts := model.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 1000}
 			_, err := s.Publish(ctx, a, opts)
 			require.NoError(b, err)
 			full := f.rowBytes(b)
@@ -149,7 +149,7 @@ func (f *fixture) rowBytes(b testing.TB) int64 {
 func BenchmarkGuardWithLocalGrants(b *testing.B) {
 	ctx := context.Background()
 	s, f := setup(b)
-	_, err := s.Publish(ctx, generated(10000, 100), pipeline.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5})
+	_, err := s.Publish(ctx, generated(10000, 100), model.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5})
 	require.NoError(b, err)
 	// The data rows spread over the generated objects, ten rows per object, not in
 	// id order.
@@ -197,7 +197,7 @@ func BenchmarkGuardWithLocalGrants(b *testing.B) {
 	// among them once (their rows then exist in two versions).
 	m := generated(10000, 100)
 	for i := range 3 {
-		var rows []pipeline.Row
+		var rows []model.Row
 		for r := range m.Access.All() {
 			if r.Email < fmt.Sprintf("person%06d@", 100*(i+1)) && i < 2 {
 				r.Privilege = fmt.Sprintf("SELECT_%d", i)
@@ -207,8 +207,8 @@ func BenchmarkGuardWithLocalGrants(b *testing.B) {
 			rows = append(rows, r)
 		}
 		c := *m
-		c.Access = pipeline.NewAccess(rows)
-		_, err := s.Publish(ctx, &c, pipeline.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 3})
+		c.Access = model.NewAccess(rows)
+		_, err := s.Publish(ctx, &c, model.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 3})
 		require.NoError(b, err)
 	}
 	f.exec(b, `VACUUM ANALYZE %s.access_rows`)

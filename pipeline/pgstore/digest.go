@@ -9,7 +9,7 @@ import (
 	"slices"
 	"sync"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Kinds of row groups (the kind column of the digests table).
@@ -44,7 +44,7 @@ type mirrorGroups struct {
 
 // digestMirror digests every group of m, the access rows on a second goroutine:
 // they are most of the work, and the other lists are independent of them.
-func digestMirror(m *pipeline.Mirror) *mirrorGroups {
+func digestMirror(m *model.Mirror) *mirrorGroups {
 	g := &mirrorGroups{digests: map[groupKey]groupDigest{}, members: map[groupKey][]int{}}
 	var wg sync.WaitGroup
 	var people []personDigest
@@ -149,7 +149,7 @@ type digester struct {
 
 func newDigester() *digester { return &digester{h: sha256.New()} }
 
-func (d *digester) add(r pipeline.Row) {
+func (d *digester) add(r model.Row) {
 	if d.rows > 0 && (r.Account != d.account || r.Email != d.email) {
 		d.flush()
 	}

@@ -10,12 +10,12 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/grantmirror/grantmirror/internal/localgrant"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Sentinel errors callers test with errors.Is. Driver errors are translated into
 // them at the package boundary, so that the CLI can say what to fix. The
-// connection errors are kinds of pipeline's shared ones (pipeline.ErrAuth, …),
+// connection errors are kinds of pipeline's shared ones (model.ErrAuth, …),
 // which a source's failures match too.
 var (
 	// ErrSchemaTooNew is returned when the schema was migrated by a newer
@@ -23,15 +23,15 @@ var (
 	// version relies on.
 	ErrSchemaTooNew = errors.New("schema was migrated by a newer grantmirror")
 	// ErrUnreachable is returned when no connection to the server can be opened.
-	ErrUnreachable = pipeline.Kind(pipeline.ErrUnavailable, "database unreachable")
+	ErrUnreachable = model.Kind(model.ErrUnavailable, "database unreachable")
 	// ErrAuth is returned when the server rejects the user or its password.
-	ErrAuth = pipeline.Kind(pipeline.ErrAuth, "database rejected the login")
+	ErrAuth = model.Kind(model.ErrAuth, "database rejected the login")
 	// ErrNoDatabase is returned when the database named in the DSN does not exist.
-	ErrNoDatabase = pipeline.Kind(pipeline.ErrConfig, "database does not exist")
+	ErrNoDatabase = model.Kind(model.ErrConfig, "database does not exist")
 	// ErrPermission is returned when the database user lacks a privilege the
 	// operation needs: typically a read-only user asked to publish, or a server
 	// that is a read-only replica.
-	ErrPermission = pipeline.Kind(pipeline.ErrPermission, "database user lacks a privilege on the schema")
+	ErrPermission = model.Kind(model.ErrPermission, "database user lacks a privilege on the schema")
 	// ErrHistoryExpired is returned for a moment older than the access history
 	// kept: retention deleted rows that were present then, or history began later.
 	ErrHistoryExpired = errors.New("access history does not reach back that far")
@@ -146,5 +146,5 @@ func scrub(err error, password string) error {
 	if err == nil || password == "" || !strings.Contains(err.Error(), password) {
 		return err
 	}
-	return &scrubbed{msg: strings.ReplaceAll(err.Error(), password, pipeline.Redacted), err: err}
+	return &scrubbed{msg: strings.ReplaceAll(err.Error(), password, model.Redacted), err: err}
 }

@@ -12,7 +12,7 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 
 	"github.com/grantmirror/grantmirror/internal/localgrant"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // The store keeps and enforces local grants and the requests behind them; their
@@ -416,7 +416,7 @@ func (s *Store) BreakGlassTotal(ctx context.Context) (_ int64, err error) {
 
 // GrantUsage judges each grant's use from the snapshot of m; see
 // localgrant.Usage.
-func GrantUsage(grants []LocalGrant, m *pipeline.Mirror) []GrantUse {
+func GrantUsage(grants []LocalGrant, m *model.Mirror) []GrantUse {
 	return localgrant.Usage(grants, m)
 }
 

@@ -19,7 +19,7 @@ import (
 	"github.com/grantmirror/grantmirror/internal/localgrant"
 	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/internal/webhook"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/query"
 )
 
@@ -608,7 +608,7 @@ func TestActivityExtendsUpToTheCeiling(t *testing.T) {
 	withHistory := tinySeries(t)[0]
 	a := withHistory.Snapshot.Accounts[0]
 	a.HasHistory = true
-	a.History = []pipeline.AccessEvent{
+	a.History = []model.AccessEvent{
 		{User: "ANNA", ObjectDomain: "View", ObjectName: vstock, LastAccessed: used, QueryCount: 3},
 		{User: "ANNA", ObjectDomain: "Table", ObjectName: items, LastAccessed: used, QueryCount: 3},
 	}

@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Kinds of publications: how a generation became current.
@@ -94,7 +94,7 @@ func (s *Store) retain(ctx context.Context, conn *pgxpool.Conn) {
 type moment struct {
 	generation int
 	since      time.Time // when generation became current
-	meta       pipeline.Meta
+	meta       model.Meta
 	kept       bool // the generation's tables still exist
 }
 
@@ -111,7 +111,7 @@ func (s *Store) momentAt(ctx context.Context, q querier, t time.Time) (*moment, 
 	)
 	err := q.QueryRow(ctx, s.stmt("publication_at", nil), t).Scan(&gen, &since, &metaJSON, &kept, &first, &horizon)
 	if errNoRows(err) || notMigrated(err) {
-		return nil, fmt.Errorf("%w in schema %s", pipeline.ErrNoGeneration, s.schema)
+		return nil, fmt.Errorf("%w in schema %s", model.ErrNoGeneration, s.schema)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("find the generation current at %s: %w", stampUTC(t), err)
@@ -121,7 +121,7 @@ func (s *Store) momentAt(ctx context.Context, q querier, t time.Time) (*moment, 
 			ErrHistoryExpired, stampUTC(t), stampUTC(*horizon), s.schema, s.historyDays)
 	}
 	if gen == nil {
-		return nil, fmt.Errorf("%w at %s: the first publication in schema %s was at %s", pipeline.ErrNoGeneration, stampUTC(t), s.schema, stampUTC(first))
+		return nil, fmt.Errorf("%w at %s: the first publication in schema %s was at %s", model.ErrNoGeneration, stampUTC(t), s.schema, stampUTC(first))
 	}
 	m := &moment{generation: *gen, since: since.UTC(), kept: kept != nil && *kept}
 	if err := json.Unmarshal(metaJSON, &m.meta); err != nil {
@@ -134,8 +134,8 @@ func (s *Store) momentAt(ctx context.Context, q querier, t time.Time) (*moment, 
 // AccessAt returns the published rows as they stood at t, from the access
 // history: every row present at t, whether or not its generation is still kept.
 // Local grants are not part of it. A moment before the first publish returns
-// pipeline.ErrNoGeneration; one older than the history kept, ErrHistoryExpired.
-func (s *Store) AccessAt(ctx context.Context, t time.Time) (_ *pipeline.Access, err error) {
+// model.ErrNoGeneration; one older than the history kept, ErrHistoryExpired.
+func (s *Store) AccessAt(ctx context.Context, t time.Time) (_ *model.Access, err error) {
 	defer s.boundary(&err)
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -148,13 +148,13 @@ func (s *Store) AccessAt(ctx context.Context, t time.Time) (_ *pipeline.Access, 
 	return s.accessAt(ctx, tx, t)
 }
 
-func (s *Store) accessAt(ctx context.Context, tx pgx.Tx, t time.Time) (*pipeline.Access, error) {
+func (s *Store) accessAt(ctx context.Context, tx pgx.Tx, t time.Time) (*model.Access, error) {
 	rows, err := tx.Query(ctx, s.stmt("access_at", nil), t)
 	if err != nil {
 		return nil, fmt.Errorf("read access history at %s: %w", stampUTC(t), err)
 	}
-	var out []pipeline.Row
-	var r pipeline.Row
+	var out []model.Row
+	var r model.Row
 	_, err = pgx.ForEachRow(rows, []any{&r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege}, func() error {
 		out = append(out, r)
 		return nil
@@ -162,7 +162,7 @@ func (s *Store) accessAt(ctx context.Context, tx pgx.Tx, t time.Time) (*pipeline
 	if err != nil {
 		return nil, fmt.Errorf("read access history at %s: %w", stampUTC(t), err)
 	}
-	return pipeline.NewAccess(out), nil
+	return model.NewAccess(out), nil
 }
 
 // MirrorAt returns the mirror as it stood at t. When the generation current at t
@@ -170,7 +170,7 @@ func (s *Store) accessAt(ctx context.Context, tx pgx.Tx, t time.Time) (*pipeline
 // snapshot, and withPaths is true. Otherwise the rows come from the access history
 // and the mirror has its metadata but no provenance: explain can say who had
 // what, not through which roles. Errors are those of AccessAt.
-func (s *Store) MirrorAt(ctx context.Context, t time.Time) (_ *pipeline.Mirror, withPaths bool, err error) {
+func (s *Store) MirrorAt(ctx context.Context, t time.Time) (_ *model.Mirror, withPaths bool, err error) {
 	defer s.boundary(&err)
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -192,7 +192,7 @@ func (s *Store) MirrorAt(ctx context.Context, t time.Time) (_ *pipeline.Mirror, 
 	if err != nil {
 		return nil, false, err
 	}
-	m := &pipeline.Mirror{Meta: mo.meta, Access: access}
+	m := &model.Mirror{Meta: mo.meta, Access: access}
 	m.Meta.Rows = access.Len()
 	return m, false, nil
 }

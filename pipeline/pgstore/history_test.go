@@ -13,6 +13,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // day0 is when the first generation of a timeline is published.
@@ -54,11 +55,11 @@ func (tl *timeline) sql(query string) string {
 }
 
 // publishAt publishes m as if its sync ran at at, past the revocation guard.
-func (tl *timeline) publishAt(t *testing.T, m *pipeline.Mirror, at time.Time, keep int) *pipeline.Generation {
+func (tl *timeline) publishAt(t *testing.T, m *model.Mirror, at time.Time, keep int) *model.Generation {
 	t.Helper()
 	tl.now = at
 	m.Meta.PublishedAt = at
-	g, err := tl.s.Publish(context.Background(), m, pipeline.PublishOptions{MaxRevokeRatio: 0.2, Force: true, Keep: keep})
+	g, err := tl.s.Publish(context.Background(), m, model.PublishOptions{MaxRevokeRatio: 0.2, Force: true, Keep: keep})
 	require.NoError(t, err)
 	return g
 }
@@ -66,23 +67,23 @@ func (tl *timeline) publishAt(t *testing.T, m *pipeline.Mirror, at time.Time, ke
 // tinySeries is the tiny sample account at four moments of its life, each step
 // one more change in Snowflake: as bundled; BEN loses his role; a new user CARL
 // gets READER; READER loses SELECT on ITEMS.
-func tinySeries(t *testing.T) []*pipeline.Mirror {
+func tinySeries(t *testing.T) []*model.Mirror {
 	t.Helper()
 	gone := day0.Add(-time.Hour)
-	edits := []func(a *pipeline.Account){
-		func(a *pipeline.Account) {},
-		func(a *pipeline.Account) {
+	edits := []func(a *model.Account){
+		func(a *model.Account) {},
+		func(a *model.Account) {
 			for i := range a.UserGrants {
 				if a.UserGrants[i].Grantee == "BEN" {
 					a.UserGrants[i].DeletedOn = gone
 				}
 			}
 		},
-		func(a *pipeline.Account) {
-			a.Users = append(a.Users, pipeline.User{Name: "CARL", Email: "carl@tiny.example"})
-			a.UserGrants = append(a.UserGrants, pipeline.UserGrant{Role: "READER", Grantee: "CARL"})
+		func(a *model.Account) {
+			a.Users = append(a.Users, model.User{Name: "CARL", Email: "carl@tiny.example"})
+			a.UserGrants = append(a.UserGrants, model.UserGrant{Role: "READER", Grantee: "CARL"})
 		},
-		func(a *pipeline.Account) {
+		func(a *model.Account) {
 			for i := range a.RoleGrants {
 				if rg := &a.RoleGrants[i]; rg.Privilege == "SELECT" && rg.Name == "ITEMS" && rg.Grantee == "READER" {
 					rg.DeletedOn = gone
@@ -90,7 +91,7 @@ func tinySeries(t *testing.T) []*pipeline.Mirror {
 			}
 		},
 	}
-	var out []*pipeline.Mirror
+	var out []*model.Mirror
 	for i := range edits {
 		snap, err := pipeline.ReadSnapshot(filepath.Join("..", "..", "testdata", "sample", "tiny"))
 		require.NoError(t, err)
@@ -107,7 +108,7 @@ func tinySeries(t *testing.T) []*pipeline.Mirror {
 	return out
 }
 
-func rowsOf(a *pipeline.Access) []pipeline.Row { return slices.Collect(a.All()) }
+func rowsOf(a *model.Access) []model.Row { return slices.Collect(a.All()) }
 
 // TestAccessAtEveryMoment publishes four generations a day apart, keeping none
 // but the current one, and asks the history about moments around each publish:
@@ -137,12 +138,12 @@ func TestAccessAtEveryMoment(t *testing.T) {
 			require.Equal(t, rowsOf(m.Access), rowsOf(mirror.Access))
 			if !withPaths {
 				require.Empty(t, mirror.Memberships)
-				require.Equal(t, pipeline.Effective, mirror.Meta.Mode, "the metadata outlives the generation")
+				require.Equal(t, model.Effective, mirror.Meta.Mode, "the metadata outlives the generation")
 			}
 		}
 	}
 	_, err := tl.s.AccessAt(ctx, at(0).Add(-time.Second))
-	require.ErrorIs(t, err, pipeline.ErrNoGeneration)
+	require.ErrorIs(t, err, model.ErrNoGeneration)
 	require.ErrorContains(t, err, "first publication")
 
 	require.Equal(t, 4, tl.count(t, `SELECT count(*) FROM %s.publications WHERE kind = 'publish'`))
@@ -168,7 +169,7 @@ func TestRollbackIsAPublication(t *testing.T) {
 
 	for _, c := range []struct {
 		at   time.Duration
-		want *pipeline.Mirror
+		want *model.Mirror
 		gen  int
 	}{
 		{30 * time.Minute, series[0], 1},
@@ -287,7 +288,7 @@ func TestHistoryOnEmptySchema(t *testing.T) {
 	t.Parallel()
 	tl := setupTimeline(t, Options{})
 	_, err := tl.s.AccessAt(context.Background(), day0)
-	require.ErrorIs(t, err, pipeline.ErrNoGeneration)
+	require.ErrorIs(t, err, model.ErrNoGeneration)
 
 	// A schema never migrated answers the same.
 	pool := pgtest.Pool(t)
@@ -295,7 +296,7 @@ func TestHistoryOnEmptySchema(t *testing.T) {
 	require.NoError(t, err)
 	defer s.Close()
 	_, _, err = s.MirrorAt(context.Background(), day0)
-	require.ErrorIs(t, err, pipeline.ErrNoGeneration)
+	require.ErrorIs(t, err, model.ErrNoGeneration)
 }
 
 // sessionAt stops the access view's clock at at for the rest of the test and
@@ -347,7 +348,7 @@ func TestFirstGenerationHistoryIsImplicit(t *testing.T) {
 	day := 24 * time.Hour
 	type when struct {
 		at   time.Duration
-		want *pipeline.Mirror
+		want *model.Mirror
 	}
 	var moments []when
 	requireHistory := func(step string) {

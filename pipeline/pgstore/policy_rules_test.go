@@ -10,6 +10,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/query"
 )
 
@@ -25,7 +26,7 @@ func TestPolicyRulesPublished(t *testing.T) {
 	require.NoError(t, err)
 	m, err := pipeline.Flatten(snap, pipeline.Options{Now: time.Date(2026, 11, 1, 1, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
-	_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	_, err = s.Publish(ctx, m, model.DefaultPublishOptions())
 	require.NoError(t, err)
 
 	g, err := s.Current(ctx)
@@ -69,11 +70,11 @@ func TestRowPoliciesView(t *testing.T) {
 	m, err := pipeline.Flatten(snap, pipeline.Options{Now: time.Date(2026, 11, 1, 1, 0, 0, 0, time.UTC)})
 	require.NoError(t, err)
 	m.Masked = append(m.Masked,
-		pipeline.MaskedColumn{Account: m.Meta.Accounts[0].Name, ObjectName: "HR.CORE.OPEN", Reason: "row access policy GOV.POL.ODD",
-			Rule: &pipeline.PolicyRule{Kind: pipeline.RowAccessRule, Policy: "GOV.POL.ODD", Fallback: pipeline.FallbackAllow}},
-		pipeline.MaskedColumn{Account: m.Meta.Accounts[0].Name, ObjectName: "HR.CORE.BY_EMAIL", Reason: "row access policy GOV.POL.MINE",
-			Rule: &pipeline.PolicyRule{Kind: pipeline.RowAccessRule, Policy: "GOV.POL.MINE", Translated: true, Emails: []string{"bea@example.com"}}})
-	_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+		model.MaskedColumn{Account: m.Meta.Accounts[0].Name, ObjectName: "HR.CORE.OPEN", Reason: "row access policy GOV.POL.ODD",
+			Rule: &model.PolicyRule{Kind: model.RowAccessRule, Policy: "GOV.POL.ODD", Fallback: model.FallbackAllow}},
+		model.MaskedColumn{Account: m.Meta.Accounts[0].Name, ObjectName: "HR.CORE.BY_EMAIL", Reason: "row access policy GOV.POL.MINE",
+			Rule: &model.PolicyRule{Kind: model.RowAccessRule, Policy: "GOV.POL.MINE", Translated: true, Emails: []string{"bea@example.com"}}})
+	_, err = s.Publish(ctx, m, model.DefaultPublishOptions())
 	require.NoError(t, err)
 
 	type policy struct {
@@ -120,7 +121,7 @@ func TestRowPoliciesView(t *testing.T) {
 
 	// The next generation's policies replace these.
 	m.Masked = m.Masked[:0]
-	_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	_, err = s.Publish(ctx, m, model.DefaultPublishOptions())
 	require.NoError(t, err)
 	require.Empty(t, read())
 }

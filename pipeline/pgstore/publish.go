@@ -15,7 +15,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Column lists of the row tables (third migration) a publish copies into.
@@ -33,7 +33,7 @@ var (
 
 // Publish stores m as the next generation and makes it current, in one
 // transaction under the publish lock (a second sync waits a moment, then gets
-// pipeline.ErrLocked). The generation is written as the difference from the
+// model.ErrLocked). The generation is written as the difference from the
 // newest kept one: the per-group digests say which people, roles and accounts
 // changed, only their rows are compared, and only the rows added are inserted
 // and the rows removed closed; everything else is shared. The same transaction
@@ -42,7 +42,7 @@ var (
 // it, and it never waits for readers: nothing on the read path is DDL. A crash
 // or error before the commit leaves the previous generation current and nothing
 // behind.
-func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.PublishOptions) (_ *pipeline.Generation, err error) {
+func (s *Store) Publish(ctx context.Context, m *model.Mirror, opts model.PublishOptions) (_ *model.Generation, err error) {
 	defer s.boundary(&err)
 	if err := opts.Validate(); err != nil {
 		return nil, err
@@ -77,7 +77,7 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 		parts = background(func() ([]storedPart, error) { return encodeParts(m.Snapshot) })
 	}
 	groups := background(func() (*mirrorGroups, error) { return digestMirror(m), nil })
-	var g *pipeline.Generation
+	var g *model.Generation
 	err = s.inTx(ctx, conn, "publish", func(tx pgx.Tx) error {
 		var err error
 		g, err = s.publishIn(ctx, tx, m, groups, parts, opts, started)
@@ -96,9 +96,9 @@ func (s *Store) Publish(ctx context.Context, m *pipeline.Mirror, opts pipeline.P
 	return g, nil
 }
 
-// checkUnchanged returns pipeline.CheckUnchanged's answer for m against the
+// checkUnchanged returns model.CheckUnchanged's answer for m against the
 // current generation, if any.
-func (s *Store) checkUnchanged(ctx context.Context, conn *pgxpool.Conn, m *pipeline.Mirror, opts pipeline.PublishOptions) error {
+func (s *Store) checkUnchanged(ctx context.Context, conn *pgxpool.Conn, m *model.Mirror, opts model.PublishOptions) error {
 	prev, err := s.current(ctx, conn)
 	if errNoGeneration(err) {
 		return nil
@@ -110,11 +110,11 @@ func (s *Store) checkUnchanged(ctx context.Context, conn *pgxpool.Conn, m *pipel
 	if err := conn.QueryRow(ctx, s.stmt("generation_digest", nil), prev.Number).Scan(&digest); err != nil {
 		return fmt.Errorf("read the digest of generation %d: %w", prev.Number, err)
 	}
-	return pipeline.CheckUnchanged(*prev, digest, m, opts)
+	return model.CheckUnchanged(*prev, digest, m, opts)
 }
 
 // publishIn is the publish transaction.
-func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups func() (*mirrorGroups, error), parts func() ([]storedPart, error), opts pipeline.PublishOptions, started time.Time) (*pipeline.Generation, error) {
+func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *model.Mirror, groups func() (*mirrorGroups, error), parts func() ([]storedPart, error), opts model.PublishOptions, started time.Time) (*model.Generation, error) {
 	// The guard compares against what readers see now, under the lock, so two
 	// syncs cannot both pass it against the same old generation.
 	prev, err := s.current(ctx, tx)
@@ -140,14 +140,14 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, gr
 
 	rows := m.Access.Len()
 	added, removed, prevNumber := rows, 0, 0
-	var changes []pipeline.AccountChange
+	var changes []model.AccountChange
 	if prev != nil {
 		prevNumber = prev.Number
 		byAdded, byRemoved, err := s.compareIn(ctx, tx, prev.Number, next)
 		if err != nil {
 			return nil, fmt.Errorf("compare generation %d with %d: %w", next, prev.Number, err)
 		}
-		changes = pipeline.AccountChanges(prev.Accounts, m, byAdded, byRemoved)
+		changes = model.AccountChanges(prev.Accounts, m, byAdded, byRemoved)
 		added, removed = 0, 0
 		for _, c := range changes {
 			added, removed = added+c.Added, removed+c.Removed
@@ -158,7 +158,7 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, gr
 	if err := s.step(ctx, "compared"); err != nil {
 		return nil, err
 	}
-	if err := pipeline.CheckChanges(changes, opts); err != nil {
+	if err := model.CheckChanges(changes, opts); err != nil {
 		return nil, err
 	}
 	if err := s.step(ctx, "guarded"); err != nil {
@@ -166,7 +166,7 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, gr
 	}
 	unforced := opts
 	unforced.Force = false
-	forced := opts.Force && pipeline.CheckChanges(changes, unforced) != nil
+	forced := opts.Force && model.CheckChanges(changes, unforced) != nil
 	g, err := s.record(ctx, tx, next, prevNumber, m, added, removed, forced, started)
 	if err != nil {
 		return nil, err
@@ -183,7 +183,7 @@ func (s *Store) publishIn(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, gr
 // newest (0: none), and returns how many groups changed. digested and parts
 // wait for the mirror's group digests and its encoded snapshot parts (parts is
 // nil when the mirror has no snapshot).
-func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, digested func() (*mirrorGroups, error), parts func() ([]storedPart, error), base, next int) (int, error) {
+func (s *Store) write(ctx context.Context, tx pgx.Tx, m *model.Mirror, digested func() (*mirrorGroups, error), parts func() ([]storedPart, error), base, next int) (int, error) {
 	if _, err := tx.Exec(ctx, s.stmt("stage_create", nil)); err != nil {
 		return 0, fmt.Errorf("stage: %w", err)
 	}
@@ -247,7 +247,7 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, digest
 		}
 		// Everyone else's rows are in the generation already: written, as far as
 		// the progress bar is concerned.
-		pipeline.Advance(ctx, m.Access.Len()-int(staged))
+		model.Advance(ctx, m.Access.Len()-int(staged))
 		if err := s.step(ctx, "staged"); err != nil {
 			return 0, err
 		}
@@ -292,7 +292,7 @@ func (s *Store) write(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, digest
 // copyGroups copies the rows and digests of the changed groups the mirror has,
 // valid from generation next on. Rows are made as COPY asks for them, so the
 // client encodes while the server writes, and no table is held twice.
-func (s *Store) copyGroups(ctx context.Context, tx pgx.Tx, m *pipeline.Mirror, groups *mirrorGroups, changed []groupKey, next int) error {
+func (s *Store) copyGroups(ctx context.Context, tx pgx.Tx, m *model.Mirror, groups *mirrorGroups, changed []groupKey, next int) error {
 	for _, c := range []struct {
 		table   string
 		columns []string
@@ -368,14 +368,14 @@ func (s *Store) compareIn(ctx context.Context, tx pgx.Tx, prev, n int) (added, r
 // prev (0: none) into the access history, makes it current, and adds the audit
 // entry and the run record, all in the publish transaction. forced says the
 // revocation guard would have refused it.
-func (s *Store) record(ctx context.Context, tx pgx.Tx, n, prev int, m *pipeline.Mirror, added, removed int, forced bool, started time.Time) (*pipeline.Generation, error) {
+func (s *Store) record(ctx context.Context, tx pgx.Tx, n, prev int, m *model.Mirror, added, removed int, forced bool, started time.Time) (*model.Generation, error) {
 	meta := m.Meta
 	meta.Generation, meta.Rows = n, m.Access.Len()
 	if meta.PublishedAt.IsZero() {
 		meta.PublishedAt = time.Now()
 	}
 	meta.PublishedAt = meta.PublishedAt.UTC().Truncate(time.Microsecond)
-	g := &pipeline.Generation{Number: n, PublishedAt: meta.PublishedAt, SnapshotAt: meta.SnapshotAt(),
+	g := &model.Generation{Number: n, PublishedAt: meta.PublishedAt, SnapshotAt: meta.SnapshotAt(),
 		Rows: meta.Rows, Added: added, Removed: removed, Mode: meta.Mode, Current: true, Accounts: []string{}}
 	var sources []string
 	for _, a := range meta.Accounts {
@@ -478,7 +478,7 @@ func (s *Store) pruneOnce(ctx context.Context, conn *pgxpool.Conn, current, keep
 
 // Rollback makes a kept generation current again (0: the newest one before the
 // current one), under the publish lock, in one transaction like a publish.
-func (s *Store) Rollback(ctx context.Context, n int) (_ *pipeline.Generation, err error) {
+func (s *Store) Rollback(ctx context.Context, n int) (_ *model.Generation, err error) {
 	defer s.boundary(&err)
 	if err := s.ready(ctx); err != nil {
 		return nil, err
@@ -503,7 +503,7 @@ func (s *Store) Rollback(ctx context.Context, n int) (_ *pipeline.Generation, er
 			}
 		}
 		if n == 0 {
-			return nil, fmt.Errorf("%w: no generation kept before %d", pipeline.ErrUnknownGeneration, cur.Number)
+			return nil, fmt.Errorf("%w: no generation kept before %d", model.ErrUnknownGeneration, cur.Number)
 		}
 	}
 	for _, g := range gens {
@@ -533,10 +533,10 @@ func (s *Store) Rollback(ctx context.Context, n int) (_ *pipeline.Generation, er
 		g.Current = true
 		return &g, nil
 	}
-	return nil, fmt.Errorf("%w: %d (kept: %s)", pipeline.ErrUnknownGeneration, n, numbers(gens))
+	return nil, fmt.Errorf("%w: %d (kept: %s)", model.ErrUnknownGeneration, n, numbers(gens))
 }
 
-func numbers(gens []pipeline.Generation) string {
+func numbers(gens []model.Generation) string {
 	out := ""
 	for i, g := range gens {
 		if i > 0 {
@@ -554,19 +554,19 @@ func numbers(gens []pipeline.Generation) string {
 // points at the fields of one reused row, so copying allocates nothing per row.
 // With a generation, each row is copied valid from it on.
 type rowSource struct {
-	next func() (pipeline.Row, bool)
+	next func() (model.Row, bool)
 	stop func()
-	row  pipeline.Row
+	row  model.Row
 	vals []any
 }
 
 // peopleRows yields the rows of the people (account, email) in a, by binary search
 // per person: a publish that changed a few people reads only their rows.
-func peopleRows(a *pipeline.Access, people map[[2]string]bool) iter.Seq[pipeline.Row] {
+func peopleRows(a *model.Access, people map[[2]string]bool) iter.Seq[model.Row] {
 	keys := slices.SortedFunc(maps.Keys(people), func(x, y [2]string) int {
 		return cmp.Or(cmp.Compare(x[0], y[0]), cmp.Compare(x[1], y[1]))
 	})
-	return func(yield func(pipeline.Row) bool) {
+	return func(yield func(model.Row) bool) {
 		for _, k := range keys {
 			for r := range a.For(k[0], k[1]) {
 				if !yield(r) {
@@ -581,15 +581,15 @@ func peopleRows(a *pipeline.Access, people map[[2]string]bool) iter.Seq[pipeline
 const progressBatch = 1024
 
 // advancing yields rows, reporting them by batches to the progress of the sync
-// publishing (pipeline.Advance): every row of the mirror is read once, copied
+// publishing (model.Advance): every row of the mirror is read once, copied
 // or, in a publish of changed people only, passed over.
-func advancing(ctx context.Context, rows iter.Seq[pipeline.Row]) iter.Seq[pipeline.Row] {
-	return func(yield func(pipeline.Row) bool) {
+func advancing(ctx context.Context, rows iter.Seq[model.Row]) iter.Seq[model.Row] {
+	return func(yield func(model.Row) bool) {
 		n := 0
-		defer func() { pipeline.Advance(ctx, n) }()
+		defer func() { model.Advance(ctx, n) }()
 		for r := range rows {
 			if n++; n == progressBatch {
-				pipeline.Advance(ctx, n)
+				model.Advance(ctx, n)
 				n = 0
 			}
 			if !yield(r) {
@@ -599,7 +599,7 @@ func advancing(ctx context.Context, rows iter.Seq[pipeline.Row]) iter.Seq[pipeli
 	}
 }
 
-func newRowSource(rows iter.Seq[pipeline.Row], gen int64) *rowSource {
+func newRowSource(rows iter.Seq[model.Row], gen int64) *rowSource {
 	next, stop := iter.Pull(rows)
 	s := &rowSource{next: next, stop: stop}
 	s.vals = []any{&s.row.Account, &s.row.Email, &s.row.ObjectType, &s.row.ObjectName, &s.row.Privilege}
@@ -628,7 +628,7 @@ func nullTime(t time.Time) *time.Time {
 
 // encodeRule writes a masked column's policy rule as the rule column holds it:
 // JSON, or empty when the column has none.
-func encodeRule(r *pipeline.PolicyRule) (string, error) {
+func encodeRule(r *model.PolicyRule) (string, error) {
 	if r == nil {
 		return "", nil
 	}

@@ -18,7 +18,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/internal/pgtest"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/storetest"
 )
 
@@ -30,7 +30,7 @@ const (
 
 // crashOptions are the publish options of the crashing publish: past the guard,
 // keeping no older generation, so that the publish also prunes.
-var crashOptions = pipeline.PublishOptions{MaxRevokeRatio: 0.2, Force: true, Keep: 0}
+var crashOptions = model.PublishOptions{MaxRevokeRatio: 0.2, Force: true, Keep: 0}
 
 // TestCrashChild is the process TestKilledAtEveryStep kills: run by it, with the
 // step and the schema in the environment, it publishes the granted sample and
@@ -58,7 +58,7 @@ func TestCrashChild(t *testing.T) {
 		}
 		return nil
 	}
-	_, err = s.Publish(context.Background(), storetest.Sample(t, pipeline.Granted), crashOptions)
+	_, err = s.Publish(context.Background(), storetest.Sample(t, model.Granted), crashOptions)
 	t.Fatalf("the publish went past step %s: %v", step, err)
 }
 
@@ -74,8 +74,8 @@ func TestKilledAtEveryStep(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			s, f := setup(t)
-			m := storetest.Sample(t, pipeline.Effective)
-			_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+			m := storetest.Sample(t, model.Effective)
+			_, err := s.Publish(ctx, m, model.DefaultPublishOptions())
 			require.NoError(t, err)
 			before := f.storage(t)
 			wantN, wantSum := checksumOf(m)
@@ -88,7 +88,7 @@ func TestKilledAtEveryStep(t *testing.T) {
 			status, ok := exit.Sys().(syscall.WaitStatus)
 			require.True(t, ok && status.Signaled() && status.Signal() == syscall.SIGKILL, "killed by SIGKILL: %v\n%s", err, out)
 
-			granted := storetest.Sample(t, pipeline.Granted)
+			granted := storetest.Sample(t, model.Granted)
 			cur, err := s.Current(ctx)
 			require.NoError(t, err)
 			switch step {
@@ -99,7 +99,7 @@ func TestKilledAtEveryStep(t *testing.T) {
 				require.NoError(t, err)
 				require.Len(t, runs, 2, "the run was recorded with the generation")
 				require.Equal(t, 2, runs[0].Generation)
-				require.Equal(t, pipeline.RunPublished, runs[0].Status)
+				require.Equal(t, model.RunPublished, runs[0].Status)
 				if step == "pruning" {
 					require.Equal(t, 2, f.count(t, `SELECT count(*) FROM %s.generations`), "the killed prune deleted nothing")
 				}
@@ -142,7 +142,7 @@ func TestKilledHoldingTheLock(t *testing.T) {
 	var exit *exec.ExitError
 	require.True(t, errors.As(err, &exit), "the child must be killed, got %v:\n%s", err, out)
 	start := time.Now()
-	g, err := s.Publish(ctx, storetest.Sample(t, pipeline.Effective), pipeline.DefaultPublishOptions())
+	g, err := s.Publish(ctx, storetest.Sample(t, model.Effective), model.DefaultPublishOptions())
 	require.NoError(t, err, "the orphaned session released the lock")
 	require.Equal(t, 1, g.Number)
 	require.Less(t, time.Since(start), 30*time.Second)
@@ -163,9 +163,9 @@ func generationNumbers(t *testing.T, s *Store) []int {
 // variant is a random change of m: some people lose rows, some gain rows on
 // objects others hold, some leave, some arrive, and some memberships and grants
 // change, as a day of Snowflake changes would.
-func variant(rng *rand.Rand, m *pipeline.Mirror, round int) *pipeline.Mirror {
-	var rows []pipeline.Row
-	var objects []pipeline.Row
+func variant(rng *rand.Rand, m *model.Mirror, round int) *model.Mirror {
+	var rows []model.Row
+	var objects []model.Row
 	for r := range m.Access.All() {
 		objects = append(objects, r)
 	}
@@ -179,19 +179,19 @@ func variant(rng *rand.Rand, m *pipeline.Mirror, round int) *pipeline.Mirror {
 			rows = append(rows, r)
 		}
 	}
-	rows = slices.DeleteFunc(rows, func(r pipeline.Row) bool { return gone[r.Email] })
+	rows = slices.DeleteFunc(rows, func(r model.Row) bool { return gone[r.Email] })
 	for i := range 1 + rng.IntN(20) {
 		o := objects[rng.IntN(len(objects))]
 		email := o.Email
 		if i%3 == 0 {
 			email = fmt.Sprintf("new%d-%d@example.com", round, rng.IntN(5))
 		}
-		rows = append(rows, pipeline.Row{Account: o.Account, Email: email, ObjectType: o.ObjectType, ObjectName: o.ObjectName, Privilege: o.Privilege})
+		rows = append(rows, model.Row{Account: o.Account, Email: email, ObjectType: o.ObjectType, ObjectName: o.ObjectName, Privilege: o.Privilege})
 	}
 	c := *m
-	c.Access = pipeline.NewAccess(rows)
+	c.Access = model.NewAccess(rows)
 	c.Meta.Rows = c.Access.Len()
-	c.Memberships = slices.DeleteFunc(slices.Clone(m.Memberships), func(ms pipeline.Membership) bool { return rng.IntN(10) == 0 })
+	c.Memberships = slices.DeleteFunc(slices.Clone(m.Memberships), func(ms model.Membership) bool { return rng.IntN(10) == 0 })
 	c.Grants = slices.Clone(m.Grants)
 	if len(c.Grants) > 0 {
 		c.Grants[rng.IntN(len(c.Grants))].Via = fmt.Sprintf("round %d", round)
@@ -201,20 +201,20 @@ func variant(rng *rand.Rand, m *pipeline.Mirror, round int) *pipeline.Mirror {
 
 // grouped is m's memberships and grants in the order a store returns them:
 // grouped by person and by role, in key order, each group in the mirror's order.
-func grouped(m *pipeline.Mirror) ([]pipeline.Membership, []pipeline.Grant) {
+func grouped(m *model.Mirror) ([]model.Membership, []model.Grant) {
 	ms := slices.Clone(m.Memberships)
-	slices.SortStableFunc(ms, func(a, b pipeline.Membership) int {
+	slices.SortStableFunc(ms, func(a, b model.Membership) int {
 		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Email, b.Email))
 	})
 	gs := slices.Clone(m.Grants)
-	slices.SortStableFunc(gs, func(a, b pipeline.Grant) int {
+	slices.SortStableFunc(gs, func(a, b model.Grant) int {
 		return cmp.Or(cmp.Compare(a.Account, b.Account), cmp.Compare(a.Role, b.Role))
 	})
 	return ms, gs
 }
 
 // requireGeneration checks that generation n of s reads back as m.
-func requireGeneration(t *testing.T, s *Store, f *fixture, n int, m *pipeline.Mirror) {
+func requireGeneration(t *testing.T, s *Store, f *fixture, n int, m *model.Mirror) {
 	t.Helper()
 	back, err := s.Open(context.Background(), n)
 	require.NoError(t, err)
@@ -230,7 +230,7 @@ func requireGeneration(t *testing.T, s *Store, f *fixture, n int, m *pipeline.Mi
 
 // accountChanges is the guard's view of a full comparison of two mirrors, per
 // account.
-func accountChanges(current, next *pipeline.Mirror, c *pipeline.Changes) []pipeline.AccountChange {
+func accountChanges(current, next *model.Mirror, c *model.Changes) []model.AccountChange {
 	added, removed := map[string]int{}, map[string]int{}
 	for _, r := range c.Added {
 		added[r.Account]++
@@ -242,12 +242,12 @@ func accountChanges(current, next *pipeline.Mirror, c *pipeline.Changes) []pipel
 	for _, a := range current.Meta.Accounts {
 		accounts = append(accounts, a.Name)
 	}
-	return pipeline.AccountChanges(accounts, next, added, removed)
+	return model.AccountChanges(accounts, next, added, removed)
 }
 
 // TestRandomChangeSets publishes random changes, rolling back now and then: each
 // publish counts what a full comparison with the generation current before it
-// counts (pipeline.ChangesOf), the guard refuses exactly when the full count
+// counts (model.ChangesOf), the guard refuses exactly when the full count
 // says it must (per account, removals and additions), the access history's open rows are the current generation, and
 // rollback restores every kept generation exactly.
 func TestRandomChangeSets(t *testing.T) {
@@ -257,8 +257,8 @@ func TestRandomChangeSets(t *testing.T) {
 	rng := rand.New(rand.NewPCG(15, 20))
 	base := generated(40, 12)
 	base.Memberships = base.Memberships[:60]
-	mirrors := map[int]*pipeline.Mirror{}
-	opts := pipeline.PublishOptions{MaxRevokeRatio: 0.1, MaxAddRatio: 0.05, Keep: 20}
+	mirrors := map[int]*model.Mirror{}
+	opts := model.PublishOptions{MaxRevokeRatio: 0.1, MaxAddRatio: 0.05, Keep: 20}
 	g, err := s.Publish(ctx, base, opts)
 	require.NoError(t, err)
 	mirrors[g.Number] = base
@@ -274,11 +274,11 @@ func TestRandomChangeSets(t *testing.T) {
 			continue
 		}
 		next := variant(rng, current, round)
-		want := pipeline.ChangesOf(current, next, 0, 0, pipeline.Focus{})
-		wantRefused := pipeline.CheckChanges(accountChanges(current, next, want), opts) != nil
+		want := model.ChangesOf(current, next, 0, 0, model.Focus{})
+		wantRefused := model.CheckChanges(accountChanges(current, next, want), opts) != nil
 		g, err := s.Publish(ctx, next, opts)
 		if wantRefused {
-			require.ErrorIs(t, err, pipeline.ErrRevokeGuard, "round %d", round)
+			require.ErrorIs(t, err, model.ErrRevokeGuard, "round %d", round)
 			refused++
 			forced := opts
 			forced.Force = true
@@ -322,7 +322,7 @@ func TestReadersDuringPublishes(t *testing.T) {
 	rng := rand.New(rand.NewPCG(20, 15))
 	// The sequence is fixed in advance, so generation n is mirrors[n-1] whoever
 	// reads it.
-	mirrors := []*pipeline.Mirror{generated(200, 20)}
+	mirrors := []*model.Mirror{generated(200, 20)}
 	for round := range 9 {
 		mirrors = append(mirrors, variant(rng, mirrors[len(mirrors)-1], round))
 	}
@@ -335,7 +335,7 @@ func TestReadersDuringPublishes(t *testing.T) {
 		n, sum := checksumOf(m)
 		wants[i+1] = want{n, sum}
 	}
-	opts := pipeline.PublishOptions{MaxRevokeRatio: 0.2, Force: true, Keep: 2}
+	opts := model.PublishOptions{MaxRevokeRatio: 0.2, Force: true, Keep: 2}
 	_, err := s.Publish(ctx, mirrors[0], opts)
 	require.NoError(t, err)
 
@@ -414,7 +414,7 @@ func TestReadOnlyRoleCannotMoveTheClock(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, f := setup(t)
-	_, err := s.Publish(ctx, storetest.Sample(t, pipeline.Effective), pipeline.DefaultPublishOptions())
+	_, err := s.Publish(ctx, storetest.Sample(t, model.Effective), model.DefaultPublishOptions())
 	require.NoError(t, err)
 	f.exec(t, `INSERT INTO %s.local_grants (account, email, object_type, object_name, privilege, granted_by, approver, reason, created_at, until)
 		VALUES ('ACME', 'expired@example.com', 'TABLE', 'SALES.CRM.CUSTOMERS', 'SELECT', 'carol@example.com', 'dave@example.com', 'cover', now() - interval '2 days', now() - interval '1 day'),
@@ -458,9 +458,9 @@ func TestUpgradeConvertsGenerations(t *testing.T) {
 	ctx := context.Background()
 	s, f := setup(t)
 	rng := rand.New(rand.NewPCG(3, 3))
-	mirrors := []*pipeline.Mirror{generated(30, 10)}
+	mirrors := []*model.Mirror{generated(30, 10)}
 	mirrors = append(mirrors, variant(rng, mirrors[0], 0), variant(rng, mirrors[0], 1))
-	opts := pipeline.PublishOptions{MaxRevokeRatio: 0.2, Force: true, Keep: 5}
+	opts := model.PublishOptions{MaxRevokeRatio: 0.2, Force: true, Keep: 5}
 	for _, m := range mirrors {
 		_, err := s.Publish(ctx, m, opts)
 		require.NoError(t, err)
@@ -492,7 +492,7 @@ func TestUpgradeConvertsGenerations(t *testing.T) {
 	require.Zero(t, f.count(t, `SELECT count(*) FROM %s.digests WHERE digest IS NOT NULL`))
 
 	next := variant(rng, mirrors[1], 2)
-	want := pipeline.ChangesOf(mirrors[1], next, 0, 0, pipeline.Focus{})
+	want := model.ChangesOf(mirrors[1], next, 0, 0, model.Focus{})
 	g, err := s.Publish(ctx, next, opts)
 	require.NoError(t, err)
 	require.Equal(t, 4, g.Number)

@@ -12,13 +12,14 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
-func errNoGeneration(err error) bool { return errors.Is(err, pipeline.ErrNoGeneration) }
+func errNoGeneration(err error) bool { return errors.Is(err, model.ErrNoGeneration) }
 
 // scanGeneration reads the columns current.sql and generations.sql select.
-func scanGeneration(row pgx.Row) (pipeline.Generation, error) {
-	var g pipeline.Generation
+func scanGeneration(row pgx.Row) (model.Generation, error) {
+	var g model.Generation
 	var snapshotAt *time.Time
 	var mode string
 	err := row.Scan(&g.Number, &g.PublishedAt, &snapshotAt, &g.Rows, &g.Added, &g.Removed, &mode, &g.Accounts, &g.Current)
@@ -26,14 +27,14 @@ func scanGeneration(row pgx.Row) (pipeline.Generation, error) {
 	if snapshotAt != nil {
 		g.SnapshotAt = snapshotAt.UTC()
 	}
-	g.Mode = pipeline.Mode(mode)
+	g.Mode = model.Mode(mode)
 	return g, err
 }
 
-func (s *Store) current(ctx context.Context, q querier) (*pipeline.Generation, error) {
+func (s *Store) current(ctx context.Context, q querier) (*model.Generation, error) {
 	g, err := scanGeneration(q.QueryRow(ctx, s.stmt("current", nil)))
 	if errNoRows(err) || notMigrated(err) {
-		return nil, fmt.Errorf("%w in schema %s", pipeline.ErrNoGeneration, s.schema)
+		return nil, fmt.Errorf("%w in schema %s", model.ErrNoGeneration, s.schema)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read current generation: %w", err)
@@ -41,11 +42,11 @@ func (s *Store) current(ctx context.Context, q querier) (*pipeline.Generation, e
 	return &g, nil
 }
 
-func (s *Store) generations(ctx context.Context, q querier) ([]pipeline.Generation, error) {
+func (s *Store) generations(ctx context.Context, q querier) ([]model.Generation, error) {
 	rows, err := q.Query(ctx, s.stmt("generations", nil))
 	if err == nil {
-		var gens []pipeline.Generation
-		gens, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (pipeline.Generation, error) { return scanGeneration(r) })
+		var gens []model.Generation
+		gens, err = pgx.CollectRows(rows, func(r pgx.CollectableRow) (model.Generation, error) { return scanGeneration(r) })
 		if err == nil {
 			return gens, nil
 		}
@@ -56,14 +57,14 @@ func (s *Store) generations(ctx context.Context, q querier) ([]pipeline.Generati
 	return nil, fmt.Errorf("list generations: %w", err)
 }
 
-// Current describes the published generation, or returns pipeline.ErrNoGeneration.
-func (s *Store) Current(ctx context.Context) (_ *pipeline.Generation, err error) {
+// Current describes the published generation, or returns model.ErrNoGeneration.
+func (s *Store) Current(ctx context.Context) (_ *model.Generation, err error) {
 	defer s.boundary(&err)
 	return s.current(ctx, s.pool)
 }
 
 // Generations lists the kept generations, newest first.
-func (s *Store) Generations(ctx context.Context) (_ []pipeline.Generation, err error) {
+func (s *Store) Generations(ctx context.Context) (_ []model.Generation, err error) {
 	defer s.boundary(&err)
 	return s.generations(ctx, s.pool)
 }
@@ -71,7 +72,7 @@ func (s *Store) Generations(ctx context.Context) (_ []pipeline.Generation, err e
 // Open reads generation n back (0: the current one), rows in order, with its
 // provenance and the snapshot it was computed from. It reads in one repeatable-read
 // transaction, so a publish or prune running meanwhile cannot mix generations.
-func (s *Store) Open(ctx context.Context, n int) (_ *pipeline.Mirror, err error) {
+func (s *Store) Open(ctx context.Context, n int) (_ *model.Mirror, err error) {
 	defer s.boundary(&err)
 	tx, err := s.pool.BeginTx(ctx, pgx.TxOptions{IsoLevel: pgx.RepeatableRead, AccessMode: pgx.ReadOnly})
 	if err != nil {
@@ -87,7 +88,7 @@ func (s *Store) Open(ctx context.Context, n int) (_ *pipeline.Mirror, err error)
 	}
 	m, err := s.read(ctx, tx, n)
 	if notMigrated(err) {
-		return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+		return nil, fmt.Errorf("%w: %d", model.ErrUnknownGeneration, n)
 	}
 	if err != nil {
 		return nil, fmt.Errorf("read generation %d: %w", n, err)
@@ -95,7 +96,7 @@ func (s *Store) Open(ctx context.Context, n int) (_ *pipeline.Mirror, err error)
 	return m, nil
 }
 
-func (s *Store) read(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirror, error) {
+func (s *Store) read(ctx context.Context, tx pgx.Tx, n int) (*model.Mirror, error) {
 	m, err := s.readMeta(ctx, tx, n)
 	if err != nil {
 		return nil, err
@@ -108,7 +109,7 @@ func (s *Store) read(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirror, e
 	if err != nil {
 		return nil, fmt.Errorf("access rows: %w", err)
 	}
-	m.Access = pipeline.NewAccess(access)
+	m.Access = model.NewAccess(access)
 	if m.Memberships, err = collectMemberships(tx.Query(ctx, s.stmt("read_memberships", nil), n)); err != nil {
 		return nil, fmt.Errorf("memberships: %w", err)
 	}
@@ -125,7 +126,7 @@ func (s *Store) read(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirror, e
 // when parts is nil, otherwise the cores and the parts named), or whole from
 // the snapshot files of a generation published before parts existed; nil when
 // none was stored.
-func (s *Store) snapshot(ctx context.Context, tx pgx.Tx, n int, parts []string) (*pipeline.Snapshot, error) {
+func (s *Store) snapshot(ctx context.Context, tx pgx.Tx, n int, parts []string) (*model.Snapshot, error) {
 	snap, ok, err := s.readParts(ctx, tx, n, parts)
 	if err != nil || ok {
 		return snap, err
@@ -136,7 +137,7 @@ func (s *Store) snapshot(ctx context.Context, tx pgx.Tx, n int, parts []string) 
 // readSnapshot writes the snapshot files of a generation published before
 // migration 00007 into a temporary directory and reads them with
 // pipeline.ReadSnapshot; nil when none were stored.
-func (s *Store) readSnapshot(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Snapshot, error) {
+func (s *Store) readSnapshot(ctx context.Context, tx pgx.Tx, n int) (*model.Snapshot, error) {
 	rows, err := tx.Query(ctx, s.stmt("read_snapshot", nil), n)
 	if err != nil {
 		return nil, err
@@ -174,7 +175,7 @@ func (s *Store) readSnapshot(ctx context.Context, tx pgx.Tx, n int) (*pipeline.S
 }
 
 // RecordRun appends a run to the runs table.
-func (s *Store) RecordRun(ctx context.Context, r pipeline.RunRecord) (err error) {
+func (s *Store) RecordRun(ctx context.Context, r model.RunRecord) (err error) {
 	defer s.boundary(&err)
 	if err := s.ready(ctx); err != nil {
 		return err
@@ -196,7 +197,7 @@ func (s *Store) RecordRun(ctx context.Context, r pipeline.RunRecord) (err error)
 }
 
 // Runs returns the most recent runs, newest first; limit <= 0 returns all.
-func (s *Store) Runs(ctx context.Context, limit int) (_ []pipeline.RunRecord, err error) {
+func (s *Store) Runs(ctx context.Context, limit int) (_ []model.RunRecord, err error) {
 	defer s.boundary(&err)
 	var lim *int
 	if limit > 0 {
@@ -209,8 +210,8 @@ func (s *Store) Runs(ctx context.Context, limit int) (_ []pipeline.RunRecord, er
 		}
 		return nil, fmt.Errorf("list runs: %w", err)
 	}
-	runs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (pipeline.RunRecord, error) {
-		var r pipeline.RunRecord
+	runs, err := pgx.CollectRows(rows, func(row pgx.CollectableRow) (model.RunRecord, error) {
+		var r model.RunRecord
 		var snapshotAt *time.Time
 		var gen *int
 		var msg *string

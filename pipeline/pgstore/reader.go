@@ -9,7 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // snapshotRead reads in one repeatable-read, read-only transaction, so that a
@@ -39,21 +39,21 @@ func (s *Store) resolve(ctx context.Context, tx pgx.Tx, n int) (int, error) {
 	var ok bool
 	err := tx.QueryRow(ctx, s.stmt("generation_exists", nil), n).Scan(&ok)
 	if notMigrated(err) || err == nil && !ok {
-		return 0, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+		return 0, fmt.Errorf("%w: %d", model.ErrUnknownGeneration, n)
 	}
 	return n, err
 }
 
 // Slice returns the part of generation n (0: the current one) that concerns f,
-// as pipeline.SliceOf defines it, from indexed lookups: the people's rows and
+// as model.SliceOf defines it, from indexed lookups: the people's rows and
 // the objects' rows, the memberships of the people's users, and the grants on
 // the objects and their containers and to the roles of those memberships, and
 // the snapshot parts that hold records about them, cut by SliceOf. Several
 // people cost one statement of each kind, each probing the index once per
 // person, not one slice per person.
-func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline.Mirror, err error) {
+func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (_ *model.Mirror, err error) {
 	defer s.boundary(&err)
-	var out *pipeline.Mirror
+	var out *model.Mirror
 	err = s.snapshotRead(ctx, n, func(tx pgx.Tx, n int) error {
 		if f.Empty() {
 			m, err := s.read(ctx, tx, n)
@@ -96,7 +96,7 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline
 		if err != nil {
 			return fmt.Errorf("access rows: %w", err)
 		}
-		m.Access = pipeline.NewAccess(access)
+		m.Access = model.NewAccess(access)
 		if len(people) > 0 {
 			if m.Memberships, err = collectMemberships(tx.Query(ctx, s.stmt("slice_memberships", nil), n, people)); err != nil {
 				return fmt.Errorf("memberships: %w", err)
@@ -126,7 +126,7 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline
 		if m.Snapshot, err = s.snapshot(ctx, tx, n, slices.Compact(parts)); err != nil {
 			return fmt.Errorf("snapshot: %w", err)
 		}
-		out = pipeline.SliceOf(m, f)
+		out = model.SliceOf(m, f)
 		return nil
 	})
 	if err != nil {
@@ -136,7 +136,7 @@ func (s *Store) Slice(ctx context.Context, n int, f pipeline.Focus) (_ *pipeline
 }
 
 // containers returns the database and schema names above a canonical name, as
-// pipeline.SliceOf counts them.
+// model.SliceOf counts them.
 func containers(name string) []string {
 	parts := ident.Parts(name)
 	switch {
@@ -149,23 +149,23 @@ func containers(name string) []string {
 }
 
 // Changes returns what changed from generation from to generation to (0: the
-// current one), narrowed to f, as pipeline.ChangesOf defines it. The digests say
+// current one), narrowed to f, as model.ChangesOf defines it. The digests say
 // which people changed; only their rows are compared (compare.sql).
-func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (_ *pipeline.Changes, err error) {
+func (s *Store) Changes(ctx context.Context, from, to int, f model.Focus) (_ *model.Changes, err error) {
 	defer s.boundary(&err)
-	var out *pipeline.Changes
+	var out *model.Changes
 	err = s.snapshotRead(ctx, from, func(tx pgx.Tx, from int) error {
 		to, err := s.resolve(ctx, tx, to)
 		if err != nil {
 			return err
 		}
 		match := f.Matches()
-		out = &pipeline.Changes{From: from, To: to}
+		out = &model.Changes{From: from, To: to}
 		rows, err := tx.Query(ctx, s.stmt("compare", nil), from, to)
 		if err != nil {
 			return err
 		}
-		var r pipeline.Row
+		var r model.Row
 		var added bool
 		_, err = pgx.ForEachRow(rows, []any{&r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege, &added}, func() error {
 			if !match(r) {
@@ -189,14 +189,14 @@ func (s *Store) Changes(ctx context.Context, from, to int, f pipeline.Focus) (_ 
 // Scan streams every access row of generation n (0: the current one) in table
 // order; rows arrive from the server as fn consumes them, so the generation is
 // never held in memory. fn's error stops the scan and is returned.
-func (s *Store) Scan(ctx context.Context, n int, fn func(pipeline.Row) error) (err error) {
+func (s *Store) Scan(ctx context.Context, n int, fn func(model.Row) error) (err error) {
 	defer s.boundary(&err)
 	return s.snapshotRead(ctx, n, func(tx pgx.Tx, n int) error {
 		rows, err := tx.Query(ctx, s.stmt("read_access", nil), n)
 		if err != nil {
 			return err
 		}
-		var r pipeline.Row
+		var r model.Row
 		_, err = pgx.ForEachRow(rows, []any{&r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege}, func() error {
 			return fn(r)
 		})
@@ -216,7 +216,7 @@ func (s *Store) ObjectNames(ctx context.Context, n int, account string) (_ []str
 		}
 		out, err = pgx.CollectRows(rows, pgx.RowTo[string])
 		if len(out) == 0 {
-			out = nil // no names, as pipeline.ObjectNamesOf says it
+			out = nil // no names, as model.ObjectNamesOf says it
 		}
 		return err
 	})
@@ -225,16 +225,16 @@ func (s *Store) ObjectNames(ctx context.Context, n int, account string) (_ []str
 
 // readMeta reads generation n's metadata, the users it left out and its masked
 // columns: the parts of a mirror every slice keeps whole.
-func (s *Store) readMeta(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirror, error) {
+func (s *Store) readMeta(ctx context.Context, tx pgx.Tx, n int) (*model.Mirror, error) {
 	var metaJSON, excludedJSON []byte
 	err := tx.QueryRow(ctx, s.stmt("generation_meta", nil), n).Scan(&metaJSON, &excludedJSON)
 	if errNoRows(err) {
-		return nil, fmt.Errorf("%w: %d", pipeline.ErrUnknownGeneration, n)
+		return nil, fmt.Errorf("%w: %d", model.ErrUnknownGeneration, n)
 	}
 	if err != nil {
 		return nil, err
 	}
-	m := &pipeline.Mirror{}
+	m := &model.Mirror{}
 	if err := json.Unmarshal(metaJSON, &m.Meta); err != nil {
 		return nil, fmt.Errorf("meta: %w", err)
 	}
@@ -245,12 +245,12 @@ func (s *Store) readMeta(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirro
 	if err != nil {
 		return nil, err
 	}
-	var c pipeline.MaskedColumn
+	var c model.MaskedColumn
 	var rule string
 	_, err = pgx.ForEachRow(rows, []any{&c.Account, &c.ObjectName, &c.Column, &c.Reason, &rule}, func() error {
 		c.Rule = nil
 		if rule != "" {
-			c.Rule = new(pipeline.PolicyRule)
+			c.Rule = new(model.PolicyRule)
 			if err := json.Unmarshal([]byte(rule), c.Rule); err != nil {
 				return fmt.Errorf("rule of %s %s: %w", c.ObjectName, c.Column, err)
 			}
@@ -264,9 +264,9 @@ func (s *Store) readMeta(ctx context.Context, tx pgx.Tx, n int) (*pipeline.Mirro
 	return m, nil
 }
 
-func collectAccess(rows pgx.Rows, size int) ([]pipeline.Row, error) {
-	out := make([]pipeline.Row, 0, size)
-	var r pipeline.Row
+func collectAccess(rows pgx.Rows, size int) ([]model.Row, error) {
+	out := make([]model.Row, 0, size)
+	var r model.Row
 	_, err := pgx.ForEachRow(rows, []any{&r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege}, func() error {
 		out = append(out, r)
 		return nil
@@ -274,12 +274,12 @@ func collectAccess(rows pgx.Rows, size int) ([]pipeline.Row, error) {
 	return out, err
 }
 
-func collectMemberships(rows pgx.Rows, err error) ([]pipeline.Membership, error) {
+func collectMemberships(rows pgx.Rows, err error) ([]model.Membership, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []pipeline.Membership
-	var ms pipeline.Membership
+	var out []model.Membership
+	var ms model.Membership
 	_, err = pgx.ForEachRow(rows, []any{&ms.Account, &ms.Email, &ms.User, &ms.Role, &ms.Path}, func() error {
 		out = append(out, ms)
 		ms.Path = nil // the next row scans into a fresh slice
@@ -288,12 +288,12 @@ func collectMemberships(rows pgx.Rows, err error) ([]pipeline.Membership, error)
 	return out, err
 }
 
-func collectGrants(rows pgx.Rows, err error) ([]pipeline.Grant, error) {
+func collectGrants(rows pgx.Rows, err error) ([]model.Grant, error) {
 	if err != nil {
 		return nil, err
 	}
-	var out []pipeline.Grant
-	var g pipeline.Grant
+	var out []model.Grant
+	var g model.Grant
 	_, err = pgx.ForEachRow(rows, []any{&g.Account, &g.Role, &g.ObjectType, &g.ObjectName, &g.Privilege, &g.Via}, func() error {
 		out = append(out, g)
 		return nil
@@ -301,4 +301,4 @@ func collectGrants(rows pgx.Rows, err error) ([]pipeline.Grant, error) {
 	return out, err
 }
 
-var _ pipeline.Reader = (*Store)(nil)
+var _ model.Reader = (*Store)(nil)

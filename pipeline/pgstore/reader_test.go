@@ -12,11 +12,12 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // requireSameSlice compares a store's slice with the one SliceOf cuts from the
 // whole generation.
-func requireSameSlice(t *testing.T, want, got *pipeline.Mirror, msg ...any) {
+func requireSameSlice(t *testing.T, want, got *model.Mirror, msg ...any) {
 	t.Helper()
 	require.Equal(t, rowsOf(want.Access), rowsOf(got.Access), msg...)
 	w, g := *want, *got
@@ -26,7 +27,7 @@ func requireSameSlice(t *testing.T, want, got *pipeline.Mirror, msg ...any) {
 
 // TestReaderAnswersAsSliceOf asks the store's own Reader about every sample
 // account, person by person and object by object, in two generations, and
-// compares each answer with the one pipeline.SliceOf, ChangesOf and
+// compares each answer with the one model.SliceOf, ChangesOf and
 // ObjectNamesOf compute from the whole generation.
 func TestReaderAnswersAsSliceOf(t *testing.T) {
 	t.Parallel()
@@ -47,19 +48,19 @@ func TestReaderAnswersAsSliceOf(t *testing.T) {
 			require.NoError(t, err)
 			rng := rand.New(rand.NewPCG(14, 14))
 			next := variant(rng, m, 0)
-			opts := pipeline.PublishOptions{MaxRevokeRatio: 0.2, Force: true, Keep: 3}
-			for _, mm := range []*pipeline.Mirror{m, next} {
+			opts := model.PublishOptions{MaxRevokeRatio: 0.2, Force: true, Keep: 3}
+			for _, mm := range []*model.Mirror{m, next} {
 				_, err := s.Publish(ctx, mm, opts)
 				require.NoError(t, err)
 			}
-			whole := map[int]*pipeline.Mirror{}
+			whole := map[int]*model.Mirror{}
 			for _, n := range []int{1, 2} {
 				whole[n], err = s.Open(ctx, n)
 				require.NoError(t, err)
 			}
 			whole[0] = whole[2]
 
-			var foci []pipeline.Focus
+			var foci []model.Focus
 			emails := map[string]bool{}
 			for r := range m.Access.All() {
 				emails[r.Email] = true
@@ -76,7 +77,7 @@ func TestReaderAnswersAsSliceOf(t *testing.T) {
 			slices.Sort(people)
 			rng.Shuffle(len(people), func(i, j int) { people[i], people[j] = people[j], people[i] })
 			for _, e := range people[:min(8, len(people))] {
-				foci = append(foci, pipeline.Focus{Email: e})
+				foci = append(foci, model.Focus{Email: e})
 			}
 			var objects []string
 			for _, g := range m.Grants {
@@ -86,30 +87,30 @@ func TestReaderAnswersAsSliceOf(t *testing.T) {
 			objects = slices.Compact(objects)
 			rng.Shuffle(len(objects), func(i, j int) { objects[i], objects[j] = objects[j], objects[i] })
 			for i, o := range objects[:min(8, len(objects))] {
-				foci = append(foci, pipeline.Focus{Objects: []string{o}})
+				foci = append(foci, model.Focus{Objects: []string{o}})
 				if i%3 == 0 {
-					foci = append(foci, pipeline.Focus{Email: people[i%len(people)], Objects: []string{o, objects[(i+1)%len(objects)]}})
+					foci = append(foci, model.Focus{Email: people[i%len(people)], Objects: []string{o, objects[(i+1)%len(objects)]}})
 				}
 			}
-			foci = append(foci, pipeline.Focus{}, pipeline.Focus{Email: "nobody@example.com"}, pipeline.Focus{Objects: []string{"NO.SUCH.TABLE"}})
+			foci = append(foci, model.Focus{}, model.Focus{Email: "nobody@example.com"}, model.Focus{Objects: []string{"NO.SUCH.TABLE"}})
 			require.Greater(t, len(foci), 5)
 
 			for _, n := range []int{0, 1, 2} {
 				for _, f := range foci {
 					got, err := s.Slice(ctx, n, f)
 					require.NoError(t, err)
-					requireSameSlice(t, pipeline.SliceOf(whole[n], f), got, "generation %d, focus %+v", n, f)
+					requireSameSlice(t, model.SliceOf(whole[n], f), got, "generation %d, focus %+v", n, f)
 				}
 				names, err := s.ObjectNames(ctx, n, "")
 				require.NoError(t, err)
-				require.Equal(t, pipeline.ObjectNamesOf(whole[n], ""), names)
+				require.Equal(t, model.ObjectNamesOf(whole[n], ""), names)
 				for _, a := range whole[n].Meta.Accounts {
 					names, err := s.ObjectNames(ctx, n, a.Name)
 					require.NoError(t, err)
-					require.Equal(t, pipeline.ObjectNamesOf(whole[n], a.Name), names)
+					require.Equal(t, model.ObjectNamesOf(whole[n], a.Name), names)
 				}
-				var scanned []pipeline.Row
-				require.NoError(t, s.Scan(ctx, n, func(r pipeline.Row) error {
+				var scanned []model.Row
+				require.NoError(t, s.Scan(ctx, n, func(r model.Row) error {
 					scanned = append(scanned, r)
 					return nil
 				}))
@@ -119,21 +120,21 @@ func TestReaderAnswersAsSliceOf(t *testing.T) {
 				for _, f := range foci {
 					got, err := s.Changes(ctx, pair[0], pair[1], f)
 					require.NoError(t, err)
-					want := pipeline.ChangesOf(whole[pair[0]], whole[pair[1]], whole[pair[0]].Meta.Generation, whole[pair[1]].Meta.Generation, f)
+					want := model.ChangesOf(whole[pair[0]], whole[pair[1]], whole[pair[0]].Meta.Generation, whole[pair[1]].Meta.Generation, f)
 					require.Equal(t, want, got, "changes %v, focus %+v", pair, f)
 				}
 			}
-			all, err := s.Changes(ctx, 1, 2, pipeline.Focus{})
+			all, err := s.Changes(ctx, 1, 2, model.Focus{})
 			require.NoError(t, err)
 			require.NotEmpty(t, append(all.Added, all.Removed...), "the variant changes something")
 
-			_, err = s.Slice(ctx, 9, pipeline.Focus{Email: "x@example.com"})
-			require.ErrorIs(t, err, pipeline.ErrUnknownGeneration)
-			_, err = s.Changes(ctx, 1, 9, pipeline.Focus{})
-			require.ErrorIs(t, err, pipeline.ErrUnknownGeneration)
-			require.ErrorIs(t, s.Scan(ctx, 9, func(pipeline.Row) error { return nil }), pipeline.ErrUnknownGeneration)
+			_, err = s.Slice(ctx, 9, model.Focus{Email: "x@example.com"})
+			require.ErrorIs(t, err, model.ErrUnknownGeneration)
+			_, err = s.Changes(ctx, 1, 9, model.Focus{})
+			require.ErrorIs(t, err, model.ErrUnknownGeneration)
+			require.ErrorIs(t, s.Scan(ctx, 9, func(model.Row) error { return nil }), model.ErrUnknownGeneration)
 			_, err = s.ObjectNames(ctx, 9, "")
-			require.ErrorIs(t, err, pipeline.ErrUnknownGeneration)
+			require.ErrorIs(t, err, model.ErrUnknownGeneration)
 		})
 	}
 }

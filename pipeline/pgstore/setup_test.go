@@ -16,7 +16,7 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/internal/pgtest"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 func randomName(prefix string) string {
@@ -107,7 +107,7 @@ func (f *fixture) checksum(t testing.TB, gen int) (int, string) {
 }
 
 // checksumOf is checksum for the rows of a mirror, computed in Go.
-func checksumOf(m *pipeline.Mirror) (int, string) {
+func checksumOf(m *model.Mirror) (int, string) {
 	var b strings.Builder
 	for r := range m.Access.All() {
 		if b.Len() > 0 {
@@ -151,12 +151,12 @@ func withUser(t testing.TB, dsn, user, password string) string {
 // generated builds a mirror of people × perPerson rows over a pool of objects,
 // with three roles per person and the grants behind every row, as a large account
 // would flatten to.
-func generated(people, perPerson int) *pipeline.Mirror {
+func generated(people, perPerson int) *model.Mirror {
 	const objects, roles = 20000, 300
-	rows := make([]pipeline.Row, 0, people*perPerson)
-	m := &pipeline.Mirror{Meta: pipeline.Meta{
-		Accounts: []pipeline.AccountMeta{{Name: "ACME", ExtractedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Source: "generated"}},
-		Mode:     pipeline.Effective, Roles: pipeline.AllRoles, PublishedAt: time.Now(),
+	rows := make([]model.Row, 0, people*perPerson)
+	m := &model.Mirror{Meta: model.Meta{
+		Accounts: []model.AccountMeta{{Name: "ACME", ExtractedAt: time.Date(2026, 11, 1, 0, 0, 0, 0, time.UTC), Source: "generated"}},
+		Mode:     model.Effective, Roles: model.AllRoles, PublishedAt: time.Now(),
 	}}
 	object := func(o int) (typ, name string) {
 		return "TABLE", fmt.Sprintf("DB%d.SCHEMA%d.TABLE_%d", o%7, o%61, o)
@@ -165,18 +165,18 @@ func generated(people, perPerson int) *pipeline.Mirror {
 		email := fmt.Sprintf("person%06d@example.com", p)
 		for k := 0; k < perPerson; k++ {
 			typ, name := object((p*31 + k*17) % objects)
-			rows = append(rows, pipeline.Row{Account: "ACME", Email: email, ObjectType: typ, ObjectName: name, Privilege: "SELECT"})
+			rows = append(rows, model.Row{Account: "ACME", Email: email, ObjectType: typ, ObjectName: name, Privilege: "SELECT"})
 		}
 		for r := 0; r < 3; r++ {
 			role := fmt.Sprintf("ROLE_%d", (p+r*101)%roles)
-			m.Memberships = append(m.Memberships, pipeline.Membership{Account: "ACME", Email: email, User: fmt.Sprintf("P%06d", p), Role: role, Path: []string{role}})
+			m.Memberships = append(m.Memberships, model.Membership{Account: "ACME", Email: email, User: fmt.Sprintf("P%06d", p), Role: role, Path: []string{role}})
 		}
 	}
 	for o := 0; o < objects; o++ {
 		typ, name := object(o)
-		m.Grants = append(m.Grants, pipeline.Grant{Account: "ACME", Role: fmt.Sprintf("ROLE_%d", o%roles), ObjectType: typ, ObjectName: name, Privilege: "SELECT"})
+		m.Grants = append(m.Grants, model.Grant{Account: "ACME", Role: fmt.Sprintf("ROLE_%d", o%roles), ObjectType: typ, ObjectName: name, Privilege: "SELECT"})
 	}
-	m.Access = pipeline.NewAccess(rows)
+	m.Access = model.NewAccess(rows)
 	m.Meta.Rows = m.Access.Len()
 	return m
 }

@@ -14,7 +14,7 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // A generation's snapshot is stored in parts per account (migration 00007): the
@@ -44,11 +44,11 @@ type seq[T any] struct {
 // without the tables the object parts hold; the tables are the records of the
 // part, with their places.
 type snapshotPart struct {
-	Account    *pipeline.Account
-	RoleGrants []seq[pipeline.RoleGrant]
-	Tags       []seq[pipeline.TagRef]
-	Policies   []seq[pipeline.PolicyRef]
-	History    []seq[pipeline.AccessEvent]
+	Account    *model.Account
+	RoleGrants []seq[model.RoleGrant]
+	Tags       []seq[model.TagRef]
+	Policies   []seq[model.PolicyRef]
+	History    []seq[model.AccessEvent]
 }
 
 // bucket is the part a name (an object's canonical name, or an upper-cased user
@@ -71,7 +71,7 @@ type storedPart struct {
 
 // encodeParts splits each account of snap into its core and object and user
 // parts, and encodes them.
-func encodeParts(snap *pipeline.Snapshot) ([]storedPart, error) {
+func encodeParts(snap *model.Snapshot) ([]storedPart, error) {
 	var out []storedPart
 	for _, a := range snap.Accounts {
 		core := *a
@@ -88,23 +88,23 @@ func encodeParts(snap *pipeline.Snapshot) ([]storedPart, error) {
 		for i := range a.RoleGrants {
 			rg := &a.RoleGrants[i]
 			key := corePart
-			if !pipeline.KeptWhole(rg) {
-				key = objectPart(pipeline.ObjectName(rg))
+			if !model.KeptWhole(rg) {
+				key = objectPart(model.ObjectName(rg))
 			}
 			p := part(key)
-			p.RoleGrants = append(p.RoleGrants, seq[pipeline.RoleGrant]{i, *rg})
+			p.RoleGrants = append(p.RoleGrants, seq[model.RoleGrant]{i, *rg})
 		}
 		for i, t := range a.Tags {
-			p := part(objectPart(pipeline.RefObject(t.ObjectDatabase, t.ObjectSchema, t.ObjectName)))
-			p.Tags = append(p.Tags, seq[pipeline.TagRef]{i, t})
+			p := part(objectPart(model.RefObject(t.ObjectDatabase, t.ObjectSchema, t.ObjectName)))
+			p.Tags = append(p.Tags, seq[model.TagRef]{i, t})
 		}
 		for i, r := range a.Policies {
-			p := part(objectPart(pipeline.RefObject(r.Database, r.Schema, r.Entity)))
-			p.Policies = append(p.Policies, seq[pipeline.PolicyRef]{i, r})
+			p := part(objectPart(model.RefObject(r.Database, r.Schema, r.Entity)))
+			p.Policies = append(p.Policies, seq[model.PolicyRef]{i, r})
 		}
 		for i, h := range a.History {
-			e := seq[pipeline.AccessEvent]{i, h}
-			p := part(objectPart(pipeline.HistoryObject(h.ObjectName)))
+			e := seq[model.AccessEvent]{i, h}
+			p := part(objectPart(model.HistoryObject(h.ObjectName)))
 			p.History = append(p.History, e)
 			if u := part(userPart(h.User)); u != p {
 				u.History = append(u.History, e)
@@ -165,18 +165,18 @@ func (s *Store) storeParts(ctx context.Context, tx pgx.Tx, n int, parts []stored
 // is nil, otherwise the cores and the parts keys names. ok is false when the
 // generation has no parts (it was published before they existed, or without a
 // snapshot).
-func (s *Store) readParts(ctx context.Context, tx pgx.Tx, n int, keys []string) (snap *pipeline.Snapshot, ok bool, err error) {
+func (s *Store) readParts(ctx context.Context, tx pgx.Tx, n int, keys []string) (snap *model.Snapshot, ok bool, err error) {
 	rows, err := tx.Query(ctx, s.stmt("read_parts", nil), n, keys)
 	if err != nil {
 		return nil, false, err
 	}
 	defer rows.Close()
-	snap = &pipeline.Snapshot{}
-	var cur *pipeline.Account
-	var rg []seq[pipeline.RoleGrant]
-	var tags []seq[pipeline.TagRef]
-	var pols []seq[pipeline.PolicyRef]
-	var hist []seq[pipeline.AccessEvent]
+	snap = &model.Snapshot{}
+	var cur *model.Account
+	var rg []seq[model.RoleGrant]
+	var tags []seq[model.TagRef]
+	var pols []seq[model.PolicyRef]
+	var hist []seq[model.AccessEvent]
 	// History records can come twice: from their object's part and their user's.
 	seen := map[int]bool{}
 	account, missing := "", ""

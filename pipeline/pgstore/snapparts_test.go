@@ -12,12 +12,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/storetest"
 )
 
 // snapshotJSON prints a snapshot's accounts as JSON, tables in their order, times
 // as instants in UTC.
-func snapshotJSON(t *testing.T, s *pipeline.Snapshot) string {
+func snapshotJSON(t *testing.T, s *model.Snapshot) string {
 	t.Helper()
 	b, err := json.Marshal(s.Accounts)
 	require.NoError(t, err)
@@ -28,9 +29,9 @@ func snapshotJSON(t *testing.T, s *pipeline.Snapshot) string {
 	return string(out)
 }
 
-func acmeMirror(t *testing.T) *pipeline.Mirror {
+func acmeMirror(t *testing.T) *model.Mirror {
 	t.Helper()
-	return storetest.FlattenAccount(t, filepath.Join("..", "..", "testdata", "sample", "acme"), pipeline.Effective)
+	return storetest.FlattenAccount(t, filepath.Join("..", "..", "testdata", "sample", "acme"), model.Effective)
 }
 
 // TestSnapshotPartsRoundTrip: a generation's snapshot read back from its parts is
@@ -44,7 +45,7 @@ func TestSnapshotPartsRoundTrip(t *testing.T) {
 	for i := range m.Snapshot.Accounts {
 		m.Snapshot.Accounts[i].ExtractedAt = m.Snapshot.Accounts[i].ExtractedAt.UTC()
 	}
-	_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	_, err := s.Publish(ctx, m, model.DefaultPublishOptions())
 	require.NoError(t, err)
 	back, err := s.Open(ctx, 0)
 	require.NoError(t, err)
@@ -55,8 +56,8 @@ func TestSnapshotPartsRoundTrip(t *testing.T) {
 		rg := m.Snapshot.Accounts[0].RoleGrants
 		var object string
 		for i := range rg {
-			if !pipeline.KeptWhole(&rg[i]) {
-				object = pipeline.ObjectName(&rg[i])
+			if !model.KeptWhole(&rg[i]) {
+				object = model.ObjectName(&rg[i])
 				break
 			}
 		}
@@ -68,7 +69,7 @@ func TestSnapshotPartsRoundTrip(t *testing.T) {
 		require.Less(t, len(a.RoleGrants), len(rg), "one object part, not the whole table")
 		found := false
 		for i := range a.RoleGrants {
-			found = found || pipeline.ObjectName(&a.RoleGrants[i]) == object
+			found = found || model.ObjectName(&a.RoleGrants[i]) == object
 		}
 		require.True(t, found, "the object's grants are in its part")
 		return nil
@@ -86,21 +87,21 @@ func TestSnapshotPartsShared(t *testing.T) {
 	ctx := context.Background()
 	s, f := setup(t)
 	m := acmeMirror(t)
-	_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	_, err := s.Publish(ctx, m, model.DefaultPublishOptions())
 	require.NoError(t, err)
 	blobs := f.count(t, `SELECT count(*) FROM %s.snapshot_blobs`)
 
 	a := *m.Snapshot.Accounts[0]
-	a.Users = append([]pipeline.User(nil), a.Users...)
+	a.Users = append([]model.User(nil), a.Users...)
 	for i := range a.Users {
 		if a.Users[i].Active() {
 			a.Users[i].Disabled = true
 			break
 		}
 	}
-	next, err := pipeline.Flatten(&pipeline.Snapshot{Accounts: []*pipeline.Account{&a}}, pipeline.Options{Mode: pipeline.Effective, Now: m.Meta.PublishedAt})
+	next, err := pipeline.Flatten(&model.Snapshot{Accounts: []*model.Account{&a}}, pipeline.Options{Mode: model.Effective, Now: m.Meta.PublishedAt})
 	require.NoError(t, err)
-	opts := pipeline.DefaultPublishOptions()
+	opts := model.DefaultPublishOptions()
 	opts.Force = true
 	_, err = s.Publish(ctx, next, opts)
 	require.NoError(t, err)
@@ -117,11 +118,11 @@ func TestSnapshotFilesStillRead(t *testing.T) {
 	ctx := context.Background()
 	s, f := setup(t)
 	m := acmeMirror(t)
-	_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	_, err := s.Publish(ctx, m, model.DefaultPublishOptions())
 	require.NoError(t, err)
 	fromParts, err := s.Open(ctx, 0)
 	require.NoError(t, err)
-	focus := pipeline.Focus{Email: "alice.martin@acme.example", Objects: []string{"SALES.PUBLIC.ORDERS"}}
+	focus := model.Focus{Email: "alice.martin@acme.example", Objects: []string{"SALES.PUBLIC.ORDERS"}}
 	sliceParts, err := s.Slice(ctx, 0, focus)
 	require.NoError(t, err)
 

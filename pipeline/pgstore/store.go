@@ -17,7 +17,7 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/pgxpool"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	gmsql "github.com/grantmirror/grantmirror/sql"
 )
 
@@ -88,7 +88,7 @@ var schemaName = regexp.MustCompile(`^[a-z_][a-z0-9_]{0,62}$`)
 // validSchema accepts lowercase identifiers Postgres lets a user create.
 func validSchema(s string) error {
 	if !schemaName.MatchString(s) || strings.HasPrefix(s, "pg_") {
-		return fmt.Errorf("%w: schema %q: want lowercase letters, digits and underscores, starting with a letter or underscore, at most 63 characters and not starting with pg_", pipeline.ErrTarget, s)
+		return fmt.Errorf("%w: schema %q: want lowercase letters, digits and underscores, starting with a letter or underscore, at most 63 characters and not starting with pg_", model.ErrTarget, s)
 	}
 	return nil
 }
@@ -137,7 +137,7 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 		opts.LockTimeout = defaultLockTimeout
 	}
 	if opts.HistoryDays < 0 {
-		return nil, fmt.Errorf("%w: history days %d: want 0 (the default, %d) or more", pipeline.ErrTarget, opts.HistoryDays, DefaultHistoryDays)
+		return nil, fmt.Errorf("%w: history days %d: want 0 (the default, %d) or more", model.ErrTarget, opts.HistoryDays, DefaultHistoryDays)
 	}
 	if opts.HistoryDays == 0 {
 		opts.HistoryDays = DefaultHistoryDays
@@ -145,11 +145,11 @@ func Open(ctx context.Context, dsn string, opts Options) (*Store, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	target := pipeline.RedactDSN(dsn)
+	target := model.RedactDSN(dsn)
 	cfg, err := pgxpool.ParseConfig(dsn)
 	if err != nil {
 		msg := strings.ReplaceAll(err.Error(), dsn, target)
-		return nil, fmt.Errorf("%w: %s", pipeline.ErrTarget, msg)
+		return nil, fmt.Errorf("%w: %s", model.ErrTarget, msg)
 	}
 	if cfg.ConnConfig.ConnectTimeout == 0 {
 		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
@@ -348,7 +348,7 @@ func (s *Store) lock(ctx context.Context) (*pgxpool.Conn, func(), error) {
 		}
 		if time.Now().After(deadline) {
 			conn.Release()
-			return nil, nil, fmt.Errorf("%w: schema %s of %s", pipeline.ErrLocked, s.schema, s.target)
+			return nil, nil, fmt.Errorf("%w: schema %s of %s", model.ErrLocked, s.schema, s.target)
 		}
 		select {
 		case <-ctx.Done():
@@ -383,4 +383,4 @@ func (s *Store) step(ctx context.Context, name string) error {
 // errNoRows tells a missing row from a failed query.
 func errNoRows(err error) bool { return errors.Is(err, pgx.ErrNoRows) }
 
-var _ pipeline.Store = (*Store)(nil)
+var _ model.Store = (*Store)(nil)

@@ -16,13 +16,13 @@ import (
 	"github.com/stretchr/testify/require"
 
 	"github.com/grantmirror/grantmirror/internal/pgtest"
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/storetest"
 )
 
 func TestConformance(t *testing.T) {
 	t.Parallel()
-	storetest.Run(t, func(t *testing.T) pipeline.Store {
+	storetest.Run(t, func(t *testing.T) model.Store {
 		s, _ := setup(t)
 		return s
 	})
@@ -30,7 +30,7 @@ func TestConformance(t *testing.T) {
 
 func TestReaderConformance(t *testing.T) {
 	t.Parallel()
-	storetest.RunReader(t, func(t *testing.T) pipeline.Store {
+	storetest.RunReader(t, func(t *testing.T) model.Store {
 		s, _ := setup(t)
 		return s
 	})
@@ -42,18 +42,18 @@ func TestPublishedContract(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, f := setup(t)
-	m := storetest.Sample(t, pipeline.Effective)
+	m := storetest.Sample(t, model.Effective)
 	m.Masked = append(m.Masked,
-		pipeline.MaskedColumn{Account: "ACME", ObjectName: "SALES.CRM.CUSTOMERS", Column: "EMAIL", Reason: "tag PII"},
-		pipeline.MaskedColumn{Account: "ACME", ObjectName: "SALES.CRM.CUSTOMERS", Column: "PHONE", Reason: "masking policy MASK_PHONE"})
-	g, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+		model.MaskedColumn{Account: "ACME", ObjectName: "SALES.CRM.CUSTOMERS", Column: "EMAIL", Reason: "tag PII"},
+		model.MaskedColumn{Account: "ACME", ObjectName: "SALES.CRM.CUSTOMERS", Column: "PHONE", Reason: "masking policy MASK_PHONE"})
+	g, err := s.Publish(ctx, m, model.DefaultPublishOptions())
 	require.NoError(t, err)
 
 	rows, err := f.admin.Query(ctx, fmt.Sprintf(`SELECT account, email, object_type, object_name, privilege FROM %s.access`, pgx.Identifier{f.schema}.Sanitize()))
 	require.NoError(t, err)
-	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[pipeline.Row])
+	got, err := pgx.CollectRows(rows, pgx.RowToStructByPos[model.Row])
 	require.NoError(t, err)
-	slices.SortFunc(got, pipeline.Row.Compare)
+	slices.SortFunc(got, model.Row.Compare)
 	require.Equal(t, slices.Collect(m.Access.All()), got)
 
 	type want struct {
@@ -99,11 +99,11 @@ func TestUnmigratedSchema(t *testing.T) {
 	f := newFixture(t)
 	s := f.open(t, pgtest.URL())
 	_, err := s.Current(ctx)
-	require.ErrorIs(t, err, pipeline.ErrNoGeneration)
+	require.ErrorIs(t, err, model.ErrNoGeneration)
 	_, err = s.Open(ctx, 0)
-	require.ErrorIs(t, err, pipeline.ErrNoGeneration)
+	require.ErrorIs(t, err, model.ErrNoGeneration)
 	_, err = s.Open(ctx, 3)
-	require.ErrorIs(t, err, pipeline.ErrUnknownGeneration)
+	require.ErrorIs(t, err, model.ErrUnknownGeneration)
 	gens, err := s.Generations(ctx)
 	require.NoError(t, err)
 	require.Empty(t, gens)
@@ -111,7 +111,7 @@ func TestUnmigratedSchema(t *testing.T) {
 	require.NoError(t, err)
 	require.Empty(t, runs)
 
-	g, err := s.Publish(ctx, storetest.Sample(t, pipeline.Granted), pipeline.DefaultPublishOptions())
+	g, err := s.Publish(ctx, storetest.Sample(t, model.Granted), model.DefaultPublishOptions())
 	require.NoError(t, err)
 	require.Equal(t, 1, g.Number)
 	require.Equal(t, int(latestVersion), f.count(t, `SELECT max(version_id) FROM %s.goose_db_version`))
@@ -124,7 +124,7 @@ func TestInvalidSchema(t *testing.T) {
 		t.Run(schema, func(t *testing.T) {
 			t.Parallel()
 			_, err := Open(context.Background(), pgtest.URL(), Options{Schema: schema})
-			require.ErrorIs(t, err, pipeline.ErrTarget)
+			require.ErrorIs(t, err, model.ErrTarget)
 		})
 	}
 }
@@ -149,7 +149,7 @@ func TestConnectionErrors(t *testing.T) {
 		// cannot fail here, so the login failure is checked with a role that
 		// does not exist, which the server refuses the same way.
 		c.Close(context.Background())
-		t.Logf("the server accepts any password for %s (trust auth); checking a nonexistent role instead", pipeline.RedactDSN(wrong))
+		t.Logf("the server accepts any password for %s (trust auth); checking a nonexistent role instead", model.RedactDSN(wrong))
 		wrong = withUser(t, pgtest.URL(), randomName("gm_test_nobody_"), password)
 	}
 
@@ -180,8 +180,8 @@ func TestReadOnlyUser(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, f := setup(t)
-	m := storetest.Sample(t, pipeline.Effective)
-	_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	m := storetest.Sample(t, model.Effective)
+	_, err := s.Publish(ctx, m, model.DefaultPublishOptions())
 	require.NoError(t, err)
 	const password = "ro-s3cret-0815"
 	name, dsn := f.role(t, password)
@@ -195,14 +195,14 @@ func TestReadOnlyUser(t *testing.T) {
 	require.Equal(t, m.Access.Len(), back.Access.Len())
 	stored := f.storage(t)
 
-	_, err = ro.Publish(ctx, storetest.Sample(t, pipeline.Granted), pipeline.DefaultPublishOptions())
+	_, err = ro.Publish(ctx, storetest.Sample(t, model.Granted), model.DefaultPublishOptions())
 	require.ErrorIs(t, err, ErrPermission)
 	require.Contains(t, err.Error(), "permission denied")
 	t.Log(err)
 	require.NotContains(t, err.Error(), password)
 	_, err = ro.Rollback(ctx, 1)
 	require.ErrorIs(t, err, ErrPermission)
-	err = ro.RecordRun(ctx, pipeline.RunRecord{Status: pipeline.RunFailed, Source: "dir:x"})
+	err = ro.RecordRun(ctx, model.RunRecord{Status: model.RunFailed, Source: "dir:x"})
 	require.ErrorIs(t, err, ErrPermission)
 
 	cur, err := s.Current(ctx)
@@ -227,7 +227,7 @@ func TestSchemaTooNew(t *testing.T) {
 	require.ErrorIs(t, err, ErrSchemaTooNew)
 	require.Contains(t, err.Error(), "upgrade grantmirror")
 	require.ErrorIs(t, s.Migrate(ctx), ErrSchemaTooNew)
-	_, err = s.Publish(ctx, storetest.Sample(t, pipeline.Effective), pipeline.DefaultPublishOptions())
+	_, err = s.Publish(ctx, storetest.Sample(t, model.Effective), model.DefaultPublishOptions())
 	require.ErrorIs(t, err, ErrSchemaTooNew)
 	require.Zero(t, f.count(t, `SELECT count(*) FROM %s.access_rows`))
 }
@@ -238,12 +238,12 @@ func TestRefusedPublishLeavesNothing(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, f := setup(t)
-	m := storetest.Sample(t, pipeline.Effective)
-	_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	m := storetest.Sample(t, model.Effective)
+	_, err := s.Publish(ctx, m, model.DefaultPublishOptions())
 	require.NoError(t, err)
 	stored := f.storage(t)
-	_, err = s.Publish(ctx, storetest.Truncated(m, 1), pipeline.DefaultPublishOptions())
-	require.ErrorIs(t, err, pipeline.ErrRevokeGuard)
+	_, err = s.Publish(ctx, storetest.Truncated(m, 1), model.DefaultPublishOptions())
+	require.ErrorIs(t, err, model.ErrRevokeGuard)
 	require.Equal(t, stored, f.storage(t))
 	require.Zero(t, f.count(t, `SELECT count(*) FROM %s.snapshot_parts WHERE generation <> 1`))
 }
@@ -255,10 +255,10 @@ func TestRetentionDeletesRows(t *testing.T) {
 	t.Parallel()
 	ctx := context.Background()
 	s, f := setup(t)
-	m := storetest.Sample(t, pipeline.Effective)
-	opts := pipeline.DefaultPublishOptions()
+	m := storetest.Sample(t, model.Effective)
+	opts := model.DefaultPublishOptions()
 	opts.Keep = 1
-	var mirrors []*pipeline.Mirror
+	var mirrors []*model.Mirror
 	for i := range 4 {
 		// Each generation loses one more row: generations 1 and 2 hold rows that
 		// 3 and 4 do not.
@@ -289,10 +289,10 @@ func TestLocked(t *testing.T) {
 			t.Parallel()
 			ctx := context.Background()
 			s, f := setup(t)
-			m := storetest.Sample(t, pipeline.Effective)
-			_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+			m := storetest.Sample(t, model.Effective)
+			_, err := s.Publish(ctx, m, model.DefaultPublishOptions())
 			require.NoError(t, err)
-			_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+			_, err = s.Publish(ctx, m, model.DefaultPublishOptions())
 			require.NoError(t, err)
 
 			stored := f.storage(t)
@@ -310,10 +310,10 @@ func TestLocked(t *testing.T) {
 				require.NoError(t, err)
 				defer unlock()
 			}
-			_, err = s.Publish(ctx, storetest.Sample(t, pipeline.Granted), pipeline.DefaultPublishOptions())
-			require.ErrorIs(t, err, pipeline.ErrLocked)
+			_, err = s.Publish(ctx, storetest.Sample(t, model.Granted), model.DefaultPublishOptions())
+			require.ErrorIs(t, err, model.ErrLocked)
 			_, err = s.Rollback(ctx, 0)
-			require.ErrorIs(t, err, pipeline.ErrLocked)
+			require.ErrorIs(t, err, model.ErrLocked)
 			cur, err := s.Current(ctx)
 			require.NoError(t, err)
 			require.Equal(t, 2, cur.Number)
@@ -334,7 +334,7 @@ func TestReadersNeverSeeAMix(t *testing.T) {
 	ctx := context.Background()
 	s, f := setup(t)
 	old, next := generated(2000, 100), generated(1500, 80)
-	_, err := s.Publish(ctx, old, pipeline.DefaultPublishOptions())
+	_, err := s.Publish(ctx, old, model.DefaultPublishOptions())
 	require.NoError(t, err)
 	totals := map[int]int{1: old.Access.Len(), 2: next.Access.Len()}
 
@@ -372,7 +372,7 @@ func TestReadersNeverSeeAMix(t *testing.T) {
 			}
 		}
 	}()
-	forced := pipeline.DefaultPublishOptions()
+	forced := model.DefaultPublishOptions()
 	forced.Force = true
 	_, err = s.Publish(ctx, next, forced)
 	close(done)
@@ -409,10 +409,10 @@ func TestReaderHoldingTheViews(t *testing.T) {
 	s, err := Open(ctx, pgtest.URL(), Options{Schema: f.schema, LockTimeout: 50 * time.Millisecond})
 	require.NoError(t, err)
 	t.Cleanup(func() { s.Close() })
-	m := storetest.Sample(t, pipeline.Effective)
-	_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	m := storetest.Sample(t, model.Effective)
+	_, err = s.Publish(ctx, m, model.DefaultPublishOptions())
 	require.NoError(t, err)
-	granted := storetest.Sample(t, pipeline.Granted)
+	granted := storetest.Sample(t, model.Granted)
 	require.NotEqual(t, m.Access.Len(), granted.Access.Len())
 
 	count := func(tx pgx.Tx) (gen, n, roles int) {
@@ -432,10 +432,10 @@ func TestReaderHoldingTheViews(t *testing.T) {
 	}
 
 	start := time.Now()
-	g, err := s.Publish(ctx, granted, pipeline.DefaultPublishOptions())
+	g, err := s.Publish(ctx, granted, model.DefaultPublishOptions())
 	require.NoError(t, err, "open readers do not hold the publish up")
 	require.Equal(t, 2, g.Number)
-	_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	_, err = s.Publish(ctx, m, model.DefaultPublishOptions())
 	require.NoError(t, err)
 	_, err = s.Rollback(ctx, 2)
 	require.NoError(t, err)
@@ -468,15 +468,15 @@ func TestLeastPrivilege(t *testing.T) {
 
 	s := f.open(t, dsn)
 	require.NoError(t, s.Migrate(ctx))
-	m := storetest.Sample(t, pipeline.Effective)
+	m := storetest.Sample(t, model.Effective)
 	for range 3 {
-		_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+		_, err := s.Publish(ctx, m, model.DefaultPublishOptions())
 		require.NoError(t, err)
 	}
 	g, err := s.Rollback(ctx, 0)
 	require.NoError(t, err)
 	require.Equal(t, 2, g.Number)
-	require.NoError(t, s.RecordRun(ctx, pipeline.RunRecord{Status: pipeline.RunPublished, Source: "dir:x", Generation: 3}))
+	require.NoError(t, s.RecordRun(ctx, model.RunRecord{Status: model.RunPublished, Source: "dir:x", Generation: 3}))
 	back, err := s.Open(ctx, 0)
 	require.NoError(t, err)
 	require.Equal(t, m.Access.Len(), back.Access.Len())
@@ -491,8 +491,8 @@ func TestCompareByPeople(t *testing.T) {
 	ctx := context.Background()
 	for _, digests := range []bool{true, false} {
 		s, f := setup(t)
-		m := storetest.Sample(t, pipeline.Effective)
-		_, err := s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+		m := storetest.Sample(t, model.Effective)
+		_, err := s.Publish(ctx, m, model.DefaultPublishOptions())
 		require.NoError(t, err)
 		if !digests {
 			f.exec(t, `UPDATE %s.digests SET digest = NULL`)
@@ -505,13 +505,13 @@ func TestCompareByPeople(t *testing.T) {
 			}
 		}
 		// Everyone but alice is unchanged; alice loses one row; a new person arrives.
-		next := slices.DeleteFunc(slices.Clone(rows), func(r pipeline.Row) bool {
+		next := slices.DeleteFunc(slices.Clone(rows), func(r model.Row) bool {
 			return r.Email == "alice@example.com" && r.ObjectType == "WAREHOUSE"
 		})
-		next = append(next, pipeline.Row{Account: "ACME", Email: "new@example.com", ObjectType: "WAREHOUSE", ObjectName: "WH", Privilege: "USAGE"})
+		next = append(next, model.Row{Account: "ACME", Email: "new@example.com", ObjectType: "WAREHOUSE", ObjectName: "WH", Privilege: "USAGE"})
 		c := *m
-		c.Access = pipeline.NewAccess(next)
-		g, err := s.Publish(ctx, &c, pipeline.DefaultPublishOptions())
+		c.Access = model.NewAccess(next)
+		g, err := s.Publish(ctx, &c, model.DefaultPublishOptions())
 		require.NoError(t, err)
 		require.Equal(t, 1, g.Added, "digests %v", digests)
 		require.Equal(t, 1, g.Removed, "digests %v", digests)
@@ -549,15 +549,15 @@ func TestKeywordDSN(t *testing.T) {
 	s := f.open(t, kv)
 	require.NotContains(t, s.String(), "s3cret")
 	require.Contains(t, s.String(), "host="+u.Hostname())
-	m := storetest.Sample(t, pipeline.Effective)
-	_, err = s.Publish(ctx, m, pipeline.DefaultPublishOptions())
+	m := storetest.Sample(t, model.Effective)
+	_, err = s.Publish(ctx, m, model.DefaultPublishOptions())
 	require.NoError(t, err)
 	back, err := s.Open(ctx, 0)
 	require.NoError(t, err)
 	require.Equal(t, m.Access.Len(), back.Access.Len())
 
 	_, err = Open(ctx, strings.Replace(kv, "sslmode=disable", "sslmode=bogus", 1), Options{Schema: f.schema})
-	require.ErrorIs(t, err, pipeline.ErrTarget)
+	require.ErrorIs(t, err, model.ErrTarget)
 	require.NotContains(t, err.Error(), "s3cret")
 	t.Log(err)
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/sample"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // BenchmarkSyncSample runs whole syncs (read the snapshot directory, flatten,
@@ -29,9 +30,9 @@ func BenchmarkSyncSample(b *testing.B) {
 	a, err := sample.Generate(sample.Options{Users: 20_000, Roles: 4000, Grants: 400_000, Seed: 1})
 	require.NoError(b, err)
 	full := b.TempDir()
-	require.NoError(b, pipeline.WriteSnapshot(full, &pipeline.Snapshot{Accounts: []*pipeline.Account{a}}))
+	require.NoError(b, pipeline.WriteSnapshot(full, &model.Snapshot{Accounts: []*model.Account{a}}))
 	changed := *a
-	changed.UserGrants = append([]pipeline.UserGrant(nil), a.UserGrants...)
+	changed.UserGrants = append([]model.UserGrant(nil), a.UserGrants...)
 	gone := map[string]bool{}
 	for i, u := range a.Users {
 		if i%100 == 0 {
@@ -46,12 +47,12 @@ func BenchmarkSyncSample(b *testing.B) {
 	// The same snapshot with its manifest rewritten: another fingerprint, so the
 	// sync reads and flattens it, and finds the mirror unchanged.
 	reread := b.TempDir()
-	require.NoError(b, pipeline.WriteSnapshot(reread, &pipeline.Snapshot{Accounts: []*pipeline.Account{a}}))
+	require.NoError(b, pipeline.WriteSnapshot(reread, &model.Snapshot{Accounts: []*model.Account{a}}))
 	man, err := os.ReadFile(filepath.Join(reread, "manifest.json"))
 	require.NoError(b, err)
 	require.NoError(b, os.WriteFile(filepath.Join(reread, "manifest.json"), append(man, '\n'), 0o644))
 	onePercent := b.TempDir()
-	require.NoError(b, pipeline.WriteSnapshot(onePercent, &pipeline.Snapshot{Accounts: []*pipeline.Account{&changed}}))
+	require.NoError(b, pipeline.WriteSnapshot(onePercent, &model.Snapshot{Accounts: []*model.Account{&changed}}))
 
 	totals := map[string]float64{}
 	var rows, fullBytes, changedBytes int64
@@ -64,7 +65,7 @@ func BenchmarkSyncSample(b *testing.B) {
 			force     bool
 		}{{"first", full, false}, {"unchanged", full, false}, {"unchanged-reread", reread, false}, {"forced", full, true}, {"one-percent", onePercent, false}} {
 			start := time.Now()
-			res, err := pipeline.Run(ctx, pipeline.Config{Source: pipeline.DirSource{Dir: step.dir}, Store: s, Publish: pipeline.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 3, Force: step.force}})
+			res, err := pipeline.Run(ctx, pipeline.Config{Source: pipeline.DirSource{Dir: step.dir}, Store: s, Publish: model.PublishOptions{MaxRevokeRatio: 0.2, MaxAddRatio: 0.5, Keep: 3, Force: step.force}})
 			require.NoError(b, err)
 			totals[step.name+"-s"] += time.Since(start).Seconds()
 			for _, p := range res.Phases {
@@ -108,10 +109,10 @@ func BenchmarkSyncSample(b *testing.B) {
 // check's and explain's slice for one person and object, the slice of one
 // object's audience, the changes between identical generations (1 and 2) and
 // between generations 1% apart (2 and 3), and the object names.
-func reads(b *testing.B, s *Store, a *pipeline.Account, totals map[string]float64) {
+func reads(b *testing.B, s *Store, a *model.Account, totals map[string]float64) {
 	ctx := context.Background()
 	var email, object string
-	require.NoError(b, s.Scan(ctx, 0, func(r pipeline.Row) error {
+	require.NoError(b, s.Scan(ctx, 0, func(r model.Row) error {
 		if email == "" && r.ObjectType == "TABLE" {
 			email, object = r.Email, r.ObjectName
 		}
@@ -129,22 +130,22 @@ func reads(b *testing.B, s *Store, a *pipeline.Account, totals map[string]float6
 		totals[name] += min.Seconds()
 	}
 	best("read-slice-person-object-s", func() error {
-		_, err := s.Slice(ctx, 0, pipeline.Focus{Email: email, Objects: []string{object}})
+		_, err := s.Slice(ctx, 0, model.Focus{Email: email, Objects: []string{object}})
 		return err
 	})
 	best("read-slice-object-s", func() error {
-		_, err := s.Slice(ctx, 0, pipeline.Focus{Objects: []string{object}})
+		_, err := s.Slice(ctx, 0, model.Focus{Objects: []string{object}})
 		return err
 	})
 	best("read-changes-identical-s", func() error {
-		c, err := s.Changes(ctx, 1, 2, pipeline.Focus{})
+		c, err := s.Changes(ctx, 1, 2, model.Focus{})
 		if err == nil && len(c.Added)+len(c.Removed) != 0 {
 			b.Fatalf("identical generations differ")
 		}
 		return err
 	})
 	best("read-changes-one-percent-s", func() error {
-		c, err := s.Changes(ctx, 2, 3, pipeline.Focus{})
+		c, err := s.Changes(ctx, 2, 3, model.Focus{})
 		if err == nil && len(c.Removed) == 0 {
 			b.Fatalf("no change found")
 		}

@@ -12,29 +12,29 @@ import (
 
 	"github.com/snowflakedb/gosnowflake"
 
-	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Sentinel errors callers test with errors.Is. Driver errors are translated into
 // them at this package's boundary; the *Error that carries them keeps Snowflake's
 // code and query ID. The first five are kinds of pipeline's shared ones
-// (pipeline.ErrAuth, …), which a target's failures match too.
+// (model.ErrAuth, …), which a target's failures match too.
 var (
 	// ErrConfig marks a configuration that cannot work: a missing field, two
 	// sources for one secret, a key file that cannot be read or parsed.
-	ErrConfig = pipeline.Kind(pipeline.ErrConfig, "invalid snowflake configuration")
+	ErrConfig = model.Kind(model.ErrConfig, "invalid snowflake configuration")
 	// ErrAuth marks a login Snowflake refused: wrong key, password or token,
 	// unknown user, locked user.
-	ErrAuth = pipeline.Kind(pipeline.ErrAuth, "authentication failed")
+	ErrAuth = model.Kind(model.ErrAuth, "authentication failed")
 	// ErrPermission marks a view the role may not read (002003, 003001) or a
 	// role the user may not use.
-	ErrPermission = pipeline.Kind(pipeline.ErrPermission, "permission denied")
+	ErrPermission = model.Kind(model.ErrPermission, "permission denied")
 	// ErrTimeout marks a query that ran past query_timeout, or a login that did
 	// not answer in time. The error also matches context.DeadlineExceeded.
-	ErrTimeout = pipeline.Kind(pipeline.ErrTimeout, "timed out")
+	ErrTimeout = model.Kind(model.ErrTimeout, "timed out")
 	// ErrUnavailable marks a failure that persisted through the retries:
 	// Snowflake answering 5xx, the network dropping, a result chunk failing.
-	ErrUnavailable = pipeline.Kind(pipeline.ErrUnavailable, "temporarily unavailable")
+	ErrUnavailable = model.Kind(model.ErrUnavailable, "temporarily unavailable")
 	// ErrResult marks a result grantmirror cannot trust: fewer rows than
 	// Snowflake announced, no columns, a format it does not know.
 	ErrResult = errors.New("unexpected result")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/fakesnowflake"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // TestExtractFidelityColumns: the extract carries what the mirror needs beyond
@@ -22,13 +23,13 @@ func TestExtractFidelityColumns(t *testing.T) {
 	snap, err := pipeline.ReadSnapshot(f.out)
 	require.NoError(t, err)
 	a := snap.Accounts[0]
-	users := map[string]*pipeline.User{}
+	users := map[string]*model.User{}
 	for i := range a.Users {
 		users[a.Users[i].Name] = &a.Users[i]
 	}
 	require.True(t, users["BOB"].Expired, "EXPIRES_AT before the extract")
-	require.Equal(t, pipeline.PrimaryRole, users["BOB"].SecondaryRoles)
-	require.Equal(t, pipeline.AllRoles, users["ALICE"].SecondaryRoles)
+	require.Equal(t, model.PrimaryRole, users["BOB"].SecondaryRoles)
+	require.Equal(t, model.AllRoles, users["ALICE"].SecondaryRoles)
 	require.True(t, a.BodiesOf["MASKING_POLICY"])
 	require.True(t, a.BodiesOf["ROW_ACCESS_POLICY"])
 	require.True(t, a.BodiesOf["PROJECTION_POLICY"])
@@ -79,9 +80,9 @@ func TestExtractWithoutOptionalUserColumns(t *testing.T) {
 			for _, u := range snap.Accounts[0].Users {
 				require.False(t, u.Expired, "%s: expiry unknown is not expired", u.Name)
 				require.False(t, u.SnowflakeLock, u.Name)
-				require.Equal(t, pipeline.RoleMode(""), u.SecondaryRoles, "%s: the configured roles mode applies", u.Name)
+				require.Equal(t, model.RoleMode(""), u.SecondaryRoles, "%s: the configured roles mode applies", u.Name)
 			}
-			for _, mode := range []pipeline.RoleMode{pipeline.AllRoles, pipeline.PrimaryRole} {
+			for _, mode := range []model.RoleMode{model.AllRoles, model.PrimaryRole} {
 				m, err := pipeline.Flatten(snap, pipeline.Options{Roles: mode})
 				require.NoError(t, err)
 				var bob []string

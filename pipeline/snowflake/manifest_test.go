@@ -11,6 +11,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/fakesnowflake"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // TestExtractManifestVerifies checks that the manifest of an extract records
@@ -47,6 +48,6 @@ func TestExtractManifestVerifies(t *testing.T) {
 	require.NoError(t, os.WriteFile(path, cut, 0o644))
 	sum := sha256.Sum256(cut)
 	_, err = pipeline.ReadSnapshot(f.out)
-	require.ErrorIs(t, err, pipeline.ErrInput)
+	require.ErrorIs(t, err, model.ErrInput)
 	require.ErrorContains(t, err, path+": the file's SHA-256 is "+hex.EncodeToString(sum[:])+" but manifest.json says "+m.SHA256["grants_to_roles.csv"])
 }

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Source is the live Snowflake source of a sync. Load extracts every account
@@ -28,7 +29,7 @@ type Source struct {
 var _ pipeline.Source = (*Source)(nil)
 
 // Load extracts the configured accounts and reads them as a snapshot.
-func (s *Source) Load(ctx context.Context) (*pipeline.Snapshot, error) {
+func (s *Source) Load(ctx context.Context) (*model.Snapshot, error) {
 	tmp, err := os.MkdirTemp(s.TempDir, "grantmirror-snowflake-*")
 	if err != nil {
 		return nil, fmt.Errorf("create temporary directory: %w", err)

@@ -18,6 +18,7 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Accounts returns the directories of every sample account the read-layer suite
@@ -46,7 +47,7 @@ type accountConfig struct {
 
 // FlattenAccount flattens a sample account directory with its own config.yaml
 // (when it has one), as `make demo` and the conformance tests do.
-func FlattenAccount(t testing.TB, dir string, mode pipeline.Mode) *pipeline.Mirror {
+func FlattenAccount(t testing.TB, dir string, mode model.Mode) *model.Mirror {
 	t.Helper()
 	snap, err := pipeline.ReadSnapshot(dir)
 	require.NoError(t, err)
@@ -65,19 +66,19 @@ func FlattenAccount(t testing.TB, dir string, mode pipeline.Mode) *pipeline.Mirr
 
 // RunReader is the read-layer suite: for every sample account it publishes three
 // generations (the account, a changed copy, the same copy again) and checks that
-// pipeline.ReaderOf(store) answers every question as pipeline.SliceOf, ChangesOf
+// model.ReaderOf(store) answers every question as model.SliceOf, ChangesOf
 // and ObjectNamesOf define it. open returns a new, empty store.
-func RunReader(t *testing.T, open func(t *testing.T) pipeline.Store) {
+func RunReader(t *testing.T, open func(t *testing.T) model.Store) {
 	ctx := context.Background()
-	opts := pipeline.DefaultPublishOptions()
+	opts := model.DefaultPublishOptions()
 	opts.Force = true // the changed generation may remove much of a small account
 
 	t.Run("no generation", func(t *testing.T) {
-		r := pipeline.ReaderOf(open(t))
-		_, err := r.Slice(ctx, 0, pipeline.Focus{Email: "alice@example.com"})
-		require.ErrorIs(t, err, pipeline.ErrNoGeneration)
-		err = r.Scan(ctx, 0, func(pipeline.Row) error { return nil })
-		require.ErrorIs(t, err, pipeline.ErrNoGeneration)
+		r := model.ReaderOf(open(t))
+		_, err := r.Slice(ctx, 0, model.Focus{Email: "alice@example.com"})
+		require.ErrorIs(t, err, model.ErrNoGeneration)
+		err = r.Scan(ctx, 0, func(model.Row) error { return nil })
+		require.ErrorIs(t, err, model.ErrNoGeneration)
 	})
 
 	t.Run("a user under two addresses", func(t *testing.T) {
@@ -85,44 +86,44 @@ func RunReader(t *testing.T, open func(t *testing.T) pipeline.Store) {
 		// memberships as published: a user under two addresses (email mappings
 		// that disagree) brings both into a slice about either.
 		s := open(t)
-		m := Aliased(Sample(t, pipeline.Effective))
+		m := Aliased(Sample(t, model.Effective))
 		shared := SharedUsers(m)
 		require.NotEmpty(t, shared)
 		_, err := s.Publish(ctx, m, opts)
 		require.NoError(t, err)
 		opened, err := s.Open(ctx, 1)
 		require.NoError(t, err)
-		r := pipeline.ReaderOf(s)
+		r := model.ReaderOf(s)
 		var emails []string
 		for _, e := range m.Access.Emails() {
 			emails = append(emails, e)
 		}
 		fs := Several(m, spread(emails, maxFocus), nil)
-		fs = append(fs, pipeline.Focus{Email: shared[0][1]})
+		fs = append(fs, model.Focus{Email: shared[0][1]})
 		for _, f := range fs {
 			got, err := r.Slice(ctx, 1, f)
 			require.NoError(t, err, "focus %+v", f)
-			requireSlice(t, pipeline.SliceOf(m, f), pipeline.SliceOf(opened, f), got, fmt.Sprintf("focus %+v", f))
+			requireSlice(t, model.SliceOf(m, f), model.SliceOf(opened, f), got, fmt.Sprintf("focus %+v", f))
 		}
-		alone, err := r.Slice(ctx, 1, pipeline.Focus{Emails: shared[0][:1]})
+		alone, err := r.Slice(ctx, 1, model.Focus{Emails: shared[0][:1]})
 		require.NoError(t, err)
-		require.True(t, slices.ContainsFunc(alone.Memberships, func(ms pipeline.Membership) bool { return ms.Email == shared[0][1] }),
+		require.True(t, slices.ContainsFunc(alone.Memberships, func(ms model.Membership) bool { return ms.Email == shared[0][1] }),
 			"a slice about one address keeps the memberships of its user under the other")
 	})
 
 	for _, dir := range Accounts(t) {
 		t.Run(filepath.Base(filepath.Dir(dir))+"/"+filepath.Base(dir), func(t *testing.T) {
 			s := open(t)
-			one := FlattenAccount(t, dir, pipeline.Effective)
+			one := FlattenAccount(t, dir, model.Effective)
 			two := Changed(one)
-			for i, m := range []*pipeline.Mirror{one, two, two} {
+			for i, m := range []*model.Mirror{one, two, two} {
 				g, err := s.Publish(ctx, m, opts)
 				require.NoError(t, err)
 				require.Equal(t, i+1, g.Number)
 			}
-			r := pipeline.ReaderOf(s)
-			gens := map[int]*pipeline.Mirror{1: one, 2: two, 3: two}
-			opened := map[int]*pipeline.Mirror{}
+			r := model.ReaderOf(s)
+			gens := map[int]*model.Mirror{1: one, 2: two, 3: two}
+			opened := map[int]*model.Mirror{}
 			for n := range gens {
 				m, err := s.Open(ctx, n)
 				require.NoError(t, err)
@@ -134,43 +135,43 @@ func RunReader(t *testing.T, open func(t *testing.T) pipeline.Store) {
 					for _, f := range Focuses(gens[n]) {
 						got, err := r.Slice(ctx, n, f)
 						require.NoError(t, err, "generation %d, %+v", n, f)
-						requireSlice(t, pipeline.SliceOf(gens[n], f), pipeline.SliceOf(opened[n], f), got, fmt.Sprintf("generation %d, focus %+v", n, f))
+						requireSlice(t, model.SliceOf(gens[n], f), model.SliceOf(opened[n], f), got, fmt.Sprintf("generation %d, focus %+v", n, f))
 					}
 				}
-				cur, err := r.Slice(ctx, 0, pipeline.Focus{})
+				cur, err := r.Slice(ctx, 0, model.Focus{})
 				require.NoError(t, err)
 				require.Equal(t, 3, cur.Meta.Generation, "generation 0 is the current one")
 				require.Equal(t, rows(two.Access), rows(cur.Access))
-				_, err = r.Slice(ctx, 42, pipeline.Focus{Email: "alice@example.com"})
-				require.ErrorIs(t, err, pipeline.ErrUnknownGeneration)
+				_, err = r.Slice(ctx, 42, model.Focus{Email: "alice@example.com"})
+				require.ErrorIs(t, err, model.ErrUnknownGeneration)
 			})
 
 			t.Run("changes", func(t *testing.T) {
-				focuses := append(Focuses(one), pipeline.Focus{Email: "newcomer@example.com"}, pipeline.Focus{Objects: []string{"NEW_WH"}})
+				focuses := append(Focuses(one), model.Focus{Email: "newcomer@example.com"}, model.Focus{Objects: []string{"NEW_WH"}})
 				for _, f := range focuses {
 					got, err := r.Changes(ctx, 1, 2, f)
 					require.NoError(t, err)
-					want := pipeline.ChangesOf(one, two, 1, 2, f)
+					want := model.ChangesOf(one, two, 1, 2, f)
 					require.Equal(t, want, normalChanges(got), "changes 1→2, focus %+v", f)
 
 					same, err := r.Changes(ctx, 2, 3, f)
 					require.NoError(t, err)
-					require.Equal(t, &pipeline.Changes{From: 2, To: 3}, normalChanges(same), "identical generations, focus %+v", f)
+					require.Equal(t, &model.Changes{From: 2, To: 3}, normalChanges(same), "identical generations, focus %+v", f)
 				}
-				all, err := r.Changes(ctx, 1, 0, pipeline.Focus{})
+				all, err := r.Changes(ctx, 1, 0, model.Focus{})
 				require.NoError(t, err)
 				require.Equal(t, 3, all.To, "0 is the current generation")
 				require.NotEmpty(t, all.Added, "the changed copy adds rows")
 				require.NotEmpty(t, all.Removed, "the changed copy removes rows")
-				require.Equal(t, pipeline.ChangesOf(one, two, 1, 3, pipeline.Focus{}), normalChanges(all))
-				_, err = r.Changes(ctx, 42, 3, pipeline.Focus{})
-				require.ErrorIs(t, err, pipeline.ErrUnknownGeneration)
+				require.Equal(t, model.ChangesOf(one, two, 1, 3, model.Focus{}), normalChanges(all))
+				_, err = r.Changes(ctx, 42, 3, model.Focus{})
+				require.ErrorIs(t, err, model.ErrUnknownGeneration)
 			})
 
 			t.Run("scan", func(t *testing.T) {
 				for n, m := range gens {
-					var got []pipeline.Row
-					require.NoError(t, r.Scan(ctx, n, func(row pipeline.Row) error {
+					var got []model.Row
+					require.NoError(t, r.Scan(ctx, n, func(row model.Row) error {
 						got = append(got, row)
 						return nil
 					}))
@@ -178,7 +179,7 @@ func RunReader(t *testing.T, open func(t *testing.T) pipeline.Store) {
 				}
 				stop := fmt.Errorf("enough")
 				seen := 0
-				err := r.Scan(ctx, 1, func(pipeline.Row) error {
+				err := r.Scan(ctx, 1, func(model.Row) error {
 					seen++
 					return stop
 				})
@@ -194,7 +195,7 @@ func RunReader(t *testing.T, open func(t *testing.T) pipeline.Store) {
 				for _, a := range accounts {
 					got, err := r.ObjectNames(ctx, 1, a)
 					require.NoError(t, err)
-					require.Equal(t, pipeline.ObjectNamesOf(one, a), got, "account %q", a)
+					require.Equal(t, model.ObjectNamesOf(one, a), got, "account %q", a)
 				}
 				all, err := r.ObjectNames(ctx, 0, "")
 				require.NoError(t, err)
@@ -206,9 +207,9 @@ func RunReader(t *testing.T, open func(t *testing.T) pipeline.Store) {
 
 // Changed derives a second generation from m: the first person loses every row,
 // the first object of the table loses every row, and a new person gains two.
-func Changed(m *pipeline.Mirror) *pipeline.Mirror {
+func Changed(m *model.Mirror) *model.Mirror {
 	all := rows(m.Access)
-	var next []pipeline.Row
+	var next []model.Row
 	first, object := "", ""
 	if len(all) > 0 {
 		first, object = all[0].Email, all[len(all)/2].ObjectName
@@ -223,10 +224,10 @@ func Changed(m *pipeline.Mirror) *pipeline.Mirror {
 		account = m.Meta.Accounts[0].Name
 	}
 	next = append(next,
-		pipeline.Row{Account: account, Email: "newcomer@example.com", ObjectType: "WAREHOUSE", ObjectName: "NEW_WH", Privilege: "USAGE"},
-		pipeline.Row{Account: account, Email: "newcomer@example.com", ObjectType: "DATABASE", ObjectName: "NEW_DB", Privilege: "USAGE"})
+		model.Row{Account: account, Email: "newcomer@example.com", ObjectType: "WAREHOUSE", ObjectName: "NEW_WH", Privilege: "USAGE"},
+		model.Row{Account: account, Email: "newcomer@example.com", ObjectType: "DATABASE", ObjectName: "NEW_DB", Privilege: "USAGE"})
 	c := *m
-	c.Access = pipeline.NewAccess(next)
+	c.Access = model.NewAccess(next)
 	c.Meta.Rows = c.Access.Len()
 	return &c
 }
@@ -234,7 +235,7 @@ func Changed(m *pipeline.Mirror) *pipeline.Mirror {
 // Aliased returns m with the Snowflake user of one person (the one in the middle
 // of the table) filed under a second address too: the same memberships and rows
 // under "alias." + the address.
-func Aliased(m *pipeline.Mirror) *pipeline.Mirror {
+func Aliased(m *model.Mirror) *model.Mirror {
 	var people []string
 	for _, e := range m.Access.Emails() {
 		people = append(people, e)
@@ -249,7 +250,7 @@ func Aliased(m *pipeline.Mirror) *pipeline.Mirror {
 		}
 	}
 	c := *m
-	c.Access = pipeline.NewAccess(next)
+	c.Access = model.NewAccess(next)
 	c.Meta.Rows = c.Access.Len()
 	c.Memberships = slices.Clone(m.Memberships)
 	for _, ms := range m.Memberships {
@@ -259,7 +260,7 @@ func Aliased(m *pipeline.Mirror) *pipeline.Mirror {
 		}
 	}
 	// Memberships are listed by account and email, each person's in order.
-	slices.SortStableFunc(c.Memberships, func(a, b pipeline.Membership) int {
+	slices.SortStableFunc(c.Memberships, func(a, b model.Membership) int {
 		return cmp.Or(strings.Compare(a.Account, b.Account), strings.Compare(a.Email, b.Email))
 	})
 	return &c
@@ -270,7 +271,7 @@ func Aliased(m *pipeline.Mirror) *pipeline.Mirror {
 // they do not (a spread of them in a large account), an unknown email and an
 // unknown object, alone and with a known one, the holders of roles, and each
 // of these without the people's own rows.
-func Focuses(m *pipeline.Mirror) []pipeline.Focus {
+func Focuses(m *model.Mirror) []model.Focus {
 	var emails []string
 	for _, e := range m.Access.Emails() {
 		emails = append(emails, e)
@@ -296,12 +297,12 @@ func Focuses(m *pipeline.Mirror) []pipeline.Focus {
 	emails, objects = spread(emails, maxFocus), spread(objects, maxFocus)
 
 	const unknownEmail, unknownObject = "nobody@nowhere.example", `NO_DB.NO_SCHEMA."nothing"`
-	fs := []pipeline.Focus{{Email: unknownEmail}, {Objects: []string{unknownObject}}, {Email: unknownEmail, Objects: []string{unknownObject}}}
+	fs := []model.Focus{{Email: unknownEmail}, {Objects: []string{unknownObject}}, {Email: unknownEmail, Objects: []string{unknownObject}}}
 	for _, e := range emails {
-		fs = append(fs, pipeline.Focus{Email: e})
+		fs = append(fs, model.Focus{Email: e})
 	}
 	for _, o := range objects {
-		fs = append(fs, pipeline.Focus{Objects: []string{o}})
+		fs = append(fs, model.Focus{Objects: []string{o}})
 	}
 	for i, e := range emails {
 		held := map[string]bool{}
@@ -313,13 +314,13 @@ func Focuses(m *pipeline.Mirror) []pipeline.Focus {
 			held[r.ObjectName] = true
 		}
 		if first != "" {
-			fs = append(fs, pipeline.Focus{Email: e, Objects: []string{first}})
+			fs = append(fs, model.Focus{Email: e, Objects: []string{first}})
 		}
 		// An object the person lacks, taken round-robin so that every person is
 		// asked about a different one.
 		for j := range objects {
 			if o := objects[(i+j)%len(objects)]; !held[o] {
-				fs = append(fs, pipeline.Focus{Email: e, Objects: []string{o}})
+				fs = append(fs, model.Focus{Email: e, Objects: []string{o}})
 				break
 			}
 		}
@@ -327,9 +328,9 @@ func Focuses(m *pipeline.Mirror) []pipeline.Focus {
 	fs = append(fs, Several(m, emails, objects)...)
 	if len(emails) > 0 && len(objects) > 1 {
 		fs = append(fs,
-			pipeline.Focus{Email: emails[0], Objects: []string{unknownObject}},
-			pipeline.Focus{Email: unknownEmail, Objects: []string{objects[0]}},
-			pipeline.Focus{Objects: []string{objects[0], objects[len(objects)-1]}})
+			model.Focus{Email: emails[0], Objects: []string{unknownObject}},
+			model.Focus{Email: unknownEmail, Objects: []string{objects[0]}},
+			model.Focus{Objects: []string{objects[0], objects[len(objects)-1]}})
 	}
 	return fs
 }
@@ -341,28 +342,28 @@ func Focuses(m *pipeline.Mirror) []pipeline.Focus {
 // Email and Emails, and every group of addresses one Snowflake user is filed
 // under (email aliases), alone and with another person; each also without the
 // people's own rows (NoPersonRows).
-func Several(m *pipeline.Mirror, emails, objects []string) []pipeline.Focus {
+func Several(m *model.Mirror, emails, objects []string) []model.Focus {
 	const unknownEmail = "nobody@nowhere.example"
-	var fs []pipeline.Focus
+	var fs []model.Focus
 	if len(emails) >= 2 {
 		some := spread(emails, 4)
 		back := slices.Clone(some)
 		slices.Reverse(back)
 		fs = append(fs,
-			pipeline.Focus{Emails: some},
-			pipeline.Focus{Emails: append(back, some[0])},
-			pipeline.Focus{Emails: []string{some[0], unknownEmail, some[len(some)-1]}},
-			pipeline.Focus{Email: some[0], Emails: some})
+			model.Focus{Emails: some},
+			model.Focus{Emails: append(back, some[0])},
+			model.Focus{Emails: []string{some[0], unknownEmail, some[len(some)-1]}},
+			model.Focus{Email: some[0], Emails: some})
 		if len(objects) > 0 {
-			fs = append(fs, pipeline.Focus{Emails: some, Objects: []string{objects[len(objects)/2]}})
+			fs = append(fs, model.Focus{Emails: some, Objects: []string{objects[len(objects)/2]}})
 		}
 	}
-	fs = append(fs, pipeline.Focus{Emails: []string{unknownEmail}}, pipeline.Focus{Emails: []string{unknownEmail, "other@nowhere.example"}})
+	fs = append(fs, model.Focus{Emails: []string{unknownEmail}}, model.Focus{Emails: []string{unknownEmail, "other@nowhere.example"}})
 	for _, group := range SharedUsers(m) {
-		fs = append(fs, pipeline.Focus{Emails: group}, pipeline.Focus{Emails: group[:1]})
+		fs = append(fs, model.Focus{Emails: group}, model.Focus{Emails: group[:1]})
 		for _, e := range emails {
 			if !slices.Contains(group, e) {
-				fs = append(fs, pipeline.Focus{Emails: append([]string{e}, group[1:]...)})
+				fs = append(fs, model.Focus{Emails: append([]string{e}, group[1:]...)})
 				break
 			}
 		}
@@ -380,11 +381,11 @@ func Several(m *pipeline.Mirror, emails, objects []string) []pipeline.Focus {
 	slices.Sort(roles)
 	roles = spread(slices.Compact(roles), maxFocus)
 	for _, r := range roles {
-		fs = append(fs, pipeline.Focus{Roles: []string{r}})
+		fs = append(fs, model.Focus{Roles: []string{r}})
 	}
-	fs = append(fs, pipeline.Focus{Roles: []string{"NO_SUCH_ROLE"}}, pipeline.Focus{Roles: roles})
+	fs = append(fs, model.Focus{Roles: []string{"NO_SUCH_ROLE"}}, model.Focus{Roles: roles})
 	if len(roles) > 0 && len(objects) > 0 && len(emails) > 0 {
-		fs = append(fs, pipeline.Focus{Roles: roles[:1], Objects: objects[:1], Emails: emails[len(emails)-1:]})
+		fs = append(fs, model.Focus{Roles: roles[:1], Objects: objects[:1], Emails: emails[len(emails)-1:]})
 	}
 	// The same questions without the people's own rows.
 	for _, f := range slices.Clone(fs) {
@@ -396,7 +397,7 @@ func Several(m *pipeline.Mirror, emails, objects []string) []pipeline.Focus {
 
 // SharedUsers returns, for each Snowflake user filed under more than one
 // address, those addresses, sorted.
-func SharedUsers(m *pipeline.Mirror) [][]string {
+func SharedUsers(m *model.Mirror) [][]string {
 	byUser := map[[2]string][]string{}
 	var users [][2]string
 	for _, ms := range m.Memberships {
@@ -437,7 +438,7 @@ func spread(l []string, k int) []string {
 // provenance from the mirror as published (before any store saw it), snapshot
 // and meta from the generation as the store reads it back: rows in table order; memberships, grants and snapshot tables as sets (a store may keep
 // them in its own order); meta with times compared as instants.
-func requireSlice(t *testing.T, published, opened, got *pipeline.Mirror, what string) {
+func requireSlice(t *testing.T, published, opened, got *model.Mirror, what string) {
 	t.Helper()
 	require.Equal(t, rows(published.Access), rows(got.Access), "access rows, %s", what)
 	require.Equal(t, sorted(published.Memberships), sorted(got.Memberships), "memberships, %s", what)
@@ -467,7 +468,7 @@ func sorted[T any](l []T) []string {
 }
 
 // normalMeta states times in UTC, as a store may read them back in another zone.
-func normalMeta(m pipeline.Meta) pipeline.Meta {
+func normalMeta(m model.Meta) model.Meta {
 	m.PublishedAt = m.PublishedAt.UTC()
 	m.Accounts = slices.Clone(m.Accounts)
 	for i := range m.Accounts {
@@ -478,7 +479,7 @@ func normalMeta(m pipeline.Meta) pipeline.Meta {
 
 // normalSnapshot prints each account's tables as sorted sets of rows, field by
 // field, so that two snapshots with the same records compare equal.
-func normalSnapshot(s *pipeline.Snapshot) map[string][]string {
+func normalSnapshot(s *model.Snapshot) map[string][]string {
 	out := map[string][]string{}
 	for _, a := range s.Accounts {
 		v := reflect.ValueOf(a).Elem()
@@ -525,7 +526,7 @@ func utc(v any) any {
 }
 
 // normalChanges makes nil and empty row lists the same.
-func normalChanges(c *pipeline.Changes) *pipeline.Changes {
+func normalChanges(c *model.Changes) *model.Changes {
 	out := *c
 	if len(out.Added) == 0 {
 		out.Added = nil

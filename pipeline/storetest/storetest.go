@@ -14,10 +14,11 @@ import (
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // Sample returns the flattened conformance account of testdata/conformance/rules.
-func Sample(t testing.TB, mode pipeline.Mode) *pipeline.Mirror {
+func Sample(t testing.TB, mode model.Mode) *model.Mirror {
 	t.Helper()
 	snap, err := pipeline.ReadSnapshot(filepath.Join(repoRoot(), "testdata", "conformance", "rules"))
 	require.NoError(t, err)
@@ -40,8 +41,8 @@ func repoRoot() string {
 
 // Truncated keeps only the first keep rows of m's access table, as a truncated
 // extract would produce.
-func Truncated(m *pipeline.Mirror, keep int) *pipeline.Mirror {
-	var rows []pipeline.Row
+func Truncated(m *model.Mirror, keep int) *model.Mirror {
+	var rows []model.Row
 	for r := range m.Access.All() {
 		if len(rows) == keep {
 			break
@@ -49,26 +50,26 @@ func Truncated(m *pipeline.Mirror, keep int) *pipeline.Mirror {
 		rows = append(rows, r)
 	}
 	c := *m
-	c.Access = pipeline.NewAccess(rows)
+	c.Access = model.NewAccess(rows)
 	c.Meta.Rows = c.Access.Len()
 	return &c
 }
 
-func rows(a *pipeline.Access) []pipeline.Row {
+func rows(a *model.Access) []model.Row {
 	return slices.Collect(a.All())
 }
 
 // Run runs the suite; open returns a new, empty store for each subtest.
-func Run(t *testing.T, open func(t *testing.T) pipeline.Store) {
+func Run(t *testing.T, open func(t *testing.T) model.Store) {
 	ctx := context.Background()
-	opts := pipeline.DefaultPublishOptions()
+	opts := model.DefaultPublishOptions()
 
 	t.Run("empty target", func(t *testing.T) {
 		s := open(t)
 		_, err := s.Current(ctx)
-		require.ErrorIs(t, err, pipeline.ErrNoGeneration)
+		require.ErrorIs(t, err, model.ErrNoGeneration)
 		_, err = s.Open(ctx, 0)
-		require.ErrorIs(t, err, pipeline.ErrNoGeneration)
+		require.ErrorIs(t, err, model.ErrNoGeneration)
 		gens, err := s.Generations(ctx)
 		require.NoError(t, err)
 		require.Empty(t, gens)
@@ -76,7 +77,7 @@ func Run(t *testing.T, open func(t *testing.T) pipeline.Store) {
 
 	t.Run("publish and read back", func(t *testing.T) {
 		s := open(t)
-		m := Sample(t, pipeline.Effective)
+		m := Sample(t, model.Effective)
 		g, err := s.Publish(ctx, m, opts)
 		require.NoError(t, err)
 		require.Equal(t, 1, g.Number)
@@ -96,7 +97,7 @@ func Run(t *testing.T, open func(t *testing.T) pipeline.Store) {
 		require.Equal(t, m.Memberships, back.Memberships)
 		require.Equal(t, m.Grants, back.Grants)
 		require.Equal(t, m.Excluded, back.Excluded)
-		require.Equal(t, pipeline.Effective, back.Meta.Mode)
+		require.Equal(t, model.Effective, back.Meta.Mode)
 		require.NotNil(t, back.Snapshot, "the input must be kept for explain")
 		require.Len(t, back.Snapshot.Accounts, 1)
 		require.Equal(t, len(m.Snapshot.Accounts[0].RoleGrants), len(back.Snapshot.Accounts[0].RoleGrants))
@@ -104,10 +105,10 @@ func Run(t *testing.T, open func(t *testing.T) pipeline.Store) {
 
 	t.Run("publishing twice changes nothing but the number", func(t *testing.T) {
 		s := open(t)
-		m := Sample(t, pipeline.Effective)
+		m := Sample(t, model.Effective)
 		_, err := s.Publish(ctx, m, opts)
 		require.NoError(t, err)
-		g, err := s.Publish(ctx, Sample(t, pipeline.Effective), opts)
+		g, err := s.Publish(ctx, Sample(t, model.Effective), opts)
 		require.NoError(t, err)
 		require.Equal(t, 2, g.Number)
 		require.Zero(t, g.Added)
@@ -122,17 +123,17 @@ func Run(t *testing.T, open func(t *testing.T) pipeline.Store) {
 
 	t.Run("counts what a generation adds and removes", func(t *testing.T) {
 		s := open(t)
-		m := Sample(t, pipeline.Effective)
+		m := Sample(t, model.Effective)
 		_, err := s.Publish(ctx, m, opts)
 		require.NoError(t, err)
 		next := rows(m.Access)
 		gone := next[len(next)/2]
 		next = slices.Delete(next, len(next)/2, len(next)/2+1)
 		next = append(next,
-			pipeline.Row{Account: "ACME", Email: "aaa@example.com", ObjectType: "WAREHOUSE", ObjectName: "WH", Privilege: "USAGE"},
-			pipeline.Row{Account: "ACME", Email: "zzz@example.com", ObjectType: "WAREHOUSE", ObjectName: "WH", Privilege: "USAGE"})
+			model.Row{Account: "ACME", Email: "aaa@example.com", ObjectType: "WAREHOUSE", ObjectName: "WH", Privilege: "USAGE"},
+			model.Row{Account: "ACME", Email: "zzz@example.com", ObjectType: "WAREHOUSE", ObjectName: "WH", Privilege: "USAGE"})
 		c := *m
-		c.Access = pipeline.NewAccess(next)
+		c.Access = model.NewAccess(next)
 		g, err := s.Publish(ctx, &c, opts)
 		require.NoError(t, err)
 		require.Equal(t, 2, g.Added)
@@ -145,15 +146,15 @@ func Run(t *testing.T, open func(t *testing.T) pipeline.Store) {
 
 	t.Run("revocation guard", func(t *testing.T) {
 		s := open(t)
-		m := Sample(t, pipeline.Effective)
+		m := Sample(t, model.Effective)
 		_, err := s.Publish(ctx, m, opts)
 		require.NoError(t, err)
 
 		cut := Truncated(m, m.Access.Len()/10) // revokes 90%
 		_, err = s.Publish(ctx, cut, opts)
-		require.ErrorIs(t, err, pipeline.ErrRevokeGuard)
+		require.ErrorIs(t, err, model.ErrRevokeGuard)
 		_, err = s.Publish(ctx, Truncated(m, 0), opts)
-		require.ErrorIs(t, err, pipeline.ErrRevokeGuard, "an empty generation must not replace a full one")
+		require.ErrorIs(t, err, model.ErrRevokeGuard, "an empty generation must not replace a full one")
 		cur, err := s.Current(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 1, cur.Number, "a refused publish leaves the old generation current")
@@ -175,7 +176,7 @@ func Run(t *testing.T, open func(t *testing.T) pipeline.Store) {
 
 	t.Run("generations, rollback and retention", func(t *testing.T) {
 		s := open(t)
-		m := Sample(t, pipeline.Effective)
+		m := Sample(t, model.Effective)
 		keep := opts
 		keep.Keep = 2
 		for i := 0; i < 5; i++ {
@@ -203,9 +204,9 @@ func Run(t *testing.T, open func(t *testing.T) pipeline.Store) {
 		require.NoError(t, err)
 		require.Equal(t, 5, g.Number)
 		_, err = s.Rollback(ctx, 1)
-		require.ErrorIs(t, err, pipeline.ErrUnknownGeneration)
+		require.ErrorIs(t, err, model.ErrUnknownGeneration)
 		_, err = s.Open(ctx, 42)
-		require.ErrorIs(t, err, pipeline.ErrUnknownGeneration)
+		require.ErrorIs(t, err, model.ErrUnknownGeneration)
 		cur, err := s.Current(ctx)
 		require.NoError(t, err)
 		require.Equal(t, 5, cur.Number)
@@ -214,8 +215,8 @@ func Run(t *testing.T, open func(t *testing.T) pipeline.Store) {
 	t.Run("run history", func(t *testing.T) {
 		s := open(t)
 		start := time.Date(2026, 11, 3, 4, 5, 6, 0, time.UTC)
-		for i, status := range []string{pipeline.RunPublished, pipeline.RunRefused} {
-			require.NoError(t, s.RecordRun(ctx, pipeline.RunRecord{
+		for i, status := range []string{model.RunPublished, model.RunRefused} {
+			require.NoError(t, s.RecordRun(ctx, model.RunRecord{
 				StartedAt: start.Add(time.Duration(i) * time.Hour), FinishedAt: start.Add(time.Duration(i)*time.Hour + time.Second),
 				Status: status, Source: "dir:x", Rows: 10 + i, Error: map[bool]string{true: "guard"}[i == 1],
 			}))
@@ -223,7 +224,7 @@ func Run(t *testing.T, open func(t *testing.T) pipeline.Store) {
 		runs, err := s.Runs(ctx, 10)
 		require.NoError(t, err)
 		require.Len(t, runs, 2)
-		require.Equal(t, pipeline.RunRefused, runs[0].Status)
+		require.Equal(t, model.RunRefused, runs[0].Status)
 		require.Equal(t, "guard", runs[0].Error)
 		require.Equal(t, 10, runs[1].Rows)
 		require.True(t, runs[1].StartedAt.Equal(start))
@@ -231,7 +232,7 @@ func Run(t *testing.T, open func(t *testing.T) pipeline.Store) {
 
 	t.Run("concurrent publishes never interleave", func(t *testing.T) {
 		s := open(t)
-		m := Sample(t, pipeline.Effective)
+		m := Sample(t, model.Effective)
 		var wg sync.WaitGroup
 		errs := make([]error, 4)
 		for i := range errs {
@@ -248,7 +249,7 @@ func Run(t *testing.T, open func(t *testing.T) pipeline.Store) {
 				ok++
 				continue
 			}
-			require.True(t, errors.Is(err, pipeline.ErrLocked), "unexpected error: %v", err)
+			require.True(t, errors.Is(err, model.ErrLocked), "unexpected error: %v", err)
 		}
 		require.GreaterOrEqual(t, ok, 1)
 		gens, err := s.Generations(ctx)

@@ -1,4 +1,4 @@
-package pipeline
+package model
 
 import (
 	"bufio"
@@ -46,9 +46,9 @@ func (m *Mirror) ContentDigest() string {
 			d.str(p.account)
 			d.int(len(p.objects))
 			for _, o := range p.objects {
-				d.str(o.typ)
-				d.str(o.name)
-				d.str(o.priv)
+				d.str(o.Type)
+				d.str(o.Name)
+				d.str(o.Privilege)
 			}
 			d.int(len(p.emails))
 			for i, e := range p.emails {

@@ -1,4 +1,4 @@
-package pipeline
+package model
 
 import (
 	"cmp"
@@ -261,21 +261,19 @@ type Access struct {
 
 type accessPart struct {
 	account string
-	objects []object  // sorted; a list holds indexes into it
-	emails  []string  // sorted
-	lists   [][]int32 // per email, ascending
+	objects []ObjectPrivilege // sorted; a list holds indexes into it
+	emails  []string          // sorted
+	lists   [][]int32         // per email, ascending
 }
 
-type object struct{ typ, name, priv string }
-
-func (o object) compare(p object) int {
-	if c := cmp.Compare(o.typ, p.typ); c != 0 {
+func (o ObjectPrivilege) compare(p ObjectPrivilege) int {
+	if c := cmp.Compare(o.Type, p.Type); c != 0 {
 		return c
 	}
-	if c := cmp.Compare(o.name, p.name); c != 0 {
+	if c := cmp.Compare(o.Name, p.Name); c != 0 {
 		return c
 	}
-	return cmp.Compare(o.priv, p.priv)
+	return cmp.Compare(o.Privilege, p.Privilege)
 }
 
 // Len is the number of rows.
@@ -296,7 +294,7 @@ func (a *Access) All() iter.Seq[Row] {
 			for i, e := range p.emails {
 				for _, o := range p.lists[i] {
 					ob := p.objects[o]
-					if !yield(Row{p.account, e, ob.typ, ob.name, ob.priv}) {
+					if !yield(Row{p.account, e, ob.Type, ob.Name, ob.Privilege}) {
 						return
 					}
 				}
@@ -334,8 +332,8 @@ func (a *Access) Has(r Row) bool {
 		if !ok {
 			return false
 		}
-		want := object{r.ObjectType, r.ObjectName, r.Privilege}
-		_, found := slices.BinarySearchFunc(p.lists[i], want, func(o int32, w object) int { return p.objects[o].compare(w) })
+		want := ObjectPrivilege{r.ObjectType, r.ObjectName, r.Privilege}
+		_, found := slices.BinarySearchFunc(p.lists[i], want, func(o int32, w ObjectPrivilege) int { return p.objects[o].compare(w) })
 		return found
 	}
 	return false
@@ -358,7 +356,7 @@ func (a *Access) For(account, email string) iter.Seq[Row] {
 			}
 			for _, o := range p.lists[i] {
 				ob := p.objects[o]
-				if !yield(Row{p.account, email, ob.typ, ob.name, ob.priv}) {
+				if !yield(Row{p.account, email, ob.Type, ob.Name, ob.Privilege}) {
 					return
 				}
 			}
@@ -373,7 +371,7 @@ func NewAccess(rows []Row) *Access {
 	rows = slices.Compact(rows)
 	a := &Access{n: len(rows)}
 	var p *accessPart
-	objIndex := map[object]int32{}
+	objIndex := map[ObjectPrivilege]int32{}
 	for _, r := range rows {
 		if p == nil || p.account != r.Account {
 			if p != nil {
@@ -387,7 +385,7 @@ func NewAccess(rows []Row) *Access {
 			p.emails = append(p.emails, r.Email)
 			p.lists = append(p.lists, nil)
 		}
-		o := object{r.ObjectType, r.ObjectName, r.Privilege}
+		o := ObjectPrivilege{r.ObjectType, r.ObjectName, r.Privilege}
 		id, ok := objIndex[o]
 		if !ok {
 			id = int32(len(p.objects))
@@ -411,7 +409,7 @@ func finishPart(p *accessPart) {
 	}
 	sort.Slice(order, func(i, j int) bool { return p.objects[order[i]].compare(p.objects[order[j]]) < 0 })
 	rank := make([]int32, len(order))
-	sorted := make([]object, len(order))
+	sorted := make([]ObjectPrivilege, len(order))
 	for r, o := range order {
 		rank[o] = int32(r)
 		sorted[r] = p.objects[o]
@@ -441,20 +439,47 @@ type AccessPart struct {
 }
 
 // Parts yields the table account by account in its compact form, so a store can
-// encode it without building one Row per row.
+// encode it without building one Row per row. The parts are the table's own and
+// must not be modified.
 func (a *Access) Parts() iter.Seq[AccessPart] {
 	return func(yield func(AccessPart) bool) {
 		if a == nil {
 			return
 		}
 		for _, p := range a.parts {
-			objects := make([]ObjectPrivilege, len(p.objects))
-			for i, o := range p.objects {
-				objects[i] = ObjectPrivilege{o.typ, o.name, o.priv}
-			}
-			if !yield(AccessPart{Account: p.account, Objects: objects, Emails: p.emails, Lists: p.lists}) {
+			if !yield(AccessPart{Account: p.account, Objects: p.objects, Emails: p.emails, Lists: p.lists}) {
 				return
 			}
 		}
+	}
+}
+
+// DefaultPIITags are Snowflake's classification tag and the conventional PII tag.
+var DefaultPIITags = []string{"PRIVACY_CATEGORY", "SEMANTIC_CATEGORY", "PII"}
+
+// PublicRole is held by every user.
+const PublicRole = "PUBLIC"
+
+// SessionRoles is the role mode of a user's sessions: its own DEFAULT_SECONDARY_ROLE
+// when the snapshot has one Snowflake documents, otherwise the configured default.
+func SessionRoles(u *User, configured RoleMode) RoleMode {
+	if u.SecondaryRoles != "" {
+		return u.SecondaryRoles
+	}
+	return configured
+}
+
+// AppendPart adds an account's rows in their compact form after the accounts the
+// table holds: Flatten builds a table account by account without one Row per
+// row. p.Objects must be sorted and distinct, p.Emails sorted and distinct, the
+// account new to the table and sorted after its accounts, and each list
+// ascending; the table keeps p's slices.
+func (a *Access) AppendPart(p AccessPart) {
+	if len(p.Emails) == 0 {
+		return
+	}
+	a.parts = append(a.parts, accessPart{account: p.Account, objects: p.Objects, emails: p.Emails, lists: p.Lists})
+	for _, l := range p.Lists {
+		a.n += len(l)
 	}
 }

@@ -1,4 +1,4 @@
-package pipeline
+package model
 
 import (
 	"slices"
@@ -37,8 +37,8 @@ func DroppedRoles(a *Account) map[string]time.Time {
 	return dropped
 }
 
-// inheritedRole is the canonical role an inheritance row grants.
-func inheritedRole(rg *RoleGrant) string {
+// InheritedRole is the canonical role an inheritance row grants.
+func InheritedRole(rg *RoleGrant) string {
 	switch rg.GrantedOn {
 	case "ROLE":
 		return ident.Part(rg.Name)
@@ -48,13 +48,9 @@ func inheritedRole(rg *RoleGrant) string {
 	return roleName(rg.Name, rg.Catalog)
 }
 
-// GranteeRole is the canonical role (or "USER name" for a grant straight to a user)
-// a grants_to_roles row is granted to, or "" for grantees no user can reach.
-func GranteeRole(rg *RoleGrant) string { return grantee(rg) }
-
 // ObjectName is the canonical name of the object a grants_to_roles row is on.
 func ObjectName(rg *RoleGrant) string {
-	n, _, _ := objectName(rg)
+	n, _, _ := GrantObject(rg)
 	return n
 }
 
@@ -111,10 +107,10 @@ func RoleKinds(a *Account) map[string]string {
 	for i := range a.RoleGrants {
 		g := &a.RoleGrants[i]
 		if privilege.IsRoleType(g.GrantedOn) {
-			n, _, _ := objectName(g)
+			n, _, _ := GrantObject(g)
 			set(n, g.GrantedOn)
 		}
-		set(grantee(g), g.GrantedTo)
+		set(GranteeRole(g), g.GrantedTo)
 	}
 	return kinds
 }
@@ -127,7 +123,7 @@ func NewRoleGraph(a *Account) *RoleGraph {
 		if !g.DeletedOn.IsZero() || !privilege.IsInheritance(g.Privilege, g.GrantedOn) {
 			continue
 		}
-		to, from := grantee(g), inheritedRole(g)
+		to, from := GranteeRole(g), InheritedRole(g)
 		if to == "" || from == "" || !rg.Dropped[to].IsZero() || !rg.Dropped[from].IsZero() {
 			continue
 		}

@@ -1,4 +1,4 @@
-package pipeline
+package model
 
 import (
 	"fmt"
@@ -65,7 +65,7 @@ func NotMirrored(m *Mirror) []Gap {
 		for _, a := range m.Snapshot.Accounts {
 			for i := range a.Policies {
 				p := &a.Policies[i]
-				if _, ok := ruleKinds[p.PolicyKind]; ok || p.PolicyKind == "" {
+				if RuleKind(p.PolicyKind) != "" || p.PolicyKind == "" {
 					continue
 				}
 				obj := ident.Join(p.Database, p.Schema, p.Entity)
@@ -92,8 +92,8 @@ func NotMirrored(m *Mirror) []Gap {
 				case g.GrantedTo == "SHARE":
 					add(key{a.Name, "grants to share " + ident.Part(g.Grantee),
 						"a share's grants reach consumer accounts, which this snapshot does not cover", "no person holds them"}, on)
-				case g.GrantedTo == "INSTANCE_ROLE" && grantee(g) == "",
-					privilege.IsInheritance(g.Privilege, g.GrantedOn) && g.GrantedOn == "INSTANCE_ROLE" && inheritedRole(g) == "":
+				case g.GrantedTo == "INSTANCE_ROLE" && GranteeRole(g) == "",
+					privilege.IsInheritance(g.Privilege, g.GrantedOn) && g.GrantedOn == "INSTANCE_ROLE" && InheritedRole(g) == "":
 					add(key{a.Name, "instance roles without their instance",
 						"OBJECT_INSTANCE is missing, so the role cannot be told from the same role of other instances", "no person holds them"}, fmt.Sprintf("%s (grants_to_roles.csv:%d)", on, g.Line))
 				}
