@@ -1,4 +1,4 @@
-package pipeline_test
+package model_test
 
 import (
 	"testing"
