@@ -8,7 +8,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
@@ -954,18 +953,6 @@ func (s snapshotAccount) account() *model.Account {
 
 func errPart(kind string, i int, err error) error {
 	return fmt.Errorf("%s partition %d: %w", kind, i, err)
-}
-
-// containerNames returns the database and schema names above a canonical name.
-func containerNames(name string) []string {
-	parts := ident.Parts(name)
-	switch {
-	case len(parts) >= 3:
-		return []string{parts[0], parts[0] + "." + parts[1]}
-	case len(parts) == 2:
-		return []string{parts[0]}
-	}
-	return nil
 }
 
 // Role partition sections: a person's report needs every grant to the roles the

@@ -658,7 +658,7 @@ func objectSet(objects []string) map[string]bool {
 	set := map[string]bool{}
 	for _, o := range objects {
 		set[o] = true
-		for _, c := range containerNames(o) {
+		for _, c := range model.ContainerNames(o) {
 			set[c] = true
 		}
 	}

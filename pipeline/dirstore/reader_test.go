@@ -110,7 +110,7 @@ func focuses(m *model.Mirror) []model.Focus {
 	names = slices.Compact(names)
 	var out []model.Focus
 	for i, n := range names {
-		if i%7 == 0 || len(containerNames(n)) == 2 && i%3 == 0 {
+		if i%7 == 0 || len(model.ContainerNames(n)) == 2 && i%3 == 0 {
 			out = append(out, model.Focus{Objects: []string{n}})
 		}
 	}

@@ -109,15 +109,16 @@ func (f Focus) objectSet() map[string]bool {
 	set := map[string]bool{}
 	for _, o := range f.Objects {
 		set[o] = true
-		for _, c := range containerNames(o) {
+		for _, c := range ContainerNames(o) {
 			set[c] = true
 		}
 	}
 	return set
 }
 
-// containerNames returns the database and schema names above a canonical name.
-func containerNames(name string) []string {
+// ContainerNames returns the database and schema names above a canonical name:
+// the containers whose grants and records a question about the name needs.
+func ContainerNames(name string) []string {
 	parts := ident.Parts(name)
 	switch {
 	case len(parts) >= 3:

@@ -9,10 +9,10 @@ import (
 
 func TestContainerNames(t *testing.T) {
 	t.Parallel()
-	require.Equal(t, []string{"DB", "DB.S"}, containerNames("DB.S.T"))
-	require.Equal(t, []string{"DB", `DB."a.b"`}, containerNames(`DB."a.b"."x.y"`))
-	require.Equal(t, []string{"DB"}, containerNames("DB.S"))
-	require.Nil(t, containerNames("WH"))
+	require.Equal(t, []string{"DB", "DB.S"}, ContainerNames("DB.S.T"))
+	require.Equal(t, []string{"DB", `DB."a.b"`}, ContainerNames(`DB."a.b"."x.y"`))
+	require.Equal(t, []string{"DB"}, ContainerNames("DB.S"))
+	require.Nil(t, ContainerNames("WH"))
 }
 
 func TestSliceOfKeepsThePersonAndTheObject(t *testing.T) {

@@ -8,7 +8,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
@@ -67,7 +66,7 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (_ *model.Mirro
 		objects := []string{}
 		names := map[string]bool{}
 		for _, o := range f.Objects {
-			for _, name := range append([]string{o}, containers(o)...) {
+			for _, name := range append([]string{o}, model.ContainerNames(o)...) {
 				if !names[name] {
 					names[name] = true
 					objects = append(objects, name)
@@ -133,19 +132,6 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (_ *model.Mirro
 		return nil, fmt.Errorf("read generation %d: %w", n, err)
 	}
 	return out, nil
-}
-
-// containers returns the database and schema names above a canonical name, as
-// model.SliceOf counts them.
-func containers(name string) []string {
-	parts := ident.Parts(name)
-	switch {
-	case len(parts) >= 3:
-		return []string{parts[0], parts[0] + "." + parts[1]}
-	case len(parts) == 2:
-		return []string{parts[0]}
-	}
-	return nil
 }
 
 // Changes returns what changed from generation from to generation to (0: the
