@@ -345,7 +345,7 @@ func (e *env) grantRequest(c *cli.Context, breakGlass bool) error {
 // the generation has while some have one a typo away. A person Snowflake does
 // not know at all may be given a local grant.
 func (e *env) checkAsk(s *pgstore.Store, a localgrant.Ask) error {
-	m, err := s.Slice(e.ctx, 0, model.Focus{Email: ident.NormalizeEmail(a.Email), Objects: []string{a.ObjectName}})
+	m, err := s.Slice(e.ctx, 0, model.Focus{Email: ident.NormalizeEmail(a.Email), Objects: []string{a.ObjectName}, NoAudience: true})
 	if errors.Is(err, model.ErrNoGeneration) {
 		// The store refuses the ask itself: local grants build on a generation.
 		return nil

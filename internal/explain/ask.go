@@ -95,7 +95,9 @@ func Decide(m *model.Mirror, q Query, local []LocalGrant) Decision {
 // generation that recorded no settings is read whole, so that why-not can find
 // a user the sync filed under another address.
 func (s Source) slice(ctx context.Context, n int, q *Query) (*model.Mirror, error) {
-	f := model.Focus{Email: q.Email, Objects: []string{q.Object}}
+	// Only the person's rows on the object: who else can reach it is no part
+	// of the answer, and on a popular object it is most of what a slice reads.
+	f := model.Focus{Email: q.Email, Objects: []string{q.Object}, NoAudience: true}
 	m, err := s.Reader.Slice(ctx, n, f)
 	if err != nil {
 		return nil, err

@@ -489,8 +489,8 @@ func (s *Store) Open(ctx context.Context, n int) (*model.Mirror, error) {
 // Slice reads only what the focus concerns: the people's partitions (and those
 // of other addresses of the same Snowflake users), each once however many of
 // the people it holds, and the role partitions of their roles and users; the
-// audience section of each person partition for the objects, and the object
-// partitions of the objects and their containers.
+// audience section of each person partition for the objects (unless
+// NoAudience), and the object partitions of the objects and their containers.
 func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror, error) {
 	if f.Empty() {
 		return s.Open(ctx, n)
@@ -550,7 +550,7 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 			want[e] = true
 			byPart[partOf(e)] = true
 		}
-		if f.NoPersonRows {
+		if f.NoPersonRows && !f.NoAudience {
 			clear(byPart)
 		}
 		for _, k := range slices.Sorted(maps.Keys(byPart)) {
@@ -565,6 +565,11 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 					}
 				}
 			}
+		}
+		if f.NoPersonRows {
+			// With NoAudience too, the people's rows on the objects are all
+			// the rows the slice keeps.
+			rows = slices.DeleteFunc(rows, func(r model.Row) bool { return !slices.Contains(f.Objects, r.ObjectName) })
 		}
 		// The people's users, and every address those users are filed under.
 		users := map[[2]string]bool{}
@@ -626,7 +631,12 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 		for _, o := range f.Objects {
 			focus[o] = true
 		}
-		for k := range numParts {
+		audience := numParts
+		if f.NoAudience {
+			// The people's rows on the objects were read with theirs.
+			audience = 0
+		}
+		for k := range audience {
 			p, err := personOf(k)
 			if err != nil {
 				return nil, err

@@ -20,8 +20,8 @@ type Reader interface {
 	Slice(ctx context.Context, n int, f Focus) (*Mirror, error)
 	// Changes returns what changed from generation from to generation to, narrowed
 	// to f (an empty Focus means everything), as ChangesOf defines it. f.Roles and
-	// f.NoPersonRows are questions of a slice, not of a change: Changes ignores
-	// them.
+	// f.NoPersonRows and f.NoAudience are questions of a slice, not of a
+	// change: Changes ignores them.
 	Changes(ctx context.Context, from, to int, f Focus) (*Changes, error)
 	// Scan streams every row of generation n in table order without holding the
 	// generation in memory; fn's error stops the scan and is returned.
@@ -49,6 +49,13 @@ type Focus struct {
 	// slice about many people would read. It narrows nothing by itself, and
 	// Changes ignores it.
 	NoPersonRows bool
+	// NoAudience keeps, of the rows on f.Objects, only the people's (with
+	// NoPersonRows too, those are all the rows a slice holds): a question about
+	// one person and an object (check, explain) needs the person's rows and the
+	// grants on the object and its containers, not everyone who can reach the
+	// object, which on a popular object is most of what a slice would read.
+	// Changes ignores it.
+	NoAudience bool
 	// Roles asks about every person who holds a role of one of these names, in
 	// any account, directly or through nesting (a membership of that role), as
 	// if Emails named them: a report's role view lists each holder of a role,
@@ -88,8 +95,8 @@ func (f Focus) personSet() map[string]bool {
 }
 
 // Matches returns the filter ChangesOf applies: a changed row matches when its
-// person is one of f's or its object one of f.Objects; with neither (f.Roles
-// and f.NoPersonRows do not count) every row matches.
+// person is one of f's or its object one of f.Objects; with neither (f.Roles,
+// f.NoPersonRows and f.NoAudience do not count) every row matches.
 func (f Focus) Matches() func(Row) bool {
 	people := f.personSet()
 	if len(people) == 0 && len(f.Objects) == 0 {
@@ -164,7 +171,7 @@ func (c *Changes) All() iter.Seq[Change] {
 // Meta, Excluded and Masked, and:
 //
 //   - Access: every row of the people (all accounts; none with NoPersonRows),
-//     and every row on f.Objects;
+//     and every row on f.Objects (only the people's with NoAudience);
 //   - Memberships: those of the people, and those of every user who holds one of
 //     them (the same Snowflake user filed under another address by email
 //     aliases);
@@ -196,7 +203,7 @@ func SliceOf(m *Mirror, f Focus) *Mirror {
 	out := &Mirror{Meta: m.Meta, Excluded: m.Excluded, Masked: m.Masked}
 	var rows []Row
 	for r := range m.Access.All() {
-		if people[r.Email] && !f.NoPersonRows || focus[r.ObjectName] {
+		if people[r.Email] && !f.NoPersonRows || focus[r.ObjectName] && (!f.NoAudience || people[r.Email]) {
 			rows = append(rows, r)
 		}
 	}

@@ -129,6 +129,15 @@ func TestSliceOfSeveralPeople(t *testing.T) {
 	require.Equal(t, both.Memberships, lean.Memberships, "the people's memberships stay")
 	require.Equal(t, m.Grants, lean.Grants, "the grants on the object, and those of the people's roles")
 
+	onV := Focus{Email: "carol@x.com", Objects: []string{"DB.S.V", "DB.S.U"}}
+	require.Equal(t, []Row{rows[1], rows[2]}, slices.Collect(SliceOf(m, onV).Access.All()), "the objects' audience")
+	onV.NoAudience = true
+	narrow := SliceOf(m, onV)
+	require.Equal(t, []Row{rows[2]}, slices.Collect(narrow.Access.All()), "only the person's rows on the objects")
+	require.Equal(t, SliceOf(m, Focus{Email: "carol@x.com", Objects: onV.Objects}).Grants, narrow.Grants, "the grants on the objects stay")
+	onV.Email, onV.NoPersonRows = "alice@x.com", true
+	require.Empty(t, slices.Collect(SliceOf(m, onV).Access.All()), "alice has no rows on the objects")
+
 	require.Equal(t, []string{"a@x.com", "b@x.com"}, Focus{Email: "b@x.com", Emails: []string{"b@x.com", "", "a@x.com"}}.People())
 	require.False(t, Focus{Emails: []string{"a@x.com"}}.Empty())
 	match := Focus{Emails: []string{"bob@x.com"}, Objects: []string{"DB.S.V"}}.Matches()

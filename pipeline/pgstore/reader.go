@@ -83,11 +83,16 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (_ *model.Mirro
 			slices.Sort(people)
 			people = slices.Compact(people)
 		}
-		rowsOf := people
-		if f.NoPersonRows {
+		// A superset is read where SliceOf below can cut it: with NoAudience the
+		// people's rows stand for their rows on the objects.
+		rowsOf, on := people, f.Objects
+		if f.NoPersonRows && !f.NoAudience {
 			rowsOf = []string{}
 		}
-		rows, err := tx.Query(ctx, s.stmt("slice_access", nil), n, rowsOf, f.Objects)
+		if f.NoAudience {
+			on = []string{}
+		}
+		rows, err := tx.Query(ctx, s.stmt("slice_access", nil), n, rowsOf, on)
 		if err != nil {
 			return err
 		}

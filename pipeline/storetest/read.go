@@ -269,8 +269,9 @@ func Aliased(m *model.Mirror) *model.Mirror {
 // Focuses lists the questions the suite asks of a generation: each person, each
 // object (containers included), each person with an object they hold and one
 // they do not (a spread of them in a large account), an unknown email and an
-// unknown object, alone and with a known one, the holders of roles, and each
-// of these without the people's own rows.
+// unknown object, alone and with a known one, the holders of roles, each of
+// these without the people's own rows, and each about people and objects
+// without the objects' audience.
 func Focuses(m *model.Mirror) []model.Focus {
 	var emails []string
 	for _, e := range m.Access.Emails() {
@@ -331,6 +332,14 @@ func Focuses(m *model.Mirror) []model.Focus {
 			model.Focus{Email: emails[0], Objects: []string{unknownObject}},
 			model.Focus{Email: unknownEmail, Objects: []string{objects[0]}},
 			model.Focus{Objects: []string{objects[0], objects[len(objects)-1]}})
+	}
+	// check and explain ask about one person and an object without its
+	// audience: every question about people and objects is asked that way too.
+	for _, f := range slices.Clone(fs) {
+		if len(f.Objects) > 0 && !f.NoAudience && (f.Email != "" || len(f.Emails) > 0 || len(f.Roles) > 0) {
+			f.NoAudience = true
+			fs = append(fs, f)
+		}
 	}
 	return fs
 }
