@@ -175,12 +175,26 @@ type tableReader struct {
 	col  int
 	n    int
 	d    dec
+	// whole is the table's bytes as one string once shareStrings made it: its
+	// strings are then cut from it, not each allocated and copied.
+	whole string
 }
 
 type prevValue struct {
 	b   []byte
+	off int // where b starts in the table's bytes
 	s   string
 	str bool
+}
+
+// shareStrings makes every string the table yields a substring of one copy of
+// the table, made now: a table whose strings are mostly kept (the core, an
+// object partition's records) costs one allocation instead of one per string,
+// and any string kept keeps the whole table alive, which suits tables that
+// are read whole or small.
+func (t *tableReader) shareStrings() *tableReader {
+	t.whole = string(t.d.b)
+	return t
 }
 
 func readTable(d *dec) *tableReader {
@@ -213,7 +227,7 @@ func (t *tableReader) raw() *prevValue {
 	if t.col == len(t.prev) {
 		t.prev = append(t.prev, prevValue{})
 	}
-	t.prev[t.col] = prevValue{b: b}
+	t.prev[t.col] = prevValue{b: b, off: t.d.off - n}
 	t.col++
 	return &t.prev[t.col-1]
 }
@@ -223,7 +237,12 @@ func (t *tableReader) str() string { return t.strOf(t.raw()) }
 // strOf is the string of a value raw returned, made once.
 func (t *tableReader) strOf(v *prevValue) string {
 	if !v.str {
-		v.s, v.str = string(v.b), true
+		if t.whole != "" {
+			v.s = t.whole[v.off : v.off+len(v.b)]
+		} else {
+			v.s = string(v.b)
+		}
+		v.str = true
 	}
 	return v.s
 }

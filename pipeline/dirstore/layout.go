@@ -628,7 +628,7 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 		return err
 	}
 	keep := func(name string) bool { return names == nil || names[name] }
-	t := readTable(&dec{b: secs[secGrants]})
+	t := readTable(&dec{b: secs[secGrants]}).shareStrings()
 	for range t.n {
 		t.next()
 		g := model.Grant{Account: t.str(), Role: t.str(), ObjectType: t.str(), ObjectName: t.str(), Privilege: t.str(), Via: t.str()}
@@ -639,7 +639,7 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	if err := t.err("grants"); err != nil {
 		return err
 	}
-	t = readTable(&dec{b: secs[secRoleGrants]})
+	t = readTable(&dec{b: secs[secRoleGrants]}).shareStrings()
 	for range t.n {
 		t.next()
 		acc, seq, name := t.raw(), int(t.uint()), t.bytes()
@@ -653,7 +653,7 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	if err := t.err("grants_to_roles"); err != nil {
 		return err
 	}
-	t = readTable(&dec{b: secs[secTags]})
+	t = readTable(&dec{b: secs[secTags]}).shareStrings()
 	for range t.n {
 		t.next()
 		acc, seq := t.str(), int(t.uint())
@@ -666,7 +666,7 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	if err := t.err("tag_references"); err != nil {
 		return err
 	}
-	t = readTable(&dec{b: secs[secPolicies]})
+	t = readTable(&dec{b: secs[secPolicies]}).shareStrings()
 	for range t.n {
 		t.next()
 		acc, seq := t.str(), int(t.uint())
@@ -679,7 +679,7 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 	if err := t.err("policy_references"); err != nil {
 		return err
 	}
-	t = readTable(&dec{b: secs[secHistory]})
+	t = readTable(&dec{b: secs[secHistory]}).shareStrings()
 	for range t.n {
 		t.next()
 		acc, seq := t.str(), int(t.uint())
@@ -812,7 +812,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	if len(accounts) == 1 {
 		only = c.accounts[accounts[0].Name]
 	}
-	t := readTable(&dec{b: secs[secUsers]})
+	t := readTable(&dec{b: secs[secUsers]}).shareStrings()
 	if only != nil {
 		only.Users = make([]model.User, 0, t.n)
 	}
@@ -826,7 +826,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	if err := t.err("users"); err != nil {
 		return nil, err
 	}
-	t = readTable(&dec{b: secs[secRoles]})
+	t = readTable(&dec{b: secs[secRoles]}).shareStrings()
 	for range t.n {
 		t.next()
 		a := acc(t)
@@ -835,7 +835,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	if err := t.err("roles"); err != nil {
 		return nil, err
 	}
-	t = readTable(&dec{b: secs[secUserGrants]})
+	t = readTable(&dec{b: secs[secUserGrants]}).shareStrings()
 	if only != nil {
 		only.UserGrants = make([]model.UserGrant, 0, t.n)
 	}
@@ -847,7 +847,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	if err := t.err("grants_to_users"); err != nil {
 		return nil, err
 	}
-	t = readTable(&dec{b: secs[secRoleRoleGrants]})
+	t = readTable(&dec{b: secs[secRoleRoleGrants]}).shareStrings()
 	for range t.n {
 		t.next()
 		name, seq := t.str(), int(t.uint())
@@ -856,7 +856,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 	if err := t.err("grants_to_roles"); err != nil {
 		return nil, err
 	}
-	t = readTable(&dec{b: secs[secUserIndex]})
+	t = readTable(&dec{b: secs[secUserIndex]}).shareStrings()
 	c.userEmails, c.emailUsers = make(map[[2]string][]string, t.n), make(map[string][][2]string, t.n)
 	for range t.n {
 		t.next()
