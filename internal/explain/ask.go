@@ -90,14 +90,15 @@ func Decide(m *model.Mirror, q Query, local []LocalGrant) Decision {
 	return d
 }
 
-// slice reads the part of generation n that q needs, mapping q.Email (trimmed
+// slice reads the part of generation n that q needs (without the snapshot
+// when noSnapshot), mapping q.Email (trimmed
 // and lower-cased as typed) the way that generation maps addresses. A
 // generation that recorded no settings is read whole, so that why-not can find
 // a user the sync filed under another address.
-func (s Source) slice(ctx context.Context, n int, q *Query) (*model.Mirror, error) {
+func (s Source) slice(ctx context.Context, n int, q *Query, noSnapshot bool) (*model.Mirror, error) {
 	// Only the person's rows on the object: who else can reach it is no part
 	// of the answer, and on a popular object it is most of what a slice reads.
-	f := model.Focus{Email: q.Email, Objects: []string{q.Object}, NoAudience: true}
+	f := model.Focus{Email: q.Email, Objects: []string{q.Object}, NoAudience: true, NoSnapshot: noSnapshot}
 	m, err := s.Reader.Slice(ctx, n, f)
 	if err != nil {
 		return nil, err
@@ -124,7 +125,10 @@ func (s Source) slice(ctx context.Context, n int, q *Query) (*model.Mirror, erro
 // A privilege nobody has is a *privilege.UnknownError; a denial for an address
 // no user has, near addresses users do, an *UnknownEmailError.
 func Check(ctx context.Context, s Source, q Query) (bool, error) {
-	m, err := s.slice(ctx, 0, &q)
+	// The rows, memberships and grants decide; the snapshot (every user of
+	// every account) is read only when the answer is no for an address that
+	// holds nothing, to name it if it is a typo.
+	m, err := s.slice(ctx, 0, &q, true)
 	if err != nil {
 		return false, err
 	}
@@ -138,6 +142,18 @@ func Check(ctx context.Context, s Source, q Query) (bool, error) {
 		}
 	}
 	if !Decide(m, q, local).Allowed() {
+		if holder(m, q.Email) {
+			// A person the mirror knows: no typo to name.
+			return false, nil
+		}
+		if m.Snapshot == nil {
+			// The generation the first read found, so a publish in between
+			// cannot mix two generations into one answer.
+			f := model.Focus{Email: q.Email, Objects: []string{q.Object}, NoAudience: true}
+			if m, err = s.Reader.Slice(ctx, m.Meta.Generation, f); err != nil {
+				return false, err
+			}
+		}
 		return false, CheckEmail(m, s.Config.Normalizer(m.Meta), q.Email)
 	}
 	return true, nil
@@ -148,7 +164,7 @@ func Check(ctx context.Context, s Source, q Query) (bool, error) {
 // person and object, and the names of the objects granted only when it must
 // suggest one. It refuses the typos Check does, with the same errors.
 func Ask(ctx context.Context, s Source, n int, q Query) (*Answer, error) {
-	m, err := s.slice(ctx, n, &q)
+	m, err := s.slice(ctx, n, &q, false)
 	if err != nil {
 		return nil, err
 	}

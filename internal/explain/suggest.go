@@ -86,6 +86,23 @@ func CheckEmail(m *model.Mirror, norm *ident.Normalizer, email string) error {
 }
 
 func knownEmail(m *model.Mirror, norm *ident.Normalizer, email string) bool {
+	if holder(m, email) {
+		return true
+	}
+	for _, a := range m.Snapshot.Accounts {
+		for i := range a.Users {
+			if e, _ := norm.User(a.Users[i].Name, a.Users[i].Email); e == email {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// holder reports whether email holds a role or a row in m (a generation, or a
+// slice of it about email): a person the mirror knows, whatever the snapshot
+// says.
+func holder(m *model.Mirror, email string) bool {
 	for _, ms := range m.Memberships {
 		if ms.Email == email {
 			return true
@@ -94,13 +111,6 @@ func knownEmail(m *model.Mirror, norm *ident.Normalizer, email string) bool {
 	for _, e := range m.Access.Emails() {
 		if e == email {
 			return true
-		}
-	}
-	for _, a := range m.Snapshot.Accounts {
-		for i := range a.Users {
-			if e, _ := norm.User(a.Users[i].Name, a.Users[i].Email); e == email {
-				return true
-			}
 		}
 	}
 	return false

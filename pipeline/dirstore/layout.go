@@ -622,7 +622,9 @@ type objectRecords struct {
 	history    []seqRecord[model.AccessEvent]
 }
 
-func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
+// decodeObject adds the grants on the wanted names (nil: all) and, with
+// records, their snapshot records.
+func decodeObject(b []byte, names map[string]bool, records bool, out *objectRecords) error {
 	secs, err := unframe(b, kindObject, objectSections)
 	if err != nil {
 		return err
@@ -636,7 +638,7 @@ func decodeObject(b []byte, names map[string]bool, out *objectRecords) error {
 			out.grants = append(out.grants, g)
 		}
 	}
-	if err := t.err("grants"); err != nil {
+	if err := t.err("grants"); err != nil || !records {
 		return err
 	}
 	t = readTable(&dec{b: secs[secRoleGrants]}).shareStrings()
@@ -782,19 +784,44 @@ func encodeCore(m *model.Mirror) []byte {
 
 // core is the decoded core file.
 type core struct {
-	accounts map[string]*model.Account // snapshot tables by account name
+	accounts map[string]*model.Account // snapshot tables by account name; nil when only the user index was decoded
 	// roleGrants are the role-to-role grants, to merge with an object partition's.
 	roleGrants []seqRecord[model.RoleGrant]
 	userEmails map[[2]string][]string // (account, user) → emails
 	emailUsers map[string][][2]string // email → (account, user)
 }
 
-func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
+// decodeCore decodes the core file; without tables, only its user index (what a
+// slice without the snapshot needs).
+func decodeCore(b []byte, accounts []snapshotAccount, tables bool) (*core, error) {
 	secs, err := unframe(b, kindCore, coreSections)
 	if err != nil {
 		return nil, err
 	}
-	c := &core{accounts: map[string]*model.Account{}}
+	c := &core{}
+	if tables {
+		if err := c.decodeTables(secs, accounts); err != nil {
+			return nil, err
+		}
+	}
+	t := readTable(&dec{b: secs[secUserIndex]}).shareStrings()
+	c.userEmails, c.emailUsers = make(map[[2]string][]string, t.n), make(map[string][][2]string, t.n)
+	for range t.n {
+		t.next()
+		k := [2]string{t.str(), t.str()}
+		e := t.str()
+		c.userEmails[k] = append(c.userEmails[k], e)
+		c.emailUsers[e] = append(c.emailUsers[e], k)
+	}
+	if err := t.err("user index"); err != nil {
+		return nil, err
+	}
+	return c, nil
+}
+
+// decodeTables decodes the core's snapshot tables into c.accounts.
+func (c *core) decodeTables(secs [][]byte, accounts []snapshotAccount) error {
+	c.accounts = map[string]*model.Account{}
 	for _, a := range accounts {
 		c.accounts[a.Name] = a.account()
 	}
@@ -824,7 +851,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 			SnowflakeLock: t.bool(), LockedUntil: t.time(), SecondaryRoles: model.RoleMode(t.str()), SecondaryRaw: t.str()})
 	}
 	if err := t.err("users"); err != nil {
-		return nil, err
+		return err
 	}
 	t = readTable(&dec{b: secs[secRoles]}).shareStrings()
 	for range t.n {
@@ -833,7 +860,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 		a.Roles = append(a.Roles, model.Role{Line: int(t.uint()), Name: t.str(), Type: t.str(), Database: t.str(), DeletedOn: t.time()})
 	}
 	if err := t.err("roles"); err != nil {
-		return nil, err
+		return err
 	}
 	t = readTable(&dec{b: secs[secUserGrants]}).shareStrings()
 	if only != nil {
@@ -845,7 +872,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 		a.UserGrants = append(a.UserGrants, model.UserGrant{Line: int(t.uint()), Role: t.str(), Grantee: t.str(), DeletedOn: t.time()})
 	}
 	if err := t.err("grants_to_users"); err != nil {
-		return nil, err
+		return err
 	}
 	t = readTable(&dec{b: secs[secRoleRoleGrants]}).shareStrings()
 	for range t.n {
@@ -853,22 +880,7 @@ func decodeCore(b []byte, accounts []snapshotAccount) (*core, error) {
 		name, seq := t.str(), int(t.uint())
 		c.roleGrants = append(c.roleGrants, seqRecord[model.RoleGrant]{name, seq, readRoleGrant(t)})
 	}
-	if err := t.err("grants_to_roles"); err != nil {
-		return nil, err
-	}
-	t = readTable(&dec{b: secs[secUserIndex]}).shareStrings()
-	c.userEmails, c.emailUsers = make(map[[2]string][]string, t.n), make(map[string][][2]string, t.n)
-	for range t.n {
-		t.next()
-		k := [2]string{t.str(), t.str()}
-		e := t.str()
-		c.userEmails[k] = append(c.userEmails[k], e)
-		c.emailUsers[e] = append(c.emailUsers[e], k)
-	}
-	if err := t.err("user index"); err != nil {
-		return nil, err
-	}
-	return c, nil
+	return t.err("grants_to_roles")
 }
 
 // encodeNames writes the distinct object names the grants name, per account,

@@ -415,7 +415,7 @@ func (h *handle) mirror(rows []model.Row, members []model.Membership, c *core, r
 	})
 	m := &model.Mirror{Meta: h.st.Meta, Excluded: h.st.Excluded, Masked: h.st.Masked,
 		Access: model.NewAccess(rows), Memberships: members, Grants: recs.grants}
-	if h.st.Layout.HasSnapshot {
+	if h.st.Layout.HasSnapshot && c.accounts != nil {
 		m.Snapshot = &model.Snapshot{}
 		for _, sa := range h.st.Layout.Snapshot {
 			a := *c.accounts[sa.Name]
@@ -429,12 +429,13 @@ func (h *handle) mirror(rows []model.Row, members []model.Membership, c *core, r
 	return m
 }
 
-func (h *handle) core() (*core, error) {
+// core decodes the generation's core file; without tables, only the user index.
+func (h *handle) core(tables bool) (*core, error) {
 	b, err := h.file(h.st.Layout.Core)
 	if err != nil {
 		return nil, err
 	}
-	c, err := decodeCore(b, h.st.Layout.Snapshot)
+	c, err := decodeCore(b, h.st.Layout.Snapshot, tables)
 	if err != nil {
 		return nil, fmt.Errorf("generation %d core: %w", h.n, err)
 	}
@@ -475,11 +476,11 @@ func (s *Store) Open(ctx context.Context, n int) (*model.Mirror, error) {
 		if err != nil {
 			return nil, err
 		}
-		if err := decodeObject(b, nil, recs); err != nil {
+		if err := decodeObject(b, nil, true, recs); err != nil {
 			return nil, errPart("object", k, err)
 		}
 	}
-	c, err := h.core()
+	c, err := h.core(true)
 	if err != nil {
 		return nil, err
 	}
@@ -500,7 +501,7 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 		return nil, err
 	}
 	defer h.release()
-	c, err := h.core()
+	c, err := h.core(!f.NoSnapshot)
 	if err != nil {
 		return nil, err
 	}
@@ -610,6 +611,10 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 			roles[roleKey(ms.Account, ms.Role)] = true
 			users[userKey(ms.Account, ms.User)] = true
 		}
+		if f.NoSnapshot {
+			// Access history is the snapshot's.
+			clear(users)
+		}
 		for k := range roles {
 			byPart[partOf(k)] = true
 		}
@@ -655,7 +660,7 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 			if err != nil {
 				return nil, err
 			}
-			if err := decodeObject(b, names, recs); err != nil {
+			if err := decodeObject(b, names, !f.NoSnapshot, recs); err != nil {
 				return nil, errPart("object", k, err)
 			}
 		}

@@ -20,8 +20,8 @@ type Reader interface {
 	Slice(ctx context.Context, n int, f Focus) (*Mirror, error)
 	// Changes returns what changed from generation from to generation to, narrowed
 	// to f (an empty Focus means everything), as ChangesOf defines it. f.Roles and
-	// f.NoPersonRows and f.NoAudience are questions of a slice, not of a
-	// change: Changes ignores them.
+	// f.NoPersonRows, f.NoAudience and f.NoSnapshot are questions of a slice,
+	// not of a change: Changes ignores them.
 	Changes(ctx context.Context, from, to int, f Focus) (*Changes, error)
 	// Scan streams every row of generation n in table order without holding the
 	// generation in memory; fn's error stops the scan and is returned.
@@ -56,6 +56,13 @@ type Focus struct {
 	// object, which on a popular object is most of what a slice would read.
 	// Changes ignores it.
 	NoAudience bool
+	// NoSnapshot leaves the snapshot out of a slice (Snapshot is nil): rows,
+	// memberships and grants decide an access question, and the snapshot's
+	// tables, every user of every account among them, are what a point
+	// question would otherwise spend most of its time decoding. check reads
+	// it only to name a mistyped address when the answer is no. Changes
+	// ignores it.
+	NoSnapshot bool
 	// Roles asks about every person who holds a role of one of these names, in
 	// any account, directly or through nesting (a membership of that role), as
 	// if Emails named them: a report's role view lists each holder of a role,
@@ -95,8 +102,8 @@ func (f Focus) personSet() map[string]bool {
 }
 
 // Matches returns the filter ChangesOf applies: a changed row matches when its
-// person is one of f's or its object one of f.Objects; with neither (f.Roles,
-// f.NoPersonRows and f.NoAudience do not count) every row matches.
+// person is one of f's or its object one of f.Objects; with neither (f.Roles
+// and the No… flags do not count) every row matches.
 func (f Focus) Matches() func(Row) bool {
 	people := f.personSet()
 	if len(people) == 0 && len(f.Objects) == 0 {
@@ -183,7 +190,8 @@ func (c *Changes) All() iter.Seq[Change] {
 //     grants_to_roles the rows on f.Objects and their containers and every
 //     role-to-role grant; tags and policies on f.Objects; access history on
 //     f.Objects and of the users of those memberships (user names compared
-//     case-insensitively), which a person's report marks used or unused.
+//     case-insensitively), which a person's report marks used or unused; none
+//     with NoSnapshot.
 //
 // A slice about several people is the union of their one-person slices (with
 // the objects' part once). With an empty Focus the slice is m itself.
@@ -228,7 +236,7 @@ func SliceOf(m *Mirror, f Focus) *Mirror {
 			out.Grants = append(out.Grants, g)
 		}
 	}
-	if m.Snapshot != nil {
+	if m.Snapshot != nil && !f.NoSnapshot {
 		out.Snapshot = &Snapshot{}
 		for _, a := range m.Snapshot.Accounts {
 			out.Snapshot.Accounts = append(out.Snapshot.Accounts, sliceAccount(a, objects, historyUsers))

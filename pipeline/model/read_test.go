@@ -135,7 +135,14 @@ func TestSliceOfSeveralPeople(t *testing.T) {
 	narrow := SliceOf(m, onV)
 	require.Equal(t, []Row{rows[2]}, slices.Collect(narrow.Access.All()), "only the person's rows on the objects")
 	require.Equal(t, SliceOf(m, Focus{Email: "carol@x.com", Objects: onV.Objects}).Grants, narrow.Grants, "the grants on the objects stay")
-	onV.Email, onV.NoPersonRows = "alice@x.com", true
+	m.Snapshot = &Snapshot{Accounts: []*Account{{Name: "A", Users: []User{{Name: "CAROL", Email: "carol@x.com"}}}}}
+	require.NotNil(t, SliceOf(m, onV).Snapshot)
+	onV.NoSnapshot = true
+	bare := SliceOf(m, onV)
+	require.Nil(t, bare.Snapshot, "no snapshot")
+	require.Equal(t, narrow.Grants, bare.Grants, "the rest as before")
+	require.Equal(t, slices.Collect(narrow.Access.All()), slices.Collect(bare.Access.All()))
+	onV.Email, onV.NoPersonRows, onV.NoSnapshot = "alice@x.com", true, false
 	require.Empty(t, slices.Collect(SliceOf(m, onV).Access.All()), "alice has no rows on the objects")
 
 	require.Equal(t, []string{"a@x.com", "b@x.com"}, Focus{Email: "b@x.com", Emails: []string{"b@x.com", "", "a@x.com"}}.People())

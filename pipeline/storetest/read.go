@@ -270,8 +270,9 @@ func Aliased(m *model.Mirror) *model.Mirror {
 // object (containers included), each person with an object they hold and one
 // they do not (a spread of them in a large account), an unknown email and an
 // unknown object, alone and with a known one, the holders of roles, each of
-// these without the people's own rows, and each about people and objects
-// without the objects' audience.
+// these without the people's own rows, each about people and objects without
+// the objects' audience (and without the snapshot), and each about one person
+// without the snapshot.
 func Focuses(m *model.Mirror) []model.Focus {
 	var emails []string
 	for _, e := range m.Access.Emails() {
@@ -334,10 +335,18 @@ func Focuses(m *model.Mirror) []model.Focus {
 			model.Focus{Objects: []string{objects[0], objects[len(objects)-1]}})
 	}
 	// check and explain ask about one person and an object without its
-	// audience: every question about people and objects is asked that way too.
+	// audience, and check without the snapshot: every question about people
+	// and objects is asked those ways too, and every question about one
+	// person without the snapshot.
 	for _, f := range slices.Clone(fs) {
 		if len(f.Objects) > 0 && !f.NoAudience && (f.Email != "" || len(f.Emails) > 0 || len(f.Roles) > 0) {
 			f.NoAudience = true
+			fs = append(fs, f)
+			f.NoSnapshot = true
+			fs = append(fs, f)
+		}
+		if f.Email != "" && len(f.Objects) == 0 && !f.NoSnapshot {
+			f.NoSnapshot = true
 			fs = append(fs, f)
 		}
 	}
