@@ -1,6 +1,7 @@
 package report
 
 import (
+	"errors"
 	"iter"
 	"slices"
 	"strings"
@@ -127,16 +128,36 @@ type RolePrivilege struct {
 // window, and people with none are left out.
 func (md *reportModel) people(unused bool) iter.Seq[*Person] {
 	return func(yield func(*Person) bool) {
+		// A streamed report (md.scan) reads each person's rows from one pass of
+		// the store in table order, person after person, which is the order
+		// people are listed in: the rows are never all held.
+		var cur *rowCursor
+		if md.scan != nil {
+			cur = md.cursor()
+			defer cur.stop()
+		}
 		for _, a := range md.accounts {
 			if unused && a.usage == nil {
 				continue
 			}
-			for _, e := range a.emails {
-				p := md.person(a, a.people[e], unused)
-				if p == nil {
-					continue
+			for i := 0; ; {
+				var p *person
+				next, inScan := cur.peek(a.meta.Name)
+				switch {
+				case i < len(a.emails) && (!inScan || a.emails[i] <= next):
+					p = a.people[a.emails[i]]
+					i++
+				case inScan:
+					// Rows of an address without recorded memberships (a
+					// generation read back without provenance), listed as the
+					// whole generation lists them (newAccount).
+					p = &person{email: next, roles: map[string]bool{}}
 				}
-				if !yield(p) {
+				if p == nil {
+					break
+				}
+				out := md.person(a, p, unused, cur.rows(md, a.meta.Name, p.email))
+				if out != nil && !yield(out) {
 					return
 				}
 			}
@@ -144,7 +165,64 @@ func (md *reportModel) people(unused bool) iter.Seq[*Person] {
 	}
 }
 
-func (md *reportModel) person(a *account, p *person, unused bool) *Person {
+// rowCursor hands out the rows of one pass of a streamed report's scan, person
+// by person, in table order (account, then email).
+type rowCursor struct {
+	next func() (model.Row, bool)
+	stop func()
+	head model.Row
+	ok   bool
+}
+
+// cursor starts a pass of md.scan; a failed scan ends the rows and is kept in
+// md.err, as the access view's is.
+func (md *reportModel) cursor() *rowCursor {
+	next, stop := iter.Pull(func(yield func(model.Row) bool) {
+		err := md.scan(func(r model.Row) error {
+			if !yield(r) {
+				return errStopped
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopped) && md.err == nil {
+			md.err = err
+		}
+	})
+	c := &rowCursor{next: next, stop: stop}
+	c.head, c.ok = next()
+	return c
+}
+
+// peek returns the email of the next row when it is in account. A nil cursor
+// (a report of a generation in memory) has none.
+func (c *rowCursor) peek(account string) (string, bool) {
+	if c == nil || !c.ok || c.head.Account != account {
+		return "", false
+	}
+	return c.head.Email, true
+}
+
+// rows yields the rows of (account, email): from the cursor, past any rows that
+// sort before them, or, without one, from the generation in memory.
+func (c *rowCursor) rows(md *reportModel, account, email string) iter.Seq[model.Row] {
+	if c == nil {
+		return md.m.Access.For(account, email)
+	}
+	return func(yield func(model.Row) bool) {
+		for c.ok && (c.head.Account < account || c.head.Account == account && c.head.Email < email) {
+			c.head, c.ok = c.next()
+		}
+		for c.ok && c.head.Account == account && c.head.Email == email {
+			r := c.head
+			c.head, c.ok = c.next()
+			if !yield(r) {
+				return
+			}
+		}
+	}
+}
+
+func (md *reportModel) person(a *account, p *person, unused bool, rows iter.Seq[model.Row]) *Person {
 	out := &Person{Account: a.meta.Name, Email: p.email, Users: a.userInfo(p), Objects: []ReachObject{}}
 	if !unused {
 		out.Roles = a.heldRoles(p)
@@ -175,7 +253,7 @@ func (md *reportModel) person(a *account, p *person, unused bool) *Person {
 		}
 		cur = nil
 	}
-	for r := range md.m.Access.For(a.meta.Name, p.email) {
+	for r := range rows {
 		if !md.rowAllowed(a, p, r) {
 			continue
 		}

@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"slices"
+	"strings"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline/model"
@@ -59,6 +60,16 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 		md := newModel(head, o)
 		md.scan = func(fn func(model.Row) error) error { return r.Scan(ctx, head.Meta.Generation, fn) }
 		return write(w, md)
+	case o.By == ByUser && !o.filtered():
+		m, err := everyone(ctx, src)
+		if err != nil {
+			return err
+		}
+		if m != nil {
+			md := newModel(m, o)
+			md.scan = func(fn func(model.Row) error) error { return r.Scan(ctx, m.Meta.Generation, fn) }
+			return write(w, md)
+		}
 	case len(o.Objects) > 0:
 		m, err := audience(ctx, src, &o)
 		if err != nil {
@@ -78,6 +89,34 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 	}
 	o.Emails = mapEmails(src.Normalizer(m.Meta), o.Emails)
 	return write(w, newModel(m, o))
+}
+
+// everyone reads what the user view of a whole generation needs besides its
+// rows, which the report then streams person by person (Reader.Scan): every
+// person's memberships, the grants of the roles they hold and the snapshot
+// records about their users, as one slice about the holders of every role
+// granted to a user and of PUBLIC, which every person with a membership holds
+// one of, without their rows. It returns nil when the generation cannot be
+// streamed that way: without a snapshot to name the roles from, or with
+// accounts not listed in the order the rows are.
+func everyone(ctx context.Context, src Source) (*model.Mirror, error) {
+	head, err := src.Reader.Slice(ctx, src.Generation, model.Focus{Email: noOne})
+	if err != nil {
+		return nil, err
+	}
+	sorted := slices.IsSortedFunc(head.Meta.Accounts, func(a, b model.AccountMeta) int { return strings.Compare(a.Name, b.Name) })
+	if head.Snapshot == nil || !sorted {
+		return nil, nil
+	}
+	roles := []string{model.PublicRole}
+	for _, a := range head.Snapshot.Accounts {
+		for _, g := range a.UserGrants {
+			roles = append(roles, g.Role)
+		}
+	}
+	slices.Sort(roles)
+	f := model.Focus{Roles: slices.Compact(roles), NoPersonRows: true}
+	return src.Reader.Slice(ctx, head.Meta.Generation, f)
 }
 
 // people reads one slice about the people o.Emails names, mapped with the

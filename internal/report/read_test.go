@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -295,4 +296,61 @@ func TestGenerateOnRoles(t *testing.T) {
 		}
 	}
 	require.Greater(t, shown, 9, "views with something in them")
+}
+
+// TestGenerateUserViewStreams: the user view of a whole generation reads every
+// person's memberships and grants in one slice without rows, streams the rows
+// person by person from Scan, never reads the generation whole, and shows the
+// same people as the whole generation does in every format; a person with rows
+// but no recorded memberships is listed too.
+func TestGenerateUserViewStreams(t *testing.T) {
+	t.Parallel()
+	for _, sample := range []string{"acme", "adversarial", "tiny"} {
+		m := setup(t, sample)
+		// A person whose memberships were not recorded (a generation read back
+		// without provenance) still has rows.
+		orphan := m.Memberships[len(m.Memberships)-1].Email
+		bare := *m
+		bare.Memberships = slices.DeleteFunc(slices.Clone(m.Memberships), func(ms model.Membership) bool { return ms.Email == orphan })
+		for _, gen := range []*model.Mirror{m, &bare} {
+			for _, format := range Formats {
+				for _, unused := range []bool{false, true} {
+					if unused && (format == XLSX || !gen.Snapshot.Accounts[0].HasHistory) {
+						continue
+					}
+					o := Options{By: ByUser, Format: format, Now: reportNow, Unused: unused}
+					r := &memReader{m: gen}
+					var streamed bytes.Buffer
+					require.NoError(t, Generate(context.Background(), &streamed, Source{Reader: r, Normalizer: normalizer}, o))
+					require.True(t, r.scanned, "%s --format %s", sample, format)
+					require.Zero(t, r.whole, "the user view never reads the generation whole")
+					// The same report of the same slice with its rows in memory.
+					read := model.SliceOf(gen, r.focuses[len(r.focuses)-1])
+					read.Access = gen.Access
+					var want, whole bytes.Buffer
+					require.NoError(t, Write(&want, read, o))
+					require.NoError(t, Write(&whole, gen, o))
+					if format == XLSX {
+						require.NotZero(t, streamed.Len())
+						continue
+					}
+					require.Equal(t, want.String(), streamed.String(), "%s --format %s --unused=%v", sample, format, unused)
+					switch format {
+					case CSV:
+						require.Equal(t, whole.String(), streamed.String(), "%s: the same rows as the whole generation", sample)
+					case JSON:
+						var g, w map[string]json.RawMessage
+						require.NoError(t, json.Unmarshal(streamed.Bytes(), &g))
+						require.NoError(t, json.Unmarshal(whole.Bytes(), &w))
+						key := map[bool]string{false: "people", true: "unused"}[unused]
+						require.NotEqual(t, "[]", string(g[key]))
+						require.JSONEq(t, string(w[key]), string(g[key]), "%s: the same people as the whole generation", sample)
+					}
+					if !unused {
+						require.Contains(t, streamed.String(), orphan)
+					}
+				}
+			}
+		}
+	}
 }
