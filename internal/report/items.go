@@ -465,7 +465,7 @@ func (md *reportModel) roleShown(a *account, role string) bool {
 	if len(md.o.Emails) > 0 && !slices.ContainsFunc(a.roleMembers[role], func(ms *model.Membership) bool { return a.selected[ms.Email] }) {
 		return false
 	}
-	if len(md.o.Objects) > 0 && !slices.ContainsFunc(a.byRole[role], func(g model.Grant) bool { return md.objectAllowed(g.ObjectName) }) {
+	if len(md.o.Objects) > 0 && !slices.ContainsFunc(a.byRole[role], func(g *model.Grant) bool { return md.objectAllowed(g.ObjectName) }) {
 		return false
 	}
 	return true

@@ -45,7 +45,7 @@ type account struct {
 	selected    map[string]bool        // the same emails, as a set
 	groups      map[objKey]string      // object → database or schema it is grouped under
 	roleMembers map[string][]*model.Membership
-	byRole      map[string][]model.Grant  // a role's own grants, in object order
+	byRole      map[string][]*model.Grant // a role's own grants, in object order
 	byObject    map[objKey][]*model.Grant // the grants on an object, in role order
 	objects     []objKey                  // every granted object, sorted by name
 	inherits    map[string][]string       // role → roles granted to it
@@ -97,7 +97,7 @@ func newAccount(m *model.Mirror, meta model.AccountMeta, snap *model.Account, o 
 	a := &account{
 		meta: meta, snap: snap,
 		users: map[string]*model.User{}, people: map[string]*person{},
-		roleMembers: map[string][]*model.Membership{}, byRole: map[string][]model.Grant{},
+		roleMembers: map[string][]*model.Membership{}, byRole: map[string][]*model.Grant{},
 		byObject: map[objKey][]*model.Grant{}, inherits: map[string][]string{}, inheritedBy: map[string][]string{},
 		groups: map[objKey]string{},
 	}
@@ -142,7 +142,7 @@ func newAccount(m *model.Mirror, meta model.AccountMeta, snap *model.Account, o 
 		if g.Account != meta.Name {
 			continue
 		}
-		a.byRole[g.Role] = append(a.byRole[g.Role], *g)
+		a.byRole[g.Role] = append(a.byRole[g.Role], g)
 		k := objKey{g.ObjectType, g.ObjectName}
 		if a.byObject[k] == nil {
 			a.objects = append(a.objects, k)
