@@ -31,14 +31,19 @@ const noOne = "@"
 //
 //   - the access view without filters, in every format, streams from the store
 //     row by row (Reader.Scan);
+//   - the user view without filters, in every format, reads one slice of every
+//     person's memberships and grants without their rows (everyone), and
+//     streams the rows person by person from Reader.Scan, once per pass the
+//     format makes over the people;
 //   - a report on objects, in every view, reads the slice of the objects, whose
 //     rows name their audience, then one slice about the objects and that
 //     audience together; the role view adds every holder of the roles with a
 //     grant on the objects (Focus.Roles), whom it lists as their members;
 //   - a report on people or on the holders of roles, in the user, access or role
 //     view, reads one slice about them;
-//   - every other report (the views of everything, an object view of people, a
-//     filter by account alone) reads the generation whole.
+//   - every other report (the object, role and all views of everything, an
+//     object view of people, a filter by account alone) reads the generation
+//     whole.
 //
 // o.Emails are trimmed, lower-cased addresses; Generate maps them with the
 // generation's aliases.
