@@ -376,17 +376,30 @@ func sortGrants(gs []model.Grant, rank func(string) int) {
 	})
 }
 
-func bySeq[T any](rs []seqRecord[T], account string) []T {
-	var out []T
-	var mine []seqRecord[T]
-	for _, r := range rs {
-		if r.account == account {
-			mine = append(mine, r)
+// bySeq returns the records of account in the lists, in their places' order.
+func bySeq[T any](account string, lists ...[]seqRecord[T]) []T {
+	// The records are large (a grants_to_roles row is a dozen fields), so their
+	// places are sorted, not the records, and only when they are not in order
+	// already (the core's are).
+	type at struct{ list, i, seq int }
+	var mine []at
+	for l, rs := range lists {
+		for i := range rs {
+			if rs[i].account == account {
+				mine = append(mine, at{l, i, rs[i].seq})
+			}
 		}
 	}
-	slices.SortFunc(mine, func(a, b seqRecord[T]) int { return cmp.Compare(a.seq, b.seq) })
-	for _, r := range mine {
-		out = append(out, r.v)
+	if len(mine) == 0 {
+		return nil
+	}
+	byPlace := func(a, b at) int { return cmp.Compare(a.seq, b.seq) }
+	if !slices.IsSortedFunc(mine, byPlace) {
+		slices.SortFunc(mine, byPlace)
+	}
+	out := make([]T, len(mine))
+	for j, r := range mine {
+		out[j] = lists[r.list][r.i].v
 	}
 	return out
 }
@@ -419,10 +432,10 @@ func (h *handle) mirror(rows []model.Row, members []model.Membership, c *core, r
 		m.Snapshot = &model.Snapshot{}
 		for _, sa := range h.st.Layout.Snapshot {
 			a := *c.accounts[sa.Name]
-			a.RoleGrants = bySeq(append(slices.Clone(c.roleGrants), recs.roleGrants...), a.Name)
-			a.Tags = bySeq(recs.tags, a.Name)
-			a.Policies = bySeq(recs.policies, a.Name)
-			a.History = bySeq(recs.history, a.Name)
+			a.RoleGrants = bySeq(a.Name, c.roleGrants, recs.roleGrants)
+			a.Tags = bySeq(a.Name, recs.tags)
+			a.Policies = bySeq(a.Name, recs.policies)
+			a.History = bySeq(a.Name, recs.history)
 			m.Snapshot.Accounts = append(m.Snapshot.Accounts, &a)
 		}
 	}
