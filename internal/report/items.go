@@ -229,6 +229,7 @@ func (md *reportModel) person(a *account, p *person, unused bool, rows iter.Seq[
 	}
 	var cur *ReachObject
 	var curKey objKey
+	held := a.held(p)
 	flush := func() {
 		if cur == nil {
 			return
@@ -236,7 +237,7 @@ func (md *reportModel) person(a *account, p *person, unused bool, rows iter.Seq[
 		// One pass over the object's grants finds the roles behind all of the
 		// person's privileges on it.
 		for _, g := range a.byObject[curKey] {
-			if p.roles[g.Role] && a.roleAllowed(g.Role) && slices.Contains(cur.Privileges, g.Privilege) {
+			if held[g.role] && a.roleAllowed(g.Role) && slices.Contains(cur.Privileges, g.Privilege) {
 				cur.Roles = append(cur.Roles, g.Role)
 			}
 		}

@@ -46,15 +46,41 @@ type account struct {
 	groups      map[objKey]string      // object → database or schema it is grouped under
 	roleMembers map[string][]*model.Membership
 	byRole      map[string][]*model.Grant // a role's own grants, in object order
-	byObject    map[objKey][]*model.Grant // the grants on an object, in role order
-	objects     []objKey                  // every granted object, sorted by name
-	inherits    map[string][]string       // role → roles granted to it
-	inheritedBy map[string][]string       // role → roles it is granted to
-	roles       []string                  // every known role, sorted
-	through     map[string]bool           // roles the role filter lets through; nil: all
-	usage       *usage                    // nil without access history
-	cutoff      time.Time                 // access before this is not recent
-	snapshotAt  time.Time                 // the account's extraction time, or the report's
+	byObject    map[objKey][]objGrant     // the grants on an object, in role order
+	roleIDs     map[string]int32          // a number for every role with a grant, for held
+	heldBuf     []bool
+	objects     []objKey            // every granted object, sorted by name
+	inherits    map[string][]string // role → roles granted to it
+	inheritedBy map[string][]string // role → roles it is granted to
+	roles       []string            // every known role, sorted
+	through     map[string]bool     // roles the role filter lets through; nil: all
+	usage       *usage              // nil without access history
+	cutoff      time.Time           // access before this is not recent
+	snapshotAt  time.Time           // the account's extraction time, or the report's
+}
+
+// objGrant is a grant on an object with its role's number in account.roleIDs:
+// the user view tests each grant on each of a person's objects against the
+// roles the person holds, and a number indexes a slice where a name would be
+// hashed, millions of times in a large account.
+type objGrant struct {
+	*model.Grant
+	role int32
+}
+
+// held returns, indexed by role number, which of the roles with a grant p
+// holds, in a buffer the account reuses: valid until the next call.
+func (a *account) held(p *person) []bool {
+	if len(a.heldBuf) != len(a.roleIDs) {
+		a.heldBuf = make([]bool, len(a.roleIDs))
+	}
+	clear(a.heldBuf)
+	for r := range p.roles {
+		if id, ok := a.roleIDs[r]; ok {
+			a.heldBuf[id] = true
+		}
+	}
+	return a.heldBuf
 }
 
 // person is one email's memberships in one account.
@@ -98,7 +124,7 @@ func newAccount(m *model.Mirror, meta model.AccountMeta, snap *model.Account, o 
 		meta: meta, snap: snap,
 		users: map[string]*model.User{}, people: map[string]*person{},
 		roleMembers: map[string][]*model.Membership{}, byRole: map[string][]*model.Grant{},
-		byObject: map[objKey][]*model.Grant{}, inherits: map[string][]string{}, inheritedBy: map[string][]string{},
+		byObject: map[objKey][]objGrant{}, roleIDs: map[string]int32{}, inherits: map[string][]string{}, inheritedBy: map[string][]string{},
 		groups: map[objKey]string{},
 	}
 	if snap != nil {
@@ -147,7 +173,12 @@ func newAccount(m *model.Mirror, meta model.AccountMeta, snap *model.Account, o 
 		if a.byObject[k] == nil {
 			a.objects = append(a.objects, k)
 		}
-		a.byObject[k] = append(a.byObject[k], g)
+		id, ok := a.roleIDs[g.Role]
+		if !ok {
+			id = int32(len(a.roleIDs))
+			a.roleIDs[g.Role] = id
+		}
+		a.byObject[k] = append(a.byObject[k], objGrant{g, id})
 		roles[g.Role] = true
 	}
 	slices.SortFunc(a.objects, objKey.compare)

@@ -191,12 +191,34 @@ func (s *Store) Scan(ctx context.Context, n int, fn func(model.Row) error) (err 
 		if err != nil {
 			return err
 		}
-		var r model.Row
-		_, err = pgx.ForEachRow(rows, []any{&r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege}, func() error {
-			return fn(r)
-		})
-		return err
+		return eachAccessRow(rows, fn)
 	})
+}
+
+// eachAccessRow calls fn with every row of a statement that selects account,
+// email, object_type, object_name and privilege (NOT NULL text). Rows in table
+// order repeat their account, email, type and privilege from one to the next: a
+// value equal to the previous row's reuses its string, so reading millions of
+// rows allocates a string per new value rather than five per row.
+func eachAccessRow(rows pgx.Rows, fn func(model.Row) error) error {
+	defer rows.Close()
+	var r model.Row
+	cols := []*string{&r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege}
+	for rows.Next() {
+		raw := rows.RawValues()
+		if len(raw) != len(cols) {
+			return fmt.Errorf("access rows: %d columns, want %d", len(raw), len(cols))
+		}
+		for i, b := range raw {
+			if string(b) != *cols[i] {
+				*cols[i] = string(b)
+			}
+		}
+		if err := fn(r); err != nil {
+			return err
+		}
+	}
+	return rows.Err()
 }
 
 // ObjectNames returns the distinct object names the grants of generation n
@@ -261,8 +283,7 @@ func (s *Store) readMeta(ctx context.Context, tx pgx.Tx, n int) (*model.Mirror, 
 
 func collectAccess(rows pgx.Rows, size int) ([]model.Row, error) {
 	out := make([]model.Row, 0, size)
-	var r model.Row
-	_, err := pgx.ForEachRow(rows, []any{&r.Account, &r.Email, &r.ObjectType, &r.ObjectName, &r.Privilege}, func() error {
+	err := eachAccessRow(rows, func(r model.Row) error {
 		out = append(out, r)
 		return nil
 	})
