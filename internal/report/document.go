@@ -639,18 +639,12 @@ func (md *reportModel) accessRows() iter.Seq[AccessRow] {
 		done := true
 		switch {
 		case md.scan != nil:
-			err := md.scan(func(r model.Row) error {
+			for r := range md.scanned() {
 				if !emit(r) {
-					return errStopped
-				}
-				return nil
-			})
-			if err != nil {
-				done = false
-				if !errors.Is(err, errStopped) {
-					md.err = err
+					return
 				}
 			}
+			done = md.err == nil
 		case !md.o.filtered():
 			for r := range md.m.Access.All() {
 				if !emit(r) {
@@ -673,6 +667,22 @@ func (md *reportModel) accessRows() iter.Seq[AccessRow] {
 			if !yield(local[i]) {
 				return
 			}
+		}
+	}
+}
+
+// scanned yields the rows of one pass of md.scan, in table order; a failed
+// scan ends them and is kept in md.err.
+func (md *reportModel) scanned() iter.Seq[model.Row] {
+	return func(yield func(model.Row) bool) {
+		err := md.scan(func(r model.Row) error {
+			if !yield(r) {
+				return errStopped
+			}
+			return nil
+		})
+		if err != nil && !errors.Is(err, errStopped) && md.err == nil {
+			md.err = err
 		}
 	}
 }

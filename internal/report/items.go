@@ -1,7 +1,6 @@
 package report
 
 import (
-	"errors"
 	"iter"
 	"slices"
 	"strings"
@@ -174,20 +173,9 @@ type rowCursor struct {
 	ok   bool
 }
 
-// cursor starts a pass of md.scan; a failed scan ends the rows and is kept in
-// md.err, as the access view's is.
+// cursor starts a pass of md.scan (scanned).
 func (md *reportModel) cursor() *rowCursor {
-	next, stop := iter.Pull(func(yield func(model.Row) bool) {
-		err := md.scan(func(r model.Row) error {
-			if !yield(r) {
-				return errStopped
-			}
-			return nil
-		})
-		if err != nil && !errors.Is(err, errStopped) && md.err == nil {
-			md.err = err
-		}
-	})
+	next, stop := iter.Pull(md.scanned())
 	c := &rowCursor{next: next, stop: stop}
 	c.head, c.ok = next()
 	return c

@@ -111,13 +111,19 @@ func TestGenerateReadsOnlyWhatItNeeds(t *testing.T) {
 		want.Emails = []string{"alice.martin@acme.example", "carol.smith@acme.example"}
 		var whole bytes.Buffer
 		require.NoError(t, Write(&whole, m, want))
-		var g, w map[string]json.RawMessage
-		require.NoError(t, json.Unmarshal(got.Bytes(), &g))
-		require.NoError(t, json.Unmarshal(whole.Bytes(), &w))
-		key := map[View]string{ByUser: "people", ByAccess: "rows"}[by]
-		require.NotEqual(t, "[]", string(g[key]))
-		require.JSONEq(t, string(w[key]), string(g[key]), "--by %s", by)
+		sameArray(t, whole.Bytes(), got.Bytes(), map[View]string{ByUser: "people", ByAccess: "rows"}[by], "--by %s", by)
 	}
+}
+
+// sameArray requires the array key of the JSON report got to be non-empty and
+// equal to want's.
+func sameArray(t *testing.T, want, got []byte, key string, msg ...any) {
+	t.Helper()
+	var g, w map[string]json.RawMessage
+	require.NoError(t, json.Unmarshal(got, &g))
+	require.NoError(t, json.Unmarshal(want, &w))
+	require.NotEqual(t, "[]", string(g[key]), msg...)
+	require.JSONEq(t, string(w[key]), string(g[key]), msg...)
 }
 
 // viewKeys are the arrays of a JSON report of view v.
@@ -339,12 +345,8 @@ func TestGenerateUserViewStreams(t *testing.T) {
 					case CSV:
 						require.Equal(t, whole.String(), streamed.String(), "%s: the same rows as the whole generation", sample)
 					case JSON:
-						var g, w map[string]json.RawMessage
-						require.NoError(t, json.Unmarshal(streamed.Bytes(), &g))
-						require.NoError(t, json.Unmarshal(whole.Bytes(), &w))
 						key := map[bool]string{false: "people", true: "unused"}[unused]
-						require.NotEqual(t, "[]", string(g[key]))
-						require.JSONEq(t, string(w[key]), string(g[key]), "%s: the same people as the whole generation", sample)
+						sameArray(t, whole.Bytes(), streamed.Bytes(), key, "%s: the same people as the whole generation", sample)
 					}
 					if !unused {
 						require.Contains(t, streamed.String(), orphan)

@@ -649,18 +649,16 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 		for _, o := range f.Objects {
 			focus[o] = true
 		}
-		audience := numParts
-		if f.NoAudience {
-			// The people's rows on the objects were read with theirs.
-			audience = 0
-		}
-		for k := range audience {
-			p, err := personOf(k)
-			if err != nil {
-				return nil, err
-			}
-			if rows, err = p.onObjects(focus, rows); err != nil {
-				return nil, errPart("person", k, err)
+		// With NoAudience the people's rows on the objects were read with theirs.
+		if !f.NoAudience {
+			for k := range numParts {
+				p, err := personOf(k)
+				if err != nil {
+					return nil, err
+				}
+				if rows, err = p.onObjects(focus, rows); err != nil {
+					return nil, errPart("person", k, err)
+				}
 			}
 		}
 		names := objectSet(f.Objects)

@@ -117,22 +117,20 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (_ *model.Mirro
 		if m.Grants, err = collectGrants(tx.Query(ctx, s.stmt("slice_grants", nil), n, objects, accounts, roles)); err != nil {
 			return fmt.Errorf("grants: %w", err)
 		}
-		if f.NoSnapshot {
-			out = model.SliceOf(m, f)
-			return nil
-		}
-		// The snapshot parts SliceOf keeps records from: those of the objects and
-		// their containers, and the access history of the people's users.
-		parts := []string{}
-		for _, name := range objects {
-			parts = append(parts, objectPart(name))
-		}
-		for _, ms := range m.Memberships {
-			parts = append(parts, userPart(ms.User))
-		}
-		slices.Sort(parts)
-		if m.Snapshot, err = s.snapshot(ctx, tx, n, slices.Compact(parts)); err != nil {
-			return fmt.Errorf("snapshot: %w", err)
+		if !f.NoSnapshot {
+			// The snapshot parts SliceOf keeps records from: those of the objects
+			// and their containers, and the access history of the people's users.
+			parts := []string{}
+			for _, name := range objects {
+				parts = append(parts, objectPart(name))
+			}
+			for _, ms := range m.Memberships {
+				parts = append(parts, userPart(ms.User))
+			}
+			slices.Sort(parts)
+			if m.Snapshot, err = s.snapshot(ctx, tx, n, slices.Compact(parts)); err != nil {
+				return fmt.Errorf("snapshot: %w", err)
+			}
 		}
 		out = model.SliceOf(m, f)
 		return nil
