@@ -4,7 +4,9 @@ import (
 	"encoding/binary"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
+	"strings"
 	"time"
 )
 
@@ -278,6 +280,158 @@ func (t *tableReader) time() time.Time {
 func (t *tableReader) err(what string) error {
 	if t.d.err != nil {
 		return fmt.Errorf("%s: %w", what, t.d.err)
+	}
+	return nil
+}
+
+// keyed encodes records grouped by key, each group a table of its own, with the
+// keys sorted and an array of fixed-width offsets to them: a reader finds a key
+// by binary search and decodes only its records, where one table of everything
+// would be read from its start. Keys may come in any order.
+type keyed struct {
+	tables map[string]*table
+	last   string
+	cur    *table
+}
+
+// at is the table of key's records.
+func (k *keyed) at(key string) *table {
+	if k.cur != nil && key == k.last {
+		return k.cur
+	}
+	if k.tables == nil {
+		k.tables = map[string]*table{}
+	}
+	t := k.tables[key]
+	if t == nil {
+		t = newTable()
+		k.tables[key] = t
+	}
+	k.last, k.cur = key, t
+	return t
+}
+
+// bytes writes the key count, one 4-byte offset per key into the index, the
+// index (each key and the offset of its records), and the records.
+func (k *keyed) bytes() []byte {
+	keys := slices.Sorted(maps.Keys(k.tables))
+	offs := make([]byte, 4*len(keys))
+	var index, data enc
+	for i, key := range keys {
+		binary.LittleEndian.PutUint32(offs[4*i:], uint32(len(index.b)))
+		index.str(key)
+		index.uvarint(uint64(len(data.b)))
+		k.tables[key].appendTo(&data)
+	}
+	e := enc{b: make([]byte, 0, len(offs)+len(index.b)+len(data.b)+3*binary.MaxVarintLen64)}
+	e.uvarint(uint64(len(keys)))
+	e.b = append(e.b, offs...)
+	e.uvarint(uint64(len(index.b)))
+	e.b = append(e.b, index.b...)
+	e.uvarint(uint64(len(data.b)))
+	e.b = append(e.b, data.b...)
+	return e.b
+}
+
+// keyedReader reads what keyed wrote, in place.
+type keyedReader struct {
+	n           int
+	offs, index []byte
+	data        []byte
+}
+
+func readKeyed(b []byte) (*keyedReader, error) {
+	d := dec{b: b}
+	n := d.count()
+	if n > (len(b)-d.off)/4 {
+		return nil, errCorrupt
+	}
+	r := &keyedReader{n: n, offs: b[d.off : d.off+4*n]}
+	d.off += 4 * n
+	r.index = d.bytes()
+	r.data = d.bytes()
+	return r, d.err
+}
+
+// entry is the i-th key and the offset of its records.
+func (r *keyedReader) entry(i int) ([]byte, int, error) {
+	off := int(binary.LittleEndian.Uint32(r.offs[4*i:]))
+	if off > len(r.index) {
+		return nil, 0, errCorrupt
+	}
+	d := dec{b: r.index, off: off}
+	key := d.bytes()
+	at := d.uvarint()
+	if d.err == nil && at > uint64(len(r.data)) {
+		d.fail()
+	}
+	return key, int(at), d.err
+}
+
+// find returns the records of key, nil if it has none.
+func (r *keyedReader) find(key string) (*tableReader, error) {
+	lo, hi := 0, r.n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		k, at, err := r.entry(mid)
+		if err != nil {
+			return nil, err
+		}
+		switch c := strings.Compare(string(k), key); {
+		case c == 0:
+			return r.records(at), nil
+		case c < 0:
+			lo = mid + 1
+		default:
+			hi = mid
+		}
+	}
+	return nil, nil
+}
+
+// records reads the run at an offset; its strings share one copy of it.
+func (r *keyedReader) records(at int) *tableReader {
+	return readTable(&dec{b: r.data, off: at}).shareStrings()
+}
+
+// each calls fn with every key's records, in key order.
+func (r *keyedReader) each(fn func(key []byte, t *tableReader) error) error {
+	for i := range r.n {
+		k, at, err := r.entry(i)
+		if err != nil {
+			return err
+		}
+		if err := fn(k, r.records(at)); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// findRuns calls fn with the records of each wanted key present (every key when
+// want is nil), and fails with the first decoding error.
+func findRuns(b []byte, want map[string]bool, fn func(t *tableReader)) error {
+	r, err := readKeyed(b)
+	if err != nil {
+		return err
+	}
+	visit := func(t *tableReader) error {
+		fn(t)
+		return t.d.err
+	}
+	if want == nil {
+		return r.each(func(_ []byte, t *tableReader) error { return visit(t) })
+	}
+	for k := range want {
+		t, err := r.find(k)
+		if err != nil {
+			return err
+		}
+		if t != nil {
+			if err := visit(t); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }

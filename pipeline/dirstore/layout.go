@@ -395,9 +395,10 @@ func encodeDict(e *enc, dict []model.ObjectPrivilege) {
 	e.b = append(e.b, body.b...)
 }
 
-// scanDict calls fn for every entry of a dictionary with the name in a scratch
-// buffer valid only during the call, so looking names up allocates nothing.
-func scanDict(b []byte, fn func(i int, typ string, name []byte, priv string)) error {
+// scanDict calls fn for every entry of a dictionary, in order, until it returns
+// false, with the name in a scratch buffer valid only during the call, so
+// looking names up allocates nothing.
+func scanDict(b []byte, fn func(i int, typ string, name []byte, priv string) bool) error {
 	d := dec{b: b}
 	strs := make([]string, d.count())
 	for i := range strs {
@@ -414,16 +415,30 @@ func scanDict(b []byte, fn func(i int, typ string, name []byte, priv string)) er
 			break
 		}
 		name = append(name[:common], suffix...)
-		fn(i, strs[t], name, strs[p])
+		if !fn(i, strs[t], name, strs[p]) {
+			break
+		}
 	}
 	return d.err
 }
 
+// decodeDict decodes a dictionary whose names are cut from one string: one
+// allocation for a partition's names rather than one each.
 func decodeDict(b []byte) ([]model.ObjectPrivilege, error) {
 	var dict []model.ObjectPrivilege
-	err := scanDict(b, func(_ int, typ string, name []byte, priv string) {
-		dict = append(dict, model.ObjectPrivilege{Type: typ, Name: string(name), Privilege: priv})
+	var all []byte
+	var ends []int
+	err := scanDict(b, func(_ int, typ string, name []byte, priv string) bool {
+		all = append(all, name...)
+		ends = append(ends, len(all))
+		dict = append(dict, model.ObjectPrivilege{Type: typ, Privilege: priv})
+		return true
 	})
+	names, start := string(all), 0
+	for i, end := range ends {
+		dict[i].Name = names[start:end]
+		start = end
+	}
 	return dict, err
 }
 
@@ -475,12 +490,24 @@ func audience(offsets, postings []byte, i int, out []int32) ([]int32, error) {
 	return out, d.err
 }
 
-func decodeMembers(b []byte, keep func(*model.Membership) bool) ([]model.Membership, error) {
+// decodeMembers decodes the memberships keep accepts (all when nil). emails,
+// when not nil, names the only addresses wanted: the others' records are
+// skipped without making strings of them.
+func decodeMembers(b []byte, emails map[string]bool, keep func(*model.Membership) bool) ([]model.Membership, error) {
 	t := readTable(&dec{b: b})
 	var out []model.Membership
 	for range t.n {
 		t.next()
-		ms := model.Membership{Account: t.str(), Email: t.str(), User: t.str(), Role: t.str(), Path: t.strs2()}
+		acc, email := t.raw(), t.raw()
+		if emails != nil && !emails[string(email.b)] {
+			t.raw()
+			t.raw()
+			for range t.d.count() {
+				t.raw()
+			}
+			continue
+		}
+		ms := model.Membership{Account: t.strOf(acc), Email: t.strOf(email), User: t.str(), Role: t.str(), Path: t.strs2()}
 		if keep == nil || keep(&ms) {
 			out = append(out, ms)
 		}
@@ -513,68 +540,82 @@ type objectInput struct {
 }
 
 func encodeObject(in *objectInput, m *model.Mirror) []byte {
-	gt := newTable().grow(len(in.grants), 16)
+	var gt, rt, tt, pt, ht keyed
 	for _, i := range in.grants {
 		g := &m.Grants[i]
-		gt.str(g.Account)
-		gt.str(g.Role)
-		gt.str(g.ObjectType)
-		gt.str(g.ObjectName)
-		gt.str(g.Privilege)
-		gt.str(g.Via)
-		gt.end()
+		writeGrant(gt.at(g.ObjectName), g)
 	}
-	rt, tt, pt, ht := newTable(), newTable(), newTable(), newTable()
 	if m.Snapshot != nil {
-		for ai := range m.Snapshot.Accounts {
-			rt.grow(len(in.roleGrants[ai]), 40)
-		}
 		for ai, a := range m.Snapshot.Accounts {
 			for _, i := range in.roleGrants[ai] {
-				rt.str(a.Name)
-				rt.uint(uint64(i))
-				rt.str(in.names[ai][i])
-				writeRoleGrant(rt, &a.RoleGrants[i])
+				t := rt.at(in.names[ai][i])
+				t.str(a.Name)
+				t.uint(uint64(i))
+				writeRoleGrant(t, &a.RoleGrants[i])
 			}
 			for _, i := range in.tags[ai] {
-				t := &a.Tags[i]
-				tt.str(a.Name)
-				tt.uint(uint64(i))
-				for _, s := range []string{t.TagDatabase, t.TagSchema, t.TagName, t.TagValue, t.ObjectDatabase, t.ObjectSchema, t.ObjectName, t.Column, t.Domain} {
-					tt.str(s)
+				tg := &a.Tags[i]
+				t := tt.at(model.RefObject(tg.ObjectDatabase, tg.ObjectSchema, tg.ObjectName))
+				t.str(a.Name)
+				t.uint(uint64(i))
+				for _, s := range []string{tg.TagDatabase, tg.TagSchema, tg.TagName, tg.TagValue, tg.ObjectDatabase, tg.ObjectSchema, tg.ObjectName, tg.Column, tg.Domain} {
+					t.str(s)
 				}
-				tt.end()
+				t.end()
 			}
 			for _, i := range in.policies[ai] {
 				p := &a.Policies[i]
-				pt.str(a.Name)
-				pt.uint(uint64(i))
+				t := pt.at(model.RefObject(p.Database, p.Schema, p.Entity))
+				t.str(a.Name)
+				t.uint(uint64(i))
 				for _, s := range []string{p.PolicyName, p.PolicyKind, p.Database, p.Schema, p.Entity, p.Column,
 					p.PolicyDatabase, p.PolicySchema, p.EntityDomain, p.TagDatabase, p.TagSchema, p.TagName, p.Status} {
-					pt.str(s)
+					t.str(s)
 				}
-				pt.end()
+				t.end()
 			}
 			for _, i := range in.history[ai] {
 				h := &a.History[i]
-				ht.str(a.Name)
-				ht.uint(uint64(i))
-				ht.str(h.User)
-				ht.str(h.ObjectDomain)
-				ht.str(h.ObjectName)
-				ht.time(h.LastAccessed)
-				ht.int(h.QueryCount)
-				ht.end()
+				writeHistory(ht.at(model.HistoryObject(h.ObjectName)), a.Name, i, h)
 			}
 		}
 	}
 	secs := make([][]byte, objectSections)
-	for i, t := range []*table{gt, rt, tt, pt, ht} {
-		var e enc
-		t.appendTo(&e)
-		secs[i] = e.b
+	for i, k := range []*keyed{&gt, &rt, &tt, &pt, &ht} {
+		secs[i] = k.bytes()
 	}
 	return frame(kindObject, secs...)
+}
+
+func writeGrant(t *table, g *model.Grant) {
+	t.str(g.Account)
+	t.str(g.Role)
+	t.str(g.ObjectType)
+	t.str(g.ObjectName)
+	t.str(g.Privilege)
+	t.str(g.Via)
+	t.end()
+}
+
+func readGrant(t *tableReader) model.Grant {
+	return model.Grant{Account: t.str(), Role: t.str(), ObjectType: t.str(), ObjectName: t.str(), Privilege: t.str(), Via: t.str()}
+}
+
+func writeHistory(t *table, account string, seq int, h *model.AccessEvent) {
+	t.str(account)
+	t.uint(uint64(seq))
+	t.str(h.User)
+	t.str(h.ObjectDomain)
+	t.str(h.ObjectName)
+	t.time(h.LastAccessed)
+	t.int(h.QueryCount)
+	t.end()
+}
+
+func readHistory(t *tableReader) seqRecord[model.AccessEvent] {
+	acc, seq := t.str(), int(t.uint())
+	h := model.AccessEvent{User: t.str(), ObjectDomain: t.str(), ObjectName: t.str(), LastAccessed: t.time(), QueryCount: t.int()}
+	return seqRecord[model.AccessEvent]{acc, seq, h}
 }
 
 func writeRoleGrant(t *table, rg *model.RoleGrant) {
@@ -591,17 +632,6 @@ func writeRoleGrant(t *table, rg *model.RoleGrant) {
 func readRoleGrant(t *tableReader) model.RoleGrant {
 	return model.RoleGrant{Line: int(t.uint()), Privilege: t.str(), GrantedOn: t.str(), Name: t.str(), Catalog: t.str(),
 		Schema: t.str(), GrantedTo: t.str(), Grantee: t.str(), GrantOption: t.bool(), DeletedOn: t.time(), Instance: t.str()}
-}
-
-// skipRoleGrant reads past what writeRoleGrant wrote, allocating nothing.
-func skipRoleGrant(t *tableReader) {
-	t.uint()
-	for range 7 {
-		t.raw()
-	}
-	t.bool()
-	t.time()
-	t.raw()
 }
 
 // seqRecord is a snapshot record with the account it belongs to and its place in
@@ -623,74 +653,71 @@ type objectRecords struct {
 }
 
 // decodeObject adds the grants on the wanted names (nil: all) and, with
-// records, their snapshot records.
+// records, their snapshot records. Each section is keyed by object name, so a
+// question decodes only its objects' records.
 func decodeObject(b []byte, names map[string]bool, records bool, out *objectRecords) error {
 	secs, err := unframe(b, kindObject, objectSections)
 	if err != nil {
 		return err
 	}
-	keep := func(name string) bool { return names == nil || names[name] }
-	t := readTable(&dec{b: secs[secGrants]}).shareStrings()
-	for range t.n {
-		t.next()
-		g := model.Grant{Account: t.str(), Role: t.str(), ObjectType: t.str(), ObjectName: t.str(), Privilege: t.str(), Via: t.str()}
-		if keep(g.ObjectName) {
-			out.grants = append(out.grants, g)
+	err = findRuns(secs[secGrants], names, func(t *tableReader) {
+		for range t.n {
+			t.next()
+			out.grants = append(out.grants, readGrant(t))
 		}
+	})
+	if err != nil || !records {
+		return wrapErr("grants", err)
 	}
-	if err := t.err("grants"); err != nil || !records {
-		return err
-	}
-	t = readTable(&dec{b: secs[secRoleGrants]}).shareStrings()
-	for range t.n {
-		t.next()
-		acc, seq, name := t.raw(), int(t.uint()), t.bytes()
-		if names != nil && !names[string(name)] {
-			skipRoleGrant(t)
-			continue
+	err = findRuns(secs[secRoleGrants], names, func(t *tableReader) {
+		for range t.n {
+			t.next()
+			acc, seq := t.str(), int(t.uint())
+			out.roleGrants = append(out.roleGrants, seqRecord[model.RoleGrant]{acc, seq, readRoleGrant(t)})
 		}
-		account := t.strOf(acc)
-		out.roleGrants = append(out.roleGrants, seqRecord[model.RoleGrant]{account, seq, readRoleGrant(t)})
+	})
+	if err != nil {
+		return wrapErr("grants_to_roles", err)
 	}
-	if err := t.err("grants_to_roles"); err != nil {
-		return err
-	}
-	t = readTable(&dec{b: secs[secTags]}).shareStrings()
-	for range t.n {
-		t.next()
-		acc, seq := t.str(), int(t.uint())
-		tg := model.TagRef{TagDatabase: t.str(), TagSchema: t.str(), TagName: t.str(), TagValue: t.str(),
-			ObjectDatabase: t.str(), ObjectSchema: t.str(), ObjectName: t.str(), Column: t.str(), Domain: t.str()}
-		if keep(model.RefObject(tg.ObjectDatabase, tg.ObjectSchema, tg.ObjectName)) {
+	err = findRuns(secs[secTags], names, func(t *tableReader) {
+		for range t.n {
+			t.next()
+			acc, seq := t.str(), int(t.uint())
+			tg := model.TagRef{TagDatabase: t.str(), TagSchema: t.str(), TagName: t.str(), TagValue: t.str(),
+				ObjectDatabase: t.str(), ObjectSchema: t.str(), ObjectName: t.str(), Column: t.str(), Domain: t.str()}
 			out.tags = append(out.tags, seqRecord[model.TagRef]{acc, seq, tg})
 		}
+	})
+	if err != nil {
+		return wrapErr("tag_references", err)
 	}
-	if err := t.err("tag_references"); err != nil {
-		return err
-	}
-	t = readTable(&dec{b: secs[secPolicies]}).shareStrings()
-	for range t.n {
-		t.next()
-		acc, seq := t.str(), int(t.uint())
-		p := model.PolicyRef{PolicyName: t.str(), PolicyKind: t.str(), Database: t.str(), Schema: t.str(), Entity: t.str(), Column: t.str(),
-			PolicyDatabase: t.str(), PolicySchema: t.str(), EntityDomain: t.str(), TagDatabase: t.str(), TagSchema: t.str(), TagName: t.str(), Status: t.str()}
-		if keep(model.RefObject(p.Database, p.Schema, p.Entity)) {
+	err = findRuns(secs[secPolicies], names, func(t *tableReader) {
+		for range t.n {
+			t.next()
+			acc, seq := t.str(), int(t.uint())
+			p := model.PolicyRef{PolicyName: t.str(), PolicyKind: t.str(), Database: t.str(), Schema: t.str(), Entity: t.str(), Column: t.str(),
+				PolicyDatabase: t.str(), PolicySchema: t.str(), EntityDomain: t.str(), TagDatabase: t.str(), TagSchema: t.str(), TagName: t.str(), Status: t.str()}
 			out.policies = append(out.policies, seqRecord[model.PolicyRef]{acc, seq, p})
 		}
+	})
+	if err != nil {
+		return wrapErr("policy_references", err)
 	}
-	if err := t.err("policy_references"); err != nil {
-		return err
-	}
-	t = readTable(&dec{b: secs[secHistory]}).shareStrings()
-	for range t.n {
-		t.next()
-		acc, seq := t.str(), int(t.uint())
-		h := model.AccessEvent{User: t.str(), ObjectDomain: t.str(), ObjectName: t.str(), LastAccessed: t.time(), QueryCount: t.int()}
-		if keep(model.HistoryObject(h.ObjectName)) {
-			out.history = append(out.history, seqRecord[model.AccessEvent]{acc, seq, h})
+	err = findRuns(secs[secHistory], names, func(t *tableReader) {
+		for range t.n {
+			t.next()
+			out.history = append(out.history, readHistory(t))
 		}
+	})
+	return wrapErr("access_history", err)
+}
+
+// wrapErr names the section a decoding error came from.
+func wrapErr(what string, err error) error {
+	if err != nil {
+		return fmt.Errorf("%s: %w", what, err)
 	}
-	return t.err("access_history")
+	return nil
 }
 
 // Core file sections: the small snapshot tables every question reads whole, and
@@ -700,12 +727,16 @@ const (
 	secRoles
 	secUserGrants
 	secRoleRoleGrants
-	secUserIndex
+	// secEmailUsers lists each address's Snowflake users (account, name), and
+	// secUserEmails each user's addresses, both keyed for binary search: a
+	// question about one person reads two entries, not an index of everyone.
+	secEmailUsers
+	secUserEmails
 	coreSections
 )
 
 func encodeCore(m *model.Mirror) []byte {
-	ut, rt, gt, rr, ui := newTable(), newTable(), newTable(), newTable(), newTable()
+	ut, rt, gt, rr := newTable(), newTable(), newTable(), newTable()
 	if m.Snapshot != nil {
 		for _, a := range m.Snapshot.Accounts {
 			for i := range a.Users {
@@ -759,7 +790,8 @@ func encodeCore(m *model.Mirror) []byte {
 		}
 	}
 	// A user filed under several addresses (email aliases) has memberships under
-	// each: the index finds the others from one.
+	// each: the index finds a person's users, and the others from one.
+	var byEmail, byUser keyed
 	type key struct{ account, user, email string }
 	seen := map[key]bool{}
 	for i := range m.Memberships {
@@ -767,32 +799,36 @@ func encodeCore(m *model.Mirror) []byte {
 		k := key{ms.Account, ms.User, ms.Email}
 		if !seen[k] {
 			seen[k] = true
-			ui.str(ms.Account)
-			ui.str(ms.User)
-			ui.str(ms.Email)
-			ui.end()
+			t := byEmail.at(ms.Email)
+			t.str(ms.Account)
+			t.str(ms.User)
+			t.end()
+			t = byUser.at(personKey(ms.Account, ms.User))
+			t.str(ms.Email)
+			t.end()
 		}
 	}
 	secs := make([][]byte, coreSections)
-	for i, t := range []*table{ut, rt, gt, rr, ui} {
+	for i, t := range []*table{ut, rt, gt, rr} {
 		var e enc
 		t.appendTo(&e)
 		secs[i] = e.b
 	}
+	secs[secEmailUsers], secs[secUserEmails] = byEmail.bytes(), byUser.bytes()
 	return frame(kindCore, secs...)
 }
 
 // core is the decoded core file.
 type core struct {
 	accounts map[string]*model.Account // snapshot tables by account name; nil when only the user index was decoded
+	// emailUsers and userEmails are the core's user index, read in place.
 	// roleGrants are the role-to-role grants, to merge with an object partition's.
-	roleGrants []seqRecord[model.RoleGrant]
-	userEmails map[[2]string][]string // (account, user) → emails
-	emailUsers map[string][][2]string // email → (account, user)
+	roleGrants             []seqRecord[model.RoleGrant]
+	emailUsers, userEmails *keyedReader
 }
 
-// decodeCore decodes the core file; without tables, only its user index (what a
-// slice without the snapshot needs).
+// decodeCore decodes the core file; without tables, only what finds a person's
+// users (what a slice without the snapshot needs).
 func decodeCore(b []byte, accounts []snapshotAccount, tables bool) (*core, error) {
 	secs, err := unframe(b, kindCore, coreSections)
 	if err != nil {
@@ -804,19 +840,41 @@ func decodeCore(b []byte, accounts []snapshotAccount, tables bool) (*core, error
 			return nil, err
 		}
 	}
-	t := readTable(&dec{b: secs[secUserIndex]}).shareStrings()
-	c.userEmails, c.emailUsers = make(map[[2]string][]string, t.n), make(map[string][][2]string, t.n)
-	for range t.n {
-		t.next()
-		k := [2]string{t.str(), t.str()}
-		e := t.str()
-		c.userEmails[k] = append(c.userEmails[k], e)
-		c.emailUsers[e] = append(c.emailUsers[e], k)
+	if c.emailUsers, err = readKeyed(secs[secEmailUsers]); err != nil {
+		return nil, wrapErr("users by email", err)
 	}
-	if err := t.err("user index"); err != nil {
-		return nil, err
+	if c.userEmails, err = readKeyed(secs[secUserEmails]); err != nil {
+		return nil, wrapErr("emails by user", err)
 	}
 	return c, nil
+}
+
+// usersOf lists the (account, user) pairs filed under email.
+func (c *core) usersOf(email string) ([][2]string, error) {
+	t, err := c.emailUsers.find(email)
+	if err != nil || t == nil {
+		return nil, wrapErr("users by email", err)
+	}
+	out := make([][2]string, 0, t.n)
+	for range t.n {
+		t.next()
+		out = append(out, [2]string{t.str(), t.str()})
+	}
+	return out, t.err("users by email")
+}
+
+// emailsOf lists the addresses a user is filed under.
+func (c *core) emailsOf(u [2]string) ([]string, error) {
+	t, err := c.userEmails.find(personKey(u[0], u[1]))
+	if err != nil || t == nil {
+		return nil, wrapErr("emails by user", err)
+	}
+	out := make([]string, 0, t.n)
+	for range t.n {
+		t.next()
+		out = append(out, t.str())
+	}
+	return out, t.err("emails by user")
 }
 
 // decodeTables decodes the core's snapshot tables into c.accounts.
@@ -989,116 +1047,17 @@ type roleInput struct {
 	history [][]int
 }
 
-// runs encodes records grouped by key: an index (key, offset, length) and the
-// concatenated runs, each its own table so it decodes alone.
-type runs struct {
-	keys []string
-	data enc
-	offs []int
-	cur  *table
-}
-
-func (r *runs) start(key string) *table {
-	r.flush()
-	r.keys = append(r.keys, key)
-	r.offs = append(r.offs, len(r.data.b))
-	r.cur = newTable()
-	return r.cur
-}
-
-func (r *runs) flush() {
-	if r.cur != nil {
-		r.cur.appendTo(&r.data)
-		r.cur = nil
-	}
-}
-
-func (r *runs) bytes() []byte {
-	r.flush()
-	var e enc
-	e.uvarint(uint64(len(r.keys)))
-	for i, k := range r.keys {
-		e.str(k)
-		e.uvarint(uint64(r.offs[i]))
-	}
-	e.uvarint(uint64(len(r.data.b)))
-	e.b = append(e.b, r.data.b...)
-	return e.b
-}
-
-// findRuns calls fn with a reader of the run of each wanted key present.
-func findRuns(b []byte, want map[string]bool, fn func(key string, t *tableReader)) error {
-	d := dec{b: b}
-	n := d.count()
-	offs := map[string]int{}
-	for range n {
-		k := d.str()
-		off := int(d.uvarint())
-		if want[k] {
-			offs[k] = off
-		}
-	}
-	data := d.bytes()
-	if d.err != nil {
-		return d.err
-	}
-	for k, off := range offs {
-		if off > len(data) {
-			return errCorrupt
-		}
-		t := readTable(&dec{b: data, off: off})
-		fn(k, t)
-		if t.d.err != nil {
-			return t.d.err
-		}
-	}
-	return nil
-}
-
 func encodeRoles(in *roleInput, m *model.Mirror) []byte {
-	var gr runs
-	gr.data.b = make([]byte, 0, 16*len(in.grants))
-	var t *table
-	last := ""
+	var gr keyed
 	for _, i := range in.grants {
 		g := &m.Grants[i]
-		if k := roleKey(g.Account, g.Role); t == nil || k != last {
-			t, last = gr.start(k), k
-		}
-		t.str(g.Account)
-		t.str(g.Role)
-		t.str(g.ObjectType)
-		t.str(g.ObjectName)
-		t.str(g.Privilege)
-		t.str(g.Via)
-		t.end()
+		writeGrant(gr.at(roleKey(g.Account, g.Role)), g)
 	}
-	var hr runs
+	var hr keyed
 	if m.Snapshot != nil {
 		for ai, a := range m.Snapshot.Accounts {
-			byUser := map[string][]int{}
-			var keys []string
 			for _, i := range in.history[ai] {
-				k := userKey(a.Name, a.History[i].User)
-				if _, ok := byUser[k]; !ok {
-					keys = append(keys, k)
-				}
-				byUser[k] = append(byUser[k], i)
-			}
-			slices.Sort(keys)
-			for _, k := range keys {
-				t := hr.start(k)
-				for _, i := range byUser[k] {
-					h := &a.History[i]
-					t.str(a.Name)
-					t.uint(uint64(i))
-					t.str(h.User)
-					t.str(h.ObjectDomain)
-					t.str(h.ObjectName)
-					t.time(h.LastAccessed)
-					t.int(h.QueryCount)
-					t.end()
-				}
+				writeHistory(hr.at(userKey(a.Name, a.History[i].User)), a.Name, i, &a.History[i])
 			}
 		}
 	}
@@ -1112,25 +1071,20 @@ func decodeRoles(b []byte, roles, users map[string]bool, out *objectRecords) err
 	if err != nil {
 		return err
 	}
-	err = findRuns(secs[secGrantsByRole], roles, func(_ string, t *tableReader) {
+	err = findRuns(secs[secGrantsByRole], roles, func(t *tableReader) {
 		for range t.n {
 			t.next()
-			out.grants = append(out.grants, model.Grant{Account: t.str(), Role: t.str(), ObjectType: t.str(), ObjectName: t.str(), Privilege: t.str(), Via: t.str()})
+			out.grants = append(out.grants, readGrant(t))
 		}
 	})
 	if err != nil {
-		return fmt.Errorf("grants by role: %w", err)
+		return wrapErr("grants by role", err)
 	}
-	err = findRuns(secs[secHistoryByUser], users, func(_ string, t *tableReader) {
+	err = findRuns(secs[secHistoryByUser], users, func(t *tableReader) {
 		for range t.n {
 			t.next()
-			acc, seq := t.str(), int(t.uint())
-			h := model.AccessEvent{User: t.str(), ObjectDomain: t.str(), ObjectName: t.str(), LastAccessed: t.time(), QueryCount: t.int()}
-			out.history = append(out.history, seqRecord[model.AccessEvent]{acc, seq, h})
+			out.history = append(out.history, readHistory(t))
 		}
 	})
-	if err != nil {
-		return fmt.Errorf("access history by user: %w", err)
-	}
-	return nil
+	return wrapErr("access history by user", err)
 }

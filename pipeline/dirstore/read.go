@@ -90,6 +90,9 @@ func (s *Store) acquire(n int) (*handle, error) {
 			return nil, err
 		}
 		st, err := parseStored(b, want)
+		if err == nil && !st.Layout.current() {
+			err = fmt.Errorf("generation %d: %w", want, ErrOldLayout)
+		}
 		if err != nil {
 			f.Close()
 			return nil, err
@@ -152,6 +155,9 @@ type pfile struct {
 	groups  []group
 	dict    []model.ObjectPrivilege
 	touched map[string]bool
+	// picked is set once a group's entries were read without the whole
+	// dictionary (see entries).
+	picked bool
 }
 
 func openPFile(name string, b []byte) (*pfile, error) {
@@ -208,10 +214,11 @@ func (p *pfile) onObjects(names map[string]bool, skip map[string]bool, out []mod
 		o  model.ObjectPrivilege
 	}
 	var hits []hit
-	err := scanDict(p.secs[secDict], func(i int, typ string, name []byte, priv string) {
+	err := scanDict(p.secs[secDict], func(i int, typ string, name []byte, priv string) bool {
 		if names[string(name)] {
 			hits = append(hits, hit{i, model.ObjectPrivilege{Type: typ, Name: string(name), Privilege: priv}})
 		}
+		return true
 	})
 	if err != nil {
 		return nil, err
@@ -300,16 +307,52 @@ func compareGroup(a, b group) int {
 	return cmp.Or(strings.Compare(a.account, b.account), strings.Compare(a.email, b.email))
 }
 
+// entries returns the object privileges of group g's rows. The first group
+// asked of a file decodes only the dictionary entries it names, up to the
+// last: a point question reads one person of the partition. A second decodes
+// the whole dictionary once, which every later group shares.
+func (p *pfile) entries(g int) ([]model.ObjectPrivilege, error) {
+	if p.dict != nil || p.picked {
+		ids, err := p.ids(g, nil)
+		if err != nil {
+			return nil, err
+		}
+		out := make([]model.ObjectPrivilege, len(ids))
+		for i, id := range ids {
+			out[i] = p.dict[id]
+		}
+		return out, nil
+	}
+	p.picked = true
+	ids, err := groupRows(p.secs[secRows], p.groups[g], nil)
+	if err != nil || len(ids) == 0 {
+		return nil, err
+	}
+	// Indexes are ascending: each is found in one pass of the dictionary.
+	out := make([]model.ObjectPrivilege, 0, len(ids))
+	err = scanDict(p.secs[secDict], func(i int, typ string, name []byte, priv string) bool {
+		if int32(i) == ids[len(out)] {
+			o := model.ObjectPrivilege{Type: typ, Name: string(name), Privilege: priv}
+			for len(out) < len(ids) && ids[len(out)] == int32(i) {
+				out = append(out, o)
+			}
+		}
+		return len(out) < len(ids)
+	})
+	if err == nil && len(out) < len(ids) {
+		err = errCorrupt
+	}
+	return out, err
+}
+
 // rows appends group g's rows.
 func (p *person) rows(g int, out []model.Row) ([]model.Row, error) {
-	f := p.src[g]
-	ids, err := f.ids(p.idx[g], nil)
+	objs, err := p.src[g].entries(p.idx[g])
 	if err != nil {
 		return nil, err
 	}
 	gr := p.groups[g]
-	for _, id := range ids {
-		o := f.dict[id]
+	for _, o := range objs {
 		out = append(out, model.Row{Account: gr.account, Email: gr.email, ObjectType: o.Type, ObjectName: o.Name, Privilege: o.Privilege})
 	}
 	return out, nil
@@ -326,20 +369,20 @@ func (p *person) onObjects(names map[string]bool, out []model.Row) ([]model.Row,
 	return p.over.onObjects(names, nil, out)
 }
 
-// members returns the partition's memberships that keep accepts (all when nil),
-// in file order: the base's for people the overlay does not replace, then the
-// overlay's.
-func (p *person) members(keep func(*model.Membership) bool) ([]model.Membership, error) {
+// members returns the partition's memberships of emails (all when nil) that
+// keep accepts (all when nil), in file order: the base's for people the overlay
+// does not replace, then the overlay's.
+func (p *person) members(emails map[string]bool, keep func(*model.Membership) bool) ([]model.Membership, error) {
 	if p.over == nil {
-		return decodeMembers(p.base.secs[secMembers], keep)
+		return decodeMembers(p.base.secs[secMembers], emails, keep)
 	}
-	out, err := decodeMembers(p.base.secs[secMembers], func(ms *model.Membership) bool {
+	out, err := decodeMembers(p.base.secs[secMembers], emails, func(ms *model.Membership) bool {
 		return !p.over.touched[personKey(ms.Account, ms.Email)] && (keep == nil || keep(ms))
 	})
 	if err != nil {
 		return nil, err
 	}
-	more, err := decodeMembers(p.over.secs[secMembers], keep)
+	more, err := decodeMembers(p.over.secs[secMembers], emails, keep)
 	return append(out, more...), err
 }
 
@@ -474,7 +517,7 @@ func (s *Store) Open(ctx context.Context, n int) (*model.Mirror, error) {
 				return nil, errPart("person", k, err)
 			}
 		}
-		ms, err := p.members(nil)
+		ms, err := p.members(nil, nil)
 		if err != nil {
 			return nil, errPart("person", k, err)
 		}
@@ -539,7 +582,7 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 			if err != nil {
 				return nil, err
 			}
-			if _, err := p.members(func(ms *model.Membership) bool {
+			if _, err := p.members(nil, func(ms *model.Membership) bool {
 				if slices.Contains(f.Roles, ms.Role) {
 					holders[ms.Email] = true
 				}
@@ -589,9 +632,17 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 		users := map[[2]string]bool{}
 		emails := map[string]bool{}
 		for _, e := range people {
-			for _, u := range c.emailUsers[e] {
+			us, err := c.usersOf(e)
+			if err != nil {
+				return nil, fmt.Errorf("generation %d core: %w", h.n, err)
+			}
+			for _, u := range us {
 				users[u] = true
-				for _, e := range c.userEmails[u] {
+				es, err := c.emailsOf(u)
+				if err != nil {
+					return nil, fmt.Errorf("generation %d core: %w", h.n, err)
+				}
+				for _, e := range es {
 					emails[e] = true
 				}
 			}
@@ -605,8 +656,8 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 			if err != nil {
 				return nil, err
 			}
-			ms, err := p.members(func(ms *model.Membership) bool {
-				return emails[ms.Email] && users[[2]string{ms.Account, ms.User}]
+			ms, err := p.members(emails, func(ms *model.Membership) bool {
+				return users[[2]string{ms.Account, ms.User}]
 			})
 			if err != nil {
 				return nil, errPart("person", k, err)

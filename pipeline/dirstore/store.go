@@ -275,8 +275,11 @@ func (s *Store) Publish(ctx context.Context, m *model.Mirror, opts model.Publish
 	var curLayout *layout
 	if old != nil {
 		// A sync that changes nothing writes nothing: checked before encoding.
-		if err := model.CheckUnchanged(old.generation(cur), old.Digest, m, opts); err != nil {
-			return nil, err
+		// A current generation this version cannot read is replaced anyway.
+		if old.Layout.current() {
+			if err := model.CheckUnchanged(old.generation(cur), old.Digest, m, opts); err != nil {
+				return nil, err
+			}
 		}
 		curLayout = old.Layout
 	}
@@ -513,6 +516,9 @@ func (s *Store) Rollback(ctx context.Context, n int) (*model.Generation, error) 
 	st, err := s.readStored(n)
 	if err != nil {
 		return nil, err
+	}
+	if !st.Layout.current() {
+		return nil, fmt.Errorf("roll back to generation %d: %w", n, ErrOldLayout)
 	}
 	if err := s.appendPublication(publication{Op: opRollback, Generation: n}); err != nil {
 		return nil, err

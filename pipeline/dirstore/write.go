@@ -34,6 +34,9 @@ const overlayShare = 4 // one in four
 // layout is the part of generation.json that lists a generation's files, each a
 // content hash under parts/.
 type layout struct {
+	// Format is the encoding of the partition files (layoutFormat when written
+	// by this version; absent in the first).
+	Format   int               `json:"format,omitempty"`
 	Core     string            `json:"core"`
 	Names    string            `json:"names"`
 	Persons  []partRef         `json:"persons"`
@@ -44,6 +47,14 @@ type layout struct {
 	// had no account.
 	HasSnapshot bool `json:"has_snapshot"`
 }
+
+// layoutFormat numbers the encoding of the partition files. A generation in
+// another is refused (ErrOldLayout) rather than misread. Format 2 keyed the
+// object and role partitions and the core's user index for binary search.
+const layoutFormat = 2
+
+// current reports whether l is written in this version's encoding.
+func (l *layout) current() bool { return l != nil && l.Format == layoutFormat }
 
 func hashOf(b []byte) string {
 	h := sha256.Sum256(b)
@@ -141,7 +152,7 @@ func (s *Store) encodeAll(ctx context.Context, m *model.Mirror, cur *layout) (*l
 		}
 	}
 
-	lay := &layout{Persons: make([]partRef, numParts), Objects: make([]string, numParts), Roles: make([]string, numParts), HasSnapshot: m.Snapshot != nil}
+	lay := &layout{Format: layoutFormat, Persons: make([]partRef, numParts), Objects: make([]string, numParts), Roles: make([]string, numParts), HasSnapshot: m.Snapshot != nil}
 	for _, a := range accounts {
 		lay.Snapshot = append(lay.Snapshot, snapshotAccount{Name: a.Name, ExtractedAt: a.ExtractedAt, Source: a.Source, HasRoles: a.HasRoles, HasHistory: a.HasHistory,
 			Bodies: a.Bodies, BodiesOf: a.BodiesOf})
