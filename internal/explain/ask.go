@@ -90,15 +90,15 @@ func Decide(m *model.Mirror, q Query, local []LocalGrant) Decision {
 	return d
 }
 
-// slice reads the part of generation n that q needs (without the snapshot
-// when noSnapshot), mapping q.Email (trimmed
-// and lower-cased as typed) the way that generation maps addresses. A
-// generation that recorded no settings is read whole, so that why-not can find
-// a user the sync filed under another address.
-func (s Source) slice(ctx context.Context, n int, q *Query, noSnapshot bool) (*model.Mirror, error) {
+// slice reads the part of generation n that q needs (without the snapshot, or
+// with only the person's own users, as how says), mapping q.Email (trimmed and
+// lower-cased as typed) the way that generation maps addresses. A generation
+// that recorded no settings is read whole, so that why-not can find a user the
+// sync filed under another address.
+func (s Source) slice(ctx context.Context, n int, q *Query, how model.Focus) (*model.Mirror, error) {
 	// Only the person's rows on the object: who else can reach it is no part
 	// of the answer, and on a popular object it is most of what a slice reads.
-	f := model.Focus{Email: q.Email, Objects: []string{q.Object}, NoAudience: true, NoSnapshot: noSnapshot}
+	f := model.Focus{Email: q.Email, Objects: []string{q.Object}, NoAudience: true, NoSnapshot: how.NoSnapshot, OwnUsers: how.OwnUsers}
 	m, err := s.Reader.Slice(ctx, n, f)
 	if err != nil {
 		return nil, err
@@ -128,7 +128,7 @@ func Check(ctx context.Context, s Source, q Query) (bool, error) {
 	// The rows, memberships and grants decide; the snapshot (every user of
 	// every account) is read only when the answer is no for an address that
 	// holds nothing, to name it if it is a typo.
-	m, err := s.slice(ctx, 0, &q, true)
+	m, err := s.slice(ctx, 0, &q, model.Focus{NoSnapshot: true})
 	if err != nil {
 		return false, err
 	}
@@ -164,9 +164,18 @@ func Check(ctx context.Context, s Source, q Query) (bool, error) {
 // person and object, and the names of the objects granted only when it must
 // suggest one. It refuses the typos Check does, with the same errors.
 func Ask(ctx context.Context, s Source, n int, q Query) (*Answer, error) {
-	m, err := s.slice(ctx, n, &q, false)
+	// A yes needs only the person's own users, for their sessions; why-not
+	// looks through every user (disabled ones, near addresses), so a question
+	// no row answers reads the slice again with all of them.
+	m, err := s.slice(ctx, n, &q, model.Focus{OwnUsers: true})
 	if err != nil {
 		return nil, err
+	}
+	if m.Meta.Settings != nil && len(Decide(m, q, nil).Rows) == 0 {
+		f := model.Focus{Email: q.Email, Objects: []string{q.Object}, NoAudience: true}
+		if m, err = s.Reader.Slice(ctx, m.Meta.Generation, f); err != nil {
+			return nil, err
+		}
 	}
 	if err := CheckPrivilege(m, q); err != nil {
 		return nil, err

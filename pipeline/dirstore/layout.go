@@ -8,6 +8,7 @@ import (
 	"time"
 	"unsafe"
 
+	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
@@ -736,28 +737,49 @@ const (
 )
 
 func encodeCore(m *model.Mirror) []byte {
-	ut, rt, gt, rr := newTable(), newTable(), newTable(), newTable()
+	var ut, gt keyed
+	rt, rr := newTable(), newTable()
 	if m.Snapshot != nil {
+		norm := ident.NewNormalizer(ident.Aliases{})
+		if m.Meta.Settings != nil {
+			norm = ident.NewNormalizer(m.Meta.Settings.Aliases())
+		}
 		for _, a := range m.Snapshot.Accounts {
 			for i := range a.Users {
 				u := &a.Users[i]
-				ut.str(a.Name)
-				ut.uint(uint64(u.Line))
-				ut.str(u.Name)
-				ut.str(u.Email)
-				ut.bool(u.Disabled)
-				ut.time(u.DeletedOn)
-				ut.str(u.Type)
-				ut.str(u.LoginName)
-				ut.str(u.DisplayName)
-				ut.str(u.DefaultRole)
-				ut.time(u.ExpiresAt)
-				ut.bool(u.Expired)
-				ut.bool(u.SnowflakeLock)
-				ut.time(u.LockedUntil)
-				ut.str(string(u.SecondaryRoles))
-				ut.str(u.SecondaryRaw)
-				ut.end()
+				// By the address the generation files the user under, for a
+				// slice of the people's own users (Focus.OwnUsers).
+				email, _ := norm.User(u.Name, u.Email)
+				t := ut.at(email)
+				t.str(a.Name)
+				t.uint(uint64(i))
+				t.uint(uint64(u.Line))
+				t.str(u.Name)
+				t.str(u.Email)
+				t.bool(u.Disabled)
+				t.time(u.DeletedOn)
+				t.str(u.Type)
+				t.str(u.LoginName)
+				t.str(u.DisplayName)
+				t.str(u.DefaultRole)
+				t.time(u.ExpiresAt)
+				t.bool(u.Expired)
+				t.bool(u.SnowflakeLock)
+				t.time(u.LockedUntil)
+				t.str(string(u.SecondaryRoles))
+				t.str(u.SecondaryRaw)
+				t.end()
+			}
+			for i := range a.UserGrants {
+				g := &a.UserGrants[i]
+				t := gt.at(personKey(a.Name, g.Grantee))
+				t.str(a.Name)
+				t.uint(uint64(i))
+				t.uint(uint64(g.Line))
+				t.str(g.Role)
+				t.str(g.Grantee)
+				t.time(g.DeletedOn)
+				t.end()
 			}
 			for i := range a.Roles {
 				r := &a.Roles[i]
@@ -768,15 +790,6 @@ func encodeCore(m *model.Mirror) []byte {
 				rt.str(r.Database)
 				rt.time(r.DeletedOn)
 				rt.end()
-			}
-			for i := range a.UserGrants {
-				g := &a.UserGrants[i]
-				gt.str(a.Name)
-				gt.uint(uint64(g.Line))
-				gt.str(g.Role)
-				gt.str(g.Grantee)
-				gt.time(g.DeletedOn)
-				gt.end()
 			}
 			for i := range a.RoleGrants {
 				// The rows every slice keeps go into the core file, which every
@@ -809,11 +822,12 @@ func encodeCore(m *model.Mirror) []byte {
 		}
 	}
 	secs := make([][]byte, coreSections)
-	for i, t := range []*table{ut, rt, gt, rr} {
+	for i, t := range map[int]*table{secRoles: rt, secRoleRoleGrants: rr} {
 		var e enc
 		t.appendTo(&e)
 		secs[i] = e.b
 	}
+	secs[secUsers], secs[secUserGrants] = ut.bytes(), gt.bytes()
 	secs[secEmailUsers], secs[secUserEmails] = byEmail.bytes(), byUser.bytes()
 	return frame(kindCore, secs...)
 }
@@ -828,15 +842,16 @@ type core struct {
 }
 
 // decodeCore decodes the core file; without tables, only what finds a person's
-// users (what a slice without the snapshot needs).
-func decodeCore(b []byte, accounts []snapshotAccount, tables bool) (*core, error) {
+// users (what a slice without the snapshot needs). own, when not nil, names the
+// addresses whose users (and grants to them) the tables keep.
+func decodeCore(b []byte, accounts []snapshotAccount, tables bool, own map[string]bool) (*core, error) {
 	secs, err := unframe(b, kindCore, coreSections)
 	if err != nil {
 		return nil, err
 	}
 	c := &core{}
 	if tables {
-		if err := c.decodeTables(secs, accounts); err != nil {
+		if err := c.decodeTables(secs, accounts, own); err != nil {
 			return nil, err
 		}
 	}
@@ -878,7 +893,7 @@ func (c *core) emailsOf(u [2]string) ([]string, error) {
 }
 
 // decodeTables decodes the core's snapshot tables into c.accounts.
-func (c *core) decodeTables(secs [][]byte, accounts []snapshotAccount) error {
+func (c *core) decodeTables(secs [][]byte, accounts []snapshotAccount, own map[string]bool) error {
 	c.accounts = map[string]*model.Account{}
 	for _, a := range accounts {
 		c.accounts[a.Name] = a.account()
@@ -892,44 +907,55 @@ func (c *core) decodeTables(secs [][]byte, accounts []snapshotAccount) error {
 		}
 		return a
 	}
-	// With one account (the usual case), its tables are sized once.
-	var only *model.Account
-	if len(accounts) == 1 {
-		only = c.accounts[accounts[0].Name]
+	var users []seqRecord[model.User]
+	err := findRuns(secs[secUsers], own, func(t *tableReader) {
+		for range t.n {
+			t.next()
+			account, seq := t.str(), int(t.uint())
+			users = append(users, seqRecord[model.User]{account, seq, model.User{Line: int(t.uint()), Name: t.str(), Email: t.str(), Disabled: t.bool(), DeletedOn: t.time(),
+				Type: t.str(), LoginName: t.str(), DisplayName: t.str(), DefaultRole: t.str(), ExpiresAt: t.time(), Expired: t.bool(),
+				SnowflakeLock: t.bool(), LockedUntil: t.time(), SecondaryRoles: model.RoleMode(t.str()), SecondaryRaw: t.str()}})
+		}
+	})
+	if err != nil {
+		return wrapErr("users", err)
 	}
-	t := readTable(&dec{b: secs[secUsers]}).shareStrings()
-	if only != nil {
-		only.Users = make([]model.User, 0, t.n)
+	// The grants to the users kept, by name (all of them when every user is).
+	var grantees map[string]bool
+	if own != nil {
+		grantees = map[string]bool{}
+		for _, u := range users {
+			grantees[personKey(u.account, u.v.Name)] = true
+		}
 	}
-	for range t.n {
-		t.next()
-		a := acc(t)
-		a.Users = append(a.Users, model.User{Line: int(t.uint()), Name: t.str(), Email: t.str(), Disabled: t.bool(), DeletedOn: t.time(),
-			Type: t.str(), LoginName: t.str(), DisplayName: t.str(), DefaultRole: t.str(), ExpiresAt: t.time(), Expired: t.bool(),
-			SnowflakeLock: t.bool(), LockedUntil: t.time(), SecondaryRoles: model.RoleMode(t.str()), SecondaryRaw: t.str()})
+	var grants []seqRecord[model.UserGrant]
+	err = findRuns(secs[secUserGrants], grantees, func(t *tableReader) {
+		for range t.n {
+			t.next()
+			account, seq := t.str(), int(t.uint())
+			grants = append(grants, seqRecord[model.UserGrant]{account, seq, model.UserGrant{Line: int(t.uint()), Role: t.str(), Grantee: t.str(), DeletedOn: t.time()}})
+		}
+	})
+	if err != nil {
+		return wrapErr("grants_to_users", err)
 	}
-	if err := t.err("users"); err != nil {
-		return err
+	kept := 0
+	for _, a := range accounts {
+		b := c.accounts[a.Name]
+		b.Users, b.UserGrants = bySeq(a.Name, users), bySeq(a.Name, grants)
+		kept += len(b.Users) + len(b.UserGrants)
 	}
-	t = readTable(&dec{b: secs[secRoles]}).shareStrings()
+	if kept != len(users)+len(grants) {
+		// A record of an account the generation does not list.
+		return fmt.Errorf("users: %w", errCorrupt)
+	}
+	t := readTable(&dec{b: secs[secRoles]}).shareStrings()
 	for range t.n {
 		t.next()
 		a := acc(t)
 		a.Roles = append(a.Roles, model.Role{Line: int(t.uint()), Name: t.str(), Type: t.str(), Database: t.str(), DeletedOn: t.time()})
 	}
 	if err := t.err("roles"); err != nil {
-		return err
-	}
-	t = readTable(&dec{b: secs[secUserGrants]}).shareStrings()
-	if only != nil {
-		only.UserGrants = make([]model.UserGrant, 0, t.n)
-	}
-	for range t.n {
-		t.next()
-		a := acc(t)
-		a.UserGrants = append(a.UserGrants, model.UserGrant{Line: int(t.uint()), Role: t.str(), Grantee: t.str(), DeletedOn: t.time()})
-	}
-	if err := t.err("grants_to_users"); err != nil {
 		return err
 	}
 	t = readTable(&dec{b: secs[secRoleRoleGrants]}).shareStrings()

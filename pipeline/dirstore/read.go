@@ -485,13 +485,14 @@ func (h *handle) mirror(rows []model.Row, members []model.Membership, c *core, r
 	return m
 }
 
-// core decodes the generation's core file; without tables, only the user index.
-func (h *handle) core(tables bool) (*core, error) {
+// core decodes the generation's core file; without tables, only the user index;
+// with own, of the users only those filed under its addresses.
+func (h *handle) core(tables bool, own map[string]bool) (*core, error) {
 	b, err := h.file(h.st.Layout.Core)
 	if err != nil {
 		return nil, err
 	}
-	c, err := decodeCore(b, h.st.Layout.Snapshot, tables)
+	c, err := decodeCore(b, h.st.Layout.Snapshot, tables, own)
 	if err != nil {
 		return nil, fmt.Errorf("generation %d core: %w", h.n, err)
 	}
@@ -536,7 +537,7 @@ func (s *Store) Open(ctx context.Context, n int) (*model.Mirror, error) {
 			return nil, errPart("object", k, err)
 		}
 	}
-	c, err := h.core(true)
+	c, err := h.core(true, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -557,10 +558,6 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 		return nil, err
 	}
 	defer h.release()
-	c, err := h.core(!f.NoSnapshot)
-	if err != nil {
-		return nil, err
-	}
 	persons := map[int]*person{}
 	personOf := func(k int) (*person, error) {
 		if p, ok := persons[k]; ok {
@@ -595,6 +592,17 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 			holders[e] = true
 		}
 		people = slices.Sorted(maps.Keys(holders))
+	}
+	var own map[string]bool
+	if f.OwnUsers && h.st.Settings != nil {
+		own = map[string]bool{}
+		for _, e := range people {
+			own[e] = true
+		}
+	}
+	c, err := h.core(!f.NoSnapshot, own)
+	if err != nil {
+		return nil, err
 	}
 	var rows []model.Row
 	var members []model.Membership

@@ -63,6 +63,15 @@ type Focus struct {
 	// it only to name a mistyped address when the answer is no. Changes
 	// ignores it.
 	NoSnapshot bool
+	// OwnUsers keeps, of the snapshot's users and grants of roles to users,
+	// only the people's own: the users whose address, mapped as the generation
+	// maps addresses (Meta.Settings), is one of the people's, and the grants
+	// to users of those names. Every other table is sliced as without it. A
+	// yes from explain needs only the person's sessions, and at 50,000 users
+	// the users and their grants are most of what a point question decodes;
+	// why-not (near addresses, disabled users) reads them all. A generation
+	// that recorded no settings keeps every user. Changes ignores it.
+	OwnUsers bool
 	// Roles asks about every person who holds a role of one of these names, in
 	// any account, directly or through nesting (a membership of that role), as
 	// if Emails named them: a report's role view lists each holder of a role,
@@ -186,7 +195,8 @@ func (c *Changes) All() iter.Seq[Change] {
 //     of those memberships in its account (what the people hold and why: the
 //     roles behind each of their rows, which report --email shows);
 //   - Snapshot: every user, role and role-to-user grant (small tables, which
-//     why-not needs whole to find the person's users and the role graph); of
+//     why-not needs whole to find the person's users and the role graph;
+//     with OwnUsers, only the people's users and the grants to them); of
 //     grants_to_roles the rows on f.Objects and their containers and every
 //     role-to-role grant; tags and policies on f.Objects; access history on
 //     f.Objects and of the users of those memberships (user names compared
@@ -237,9 +247,17 @@ func SliceOf(m *Mirror, f Focus) *Mirror {
 		}
 	}
 	if m.Snapshot != nil && !f.NoSnapshot {
+		var own func(*User) bool
+		if f.OwnUsers && m.Meta.Settings != nil {
+			norm := ident.NewNormalizer(m.Meta.Settings.Aliases())
+			own = func(u *User) bool {
+				e, _ := norm.User(u.Name, u.Email)
+				return people[e]
+			}
+		}
 		out.Snapshot = &Snapshot{}
 		for _, a := range m.Snapshot.Accounts {
-			out.Snapshot.Accounts = append(out.Snapshot.Accounts, sliceAccount(a, objects, historyUsers))
+			out.Snapshot.Accounts = append(out.Snapshot.Accounts, sliceAccount(a, objects, historyUsers, own))
 		}
 	}
 	return out
@@ -263,9 +281,25 @@ func RoleHolders(ms []Membership, roles []string) []string {
 }
 
 // sliceAccount keeps what SliceOf keeps of one account's snapshot; users holds
-// (account, upper-cased user name) of the users whose access history is kept.
-func sliceAccount(a *Account, objects map[string]bool, users map[[2]string]bool) *Account {
+// (account, upper-cased user name) of the users whose access history is kept,
+// and own, when not nil, says which users (and grants to their names) to keep.
+func sliceAccount(a *Account, objects map[string]bool, users map[[2]string]bool, own func(*User) bool) *Account {
 	b := *a
+	if own != nil {
+		b.Users, b.UserGrants = nil, nil
+		names := map[string]bool{}
+		for i := range a.Users {
+			if own(&a.Users[i]) {
+				b.Users = append(b.Users, a.Users[i])
+				names[a.Users[i].Name] = true
+			}
+		}
+		for _, g := range a.UserGrants {
+			if names[g.Grantee] {
+				b.UserGrants = append(b.UserGrants, g)
+			}
+		}
+	}
 	b.RoleGrants = nil
 	for _, rg := range a.RoleGrants {
 		if KeptWhole(&rg) || objects[ObjectName(&rg)] {

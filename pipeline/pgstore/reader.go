@@ -127,6 +127,13 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (_ *model.Mirro
 			for _, ms := range m.Memberships {
 				parts = append(parts, userPart(ms.User))
 			}
+			if f.OwnUsers && m.Meta.Settings != nil {
+				for _, e := range people {
+					parts = append(parts, emailPart(e))
+				}
+			} else {
+				parts = append(parts, emailParts...)
+			}
 			slices.Sort(parts)
 			if m.Snapshot, err = s.snapshot(ctx, tx, n, slices.Compact(parts)); err != nil {
 				return fmt.Errorf("snapshot: %w", err)

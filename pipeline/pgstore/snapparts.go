@@ -14,23 +14,32 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
+	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
 // A generation's snapshot is stored in parts per account (migration 00007): the
-// core, which every answer reads whole, and partBuckets parts that hold the
-// records about the objects whose names hash to them ("o:N") and the access
-// history of the users whose names hash to them ("u:N"; those records are also in
-// their object's part). A question about a person and an object reads the core
-// and a handful of parts; the whole snapshot is every part. Each record keeps its
-// place in its account's table, so records read from several parts go back in
-// the order the snapshot had.
+// core, which every answer reads whole, partBuckets parts that hold the records
+// about the objects whose names hash to them ("o:N") and the access history of
+// the users whose names hash to them ("u:N"; those records are also in their
+// object's part), and emailBuckets parts of the users filed under the addresses
+// that hash to them, with the grants of roles to those users ("e:N"; a grant is
+// in the part of every address its grantee's name has). A question about a
+// person and an object reads the core and a handful of parts; the whole
+// snapshot is every part. Each record keeps its place in its account's table,
+// so records read from several parts go back in the order the snapshot had.
+// Generations published before the "e:" parts keep their users in the core.
 
 // partBuckets is how many object (and user) parts an account's snapshot has: at
 // 400,000 grants to roles, about 400 records a part, so a part decodes in well
 // under a millisecond and the parts of a sync that changed 1% of the grants are
 // mostly the previous generation's, shared by digest.
 const partBuckets = 1024
+
+// emailBuckets is how many parts the users of an account are spread over: a
+// question about a person's own users (Focus.OwnUsers) reads one, of about
+// 800 users at 50,000, and a slice that needs every user reads them all.
+const emailBuckets = 64
 
 const corePart = "core"
 
@@ -45,6 +54,8 @@ type seq[T any] struct {
 // part, with their places.
 type snapshotPart struct {
 	Account    *model.Account
+	Users      []seq[model.User]
+	UserGrants []seq[model.UserGrant]
 	RoleGrants []seq[model.RoleGrant]
 	Tags       []seq[model.TagRef]
 	Policies   []seq[model.PolicyRef]
@@ -61,6 +72,16 @@ func bucket(name string) int {
 
 func objectPart(name string) string { return "o:" + strconv.Itoa(bucket(name)) }
 func userPart(user string) string   { return "u:" + strconv.Itoa(bucket(strings.ToUpper(user))) }
+func emailPart(email string) string { return "e:" + strconv.Itoa(bucket(email)%emailBuckets) }
+
+// emailParts are the keys of every "e:" part.
+var emailParts = func() []string {
+	out := make([]string, emailBuckets)
+	for i := range out {
+		out[i] = "e:" + strconv.Itoa(i)
+	}
+	return out
+}()
 
 // storedPart is an encoded part of one account.
 type storedPart struct {
@@ -69,13 +90,18 @@ type storedPart struct {
 	content      []byte
 }
 
-// encodeParts splits each account of snap into its core and object and user
-// parts, and encodes them.
-func encodeParts(snap *model.Snapshot) ([]storedPart, error) {
+// encodeParts splits each account of snap into its core and object, user and
+// address parts, and encodes them; settings map users to addresses as the
+// generation does (nil: no aliases).
+func encodeParts(snap *model.Snapshot, settings *model.Settings) ([]storedPart, error) {
+	norm := ident.NewNormalizer(ident.Aliases{})
+	if settings != nil {
+		norm = ident.NewNormalizer(settings.Aliases())
+	}
 	var out []storedPart
 	for _, a := range snap.Accounts {
 		core := *a
-		core.RoleGrants, core.Tags, core.Policies, core.History = nil, nil, nil, nil
+		core.Users, core.UserGrants, core.RoleGrants, core.Tags, core.Policies, core.History = nil, nil, nil, nil, nil, nil
 		parts := map[string]*snapshotPart{corePart: {Account: &core}}
 		part := func(key string) *snapshotPart {
 			p := parts[key]
@@ -84,6 +110,29 @@ func encodeParts(snap *model.Snapshot) ([]storedPart, error) {
 				parts[key] = p
 			}
 			return p
+		}
+		// A name can belong to several users (one dropped, one recreated), filed
+		// under different addresses: its grants go to each of their parts.
+		byName := map[string][]string{}
+		for i := range a.Users {
+			u := &a.Users[i]
+			email, _ := norm.User(u.Name, u.Email)
+			key := emailPart(email)
+			p := part(key)
+			p.Users = append(p.Users, seq[model.User]{i, *u})
+			if !slices.Contains(byName[u.Name], key) {
+				byName[u.Name] = append(byName[u.Name], key)
+			}
+		}
+		for i, g := range a.UserGrants {
+			keys := byName[g.Grantee]
+			if len(keys) == 0 {
+				keys = []string{emailPart("")}
+			}
+			for _, key := range keys {
+				p := part(key)
+				p.UserGrants = append(p.UserGrants, seq[model.UserGrant]{i, g})
+			}
 		}
 		for i := range a.RoleGrants {
 			rg := &a.RoleGrants[i]
@@ -173,22 +222,29 @@ func (s *Store) readParts(ctx context.Context, tx pgx.Tx, n int, keys []string) 
 	defer rows.Close()
 	snap = &model.Snapshot{}
 	var cur *model.Account
+	var users []seq[model.User]
+	var grants []seq[model.UserGrant]
 	var rg []seq[model.RoleGrant]
 	var tags []seq[model.TagRef]
 	var pols []seq[model.PolicyRef]
 	var hist []seq[model.AccessEvent]
-	// History records can come twice: from their object's part and their user's.
-	seen := map[int]bool{}
+	// History records can come twice (from their object's part and their
+	// user's), grants to users once per address of their grantee.
+	seen, seenGrants := map[int]bool{}, map[int]bool{}
 	account, missing := "", ""
 	flush := func() {
 		if cur == nil && account != "" {
 			missing = account
 		}
 		if cur != nil {
+			// A core of an earlier generation holds its users itself.
+			cur.Users = append(cur.Users, ordered(users)...)
+			cur.UserGrants = append(cur.UserGrants, ordered(grants)...)
 			cur.RoleGrants, cur.Tags, cur.Policies, cur.History = ordered(rg), ordered(tags), ordered(pols), ordered(hist)
 			snap.Accounts = append(snap.Accounts, cur)
 		}
-		cur, rg, tags, pols, hist, seen = nil, nil, nil, nil, nil, map[int]bool{}
+		cur, users, grants, rg, tags, pols, hist = nil, nil, nil, nil, nil, nil, nil
+		seen, seenGrants = map[int]bool{}, map[int]bool{}
 	}
 	for rows.Next() {
 		var acc, key string
@@ -209,6 +265,13 @@ func (s *Store) readParts(ctx context.Context, tx pgx.Tx, n int, keys []string) 
 				return nil, false, fmt.Errorf("snapshot part %s of %s: no account", key, acc)
 			}
 			cur = p.Account
+		}
+		users = append(users, p.Users...)
+		for _, g := range p.UserGrants {
+			if !seenGrants[g.Seq] {
+				seenGrants[g.Seq] = true
+				grants = append(grants, g)
+			}
 		}
 		rg = append(rg, p.RoleGrants...)
 		tags = append(tags, p.Tags...)

@@ -11,6 +11,7 @@ import (
 	"github.com/jackc/pgx/v5"
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/model"
 	"github.com/grantmirror/grantmirror/pipeline/storetest"
@@ -65,21 +66,43 @@ func TestSnapshotPartsRoundTrip(t *testing.T) {
 		require.NoError(t, err)
 		require.True(t, ok)
 		a := part.Accounts[0]
-		require.Equal(t, m.Snapshot.Accounts[0].Users, a.Users, "the core is whole")
+		require.Equal(t, m.Snapshot.Accounts[0].Roles, a.Roles, "the core is whole")
+		require.Empty(t, a.Users, "users are in their addresses' parts")
 		require.Less(t, len(a.RoleGrants), len(rg), "one object part, not the whole table")
 		found := false
 		for i := range a.RoleGrants {
 			found = found || model.ObjectName(&a.RoleGrants[i]) == object
 		}
 		require.True(t, found, "the object's grants are in its part")
+
+		// Every address part together holds every user and grant to a user,
+		// in order; one holds only the users filed under its addresses.
+		whole, _, err := s.readParts(ctx, tx, n, emailParts)
+		require.NoError(t, err)
+		require.Equal(t, m.Snapshot.Accounts[0].Users, whole.Accounts[0].Users)
+		require.Equal(t, m.Snapshot.Accounts[0].UserGrants, whole.Accounts[0].UserGrants)
+		email := m.Memberships[0].Email
+		one, _, err := s.readParts(ctx, tx, n, []string{emailPart(email)})
+		require.NoError(t, err)
+		norm := ident.NewNormalizer(m.Meta.Settings.Aliases())
+		mine := 0
+		for _, u := range one.Accounts[0].Users {
+			e, _ := norm.User(u.Name, u.Email)
+			require.Equal(t, emailPart(email), emailPart(e))
+			if e == email {
+				mine++
+			}
+		}
+		require.Positive(t, mine, "the person's users are in the part of their address")
+		require.Less(t, len(one.Accounts[0].Users), len(m.Snapshot.Accounts[0].Users))
 		return nil
 	})
 	require.NoError(t, err)
 }
 
-// TestSnapshotPartsShared: a sync whose users changed but whose grants, tags,
-// policies and history did not stores one new part, the core; the object and
-// user parts are the previous generation's. (A record's place is part of it, so
+// TestSnapshotPartsShared: a sync in which one user changed and no grant, tag,
+// policy or history record did stores one new part, that user's address part;
+// the core and every other part are the previous generation's. (A record's place is part of it, so
 // a grant added or removed moves the places of those after it, and their parts
 // are stored anew, as a snapshot file would be.)
 func TestSnapshotPartsShared(t *testing.T) {
@@ -99,13 +122,14 @@ func TestSnapshotPartsShared(t *testing.T) {
 			break
 		}
 	}
-	next, err := pipeline.Flatten(&model.Snapshot{Accounts: []*model.Account{&a}}, pipeline.Options{Mode: model.Effective, Now: m.Meta.PublishedAt})
+	next, err := pipeline.Flatten(&model.Snapshot{Accounts: []*model.Account{&a}},
+		pipeline.Options{Mode: model.Effective, Now: m.Meta.PublishedAt, Aliases: m.Meta.Settings.Aliases()})
 	require.NoError(t, err)
 	opts := model.DefaultPublishOptions()
 	opts.Force = true
 	_, err = s.Publish(ctx, next, opts)
 	require.NoError(t, err)
-	require.Equal(t, blobs+1, f.count(t, `SELECT count(*) FROM %s.snapshot_blobs`), "only the core is new")
+	require.Equal(t, blobs+1, f.count(t, `SELECT count(*) FROM %s.snapshot_blobs`), "only the changed user's address part is new")
 	require.Equal(t, f.count(t, `SELECT count(*) FROM %s.snapshot_parts WHERE generation = 1`)-1,
 		f.count(t, `SELECT count(*) FROM %[1]s.snapshot_parts a JOIN %[1]s.snapshot_parts b USING (account, key, digest) WHERE a.generation = 1 AND b.generation = 2`))
 }

@@ -335,14 +335,23 @@ func Focuses(m *model.Mirror) []model.Focus {
 			model.Focus{Objects: []string{objects[0], objects[len(objects)-1]}})
 	}
 	// check and explain ask about one person and an object without its
-	// audience, and check without the snapshot: every question about people
-	// and objects is asked those ways too, and every question about one
-	// person without the snapshot.
+	// audience, explain with only the person's own users, and check without
+	// the snapshot: every question about people and objects is asked those
+	// ways too, every question about people with their own users only, and
+	// every question about one person without the snapshot.
 	for _, f := range slices.Clone(fs) {
-		if len(f.Objects) > 0 && !f.NoAudience && (f.Email != "" || len(f.Emails) > 0 || len(f.Roles) > 0) {
+		people := f.Email != "" || len(f.Emails) > 0 || len(f.Roles) > 0
+		if people && !f.NoSnapshot {
+			own := f
+			own.OwnUsers = true
+			fs = append(fs, own)
+		}
+		if len(f.Objects) > 0 && !f.NoAudience && people {
 			f.NoAudience = true
 			fs = append(fs, f)
-			f.NoSnapshot = true
+			f.OwnUsers = true
+			fs = append(fs, f)
+			f.OwnUsers, f.NoSnapshot = false, true
 			fs = append(fs, f)
 		}
 		if f.Email != "" && len(f.Objects) == 0 && !f.NoSnapshot {
