@@ -1054,8 +1054,8 @@ func errPart(kind string, i int, err error) error {
 // Role partition sections: a person's report needs every grant to the roles the
 // person holds and the access history of the person's users, which the object
 // partitions cannot answer without reading them all. Each section is a run of
-// records per key (account and role; account and upper-cased user name), with an
-// index of the runs, so a question decodes only its keys' runs.
+// records per key (account and role; account and upper-cased user name), keyed
+// for binary search, so a question decodes only its keys' runs.
 const (
 	secGrantsByRole = iota
 	secHistoryByUser

@@ -119,7 +119,8 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (_ *model.Mirro
 		}
 		if !f.NoSnapshot {
 			// The snapshot parts SliceOf keeps records from: those of the objects
-			// and their containers, and the access history of the people's users.
+			// and their containers, the access history of the people's users,
+			// and the users: the people's addresses' parts with OwnUsers, else all.
 			parts := []string{}
 			for _, name := range objects {
 				parts = append(parts, objectPart(name))
