@@ -338,6 +338,11 @@ type keyedReader struct {
 	n           int
 	offs, index []byte
 	data        []byte
+	// whole is data as one string while each reads every run: their strings
+	// are cut from it rather than from a copy of each run, and one reader
+	// (scratch) reads them all, so a run costs no allocation.
+	whole   string
+	scratch tableReader
 }
 
 func readKeyed(b []byte) (*keyedReader, error) {
@@ -389,13 +394,43 @@ func (r *keyedReader) find(key string) (*tableReader, error) {
 	return nil, nil
 }
 
-// records reads the run at an offset; its strings share one copy of it.
+// records reads the run at an offset; its strings share one copy of it, or of
+// the whole section.
 func (r *keyedReader) records(at int) *tableReader {
-	return readTable(&dec{b: r.data, off: at}).shareStrings()
+	d := dec{b: r.data, off: at}
+	if r.whole == "" {
+		return readTable(&d).shareStrings()
+	}
+	t := &r.scratch
+	*t = tableReader{prev: t.prev[:0], n: d.count()}
+	t.d = dec{b: d.bytes(), err: d.err}
+	if d.err == nil {
+		t.whole = r.whole[d.off-len(t.d.b) : d.off]
+	}
+	return t
+}
+
+// count is how many records the runs hold together, read from their headers.
+func (r *keyedReader) count() (int, error) {
+	n := 0
+	for i := range r.n {
+		_, at, err := r.entry(i)
+		if err != nil {
+			return 0, err
+		}
+		d := dec{b: r.data, off: at}
+		n += d.count()
+		if d.err != nil {
+			return 0, d.err
+		}
+	}
+	return n, nil
 }
 
 // each calls fn with every key's records, in key order.
 func (r *keyedReader) each(fn func(key []byte, t *tableReader) error) error {
+	r.whole = string(r.data)
+	defer func() { r.whole = "" }()
 	for i := range r.n {
 		k, at, err := r.entry(i)
 		if err != nil {
@@ -415,6 +450,11 @@ func findRuns(b []byte, want map[string]bool, fn func(t *tableReader)) error {
 	if err != nil {
 		return err
 	}
+	return r.findAll(want, fn)
+}
+
+// findAll is findRuns on a reader already open.
+func (r *keyedReader) findAll(want map[string]bool, fn func(t *tableReader)) error {
 	visit := func(t *tableReader) error {
 		fn(t)
 		return t.d.err

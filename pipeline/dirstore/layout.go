@@ -907,8 +907,29 @@ func (c *core) decodeTables(secs [][]byte, accounts []snapshotAccount, own map[s
 		}
 		return a
 	}
+	ur, err := readKeyed(secs[secUsers])
+	if err != nil {
+		return wrapErr("users", err)
+	}
+	gr, err := readKeyed(secs[secUserGrants])
+	if err != nil {
+		return wrapErr("grants_to_users", err)
+	}
 	var users []seqRecord[model.User]
-	err := findRuns(secs[secUsers], own, func(t *tableReader) {
+	var grants []seqRecord[model.UserGrant]
+	if own == nil {
+		// Every user: the tables are sized once.
+		nu, err := ur.count()
+		if err != nil {
+			return wrapErr("users", err)
+		}
+		ng, err := gr.count()
+		if err != nil {
+			return wrapErr("grants_to_users", err)
+		}
+		users, grants = make([]seqRecord[model.User], 0, nu), make([]seqRecord[model.UserGrant], 0, ng)
+	}
+	err = ur.findAll(own, func(t *tableReader) {
 		for range t.n {
 			t.next()
 			account, seq := t.str(), int(t.uint())
@@ -928,8 +949,7 @@ func (c *core) decodeTables(secs [][]byte, accounts []snapshotAccount, own map[s
 			grantees[personKey(u.account, u.v.Name)] = true
 		}
 	}
-	var grants []seqRecord[model.UserGrant]
-	err = findRuns(secs[secUserGrants], grantees, func(t *tableReader) {
+	err = gr.findAll(grantees, func(t *tableReader) {
 		for range t.n {
 			t.next()
 			account, seq := t.str(), int(t.uint())

@@ -222,15 +222,15 @@ func (s *Store) readParts(ctx context.Context, tx pgx.Tx, n int, keys []string) 
 	defer rows.Close()
 	snap = &model.Snapshot{}
 	var cur *model.Account
-	var users []seq[model.User]
-	var grants []seq[model.UserGrant]
-	var rg []seq[model.RoleGrant]
-	var tags []seq[model.TagRef]
-	var pols []seq[model.PolicyRef]
-	var hist []seq[model.AccessEvent]
+	var users [][]seq[model.User]
+	var grants [][]seq[model.UserGrant]
+	var rg [][]seq[model.RoleGrant]
+	var tags [][]seq[model.TagRef]
+	var pols [][]seq[model.PolicyRef]
+	var hist [][]seq[model.AccessEvent]
 	// History records can come twice (from their object's part and their
-	// user's), grants to users once per address of their grantee.
-	seen, seenGrants := map[int]bool{}, map[int]bool{}
+	// user's), grants to users once per address of their grantee: ordered
+	// keeps one of each place.
 	account, missing := "", ""
 	flush := func() {
 		if cur == nil && account != "" {
@@ -244,7 +244,6 @@ func (s *Store) readParts(ctx context.Context, tx pgx.Tx, n int, keys []string) 
 			snap.Accounts = append(snap.Accounts, cur)
 		}
 		cur, users, grants, rg, tags, pols, hist = nil, nil, nil, nil, nil, nil, nil
-		seen, seenGrants = map[int]bool{}, map[int]bool{}
 	}
 	for rows.Next() {
 		var acc, key string
@@ -266,22 +265,8 @@ func (s *Store) readParts(ctx context.Context, tx pgx.Tx, n int, keys []string) 
 			}
 			cur = p.Account
 		}
-		users = append(users, p.Users...)
-		for _, g := range p.UserGrants {
-			if !seenGrants[g.Seq] {
-				seenGrants[g.Seq] = true
-				grants = append(grants, g)
-			}
-		}
-		rg = append(rg, p.RoleGrants...)
-		tags = append(tags, p.Tags...)
-		pols = append(pols, p.Policies...)
-		for _, h := range p.History {
-			if !seen[h.Seq] {
-				seen[h.Seq] = true
-				hist = append(hist, h)
-			}
-		}
+		users, grants = append(users, p.Users), append(grants, p.UserGrants)
+		rg, tags, pols, hist = append(rg, p.RoleGrants), append(tags, p.Tags), append(pols, p.Policies), append(hist, p.History)
 	}
 	if err := rows.Err(); err != nil {
 		return nil, false, err
@@ -293,15 +278,29 @@ func (s *Store) readParts(ctx context.Context, tx pgx.Tx, n int, keys []string) 
 	return snap, len(snap.Accounts) > 0, nil
 }
 
-// ordered returns the records in their places' order.
-func ordered[T any](l []seq[T]) []T {
-	if len(l) == 0 {
+// ordered returns the records of the lists (one per part read) in their
+// places' order, a record read from several parts once. The records are large
+// (a user is a dozen fields), so their places are sorted, not the records, and
+// the lists are not concatenated first.
+func ordered[T any](lists [][]seq[T]) []T {
+	type at struct{ list, i, seq int }
+	var places []at
+	for l, rs := range lists {
+		for i := range rs {
+			places = append(places, at{l, i, rs[i].Seq})
+		}
+	}
+	if len(places) == 0 {
 		return nil
 	}
-	slices.SortFunc(l, func(a, b seq[T]) int { return cmp.Compare(a.Seq, b.Seq) })
-	out := make([]T, len(l))
-	for i, r := range l {
-		out[i] = r.V
+	byPlace := func(a, b at) int { return cmp.Compare(a.seq, b.seq) }
+	if !slices.IsSortedFunc(places, byPlace) {
+		slices.SortFunc(places, byPlace)
+	}
+	places = slices.CompactFunc(places, func(a, b at) bool { return a.seq == b.seq })
+	out := make([]T, len(places))
+	for j, p := range places {
+		out[j] = lists[p.list][p.i].V
 	}
 	return out
 }
