@@ -131,7 +131,7 @@ func everyone(ctx context.Context, src Source) (*model.Mirror, error) {
 // found, so a publish in between cannot mix two generations into one report.
 func people(ctx context.Context, src Source, o *Options) (*model.Mirror, error) {
 	given := o.Emails
-	m, err := src.Reader.Slice(ctx, src.Generation, model.Focus{Emails: given, Roles: o.Roles})
+	m, err := src.Reader.Slice(ctx, src.Generation, model.Focus{Emails: given, Roles: o.Roles, OwnUsers: true})
 	if err != nil {
 		return nil, err
 	}
@@ -139,7 +139,7 @@ func people(ctx context.Context, src Source, o *Options) (*model.Mirror, error) 
 	if sameSet(given, o.Emails) {
 		return m, nil
 	}
-	return src.Reader.Slice(ctx, m.Meta.Generation, model.Focus{Emails: o.Emails, Roles: o.Roles})
+	return src.Reader.Slice(ctx, m.Meta.Generation, model.Focus{Emails: o.Emails, Roles: o.Roles, OwnUsers: true})
 }
 
 // audience reads what a report on the objects o.Objects names needs: the

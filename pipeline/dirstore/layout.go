@@ -744,31 +744,31 @@ func encodeCore(m *model.Mirror) []byte {
 		if m.Meta.Settings != nil {
 			norm = ident.NewNormalizer(m.Meta.Settings.Aliases())
 		}
+		// The other addresses memberships file a user under (email aliases).
+		filed := map[[2]string][]string{}
+		for i := range m.Memberships {
+			ms := &m.Memberships[i]
+			k := [2]string{ms.Account, ms.User}
+			if !slices.Contains(filed[k], ms.Email) {
+				filed[k] = append(filed[k], ms.Email)
+			}
+		}
 		for _, a := range m.Snapshot.Accounts {
 			for i := range a.Users {
 				u := &a.Users[i]
 				// By the address the generation files the user under, for a
-				// slice of the people's own users (Focus.OwnUsers).
+				// slice of the people's own users (Focus.OwnUsers), and again,
+				// marked as a copy, under each other address of its memberships.
 				email, _ := norm.User(u.Name, u.Email)
-				t := ut.at(email)
-				t.str(a.Name)
-				t.uint(uint64(i))
-				t.uint(uint64(u.Line))
-				t.str(u.Name)
-				t.str(u.Email)
-				t.bool(u.Disabled)
-				t.time(u.DeletedOn)
-				t.str(u.Type)
-				t.str(u.LoginName)
-				t.str(u.DisplayName)
-				t.str(u.DefaultRole)
-				t.time(u.ExpiresAt)
-				t.bool(u.Expired)
-				t.bool(u.SnowflakeLock)
-				t.time(u.LockedUntil)
-				t.str(string(u.SecondaryRoles))
-				t.str(u.SecondaryRaw)
-				t.end()
+				keys := []string{email}
+				for _, e := range filed[[2]string{a.Name, u.Name}] {
+					if e != email {
+						keys = append(keys, e)
+					}
+				}
+				for c, key := range keys {
+					writeUser(ut.at(key), a.Name, i, c > 0, u)
+				}
 			}
 			for i := range a.UserGrants {
 				g := &a.UserGrants[i]
@@ -830,6 +830,30 @@ func encodeCore(m *model.Mirror) []byte {
 	secs[secUsers], secs[secUserGrants] = ut.bytes(), gt.bytes()
 	secs[secEmailUsers], secs[secUserEmails] = byEmail.bytes(), byUser.bytes()
 	return frame(kindCore, secs...)
+}
+
+// writeUser writes a user of an account's table at place seq; dup marks the
+// same record filed again under another key, which a read of every key skips.
+func writeUser(t *table, account string, seq int, dup bool, u *model.User) {
+	t.str(account)
+	t.uint(uint64(seq))
+	t.bool(dup)
+	t.uint(uint64(u.Line))
+	t.str(u.Name)
+	t.str(u.Email)
+	t.bool(u.Disabled)
+	t.time(u.DeletedOn)
+	t.str(u.Type)
+	t.str(u.LoginName)
+	t.str(u.DisplayName)
+	t.str(u.DefaultRole)
+	t.time(u.ExpiresAt)
+	t.bool(u.Expired)
+	t.bool(u.SnowflakeLock)
+	t.time(u.LockedUntil)
+	t.str(string(u.SecondaryRoles))
+	t.str(u.SecondaryRaw)
+	t.end()
 }
 
 // core is the decoded core file.
@@ -929,13 +953,26 @@ func (c *core) decodeTables(secs [][]byte, accounts []snapshotAccount, own map[s
 		}
 		users, grants = make([]seqRecord[model.User], 0, nu), make([]seqRecord[model.UserGrant], 0, ng)
 	}
+	// A user found under two of the wanted addresses is kept once.
+	type place struct {
+		account string
+		seq     int
+	}
+	found := map[place]bool{}
 	err = ur.findAll(own, func(t *tableReader) {
 		for range t.n {
 			t.next()
-			account, seq := t.str(), int(t.uint())
-			users = append(users, seqRecord[model.User]{account, seq, model.User{Line: int(t.uint()), Name: t.str(), Email: t.str(), Disabled: t.bool(), DeletedOn: t.time(),
+			account, seq, dup := t.str(), int(t.uint()), t.bool()
+			u := model.User{Line: int(t.uint()), Name: t.str(), Email: t.str(), Disabled: t.bool(), DeletedOn: t.time(),
 				Type: t.str(), LoginName: t.str(), DisplayName: t.str(), DefaultRole: t.str(), ExpiresAt: t.time(), Expired: t.bool(),
-				SnowflakeLock: t.bool(), LockedUntil: t.time(), SecondaryRoles: model.RoleMode(t.str()), SecondaryRaw: t.str()}})
+				SnowflakeLock: t.bool(), LockedUntil: t.time(), SecondaryRoles: model.RoleMode(t.str()), SecondaryRaw: t.str()}
+			if own == nil && dup || own != nil && found[place{account, seq}] {
+				continue
+			}
+			if own != nil {
+				found[place{account, seq}] = true
+			}
+			users = append(users, seqRecord[model.User]{account, seq, u})
 		}
 	})
 	if err != nil {

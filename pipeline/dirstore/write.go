@@ -51,8 +51,9 @@ type layout struct {
 // layoutFormat numbers the encoding of the partition files. A generation in
 // another is refused (ErrOldLayout) rather than misread. Format 2 keyed the
 // object and role partitions and the core's user index for binary search, 3
-// the core's users by address and its grants to users by grantee.
-const layoutFormat = 3
+// the core's users by address and its grants to users by grantee, 4 filed a
+// user under each other address of its memberships too.
+const layoutFormat = 4
 
 // current reports whether l is written in this version's encoding.
 func (l *layout) current() bool { return l != nil && l.Format == layoutFormat }

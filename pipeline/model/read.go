@@ -65,12 +65,15 @@ type Focus struct {
 	NoSnapshot bool
 	// OwnUsers keeps, of the snapshot's users and grants of roles to users,
 	// only the people's own: the users whose address, mapped as the generation
-	// maps addresses (Meta.Settings), is one of the people's, and the grants
-	// to users of those names. Every other table is sliced as without it. A
-	// yes from explain needs only the person's sessions, and at 50,000 users
-	// the users and their grants are most of what a point question decodes;
-	// why-not (near addresses, disabled users) reads them all. A generation
-	// that recorded no settings keeps every user. Changes ignores it.
+	// maps addresses (Meta.Settings), is one of the people's, the users of the
+	// slice's memberships (a user filed under several addresses by email
+	// aliases is one of each's), and the grants to users of those names. Every
+	// other table is sliced as without it. A yes from explain needs only the
+	// person's sessions, a person's report only the users of their
+	// memberships, and at 50,000 users the users and their grants are most of
+	// what a point question decodes; why-not (near addresses, disabled users)
+	// reads them all. A generation that recorded no settings keeps every user.
+	// Changes ignores it.
 	OwnUsers bool
 	// Roles asks about every person who holds a role of one of these names, in
 	// any account, directly or through nesting (a membership of that role), as
@@ -196,7 +199,8 @@ func (c *Changes) All() iter.Seq[Change] {
 //     roles behind each of their rows, which report --email shows);
 //   - Snapshot: every user, role and role-to-user grant (small tables, which
 //     why-not needs whole to find the person's users and the role graph;
-//     with OwnUsers, only the people's users and the grants to them); of
+//     with OwnUsers, only the people's own users, those of the memberships
+//     and the grants to them); of
 //     grants_to_roles the rows on f.Objects and their containers and every
 //     role-to-role grant; tags and policies on f.Objects; access history on
 //     f.Objects and of the users of those memberships (user names compared
@@ -247,12 +251,12 @@ func SliceOf(m *Mirror, f Focus) *Mirror {
 		}
 	}
 	if m.Snapshot != nil && !f.NoSnapshot {
-		var own func(*User) bool
+		var own func(account string, u *User) bool
 		if f.OwnUsers && m.Meta.Settings != nil {
 			norm := ident.NewNormalizer(m.Meta.Settings.Aliases())
-			own = func(u *User) bool {
+			own = func(account string, u *User) bool {
 				e, _ := norm.User(u.Name, u.Email)
-				return people[e]
+				return people[e] || users[[2]string{account, u.Name}]
 			}
 		}
 		out.Snapshot = &Snapshot{}
@@ -283,13 +287,13 @@ func RoleHolders(ms []Membership, roles []string) []string {
 // sliceAccount keeps what SliceOf keeps of one account's snapshot; users holds
 // (account, upper-cased user name) of the users whose access history is kept,
 // and own, when not nil, says which users (and grants to their names) to keep.
-func sliceAccount(a *Account, objects map[string]bool, users map[[2]string]bool, own func(*User) bool) *Account {
+func sliceAccount(a *Account, objects map[string]bool, users map[[2]string]bool, own func(string, *User) bool) *Account {
 	b := *a
 	if own != nil {
 		b.Users, b.UserGrants = nil, nil
 		names := map[string]bool{}
 		for i := range a.Users {
-			if own(&a.Users[i]) {
+			if own(a.Name, &a.Users[i]) {
 				b.Users = append(b.Users, a.Users[i])
 				names[a.Users[i].Name] = true
 			}

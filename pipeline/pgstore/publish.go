@@ -74,7 +74,7 @@ func (s *Store) Publish(ctx context.Context, m *model.Mirror, opts model.Publish
 	// the server writes rows; the publish waits for each when it needs it.
 	var parts func() ([]storedPart, error)
 	if m.Snapshot != nil {
-		parts = background(func() ([]storedPart, error) { return encodeParts(m.Snapshot, m.Meta.Settings) })
+		parts = background(func() ([]storedPart, error) { return encodeParts(m) })
 	}
 	groups := background(func() (*mirrorGroups, error) { return digestMirror(m), nil })
 	var g *model.Generation

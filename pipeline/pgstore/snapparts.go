@@ -90,13 +90,23 @@ type storedPart struct {
 	content      []byte
 }
 
-// encodeParts splits each account of snap into its core and object, user and
-// address parts, and encodes them; settings map users to addresses as the
-// generation does (nil: no aliases).
-func encodeParts(snap *model.Snapshot, settings *model.Settings) ([]storedPart, error) {
+// encodeParts splits each account of m's snapshot into its core and object,
+// user and address parts, and encodes them; m's settings map users to
+// addresses as the generation does (nil: no aliases), and a user is filed in
+// the part of each other address its memberships have too.
+func encodeParts(m *model.Mirror) ([]storedPart, error) {
+	snap := m.Snapshot
 	norm := ident.NewNormalizer(ident.Aliases{})
-	if settings != nil {
-		norm = ident.NewNormalizer(settings.Aliases())
+	if m.Meta.Settings != nil {
+		norm = ident.NewNormalizer(m.Meta.Settings.Aliases())
+	}
+	filed := map[[2]string][]string{}
+	for i := range m.Memberships {
+		ms := &m.Memberships[i]
+		k := [2]string{ms.Account, ms.User}
+		if key := emailPart(ms.Email); !slices.Contains(filed[k], key) {
+			filed[k] = append(filed[k], key)
+		}
 	}
 	var out []storedPart
 	for _, a := range snap.Accounts {
@@ -117,11 +127,18 @@ func encodeParts(snap *model.Snapshot, settings *model.Settings) ([]storedPart, 
 		for i := range a.Users {
 			u := &a.Users[i]
 			email, _ := norm.User(u.Name, u.Email)
-			key := emailPart(email)
-			p := part(key)
-			p.Users = append(p.Users, seq[model.User]{i, *u})
-			if !slices.Contains(byName[u.Name], key) {
-				byName[u.Name] = append(byName[u.Name], key)
+			keys := []string{emailPart(email)}
+			for _, key := range filed[[2]string{a.Name, u.Name}] {
+				if !slices.Contains(keys, key) {
+					keys = append(keys, key)
+				}
+			}
+			for _, key := range keys {
+				p := part(key)
+				p.Users = append(p.Users, seq[model.User]{i, *u})
+				if !slices.Contains(byName[u.Name], key) {
+					byName[u.Name] = append(byName[u.Name], key)
+				}
 			}
 		}
 		for i, g := range a.UserGrants {

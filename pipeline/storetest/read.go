@@ -100,6 +100,11 @@ func RunReader(t *testing.T, open func(t *testing.T) model.Store) {
 		}
 		fs := Several(m, spread(emails, maxFocus), nil)
 		fs = append(fs, model.Focus{Email: shared[0][1]})
+		// With only their own users too: the user is one of each address's.
+		for _, f := range slices.Clone(fs) {
+			f.OwnUsers = true
+			fs = append(fs, f)
+		}
 		for _, f := range fs {
 			got, err := r.Slice(ctx, 1, f)
 			require.NoError(t, err, "focus %+v", f)
