@@ -8,7 +8,6 @@ import (
 	"time"
 	"unsafe"
 
-	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
@@ -740,19 +739,9 @@ func encodeCore(m *model.Mirror) []byte {
 	var ut, gt keyed
 	rt, rr := newTable(), newTable()
 	if m.Snapshot != nil {
-		norm := ident.NewNormalizer(ident.Aliases{})
-		if m.Meta.Settings != nil {
-			norm = ident.NewNormalizer(m.Meta.Settings.Aliases())
-		}
+		norm := m.Meta.Normalizer()
 		// The other addresses memberships file a user under (email aliases).
-		filed := map[[2]string][]string{}
-		for i := range m.Memberships {
-			ms := &m.Memberships[i]
-			k := [2]string{ms.Account, ms.User}
-			if !slices.Contains(filed[k], ms.Email) {
-				filed[k] = append(filed[k], ms.Email)
-			}
-		}
+		filed := model.FiledUnder(m.Memberships)
 		for _, a := range m.Snapshot.Accounts {
 			for i := range a.Users {
 				u := &a.Users[i]

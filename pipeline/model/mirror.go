@@ -229,6 +229,29 @@ func settingText(v any) string {
 
 // SnapshotAt is when the oldest account of the generation was extracted: the age
 // every answer must admit to. Zero when no account recorded it.
+// Normalizer maps Snowflake users to addresses as the generation does: with
+// the aliases it recorded, none when it recorded no settings.
+func (m Meta) Normalizer() *ident.Normalizer {
+	if m.Settings == nil {
+		return ident.NewNormalizer(ident.Aliases{})
+	}
+	return ident.NewNormalizer(m.Settings.Aliases())
+}
+
+// FiledUnder lists, for each (account, user) of the memberships, the addresses
+// they file it under, in order of first appearance: one, unless email aliases
+// that disagree file a user under several.
+func FiledUnder(ms []Membership) map[[2]string][]string {
+	out := map[[2]string][]string{}
+	for i := range ms {
+		k := [2]string{ms[i].Account, ms[i].User}
+		if !slices.Contains(out[k], ms[i].Email) {
+			out[k] = append(out[k], ms[i].Email)
+		}
+	}
+	return out
+}
+
 func (m Meta) SnapshotAt() time.Time {
 	var t time.Time
 	for _, a := range m.Accounts {

@@ -253,7 +253,7 @@ func SliceOf(m *Mirror, f Focus) *Mirror {
 	if m.Snapshot != nil && !f.NoSnapshot {
 		var own func(account string, u *User) bool
 		if f.OwnUsers && m.Meta.Settings != nil {
-			norm := ident.NewNormalizer(m.Meta.Settings.Aliases())
+			norm := m.Meta.Normalizer()
 			own = func(account string, u *User) bool {
 				e, _ := norm.User(u.Name, u.Email)
 				return people[e] || users[[2]string{account, u.Name}]

@@ -14,7 +14,6 @@ import (
 
 	"github.com/jackc/pgx/v5"
 
-	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
@@ -96,18 +95,8 @@ type storedPart struct {
 // the part of each other address its memberships have too.
 func encodeParts(m *model.Mirror) ([]storedPart, error) {
 	snap := m.Snapshot
-	norm := ident.NewNormalizer(ident.Aliases{})
-	if m.Meta.Settings != nil {
-		norm = ident.NewNormalizer(m.Meta.Settings.Aliases())
-	}
-	filed := map[[2]string][]string{}
-	for i := range m.Memberships {
-		ms := &m.Memberships[i]
-		k := [2]string{ms.Account, ms.User}
-		if key := emailPart(ms.Email); !slices.Contains(filed[k], key) {
-			filed[k] = append(filed[k], key)
-		}
-	}
+	norm := m.Meta.Normalizer()
+	filed := model.FiledUnder(m.Memberships)
 	var out []storedPart
 	for _, a := range snap.Accounts {
 		core := *a
@@ -128,8 +117,8 @@ func encodeParts(m *model.Mirror) ([]storedPart, error) {
 			u := &a.Users[i]
 			email, _ := norm.User(u.Name, u.Email)
 			keys := []string{emailPart(email)}
-			for _, key := range filed[[2]string{a.Name, u.Name}] {
-				if !slices.Contains(keys, key) {
+			for _, e := range filed[[2]string{a.Name, u.Name}] {
+				if key := emailPart(e); !slices.Contains(keys, key) {
 					keys = append(keys, key)
 				}
 			}
