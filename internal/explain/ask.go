@@ -90,15 +90,21 @@ func Decide(m *model.Mirror, q Query, local []LocalGrant) Decision {
 	return d
 }
 
+// focus is the slice a question about q's person and object reads: only the
+// person's rows on the object, since who else can reach it is no part of the
+// answer, and on a popular object it is most of what a slice reads.
+func (q Query) focus() model.Focus {
+	return model.Focus{Email: q.Email, Objects: []string{q.Object}, NoAudience: true}
+}
+
 // slice reads the part of generation n that q needs (without the snapshot, or
 // with only the person's own users, as how says), mapping q.Email (trimmed and
 // lower-cased as typed) the way that generation maps addresses. A generation
 // that recorded no settings is read whole, so that why-not can find a user the
 // sync filed under another address.
 func (s Source) slice(ctx context.Context, n int, q *Query, how model.Focus) (*model.Mirror, error) {
-	// Only the person's rows on the object: who else can reach it is no part
-	// of the answer, and on a popular object it is most of what a slice reads.
-	f := model.Focus{Email: q.Email, Objects: []string{q.Object}, NoAudience: true, NoSnapshot: how.NoSnapshot, OwnUsers: how.OwnUsers}
+	f := q.focus()
+	f.NoSnapshot, f.OwnUsers = how.NoSnapshot, how.OwnUsers
 	m, err := s.Reader.Slice(ctx, n, f)
 	if err != nil {
 		return nil, err
@@ -149,8 +155,7 @@ func Check(ctx context.Context, s Source, q Query) (bool, error) {
 		if m.Snapshot == nil {
 			// The generation the first read found, so a publish in between
 			// cannot mix two generations into one answer.
-			f := model.Focus{Email: q.Email, Objects: []string{q.Object}, NoAudience: true}
-			if m, err = s.Reader.Slice(ctx, m.Meta.Generation, f); err != nil {
+			if m, err = s.Reader.Slice(ctx, m.Meta.Generation, q.focus()); err != nil {
 				return false, err
 			}
 		}
@@ -172,8 +177,7 @@ func Ask(ctx context.Context, s Source, n int, q Query) (*Answer, error) {
 		return nil, err
 	}
 	if m.Meta.Settings != nil && len(Decide(m, q, nil).Rows) == 0 {
-		f := model.Focus{Email: q.Email, Objects: []string{q.Object}, NoAudience: true}
-		if m, err = s.Reader.Slice(ctx, m.Meta.Generation, f); err != nil {
+		if m, err = s.Reader.Slice(ctx, m.Meta.Generation, q.focus()); err != nil {
 			return nil, err
 		}
 	}

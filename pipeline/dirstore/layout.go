@@ -739,24 +739,14 @@ func encodeCore(m *model.Mirror) []byte {
 	var ut, gt keyed
 	rt, rr := newTable(), newTable()
 	if m.Snapshot != nil {
-		norm := m.Meta.Normalizer()
-		// The other addresses memberships file a user under (email aliases).
-		filed := model.FiledUnder(m.Memberships)
+		addresses := model.UserAddresses(m)
 		for _, a := range m.Snapshot.Accounts {
 			for i := range a.Users {
-				u := &a.Users[i]
-				// By the address the generation files the user under, for a
-				// slice of the people's own users (Focus.OwnUsers), and again,
-				// marked as a copy, under each other address of its memberships.
-				email, _ := norm.User(u.Name, u.Email)
-				keys := []string{email}
-				for _, e := range filed[[2]string{a.Name, u.Name}] {
-					if e != email {
-						keys = append(keys, e)
-					}
-				}
-				for c, key := range keys {
-					writeUser(ut.at(key), a.Name, i, c > 0, u)
+				// By each address a slice of the people's own users
+				// (Focus.OwnUsers) finds the user under, all but the first
+				// marked as copies.
+				for c, key := range addresses(a.Name, &a.Users[i]) {
+					writeUser(ut.at(key), a.Name, i, c > 0, &a.Users[i])
 				}
 			}
 			for i := range a.UserGrants {
@@ -848,9 +838,9 @@ func writeUser(t *table, account string, seq int, dup bool, u *model.User) {
 // core is the decoded core file.
 type core struct {
 	accounts map[string]*model.Account // snapshot tables by account name; nil when only the user index was decoded
-	// emailUsers and userEmails are the core's user index, read in place.
 	// roleGrants are the role-to-role grants, to merge with an object partition's.
-	roleGrants             []seqRecord[model.RoleGrant]
+	roleGrants []seqRecord[model.RoleGrant]
+	// emailUsers and userEmails are the core's user index, read in place.
 	emailUsers, userEmails *keyedReader
 }
 

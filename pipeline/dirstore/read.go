@@ -593,12 +593,13 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 		}
 		people = slices.Sorted(maps.Keys(holders))
 	}
+	want := map[string]bool{}
+	for _, e := range people {
+		want[e] = true
+	}
 	var own map[string]bool
 	if f.OwnUsers && h.st.Settings != nil {
-		own = map[string]bool{}
-		for _, e := range people {
-			own[e] = true
-		}
+		own = want
 	}
 	c, err := h.core(!f.NoSnapshot, own)
 	if err != nil {
@@ -609,10 +610,8 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 	if len(people) > 0 {
 		// The people's rows, partition by partition: several people of one
 		// partition cost one read of it.
-		want := map[string]bool{}
 		byPart := map[int]bool{}
 		for _, e := range people {
-			want[e] = true
 			byPart[partOf(e)] = true
 		}
 		if f.NoPersonRows && !f.NoAudience {

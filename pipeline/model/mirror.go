@@ -238,18 +238,30 @@ func (m Meta) Normalizer() *ident.Normalizer {
 	return ident.NewNormalizer(m.Settings.Aliases())
 }
 
-// FiledUnder lists, for each (account, user) of the memberships, the addresses
-// they file it under, in order of first appearance: one, unless email aliases
-// that disagree file a user under several.
-func FiledUnder(ms []Membership) map[[2]string][]string {
-	out := map[[2]string][]string{}
-	for i := range ms {
-		k := [2]string{ms[i].Account, ms[i].User}
-		if !slices.Contains(out[k], ms[i].Email) {
-			out[k] = append(out[k], ms[i].Email)
+// UserAddresses returns, for a generation m, the addresses a slice of the
+// people's own users (Focus.OwnUsers) finds a snapshot user of an account
+// under: first the one the generation maps it to, then every other address
+// m's memberships file it under (email aliases that disagree), each once.
+func UserAddresses(m *Mirror) func(account string, u *User) []string {
+	norm := m.Meta.Normalizer()
+	filed := map[[2]string][]string{}
+	for i := range m.Memberships {
+		ms := &m.Memberships[i]
+		k := [2]string{ms.Account, ms.User}
+		if !slices.Contains(filed[k], ms.Email) {
+			filed[k] = append(filed[k], ms.Email)
 		}
 	}
-	return out
+	return func(account string, u *User) []string {
+		email, _ := norm.User(u.Name, u.Email)
+		out := []string{email}
+		for _, e := range filed[[2]string{account, u.Name}] {
+			if e != email {
+				out = append(out, e)
+			}
+		}
+		return out
+	}
 }
 
 func (m Meta) SnapshotAt() time.Time {

@@ -95,8 +95,7 @@ type storedPart struct {
 // the part of each other address its memberships have too.
 func encodeParts(m *model.Mirror) ([]storedPart, error) {
 	snap := m.Snapshot
-	norm := m.Meta.Normalizer()
-	filed := model.FiledUnder(m.Memberships)
+	addresses := model.UserAddresses(m)
 	var out []storedPart
 	for _, a := range snap.Accounts {
 		core := *a
@@ -115,9 +114,8 @@ func encodeParts(m *model.Mirror) ([]storedPart, error) {
 		byName := map[string][]string{}
 		for i := range a.Users {
 			u := &a.Users[i]
-			email, _ := norm.User(u.Name, u.Email)
-			keys := []string{emailPart(email)}
-			for _, e := range filed[[2]string{a.Name, u.Name}] {
+			var keys []string
+			for _, e := range addresses(a.Name, u) {
 				if key := emailPart(e); !slices.Contains(keys, key) {
 					keys = append(keys, key)
 				}
