@@ -169,14 +169,17 @@ func Check(ctx context.Context, s Source, q Query) (bool, error) {
 // person and object, and the names of the objects granted only when it must
 // suggest one. It refuses the typos Check does, with the same errors.
 func Ask(ctx context.Context, s Source, n int, q Query) (*Answer, error) {
-	// A yes needs only the person's own users, for their sessions; why-not
-	// looks through every user (disabled ones, near addresses), so a question
-	// no row answers reads the slice again with all of them.
+	// The person's own users answer a yes (their sessions) and a no for a
+	// person Snowflake knows (their disabled users, revoked roles, the roles
+	// their sessions leave out). Only an address no user is filed under sends
+	// why-not through every user, for the same address under another domain
+	// and the addresses a typo away, so only then is the slice read again with
+	// all of them.
 	m, err := s.slice(ctx, n, &q, model.Focus{OwnUsers: true})
 	if err != nil {
 		return nil, err
 	}
-	if m.Meta.Settings != nil && len(Decide(m, q, nil).Rows) == 0 {
+	if m.Meta.Settings != nil && len(Decide(m, q, nil).Rows) == 0 && !hasUser(m, s.Config.Normalizer(m.Meta), q) {
 		if m, err = s.Reader.Slice(ctx, m.Meta.Generation, q.focus()); err != nil {
 			return nil, err
 		}
@@ -227,4 +230,23 @@ func AskMirror(m *model.Mirror, q Query, c Config, local []LocalGrant) (*Answer,
 	}
 	ans.Notes = c.Notes(m.Meta)
 	return ans, nil
+}
+
+// hasUser reports whether a user of m, in the accounts q asks about, is filed
+// under q's address.
+func hasUser(m *model.Mirror, norm *ident.Normalizer, q Query) bool {
+	if m.Snapshot == nil {
+		return false
+	}
+	for _, a := range m.Snapshot.Accounts {
+		if q.Account != "" && a.Name != q.Account {
+			continue
+		}
+		for i := range a.Users {
+			if e, _ := norm.User(a.Users[i].Name, a.Users[i].Email); e == q.Email {
+				return true
+			}
+		}
+	}
+	return false
 }

@@ -3,6 +3,7 @@ package explain
 import (
 	"context"
 	"errors"
+	"slices"
 	"testing"
 	"time"
 
@@ -52,17 +53,30 @@ func TestAskFromASliceEqualsTheWholeGeneration(t *testing.T) {
 			r := &memReader{m: m}
 			src := Source{Reader: r, Config: Config{Mode: m.Meta.Mode, Roles: m.Meta.Roles, Settings: *m.Meta.Settings}}
 			norm := src.Config.Normalizer(m.Meta)
+			// A spread of the people with rows, and every address without
+			// rows: users disabled, expired, dropped or holding no role, whose
+			// why-not reads only their own users, and addresses no user has,
+			// which read every user.
 			var emails []string
+			var rows []string
 			for _, e := range m.Access.Emails() {
-				emails = append(emails, e)
+				rows = append(rows, e)
 			}
-			emails = append([]string{"nobody@acme.example", "alice.martin@acme-emea.example"}, emails...)
+			for i := 0; i < len(rows); i += max(1, len(rows)/25) {
+				emails = append(emails, rows[i])
+			}
+			emails = append(emails, "nobody@acme.example", "alice.martin@acme-emea.example")
+			for _, a := range m.Snapshot.Accounts {
+				for _, u := range a.Users {
+					if e, _ := norm.User(u.Name, u.Email); !slices.Contains(rows, e) && !slices.Contains(emails, e) {
+						emails = append(emails, e)
+					}
+				}
+			}
 			objects := append(model.ObjectNamesOf(m, ""), "SALES.PUBLIC.ORDERZ")
 			asked, allowed := 0, 0
-			// A spread of people, each asked about a spread of objects.
-			step := max(1, len(emails)/25)
-			for i := 0; i < len(emails); i += step {
-				e := emails[i]
+			// Each person asked about a spread of objects.
+			for i, e := range emails {
 				for j := i % 7; j < len(objects); j += 7 {
 					for _, priv := range []string{"", "SELECT", "USAGE"} {
 						q := Query{Email: e, Object: objects[j], Privilege: priv}
