@@ -150,7 +150,7 @@ func (md *reportModel) people(unused bool) iter.Seq[*Person] {
 					// Rows of an address without recorded memberships (a
 					// generation read back without provenance), listed as the
 					// whole generation lists them (newAccount).
-					p = &person{email: next, roles: map[string]bool{}}
+					p = &person{email: next}
 				}
 				if p == nil {
 					break

@@ -127,7 +127,8 @@ func (t *table) str(s string) {
 	t.col++
 }
 
-func (t *table) strs2(ss []string) {
+// strs writes a list of strings; tableReader.path reads it back.
+func (t *table) strs(ss []string) {
 	t.body.uvarint(uint64(len(ss)))
 	for _, s := range ss {
 		t.str(s)
@@ -255,15 +256,44 @@ func (t *tableReader) bytes() []byte { return t.raw().b }
 
 func (t *tableReader) next() { t.col = 0 }
 
-func (t *tableReader) strs2() []string {
+// paths reads a list of strings written by strs, giving every equal list read
+// through the same seen the same slice: role paths repeat across everyone who
+// holds a role the same way, and a partition's memberships hold a few thousand
+// distinct paths among hundreds of thousands. The slices are shared, so they
+// must not be modified.
+type paths struct {
+	seen map[string][]string
+	key  []byte
+}
+
+func (t *tableReader) path(ps *paths) []string {
 	n := t.d.count()
 	if n == 0 {
 		return nil
 	}
+	// The key is each value's length and bytes, so no two lists share one.
+	start, k := t.col, ps.key[:0]
+	for range n {
+		b := t.raw().b
+		k = binary.AppendUvarint(k, uint64(len(b)))
+		k = append(k, b...)
+	}
+	ps.key = k
+	if t.d.err != nil || t.col-start != n {
+		t.d.fail()
+		return nil
+	}
+	if p, ok := ps.seen[string(k)]; ok {
+		return p
+	}
 	out := make([]string, n)
 	for i := range out {
-		out[i] = t.str()
+		out[i] = t.strOf(&t.prev[start+i])
 	}
+	if ps.seen == nil {
+		ps.seen = map[string][]string{}
+	}
+	ps.seen[string(k)] = out
 	return out
 }
 

@@ -339,7 +339,7 @@ func encodePerson(in *personInput, members []model.Membership, digests map[strin
 		mt.str(ms.Email)
 		mt.str(ms.User)
 		mt.str(ms.Role)
-		mt.strs2(ms.Path)
+		mt.strs(ms.Path)
 		mt.end()
 	}
 	var me enc
@@ -496,6 +496,7 @@ func audience(offsets, postings []byte, i int, out []int32) ([]int32, error) {
 func decodeMembers(b []byte, emails map[string]bool, keep func(*model.Membership) bool) ([]model.Membership, error) {
 	t := readTable(&dec{b: b})
 	var out []model.Membership
+	var ps paths
 	for range t.n {
 		t.next()
 		acc, email := t.raw(), t.raw()
@@ -507,7 +508,7 @@ func decodeMembers(b []byte, emails map[string]bool, keep func(*model.Membership
 			}
 			continue
 		}
-		ms := model.Membership{Account: t.strOf(acc), Email: t.strOf(email), User: t.str(), Role: t.str(), Path: t.strs2()}
+		ms := model.Membership{Account: t.strOf(acc), Email: t.strOf(email), User: t.str(), Role: t.str(), Path: t.path(&ps)}
 		if keep == nil || keep(&ms) {
 			out = append(out, ms)
 		}

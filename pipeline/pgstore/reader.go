@@ -2,6 +2,7 @@ package pgstore
 
 import (
 	"context"
+	"encoding/binary"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -302,12 +303,66 @@ func collectMemberships(rows pgx.Rows, err error) ([]model.Membership, error) {
 	}
 	var out []model.Membership
 	var ms model.Membership
+	var in interner
 	_, err = pgx.ForEachRow(rows, []any{&ms.Account, &ms.Email, &ms.User, &ms.Role, &ms.Path}, func() error {
+		ms.Account, ms.Role, ms.Path = in.str(ms.Account), in.str(ms.Role), in.path(ms.Path)
+		if n := len(out); n > 0 && out[n-1].Email == ms.Email {
+			ms.Email = out[n-1].Email
+			if out[n-1].User == ms.User {
+				ms.User = out[n-1].User
+			}
+		}
 		out = append(out, ms)
 		ms.Path = nil // the next row scans into a fresh slice
 		return nil
 	})
 	return out, err
+}
+
+// interner gives equal values one copy: the memberships of many people repeat
+// the same accounts, roles and role paths hundreds of thousands of times (a
+// path runs from a role granted to a user down to the role held, the same for
+// everyone who holds it that way), and a slice of everyone's is otherwise
+// mostly copies of them. The paths are shared, so they must not be modified.
+type interner struct {
+	strs  map[string]string
+	paths map[string][]string
+	key   []byte
+}
+
+func (in *interner) str(s string) string {
+	if v, ok := in.strs[s]; ok {
+		return v
+	}
+	if in.strs == nil {
+		in.strs = map[string]string{}
+	}
+	in.strs[s] = s
+	return s
+}
+
+func (in *interner) path(p []string) []string {
+	if len(p) == 0 {
+		return nil
+	}
+	// Each element's length, then its bytes: no two paths share a key.
+	k := in.key[:0]
+	for _, r := range p {
+		k = binary.AppendUvarint(k, uint64(len(r)))
+		k = append(k, r...)
+	}
+	in.key = k
+	if v, ok := in.paths[string(k)]; ok {
+		return v
+	}
+	if in.paths == nil {
+		in.paths = map[string][]string{}
+	}
+	for i, r := range p {
+		p[i] = in.str(r)
+	}
+	in.paths[string(k)] = p
+	return p
 }
 
 func collectGrants(rows pgx.Rows, err error) ([]model.Grant, error) {
