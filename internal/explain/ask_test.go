@@ -39,6 +39,10 @@ func (r *memReader) ObjectNames(_ context.Context, _ int, account string) ([]str
 	return model.ObjectNamesOf(r.m, account), nil
 }
 
+func (r *memReader) People(context.Context, int) ([]model.Person, error) {
+	return model.PeopleOf(r.m), nil
+}
+
 // TestAskFromASliceEqualsTheWholeGeneration: explain reading only the slice of a
 // generation about one person and one object answers exactly as it does from
 // the whole generation, allowed or denied, for a spread of the sample's people

@@ -139,27 +139,61 @@ func (md *reportModel) people(unused bool) iter.Seq[*Person] {
 			if unused && a.usage == nil {
 				continue
 			}
-			for i := 0; ; {
-				var p *person
-				next, inScan := cur.peek(a.meta.Name)
-				switch {
-				case i < len(a.emails) && (!inScan || a.emails[i] <= next):
-					p = a.people[a.emails[i]]
-					i++
-				case inScan:
-					// Rows of an address without recorded memberships (a
-					// generation read back without provenance), listed as the
-					// whole generation lists them (newAccount).
-					p = &person{email: next}
+			if md.batches == nil {
+				if !md.walk(a, cur, unused, "", yield) {
+					return
 				}
-				if p == nil {
-					break
+				continue
+			}
+			// Batch after batch of the account's people; the people with rows
+			// but no memberships sorting before the next batch's first are
+			// listed with this one.
+			batches := md.batches.of(md.batches.people[a.meta.Name])
+			if len(batches) == 0 && !md.walk(a, cur, unused, "", yield) {
+				return
+			}
+			for i, batch := range batches {
+				ba, err := md.batches.account(md, a, batch)
+				if err != nil {
+					md.err = err
+					return
 				}
-				out := md.person(a, p, unused, cur.rows(md, a.meta.Name, p.email))
-				if out != nil && !yield(out) {
+				bound := ""
+				if i+1 < len(batches) {
+					bound = batches[i+1][0]
+				}
+				if !md.walk(ba, cur, unused, bound, yield) {
 					return
 				}
 			}
+		}
+	}
+}
+
+// walk yields a's people in email order, with the people the cursor has rows
+// for that a has no memberships for, up to bound (all when empty); false when
+// yield stopped.
+func (md *reportModel) walk(a *account, cur *rowCursor, unused bool, bound string, yield func(*Person) bool) bool {
+	for i := 0; ; {
+		var p *person
+		next, inScan := cur.peek(a.meta.Name)
+		inScan = inScan && (bound == "" || next < bound)
+		switch {
+		case i < len(a.emails) && (!inScan || a.emails[i] <= next):
+			p = a.people[a.emails[i]]
+			i++
+		case inScan:
+			// Rows of an address without recorded memberships (a generation
+			// read back without provenance), listed as the whole generation
+			// lists them (newAccount).
+			p = &person{email: next}
+		}
+		if p == nil {
+			return true
+		}
+		out := md.person(a, p, unused, cur.rows(md, a.meta.Name, p.email))
+		if out != nil && !yield(out) {
+			return false
 		}
 	}
 }

@@ -22,6 +22,9 @@ type reportModel struct {
 	// so a full access report never holds the generation; err keeps its failure.
 	scan func(fn func(model.Row) error) error
 	err  error
+	// batches, when set, gives the user view its people a batch at a time
+	// (everyone); the accounts then hold no people.
+	batches *batches
 }
 
 // objKey names an object within one account.
@@ -109,7 +112,7 @@ func newModel(m *model.Mirror, o Options) *reportModel {
 		if len(o.Accounts) > 0 && !slices.Contains(o.Accounts, meta.Name) {
 			continue
 		}
-		md.accounts = append(md.accounts, newAccount(m, meta, snaps[meta.Name], o))
+		md.accounts = append(md.accounts, newAccount(m, meta, snaps[meta.Name], o, nil))
 	}
 	for _, e := range o.Emails {
 		known := false
@@ -125,7 +128,9 @@ func newModel(m *model.Mirror, o Options) *reportModel {
 	return md
 }
 
-func newAccount(m *model.Mirror, meta model.AccountMeta, snap *model.Account, o Options) *account {
+// newAccount indexes account meta of m; known are the object names its access
+// history is matched against (newUsage), nil for the objects of its grants.
+func newAccount(m *model.Mirror, meta model.AccountMeta, snap *model.Account, o Options, known map[string]bool) *account {
 	a := &account{
 		meta: meta, snap: snap,
 		users: map[string]*model.User{}, people: map[string]*person{},
@@ -227,7 +232,7 @@ func newAccount(m *model.Mirror, meta model.AccountMeta, snap *model.Account, o 
 	}
 	a.cutoff = a.snapshotAt.AddDate(0, 0, -o.Days)
 	if snap != nil && snap.HasHistory {
-		a.usage = newUsage(a, snap)
+		a.usage = newUsage(a, snap, known)
 	}
 	return a
 }

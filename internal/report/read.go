@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"context"
 	"io"
 	"slices"
@@ -18,6 +19,9 @@ type Source struct {
 	// Normalizer maps the filtered emails the way a generation maps addresses
 	// (the aliases it was built with).
 	Normalizer func(model.Meta) *ident.Normalizer
+	// batch is the people per batch of a streamed user view; 0 means
+	// batchPeople. Tests make it small, to cross batches in a small account.
+	batch int
 }
 
 // noOne is an address no person has (a published email always has a local part
@@ -66,13 +70,11 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 		md.scan = func(fn func(model.Row) error) error { return r.Scan(ctx, head.Meta.Generation, fn) }
 		return write(w, md)
 	case o.By == ByUser && !o.filtered():
-		m, err := everyone(ctx, src)
+		md, err := everyone(ctx, src, o)
 		if err != nil {
 			return err
 		}
-		if m != nil {
-			md := newModel(m, o)
-			md.scan = func(fn func(model.Row) error) error { return r.Scan(ctx, m.Meta.Generation, fn) }
+		if md != nil {
 			return write(w, md)
 		}
 	case len(o.Objects) > 0:
@@ -96,15 +98,17 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 	return write(w, newModel(m, o))
 }
 
-// everyone reads what the user view of a whole generation needs besides its
-// rows, which the report then streams person by person (Reader.Scan): every
-// person's memberships, the grants of the roles they hold and the snapshot
-// records about their users, as one slice about the holders of every role
-// granted to a user and of PUBLIC, which every person with a membership holds
-// one of, without their rows. It returns nil when the generation cannot be
-// streamed that way: without a snapshot to name the roles from, or with
-// accounts not listed in the order the rows are.
-func everyone(ctx context.Context, src Source) (*model.Mirror, error) {
+// everyone prepares the user view of a whole generation to stream: the
+// generation's meta and small snapshot tables from a slice about nobody, the
+// people from Reader.People, and then, a batch of people at a time, a slice of
+// their memberships, their roles' grants and their users without their rows,
+// beside one pass of Reader.Scan that hands out each person's rows (once per
+// pass the format makes over the people). An account with access history
+// reads the batches once more first, for the history totals the header states.
+// It returns nil when the generation cannot be streamed that way: without a
+// snapshot to name the roles from, or with accounts not listed in the order
+// the rows are.
+func everyone(ctx context.Context, src Source, o Options) (*reportModel, error) {
 	head, err := src.Reader.Slice(ctx, src.Generation, model.Focus{Email: noOne})
 	if err != nil {
 		return nil, err
@@ -113,15 +117,26 @@ func everyone(ctx context.Context, src Source) (*model.Mirror, error) {
 	if head.Snapshot == nil || !sorted {
 		return nil, nil
 	}
-	roles := []string{model.PublicRole}
-	for _, a := range head.Snapshot.Accounts {
-		for _, g := range a.UserGrants {
-			roles = append(roles, g.Role)
+	n := head.Meta.Generation
+	people, err := src.Reader.People(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	b := &batches{ctx: ctx, r: src.Reader, n: n, size: cmp.Or(src.batch, batchPeople), people: map[string][]string{}}
+	for _, p := range people {
+		b.people[p.Account] = append(b.people[p.Account], p.Email)
+	}
+	md := newModel(head, o)
+	md.batches = b
+	md.scan = func(fn func(model.Row) error) error { return src.Reader.Scan(ctx, n, fn) }
+	for _, a := range md.accounts {
+		if a.usage != nil {
+			if err := b.history(a); err != nil {
+				return nil, err
+			}
 		}
 	}
-	slices.Sort(roles)
-	f := model.Focus{Roles: slices.Compact(roles), NoPersonRows: true}
-	return src.Reader.Slice(ctx, head.Meta.Generation, f)
+	return md, nil
 }
 
 // people reads one slice about the people o.Emails names, mapped with the

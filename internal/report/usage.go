@@ -48,7 +48,10 @@ type usage struct {
 	unmatched int
 }
 
-func newUsage(a *account, snap *model.Account) *usage {
+// newUsage indexes snap's access history by a's people. known are the object
+// names history names are matched against (historyName); nil means the objects
+// of a's grants.
+func newUsage(a *account, snap *model.Account, known map[string]bool) *usage {
 	u := &usage{byEmail: map[string]map[string]stat{}}
 	userEmail := map[string]string{}
 	for e, p := range a.people {
@@ -57,22 +60,19 @@ func newUsage(a *account, snap *model.Account) *usage {
 			userEmail[strings.ToUpper(name)] = e
 		}
 	}
-	known := map[string]bool{}
-	for _, k := range a.objects {
-		known[k.name] = true
+	if known == nil {
+		known = map[string]bool{}
+		for _, k := range a.objects {
+			known[k.name] = true
+		}
 	}
 	for _, ev := range snap.History {
-		u.events++
-		if ev.LastAccessed.After(u.latest) {
-			u.latest = ev.LastAccessed
-		}
 		email, ok := userEmail[ev.User]
 		if !ok {
 			email, ok = userEmail[strings.ToUpper(ev.User)]
 		}
-		name := historyName(ev.ObjectName, known)
-		if !ok || name == "" {
-			u.unmatched++
+		name := u.tally(ev.ObjectName, ev.LastAccessed, ok, known)
+		if name == "" {
 			continue
 		}
 		objs := u.byEmail[email]
@@ -98,6 +98,22 @@ func newUsage(a *account, snap *model.Account) *usage {
 		}
 	}
 	return u
+}
+
+// tally counts one history row, of a person's user when matched, in the
+// account's totals, and returns the object it names, or "" when it is
+// unmatched (no person's user, or a name that does not parse).
+func (u *usage) tally(object string, at time.Time, matched bool, known map[string]bool) string {
+	u.events++
+	if at.After(u.latest) {
+		u.latest = at
+	}
+	name := historyName(object, known)
+	if !matched || name == "" {
+		u.unmatched++
+		return ""
+	}
+	return name
 }
 
 // historyName canonicalizes an OBJECT_NAME of access history. Snowflake writes it

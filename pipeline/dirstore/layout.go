@@ -516,6 +516,24 @@ func decodeMembers(b []byte, emails map[string]bool, keep func(*model.Membership
 	return out, t.err("memberships")
 }
 
+// scanMemberPeople calls fn with the account and email of each membership
+// record of a memberships section, in file order, as bytes of b: listing the
+// people of a partition makes no string of what it skips.
+func scanMemberPeople(b []byte, fn func(account, email []byte)) error {
+	t := readTable(&dec{b: b})
+	for range t.n {
+		t.next()
+		acc, email := t.raw(), t.raw()
+		fn(acc.b, email.b)
+		t.raw()
+		t.raw()
+		for range t.d.count() {
+			t.raw()
+		}
+	}
+	return t.err("memberships")
+}
+
 // Object partition sections: the provenance and snapshot records on the objects
 // whose names hash to the partition.
 const (

@@ -797,6 +797,49 @@ func (s *Store) Scan(ctx context.Context, n int, fn func(model.Row) error) error
 	}
 }
 
+// People lists the people of every person partition's memberships: the base's
+// people the overlay does not replace, and the overlay's.
+func (s *Store) People(ctx context.Context, n int) ([]model.Person, error) {
+	h, err := s.acquire(n)
+	if err != nil {
+		return nil, err
+	}
+	defer h.release()
+	var out []model.Person
+	for k := range numParts {
+		p, err := h.person(k)
+		if err != nil {
+			return nil, err
+		}
+		files := []*pfile{p.base}
+		if p.over != nil {
+			files = append(files, p.over)
+		}
+		for _, f := range files {
+			var last model.Person
+			err := scanMemberPeople(f.secs[secMembers], func(account, email []byte) {
+				// A person's memberships are consecutive: one string each.
+				if string(email) == last.Email && string(account) == last.Account {
+					return
+				}
+				pp := model.Person{Account: string(account), Email: string(email)}
+				if f == p.base && p.over != nil && p.over.touched[personKey(pp.Account, pp.Email)] {
+					return
+				}
+				last = pp
+				out = append(out, pp)
+			})
+			if err != nil {
+				return nil, errPart("person", k, err)
+			}
+		}
+		if err := ctx.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return model.SortPeople(out), nil
+}
+
 // ObjectNames reads the generation's object names file.
 func (s *Store) ObjectNames(ctx context.Context, n int, account string) ([]string, error) {
 	h, err := s.acquire(n)

@@ -30,6 +30,16 @@ type Reader interface {
 	// name in an account (every account when empty), sorted: explain suggests
 	// similar names from them when an object has no grant.
 	ObjectNames(ctx context.Context, n int, account string) ([]string, error)
+	// People returns every person generation n holds a membership for, in
+	// table order (account, then email), as PeopleOf defines it: a report on
+	// everyone reads their memberships a batch of people at a time instead of
+	// all at once.
+	People(ctx context.Context, n int) ([]Person, error)
+}
+
+// Person is one address of one account that memberships are filed under.
+type Person struct {
+	Account, Email string
 }
 
 // Focus narrows a question to people, to objects, or to both. Emails are
@@ -374,6 +384,29 @@ func ObjectNamesOf(m *Mirror, account string) []string {
 	return slices.Compact(names)
 }
 
+// PeopleOf is the answer Reader.People must give, from a whole generation: the
+// distinct (account, email) of its memberships, sorted.
+func PeopleOf(m *Mirror) []Person {
+	var out []Person
+	for _, ms := range m.Memberships {
+		out = append(out, Person{ms.Account, ms.Email})
+	}
+	return SortPeople(out)
+}
+
+func comparePeople(a, b Person) int {
+	if c := strings.Compare(a.Account, b.Account); c != 0 {
+		return c
+	}
+	return strings.Compare(a.Email, b.Email)
+}
+
+// SortPeople sorts people in table order and drops repeats.
+func SortPeople(p []Person) []Person {
+	slices.SortFunc(p, comparePeople)
+	return slices.Compact(p)
+}
+
 // HistoryObject canonicalizes a dotted name as access history records it, so it
 // compares with published names; a name that does not parse is kept upper-cased.
 func HistoryObject(name string) string {
@@ -447,4 +480,12 @@ func (w wholeReader) ObjectNames(ctx context.Context, n int, account string) ([]
 		return nil, err
 	}
 	return ObjectNamesOf(m, account), nil
+}
+
+func (w wholeReader) People(ctx context.Context, n int) ([]Person, error) {
+	m, err := w.s.Open(ctx, n)
+	if err != nil {
+		return nil, err
+	}
+	return PeopleOf(m), nil
 }

@@ -247,6 +247,26 @@ func (s *Store) ObjectNames(ctx context.Context, n int, account string) (_ []str
 	return out, err
 }
 
+// People returns the people generation n (0: the current one) holds
+// memberships for, in table order.
+func (s *Store) People(ctx context.Context, n int) (_ []model.Person, err error) {
+	defer s.boundary(&err)
+	var out []model.Person
+	err = s.snapshotRead(ctx, n, func(tx pgx.Tx, n int) error {
+		rows, err := tx.Query(ctx, s.stmt("people", nil), n)
+		if err != nil {
+			return err
+		}
+		var p model.Person
+		_, err = pgx.ForEachRow(rows, []any{&p.Account, &p.Email}, func() error {
+			out = append(out, p)
+			return nil
+		})
+		return err
+	})
+	return out, err
+}
+
 // readMeta reads generation n's metadata, the users it left out and its masked
 // columns: the parts of a mirror every slice keeps whole.
 func (s *Store) readMeta(ctx context.Context, tx pgx.Tx, n int) (*model.Mirror, error) {

@@ -192,6 +192,21 @@ func RunReader(t *testing.T, open func(t *testing.T) model.Store) {
 				require.Equal(t, 1, seen)
 			})
 
+			t.Run("people", func(t *testing.T) {
+				for n, m := range gens {
+					got, err := r.People(ctx, n)
+					require.NoError(t, err)
+					require.NotEmpty(t, got)
+					require.Equal(t, model.PeopleOf(m), got, "generation %d", n)
+				}
+				require.NotEqual(t, model.PeopleOf(one), model.PeopleOf(two), "the changed copy drops a person's memberships")
+				cur, err := r.People(ctx, 0)
+				require.NoError(t, err)
+				require.Equal(t, model.PeopleOf(two), cur, "0 is the current generation")
+				_, err = r.People(ctx, 42)
+				require.ErrorIs(t, err, model.ErrUnknownGeneration)
+			})
+
 			t.Run("object names", func(t *testing.T) {
 				accounts := []string{"", "NO_SUCH_ACCOUNT"}
 				for _, a := range one.Meta.Accounts {
@@ -210,8 +225,9 @@ func RunReader(t *testing.T, open func(t *testing.T) model.Store) {
 	}
 }
 
-// Changed derives a second generation from m: the first person loses every row,
-// the first object of the table loses every row, and a new person gains two.
+// Changed derives a second generation from m: the first person loses every row
+// and every membership, the first object of the table loses every row, and a
+// new person gains two.
 func Changed(m *model.Mirror) *model.Mirror {
 	all := rows(m.Access)
 	var next []model.Row
@@ -234,6 +250,7 @@ func Changed(m *model.Mirror) *model.Mirror {
 	c := *m
 	c.Access = model.NewAccess(next)
 	c.Meta.Rows = c.Access.Len()
+	c.Memberships = slices.DeleteFunc(slices.Clone(m.Memberships), func(ms model.Membership) bool { return ms.Email == first })
 	return &c
 }
 

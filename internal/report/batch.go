@@ -1,0 +1,132 @@
+package report
+
+import (
+	"context"
+	"strings"
+	"time"
+
+	"github.com/grantmirror/grantmirror/pipeline/model"
+)
+
+// batchPeople bounds the people whose memberships a streamed user view holds at
+// once. Their roles' grants come with them, and a batch of thousands holds most
+// roles of an account, so a batch costs about one read of the grants: larger
+// batches read them fewer times, smaller ones hold fewer memberships (at
+// 50,000 people, everyone's memberships were 100 MB of a 330 MB report).
+var batchPeople = 5000
+
+// batches reads the user view of a whole generation a batch of people at a
+// time, in table order, beside one pass of Reader.Scan for their rows.
+type batches struct {
+	ctx context.Context
+	r   model.Reader
+	n   int
+	// size is the people of a batch.
+	size int
+	// people are each account's, as Reader.People lists them.
+	people map[string][]string
+	// known are, per account, the objects every person's grants name, which
+	// access history is matched against as the whole generation matches it
+	// (an account without history needs none).
+	known map[string]map[string]bool
+}
+
+// of cuts emails into batches.
+func (b *batches) of(emails []string) [][]string {
+	var out [][]string
+	for len(emails) > 0 {
+		n := min(b.size, len(emails))
+		out = append(out, emails[:n])
+		emails = emails[n:]
+	}
+	return out
+}
+
+// slice reads what the user view says of a batch of one account's people
+// besides their rows: their memberships, their roles' grants, their own users
+// and those users' access history.
+func (b *batches) slice(account string, emails []string) (*model.Mirror, *model.Account, error) {
+	m, err := b.r.Slice(b.ctx, b.n, model.Focus{Emails: emails, NoPersonRows: true, OwnUsers: true})
+	if err != nil {
+		return nil, nil, err
+	}
+	var snap *model.Account
+	if m.Snapshot != nil {
+		for _, a := range m.Snapshot.Accounts {
+			if a.Name == account {
+				snap = a
+			}
+		}
+	}
+	return m, snap, nil
+}
+
+// account indexes one batch of a's people as an account of its own, which
+// lists those people only: the slice also holds the memberships of people who
+// share a user with them (email aliases), who are listed in their own batch.
+func (b *batches) account(md *reportModel, a *account, emails []string) (*account, error) {
+	m, snap, err := b.slice(a.meta.Name, emails)
+	if err != nil {
+		return nil, err
+	}
+	ba := newAccount(m, a.meta, snap, md.o, b.known[a.meta.Name])
+	ba.emails = emails
+	ba.selected = make(map[string]bool, len(emails))
+	for _, e := range emails {
+		ba.selected[e] = true
+	}
+	return ba, nil
+}
+
+// history sets a's access-history totals, which the header states before any
+// person is listed, from one pass over the batches: the history of every
+// person's users, each user's rows counted once (a user filed under two
+// addresses comes with both batches), matched against the objects of every
+// person's grants. It keeps those objects for the batches' own usage.
+func (b *batches) history(a *account) error {
+	type event struct {
+		object string
+		at     time.Time
+	}
+	known := map[string]bool{}
+	counted := map[string]bool{}
+	var events []event
+	for _, batch := range b.of(b.people[a.meta.Name]) {
+		m, snap, err := b.slice(a.meta.Name, batch)
+		if err != nil {
+			return err
+		}
+		for _, g := range m.Grants {
+			if g.Account == a.meta.Name && !known[g.ObjectName] {
+				// The names outlive the slice: copies, so that it can go.
+				known[strings.Clone(g.ObjectName)] = true
+			}
+		}
+		if snap == nil {
+			continue
+		}
+		fresh := map[string]bool{}
+		for _, ev := range snap.History {
+			u := strings.ToUpper(ev.User)
+			if counted[u] {
+				continue
+			}
+			fresh[u] = true
+			events = append(events, event{strings.Clone(ev.ObjectName), ev.LastAccessed})
+		}
+		for u := range fresh {
+			counted[u] = true
+		}
+	}
+	u := &usage{byEmail: map[string]map[string]stat{}}
+	for _, ev := range events {
+		// Every row is of a person's user: the slices keep only theirs.
+		u.tally(ev.object, ev.at, true, known)
+	}
+	a.usage = u
+	if b.known == nil {
+		b.known = map[string]map[string]bool{}
+	}
+	b.known[a.meta.Name] = known
+	return nil
+}
