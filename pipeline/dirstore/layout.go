@@ -422,24 +422,59 @@ func scanDict(b []byte, fn func(i int, typ string, name []byte, priv string) boo
 	return d.err
 }
 
-// decodeDict decodes a dictionary whose names are cut from one string: one
-// allocation for a partition's names rather than one each.
-func decodeDict(b []byte) ([]model.ObjectPrivilege, error) {
-	var dict []model.ObjectPrivilege
-	var all []byte
-	var ends []int
-	err := scanDict(b, func(_ int, typ string, name []byte, priv string) bool {
-		all = append(all, name...)
-		ends = append(ends, len(all))
-		dict = append(dict, model.ObjectPrivilege{Type: typ, Privilege: priv})
-		return true
-	})
-	names, start := string(all), 0
-	for i, end := range ends {
-		dict[i].Name = names[start:end]
-		start = end
+// dict is a person partition's object dictionary, decoded: entry i is the
+// object privilege a row of index i names. A scan of the whole generation
+// holds every partition's dictionary at once, so an entry is three numbers
+// (its name's place in one string of the names, and its type and privilege
+// among the partition's few), not an ObjectPrivilege of three strings: 12
+// bytes an entry instead of 48 and its name.
+type dict struct {
+	names      string
+	start, end []uint32
+	typ, priv  []uint16
+	strs       []string
+}
+
+func (d *dict) len() int { return len(d.start) }
+
+func (d *dict) at(i int32) model.ObjectPrivilege {
+	return model.ObjectPrivilege{Type: d.strs[d.typ[i]], Name: d.names[d.start[i]:d.end[i]], Privilege: d.strs[d.priv[i]]}
+}
+
+// decodeDict decodes a dictionary whose names are cut from one string, each
+// name once however many privileges of it the dictionary lists.
+func decodeDict(b []byte) (*dict, error) {
+	d := &dict{}
+	index := map[string]uint16{}
+	intern := func(s string) uint16 {
+		i, ok := index[s]
+		if !ok {
+			i = uint16(len(d.strs))
+			index[s] = i
+			d.strs = append(d.strs, s)
+		}
+		return i
 	}
-	return dict, err
+	var all, prev []byte
+	err := scanDict(b, func(i int, typ string, name []byte, priv string) bool {
+		if i == 0 || string(name) != string(prev) {
+			d.start = append(d.start, uint32(len(all)))
+			all = append(all, name...)
+			d.end = append(d.end, uint32(len(all)))
+			prev = append(prev[:0], name...)
+		} else {
+			d.start, d.end = append(d.start, d.start[i-1]), append(d.end, d.end[i-1])
+		}
+		d.typ, d.priv = append(d.typ, intern(typ)), append(d.priv, intern(priv))
+		return len(d.strs) < 1<<16
+	})
+	if err == nil && len(d.strs) >= 1<<16 {
+		// Types and privileges are a few dozen names; this many is no dictionary
+		// grantmirror wrote.
+		err = errCorrupt
+	}
+	d.names = string(all)
+	return d, err
 }
 
 // group is one (account, email) of a person partition.

@@ -153,7 +153,7 @@ type pfile struct {
 	name    string // the content hash it is stored under
 	secs    [][]byte
 	groups  []group
-	dict    []model.ObjectPrivilege
+	dict    *dict
 	touched map[string]bool
 	// picked is set once a group's entries were read without the whole
 	// dictionary (see entries).
@@ -176,7 +176,7 @@ func openPFile(name string, b []byte) (*pfile, error) {
 	return &pfile{name: name, secs: secs, groups: gs, touched: touched}, nil
 }
 
-func (p *pfile) objects() ([]model.ObjectPrivilege, error) {
+func (p *pfile) objects() (*dict, error) {
 	if p.dict == nil {
 		d, err := decodeDict(p.secs[secDict])
 		if err != nil {
@@ -198,7 +198,7 @@ func (p *pfile) ids(g int, out []int32) ([]int32, error) {
 		return nil, err
 	}
 	for _, id := range out {
-		if int(id) >= len(dict) {
+		if int(id) >= dict.len() {
 			return nil, errCorrupt
 		}
 	}
@@ -319,7 +319,7 @@ func (p *pfile) entries(g int) ([]model.ObjectPrivilege, error) {
 		}
 		out := make([]model.ObjectPrivilege, len(ids))
 		for i, id := range ids {
-			out[i] = p.dict[id]
+			out[i] = p.dict.at(id)
 		}
 		return out, nil
 	}
@@ -963,19 +963,19 @@ func diffPartition(pa, pb *person, match func(model.Row) bool, collect bool) (ad
 			case x == len(ia):
 				d = 1
 			default:
-				d = compareObject(fa.dict[ia[x]], fb.dict[ib[y]])
+				d = compareObject(fa.dict.at(ia[x]), fb.dict.at(ib[y]))
 			}
 			switch {
 			case d < 0:
 				nRemoved[pa.groups[i].account]++
 				if collect {
-					removed = emit(removed, pa.groups[i], fa.dict[ia[x]])
+					removed = emit(removed, pa.groups[i], fa.dict.at(ia[x]))
 				}
 				x++
 			case d > 0:
 				nAdded[pb.groups[j].account]++
 				if collect {
-					added = emit(added, pb.groups[j], fb.dict[ib[y]])
+					added = emit(added, pb.groups[j], fb.dict.at(ib[y]))
 				}
 				y++
 			default:
