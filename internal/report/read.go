@@ -35,10 +35,11 @@ const noOne = "@"
 //
 //   - the access view without filters, in every format, streams from the store
 //     row by row (Reader.Scan);
-//   - the user view without filters, in every format, reads one slice of every
-//     person's memberships and grants without their rows (everyone), and
-//     streams the rows person by person from Reader.Scan, once per pass the
-//     format makes over the people;
+//   - the user view without filters, in every format, reads the people
+//     (Reader.People) and then, a batch of people at a time, a slice of their
+//     memberships and grants without their rows (everyone), and streams the
+//     rows person by person from Reader.Scan, once per pass the format makes
+//     over the people;
 //   - a report on objects, in every view, reads the slice of the objects, whose
 //     rows name their audience, then one slice about the objects and that
 //     audience together; the role view adds every holder of the roles with a
