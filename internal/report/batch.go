@@ -13,7 +13,7 @@ import (
 // roles of an account, so a batch costs about one read of the grants: larger
 // batches read them fewer times, smaller ones hold fewer memberships (at
 // 50,000 people, everyone's memberships were 100 MB of a 330 MB report).
-var batchPeople = 2000
+const batchPeople = 2000
 
 // batches reads the user view of a whole generation a batch of people at a
 // time, in table order, beside one pass of Reader.Scan for their rows.
