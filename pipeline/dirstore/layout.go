@@ -551,17 +551,18 @@ func decodeMembers(b []byte, emails map[string]bool, keep func(*model.Membership
 	return out, t.err("memberships")
 }
 
-// scanMemberPeople calls fn with the account and email of each membership
+// scanMembers calls fn with the account, email and role of each membership
 // record of a memberships section, in file order, as bytes of b: listing the
-// people of a partition makes no string of what it skips.
-func scanMemberPeople(b []byte, fn func(account, email []byte)) error {
+// people of a partition, or the holders of roles, makes no string of what it
+// skips.
+func scanMembers(b []byte, fn func(account, email, role []byte)) error {
 	t := readTable(&dec{b: b})
 	for range t.n {
 		t.next()
 		acc, email := t.raw(), t.raw()
-		fn(acc.b, email.b)
 		t.raw()
-		t.raw()
+		role := t.raw()
+		fn(acc.b, email.b, role.b)
 		for range t.d.count() {
 			t.raw()
 		}

@@ -1,6 +1,7 @@
 package dirstore
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"errors"
@@ -573,17 +574,19 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 	if len(f.Roles) > 0 {
 		// Memberships are filed by person: the holders of a role are found in
 		// the memberships of every partition, decoded, not their rows.
-		holders := map[string]bool{}
+		holders, roles := map[string]bool{}, map[string]bool{}
+		for _, r := range f.Roles {
+			roles[r] = true
+		}
 		for k := range numParts {
 			p, err := personOf(k)
 			if err != nil {
 				return nil, err
 			}
-			if _, err := p.members(nil, func(ms *model.Membership) bool {
-				if slices.Contains(f.Roles, ms.Role) {
-					holders[ms.Email] = true
+			if err := p.eachMember(func(_, email, role []byte) {
+				if roles[string(role)] && !holders[string(email)] {
+					holders[string(email)] = true
 				}
-				return false
 			}); err != nil {
 				return nil, errPart("person", k, err)
 			}
@@ -797,8 +800,32 @@ func (s *Store) Scan(ctx context.Context, n int, fn func(model.Row) error) error
 	}
 }
 
-// People lists the people of every person partition's memberships: the base's
-// people the overlay does not replace, and the overlay's.
+// eachMember calls fn with the account, email and role of the partition's
+// memberships, as members returns them (the base's for people the overlay does
+// not replace, then the overlay's), as bytes valid during the call.
+func (p *person) eachMember(fn func(account, email, role []byte)) error {
+	if p.over == nil {
+		return scanMembers(p.base.secs[secMembers], fn)
+	}
+	// A person's memberships are consecutive: one lookup each.
+	var lastAccount, lastEmail []byte
+	replaced := false
+	err := scanMembers(p.base.secs[secMembers], func(account, email, role []byte) {
+		if !bytes.Equal(email, lastEmail) || !bytes.Equal(account, lastAccount) || lastEmail == nil {
+			lastAccount, lastEmail = append(lastAccount[:0], account...), append(lastEmail[:0], email...)
+			replaced = p.over.touched[personKey(string(account), string(email))]
+		}
+		if !replaced {
+			fn(account, email, role)
+		}
+	})
+	if err != nil {
+		return err
+	}
+	return scanMembers(p.over.secs[secMembers], fn)
+}
+
+// People lists the people of every person partition's memberships.
 func (s *Store) People(ctx context.Context, n int) ([]model.Person, error) {
 	h, err := s.acquire(n)
 	if err != nil {
@@ -811,27 +838,16 @@ func (s *Store) People(ctx context.Context, n int) ([]model.Person, error) {
 		if err != nil {
 			return nil, err
 		}
-		files := []*pfile{p.base}
-		if p.over != nil {
-			files = append(files, p.over)
-		}
-		for _, f := range files {
-			var last model.Person
-			err := scanMemberPeople(f.secs[secMembers], func(account, email []byte) {
-				// A person's memberships are consecutive: one string each.
-				if string(email) == last.Email && string(account) == last.Account {
-					return
-				}
-				pp := model.Person{Account: string(account), Email: string(email)}
-				if f == p.base && p.over != nil && p.over.touched[personKey(pp.Account, pp.Email)] {
-					return
-				}
-				last = pp
-				out = append(out, pp)
-			})
-			if err != nil {
-				return nil, errPart("person", k, err)
+		var last model.Person
+		err = p.eachMember(func(account, email, _ []byte) {
+			// A person's memberships are consecutive: one string each.
+			if string(email) != last.Email || string(account) != last.Account {
+				last = model.Person{Account: string(account), Email: string(email)}
+				out = append(out, last)
 			}
+		})
+		if err != nil {
+			return nil, errPart("person", k, err)
 		}
 		if err := ctx.Err(); err != nil {
 			return nil, err
