@@ -179,7 +179,7 @@ func Ask(ctx context.Context, s Source, n int, q Query) (*Answer, error) {
 	if err != nil {
 		return nil, err
 	}
-	if m.Meta.Settings != nil && len(Decide(m, q, nil).Rows) == 0 && !hasUser(m, s.Config.Normalizer(m.Meta), q) {
+	if m.Meta.Settings != nil && len(Decide(m, q, nil).Rows) == 0 && !filedUnder(m, s.Config.Normalizer(m.Meta), q.Email, q.Account) {
 		if m, err = s.Reader.Slice(ctx, m.Meta.Generation, q.focus()); err != nil {
 			return nil, err
 		}
@@ -230,23 +230,4 @@ func AskMirror(m *model.Mirror, q Query, c Config, local []LocalGrant) (*Answer,
 	}
 	ans.Notes = c.Notes(m.Meta)
 	return ans, nil
-}
-
-// hasUser reports whether a user of m, in the accounts q asks about, is filed
-// under q's address.
-func hasUser(m *model.Mirror, norm *ident.Normalizer, q Query) bool {
-	if m.Snapshot == nil {
-		return false
-	}
-	for _, a := range m.Snapshot.Accounts {
-		if q.Account != "" && a.Name != q.Account {
-			continue
-		}
-		for i := range a.Users {
-			if e, _ := norm.User(a.Users[i].Name, a.Users[i].Email); e == q.Email {
-				return true
-			}
-		}
-	}
-	return false
 }

@@ -86,10 +86,19 @@ func CheckEmail(m *model.Mirror, norm *ident.Normalizer, email string) error {
 }
 
 func knownEmail(m *model.Mirror, norm *ident.Normalizer, email string) bool {
-	if holder(m, email) {
-		return true
+	return holder(m, email) || filedUnder(m, norm, email, "")
+}
+
+// filedUnder reports whether a snapshot user of m, in account (every account
+// when empty), maps to email with norm.
+func filedUnder(m *model.Mirror, norm *ident.Normalizer, email, account string) bool {
+	if m.Snapshot == nil {
+		return false
 	}
 	for _, a := range m.Snapshot.Accounts {
+		if account != "" && a.Name != account {
+			continue
+		}
 		for i := range a.Users {
 			if e, _ := norm.User(a.Users[i].Name, a.Users[i].Email); e == email {
 				return true

@@ -227,8 +227,6 @@ func settingText(v any) string {
 	return fmt.Sprint(v)
 }
 
-// SnapshotAt is when the oldest account of the generation was extracted: the age
-// every answer must admit to. Zero when no account recorded it.
 // Normalizer maps Snowflake users to addresses as the generation does: with
 // the aliases it recorded, none when it recorded no settings.
 func (m Meta) Normalizer() *ident.Normalizer {
@@ -264,6 +262,8 @@ func UserAddresses(m *Mirror) func(account string, u *User) []string {
 	}
 }
 
+// SnapshotAt is when the oldest account of the generation was extracted: the age
+// every answer must admit to. Zero when no account recorded it.
 func (m Meta) SnapshotAt() time.Time {
 	var t time.Time
 	for _, a := range m.Accounts {
