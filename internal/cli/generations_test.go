@@ -475,3 +475,32 @@ func TestDiffSummaryOneSlicePerSide(t *testing.T) {
 	require.Equal(t, want, got)
 	require.NotContains(t, names(got.ByRole), causeUnexplained)
 }
+
+// TestDiffJSONStreamsWhatEncodingJSONWrites: the changes are written one at a
+// time, and the document is the same bytes as encoding/json writes for the
+// whole of it, for no change, one, and names that JSON escapes.
+func TestDiffJSONStreamsWhatEncodingJSONWrites(t *testing.T) {
+	odd := model.Row{Account: "A", Email: `o"neil@example.com`, ObjectType: "TABLE", ObjectName: `DB."<tab>&\x"` + "\u2028é\x01", Privilege: "SELECT"}
+	plain := model.Row{Account: "A", Email: "bob@example.com", ObjectType: "SCHEMA", ObjectName: "DB.S", Privilege: "USAGE"}
+	sum := &diffSummary{Added: 1, Removed: 2, ByObject: []diffCount{{Name: "TABLE DB.T", Removed: 2}}, ByRole: []diffCount{}, ByCause: []diffCount{}}
+	for _, tc := range []struct {
+		doc     diffDoc
+		changes []model.Change
+	}{
+		{diffDoc{From: 1, To: 2, Summary: &diffSummary{ByObject: []diffCount{}, ByRole: []diffCount{}, ByCause: []diffCount{}}}, nil},
+		{diffDoc{From: 3, To: 4, Note: "after a rollback", Summary: sum}, []model.Change{{Row: odd, Added: true}}},
+		{diffDoc{Since: time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC), To: 5, Summary: sum}, []model.Change{{Row: plain}, {Row: odd, Added: true}, {Row: plain, Added: true}}},
+	} {
+		var want strings.Builder
+		enc := json.NewEncoder(&want)
+		enc.SetIndent("", "  ")
+		whole := struct {
+			diffDoc
+			Changes []model.Change `json:"changes"`
+		}{tc.doc, append([]model.Change{}, tc.changes...)}
+		require.NoError(t, enc.Encode(whole))
+		var got strings.Builder
+		require.NoError(t, encodeDiffJSON(&got, tc.doc, slices.Values(tc.changes)))
+		require.Equal(t, want.String(), got.String())
+	}
+}
