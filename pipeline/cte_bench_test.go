@@ -12,6 +12,8 @@ import (
 	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/internal/privilege"
 	"github.com/grantmirror/grantmirror/internal/sample"
+	"github.com/grantmirror/grantmirror/pipeline"
+	"github.com/grantmirror/grantmirror/pipeline/dirstore"
 	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
@@ -26,19 +28,69 @@ func BenchmarkRecursiveCTE(b *testing.B) {
 		b.Run(sizeName(size), func(b *testing.B) {
 			a, err := sample.Generate(size)
 			require.NoError(b, err)
-			pool := pgtest.Pool(b)
-			schema := pgtest.Schema(b, pool)
-			ctx := context.Background()
-			conn, err := pool.Acquire(ctx)
-			require.NoError(b, err)
-			defer conn.Release()
-			_, err = conn.Exec(ctx, "SET search_path = "+pgx.Identifier{schema}.Sanitize()+"; SET work_mem = '256MB'")
-			require.NoError(b, err)
-			loadGraph(b, conn.Conn(), a)
+			benchCTE(b, a)
+		})
+	}
+}
 
-			var rows int64
+// BenchmarkSyncToDirectoryNextToCTE runs, for each account, a whole sync to a
+// directory target in granted mode (read the snapshot directory, flatten,
+// publish into an empty directory) and then the recursive CTE of
+// BenchmarkRecursiveCTE over the same account, one after the other in one run,
+// so that both meet the same machine state:
+//
+//	go test ./pipeline -run '^$' -bench SyncToDirectoryNextToCTE -benchtime 1x -timeout 30m
+func BenchmarkSyncToDirectoryNextToCTE(b *testing.B) {
+	for _, size := range []sample.Options{
+		{Users: 20_000, Roles: 4000, Grants: 400_000, Seed: 1},
+		{Users: 50_000, Roles: 10_000, Grants: 1_000_000, Seed: 1},
+	} {
+		a, err := sample.Generate(size)
+		require.NoError(b, err)
+		src := b.TempDir()
+		require.NoError(b, pipeline.WriteSnapshot(src, &model.Snapshot{Accounts: []*model.Account{a}}))
+		b.Run(sizeName(size)+"/sync", func(b *testing.B) {
+			ctx := context.Background()
+			var rows int
+			phases := map[string]float64{}
+			cpu := cpuTime()
 			for b.Loop() {
-				require.NoError(b, conn.QueryRow(ctx, `
+				s, err := dirstore.Open(b.TempDir())
+				require.NoError(b, err)
+				res, err := pipeline.Run(ctx, pipeline.Config{Source: pipeline.DirSource{Dir: src}, Store: s,
+					Flatten: pipeline.Options{Mode: model.Granted}, Publish: model.DefaultPublishOptions()})
+				require.NoError(b, err)
+				rows = res.Mirror.Access.Len()
+				for _, p := range res.Phases {
+					phases[p.Name] += p.Duration.Seconds()
+				}
+			}
+			b.ReportMetric((cpuTime()-cpu).Seconds()/float64(b.N), "cpu-s")
+			for name, total := range phases {
+				b.ReportMetric(total/float64(b.N), name+"-s")
+			}
+			b.ReportMetric(float64(rows), "rows")
+		})
+		b.Run(sizeName(size)+"/cte", func(b *testing.B) { benchCTE(b, a) })
+	}
+}
+
+// benchCTE loads the account's graph into a fresh schema and times the
+// recursive CTE over it; loading is not timed.
+func benchCTE(b *testing.B, a *model.Account) {
+	pool := pgtest.Pool(b)
+	schema := pgtest.Schema(b, pool)
+	ctx := context.Background()
+	conn, err := pool.Acquire(ctx)
+	require.NoError(b, err)
+	defer conn.Release()
+	_, err = conn.Exec(ctx, "SET search_path = "+pgx.Identifier{schema}.Sanitize()+"; SET work_mem = '256MB'")
+	require.NoError(b, err)
+	loadGraph(b, conn.Conn(), a)
+
+	var rows int64
+	for b.Loop() {
+		require.NoError(b, conn.QueryRow(ctx, `
 WITH RECURSIVE closure(email, role) AS (
     SELECT email, role FROM user_roles
   UNION
@@ -48,10 +100,8 @@ SELECT count(*) FROM (
     SELECT DISTINCT c.email, g.object_type, g.object_name, g.privilege
     FROM closure c JOIN role_grants g ON g.role = c.role
 ) access`).Scan(&rows))
-			}
-			b.ReportMetric(float64(rows), "rows")
-		})
 	}
+	b.ReportMetric(float64(rows), "rows")
 }
 
 // benchSizes are the account sizes both benchmarks run at.
