@@ -427,53 +427,76 @@ func TestDiffSinceWithoutRolePaths(t *testing.T) {
 }
 
 // TestDiffSummaryOneSlicePerSide: the summary reads one slice of each side,
-// about every analysed person at once, and finds the roles and causes that the
-// whole generations give.
+// about every analysed person at once and only their own users, and finds the
+// roles and causes that the whole generations give. A change where users left
+// the analysed people (acme replaced by tiny: every acme user is gone; an email
+// that is no longer valid) reads each side a second time with every user; a
+// revoked role does not.
 func TestDiffSummaryOneSlicePerSide(t *testing.T) {
 	t.Parallel()
-	target := t.TempDir()
-	for _, src := range []string{filepath.Join(repo, "testdata/sample/acme"), tinyWithoutBen(t)} {
-		r := run(t, "sync", "--source", "dir:"+src, "--target", "dir:"+target, "--force", "--log-level", "error")
-		require.Equal(t, ExitOK, r.code, r.stderr)
-	}
-	e := &env{ctx: t.Context(), cfg: &Config{Target: "dir:" + target}}
-	s, err := e.openStore()
-	require.NoError(t, err)
-	defer s.Close()
-	d, err := e.changes(s, 1, 2)
-	require.NoError(t, err)
-	changed := map[string]bool{}
-	for c := range d.ch.All() {
-		changed[c.Email] = true
-	}
-	require.Greater(t, len(changed), 2)
+	tiny := filepath.Join(repo, "testdata/sample/tiny")
+	for _, tc := range []struct {
+		name   string
+		srcs   []string
+		slices int
+	}{
+		{"users gone", []string{filepath.Join(repo, "testdata/sample/acme"), tinyWithoutBen(t)}, 2},
+		{"role revoked", []string{tiny, tinyWithoutBen(t)}, 1},
+		// BEN's new address is no address: he is filed under nobody, and only
+		// every user of the newer side says his email changed, not that he was
+		// dropped.
+		{"email no longer valid", []string{tiny, tinyEdited(t, map[string][]string{"users.csv": {"BEN,Ben@Tiny.Example", "BEN,ben at tiny"}})}, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			target := t.TempDir()
+			for _, src := range tc.srcs {
+				r := run(t, "sync", "--source", "dir:"+src, "--target", "dir:"+target, "--force", "--log-level", "error")
+				require.Equal(t, ExitOK, r.code, r.stderr)
+			}
+			e := &env{ctx: t.Context(), cfg: &Config{Target: "dir:" + target}}
+			s, err := e.openStore()
+			require.NoError(t, err)
+			defer s.Close()
+			d, err := e.changes(s, 1, 2)
+			require.NoError(t, err)
+			changed := map[string]bool{}
+			for c := range d.ch.All() {
+				changed[c.Email] = true
+			}
+			require.NotEmpty(t, changed)
 
-	var asked [2][]model.Focus
-	count := func(i int, sl slicer) slicer {
-		return func(f model.Focus) (*model.Mirror, error) {
-			asked[i] = append(asked[i], f)
-			return sl(f)
-		}
-	}
-	from, to := d.from, d.to
-	d.from, d.to = count(0, from), count(1, to)
-	got, err := e.summarize(d, 0)
-	require.NoError(t, err)
-	for i := range asked {
-		require.Len(t, asked[i], 1, "one slice of each side")
-		require.ElementsMatch(t, slices.Collect(maps.Keys(changed)), asked[i][0].People())
-	}
+			var asked [2][]model.Focus
+			count := func(i int, sl slicer) slicer {
+				return func(f model.Focus) (*model.Mirror, error) {
+					asked[i] = append(asked[i], f)
+					return sl(f)
+				}
+			}
+			from, to := d.from, d.to
+			d.from, d.to = count(0, from), count(1, to)
+			got, err := e.summarize(d, 0)
+			require.NoError(t, err)
+			for i := range asked {
+				require.Len(t, asked[i], tc.slices, "slices of side %d", i)
+				require.True(t, asked[i][0].OwnUsers, "the first slice has the people's own users")
+				for _, f := range asked[i] {
+					require.ElementsMatch(t, slices.Collect(maps.Keys(changed)), f.People())
+				}
+			}
 
-	whole := func(sl slicer) slicer {
-		m, err := sl(model.Focus{})
-		require.NoError(t, err)
-		return func(model.Focus) (*model.Mirror, error) { return m, nil }
+			whole := func(sl slicer) slicer {
+				m, err := sl(model.Focus{})
+				require.NoError(t, err)
+				return func(model.Focus) (*model.Mirror, error) { return m, nil }
+			}
+			d.from, d.to = whole(from), whole(to)
+			want, err := e.summarize(d, 0)
+			require.NoError(t, err)
+			require.Equal(t, want, got)
+			require.NotContains(t, names(got.ByRole), causeUnexplained)
+			require.NotContains(t, names(got.ByCause), causeUnexplained)
+		})
 	}
-	d.from, d.to = whole(from), whole(to)
-	want, err := e.summarize(d, 0)
-	require.NoError(t, err)
-	require.Equal(t, want, got)
-	require.NotContains(t, names(got.ByRole), causeUnexplained)
 }
 
 // TestDiffJSONStreamsWhatEncodingJSONWrites: the changes are written one at a

@@ -180,6 +180,12 @@ func (s *Store) Changes(ctx context.Context, from, to int, f model.Focus) (_ *mo
 			}
 			return nil
 		})
+		// compare.sql leaves the order of a person's rows to the reader.
+		for _, rows := range [][]model.Row{out.Added, out.Removed} {
+			if !slices.IsSortedFunc(rows, model.Row.Compare) {
+				slices.SortFunc(rows, model.Row.Compare)
+			}
+		}
 		return err
 	})
 	if err != nil {

@@ -6,11 +6,13 @@ import (
 	"os"
 	"path/filepath"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
 	"github.com/stretchr/testify/require"
 
+	"github.com/grantmirror/grantmirror/internal/pgtest"
 	"github.com/grantmirror/grantmirror/pipeline"
 	"github.com/grantmirror/grantmirror/pipeline/model"
 )
@@ -136,5 +138,48 @@ func TestReaderAnswersAsSliceOf(t *testing.T) {
 			_, err = s.ObjectNames(ctx, 9, "")
 			require.ErrorIs(t, err, model.ErrUnknownGeneration)
 		})
+	}
+}
+
+// TestChangesInTableOrderWhateverThePlan: compare.sql leaves each person's
+// rows in the order its join gives them, and Changes puts them in table
+// order. A server that may not merge joins (a hash join gives no order) must
+// still answer exactly as ChangesOf does.
+func TestChangesInTableOrderWhateverThePlan(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	f := newFixture(t)
+	dsn := pgtest.URL()
+	if strings.Contains(dsn, "?") {
+		dsn += "&enable_mergejoin=off"
+	} else {
+		dsn += "?enable_mergejoin=off"
+	}
+	s := f.open(t, dsn)
+	require.NoError(t, s.Migrate(ctx))
+	snap, err := pipeline.ReadSnapshot(filepath.Join("..", "..", "testdata", "sample", "acme"))
+	require.NoError(t, err)
+	m, err := pipeline.Flatten(snap, pipeline.Options{Now: time.Date(2026, 11, 2, 0, 0, 0, 0, time.UTC)})
+	require.NoError(t, err)
+	next := variant(rand.New(rand.NewPCG(16, 16)), m, 0)
+	opts := model.PublishOptions{MaxRevokeRatio: 1, Force: true, Keep: 3}
+	for _, mm := range []*model.Mirror{m, next} {
+		_, err := s.Publish(ctx, mm, opts)
+		require.NoError(t, err)
+	}
+	var mode string
+	require.NoError(t, s.pool.QueryRow(ctx, "SHOW enable_mergejoin").Scan(&mode))
+	require.Equal(t, "off", mode)
+	for _, pair := range [][2]int{{1, 2}, {2, 1}} {
+		from, err := s.Open(ctx, pair[0])
+		require.NoError(t, err)
+		to, err := s.Open(ctx, pair[1])
+		require.NoError(t, err)
+		want := model.ChangesOf(from, to, pair[0], pair[1], model.Focus{})
+		require.NotEmpty(t, want.Added)
+		require.NotEmpty(t, want.Removed)
+		got, err := s.Changes(ctx, pair[0], pair[1], model.Focus{})
+		require.NoError(t, err)
+		require.Equal(t, want, got)
 	}
 }
