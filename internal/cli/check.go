@@ -26,7 +26,7 @@ directory target keeps.
 
 Examples:
    grantmirror check alice@example.com SALES.PUBLIC.ORDERS SELECT && echo allowed
-   grantmirror check alice.martin@acme.example SALES.PUBLIC.ORDERS SELECT --at 1s`,
+   grantmirror check alice.martin@acme.example SALES.PUBLIC.ORDERS SELECT --at 24h`,
 		Flags: targetFlags(&cli.StringFlag{Name: "account", Usage: "only this account"}, atFlag()),
 		Action: e.action(func(c *cli.Context) error {
 			if c.NArg() != 3 {

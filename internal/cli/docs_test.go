@@ -37,6 +37,7 @@ var notRunnable = map[string]string{
 	"grantmirror sync --source snowflake --target postgres://grantmirror@db/app --pushgateway http://pushgateway:9091": "needs a Snowflake account",
 	"grantmirror sync --config grantmirror.yaml --every 1h --listen :9090":                                             "runs until stopped (daemon_test covers --every)",
 	"grantmirror explain bob@example.com SALES.PUBLIC.ORDERS SELECT --at 2026-03-03T12:00:00Z":                         "asks about a moment before the sandbox's first generation; the --at tests cover it",
+	"grantmirror check alice.martin@acme.example SALES.PUBLIC.ORDERS SELECT --at 24h":                                  "asks about a moment before the sandbox's first generation; the --at tests cover it",
 	"grantmirror sample --users 50000 --roles 10000 --grants 1000000 --out /tmp/big":                                   "benchmark size; sample_test covers the command",
 }
 
