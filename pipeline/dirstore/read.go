@@ -676,19 +676,24 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 		}
 	}
 	recs := &objectRecords{}
-	if len(members) > 0 {
-		// What the people hold and why: every grant to their roles, and their
-		// users' access history.
-		roles, users := map[string]bool{}, map[string]bool{}
+	// What the people hold and why: every grant to their roles, and their
+	// users' access history; and the grants of the roles asked for by name.
+	roles, users := map[string]bool{}, map[string]bool{}
+	for _, ms := range members {
+		roles[roleKey(ms.Account, ms.Role)] = true
+		users[userKey(ms.Account, ms.User)] = true
+	}
+	for _, r := range f.RoleGrants {
+		for _, a := range h.st.Meta.Accounts {
+			roles[roleKey(a.Name, r)] = true
+		}
+	}
+	if f.NoSnapshot {
+		// Access history is the snapshot's.
+		clear(users)
+	}
+	if len(roles)+len(users) > 0 {
 		byPart := map[int]bool{}
-		for _, ms := range members {
-			roles[roleKey(ms.Account, ms.Role)] = true
-			users[userKey(ms.Account, ms.User)] = true
-		}
-		if f.NoSnapshot {
-			// Access history is the snapshot's.
-			clear(users)
-		}
 		for k := range roles {
 			byPart[partOf(k)] = true
 		}

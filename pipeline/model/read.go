@@ -90,11 +90,16 @@ type Focus struct {
 	// if Emails named them: a report's role view lists each holder of a role,
 	// and a store finds them without reading every person.
 	Roles []string
+	// RoleGrants asks for every grant to a role of one of these names, in any
+	// account, whether or not anybody holds it, without asking about anyone:
+	// the role view of a whole generation lists each role's grants a batch of
+	// roles at a time, roles nobody holds among them.
+	RoleGrants []string
 }
 
 // Empty reports whether f narrows nothing.
 func (f Focus) Empty() bool {
-	return f.Email == "" && len(f.Emails) == 0 && len(f.Objects) == 0 && len(f.Roles) == 0
+	return f.Email == "" && len(f.Emails) == 0 && len(f.Objects) == 0 && len(f.Roles) == 0 && len(f.RoleGrants) == 0
 }
 
 // People returns the people f names, Email and Emails together, sorted and
@@ -206,7 +211,8 @@ func (c *Changes) All() iter.Seq[Change] {
 //     aliases);
 //   - Grants: those on f.Objects and their containers, and every grant to a role
 //     of those memberships in its account (what the people hold and why: the
-//     roles behind each of their rows, which report --email shows);
+//     roles behind each of their rows, which report --email shows), and every
+//     grant to a role f.RoleGrants names;
 //   - Snapshot: every user, role and role-to-user grant (small tables, which
 //     why-not needs whole to find the person's users and the role graph;
 //     with OwnUsers, only the people's own users, those of the memberships
@@ -247,6 +253,10 @@ func SliceOf(m *Mirror, f Focus) *Mirror {
 		}
 	}
 	roles := map[[2]string]bool{}
+	granted := map[string]bool{}
+	for _, r := range f.RoleGrants {
+		granted[r] = true
+	}
 	historyUsers := map[[2]string]bool{}
 	for _, ms := range m.Memberships {
 		if users[[2]string{ms.Account, ms.User}] {
@@ -256,7 +266,7 @@ func SliceOf(m *Mirror, f Focus) *Mirror {
 		}
 	}
 	for _, g := range m.Grants {
-		if objects[g.ObjectName] || roles[[2]string{g.Account, g.Role}] {
+		if objects[g.ObjectName] || roles[[2]string{g.Account, g.Role}] || granted[g.Role] {
 			out.Grants = append(out.Grants, g)
 		}
 	}

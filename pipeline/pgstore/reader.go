@@ -115,6 +115,14 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (_ *model.Mirro
 				accounts, roles = append(accounts, ms.Account), append(roles, ms.Role)
 			}
 		}
+		for _, r := range f.RoleGrants {
+			for _, a := range m.Meta.Accounts {
+				if k := [2]string{a.Name, r}; !held[k] {
+					held[k] = true
+					accounts, roles = append(accounts, a.Name), append(roles, r)
+				}
+			}
+		}
 		if m.Grants, err = collectGrants(tx.Query(ctx, s.stmt("slice_grants", nil), n, objects, accounts, roles)); err != nil {
 			return fmt.Errorf("grants: %w", err)
 		}

@@ -436,6 +436,26 @@ func Several(m *model.Mirror, emails, objects []string) []model.Focus {
 	if len(roles) > 0 && len(objects) > 0 && len(emails) > 0 {
 		fs = append(fs, model.Focus{Roles: roles[:1], Objects: objects[:1], Emails: emails[len(emails)-1:]})
 	}
+	// The grants of roles by name: each alone (a role nobody holds among them
+	// when the account has one), all at once, a name no account has, and
+	// beside people and objects.
+	held := map[string]bool{}
+	for _, ms := range m.Memberships {
+		held[ms.Role] = true
+	}
+	for _, g := range m.Grants {
+		if !held[g.Role] {
+			fs = append(fs, model.Focus{RoleGrants: []string{g.Role}, NoSnapshot: true})
+			break
+		}
+	}
+	for _, r := range roles {
+		fs = append(fs, model.Focus{RoleGrants: []string{r}})
+	}
+	fs = append(fs, model.Focus{RoleGrants: []string{"NO_SUCH_ROLE"}}, model.Focus{RoleGrants: roles, NoSnapshot: true})
+	if len(roles) > 0 && len(objects) > 0 && len(emails) > 0 {
+		fs = append(fs, model.Focus{RoleGrants: roles[len(roles)-1:], Objects: objects[:1], Emails: emails[:1]})
+	}
 	// The same questions without the people's own rows.
 	for _, f := range slices.Clone(fs) {
 		f.NoPersonRows = true
