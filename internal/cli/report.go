@@ -6,6 +6,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"runtime/debug"
 	"slices"
 	"time"
 
@@ -110,6 +111,13 @@ Examples:
 					}
 					o.Local = reportGrants(grants)
 				}
+				if o.By != report.ByAll && !o.Filtered() && os.Getenv("GOMEMLIMIT") == "" {
+					// A view of everything streams: the heap holds everyone's
+					// memberships and a batch, not the generation. Without a
+					// limit the collector lets garbage grow to twice that, and
+					// further while a batch is read faster than it collects.
+					debug.SetMemoryLimit(streamMemoryLimit)
+				}
 				src := report.Source{Reader: model.ReaderOf(s), Generation: c.Int("generation"), Normalizer: e.cfg.caller().Normalizer}
 				write = func(w io.Writer) error { return report.Generate(e.ctx, w, src, o) }
 			}
@@ -125,6 +133,11 @@ Examples:
 		}),
 	}
 }
+
+// streamMemoryLimit is the soft memory limit of a report that streams a view
+// of everything, unless GOMEMLIMIT sets one: about twice what such a report
+// holds live at 50,000 people (BENCHMARKS.md, Reports).
+const streamMemoryLimit = 400 << 20
 
 // reportOptions turns the flags into report options, spelling filters the way the
 // mirror stores them: emails normalized and aliased, names canonical.

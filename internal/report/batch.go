@@ -31,17 +31,6 @@ type batches struct {
 	known map[string]map[string]bool
 }
 
-// of cuts emails into batches.
-func (b *batches) of(emails []string) [][]string {
-	var out [][]string
-	for len(emails) > 0 {
-		n := min(b.size, len(emails))
-		out = append(out, emails[:n])
-		emails = emails[n:]
-	}
-	return out
-}
-
 // slice reads what the user view says of a batch of one account's people
 // besides their rows: their memberships, their roles' grants, their own users
 // and those users' access history.
@@ -91,7 +80,7 @@ func (b *batches) history(a *account) error {
 	known := map[string]bool{}
 	counted := map[string]bool{}
 	var events []event
-	for _, batch := range b.of(b.people[a.meta.Name]) {
+	for _, batch := range chunks(b.people[a.meta.Name], b.size) {
 		m, snap, err := b.slice(a.meta.Name, batch)
 		if err != nil {
 			return err

@@ -645,7 +645,7 @@ func (md *reportModel) accessRows() iter.Seq[AccessRow] {
 				}
 			}
 			done = md.err == nil
-		case !md.o.filtered():
+		case !md.o.Filtered():
 			for r := range md.m.Access.All() {
 				if !emit(r) {
 					return

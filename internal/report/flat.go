@@ -269,7 +269,7 @@ func (md *reportModel) sheets() []flatTable {
 // writeCSV writes the view's table. The unfiltered access table goes through
 // AccessCSV, the contract scripts depend on.
 func writeCSV(w io.Writer, md *reportModel) error {
-	if md.o.By == ByAccess && !md.o.filtered() && md.scan == nil && len(md.o.Local) == 0 {
+	if md.o.By == ByAccess && !md.o.Filtered() && md.scan == nil && len(md.o.Local) == 0 {
 		return AccessCSV(w, md.m.Access)
 	}
 	t := md.csvTable()

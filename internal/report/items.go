@@ -1,6 +1,7 @@
 package report
 
 import (
+	"cmp"
 	"iter"
 	"slices"
 	"strings"
@@ -148,7 +149,7 @@ func (md *reportModel) people(unused bool) iter.Seq[*Person] {
 			// Batch after batch of the account's people; the people with rows
 			// but no memberships sorting before the next batch's first are
 			// listed with this one.
-			batches := md.batches.of(md.batches.people[a.meta.Name])
+			batches := chunks(md.batches.people[a.meta.Name], md.batches.size)
 			if len(batches) == 0 && !md.walk(a, cur, unused, "", yield) {
 				return
 			}
@@ -369,20 +370,31 @@ func (md *reportModel) objectReports() iter.Seq[*ObjectReport] {
 func (md *reportModel) allObjectReports() iter.Seq[*ObjectReport] {
 	return func(yield func(*ObjectReport) bool) {
 		for _, a := range md.accounts {
-			for _, k := range a.objects {
-				if !md.objectAllowed(k.name) {
-					continue
-				}
-				r := md.objectReport(a, k)
-				if r == nil {
-					continue
-				}
-				if !yield(r) {
+			if md.wide != nil {
+				if !md.wide.objectReports(md, a, yield) {
 					return
 				}
+				continue
+			}
+			if !md.accountObjects(a, yield) {
+				return
 			}
 		}
 	}
+}
+
+// accountObjects yields the object reports of a's objects; false when yield
+// stopped.
+func (md *reportModel) accountObjects(a *account, yield func(*ObjectReport) bool) bool {
+	for _, k := range a.objects {
+		if !md.objectAllowed(k.name) {
+			continue
+		}
+		if r := md.objectReport(a, k); r != nil && !yield(r) {
+			return false
+		}
+	}
+	return true
 }
 
 func (md *reportModel) objectReport(a *account, k objKey) *ObjectReport {
@@ -400,7 +412,7 @@ func (md *reportModel) objectReport(a *account, k objKey) *ObjectReport {
 			row := model.Row{Account: a.meta.Name, Email: ms.Email, ObjectType: k.typ, ObjectName: k.name, Privilege: g.Privilege}
 			// In effective mode a grant counts only with USAGE on the containers;
 			// the published table already says whether it does.
-			if !md.m.Access.Has(row) {
+			if !cmp.Or(a.rows, md.m.Access).Has(row) {
 				continue
 			}
 			members[ms.Email] = true
@@ -467,17 +479,28 @@ func (v *Viewer) addThrough(role, priv string, ms *model.Membership) {
 func (md *reportModel) roleReports() iter.Seq[*RoleReport] {
 	return func(yield func(*RoleReport) bool) {
 		for _, a := range md.accounts {
-			for _, role := range a.roles {
-				r := md.roleReport(a, role)
-				if r == nil {
-					continue
-				}
-				if !yield(r) {
+			if md.wide != nil {
+				if !md.wide.roleReports(md, a, yield) {
 					return
 				}
+				continue
+			}
+			if !md.accountRoles(a, a.roles, yield) {
+				return
 			}
 		}
 	}
+}
+
+// accountRoles yields the role reports of a's roles of the names roles lists;
+// false when yield stopped.
+func (md *reportModel) accountRoles(a *account, roles []string, yield func(*RoleReport) bool) bool {
+	for _, role := range roles {
+		if r := md.roleReport(a, role); r != nil && !yield(r) {
+			return false
+		}
+	}
+	return true
 }
 
 // roleShown reports whether the role view shows a role, without building it.

@@ -25,6 +25,10 @@ type reportModel struct {
 	// batches, when set, gives the user view its people a batch at a time
 	// (everyone); the accounts then hold no people.
 	batches *batches
+	// wide, when set, gives the object and role views their grants and rows a
+	// batch of objects or roles at a time (wideViews); the accounts then hold
+	// everyone's memberships and no grants.
+	wide *wideViews
 }
 
 // objKey names an object within one account.
@@ -60,6 +64,9 @@ type account struct {
 	usage       *usage              // nil without access history
 	cutoff      time.Time           // access before this is not recent
 	snapshotAt  time.Time           // the account's extraction time, or the report's
+	// rows, when set, are the rows the object view reads instead of the
+	// generation's: those on a batch of objects (wideViews).
+	rows *model.Access
 }
 
 // objGrant is a grant on an object with its role's number in account.roleIDs:
@@ -101,6 +108,13 @@ func (p *person) holds(role string) bool {
 }
 
 func newModel(m *model.Mirror, o Options) *reportModel {
+	return newModelKnown(m, o, nil)
+}
+
+// newModelKnown is newModel with, per account, the object names its access
+// history is matched against (newUsage); an account it has none for matches
+// against the objects of its grants.
+func newModelKnown(m *model.Mirror, o Options, known map[string]map[string]bool) *reportModel {
 	md := &reportModel{m: m, o: o}
 	snaps := map[string]*model.Account{}
 	if m.Snapshot != nil {
@@ -112,7 +126,7 @@ func newModel(m *model.Mirror, o Options) *reportModel {
 		if len(o.Accounts) > 0 && !slices.Contains(o.Accounts, meta.Name) {
 			continue
 		}
-		md.accounts = append(md.accounts, newAccount(m, meta, snaps[meta.Name], o, nil))
+		md.accounts = append(md.accounts, newAccount(m, meta, snaps[meta.Name], o, known[meta.Name]))
 	}
 	for _, e := range o.Emails {
 		known := false
@@ -173,25 +187,10 @@ func newAccount(m *model.Mirror, meta model.AccountMeta, snap *model.Account, o 
 	for _, p := range a.people {
 		slices.Sort(p.users)
 	}
-	for i := range m.Grants {
-		g := &m.Grants[i]
-		if g.Account != meta.Name {
-			continue
-		}
-		a.byRole[g.Role] = append(a.byRole[g.Role], g)
-		k := objKey{g.ObjectType, g.ObjectName}
-		if a.byObject[k] == nil {
-			a.objects = append(a.objects, k)
-		}
-		id, ok := a.roleIDs[g.Role]
-		if !ok {
-			id = int32(len(a.roleIDs))
-			a.roleIDs[g.Role] = id
-		}
-		a.byObject[k] = append(a.byObject[k], objGrant{g, id})
-		roles[g.Role] = true
+	a.indexGrants(m.Grants, nil)
+	for r := range a.byRole {
+		roles[r] = true
 	}
-	slices.SortFunc(a.objects, objKey.compare)
 	a.buildHierarchy(m)
 	for r, l := range a.inherits {
 		roles[r] = true
@@ -235,6 +234,30 @@ func newAccount(m *model.Mirror, meta model.AccountMeta, snap *model.Account, o 
 		a.usage = newUsage(a, snap, known)
 	}
 	return a
+}
+
+// indexGrants files the grants of a's account that keep accepts (all when nil)
+// by role and by object, numbering their roles, and sorts a.objects, every
+// object they name.
+func (a *account) indexGrants(grants []model.Grant, keep func(*model.Grant) bool) {
+	for i := range grants {
+		g := &grants[i]
+		if g.Account != a.meta.Name || keep != nil && !keep(g) {
+			continue
+		}
+		a.byRole[g.Role] = append(a.byRole[g.Role], g)
+		k := objKey{g.ObjectType, g.ObjectName}
+		if a.byObject[k] == nil {
+			a.objects = append(a.objects, k)
+		}
+		id, ok := a.roleIDs[g.Role]
+		if !ok {
+			id = int32(len(a.roleIDs))
+			a.roleIDs[g.Role] = id
+		}
+		a.byObject[k] = append(a.byObject[k], objGrant{g, id})
+	}
+	slices.SortFunc(a.objects, objKey.compare)
 }
 
 // buildHierarchy reads role inheritance from the snapshot when the generation kept

@@ -131,8 +131,8 @@ func (o *Options) views() []View {
 	return []View{o.By}
 }
 
-// filtered reports whether any filter is set.
-func (o *Options) filtered() bool {
+// Filtered reports whether any filter is set.
+func (o *Options) Filtered() bool {
 	return len(o.Emails)+len(o.Objects)+len(o.Roles)+len(o.Accounts) > 0
 }
 

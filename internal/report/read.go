@@ -40,15 +40,20 @@ const noOne = "@"
 //     memberships and grants without their rows (everyone), and streams the
 //     rows person by person from Reader.Scan, once per pass the format makes
 //     over the people;
+//   - the object and role views without filters, in every format, read one
+//     slice of everyone's memberships without their rows or grants, then a
+//     batch of objects at a time the grants and rows on them, or a batch of
+//     roles at a time their grants (Focus.RoleGrants), once per pass the
+//     format makes; the role view first reads every object's grants without
+//     rows, for the roles nobody holds;
 //   - a report on objects, in every view, reads the slice of the objects, whose
 //     rows name their audience, then one slice about the objects and that
 //     audience together; the role view adds every holder of the roles with a
 //     grant on the objects (Focus.Roles), whom it lists as their members;
 //   - a report on people or on the holders of roles, in the user, access or role
 //     view, reads one slice about them;
-//   - every other report (the object, role and all views of everything, an
-//     object view of people, a filter by account alone) reads the generation
-//     whole.
+//   - every other report (the all view of everything, an object view of
+//     people, a filter by account alone) reads the generation whole.
 //
 // o.Emails are trimmed, lower-cased addresses; Generate maps them with the
 // generation's aliases.
@@ -62,7 +67,7 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 	}
 	r, n := src.Reader, src.Generation
 	switch {
-	case o.By == ByAccess && !o.filtered():
+	case o.By == ByAccess && !o.Filtered():
 		head, err := r.Slice(ctx, n, model.Focus{Email: noOne})
 		if err != nil {
 			return err
@@ -70,8 +75,16 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 		md := newModel(head, o)
 		md.scan = func(fn func(model.Row) error) error { return r.Scan(ctx, head.Meta.Generation, fn) }
 		return write(w, md)
-	case o.By == ByUser && !o.filtered():
+	case o.By == ByUser && !o.Filtered():
 		md, err := everyone(ctx, src, o)
+		if err != nil {
+			return err
+		}
+		if md != nil {
+			return write(w, md)
+		}
+	case (o.By == ByObject || o.By == ByRole) && !o.Filtered():
+		md, err := wide(ctx, src, o)
 		if err != nil {
 			return err
 		}
