@@ -111,11 +111,13 @@ Examples:
 					}
 					o.Local = reportGrants(grants)
 				}
-				if o.By != report.ByAll && !o.Filtered() && os.Getenv("GOMEMLIMIT") == "" {
+				if !o.Filtered() && os.Getenv("GOMEMLIMIT") == "" {
 					// A view of everything streams: the heap holds everyone's
 					// memberships and a batch, not the generation. Without a
 					// limit the collector lets garbage grow to twice that, and
-					// further while a batch is read faster than it collects.
+					// further while a batch is read faster than it collects. (A
+					// generation kept without its snapshot is read whole; the
+					// limit is soft, so that only makes its collector busier.)
 					debug.SetMemoryLimit(streamMemoryLimit)
 				}
 				src := report.Source{Reader: model.ReaderOf(s), Generation: c.Int("generation"), Normalizer: e.cfg.caller().Normalizer}

@@ -40,20 +40,21 @@ const noOne = "@"
 //     memberships and grants without their rows (everyone), and streams the
 //     rows person by person from Reader.Scan, once per pass the format makes
 //     over the people;
-//   - the object and role views without filters, in every format, read one
-//     slice of everyone's memberships without their rows or grants, then a
-//     batch of objects at a time the grants and rows on them, or a batch of
+//   - the object, role and all views without filters, in every format, read
+//     one slice of everyone's memberships without their rows or grants, then
+//     a batch of objects at a time the grants and rows on them, or a batch of
 //     roles at a time their grants (Focus.RoleGrants), once per pass the
 //     format makes; the role view first reads every object's grants without
-//     rows, for the roles nobody holds;
+//     rows, for the roles nobody holds; the user and access views of --by all
+//     stream as those views alone do;
 //   - a report on objects, in every view, reads the slice of the objects, whose
 //     rows name their audience, then one slice about the objects and that
 //     audience together; the role view adds every holder of the roles with a
 //     grant on the objects (Focus.Roles), whom it lists as their members;
 //   - a report on people or on the holders of roles, in the user, access or role
 //     view, reads one slice about them;
-//   - every other report (the all view of everything, an object view of
-//     people, a filter by account alone) reads the generation whole.
+//   - every other report (an object view of people, a filter by account
+//     alone) reads the generation whole.
 //
 // o.Emails are trimmed, lower-cased addresses; Generate maps them with the
 // generation's aliases.
@@ -83,7 +84,7 @@ func Generate(ctx context.Context, w io.Writer, src Source, o Options) error {
 		if md != nil {
 			return write(w, md)
 		}
-	case (o.By == ByObject || o.By == ByRole) && !o.Filtered():
+	case (o.By == ByObject || o.By == ByRole || o.By == ByAll) && !o.Filtered():
 		md, err := wide(ctx, src, o)
 		if err != nil {
 			return err

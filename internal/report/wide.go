@@ -49,9 +49,11 @@ type wideViews struct {
 // snapshot with every user's access history), whose grants it drops, and the
 // names of every granted object, against which access history is matched as
 // the whole generation matches it. With the role view, one pass over the
-// objects' grants finds the roles with grants that nobody holds. It returns
-// nil when the generation cannot be read that way: without a snapshot to name
-// the roles from.
+// objects' grants finds the roles with grants that nobody holds; with --by
+// all, the user and access views stream as everyone's user view does. It
+// returns nil when the generation cannot be read that way: without a snapshot
+// to name the roles from, or, with --by all, with accounts not listed in the
+// order the rows are.
 func wide(ctx context.Context, src Source, o Options) (*reportModel, error) {
 	r := src.Reader
 	head, err := r.Slice(ctx, src.Generation, model.Focus{Email: noOne})
@@ -92,6 +94,21 @@ func wide(ctx context.Context, src Source, o Options) (*reportModel, error) {
 	}
 	md := newModelKnown(m, o, known)
 	md.wide = w
+	if o.By == ByAll {
+		// The user and access views stream as the user view of everyone does:
+		// a batch of people at a time beside one pass of the scan per pass over
+		// the people. The header's history is the model's, of every user once.
+		sorted := slices.IsSortedFunc(m.Meta.Accounts, func(a, b model.AccountMeta) int { return strings.Compare(a.Name, b.Name) })
+		if !sorted {
+			return nil, nil
+		}
+		b := &batches{ctx: ctx, r: r, n: n, size: cmp.Or(src.batch, batchPeople), people: map[string][]string{}, known: known}
+		for _, p := range people {
+			b.people[p.Account] = append(b.people[p.Account], p.Email)
+		}
+		md.batches = b
+		md.scan = func(fn func(model.Row) error) error { return r.Scan(ctx, n, fn) }
+	}
 	if slices.Contains(o.views(), ByRole) {
 		if err := w.grantedRoles(md); err != nil {
 			return nil, err
