@@ -354,17 +354,7 @@ func TestDiffSinceBeforeFirstGeneration(t *testing.T) {
 // one does for them, and counts everyone else's rows as not analysed.
 func TestDiffSummaryPartial(t *testing.T) {
 	t.Parallel()
-	target := t.TempDir()
-	for _, src := range []string{filepath.Join(repo, "testdata/sample/acme"), tinyWithoutBen(t), filepath.Join(repo, "testdata/sample/tiny")} {
-		r := run(t, "sync", "--source", "dir:"+src, "--target", "dir:"+target, "--force", "--log-level", "error")
-		require.Equal(t, ExitOK, r.code, r.stderr)
-	}
-	e := &env{ctx: t.Context(), cfg: &Config{Target: "dir:" + target}}
-	s, err := e.openStore()
-	require.NoError(t, err)
-	defer s.Close()
-	d, err := e.changes(s, 1, 2)
-	require.NoError(t, err)
+	e, d := changesOfSyncs(t, filepath.Join(repo, "testdata/sample/acme"), tinyWithoutBen(t), filepath.Join(repo, "testdata/sample/tiny"))
 	all, err := e.summarize(d, 0)
 	require.NoError(t, err)
 	require.Empty(t, all.Partial)
@@ -448,17 +438,7 @@ func TestDiffSummaryOneSlicePerSide(t *testing.T) {
 		{"email no longer valid", []string{tiny, tinyEdited(t, map[string][]string{"users.csv": {"BEN,Ben@Tiny.Example", "BEN,ben at tiny"}})}, 2},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			target := t.TempDir()
-			for _, src := range tc.srcs {
-				r := run(t, "sync", "--source", "dir:"+src, "--target", "dir:"+target, "--force", "--log-level", "error")
-				require.Equal(t, ExitOK, r.code, r.stderr)
-			}
-			e := &env{ctx: t.Context(), cfg: &Config{Target: "dir:" + target}}
-			s, err := e.openStore()
-			require.NoError(t, err)
-			defer s.Close()
-			d, err := e.changes(s, 1, 2)
-			require.NoError(t, err)
+			e, d := changesOfSyncs(t, tc.srcs...)
 			changed := map[string]bool{}
 			for c := range d.ch.All() {
 				changed[c.Email] = true
@@ -526,4 +506,23 @@ func TestDiffJSONStreamsWhatEncodingJSONWrites(t *testing.T) {
 		require.NoError(t, encodeDiffJSON(&got, tc.doc, slices.Values(tc.changes)))
 		require.Equal(t, want.String(), got.String())
 	}
+}
+
+// changesOfSyncs syncs each source in turn (forced, so each publishes) into a
+// fresh directory target and returns the environment and the changes from the
+// first generation to the second; the store stays open until the test ends.
+func changesOfSyncs(t *testing.T, srcs ...string) (*env, *diffPlan) {
+	t.Helper()
+	target := t.TempDir()
+	for _, src := range srcs {
+		r := run(t, "sync", "--source", "dir:"+src, "--target", "dir:"+target, "--force", "--log-level", "error")
+		require.Equal(t, ExitOK, r.code, r.stderr)
+	}
+	e := &env{ctx: t.Context(), cfg: &Config{Target: "dir:" + target}}
+	s, err := e.openStore()
+	require.NoError(t, err)
+	t.Cleanup(func() { s.Close() })
+	d, err := e.changes(s, 1, 2)
+	require.NoError(t, err)
+	return e, d
 }

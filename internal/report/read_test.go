@@ -320,22 +320,13 @@ func TestGenerateOnRoles(t *testing.T) {
 func TestGenerateUserViewStreams(t *testing.T) {
 	t.Parallel()
 	for _, sample := range []string{"acme", "adversarial", "tiny"} {
-		m := setup(t, sample)
-		// A person whose memberships were not recorded (a generation read back
-		// without provenance) still has rows.
-		orphan := m.Memberships[len(m.Memberships)-1].Email
-		bare := *m
-		bare.Memberships = slices.DeleteFunc(slices.Clone(m.Memberships), func(ms model.Membership) bool { return ms.Email == orphan })
+		gens, orphan := streamedGenerations(setup(t, sample))
 		// Batches of one person and of a few in the small samples; in acme
 		// (about 300 people) three batches, since each batch is a slice of the
 		// whole generation in memory here.
 		sizes := []int{1, 2, 7, 0}
 		if sample == "acme" {
 			sizes = []int{100, 0}
-		}
-		gens := []*model.Mirror{m, &bare}
-		if shared := aliasHistory(m); shared != nil {
-			gens = append(gens, shared)
 		}
 		for _, gen := range gens {
 			var everyone model.Focus
@@ -352,27 +343,18 @@ func TestGenerateUserViewStreams(t *testing.T) {
 						continue
 					}
 					o := Options{By: ByUser, Format: format, Now: reportNow, Unused: unused}
-					var want, whole bytes.Buffer
-					require.NoError(t, Write(&want, read, o))
-					require.NoError(t, Write(&whole, gen, o))
+					want, whole := expected(t, read, gen, o)
 					for _, batch := range sizes {
-						r := &memReader{m: gen}
-						var streamed bytes.Buffer
-						require.NoError(t, Generate(context.Background(), &streamed, Source{Reader: r, Normalizer: normalizer, batch: batch}, o))
 						what := fmt.Sprintf("%s --format %s --unused=%v, batches of %d", sample, format, unused, batch)
+						r, streamed := generateStreamed(t, gen, o, batch, want, whole, what)
 						require.True(t, r.scanned, what)
-						require.Zero(t, r.whole, "the user view never reads the generation whole")
 						for _, f := range r.focuses[1:] {
 							require.LessOrEqual(t, len(f.Emails), cmp.Or(batch, batchPeople), "a slice holds one batch: %s", what)
 						}
-						if format == XLSX {
-							require.NotZero(t, streamed.Len())
+						if streamed == nil {
 							continue
 						}
-						require.Equal(t, want.String(), streamed.String(), what)
 						switch format {
-						case CSV:
-							require.Equal(t, whole.String(), streamed.String(), "%s: the same rows as the whole generation", what)
 						case JSON:
 							key := map[bool]string{false: "people", true: "unused"}[unused]
 							sameArray(t, whole.Bytes(), streamed.Bytes(), key, "%s: the same people as the whole generation", what)
@@ -385,6 +367,22 @@ func TestGenerateUserViewStreams(t *testing.T) {
 			}
 		}
 	}
+}
+
+// streamedGenerations returns the generations a streamed report is checked
+// on: m; m without the memberships of one person, orphan, who still has rows
+// (a generation read back without provenance); and, when m has access
+// history, m with a user's history filed under a second address
+// (aliasHistory).
+func streamedGenerations(m *model.Mirror) (gens []*model.Mirror, orphan string) {
+	orphan = m.Memberships[len(m.Memberships)-1].Email
+	bare := *m
+	bare.Memberships = slices.DeleteFunc(slices.Clone(m.Memberships), func(ms model.Membership) bool { return ms.Email == orphan })
+	gens = []*model.Mirror{m, &bare}
+	if shared := aliasHistory(m); shared != nil {
+		gens = append(gens, shared)
+	}
+	return gens, orphan
 }
 
 // aliasHistory returns m with the Snowflake user of a person whose users have
@@ -440,17 +438,9 @@ func aliasHistory(m *model.Mirror) *model.Mirror {
 func TestGenerateWideViewsStream(t *testing.T) {
 	t.Parallel()
 	for _, sample := range []string{"acme", "adversarial", "tiny"} {
-		m := setup(t, sample)
-		// A person whose memberships were not recorded still has rows, which
-		// the user view of --by all lists; a user with history filed under two
-		// addresses is counted once in the header.
-		orphan := m.Memberships[len(m.Memberships)-1].Email
-		bare := *m
-		bare.Memberships = slices.DeleteFunc(slices.Clone(m.Memberships), func(ms model.Membership) bool { return ms.Email == orphan })
-		gens := []*model.Mirror{m, &bare}
-		if shared := aliasHistory(m); shared != nil {
-			gens = append(gens, shared)
-		}
+		// The user view of --by all lists the person without memberships; the
+		// header counts a user filed under two addresses once.
+		gens, _ := streamedGenerations(setup(t, sample))
 		for _, gen := range gens {
 			checkWideViews(t, sample, gen)
 		}
@@ -487,27 +477,18 @@ func checkWideViews(t *testing.T, sample string, gen *model.Mirror) {
 				continue
 			}
 			o := Options{By: by, Format: format, Now: reportNow}
-			var want, whole bytes.Buffer
-			require.NoError(t, Write(&want, read, o))
-			require.NoError(t, Write(&whole, gen, o))
+			want, whole := expected(t, read, gen, o)
 			for _, batch := range sizes {
-				r := &memReader{m: gen}
-				var streamed bytes.Buffer
-				require.NoError(t, Generate(context.Background(), &streamed, Source{Reader: r, Normalizer: normalizer, batch: batch}, o))
 				what := fmt.Sprintf("%s --by %s --format %s, batches of %d", sample, by, format, batch)
-				require.Zero(t, r.whole, "the view never reads the generation whole: %s", what)
+				r, streamed := generateStreamed(t, gen, o, batch, want, whole, what)
 				for _, f := range r.focuses {
 					require.LessOrEqual(t, len(f.Objects), cmp.Or(batch, batchObjects), "a slice holds one batch: %s", what)
 					require.LessOrEqual(t, len(f.RoleGrants), cmp.Or(batch, batchRoles), "a slice holds one batch: %s", what)
 				}
-				if format == XLSX {
-					require.NotZero(t, streamed.Len())
+				if streamed == nil {
 					continue
 				}
-				require.Equal(t, want.String(), streamed.String(), what)
 				switch format {
-				case CSV:
-					require.Equal(t, whole.String(), streamed.String(), "%s: the same lines as the whole generation", what)
 				case JSON:
 					for _, key := range viewKeys(by) {
 						sameArray(t, whole.Bytes(), streamed.Bytes(), key, "%s: the same %s as the whole generation", what, key)
@@ -522,4 +503,38 @@ func checkWideViews(t *testing.T, sample string, gen *model.Mirror) {
 	if sample == "acme" {
 		require.NotEmpty(t, unheld, "acme has a grant to a role nobody holds")
 	}
+}
+
+// expected writes the report o asks for of read (one slice about everyone,
+// with the rows in memory), which a streamed report must equal, and of the
+// whole generation gen.
+func expected(t *testing.T, read, gen *model.Mirror, o Options) (want, whole *bytes.Buffer) {
+	t.Helper()
+	want, whole = &bytes.Buffer{}, &bytes.Buffer{}
+	require.NoError(t, Write(want, read, o))
+	require.NoError(t, Write(whole, gen, o))
+	return want, whole
+}
+
+// generateStreamed writes the report o asks for of gen from a reader in memory
+// at a batch size, and checks what every streamed report of everything must
+// be: written without reading the generation whole, equal to want (the same
+// report of one slice about everyone with the rows in memory) and, in CSV,
+// to whole (the report of the whole generation). It returns the reader, for
+// what it was asked, and the report, nil for XLSX (only checked to be written).
+func generateStreamed(t *testing.T, gen *model.Mirror, o Options, batch int, want, whole *bytes.Buffer, what string) (*memReader, *bytes.Buffer) {
+	t.Helper()
+	r := &memReader{m: gen}
+	var streamed bytes.Buffer
+	require.NoError(t, Generate(context.Background(), &streamed, Source{Reader: r, Normalizer: normalizer, batch: batch}, o))
+	require.Zero(t, r.whole, "the report never reads the generation whole: %s", what)
+	if o.Format == XLSX {
+		require.NotZero(t, streamed.Len(), what)
+		return r, nil
+	}
+	require.Equal(t, want.String(), streamed.String(), what)
+	if o.Format == CSV {
+		require.Equal(t, whole.String(), streamed.String(), "%s: the same lines as the whole generation", what)
+	}
+	return r, &streamed
 }
