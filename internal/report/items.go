@@ -1,7 +1,6 @@
 package report
 
 import (
-	"cmp"
 	"iter"
 	"slices"
 	"strings"
@@ -412,7 +411,7 @@ func (md *reportModel) objectReport(a *account, k objKey) *ObjectReport {
 			row := model.Row{Account: a.meta.Name, Email: ms.Email, ObjectType: k.typ, ObjectName: k.name, Privilege: g.Privilege}
 			// In effective mode a grant counts only with USAGE on the containers;
 			// the published table already says whether it does.
-			if !cmp.Or(a.rows, md.m.Access).Has(row) {
+			if a.rows == nil && !md.m.Access.Has(row) || a.rows != nil && !a.rows.Has(row) {
 				continue
 			}
 			members[ms.Email] = true

@@ -64,9 +64,9 @@ type account struct {
 	usage       *usage              // nil without access history
 	cutoff      time.Time           // access before this is not recent
 	snapshotAt  time.Time           // the account's extraction time, or the report's
-	// rows, when set, are the rows the object view reads instead of the
-	// generation's: those on a batch of objects (wideViews).
-	rows *model.Access
+	// rows, when set, says which rows the object view finds instead of the
+	// generation's rows: who holds what, from a scan (wideViews).
+	rows interface{ Has(model.Row) bool }
 }
 
 // objGrant is a grant on an object with its role's number in account.roleIDs:

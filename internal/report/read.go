@@ -42,11 +42,12 @@ const noOne = "@"
 //     over the people;
 //   - the object, role and all views without filters, in every format, read
 //     one slice of everyone's memberships without their rows or grants, then
-//     a batch of objects at a time the grants and rows on them, or a batch of
-//     roles at a time their grants (Focus.RoleGrants), once per pass the
-//     format makes; the role view first reads every object's grants without
-//     rows, for the roles nobody holds; the user and access views of --by all
-//     stream as those views alone do;
+//     a window of objects at a time the grants on them, or a batch of roles
+//     at a time their grants (Focus.RoleGrants), once per pass the format
+//     makes; the object view first scans the rows once for who holds what, 4
+//     bytes a row, and the role view reads every object's grants, for the
+//     roles nobody holds; the user and access views of --by all stream as
+//     those views alone do;
 //   - a report on objects, in every view, reads the slice of the objects, whose
 //     rows name their audience, then one slice about the objects and that
 //     audience together; the role view adds every holder of the roles with a

@@ -9,16 +9,14 @@ import (
 	"github.com/grantmirror/grantmirror/pipeline/model"
 )
 
-// These bound what a streamed object or role view holds at once: the grants
-// on a batch of objects and the rows on them, or the grants of a batch of
-// roles. Each batch is one read of the store. The rows on an object vary by
-// thousands (a database is used by nearly everyone, a table by a few), and
-// the grants of a role as much (an owner's, a reader's): a window of at most
-// batchObjects objects is cut into batches of at most batchRows possible rows
-// (objectReports), and a batch of roles is sized from the batch before it
-// (nextBatch) to about batchGrants grants, at most batchRoles roles.
+// These bound what a streamed object or role view holds at once besides
+// everyone's memberships: the grants on a window of at most batchObjects
+// objects, or the grants of a batch of roles. Each is one read of the store.
+// The grants of a role vary by thousands (an owner's, a reader's), so a batch
+// of roles is sized from the batch before it (nextBatch) to about batchGrants
+// grants, at most batchRoles roles.
 const (
-	batchObjects, batchRows             = 5000, 500_000
+	batchObjects                        = 5000
 	firstRoles, batchRoles, batchGrants = 16, 1000, 100_000
 )
 
@@ -30,18 +28,21 @@ func nextBatch(n, got, target, limit int) int {
 }
 
 // wideViews reads the object and role views of a whole generation a batch at a
-// time: the model holds everyone's memberships (who holds each role, and how),
-// not the grants or the rows, which the views read per batch of objects (the
-// grants on them and the rows on them, Focus.Objects) or of roles (their
-// grants, Focus.RoleGrants).
+// time: the model holds everyone's memberships (who holds each role, and how)
+// and, for the object view, who holds what (holders), not the grants or the
+// rows; the views read the grants per window of objects (Focus.Objects) or
+// batch of roles (Focus.RoleGrants).
 type wideViews struct {
 	ctx context.Context
 	r   model.Reader
 	n   int
-	// objects and roles are the objects and the roles of a batch.
+	// objects are the most objects of a window, roles the most roles of a
+	// batch (batchObjects, batchRoles; tests make them small).
 	objects, roles int
 	// names are each account's granted objects, in ObjectNames order.
 	names map[string][]string
+	// holders are who holds what, for the object view.
+	holders *holders
 }
 
 // wide prepares the object and role views of a whole generation to stream:
@@ -49,7 +50,8 @@ type wideViews struct {
 // snapshot with every user's access history), whose grants it drops, and the
 // names of every granted object, against which access history is matched as
 // the whole generation matches it. With the role view, one pass over the
-// objects' grants finds the roles with grants that nobody holds; with --by
+// objects' grants finds the roles with grants that nobody holds; with the
+// object view, one pass of the scan finds who holds what; with --by
 // all, the user and access views stream as everyone's user view does. It
 // returns nil when the generation cannot be read that way: without a snapshot
 // to name the roles from, or, with --by all, with accounts not listed in the
@@ -114,6 +116,11 @@ func wide(ctx context.Context, src Source, o Options) (*reportModel, error) {
 			return nil, err
 		}
 	}
+	if slices.Contains(o.views(), ByObject) {
+		if w.holders, err = newHolders(ctx, r, n, people, w.names); err != nil {
+			return nil, err
+		}
+	}
 	return md, nil
 }
 
@@ -135,7 +142,7 @@ func (w *wideViews) grantedRoles(md *reportModel) error {
 	for _, a := range md.accounts {
 		roles := map[string]bool{}
 		for _, batch := range chunks(w.names[a.meta.Name], w.objects) {
-			m, err := w.r.Slice(w.ctx, w.n, model.Focus{Objects: batch, NoPersonRows: true, NoAudience: true, NoSnapshot: true})
+			m, err := w.grantsOn(batch)
 			if err != nil {
 				return err
 			}
@@ -154,58 +161,119 @@ func (w *wideViews) grantedRoles(md *reportModel) error {
 	return nil
 }
 
-// objectReports yields a's object reports a batch of objects at a time,
-// beside the memberships the model holds; false when yield stopped or a read
-// failed (md.err). The rows on an object are bounded by the members of the
-// roles granted on it, so the grants on a window of objects are read first,
-// without rows, and the window is cut into batches of at most batchRows such
-// members (one object at least), each read with its rows.
+// objectReports yields a's object reports a window of objects at a time,
+// the grants on them from one slice without rows, beside the memberships the
+// model holds and who holds what (holders); false when yield stopped or a
+// read failed (md.err).
 func (w *wideViews) objectReports(md *reportModel, a *account, yield func(*ObjectReport) bool) bool {
 	for _, window := range chunks(w.names[a.meta.Name], w.objects) {
-		m, err := w.r.Slice(w.ctx, w.n, model.Focus{Objects: window, NoPersonRows: true, NoAudience: true, NoSnapshot: true})
+		m, err := w.grantsOn(window)
 		if err != nil {
 			md.err = err
 			return false
 		}
-		bound := make(map[string]int, len(window))
-		for _, g := range m.Grants {
-			if g.Account == a.meta.Name {
-				bound[g.ObjectName] += len(a.roleMembers[g.Role])
-			}
+		// The slice also has the grants on the objects' containers, which are
+		// objects of their own window.
+		in := make(map[string]bool, len(window))
+		for _, name := range window {
+			in[name] = true
 		}
-		for len(window) > 0 {
-			k, sum := 1, bound[window[0]]
-			for k < len(window) && sum+bound[window[k]] <= batchRows {
-				sum += bound[window[k]]
-				k++
-			}
-			if !w.objectBatch(md, a, window[:k], yield) {
-				return false
-			}
-			window = window[k:]
+		ba := a.withGrants(m.Grants, func(g *model.Grant) bool { return in[g.ObjectName] })
+		ba.rows = w.holders
+		if !md.accountObjects(ba, yield) {
+			return false
 		}
 	}
 	return true
 }
 
-// objectBatch yields the object reports of a batch of a's objects from one
-// slice of the grants and the rows on them; false when yield stopped or the
-// read failed (md.err).
-func (w *wideViews) objectBatch(md *reportModel, a *account, batch []string, yield func(*ObjectReport) bool) bool {
-	m, err := w.r.Slice(w.ctx, w.n, model.Focus{Objects: batch, NoSnapshot: true})
+// grantsOn reads the grants on the objects (and their containers), without
+// rows or snapshot.
+func (w *wideViews) grantsOn(objects []string) (*model.Mirror, error) {
+	return w.r.Slice(w.ctx, w.n, model.Focus{Objects: objects, NoPersonRows: true, NoAudience: true, NoSnapshot: true})
+}
+
+// holders says who holds each privilege on each object, from one pass of
+// the scan: for each object (by its place in its account's names) and
+// privilege, the people of its rows (by their place in Reader.People), in
+// table order. The object view asks whether a member of a role granted on an
+// object holds the privilege, as the generation's rows would answer: 4 bytes
+// a row, where a row in memory is about 150 (at 23 million rows, 94 MB).
+type holders struct {
+	people  map[model.Person]int32
+	objects map[string]map[string]int32 // account → object name → place
+	codes   map[string]uint64           // object type or privilege → a small number
+	by      map[uint64][]int32
+}
+
+// newHolders scans generation n once.
+func newHolders(ctx context.Context, r model.Reader, n int, people []model.Person, names map[string][]string) (*holders, error) {
+	h := &holders{people: make(map[model.Person]int32, len(people)), objects: map[string]map[string]int32{}, codes: map[string]uint64{}, by: map[uint64][]int32{}}
+	for i, p := range people {
+		h.people[p] = int32(i)
+	}
+	for account, l := range names {
+		h.objects[account] = make(map[string]int32, len(l))
+		for i, name := range l {
+			h.objects[account][name] = int32(i)
+		}
+	}
+	err := r.Scan(ctx, n, func(row model.Row) error {
+		id, ok := h.people[model.Person{Account: row.Account, Email: row.Email}]
+		if !ok {
+			// A person without memberships is nobody's member: the object
+			// view never asks about them.
+			return nil
+		}
+		k, ok := h.key(row, true)
+		if ok {
+			h.by[k] = append(h.by[k], id)
+		}
+		return nil
+	})
 	if err != nil {
-		md.err = err
+		return nil, err
+	}
+	for k, l := range h.by {
+		h.by[k] = slices.Clip(l)
+	}
+	return h, nil
+}
+
+// key numbers the object and privilege of r; with add, an object type or
+// privilege not seen before gets a number. False when r's object is no
+// granted object of its account (a row always has a grant behind it).
+func (h *holders) key(r model.Row, add bool) (uint64, bool) {
+	obj, ok := h.objects[r.Account][r.ObjectName]
+	if !ok {
+		return 0, false
+	}
+	code := func(s string) (uint64, bool) {
+		c, ok := h.codes[s]
+		if !ok && add {
+			c = uint64(len(h.codes))
+			h.codes[strings.Clone(s)] = c
+			ok = true
+		}
+		return c, ok
+	}
+	typ, ok1 := code(r.ObjectType)
+	priv, ok2 := code(r.Privilege)
+	return uint64(obj)<<32 | typ<<16 | priv, ok1 && ok2
+}
+
+// Has reports whether the generation has row r.
+func (h *holders) Has(r model.Row) bool {
+	id, ok := h.people[model.Person{Account: r.Account, Email: r.Email}]
+	if !ok {
 		return false
 	}
-	// The slice also has the grants on the objects' containers, which are
-	// objects of their own batch.
-	in := make(map[string]bool, len(batch))
-	for _, name := range batch {
-		in[name] = true
+	k, ok := h.key(r, false)
+	if !ok {
+		return false
 	}
-	ba := a.withGrants(m.Grants, func(g *model.Grant) bool { return in[g.ObjectName] })
-	ba.rows = m.Access
-	return md.accountObjects(ba, yield)
+	_, found := slices.BinarySearch(h.by[k], id)
+	return found
 }
 
 // roleReports yields a's role reports a batch of roles at a time, each batch's
