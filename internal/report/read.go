@@ -44,8 +44,8 @@ const noOne = "@"
 //     one slice of everyone's memberships without their rows or grants, then
 //     a window of objects at a time the grants on them, or a batch of roles
 //     at a time their grants (Focus.RoleGrants), once per pass the format
-//     makes; the object view first scans the rows once for who holds what, 4
-//     bytes a row, and the role view reads every object's grants, for the
+//     makes; the object view first scans the rows once for who holds what, a
+//     byte or two a row, and the role view reads every object's grants, for the
 //     roles nobody holds; the user and access views of --by all stream as
 //     those views alone do;
 //   - a report on objects, in every view, reads the slice of the objects, whose
