@@ -235,14 +235,10 @@ func newHolders(ctx context.Context, r model.Reader, n int, people []model.Perso
 		}
 	}
 	err := r.Scan(ctx, n, func(row model.Row) error {
-		id, ok := h.people[model.Person{Account: row.Account, Email: row.Email}]
+		id, k, ok := h.place(row, true)
 		if !ok {
 			// A person without memberships is nobody's member: the object
 			// view never asks about them.
-			return nil
-		}
-		k, ok := h.key(row, true)
-		if !ok {
 			return nil
 		}
 		l := h.by[k]
@@ -266,13 +262,18 @@ func newHolders(ctx context.Context, r model.Reader, n int, people []model.Perso
 	return h, nil
 }
 
-// key numbers the object and privilege of r; with add, an object type or
-// privilege not seen before gets a number. False when r's object is no
-// granted object of its account (a row always has a grant behind it).
-func (h *holders) key(r model.Row, add bool) (uint64, bool) {
+// place numbers the person of r and its object and privilege; with add, an
+// object type or privilege not seen before gets a number. False when r's
+// person holds no membership or its object is no granted object of its
+// account (a row always has a grant behind it).
+func (h *holders) place(r model.Row, add bool) (int32, uint64, bool) {
+	id, ok := h.people[model.Person{Account: r.Account, Email: r.Email}]
+	if !ok {
+		return 0, 0, false
+	}
 	obj, ok := h.objects[r.Account][r.ObjectName]
 	if !ok {
-		return 0, false
+		return 0, 0, false
 	}
 	code := func(s string) (uint64, bool) {
 		c, ok := h.codes[s]
@@ -285,16 +286,12 @@ func (h *holders) key(r model.Row, add bool) (uint64, bool) {
 	}
 	typ, ok1 := code(r.ObjectType)
 	priv, ok2 := code(r.Privilege)
-	return uint64(obj)<<32 | typ<<16 | priv, ok1 && ok2
+	return id, uint64(obj)<<32 | typ<<16 | priv, ok1 && ok2
 }
 
 // Has reports whether the generation has row r.
 func (h *holders) Has(r model.Row) bool {
-	id, ok := h.people[model.Person{Account: r.Account, Email: r.Email}]
-	if !ok {
-		return false
-	}
-	k, ok := h.key(r, false)
+	id, k, ok := h.place(r, false)
 	if !ok {
 		return false
 	}
