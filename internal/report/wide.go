@@ -142,21 +142,23 @@ func chunks[T any](l []T, size int) [][]T {
 // nests is known only from its grants, and the role view lists it.
 func (w *wideViews) grantedRoles(md *reportModel) error {
 	for _, a := range md.accounts {
-		roles := map[string]bool{}
+		known := make(map[string]bool, len(a.roles))
+		for _, r := range a.roles {
+			known[r] = true
+		}
 		for _, batch := range chunks(w.names[a.meta.Name], w.objects) {
 			m, err := w.grantsOn(batch)
 			if err != nil {
 				return err
 			}
 			for _, g := range m.Grants {
-				if g.Account == a.meta.Name && !roles[g.Role] && !slices.Contains(a.roles, g.Role) {
+				if g.Account == a.meta.Name && !known[g.Role] {
 					// The names outlive the slice: copies, so that it can go.
-					roles[strings.Clone(g.Role)] = true
+					r := strings.Clone(g.Role)
+					known[r] = true
+					a.roles = append(a.roles, r)
 				}
 			}
-		}
-		for r := range roles {
-			a.roles = append(a.roles, r)
 		}
 		slices.Sort(a.roles)
 	}
