@@ -138,7 +138,8 @@ Examples:
 
 // streamMemoryLimit is the soft memory limit of a report that streams a view
 // of everything, unless GOMEMLIMIT sets one: about twice what such a report
-// holds live at 50,000 people (BENCHMARKS.md, Reports).
+// holds live at 50,000 people (BENCHMARKS.md, "The object, role and all views
+// of everything stream").
 const streamMemoryLimit = 400 << 20
 
 // reportOptions turns the flags into report options, spelling filters the way the

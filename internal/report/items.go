@@ -399,6 +399,12 @@ func (md *reportModel) accountObjects(a *account, yield func(*ObjectReport) bool
 func (md *reportModel) objectReport(a *account, k objKey) *ObjectReport {
 	out := &ObjectReport{Account: a.meta.Name, ObjectType: k.typ, ObjectName: k.name, Grants: []ObjectGrant{}, People: []Viewer{}}
 	viewers := map[string]*Viewer{}
+	// In effective mode a grant counts only with USAGE on the containers; the
+	// published rows already say whether it does.
+	has := md.m.Access.Has
+	if a.rows != nil {
+		has = a.rows.Has
+	}
 	for _, g := range a.byObject[k] {
 		if !a.roleAllowed(g.Role) {
 			continue
@@ -409,9 +415,7 @@ func (md *reportModel) objectReport(a *account, k objKey) *ObjectReport {
 				continue
 			}
 			row := model.Row{Account: a.meta.Name, Email: ms.Email, ObjectType: k.typ, ObjectName: k.name, Privilege: g.Privilege}
-			// In effective mode a grant counts only with USAGE on the containers;
-			// the published table already says whether it does.
-			if a.rows == nil && !md.m.Access.Has(row) || a.rows != nil && !a.rows.Has(row) {
+			if !has(row) {
 				continue
 			}
 			members[ms.Email] = true

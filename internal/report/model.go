@@ -25,9 +25,10 @@ type reportModel struct {
 	// batches, when set, gives the user view its people a batch at a time
 	// (everyone); the accounts then hold no people.
 	batches *batches
-	// wide, when set, gives the object and role views their grants and rows a
-	// batch of objects or roles at a time (wideViews); the accounts then hold
-	// everyone's memberships and no grants.
+	// wide, when set, gives the object and role views their grants a window of
+	// objects or a batch of roles at a time, and the object view who holds
+	// what (wideViews); the accounts then hold everyone's memberships and no
+	// grants.
 	wide *wideViews
 }
 
