@@ -103,6 +103,41 @@ func (s *Store) acquire(n int) (*handle, error) {
 	return nil, fmt.Errorf("%s: the current generation was replaced %d times while being opened", s.dir, resolveAttempts)
 }
 
+// shedRows is how many rows a scan reads between two sheds (handle.shed): at
+// about 12 bytes a row on disk, a few tens of MB of mapped pages.
+const shedRows = 2_000_000
+
+// shed drops the handle's mapped pages from the process (shedPages). A scan
+// touches every page of the person partitions once: without this a scan of
+// 23M rows kept 110 MB of file pages in the report's resident set.
+func (h *handle) shed() {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, b := range h.files {
+		shedPages(b)
+	}
+}
+
+// shedPerson drops the mapped pages of a person partition's files.
+func (h *handle) shedPerson(p *person) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for _, f := range []*pfile{p.base, p.over} {
+		if f != nil {
+			shedPages(h.files[f.name])
+		}
+	}
+}
+
+// shedPages drops the pages of a mapped file from the process's resident set
+// once they are decoded: a mapped page stays resident until it is unmapped,
+// so a slice about everyone held every partition it read (110 MB at 50,000
+// people) until it returned. The files are immutable and nothing refers to
+// a mapping's bytes after decoding (mapFile), so a page touched again is only
+// faulted back in from the page cache. The advice cannot fail on a mapping
+// the handle holds; were it refused, the pages would only stay resident.
+func shedPages(b []byte) { _ = syscall.Madvise(b, syscall.MADV_DONTNEED) }
+
 func (h *handle) release() {
 	for _, b := range h.files {
 		syscall.Munmap(b)
@@ -673,6 +708,7 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 				return nil, errPart("person", k, err)
 			}
 			members = append(members, ms...)
+			h.shedPerson(p)
 		}
 	}
 	recs := &objectRecords{}
@@ -708,6 +744,7 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 			if err := decodeRoles(b, roles, users, recs); err != nil {
 				return nil, errPart("role", k, err)
 			}
+			shedPages(b)
 		}
 	}
 	if len(f.Objects) > 0 {
@@ -740,6 +777,7 @@ func (s *Store) Slice(ctx context.Context, n int, f model.Focus) (*model.Mirror,
 			if err := decodeObject(b, names, !f.NoSnapshot, recs); err != nil {
 				return nil, errPart("object", k, err)
 			}
+			shedPages(b)
 		}
 	}
 	return h.mirror(rows, members, c, recs), nil
@@ -780,6 +818,7 @@ func (s *Store) Scan(ctx context.Context, n int, fn func(model.Row) error) error
 		return a.email < b.email
 	}
 	var buf []model.Row
+	sinceShed := 0
 	for {
 		best := -1
 		for k, p := range ps {
@@ -798,6 +837,10 @@ func (s *Store) Scan(ctx context.Context, n int, fn func(model.Row) error) error
 			if err := fn(r); err != nil {
 				return err
 			}
+		}
+		if sinceShed += len(buf); sinceShed >= s.shedRows {
+			sinceShed = 0
+			h.shed()
 		}
 		if err := ctx.Err(); err != nil {
 			return err

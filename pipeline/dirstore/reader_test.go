@@ -228,6 +228,15 @@ func TestReaderMatchesWholeGeneration(t *testing.T) {
 			var scanned []model.Row
 			require.NoError(t, s.Scan(ctx, 1, func(r model.Row) error { scanned = append(scanned, r); return nil }))
 			require.Equal(t, slices.Collect(m.Access.All()), scanned)
+			// A scan that drops its mapped pages after every person reads the
+			// same rows, over overlays too.
+			s.shedRows = 1
+			for n, g := range map[int]*model.Mirror{1: whole, 4: four} {
+				scanned = scanned[:0]
+				require.NoError(t, s.Scan(ctx, n, func(r model.Row) error { scanned = append(scanned, r); return nil }))
+				require.Equal(t, slices.Collect(g.Access.All()), scanned, "generation %d, shedding", n)
+			}
+			s.shedRows = shedRows
 
 			for _, f := range focuses(m) {
 				for n, g := range map[int]*model.Mirror{1: whole, 4: four} {

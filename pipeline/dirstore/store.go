@@ -57,6 +57,9 @@ type Store struct {
 	// failpoint, when set, is called at each step of Publish and Rollback; an error
 	// aborts there, as a crash would. Tests use it to prove crash safety.
 	failpoint func(step string) error
+	// shedRows is how many rows Scan reads between two sheds of its mapped
+	// pages (shedRows unless a test sheds more often).
+	shedRows int
 }
 
 // Open opens (creating if needed) a directory target.
@@ -69,7 +72,7 @@ func Open(dir string) (*Store, error) {
 			return nil, fmt.Errorf("%w: %v", model.ErrTarget, err)
 		}
 	}
-	return &Store{dir: dir}, nil
+	return &Store{dir: dir, shedRows: shedRows}, nil
 }
 
 // Close releases nothing: a directory store holds no open handles between calls.
