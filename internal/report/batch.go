@@ -25,9 +25,9 @@ type batches struct {
 	size int
 	// people are each account's, as Reader.People lists them.
 	people map[string][]string
-	// known are, per account, the objects every person's grants name, which
-	// access history is matched against as the whole generation matches it
-	// (an account without history needs none).
+	// known are, per account, the names of every granted object, which access
+	// history is matched against as the whole generation matches it
+	// (grantedObjects).
 	known map[string]map[string]bool
 }
 
@@ -70,26 +70,18 @@ func (b *batches) account(md *reportModel, a *account, emails []string) (*accoun
 // history sets a's access-history totals, which the header states before any
 // person is listed, from one pass over the batches: the history of every
 // person's users, each user's rows counted once (a user filed under two
-// addresses comes with both batches), matched against the objects of every
-// person's grants. It keeps those objects for the batches' own usage.
+// addresses comes with both batches), matched against every granted object.
 func (b *batches) history(a *account) error {
 	type event struct {
 		object string
 		at     time.Time
 	}
-	known := map[string]bool{}
 	counted := map[string]bool{}
 	var events []event
 	for _, batch := range chunks(b.people[a.meta.Name], b.size) {
-		m, snap, err := b.slice(a.meta.Name, batch)
+		_, snap, err := b.slice(a.meta.Name, batch)
 		if err != nil {
 			return err
-		}
-		for _, g := range m.Grants {
-			if g.Account == a.meta.Name && !known[g.ObjectName] {
-				// The names outlive the slice: copies, so that it can go.
-				known[strings.Clone(g.ObjectName)] = true
-			}
 		}
 		if snap == nil {
 			continue
@@ -110,12 +102,8 @@ func (b *batches) history(a *account) error {
 	u := &usage{byEmail: map[string]map[string]stat{}}
 	for _, ev := range events {
 		// Every row is of a person's user: the slices keep only theirs.
-		u.tally(ev.object, ev.at, true, known)
+		u.tally(ev.object, ev.at, true, b.known[a.meta.Name])
 	}
 	a.usage = u
-	if b.known == nil {
-		b.known = map[string]map[string]bool{}
-	}
-	b.known[a.meta.Name] = known
 	return nil
 }

@@ -88,6 +88,19 @@ type viewDoc struct {
 	Sections func() iter.Seq[section]
 	// Count is the number of sections, known after Index is built.
 	Count int
+	// fill, when set, is the pass over the view that builds Index, counts the
+	// sections and completes Intro: build runs it just before the view is
+	// written, so a report of several views holds one view's index at a time.
+	fill func()
+}
+
+// build completes d (fill) once and returns it.
+func (d *viewDoc) build() *viewDoc {
+	if d.fill != nil {
+		d.fill()
+		d.fill = nil
+	}
+	return d
 }
 
 // anchor builds an element id from a kind and a name: readable, and unique thanks
@@ -217,19 +230,21 @@ func (md *reportModel) userDoc() *viewDoc {
 	if known {
 		idx.Columns = append(idx.Columns, column{fmt.Sprintf("Unused (%d d)", md.o.Days), kindNum})
 	}
-	for p := range md.people(false) {
-		d.Count++
-		names := make([]string, len(p.Users))
-		for i, u := range p.Users {
-			names[i] = u.Name
+	d.fill = func() {
+		for p := range md.people(false) {
+			d.Count++
+			names := make([]string, len(p.Users))
+			for i, u := range p.Users {
+				names[i] = u.Name
+			}
+			row := []cell{l.person(p.Account, p.Email), text(p.Account), text(strings.Join(names, ", ")), text(fmt.Sprint(distinctRoles(p.Roles))), text(fmt.Sprint(len(p.Objects)))}
+			if known {
+				row = append(row, text(fmt.Sprint(countUnused(p.Objects))))
+			}
+			idx.Rows = append(idx.Rows, row)
 		}
-		row := []cell{l.person(p.Account, p.Email), text(p.Account), text(strings.Join(names, ", ")), text(fmt.Sprint(distinctRoles(p.Roles))), text(fmt.Sprint(len(p.Objects)))}
-		if known {
-			row = append(row, text(fmt.Sprint(countUnused(p.Objects))))
-		}
-		idx.Rows = append(idx.Rows, row)
+		d.Index = idx
 	}
-	d.Index = idx
 	d.Sections = func() iter.Seq[section] {
 		return func(yield func(section) bool) {
 			for p := range md.people(false) {
@@ -400,11 +415,13 @@ func (md *reportModel) unusedDoc() *viewDoc {
 	d := &viewDoc{View: ByUser, ID: "view-unused", Title: fmt.Sprintf("Not used in %d days", md.o.Days),
 		Intro: []string{fmt.Sprintf("Per person, the tables and views they can read but did not read in the %d days before the snapshot, with the roles that grant them. Revoking these is unlikely to hurt; ask first.", md.o.Days)}}
 	idx := &table{Columns: []column{{"Person", kindText}, {"Account", kindText}, {"Unused objects", kindNum}}}
-	for p := range md.people(true) {
-		d.Count++
-		idx.Rows = append(idx.Rows, []cell{{Text: p.Email, Href: "#" + personID(p.Account, p.Email)}, text(p.Account), text(fmt.Sprint(len(p.Objects)))})
+	d.fill = func() {
+		for p := range md.people(true) {
+			d.Count++
+			idx.Rows = append(idx.Rows, []cell{{Text: p.Email, Href: "#" + personID(p.Account, p.Email)}, text(p.Account), text(fmt.Sprint(len(p.Objects)))})
+		}
+		d.Index = idx
 	}
-	d.Index = idx
 	d.Sections = func() iter.Seq[section] {
 		return func(yield func(section) bool) {
 			for p := range md.people(true) {
@@ -433,29 +450,31 @@ func (md *reportModel) objectDoc() *viewDoc {
 	d := &viewDoc{View: ByObject, ID: "view-object", Title: "By object",
 		Intro: []string{"One section per object: every person who can use it, the privileges they hold, and for each the role that grants it and the path by which they hold that role. Read a path left to right: the first role is granted to the person's Snowflake user, each next role is granted to the one before."}}
 	idx := &table{Columns: []column{{"Object", kindText}, {"Type", kindText}, {"Account", kindText}, {"People", kindNum}, {"Roles with grants", kindNum}}}
-	dark := 0
-	for r := range md.allObjectReports() {
-		d.Count++
-		if r.Dark {
-			dark++
-			continue
+	d.fill = func() {
+		dark := 0
+		for r := range md.allObjectReports() {
+			d.Count++
+			if r.Dark {
+				dark++
+				continue
+			}
+			roles := map[string]bool{}
+			for _, g := range r.Grants {
+				roles[g.Role] = true
+			}
+			idx.Rows = append(idx.Rows, []cell{{Text: r.ObjectName, Href: "#" + objectID(r.Account, r.ObjectType, r.ObjectName)}, text(r.ObjectType), text(r.Account),
+				text(fmt.Sprint(len(r.People))), text(fmt.Sprint(len(roles)))})
 		}
-		roles := map[string]bool{}
-		for _, g := range r.Grants {
-			roles[g.Role] = true
+		d.Count -= dark
+		switch {
+		case dark > 0 && len(md.o.Emails)+len(md.o.Roles) > 0:
+			d.Intro = append(d.Intro, fmt.Sprintf("%s with grants that none of the people selected can use %s not listed.", plural(dark, "object", "objects"), isAre(dark)))
+		case dark > 0:
+			d.Intro = append(d.Intro, fmt.Sprintf("%s with grants that nobody can use (no member of a granted role, or no USAGE on the container) %s not listed; the role view shows their grants, and grantmirror explain says what is missing.",
+				plural(dark, "object", "objects"), isAre(dark)))
 		}
-		idx.Rows = append(idx.Rows, []cell{{Text: r.ObjectName, Href: "#" + objectID(r.Account, r.ObjectType, r.ObjectName)}, text(r.ObjectType), text(r.Account),
-			text(fmt.Sprint(len(r.People))), text(fmt.Sprint(len(roles)))})
+		d.Index = idx
 	}
-	d.Count -= dark
-	switch {
-	case dark > 0 && len(md.o.Emails)+len(md.o.Roles) > 0:
-		d.Intro = append(d.Intro, fmt.Sprintf("%s with grants that none of the people selected can use %s not listed.", plural(dark, "object", "objects"), isAre(dark)))
-	case dark > 0:
-		d.Intro = append(d.Intro, fmt.Sprintf("%s with grants that nobody can use (no member of a granted role, or no USAGE on the container) %s not listed; the role view shows their grants, and grantmirror explain says what is missing.",
-			plural(dark, "object", "objects"), isAre(dark)))
-	}
-	d.Index = idx
 	d.Sections = func() iter.Seq[section] {
 		return func(yield func(section) bool) {
 			for r := range md.objectReports() {
@@ -516,21 +535,23 @@ func (md *reportModel) roleDoc() *viewDoc {
 	d := &viewDoc{View: ByRole, ID: "view-role", Title: "By role",
 		Intro: []string{"One section per role: the people who hold it (directly, or because they hold a role it is granted to) and the privileges granted to the role itself. A role also has the privileges of every role it inherits."}}
 	idx := &table{Columns: []column{{"Role", kindText}, {"Account", kindText}, {"Members", kindNum}, {"Direct members", kindNum}, {"Privileges", kindNum}, {"Inherits", kindText}}}
-	for r := range md.roleReports() {
-		d.Count++
-		direct := map[string]bool{}
-		all := map[string]bool{}
-		for _, m := range r.Members {
-			all[m.Email] = true
-			if m.Direct {
-				direct[m.Email] = true
+	d.fill = func() {
+		for r := range md.roleReports() {
+			d.Count++
+			direct := map[string]bool{}
+			all := map[string]bool{}
+			for _, m := range r.Members {
+				all[m.Email] = true
+				if m.Direct {
+					direct[m.Email] = true
+				}
 			}
+			idx.Rows = append(idx.Rows, []cell{{Text: r.Role, Href: "#" + roleID(r.Account, r.Role)}, text(r.Account), text(fmt.Sprint(len(all))), text(fmt.Sprint(len(direct))),
+				text(fmt.Sprint(len(r.Privileges))), text(strings.Join(r.Inherits, ", "))})
 		}
-		idx.Rows = append(idx.Rows, []cell{{Text: r.Role, Href: "#" + roleID(r.Account, r.Role)}, text(r.Account), text(fmt.Sprint(len(all))), text(fmt.Sprint(len(direct))),
-			text(fmt.Sprint(len(r.Privileges))), text(strings.Join(r.Inherits, ", "))})
+		d.Index = idx
+		d.Diagrams = md.diagram()
 	}
-	d.Index = idx
-	d.Diagrams = md.diagram()
 	d.Sections = func() iter.Seq[section] {
 		return func(yield func(section) bool) {
 			for r := range md.roleReports() {

@@ -45,6 +45,7 @@ func writeJSON(w io.Writer, md *reportModel) error {
 		if err != nil {
 			return err
 		}
+		md.viewDone(v)
 	}
 	b.WriteString("\n}\n")
 	return b.Flush()

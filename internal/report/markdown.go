@@ -25,7 +25,9 @@ func writeMarkdown(w io.Writer, md *reportModel) error {
 	if len(h.Notes) > 0 {
 		fmt.Fprintln(b)
 	}
-	for _, v := range md.viewDocs() {
+	docs := md.viewDocs()
+	for i, v := range docs {
+		v.build()
 		fmt.Fprintf(b, "## %s\n\n", v.Title)
 		for _, p := range v.Intro {
 			fmt.Fprintf(b, "%s\n\n", p)
@@ -65,6 +67,8 @@ func writeMarkdown(w io.Writer, md *reportModel) error {
 		if n == 0 {
 			fmt.Fprintf(b, "Nothing matches the filters.\n\n")
 		}
+		docs[i] = nil
+		md.viewDone(v.View)
 	}
 	return b.Flush()
 }

@@ -30,6 +30,8 @@ type reportModel struct {
 	// what (wideViews); the accounts then hold everyone's memberships and no
 	// grants.
 	wide *wideViews
+	// written are the views a streamed report has written (viewDone).
+	written []View
 }
 
 // objKey names an object within one account.

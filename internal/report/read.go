@@ -138,7 +138,11 @@ func everyone(ctx context.Context, src Source, o Options) (*reportModel, error) 
 	if err != nil {
 		return nil, err
 	}
-	b := &batches{ctx: ctx, r: src.Reader, n: n, size: cmp.Or(src.batch, batchPeople), people: map[string][]string{}}
+	_, known, err := grantedObjects(ctx, src.Reader, n, head.Meta.Accounts)
+	if err != nil {
+		return nil, err
+	}
+	b := &batches{ctx: ctx, r: src.Reader, n: n, size: cmp.Or(src.batch, batchPeople), people: map[string][]string{}, known: known}
 	for _, p := range people {
 		b.people[p.Account] = append(b.people[p.Account], p.Email)
 	}

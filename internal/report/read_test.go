@@ -334,9 +334,11 @@ func TestGenerateUserViewStreams(t *testing.T) {
 				everyone.Emails = append(everyone.Emails, p.Email)
 			}
 			everyone.NoPersonRows = true
-			// The same report of one slice about everyone, its rows in memory.
+			// The same report of one slice about everyone, its rows in memory,
+			// with every grant: access history is matched against every
+			// granted object, held or not (unheldHistory).
 			read := model.SliceOf(gen, everyone)
-			read.Access = gen.Access
+			read.Access, read.Grants = gen.Access, gen.Grants
 			for _, format := range Formats {
 				for _, unused := range []bool{false, true} {
 					if unused && (format == XLSX || !gen.Snapshot.Accounts[0].HasHistory) {
@@ -382,7 +384,32 @@ func streamedGenerations(m *model.Mirror) (gens []*model.Mirror, orphan string) 
 	if shared := aliasHistory(m); shared != nil {
 		gens = append(gens, shared)
 	}
+	if unheld := unheldHistory(m); unheld != nil {
+		gens = append(gens, unheld)
+	}
 	return gens, orphan
+}
+
+// unheldHistory returns m with a grant on "sales"."public"."x" to a role
+// nobody holds, and a query of the first history event's user on
+// sales.public.x: read as stored (the case kept), the name is that granted
+// object, read folded it would be a table of SALES. History is matched
+// against every granted object, held or not, so the query counts for
+// neither SALES nor SALES.PUBLIC, which that user's person can use. Nil when
+// m has no access history.
+func unheldHistory(m *model.Mirror) *model.Mirror {
+	if m.Snapshot == nil || len(m.Snapshot.Accounts[0].History) == 0 {
+		return nil
+	}
+	c := *m
+	snap := *m.Snapshot
+	a := *snap.Accounts[0]
+	first := a.History[0]
+	a.History = append(slices.Clone(a.History), model.AccessEvent{User: first.User, ObjectDomain: "Table", ObjectName: "sales.public.x", LastAccessed: first.LastAccessed.Add(time.Hour), QueryCount: 1000})
+	snap.Accounts = append([]*model.Account{&a}, snap.Accounts[1:]...)
+	c.Snapshot = &snap
+	c.Grants = append(slices.Clone(m.Grants), model.Grant{Account: a.Name, Role: "NOBODY_HOLDS", ObjectType: "TABLE", ObjectName: `"sales"."public"."x"`, Privilege: "SELECT"})
+	return &c
 }
 
 // aliasHistory returns m with the Snowflake user of a person whose users have
