@@ -513,6 +513,16 @@ func checkWideViews(t *testing.T, sample string, gen *model.Mirror, views ...Vie
 				for _, f := range r.focuses {
 					require.LessOrEqual(t, len(f.Objects), cmp.Or(batch, batchObjects), "a slice holds one batch: %s", what)
 					require.LessOrEqual(t, len(f.RoleGrants), cmp.Or(batch, batchRoles), "a slice holds one batch: %s", what)
+					if len(f.RoleGrants) > 1 {
+						// A role with more grants than a batch is a batch alone.
+						n := 0
+						for _, g := range gen.Grants {
+							if slices.Contains(f.RoleGrants, g.Role) {
+								n++
+							}
+						}
+						require.LessOrEqual(t, n, cmp.Or(batch, batchGrants), "a batch of roles holds at most a batch of grants: %s", what)
+					}
 				}
 				if streamed == nil {
 					continue

@@ -15,19 +15,12 @@ import (
 // everyone's memberships: the grants on a window of at most batchObjects
 // objects, or the grants of a batch of roles. Each is one read of the store.
 // The grants of a role vary by thousands (an owner's, a reader's), so a batch
-// of roles is sized from the batch before it (nextBatch) to about batchGrants
-// grants, at most batchRoles roles.
+// of roles is cut from their counted grants to at most batchGrants grants
+// (a role with more is a batch of its own), at most batchRoles roles.
 const (
-	batchObjects                        = 5000
-	firstRoles, batchRoles, batchGrants = 16, 1000, 100_000
+	batchObjects            = 5000
+	batchRoles, batchGrants = 1000, 100_000
 )
-
-// nextBatch sizes the batch after one of n elements that brought got grants:
-// about target of them at the same rate, at most twice n (the next elements
-// may bring many more than these) and at most limit, at least one.
-func nextBatch(n, got, target, limit int) int {
-	return max(min(n*target/max(got, 1), 2*n, limit), 1)
-}
 
 // wideViews reads the object and role views of a whole generation a batch at a
 // time: the model holds everyone's memberships (who holds each role, and how)
@@ -39,12 +32,16 @@ type wideViews struct {
 	r   model.Reader
 	n   int
 	// objects are the most objects of a window, roles the most roles of a
-	// batch (batchObjects, batchRoles; tests make them small).
-	objects, roles int
+	// batch and grants the most grants of a batch of several roles
+	// (batchObjects, batchRoles, batchGrants; tests make them small).
+	objects, roles, grants int
 	// names are each account's granted objects, in ObjectNames order.
 	names map[string][]string
 	// holders are who holds what, for the object view.
 	holders *holders
+	// counts are each account's grants by role, for the role view's batches
+	// (grantedRoles).
+	counts map[string]map[string]int
 }
 
 // wide prepares the object and role views of a whole generation to stream:
@@ -87,7 +84,7 @@ func wide(ctx context.Context, src Source, o Options) (*reportModel, error) {
 	if err != nil {
 		return nil, err
 	}
-	w := &wideViews{ctx: ctx, r: r, n: n, objects: cmp.Or(src.batch, batchObjects), roles: cmp.Or(src.batch, batchRoles), names: names}
+	w := &wideViews{ctx: ctx, r: r, n: n, objects: cmp.Or(src.batch, batchObjects), roles: cmp.Or(src.batch, batchRoles), grants: cmp.Or(src.batch, batchGrants), names: names}
 	md := newModelKnown(m, o, known)
 	md.wide = w
 	if o.By == ByAll {
@@ -170,30 +167,43 @@ func chunks[T any](l []T, size int) [][]T {
 	return out
 }
 
-// grantedRoles adds to each account's roles those with a grant, read from the
-// grants on every object without their rows: a role nobody holds and no role
-// nests is known only from its grants, and the role view lists it.
+// grantedRoles adds to each account's roles those with a grant, and counts
+// every role's grants, read from the grants on every object without their
+// rows: a role nobody holds and no role nests is known only from its grants,
+// and the role view lists it.
 func (w *wideViews) grantedRoles(md *reportModel) error {
+	w.counts = map[string]map[string]int{}
 	for _, a := range md.accounts {
-		known := make(map[string]bool, len(a.roles))
+		counts := make(map[string]int, len(a.roles))
 		for _, r := range a.roles {
-			known[r] = true
+			counts[r] = 0
 		}
-		for _, batch := range chunks(w.names[a.meta.Name], w.objects) {
-			m, err := w.grantsOn(batch)
+		for _, window := range chunks(w.names[a.meta.Name], w.objects) {
+			m, err := w.grantsOn(window)
 			if err != nil {
 				return err
 			}
+			// The slice also has the grants on the objects' containers, which
+			// are counted with their own window.
+			in := make(map[string]bool, len(window))
+			for _, name := range window {
+				in[name] = true
+			}
 			for _, g := range m.Grants {
-				if g.Account == a.meta.Name && !known[g.Role] {
+				if g.Account != a.meta.Name || !in[g.ObjectName] {
+					continue
+				}
+				if _, ok := counts[g.Role]; !ok {
 					// The names outlive the slice: copies, so that it can go.
 					r := strings.Clone(g.Role)
-					known[r] = true
 					a.roles = append(a.roles, r)
+					counts[r] = 0
 				}
+				counts[g.Role]++
 			}
 		}
 		slices.Sort(a.roles)
+		w.counts[a.meta.Name] = counts
 	}
 	return nil
 }
@@ -348,16 +358,20 @@ func (h *holders) Has(r model.Row) bool {
 // roleReports yields a's role reports a batch of roles at a time, each batch's
 // grants from one slice; false when yield stopped or a read failed (md.err).
 func (w *wideViews) roleReports(md *reportModel, a *account, yield func(*RoleReport) bool) bool {
-	roles, size := a.roles, min(firstRoles, w.roles)
-	for len(roles) > 0 {
-		batch := roles[:min(size, len(roles))]
-		roles = roles[len(batch):]
+	counts := w.counts[a.meta.Name]
+	for roles := a.roles; len(roles) > 0; {
+		k, sum := 1, counts[roles[0]]
+		for k < len(roles) && k < w.roles && sum+counts[roles[k]] <= w.grants {
+			sum += counts[roles[k]]
+			k++
+		}
+		batch := roles[:k]
+		roles = roles[k:]
 		m, err := w.r.Slice(w.ctx, w.n, model.Focus{RoleGrants: batch, NoSnapshot: true})
 		if err != nil {
 			md.err = err
 			return false
 		}
-		size = nextBatch(len(batch), len(m.Grants), batchGrants, w.roles)
 		if !md.accountRoles(a.withGrants(m.Grants, nil), batch, yield) {
 			return false
 		}
