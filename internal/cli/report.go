@@ -45,13 +45,13 @@ command that writes it whole. XLSX has one sheet per table with a frozen header 
 filter buttons; a table longer than a sheet's 1,048,575 rows continues on the next
 sheets (Access 2, Access 3, …), each with the header.
 
---by access streams from the target, row by row, whatever the size of the mirror, and
---by user without filters streams each person's rows beside everyone's memberships and
-grants; a report on --email people or on the holders of a --role (--by user, access or role)
-reads only their part of the generation, and one on --object objects, in any view,
-only the objects, the people who can use them and, for the role view, the holders of
-the roles with a grant on them. Other reports (--by all, object or role without
-filters, --account alone) read the generation whole.
+--by access streams from the target, row by row, whatever the size of the mirror;
+the user, object, role and all views of everything stream too, holding everyone's
+memberships beside a batch of people, objects or roles at a time. A report on
+--email people or on the holders of a --role (--by user, access or role) reads only
+their part of the generation, and one on --object objects, in any view, only the
+objects, the people who can use them and, for the role view, the holders of the roles
+with a grant on them. A report narrowed by --account alone reads the generation whole.
 --at reports the mirror as it stood at a moment by publish time (what readers were
 served then); the header says when that generation's snapshot was taken.
 
