@@ -18,6 +18,8 @@ type flatTable struct {
 	Columns []string
 	Widths  []float64
 	Rows    func() iter.Seq[[]string]
+	// view is the view of a workbook's sheet (sheets).
+	view View
 }
 
 func join(l []string) string     { return strings.Join(l, "; ") }
@@ -250,6 +252,7 @@ func (md *reportModel) csvTable() flatTable {
 func (md *reportModel) sheets() []flatTable {
 	var out []flatTable
 	for _, v := range md.o.views() {
+		n := len(out)
 		switch {
 		case v == ByUser && md.o.Unused:
 			out = append(out, md.unusedFlat())
@@ -261,6 +264,9 @@ func (md *reportModel) sheets() []flatTable {
 			out = append(out, md.roleMembersFlat(), md.rolePrivilegesFlat(), md.roleHierarchyFlat())
 		case v == ByAccess:
 			out = append(out, md.accessFlat())
+		}
+		for i := n; i < len(out); i++ {
+			out[i].view = v
 		}
 	}
 	return out

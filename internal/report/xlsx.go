@@ -41,9 +41,13 @@ func writeXLSX(w io.Writer, md *reportModel) error {
 	if err := writeAbout(f, about, md, bold); err != nil {
 		return err
 	}
-	for i, t := range md.sheets() {
+	sheets := md.sheets()
+	for i, t := range sheets {
 		if err := writeSheet(f, t, i, head); err != nil {
 			return fmt.Errorf("xlsx sheet %s: %w", t.Sheet, err)
+		}
+		if i == len(sheets)-1 || sheets[i+1].view != t.view {
+			md.viewDone(t.view)
 		}
 	}
 	// About was the workbook's first sheet and stays the active one. Calling
