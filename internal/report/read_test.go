@@ -321,7 +321,12 @@ func TestGenerateOnRoles(t *testing.T) {
 func TestGenerateUserViewStreams(t *testing.T) {
 	t.Parallel()
 	for _, sample := range []string{"acme", "adversarial", "tiny"} {
-		gens, orphan := streamedGenerations(setup(t, sample))
+		m := setup(t, sample)
+		gens, orphan := streamedGenerations(m)
+		unheld := unheldHistory(m)
+		if unheld != nil {
+			gens = append(gens, unheld)
+		}
 		// Batches of one person and of a few in the small samples; in acme
 		// (about 300 people) three batches, since each batch is a slice of the
 		// whole generation in memory here.
@@ -343,6 +348,11 @@ func TestGenerateUserViewStreams(t *testing.T) {
 			for _, format := range Formats {
 				for _, unused := range []bool{false, true} {
 					if unused && (format == XLSX || !gen.Snapshot.Accounts[0].HasHistory) {
+						continue
+					}
+					if gen == unheld && (format != CSV || unused) {
+						// It concerns how history is matched, which the
+						// lines of the user view show.
 						continue
 					}
 					o := Options{By: ByUser, Format: format, Now: reportNow, Unused: unused}
@@ -384,9 +394,6 @@ func streamedGenerations(m *model.Mirror) (gens []*model.Mirror, orphan string) 
 	gens = []*model.Mirror{m, &bare}
 	if shared := aliasHistory(m); shared != nil {
 		gens = append(gens, shared)
-	}
-	if unheld := unheldHistory(m); unheld != nil {
-		gens = append(gens, unheld)
 	}
 	return gens, orphan
 }
@@ -576,7 +583,8 @@ func workbookCells(t *testing.T, b []byte) map[string][][]string {
 // be: written without reading the generation whole, equal to want (the same
 // report of one slice about everyone with the rows in memory) and, in CSV,
 // to whole (the report of the whole generation). It returns the reader, for
-// what it was asked, and the report, nil for XLSX (whose cells are compared).
+// what it was asked, and the report, nil for XLSX (whose cells are compared
+// at the default sizes).
 func generateStreamed(t *testing.T, gen *model.Mirror, o Options, batch int, want, whole *bytes.Buffer, what string) (*memReader, *bytes.Buffer) {
 	t.Helper()
 	r := &memReader{m: gen}
@@ -584,7 +592,15 @@ func generateStreamed(t *testing.T, gen *model.Mirror, o Options, batch int, wan
 	require.NoError(t, Generate(context.Background(), &streamed, Source{Reader: r, Normalizer: normalizer, batch: batch}, o))
 	require.Zero(t, r.whole, "the report never reads the generation whole: %s", what)
 	if o.Format == XLSX {
-		require.Equal(t, workbookCells(t, want.Bytes()), workbookCells(t, streamed.Bytes()), what)
+		// Its sheets come from the iterators the other formats are checked
+		// through at every size: the cells are compared at the default sizes,
+		// for what only a workbook does (its sheets and when their views'
+		// data goes).
+		if batch == 0 {
+			require.Equal(t, workbookCells(t, want.Bytes()), workbookCells(t, streamed.Bytes()), what)
+		} else {
+			require.NotZero(t, streamed.Len(), what)
+		}
 		return r, nil
 	}
 	require.Equal(t, want.String(), streamed.String(), what)
