@@ -137,9 +137,10 @@ Examples:
 }
 
 // streamMemoryLimit is the soft memory limit of a report that streams a view
-// of everything, unless GOMEMLIMIT sets one: about twice what such a report
-// holds live at 50,000 people (BENCHMARKS.md, "The object, role and all views
-// of everything stream").
+// of everything, unless GOMEMLIMIT sets one: at 50,000 people such a report
+// holds 250–360 MB live in its object and role views, and peaks at 424–453
+// MiB of RSS under this limit on either target (BENCHMARKS.md, "Where --by
+// all went over, and what it holds now").
 const streamMemoryLimit = 400 << 20
 
 // reportOptions turns the flags into report options, spelling filters the way the
