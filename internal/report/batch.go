@@ -1,7 +1,9 @@
 package report
 
 import (
+	"cmp"
 	"context"
+	"slices"
 	"strings"
 	"time"
 
@@ -29,6 +31,22 @@ type batches struct {
 	// history is matched against as the whole generation matches it
 	// (grantedObjects).
 	known map[string]map[string]bool
+}
+
+// newBatches cuts the people of generation n into batches of src's size
+// (batchPeople unless a test sets it), each account's in Reader.People order.
+func newBatches(ctx context.Context, src Source, n int, people []model.Person, known map[string]map[string]bool) *batches {
+	b := &batches{ctx: ctx, r: src.Reader, n: n, size: cmp.Or(src.batch, batchPeople), people: map[string][]string{}, known: known}
+	for _, p := range people {
+		b.people[p.Account] = append(b.people[p.Account], p.Email)
+	}
+	return b
+}
+
+// accountsSorted reports whether accounts are listed by name, the order of the
+// rows a scan hands out, which the batches of a streamed user view follow.
+func accountsSorted(accounts []model.AccountMeta) bool {
+	return slices.IsSortedFunc(accounts, func(a, b model.AccountMeta) int { return strings.Compare(a.Name, b.Name) })
 }
 
 // slice reads what the user view says of a batch of one account's people

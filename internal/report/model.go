@@ -190,7 +190,7 @@ func newAccount(m *model.Mirror, meta model.AccountMeta, snap *model.Account, o 
 	for _, p := range a.people {
 		slices.Sort(p.users)
 	}
-	a.indexGrants(m.Grants, nil)
+	a.indexGrants(m.Grants)
 	for r := range a.byRole {
 		roles[r] = true
 	}
@@ -239,13 +239,12 @@ func newAccount(m *model.Mirror, meta model.AccountMeta, snap *model.Account, o 
 	return a
 }
 
-// indexGrants files the grants of a's account that keep accepts (all when nil)
-// by role and by object, numbering their roles, and sorts a.objects, every
-// object they name.
-func (a *account) indexGrants(grants []model.Grant, keep func(*model.Grant) bool) {
+// indexGrants files the grants of a's account by role and by object,
+// numbering their roles, and sorts a.objects, every object they name.
+func (a *account) indexGrants(grants []model.Grant) {
 	for i := range grants {
 		g := &grants[i]
-		if g.Account != a.meta.Name || keep != nil && !keep(g) {
+		if g.Account != a.meta.Name {
 			continue
 		}
 		a.byRole[g.Role] = append(a.byRole[g.Role], g)

@@ -1,11 +1,9 @@
 package report
 
 import (
-	"cmp"
 	"context"
 	"io"
 	"slices"
-	"strings"
 
 	"github.com/grantmirror/grantmirror/internal/ident"
 	"github.com/grantmirror/grantmirror/pipeline/model"
@@ -129,8 +127,7 @@ func everyone(ctx context.Context, src Source, o Options) (*reportModel, error) 
 	if err != nil {
 		return nil, err
 	}
-	sorted := slices.IsSortedFunc(head.Meta.Accounts, func(a, b model.AccountMeta) int { return strings.Compare(a.Name, b.Name) })
-	if head.Snapshot == nil || !sorted {
+	if head.Snapshot == nil || !accountsSorted(head.Meta.Accounts) {
 		return nil, nil
 	}
 	n := head.Meta.Generation
@@ -142,10 +139,7 @@ func everyone(ctx context.Context, src Source, o Options) (*reportModel, error) 
 	if err != nil {
 		return nil, err
 	}
-	b := &batches{ctx: ctx, r: src.Reader, n: n, size: cmp.Or(src.batch, batchPeople), people: map[string][]string{}, known: known}
-	for _, p := range people {
-		b.people[p.Account] = append(b.people[p.Account], p.Email)
-	}
+	b := newBatches(ctx, src, n, people, known)
 	md := newModel(head, o)
 	md.batches = b
 	md.scan = func(fn func(model.Row) error) error { return src.Reader.Scan(ctx, n, fn) }

@@ -335,16 +335,7 @@ func TestGenerateUserViewStreams(t *testing.T) {
 			sizes = []int{100, 0}
 		}
 		for _, gen := range gens {
-			var everyone model.Focus
-			for _, p := range model.PeopleOf(gen) {
-				everyone.Emails = append(everyone.Emails, p.Email)
-			}
-			everyone.NoPersonRows = true
-			// The same report of one slice about everyone, its rows in memory,
-			// with every grant: access history is matched against every
-			// granted object, held or not (unheldHistory).
-			read := model.SliceOf(gen, everyone)
-			read.Access, read.Grants = gen.Access, gen.Grants
+			read := sliceOfEveryone(gen)
 			for _, format := range Formats {
 				for _, unused := range []bool{false, true} {
 					if unused && (format == XLSX || !gen.Snapshot.Accounts[0].HasHistory) {
@@ -484,9 +475,12 @@ func TestGenerateWideViewsStream(t *testing.T) {
 	}
 }
 
-// checkWideViews checks the streamed views of gen that views names.
-func checkWideViews(t *testing.T, sample string, gen *model.Mirror, views ...View) {
-	t.Helper()
+// sliceOfEveryone is what a streamed report of everything must equal the
+// report of: one slice about everyone, with the rows in memory and every
+// grant (the object and role views list every granted object and role, and
+// access history is matched against every granted object, held or not:
+// unheldHistory).
+func sliceOfEveryone(gen *model.Mirror) *model.Mirror {
 	var everyone model.Focus
 	for _, p := range model.PeopleOf(gen) {
 		everyone.Emails = append(everyone.Emails, p.Email)
@@ -494,6 +488,13 @@ func checkWideViews(t *testing.T, sample string, gen *model.Mirror, views ...Vie
 	everyone.NoPersonRows = true
 	read := model.SliceOf(gen, everyone)
 	read.Access, read.Grants = gen.Access, gen.Grants
+	return read
+}
+
+// checkWideViews checks the streamed views of gen that views names.
+func checkWideViews(t *testing.T, sample string, gen *model.Mirror, views ...View) {
+	t.Helper()
+	read := sliceOfEveryone(gen)
 	held := map[string]bool{}
 	for _, ms := range gen.Memberships {
 		held[ms.Role] = true

@@ -91,15 +91,10 @@ func wide(ctx context.Context, src Source, o Options) (*reportModel, error) {
 		// The user and access views stream as the user view of everyone does:
 		// a batch of people at a time beside one pass of the scan per pass over
 		// the people. The header's history is the model's, of every user once.
-		sorted := slices.IsSortedFunc(m.Meta.Accounts, func(a, b model.AccountMeta) int { return strings.Compare(a.Name, b.Name) })
-		if !sorted {
+		if !accountsSorted(m.Meta.Accounts) {
 			return nil, nil
 		}
-		b := &batches{ctx: ctx, r: r, n: n, size: cmp.Or(src.batch, batchPeople), people: map[string][]string{}, known: known}
-		for _, p := range people {
-			b.people[p.Account] = append(b.people[p.Account], p.Email)
-		}
-		md.batches = b
+		md.batches = newBatches(ctx, src, n, people, known)
 		md.scan = func(fn func(model.Row) error) error { return r.Scan(ctx, n, fn) }
 	}
 	if slices.Contains(o.views(), ByRole) {
@@ -179,18 +174,12 @@ func (w *wideViews) grantedRoles(md *reportModel) error {
 			counts[r] = 0
 		}
 		for _, window := range chunks(w.names[a.meta.Name], w.objects) {
-			m, err := w.grantsOn(window)
+			grants, err := w.grantsOn(window)
 			if err != nil {
 				return err
 			}
-			// The slice also has the grants on the objects' containers, which
-			// are counted with their own window.
-			in := make(map[string]bool, len(window))
-			for _, name := range window {
-				in[name] = true
-			}
-			for _, g := range m.Grants {
-				if g.Account != a.meta.Name || !in[g.ObjectName] {
+			for _, g := range grants {
+				if g.Account != a.meta.Name {
 					continue
 				}
 				if _, ok := counts[g.Role]; !ok {
@@ -214,18 +203,12 @@ func (w *wideViews) grantedRoles(md *reportModel) error {
 // read failed (md.err).
 func (w *wideViews) objectReports(md *reportModel, a *account, yield func(*ObjectReport) bool) bool {
 	for _, window := range chunks(w.names[a.meta.Name], w.objects) {
-		m, err := w.grantsOn(window)
+		grants, err := w.grantsOn(window)
 		if err != nil {
 			md.err = err
 			return false
 		}
-		// The slice also has the grants on the objects' containers, which are
-		// objects of their own window.
-		in := make(map[string]bool, len(window))
-		for _, name := range window {
-			in[name] = true
-		}
-		ba := a.withGrants(m.Grants, func(g *model.Grant) bool { return in[g.ObjectName] })
+		ba := a.withGrants(grants)
 		ba.rows = w.holders
 		if !md.accountObjects(ba, yield) {
 			return false
@@ -234,10 +217,19 @@ func (w *wideViews) objectReports(md *reportModel, a *account, yield func(*Objec
 	return true
 }
 
-// grantsOn reads the grants on the objects (and their containers), without
-// rows or snapshot.
-func (w *wideViews) grantsOn(objects []string) (*model.Mirror, error) {
-	return w.r.Slice(w.ctx, w.n, model.Focus{Objects: objects, NoPersonRows: true, NoAudience: true, NoSnapshot: true})
+// grantsOn reads the grants on a window of objects, from a slice without rows
+// or snapshot. The slice also has the grants on the objects' containers,
+// which are objects of their own window: those are left out.
+func (w *wideViews) grantsOn(window []string) ([]model.Grant, error) {
+	m, err := w.r.Slice(w.ctx, w.n, model.Focus{Objects: window, NoPersonRows: true, NoAudience: true, NoSnapshot: true})
+	if err != nil {
+		return nil, err
+	}
+	in := make(map[string]bool, len(window))
+	for _, name := range window {
+		in[name] = true
+	}
+	return slices.DeleteFunc(m.Grants, func(g model.Grant) bool { return !in[g.ObjectName] }), nil
 }
 
 // holders says who holds each privilege on each object, from one pass of
@@ -372,18 +364,18 @@ func (w *wideViews) roleReports(md *reportModel, a *account, yield func(*RoleRep
 			md.err = err
 			return false
 		}
-		if !md.accountRoles(a.withGrants(m.Grants, nil), batch, yield) {
+		if !md.accountRoles(a.withGrants(m.Grants), batch, yield) {
 			return false
 		}
 	}
 	return true
 }
 
-// withGrants returns a copy of a that files grants (those keep accepts)
-// instead of its own: a batch of the object or role view.
-func (a *account) withGrants(grants []model.Grant, keep func(*model.Grant) bool) *account {
+// withGrants returns a copy of a that files grants instead of its own: a
+// batch of the object or role view.
+func (a *account) withGrants(grants []model.Grant) *account {
 	b := *a
 	b.byRole, b.byObject, b.roleIDs, b.objects = map[string][]*model.Grant{}, map[objKey][]objGrant{}, map[string]int32{}, nil
-	b.indexGrants(grants, keep)
+	b.indexGrants(grants)
 	return &b
 }
