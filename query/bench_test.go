@@ -12,7 +12,9 @@ import (
 // id DESC LIMIT 50, with an index on (object_name, id)) and in full, with Guard, and
 // paged with GuardParts and AnyOf. The access view has its local-grants branch, with a
 // grant of somebody else's in it. The data is generated once, inside Postgres, in its
-// own schema. Run with
+// own schema. The guarded reads run twice: counting the viewer's objects through the
+// access view, as against a schema from before viewer_objects, and with the count
+// published. Run with
 //
 //	go test ./query -run '^$' -bench BenchmarkGuard -benchtime 1s
 func BenchmarkGuard(b *testing.B) {
@@ -106,6 +108,29 @@ func BenchmarkGuard(b *testing.B) {
 	})
 	for _, v := range visibility {
 		b.Run(fmt.Sprintf("full/guarded/%g%%", v*100), func(b *testing.B) {
+			run(b, benchViewer(v), int(float64(s.rows)*v), with(columns, guard)...)
+		})
+	}
+
+	// The same guarded reads once the mirror publishes each viewer's count
+	// (viewer_objects), by a builder that learns it can read it.
+	f.publishCounts(nil)
+	g = f.builder(f.options())
+	for _, v := range visibility {
+		b.Run(fmt.Sprintf("paged/counted/%g%%", v*100), func(b *testing.B) {
+			run(b, benchViewer(v), 50, with(columns, guard, paged)...)
+		})
+	}
+	for _, v := range []float64{0.01, 0.5} {
+		b.Run(fmt.Sprintf("paged/counted-parts/%g%%", v*100), func(b *testing.B) {
+			run(b, benchViewer(v), 50, with(columns, parts, paged)...)
+		})
+		b.Run(fmt.Sprintf("paged/counted-anyof/%g%%", v*100), func(b *testing.B) {
+			run(b, benchViewer(v), 50, with(columns, anyOf, paged)...)
+		})
+	}
+	for _, v := range visibility {
+		b.Run(fmt.Sprintf("full/counted/%g%%", v*100), func(b *testing.B) {
 			run(b, benchViewer(v), int(float64(s.rows)*v), with(columns, guard)...)
 		})
 	}

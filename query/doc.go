@@ -17,7 +17,9 @@
 // grantmirror.access(account, email, object_type, object_name, privilege),
 // memberships(account, email, role), masked_columns, row_policies(account,
 // object_name, admit_roles, admit_emails, allow) and current(generation,
-// published_at, snapshot_at). Options.Schema and Options.AccessTable point elsewhere.
+// published_at, snapshot_at), and, when it can read it, viewer_objects(account,
+// email, object_type, privilege, objects). Options.Schema and Options.AccessTable
+// point elsewhere.
 //
 // # Guards
 //
@@ -69,16 +71,29 @@
 // for every viewer. Paged (OrderBy and Limit):
 //
 //	WITH gm__r AS MATERIALIZED (SELECT ARRAY(<objects row access policies deny the viewer>) AS objects),
-//	     gm__o AS MATERIALIZED (SELECT object_name FROM access WHERE <viewer> LIMIT SparseObjects+1),
-//	     gm__s AS MATERIALIZED (SELECT <count of gm__o ≤ SparseObjects> AND <index exists> AS sparse),
+//	     gm__n AS MATERIALIZED (SELECT <the viewer's count from viewer_objects> AS objects),
+//	     gm__o AS MATERIALIZED (SELECT object_name FROM access WHERE <viewer> AND <not counted dense> LIMIT SparseObjects+1),
+//	     gm__s AS MATERIALIZED (SELECT <count of gm__o ≤ SparseObjects> AND <index exists> AS sparse, <counted ≤ HashedObjects> AS hashed),
 //	     gm__v AS MATERIALIZED (SELECT DISTINCT object_name FROM gm__o WHERE <not in gm__r> AND <sparse> AND <fresh>),
 //	     gm__t AS MATERIALIZED (<the LIMIT+OFFSET-th best sort key over each object's best keys>)
 //	SELECT … FROM (
 //	    (SELECT d.* FROM gm__v CROSS JOIN LATERAL
 //	        (<rows of one object sorting no later than gm__t> ORDER BY … LIMIT n) AS d)
 //	    UNION ALL
-//	    (<the table in sort order, WHERE NOT sparse AND fresh AND EXISTS (probe)> ORDER BY … LIMIT n)
+//	    (<the table in sort order, WHERE NOT sparse AND fresh AND
+//	        CASE WHEN hashed THEN object IN (<the viewer's objects>) ELSE EXISTS (probe) END> ORDER BY … LIMIT n)
 //	) AS d ORDER BY … LIMIT … OFFSET …
+//
+// The mirror publishes how many objects each viewer holds each privilege on
+// (viewer_objects, one probe of an index), which chooses the shape without reading
+// the viewer's entries: a viewer counted above SparseObjects is not listed at all,
+// and one counted at most HashedObjects has the row's object looked up in a hashed
+// set of their objects, built once per execution, instead of a mirror probe per row
+// the page passes. The count is an upper bound (a local grant of an object the mirror
+// grants too counts twice) and only ever chooses the shape: every shape returns the
+// same rows. Against a schema without viewer_objects, or a role that may not read
+// it, or with Options.AccessTable pointing elsewhere, gm__n is left out and the
+// count comes from gm__o as before.
 //
 // The sparse branch runs for a viewer who sees at most SparseObjects objects through
 // the guard, counted by one index-only scan of the mirror that stops after

@@ -185,3 +185,34 @@ func (f *fixture) rawMaps(s *Stmt) []map[string]any {
 	require.NoError(f.t, err)
 	return out
 }
+
+// publishCounts (re)creates viewer_objects as the sync publishes it: how many
+// objects each person holds each privilege on in the mirror (a table here, a
+// column of the digests there), with local grants in force counted on top. wrong
+// replaces a person's published counts by n, or drops them when n is 0, so that a
+// test can show a wrong count changes the shape a read takes and never its rows.
+func (f *fixture) publishCounts(wrong map[string]int64) {
+	f.t.Helper()
+	f.dropCounts()
+	f.exec(`CREATE TABLE viewer_counts AS SELECT account, email, object_type, privilege, count(*)::bigint AS objects
+		FROM access_1 GROUP BY account, email, object_type, privilege`)
+	f.exec(`CREATE INDEX viewer_counts_email ON viewer_counts (email, object_type, privilege, account)`)
+	for email, n := range wrong {
+		if n == 0 {
+			f.exec(`DELETE FROM viewer_counts WHERE email = $1`, email)
+		} else {
+			f.exec(`UPDATE viewer_counts SET objects = $2 WHERE email = $1`, email, n)
+		}
+	}
+	f.exec(`CREATE VIEW viewer_objects AS SELECT account, email, object_type, privilege, objects FROM viewer_counts
+		UNION ALL SELECT account, email, object_type, privilege, count(*) FROM local_grants
+		WHERE revoked_at IS NULL AND until > now() GROUP BY account, email, object_type, privilege`)
+	f.exec(`ANALYZE viewer_counts`)
+}
+
+// dropCounts takes viewer_objects away, as in a schema migrated before it.
+func (f *fixture) dropCounts() {
+	f.t.Helper()
+	f.exec(`DROP VIEW IF EXISTS viewer_objects`)
+	f.exec(`DROP TABLE IF EXISTS viewer_counts`)
+}

@@ -71,6 +71,9 @@ type env struct {
 	// deniedCTE is set once a split statement's WITH has computed the denied
 	// objects as gm__r, which every check then reads.
 	deniedCTE bool
+	// counted is set when a split statement may read the viewer's published object
+	// count (gm__n) instead of counting the mirror's entries.
+	counted bool
 }
 
 func newEnv(b *Builder, t *text, viewer string, from *tableRef) *env {
@@ -144,7 +147,11 @@ func (e *env) column(s string) (string, error) {
 // columns: equality means the same bytes under any deterministic collation, and a
 // data column with its own explicit collation would otherwise clash with the mirror's
 // and fail the statement.
-func (e *env) check(c Check) error {
+func (e *env) check(c Check) error { return e.probe(c, false) }
+
+// probe writes check c; fenced ends each mirror probe with OFFSET 0, which keeps
+// Postgres from turning it into a hashed set of everything the viewer sees.
+func (e *env) probe(c Check, fenced bool) error {
 	switch c.kind {
 	case checkAny:
 		if len(c.any) == 0 {
@@ -155,7 +162,7 @@ func (e *env) check(c Check) error {
 			if i > 0 {
 				e.t.sql(" OR ")
 			}
-			if err := e.check(sub); err != nil {
+			if err := e.probe(sub, fenced); err != nil {
 				return err
 			}
 		}
@@ -228,7 +235,49 @@ func (e *env) check(c Check) error {
 	e.accountFilter(a)
 	e.t.sql(" AND " + a + ".object_name <> ALL(")
 	e.denied()
-	e.t.sql("))")
+	e.t.sql(")")
+	if fenced {
+		e.t.sql(" OFFSET 0")
+	}
+	e.t.sql(")")
+	return nil
+}
+
+// hashedOrProbe writes the driving Guard c of a split statement's probing branch:
+// for a viewer gm__s counts at most HashedObjects objects, the row's object is
+// looked up in the viewer's objects, which Postgres reads once into a hashed set;
+// for any other, the mirror is probed per row, fenced so that Postgres does not hash
+// a dense viewer's objects too (several ms at 10,000 objects). gm__s decides once
+// per execution, and the arm not taken is never evaluated.
+func (e *env) hashedOrProbe(c Check) error {
+	objectType, err := e.b.normalizeType(c.objectType)
+	if err != nil {
+		return err
+	}
+	priv, err := e.b.normalizePrivilege(c.privilege)
+	if err != nil {
+		return err
+	}
+	col, err := e.column(c.columns[0])
+	if err != nil {
+		return err
+	}
+	a := e.alias("a")
+	e.t.sql("CASE WHEN (SELECT " + reservedPrefix + "s.hashed FROM " + reservedPrefix + "s) THEN " + col + ` COLLATE "C" IN (SELECT ` +
+		a + ".object_name FROM " + e.b.access.String() + " " + a + " WHERE " + a + ".email = ")
+	e.viewerRef()
+	e.t.sql(" AND " + a + ".object_type = ")
+	e.t.val(objectType)
+	e.t.sql(" AND " + a + ".privilege = ")
+	e.t.val(priv)
+	e.accountFilter(a)
+	e.t.sql(" AND " + a + ".object_name <> ALL(")
+	e.denied()
+	e.t.sql(")) ELSE ")
+	if err := e.probe(c, true); err != nil {
+		return err
+	}
+	e.t.sql(" END")
 	return nil
 }
 

@@ -106,6 +106,11 @@ type Builder struct {
 	current     name
 	masked      name
 	rowPolicies name
+	// counts is the schema's viewer_objects, which a split statement reads when the
+	// builder learned that the viewer can read it and the access view is the
+	// schema's own, the one it counts (see counted).
+	counts      name
+	ownAccess   bool
 	mode        Mode
 	modes       ModeResolver
 	maxAge      time.Duration
@@ -137,6 +142,7 @@ func New(o Options) (*Builder, error) {
 		masked:      name{schema[0], "masked_columns"},
 		rowPolicies: name{schema[0], "row_policies"},
 		access:      name{schema[0], "access"},
+		counts:      name{schema[0], "viewer_objects"},
 		mode:        o.Mode,
 		modes:       o.Modes,
 		maxAge:      o.MaxStaleness,
@@ -154,6 +160,7 @@ func New(o Options) (*Builder, error) {
 			return nil, fmt.Errorf("%w: access table: %w", ErrOptions, err)
 		}
 	}
+	b.ownAccess = b.access.equal(name{schema[0], "access"})
 	if b.mode < Enforce || b.mode > Off {
 		return nil, fmt.Errorf("%w: mode %d", ErrOptions, b.mode)
 	}

@@ -102,7 +102,8 @@ type Stmt struct {
 	mu sync.Mutex
 }
 
-// learnable is the index question a statement leaves open.
+// learnable is the index question a statement leaves open, and with it whether the
+// schema publishes viewer_objects.
 type learnable struct {
 	table              name
 	objectCol, sortCol string
@@ -131,7 +132,9 @@ func (b *Builder) Select(ctx context.Context, viewerEmail string, parts ...Part)
 // Learn looks up what the statement's shape depends on and the builder does not know
 // yet: whether the table read has an index on (guarded column, first sort column),
 // which lets a paged read of a viewer who sees few objects be driven from those
-// objects (see the package documentation). The answer is kept by the builder for all
+// objects, and whether the mirror publishes how many objects each viewer sees
+// (viewer_objects), which chooses the shape without counting (see the package
+// documentation). The answer is kept by the builder for all
 // statements on that table for a few minutes, and the statement is rebuilt. Query and
 // Collect call it; call it before ToSql to get the same SQL they run.
 func (s *Stmt) Learn(ctx context.Context, db Querier) error {
@@ -143,12 +146,20 @@ func (s *Stmt) Learn(ctx context.Context, db Querier) error {
 	t := &text{}
 	t.sql("SELECT ")
 	indexed(t, s.learn.table, s.learn.objectCol, s.learn.sortCol)
+	// Whether the viewer's objects are counted: a schema a grantmirror before
+	// viewer_objects migrated, or a role that may not read it, keeps the statement
+	// that counts through the access view.
+	t.sql(", coalesce(pg_catalog.has_table_privilege(pg_catalog.to_regclass(")
+	t.val(s.b.counts.String())
+	t.sql("), 'SELECT'), false)")
 	sql, args := t.render(Dollar)
-	var has bool
-	if err := db.QueryRow(ctx, sql, args...).Scan(&has); err != nil {
+	var has, counted bool
+	if err := db.QueryRow(ctx, sql, args...).Scan(&has, &counted); err != nil {
 		return fmt.Errorf("look up the indexes of %s: %w", s.learn.table, err)
 	}
-	s.b.indexes.store(s.learn.key, has, s.b.now())
+	now := s.b.now()
+	s.b.indexes.store(s.learn.key, has, now)
+	s.b.indexes.store(s.b.countsKey(), counted, now)
 	s.text, s.learn, s.err = s.b.build(s.viewer, &s.spec, s.mode)
 	return s.err
 }
@@ -238,10 +249,14 @@ func (b *Builder) build(viewer string, s *spec, mode Mode) (*text, *learnable, e
 	if split {
 		key := sp.key(from.table)
 		has, stale := b.indexes.lookup(key, b.now())
-		if stale {
+		counted, countStale := false, false
+		if b.ownAccess {
+			counted, countStale = b.indexes.lookup(b.countsKey(), b.now())
+		}
+		if stale || countStale {
 			pending = &learnable{table: from.table, objectCol: sp.objectCol, sortCol: sp.sortCol, key: key}
 		}
-		split = has
+		split, e.counted = has, counted
 	}
 	if split {
 		if err := e.with(sp, s); err != nil {

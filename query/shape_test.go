@@ -130,7 +130,6 @@ func TestPagedShapesMatchReference(t *testing.T) {
 			return false
 		})
 	}
-	b := f.builder(f.options())
 	ctx := context.Background()
 
 	type read struct {
@@ -163,36 +162,50 @@ func TestPagedShapesMatchReference(t *testing.T) {
 		{"data_null", []string{"d.id DESC", "d.pk"}, nil, 50, 0, false},
 		{"data_null", []string{"d.id NULLS LAST", "d.pk"}, nil, 30, 4, false},
 	}
+	// The reads run without published counts, with exact ones, and with wrong ones:
+	// a dense viewer counted sparse, a sparse one counted past HashedObjects, one not
+	// counted at all, one counted in the hashed range but sparse.
+	wrong := map[string]int64{"many@example.com": 3, "few@example.com": HashedObjects + 1,
+		"edge@example.com": 0, "some@example.com": SparseObjects + 1}
 	checked := 0
-	for v := range viewers {
-		for _, rd := range reads {
-			common := []Part{From(rd.table + " d"), Columns("d.pk", "d.id", "d.object_name"), OrderBy(rd.orders...)}
-			if rd.limit > 0 {
-				common = append(common, Limit(rd.limit), Offset(rd.offset))
-			}
-			common = append(common, rd.where...)
-			guarded := append(slices.Clone(common), Guard("TABLE", "d.object_name", "SELECT"))
-			reference := append(slices.Clone(common), Unguarded(), Where("d.object_name IN (SELECT unnest(?::text[]))", admitted(v)))
-			if rd.extra {
-				guarded = append(guarded, GuardObject("DATABASE", "db", "USAGE"))
-				if v != "some@example.com" && v != "many@example.com" {
-					reference = append(reference, Where("false"))
+	for _, counts := range []string{"none", "exact", "wrong"} {
+		switch counts {
+		case "exact":
+			f.publishCounts(nil)
+		case "wrong":
+			f.publishCounts(wrong)
+		}
+		b := f.builder(f.options())
+		for v := range viewers {
+			for _, rd := range reads {
+				common := []Part{From(rd.table + " d"), Columns("d.pk", "d.id", "d.object_name"), OrderBy(rd.orders...)}
+				if rd.limit > 0 {
+					common = append(common, Limit(rd.limit), Offset(rd.offset))
 				}
-			}
-			got := f.ids(b.Select(ctx, v, guarded...))
-			want := f.ids(b.Select(ctx, v, reference...))
-			if len(rd.orders) == 0 {
-				// Without ORDER BY only the set of rows is defined.
-				slices.Sort(got)
-				slices.Sort(want)
-			}
-			require.Equal(t, want, got, "%s reading %s ordered by %v, limit %d offset %d", v, rd.table, rd.orders, rd.limit, rd.offset)
-			if len(want) > 0 {
-				checked++
+				common = append(common, rd.where...)
+				guarded := append(slices.Clone(common), Guard("TABLE", "d.object_name", "SELECT"))
+				reference := append(slices.Clone(common), Unguarded(), Where("d.object_name IN (SELECT unnest(?::text[]))", admitted(v)))
+				if rd.extra {
+					guarded = append(guarded, GuardObject("DATABASE", "db", "USAGE"))
+					if v != "some@example.com" && v != "many@example.com" {
+						reference = append(reference, Where("false"))
+					}
+				}
+				got := f.ids(b.Select(ctx, v, guarded...))
+				want := f.ids(b.Select(ctx, v, reference...))
+				if len(rd.orders) == 0 {
+					// Without ORDER BY only the set of rows is defined.
+					slices.Sort(got)
+					slices.Sort(want)
+				}
+				require.Equal(t, want, got, "%s reading %s ordered by %v, limit %d offset %d, counts %s", v, rd.table, rd.orders, rd.limit, rd.offset, counts)
+				if len(want) > 0 {
+					checked++
+				}
 			}
 		}
 	}
-	require.Greater(t, checked, len(reads)*3, "too few reads returned rows to prove anything")
+	require.Greater(t, checked, len(reads)*9, "too few reads returned rows to prove anything")
 
 	// A stale mirror admits nothing in either shape.
 	stale := f.options()
@@ -353,4 +366,47 @@ func TestStatementSharedAcrossGoroutines(t *testing.T) {
 	sql, _, err := s.ToSql()
 	require.NoError(t, err)
 	require.Contains(t, sql, "gm__v", "the statement was rebuilt with the sparse branch")
+}
+
+// TestCountedShapesExplain pins what the published count changes: a viewer counted
+// dense is never listed from the mirror (gm__o's scan is skipped); one counted
+// between SparseObjects and HashedObjects reads the mirror once, into a hashed set,
+// however many rows the page passes; one counted past HashedObjects probes the
+// mirror per row as before; a sparse viewer is read object by object as before.
+func TestCountedShapesExplain(t *testing.T) {
+	t.Parallel()
+	f := setup(t)
+	viewers := map[string]int{"few@example.com": 10, "many@example.com": SparseObjects + 300, "most@example.com": SparseObjects + 300}
+	loadPaged(t, f, 40_000, 1200, viewers)
+	f.publishCounts(map[string]int64{"most@example.com": HashedObjects + 1})
+	b := f.builder(f.options())
+	ctx := context.Background()
+	page := func(v string) map[string]int {
+		return executed(t, f, b.Select(ctx, v, From("data d"), Columns("d.pk", "d.id"),
+			Guard("TABLE", "d.object_name", "SELECT"), OrderBy("d.id DESC"), Limit(50)))
+	}
+	sum := func(m map[string]int, sub string) int {
+		n := 0
+		for k, v := range m {
+			if strings.Contains(k, sub) {
+				n += v
+			}
+		}
+		return n
+	}
+
+	hashed := page("many@example.com")
+	require.Greater(t, sum(hashed, "Index Scan data data_id"), 0, "the table is read in id order: %v", hashed)
+	require.Zero(t, sum(hashed, "data_object_id"), "the sparse branch must not run: %v", hashed)
+	require.Equal(t, 1, sum(hashed, "access_1"), "the mirror is read once, into the hashed set, and never listed: %v", hashed)
+	require.Equal(t, 1, sum(hashed, "viewer_counts"), "the count is read once: %v", hashed)
+
+	probed := page("most@example.com")
+	require.Greater(t, sum(probed, "Index Scan data data_id"), 0, "%v", probed)
+	require.Greater(t, sum(probed, "access_1"), 50, "a probe per row read: %v", probed)
+
+	sparse := page("few@example.com")
+	require.Zero(t, sum(sparse, "data_id"), "%v", sparse)
+	require.GreaterOrEqual(t, sum(sparse, "data_object_"), 20, "%v", sparse)
+	require.Equal(t, 1, sum(sparse, "access_1_key"), "%v", sparse)
 }

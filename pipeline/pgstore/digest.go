@@ -28,9 +28,13 @@ func (k groupKey) compare(o groupKey) int {
 }
 
 // groupDigest is a SHA-256 of a group's rows, in order, and how many there are.
+// objects is, for a person's access rows, how many objects they hold each
+// privilege on, as the JSON the digests' objects column stores (see
+// objectCounts); nil for the other kinds.
 type groupDigest struct {
-	sum  []byte
-	rows int
+	sum     []byte
+	rows    int
+	objects []byte
 }
 
 // mirrorGroups is a mirror cut into groups, each with its digest: the unit a
@@ -74,7 +78,7 @@ func digestMirror(m *model.Mirror) *mirrorGroups {
 				buf = write(buf[:0], i)
 				h.Write(buf)
 			}
-			g.digests[gk] = groupDigest{h.Sum(nil), len(idx)}
+			g.digests[gk] = groupDigest{sum: h.Sum(nil), rows: len(idx)}
 		}
 	}
 	group(groupMemberships, len(m.Memberships), func(i int) (string, string) { return m.Memberships[i].Account, m.Memberships[i].Email },
@@ -105,7 +109,7 @@ func digestMirror(m *model.Mirror) *mirrorGroups {
 		})
 	wg.Wait()
 	for _, p := range people {
-		g.digests[groupKey{groupAccess, p.account, p.email}] = groupDigest{p.digest, p.rows}
+		g.digests[groupKey{groupAccess, p.account, p.email}] = groupDigest{p.digest, p.rows, p.objects}
 	}
 	return g
 }
@@ -129,11 +133,13 @@ func (g *mirrorGroups) changed(old map[groupKey][]byte) []groupKey {
 	return out
 }
 
-// personDigest is a SHA-256 of one person's access rows, in order.
+// personDigest is a SHA-256 of one person's access rows, in order, with their
+// object counts.
 type personDigest struct {
 	account, email string
 	digest         []byte
 	rows           int
+	objects        []byte
 }
 
 // digester digests the rows of each person as they stream past, in the table's
@@ -145,6 +151,7 @@ type digester struct {
 	buf            []byte
 	account, email string
 	rows           int
+	counts         objectCounts
 }
 
 func newDigester() *digester { return &digester{h: sha256.New()} }
@@ -160,13 +167,14 @@ func (d *digester) add(r model.Row) {
 	// NUL cannot occur in the text Postgres stores, so it separates fields safely.
 	d.buf = append(append(append(append(append(append(d.buf[:0], r.ObjectType...), 0), r.ObjectName...), 0), r.Privilege...), 0)
 	d.h.Write(d.buf)
+	d.counts.add(r.ObjectType, r.Privilege)
 	d.rows++
 }
 
 func (d *digester) flush() {
 	if d.rows > 0 {
-		d.out = append(d.out, personDigest{d.account, d.email, d.h.Sum(nil), d.rows})
-		d.rows = 0
+		d.out = append(d.out, personDigest{d.account, d.email, d.h.Sum(nil), d.rows, d.counts.json()})
+		d.rows, d.counts = 0, d.counts[:0]
 	}
 }
 
@@ -174,6 +182,40 @@ func (d *digester) flush() {
 func (d *digester) done() []personDigest {
 	d.flush()
 	return d.out
+}
+
+// objectCounts counts one person's rows by object type and privilege. A person's
+// rows name each object and privilege once, so a count is a number of objects. A
+// person has a handful of pairs, which a slice searches faster than a map.
+type objectCounts []objectCount
+
+type objectCount struct {
+	objectType, privilege string
+	n                     int
+}
+
+func (c *objectCounts) add(objectType, privilege string) {
+	for i := range *c {
+		if e := &(*c)[i]; e.objectType == objectType && e.privilege == privilege {
+			e.n++
+			return
+		}
+	}
+	*c = append(*c, objectCount{objectType, privilege, 1})
+}
+
+// json encodes the counts as the digests' objects column stores them,
+// {"TABLE": {"SELECT": 12}}, keys sorted so equal counts encode equally.
+func (c objectCounts) json() []byte {
+	m := map[string]map[string]int{}
+	for _, e := range c {
+		if m[e.objectType] == nil {
+			m[e.objectType] = map[string]int{}
+		}
+		m[e.objectType][e.privilege] = e.n
+	}
+	b, _ := json.Marshal(m) // maps of strings and ints always encode
+	return b
 }
 
 // background runs f in a goroutine and returns a function that waits for its
@@ -191,4 +233,13 @@ func background[T any](f func() (T, error)) func() (T, error) {
 		<-done
 		return v, err
 	}
+}
+
+// jsonObjects is a group's counts as a COPY value: NULL for the groups that have
+// none, the JSON text as is otherwise.
+func jsonObjects(b []byte) any {
+	if b == nil {
+		return nil
+	}
+	return json.RawMessage(b)
 }

@@ -25,7 +25,7 @@ var (
 	membershipColumns = []string{"account", "email", "ord", "user_name", "role", "path", "valid_from"}
 	grantColumns      = []string{"account", "role", "ord", "object_type", "object_name", "privilege", "via", "valid_from"}
 	maskedColumns     = []string{"account", "ord", "object_name", "column_name", "reason", "rule", "valid_from"}
-	digestColumns     = []string{"kind", "account", "key", "digest", "rows", "valid_from"}
+	digestColumns     = []string{"kind", "account", "key", "digest", "rows", "objects", "valid_from"}
 	keyColumns        = []string{"kind", "account", "key"}
 	partColumns       = []string{"generation", "account", "key", "digest"}
 	blobColumns       = []string{"digest", "content"}
@@ -326,7 +326,7 @@ func (s *Store) copyGroups(ctx context.Context, tx pgx.Tx, m *model.Mirror, grou
 				switch {
 				case !ok:
 				case c.kind == "":
-					return []any{k.kind, k.account, k.key, d.sum, d.rows, next}, nil
+					return []any{k.kind, k.account, k.key, d.sum, d.rows, jsonObjects(d.objects), next}, nil
 				case k.kind == c.kind:
 					ord, members = 0, groups.members[k]
 				}

@@ -228,6 +228,18 @@ func requireGeneration(t *testing.T, s *Store, f *fixture, n int, m *model.Mirro
 	require.Equal(t, wantSum, sum)
 }
 
+// requireCounts checks that viewer_objects counts, for every person, account,
+// object type and privilege, exactly the objects the access view lists (none of
+// the tests' local grants duplicates a mirror row), and has no other row.
+func requireCounts(t *testing.T, f *fixture) {
+	t.Helper()
+	listed := `SELECT account, email, object_type, privilege, count(*) FROM %[1]s.access GROUP BY 1, 2, 3, 4`
+	counted := `SELECT account, email, object_type, privilege, sum(objects) FROM %[1]s.viewer_objects GROUP BY 1, 2, 3, 4`
+	require.Positive(t, f.count(t, `SELECT count(*) FROM (`+counted+`) c`))
+	require.Zero(t, f.count(t, `SELECT count(*) FROM ((`+listed+`) EXCEPT (`+counted+`)) d`), "a count differs from the listed objects")
+	require.Zero(t, f.count(t, `SELECT count(*) FROM ((`+counted+`) EXCEPT (`+listed+`)) d`), "a count has no listed objects")
+}
+
 // accountChanges is the guard's view of a full comparison of two mirrors, per
 // account.
 func accountChanges(current, next *model.Mirror, c *model.Changes) []model.AccountChange {
@@ -264,6 +276,10 @@ func TestRandomChangeSets(t *testing.T) {
 	mirrors[g.Number] = base
 	current := base
 	refused := 0
+	// A local grant of an object nobody holds is counted on top of the mirror's.
+	f.exec(t, `INSERT INTO %s.local_grants (account, email, object_type, object_name, privilege, granted_by, approver, reason, created_at, until)
+		VALUES ('ACME', 'person000001@example.com', 'TABLE', 'LOCAL.ONLY.T', 'SELECT', 'a', 'b', 'test', now(), now() + interval '1 day')`)
+	requireCounts(t, f)
 	for round := range 12 {
 		if round%4 == 3 {
 			back := 1 + rng.IntN(len(mirrors))
@@ -271,6 +287,7 @@ func TestRandomChangeSets(t *testing.T) {
 			require.NoError(t, err)
 			current = mirrors[g.Number]
 			requireGeneration(t, s, f, 0, current)
+			requireCounts(t, f)
 			continue
 		}
 		next := variant(rng, current, round)
@@ -289,6 +306,7 @@ func TestRandomChangeSets(t *testing.T) {
 		require.Equal(t, len(want.Removed), g.Removed, "round %d", round)
 		mirrors[g.Number], current = next, next
 		requireGeneration(t, s, f, g.Number, next)
+		requireCounts(t, f)
 		require.Equal(t, next.Access.Len(), f.count(t, `SELECT count(*) FROM %s.access_history WHERE removed_at IS NULL`),
 			"the open history rows are the current generation")
 		require.Equal(t, len(want.Added), f.count(t, `SELECT count(*) FROM %s.access_history WHERE added_gen = $1`, g.Number))
@@ -300,7 +318,8 @@ func TestRandomChangeSets(t *testing.T) {
 		_, err := s.Rollback(ctx, n)
 		require.NoError(t, err)
 		requireGeneration(t, s, f, 0, m)
-		require.Equal(t, m.Access.Len(), f.count(t, `SELECT count(*) FROM %s.access`))
+		requireCounts(t, f)
+		require.Equal(t, m.Access.Len()+1, f.count(t, `SELECT count(*) FROM %s.access`))
 	}
 	total := 0
 	for _, m := range mirrors {
@@ -502,4 +521,37 @@ func TestUpgradeConvertsGenerations(t *testing.T) {
 	for n, m := range mirrors {
 		requireGeneration(t, s, f, n+1, m)
 	}
+}
+
+// TestUpgradeCountsViewerObjects takes a schema back to before viewer_objects and
+// upgrades it: the newest generation's people are counted exactly, and after a
+// rollback to a generation published before the upgrade, the people it does not
+// share with the newest have no count rather than a wrong one.
+func TestUpgradeCountsViewerObjects(t *testing.T) {
+	t.Parallel()
+	ctx := context.Background()
+	s, f := setup(t)
+	rng := rand.New(rand.NewPCG(10, 10))
+	first := generated(30, 10)
+	opts := model.PublishOptions{MaxRevokeRatio: 0.5, Force: true, Keep: 5}
+	for _, m := range []*model.Mirror{first, variant(rng, first, 0)} {
+		_, err := s.Publish(ctx, m, opts)
+		require.NoError(t, err)
+	}
+	p, closeDB, err := s.provider()
+	require.NoError(t, err)
+	defer closeDB()
+	_, err = p.DownTo(ctx, 9)
+	require.NoError(t, err)
+	require.Zero(t, f.count(t, `SELECT count(*) FROM information_schema.columns WHERE table_schema = $1 AND table_name = 'digests' AND column_name = 'objects'`, f.schema))
+
+	require.NoError(t, s.Migrate(ctx))
+	requireCounts(t, f)
+	_, err = s.Rollback(ctx, 1)
+	require.NoError(t, err)
+	counted := `SELECT account, email, object_type, privilege, sum(objects) FROM %[1]s.viewer_objects GROUP BY 1, 2, 3, 4`
+	listed := `SELECT account, email, object_type, privilege, count(*) FROM %[1]s.access GROUP BY 1, 2, 3, 4`
+	require.Zero(t, f.count(t, `SELECT count(*) FROM ((`+counted+`) EXCEPT (`+listed+`)) d`), "every count is right")
+	require.Positive(t, f.count(t, `SELECT count(*) FROM ((`+listed+`) EXCEPT (`+counted+`)) d`), "the people generation 1 does not share are not counted")
+	require.Positive(t, f.count(t, `SELECT count(*) FROM (`+counted+`) c`), "the people it shares are")
 }
