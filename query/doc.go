@@ -75,9 +75,10 @@
 //	     gm__o AS MATERIALIZED (SELECT object_name FROM access WHERE <viewer> AND <not counted dense> LIMIT SparseObjects+1),
 //	     gm__s AS MATERIALIZED (SELECT <count of gm__o ≤ SparseObjects> AND <index exists> AS sparse, <counted ≤ HashedObjects> AS hashed),
 //	     gm__v AS MATERIALIZED (SELECT DISTINCT object_name FROM gm__o WHERE <not in gm__r> AND <sparse> AND <fresh>),
-//	     gm__t AS MATERIALIZED (<the LIMIT+OFFSET-th best sort key over each object's best keys>)
+//	     gm__k AS MATERIALIZED (<each object's best ceil(n ÷ objects) sort keys>),
+//	     gm__t AS MATERIALIZED (<the n-th best key of gm__k>)
 //	SELECT … FROM (
-//	    (SELECT d.* FROM gm__v CROSS JOIN LATERAL
+//	    (SELECT d.* FROM <gm__v, or with the count the objects of gm__k reaching gm__t> CROSS JOIN LATERAL
 //	        (<rows of one object sorting no later than gm__t> ORDER BY … LIMIT n) AS d)
 //	    UNION ALL
 //	    (<the table in sort order, WHERE NOT sparse AND fresh AND
@@ -100,8 +101,10 @@
 // SparseObjects+1 rows and also lists them, when the table has a btree index on
 // (guarded column, first sort column) and that sort column is NOT NULL. gm__t, the
 // bound, comes from the best ceil(n ÷ objects) keys of each object (n = LIMIT+OFFSET),
-// and from n keys of each only when those are fewer than n. A sparse page costs two
-// short index descents per visible object and about a page of rows, where the probing
+// and from n keys of each only when those are fewer than n. A sparse page costs one
+// short index descent per visible object for the bound, one more for each object
+// that can hold a row of the page (with the count, at most about n of them; without
+// it, every object), and about a page of rows, where the probing
 // branch costs one probe per row it passes, page ÷ visibility of them. The mirror and
 // its local grants are read once per statement, not once per row. Create the index
 // for the tables your API pages through:
