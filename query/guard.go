@@ -104,6 +104,31 @@ func (e *env) accountFilter(alias string) {
 	e.t.ref(e.account)
 }
 
+// kind normalizes a check's object type and privilege.
+func (b *Builder) kind(objectType, privilege string) (string, string, error) {
+	t, err := b.normalizeType(objectType)
+	if err != nil {
+		return "", "", err
+	}
+	p, err := b.normalizePrivilege(privilege)
+	if err != nil {
+		return "", "", err
+	}
+	return t, p, nil
+}
+
+// viewerHolds restricts a mirror alias (access or viewer_objects) to the viewer's
+// entries of one object type and privilege, in the configured account.
+func (e *env) viewerHolds(alias, objectType, priv string) {
+	e.t.sql(alias + ".email = ")
+	e.viewerRef()
+	e.t.sql(" AND " + alias + ".object_type = ")
+	e.t.val(objectType)
+	e.t.sql(" AND " + alias + ".privilege = ")
+	e.t.val(priv)
+	e.accountFilter(alias)
+}
+
 // fresh writes the fail-closed condition: the mirror has been published, and what it
 // knows is recent enough. Its age is that of the Snowflake snapshot it was computed
 // from (current.snapshot_at), not of the publish: a month-old snapshot published now is
@@ -172,11 +197,7 @@ func (e *env) probe(c Check, fenced bool) error {
 	default:
 		return fmt.Errorf("%w: empty check", ErrStatement)
 	}
-	objectType, err := e.b.normalizeType(c.objectType)
-	if err != nil {
-		return err
-	}
-	priv, err := e.b.normalizePrivilege(c.privilege)
+	objectType, priv, err := e.b.kind(c.objectType, c.privilege)
 	if err != nil {
 		return err
 	}
@@ -250,11 +271,7 @@ func (e *env) probe(c Check, fenced bool) error {
 // a dense viewer's objects too (several ms at 10,000 objects). gm__s decides once
 // per execution, and the arm not taken is never evaluated.
 func (e *env) hashedOrProbe(c Check) error {
-	objectType, err := e.b.normalizeType(c.objectType)
-	if err != nil {
-		return err
-	}
-	priv, err := e.b.normalizePrivilege(c.privilege)
+	objectType, priv, err := e.b.kind(c.objectType, c.privilege)
 	if err != nil {
 		return err
 	}
@@ -264,13 +281,8 @@ func (e *env) hashedOrProbe(c Check) error {
 	}
 	a := e.alias("a")
 	e.t.sql("CASE WHEN (SELECT " + reservedPrefix + "s.hashed FROM " + reservedPrefix + "s) THEN " + col + ` COLLATE "C" IN (SELECT ` +
-		a + ".object_name FROM " + e.b.access.String() + " " + a + " WHERE " + a + ".email = ")
-	e.viewerRef()
-	e.t.sql(" AND " + a + ".object_type = ")
-	e.t.val(objectType)
-	e.t.sql(" AND " + a + ".privilege = ")
-	e.t.val(priv)
-	e.accountFilter(a)
+		a + ".object_name FROM " + e.b.access.String() + " " + a + " WHERE ")
+	e.viewerHolds(a, objectType, priv)
 	e.t.sql(" AND " + a + ".object_name <> ALL(")
 	e.denied()
 	e.t.sql(")) ELSE ")

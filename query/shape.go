@@ -197,14 +197,12 @@ func tableColumn(ref string, from tableRef) (string, bool) {
 // (object column, sort column) with the object column's own collation and a NOT NULL
 // sort column (looked up only when the count allows the sparse shape). gm__v lists
 // the viewer's objects when it is sparse, while the mirror is fresh, without those a
-// row access policy denies the viewer. All are materialized, so each is computed once
+// row access policy denies the viewer. With the published count, gm__n holds it, a
+// viewer counted dense is not listed, and gm__s also says whether the probing branch
+// hashes the viewer's objects (hashed). All are materialized, so each is computed once
 // however often the branches read them.
 func (e *env) with(sp *split, s *spec) error {
-	objectType, err := e.b.normalizeType(sp.driver.objectType)
-	if err != nil {
-		return err
-	}
-	priv, err := e.b.normalizePrivilege(sp.driver.privilege)
+	objectType, priv, err := e.b.kind(sp.driver.objectType, sp.driver.privilege)
 	if err != nil {
 		return err
 	}
@@ -216,25 +214,13 @@ func (e *env) with(sp *split, s *spec) error {
 	sparse := strconv.Itoa(SparseObjects)
 	if e.counted {
 		n := e.alias("n")
-		e.t.sql(p + "n AS MATERIALIZED (SELECT (SELECT sum(" + n + ".objects) FROM " + e.b.counts.String() + " " + n +
-			" WHERE " + n + ".email = ")
-		e.viewerRef()
-		e.t.sql(" AND " + n + ".object_type = ")
-		e.t.val(objectType)
-		e.t.sql(" AND " + n + ".privilege = ")
-		e.t.val(priv)
-		e.accountFilter(n)
+		e.t.sql(p + "n AS MATERIALIZED (SELECT (SELECT sum(" + n + ".objects) FROM " + e.b.counts.String() + " " + n + " WHERE ")
+		e.viewerHolds(n, objectType, priv)
 		e.t.sql(") AS objects), ")
 	}
 	a := e.alias("a")
-	e.t.sql(p + "o AS MATERIALIZED (SELECT " + a + ".object_name FROM " + e.b.access.String() + " " + a +
-		" WHERE " + a + ".email = ")
-	e.viewerRef()
-	e.t.sql(" AND " + a + ".object_type = ")
-	e.t.val(objectType)
-	e.t.sql(" AND " + a + ".privilege = ")
-	e.t.val(priv)
-	e.accountFilter(a)
+	e.t.sql(p + "o AS MATERIALIZED (SELECT " + a + ".object_name FROM " + e.b.access.String() + " " + a + " WHERE ")
+	e.viewerHolds(a, objectType, priv)
 	// A viewer counted dense skips the listing: a one-time filter.
 	known := "coalesce((SELECT " + p + "n.objects FROM " + p + "n) <= " + sparse + ", true)"
 	if e.counted {
